@@ -1,0 +1,245 @@
+// `npm run bench` / `lifeline bench`: the latency benchmarks, run on the device itself. Each figure is
+// compared with a baseline measured in the same run (machines here are shared and noisy): the decision
+// step and the DNS codec per operation, and a full probe round of the firmware over loopback UDP
+// against a real responder next to a bare dgram query->reply to the same responder.
+
+import { createSocket, type Socket } from 'node:dgram';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { Bench } from 'tinybench';
+
+import { readConfig, type Config } from '../firmware/config';
+import { DecisionEngine } from '../firmware/decision';
+import { decodeReply, encodeQuery, setQueryId } from '../firmware/dns';
+import type { HalClient } from '../firmware/hal';
+import { ProbeTable } from '../firmware/probes';
+import { NodeHal } from '../hal/node/index';
+import { dnsmasqPath, DNSMASQ_RECORD, startDnsmasq } from '../host/dnsmasq';
+import { DnsResponder } from '../host/responder';
+
+const BATCH = 1000;
+
+export interface BenchRow {
+  name: string;
+  medianNs: number;
+  p99Ns: number;
+  opsPerSecond: number;
+  samples: number;
+  note: string;
+}
+
+function rowOf(bench: Bench, name: string, perCall: number, note: string): BenchRow {
+  const task = bench.getTask(name);
+  const result = task?.result;
+  if (result === undefined || !('latency' in result)) throw new Error('bench ' + name + ' did not complete');
+  const medianNs = (result.latency.p50 * 1e6) / perCall;
+  return { name, medianNs, p99Ns: (result.latency.p99 * 1e6) / perCall, opsPerSecond: 1e9 / medianNs,
+    samples: result.latency.samplesCount, note };
+}
+
+/** Bytes allocated per call of `operation` over `count` calls after warm-up, and GCs seen. */
+async function bytesPerOperation(operation: () => void, count: number): Promise<{ bytes: number; gcs: number }> {
+  for (let i = 0; i < 100000; i++) operation();
+  let gcs = 0;
+  const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
+  observer.observe({ entryTypes: ['gc'] });
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < count; i++) operation();
+  const after = process.memoryUsage().heapUsed;
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.disconnect();
+  return { bytes: Math.max(0, after - before) / count, gcs };
+}
+
+function benchConfig(address: string, port: number, targets: number): Config {
+  const list = [];
+  for (let i = 0; i < targets; i++) {
+    list.push({ name: 't' + i, kind: 'dns', address, port, query: DNSMASQ_RECORD, type: 'A', expectAddress: '203.0.113.53' });
+  }
+  const result = readConfig({
+    device: { name: 'bench' }, probe: { intervalMs: 1000, timeoutMs: 500 },
+    services: [{ name: 'dns', prefixes: ['192.0.2.53/32'], backbone: { quorum: 1, targets: list } }],
+    announcer: { kind: 'exabgp' },
+  });
+  if (result.config === null) throw new Error(result.errors.join('\n'));
+  return result.config;
+}
+
+/** A probe table on the Node HAL, driven round by round: sendAll, then resolve when all answered. */
+class RoundDriver implements HalClient {
+  readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
+  readonly probes: ProbeTable;
+  readonly engine: DecisionEngine;
+  private done: (() => void) | null = null;
+  constructor(config: Config) {
+    this.probes = new ProbeTable(config);
+    this.engine = new DecisionEngine(config.services);
+    this.hal.attach(this);
+    this.probes.open(this.hal);
+  }
+  round(): Promise<void> {
+    return new Promise((resolve) => {
+      this.done = resolve;
+      this.probes.sendAll(this.hal.clock.nowMs());
+    });
+  }
+  wake(): void {}
+  datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
+    const nowMs = this.hal.clock.nowMs();
+    if (this.probes.received(socketId, length, fromPeer, nowMs) && this.probes.pendingCount === 0) {
+      this.engine.step(0, this.probes.slotCount, true, nowMs, nowMs);
+      this.done!();
+    }
+  }
+  socketFailed(): void {
+    throw new Error('bench: a probe failed');
+  }
+  socketConnected(): void {}
+}
+
+/** The baseline: the same query bytes, sent with bare dgram sockets, waiting for every reply. */
+class BareDgram {
+  private readonly sockets: Socket[] = [];
+  private waiting = 0;
+  private done: (() => void) | null = null;
+  private readonly query = new Uint8Array(300);
+  private readonly queryLength: number;
+  constructor(private readonly address: string, private readonly port: number, count: number) {
+    this.queryLength = encodeQuery(this.query, DNSMASQ_RECORD, 1);
+    for (let i = 0; i < count; i++) {
+      const socket = createSocket('udp4');
+      socket.on('message', () => {
+        if (--this.waiting === 0) this.done!();
+      });
+      this.sockets.push(socket);
+    }
+  }
+  round(): Promise<void> {
+    return new Promise((resolve) => {
+      this.done = resolve;
+      this.waiting = this.sockets.length;
+      for (const socket of this.sockets) socket.send(this.query, 0, this.queryLength, this.port, this.address);
+    });
+  }
+  close(): void {
+    for (const socket of this.sockets) socket.close();
+  }
+}
+
+function codecFixture(): { query: Uint8Array; queryLength: number; reply: Uint8Array; replyLength: number } {
+  const query = new Uint8Array(300);
+  const queryLength = encodeQuery(query, 'health.example.', 1);
+  setQueryId(query, 0xbeef);
+  const reply = new Uint8Array(512);
+  reply.set(query.subarray(0, queryLength));
+  reply[2] = 0x81;
+  reply[3] = 0x80;
+  reply[7] = 1;
+  reply.set([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 203, 0, 113, 53], queryLength);
+  return { query, queryLength, reply, replyLength: queryLength + 16 };
+}
+
+async function computeBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const config = benchConfig('127.0.0.1', 53, 3);
+  const engine = new DecisionEngine(config.services);
+  const fixture = codecFixture();
+  const expect = new Uint8Array([203, 0, 113, 53]);
+  let time = 0;
+  let sink = 0;
+  const step = (): void => {
+    time += 250;
+    sink += engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
+  };
+  const decode = (): void => {
+    sink += decodeReply(fixture.reply, fixture.replyLength, fixture.query, fixture.queryLength, 1, expect, 0, 4);
+  };
+  const encode = (): void => {
+    setQueryId(fixture.query, time++ & 0xffff);
+    sink += encodeQuery(fixture.query, 'health.example.', 1);
+  };
+  const bench = new Bench({ time: 1500, warmupTime: 300 });
+  bench.add('decision step', () => { for (let i = 0; i < BATCH; i++) step(); });
+  bench.add('dns decode reply (A, expectAddress)', () => { for (let i = 0; i < BATCH; i++) decode(); });
+  bench.add('dns encode query (boot-time path)', () => { for (let i = 0; i < BATCH; i++) encode(); });
+  await bench.run();
+  const stepBytes = await bytesPerOperation(step, 1000000);
+  const decodeBytes = await bytesPerOperation(decode, 1000000);
+  rows.push(rowOf(bench, 'decision step', BATCH, stepBytes.bytes.toFixed(3) + ' B/op, ' + stepBytes.gcs + ' GCs in 1e6'));
+  rows.push(rowOf(bench, 'dns decode reply (A, expectAddress)', BATCH,
+    decodeBytes.bytes.toFixed(3) + ' B/op, ' + decodeBytes.gcs + ' GCs in 1e6'));
+  rows.push(rowOf(bench, 'dns encode query (boot-time path)', BATCH, 'per probe only the ID is patched'));
+  extra['decisionStepBytesPerOp'] = stepBytes.bytes;
+  extra['decisionStepGcs'] = stepBytes.gcs;
+  extra['sink'] = sink & 1;
+}
+
+async function roundBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const address = '127.0.0.1';
+  let port = 0;
+  let stop: () => Promise<void>;
+  let responderKind: string;
+  if (dnsmasqPath() !== null) {
+    port = 20000 + Math.floor(Math.random() * 20000);
+    const dnsmasq = await startDnsmasq(address, port);
+    stop = dnsmasq.stop;
+    responderKind = 'dnsmasq';
+  } else {
+    const responder = await DnsResponder.start({ address });
+    port = responder.port;
+    stop = () => responder.close();
+    responderKind = 'in-process responder (dnsmasq not installed)';
+  }
+  const driver = new RoundDriver(benchConfig(address, port, 3));
+  const bare = new BareDgram(address, port, 3);
+  const bench = new Bench({ time: 3000, warmupTime: 500 });
+  bench.add('bare dgram query->reply x3 (baseline)', () => bare.round());
+  bench.add('firmware probe round x3 (node HAL)', () => driver.round());
+  await bench.run();
+  driver.probes.close();
+  bare.close();
+  await stop();
+  const base = rowOf(bench, 'bare dgram query->reply x3 (baseline)', 1, 'responder: ' + responderKind);
+  const firmware = rowOf(bench, 'firmware probe round x3 (node HAL)', 1, '');
+  firmware.note = (firmware.medianNs / base.medianNs).toFixed(2) + 'x baseline median, ' +
+    (firmware.p99Ns / base.p99Ns).toFixed(2) + 'x p99';
+  rows.push(base, firmware);
+  extra['probeRoundRatioMedian'] = firmware.medianNs / base.medianNs;
+  extra['probeRoundRatioP99'] = firmware.p99Ns / base.p99Ns;
+  extra['responder'] = responderKind;
+}
+
+function format(ns: number): string {
+  if (ns < 1000) return ns.toFixed(1) + ' ns';
+  if (ns < 1e6) return (ns / 1000).toFixed(2) + ' us';
+  return (ns / 1e6).toFixed(2) + ' ms';
+}
+
+export function table(rows: readonly BenchRow[]): string {
+  const lines = [['benchmark', 'median', 'p99', 'ops/s', 'note']];
+  for (const row of rows) {
+    lines.push([row.name, format(row.medianNs), format(row.p99Ns), Math.round(row.opsPerSecond).toLocaleString('en'), row.note]);
+  }
+  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
+  return lines.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+export async function bench(args: readonly string[]): Promise<number> {
+  let jsonPath = 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
+  if (args.length === 2 && args[0] === '--json') jsonPath = args[1]!;
+  else if (args.length !== 0) {
+    process.stderr.write('usage: lifeline bench [--json FILE]\n');
+    return 2;
+  }
+  const rows: BenchRow[] = [];
+  const extra: Record<string, unknown> = {};
+  const started = performance.now();
+  await computeBenches(rows, extra);
+  await roundBenches(rows, extra);
+  process.stdout.write(table(rows) + '\n');
+  mkdirSync(dirname(jsonPath), { recursive: true });
+  writeFileSync(jsonPath, JSON.stringify({ node: process.version, arch: process.arch, date: new Date().toISOString(),
+    durationMs: Math.round(performance.now() - started), rows, ...extra }, null, 2) + '\n');
+  process.stdout.write('\nJSON: ' + jsonPath + '\n');
+  return 0;
+}

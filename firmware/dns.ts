@@ -1,0 +1,204 @@
+// DNS probe codec (RFC 1035). A target's query is encoded once at boot into its own buffer; a probe
+// only patches the 16-bit ID. A reply is decoded in place, against the query's own bytes, into one
+// small integer verdict: nothing is allocated, every length is bounded, and a hostile reply can only
+// ever be dropped, never taken as health.
+
+export const DNS_HEADER_BYTES = 12;
+/** Replies are read into a buffer of this size; we send no EDNS, so servers keep to 512 (RFC 1035 4.2.1). */
+export const DNS_REPLY_BYTES_MAX = 512;
+export const DNS_NAME_BYTES_MAX = 255;
+
+export const enum RecordType {
+  A = 1,
+  SOA = 6,
+  TXT = 16,
+  AAAA = 28,
+}
+const CLASS_IN = 1;
+
+/** Names of the types the config accepts, and their codes. */
+export const RECORD_TYPE_NAMES: readonly string[] = ['A', 'AAAA', 'SOA', 'TXT'];
+export const RECORD_TYPE_CODES: readonly number[] = [1, 28, 6, 16];
+
+/** RCODE names (RFC 1035 4.1.1, RFC 2136), for `expectRcode`. */
+export const RCODE_NAMES: readonly string[] = [
+  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED',
+  'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE',
+];
+
+/** What one reply means for the probe that is waiting for it. */
+export const enum ReplyVerdict {
+  /** The answer we asked for: the target is healthy. */
+  Healthy = 0,
+  /** A valid reply to our query, but its RCODE is not one of `expectRcode`: unhealthy. */
+  WrongRcode = 1,
+  /** A valid reply, but the expected address is not among the answers: unhealthy. */
+  AddressMissing = 2,
+  /** Not a reply to our query (other ID or question): dropped, the probe keeps waiting. */
+  Mismatch = 3,
+  /** Broken bytes: dropped, the probe keeps waiting. */
+  Malformed = 4,
+}
+
+/**
+ * Checks a DNS name of the config and returns its wire length, or a sentence saying what is wrong.
+ * Accepts letters, digits, `-` and `_` in labels; a trailing dot is optional.
+ */
+export function checkName(name: string): number | string {
+  if (name === '.' ) return 1;
+  const trimmed = name.charAt(name.length - 1) === '.' ? name.slice(0, -1) : name;
+  if (trimmed === '') return 'is empty';
+  const labels = trimmed.split('.');
+  let wireLength = 1;
+  for (let i = 0; i < labels.length; i++) {
+    const label = labels[i]!;
+    if (label.length === 0) return 'has an empty label';
+    if (label.length > 63) return 'has a label longer than 63 characters';
+    if (!/^[A-Za-z0-9_-]+$/.test(label)) return 'label "' + label + '" has characters other than A-Z a-z 0-9 - _';
+    wireLength += 1 + label.length;
+  }
+  if (wireLength > DNS_NAME_BYTES_MAX) return 'is longer than 255 bytes on the wire';
+  return wireLength;
+}
+
+/** Writes `name` (already checked) in wire form at `offset`; returns the new offset. */
+export function encodeName(target: Uint8Array, offset: number, name: string): number {
+  const trimmed = name.charAt(name.length - 1) === '.' ? name.slice(0, -1) : name;
+  if (trimmed !== '') {
+    const labels = trimmed.split('.');
+    for (let i = 0; i < labels.length; i++) {
+      const label = labels[i]!;
+      target[offset++] = label.length;
+      for (let j = 0; j < label.length; j++) target[offset++] = label.charCodeAt(j);
+    }
+  }
+  target[offset++] = 0;
+  return offset;
+}
+
+/**
+ * Writes a standard query (ID 0, RD set, one question, class IN) at offset 0; returns its length.
+ * The ID is patched per probe with `setQueryId`.
+ */
+export function encodeQuery(target: Uint8Array, name: string, type: number): number {
+  target.fill(0, 0, DNS_HEADER_BYTES);
+  target[2] = 0x01; // RD: a recursive resolver in the data centre answers for the whole zone
+  target[5] = 1; // QDCOUNT = 1
+  let offset = encodeName(target, DNS_HEADER_BYTES, name);
+  target[offset++] = type >> 8;
+  target[offset++] = type & 0xff;
+  target[offset++] = CLASS_IN >> 8;
+  target[offset++] = CLASS_IN & 0xff;
+  return offset;
+}
+
+export function setQueryId(query: Uint8Array, id: number): void {
+  query[0] = (id >> 8) & 0xff;
+  query[1] = id & 0xff;
+}
+
+/** Skips the name at `offset` (labels or a compression pointer); returns the offset after it, or -1. */
+function skipName(reply: Uint8Array, offset: number, length: number): number {
+  let nameBytes = 0;
+  // A name has at most 127 labels in 255 bytes: the loop is bounded by that, and by the reply.
+  for (let step = 0; step < 128; step++) {
+    if (offset >= length) return -1;
+    const labelLength = reply[offset]!;
+    if (labelLength === 0) return offset + 1;
+    if ((labelLength & 0xc0) === 0xc0) {
+      if (offset + 2 > length) return -1;
+      const pointer = ((labelLength & 0x3f) << 8) | reply[offset + 1]!;
+      return pointer < offset ? offset + 2 : -1; // RFC 1035 4.1.4: a pointer refers to a prior occurrence
+    }
+    if ((labelLength & 0xc0) !== 0) return -1; // 0x40 and 0x80 label types are not in use
+    nameBytes += labelLength + 1;
+    if (nameBytes > DNS_NAME_BYTES_MAX) return -1;
+    offset += labelLength + 1;
+  }
+  return -1;
+}
+
+function lowerAscii(byte: number): number {
+  return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
+}
+
+/** True when the reply's question section equals the query's (names compared case-insensitively). */
+function questionMatches(reply: Uint8Array, query: Uint8Array, queryLength: number): boolean {
+  const nameEnd = queryLength - 4;
+  for (let i = DNS_HEADER_BYTES; i < nameEnd; i++) {
+    if (lowerAscii(reply[i]!) !== lowerAscii(query[i]!)) return false;
+  }
+  for (let i = nameEnd; i < queryLength; i++) {
+    if (reply[i] !== query[i]) return false;
+  }
+  return true;
+}
+
+/** Reads a 16-bit big-endian word. */
+function word(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! << 8) | bytes[offset + 1]!;
+}
+
+/**
+ * Walks every resource record after the question. Returns -1 when a record is malformed, 1 when an
+ * answer of `expectType` carries `expectAddress` (its first `expectLength` bytes), 0 otherwise.
+ */
+function walkRecords(
+  reply: Uint8Array,
+  length: number,
+  offset: number,
+  expectAddress: Uint8Array,
+  expectOffset: number,
+  expectLength: number,
+): number {
+  const answerCount = word(reply, 6);
+  const recordCount = answerCount + word(reply, 8) + word(reply, 10);
+  let found = 0;
+  // Each record takes at least 11 bytes, so a count larger than that can never fit: bounded by length.
+  if (recordCount * 11 > length - offset) return -1;
+  for (let record = 0; record < recordCount; record++) {
+    offset = skipName(reply, offset, length);
+    if (offset < 0 || offset + 10 > length) return -1;
+    const type = word(reply, offset);
+    const dataLength = word(reply, offset + 8);
+    const dataOffset = offset + 10;
+    offset = dataOffset + dataLength;
+    if (offset > length) return -1;
+    if (record >= answerCount || expectLength === 0 || found === 1) continue;
+    const expectType = expectLength === 4 ? RecordType.A : RecordType.AAAA;
+    if (type !== expectType || dataLength !== expectLength || word(reply, dataOffset - 8) !== CLASS_IN) continue;
+    let same = true;
+    for (let i = 0; i < expectLength; i++) same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
+    if (same) found = 1;
+  }
+  return found;
+}
+
+/**
+ * Decodes `reply` (its first `length` bytes) as the answer to `query` (`queryLength` bytes, ID set).
+ * `rcodeMask` has bit N set for each accepted RCODE N; `expectLength` is 0, 4 or 16 bytes of
+ * `expectAddress`, from `expectOffset`, that must be among the answers.
+ */
+export function decodeReply(
+  reply: Uint8Array,
+  length: number,
+  query: Uint8Array,
+  queryLength: number,
+  rcodeMask: number,
+  expectAddress: Uint8Array,
+  expectOffset: number,
+  expectLength: number,
+): ReplyVerdict {
+  if (length < DNS_HEADER_BYTES || length > reply.length) return ReplyVerdict.Malformed;
+  if (reply[0] !== query[0] || reply[1] !== query[1]) return ReplyVerdict.Mismatch;
+  const flags = word(reply, 2);
+  if ((flags & 0x8000) === 0) return ReplyVerdict.Malformed; // QR = 0: a query, not a reply
+  if ((flags & 0x7800) !== 0) return ReplyVerdict.Mismatch; // we only send OPCODE 0 (QUERY)
+  if (word(reply, 4) !== 1 || length < queryLength) return ReplyVerdict.Mismatch;
+  if (!questionMatches(reply, query, queryLength)) return ReplyVerdict.Mismatch;
+  const records = walkRecords(reply, length, queryLength, expectAddress, expectOffset, expectLength);
+  if (records < 0) return ReplyVerdict.Malformed;
+  if ((rcodeMask & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
+  if (expectLength > 0 && records === 0) return ReplyVerdict.AddressMissing;
+  return ReplyVerdict.Healthy;
+}

@@ -1,0 +1,77 @@
+// The hardware abstraction contracts the portable core is written against. Each hal/<target> implements
+// them (hal/node, hal/espruino, hal/sim). IO follows the ECMA-419 shape: an options object at open,
+// count-only callbacks into one client, caller-owned buffers. Nothing here allocates per event.
+
+/** Monotonic milliseconds since an arbitrary origin. Never goes backwards. */
+export interface Clock {
+  nowMs(): number;
+}
+
+/**
+ * The one receiver of every HAL event: the firmware. IO callbacks only record; the work is done on
+ * `wake()` or right after the record, inside the same call, without allocating.
+ */
+export interface HalClient {
+  /** The wake-up armed with `Hal.setWakeup` is due (it may come a little late, never much early). */
+  wake(): void;
+  /**
+   * A datagram arrived on `socketId`. Its bytes are in the receive buffer given at open, at most that
+   * buffer's length of them; `length` is the datagram's real size (larger than the buffer = truncated).
+   * `fromPeer` is false when the source address or port is not the peer the socket was opened for.
+   */
+  datagramReceived(socketId: number, length: number, fromPeer: boolean): void;
+  /** A send failed, an ICMP error came back, or a connection attempt was refused or reset. */
+  socketFailed(socketId: number): void;
+  /** The connection attempt started with `TcpProbeSocket.connect` was accepted. */
+  socketConnected(socketId: number): void;
+}
+
+export interface UdpOpenOptions {
+  readonly socketId: number;
+  readonly family: 4 | 6;
+  /** The peer, in canonical text form (see firmware/address.ts). */
+  readonly address: string;
+  readonly port: number;
+  /** Caller-owned: every datagram for this socket is copied here before `datagramReceived`. */
+  readonly receive: Uint8Array;
+}
+
+export interface UdpSocket {
+  /** Sends the first `length` bytes of `data` to the peer. Failures come back as `socketFailed`. */
+  send(data: Uint8Array, length: number): void;
+  close(): void;
+}
+
+export interface TcpOpenOptions {
+  readonly socketId: number;
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly port: number;
+}
+
+/** A TCP connect prober: one attempt outstanding at a time. */
+export interface TcpProbeSocket {
+  /** Starts a connection attempt; answered by `socketConnected` or `socketFailed`, or by neither. */
+  connect(): void;
+  /** Ends the current attempt, if any, without any further event for it. */
+  abort(): void;
+  close(): void;
+}
+
+export interface Hal {
+  readonly clock: Clock;
+  /** Names the firmware as the receiver of every event. Called once, before any socket is opened. */
+  attach(client: HalClient): void;
+  openUdp(options: UdpOpenOptions): UdpSocket;
+  openTcp(options: TcpOpenOptions): TcpProbeSocket;
+  /** Fills `target` with unpredictable bytes (query IDs, challenges). */
+  fillRandom(target: Uint8Array): void;
+  /** Arms the single wake-up timer for `atMs` (clock time), replacing any earlier one. */
+  setWakeup(atMs: number): void;
+  /** Wall-clock time as ISO 8601, for log and audit lines only (rare: it may allocate). */
+  wallClockIso(): string;
+  /** A diagnostic line (stderr on Node). Rare events only. */
+  log(line: string): void;
+  /** A line on the announcer's channel (stdout on Node: ExaBGP reads it). Rare events only. */
+  emit(line: string): void;
+}

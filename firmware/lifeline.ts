@@ -1,0 +1,177 @@
+// The firmware: scheduler, probe table, decision engine and announcer composed over one HAL. Rounds
+// start on a drift-free grid (`intervalMs`, or `fastIntervalMs` while a service is part-way through a
+// rise or fall); every target is probed at once; each answer is recorded as it comes; the round ends
+// when every target has answered or at `timeoutMs`, and the decision engine then steps each service.
+// One wake-up timer drives it all. Nothing here allocates between transitions.
+
+import { assert } from './assert';
+import type { Announcer } from './announcer';
+import type { Config } from './config';
+import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
+import type { Hal, HalClient } from './hal';
+import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
+
+/** Counters of the scheduler itself. */
+export interface LoopCounters {
+  rounds: number;
+  /** Rounds skipped because the loop was late by more than one interval (a stalled host). */
+  roundsSkipped: number;
+}
+
+export class Lifeline implements HalClient {
+  readonly probes: ProbeTable;
+  readonly engine: DecisionEngine;
+  readonly counters: LoopCounters;
+  /** Per service, backbone targets healthy and local check result of the last completed round. */
+  readonly healthyTargets: Uint16Array;
+  readonly localOk: Uint8Array;
+  private readonly targetCount: Uint16Array;
+  private roundActive: boolean;
+  private roundSentAtMs: number;
+  private roundScheduledMs: number;
+  private roundDeadlineMs: number;
+  private nextRoundMs: number;
+  private running: boolean;
+
+  constructor(private readonly config: Config, private readonly hal: Hal, private readonly announcer: Announcer) {
+    this.probes = new ProbeTable(config);
+    this.engine = new DecisionEngine(config.services);
+    this.counters = { rounds: 0, roundsSkipped: 0 };
+    const serviceCount = config.services.length;
+    this.healthyTargets = new Uint16Array(serviceCount);
+    this.localOk = new Uint8Array(serviceCount);
+    this.targetCount = new Uint16Array(serviceCount);
+    for (let s = 0; s < serviceCount; s++) this.targetCount[s] = config.services[s]!.targets.length;
+    this.roundActive = false;
+    this.roundSentAtMs = 0;
+    this.roundScheduledMs = 0;
+    this.roundDeadlineMs = 0;
+    this.nextRoundMs = 0;
+    this.running = false;
+  }
+
+  /** Opens the sockets and starts the first round at once. */
+  start(): void {
+    assert(!this.running, 'started once');
+    this.running = true;
+    this.hal.attach(this);
+    this.probes.open(this.hal);
+    this.nextRoundMs = this.hal.clock.nowMs();
+    this.hal.log('boot device=' + this.config.deviceName + ' services=' + this.config.services.length +
+      ' targets=' + this.probes.slotCount + ' intervalMs=' + this.config.intervalMs + ' timeoutMs=' +
+      this.config.timeoutMs + ' fastIntervalMs=' + this.config.fastIntervalMs + ' announcer=' + this.config.announcer.kind);
+    this.wake();
+  }
+
+  /** Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes. */
+  stop(): void {
+    if (!this.running) return;
+    this.running = false;
+    this.probes.close();
+    const withdraw = this.config.announcer.onShutdown === 'withdraw';
+    this.announcer.shutdown(withdraw);
+    this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
+  }
+
+  wake(): void {
+    if (!this.running) return;
+    const nowMs = this.hal.clock.nowMs();
+    if (this.roundActive && nowMs >= this.roundDeadlineMs) {
+      this.probes.expire(nowMs);
+      this.completeRound(nowMs);
+    }
+    if (!this.roundActive && nowMs >= this.nextRoundMs) this.startRound(nowMs);
+    this.hal.setWakeup(this.roundActive ? this.roundDeadlineMs : this.nextRoundMs);
+  }
+
+  datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
+    const nowMs = this.hal.clock.nowMs();
+    if (this.probes.received(socketId, length, fromPeer, nowMs)) this.afterResolve(nowMs);
+  }
+
+  socketFailed(socketId: number): void {
+    const nowMs = this.hal.clock.nowMs();
+    if (this.probes.failed(socketId, nowMs)) this.afterResolve(nowMs);
+  }
+
+  socketConnected(socketId: number): void {
+    const nowMs = this.hal.clock.nowMs();
+    if (this.probes.connected(socketId, nowMs)) this.afterResolve(nowMs);
+  }
+
+  private afterResolve(nowMs: number): void {
+    if (!this.running || !this.roundActive || this.probes.pendingCount > 0) return;
+    this.completeRound(nowMs);
+    this.hal.setWakeup(this.nextRoundMs);
+  }
+
+  private startRound(nowMs: number): void {
+    this.roundActive = true;
+    this.roundScheduledMs = this.nextRoundMs;
+    this.roundSentAtMs = nowMs;
+    this.roundDeadlineMs = nowMs + this.config.timeoutMs;
+    this.probes.sendAll(nowMs);
+  }
+
+  private completeRound(nowMs: number): void {
+    assert(this.roundActive && this.probes.pendingCount === 0, 'a round completes once, with nothing pending');
+    this.roundActive = false;
+    this.counters.rounds++;
+    this.tallyRound();
+    let fast = false;
+    for (let s = 0; s < this.engine.serviceCount; s++) {
+      const step = this.engine.step(s, this.healthyTargets[s]!, this.localOk[s] === 1, this.roundSentAtMs, nowMs);
+      if (step === Step.Changed) this.transition(s, nowMs);
+      fast = fast || this.engine.inTransition(s);
+    }
+    const intervalMs = fast ? this.config.fastIntervalMs : this.config.intervalMs;
+    let nextMs = this.roundScheduledMs + intervalMs;
+    if (nextMs <= nowMs) {
+      // Late by more than an interval: keep to the grid and skip the rounds that cannot be had back.
+      const missed = Math.floor((nowMs - nextMs) / intervalMs) + 1;
+      this.counters.roundsSkipped += missed;
+      nextMs += missed * intervalMs;
+    }
+    this.nextRoundMs = nextMs;
+  }
+
+  private tallyRound(): void {
+    this.healthyTargets.fill(0);
+    this.localOk.fill(1);
+    const probes = this.probes;
+    for (let slot = 0; slot < probes.slotCount; slot++) {
+      const s = probes.service[slot]!;
+      const healthy = probes.state[slot] === SlotState.Healthy;
+      if (probes.local[slot] === 1) {
+        if (!healthy) this.localOk[s] = 0;
+      } else if (healthy) {
+        this.healthyTargets[s] = this.healthyTargets[s]! + 1;
+      }
+    }
+  }
+
+  /** The automatic state of `s` changed: tell the announcer, and log why. Rare: may allocate. */
+  private transition(s: number, nowMs: number): void {
+    const engine = this.engine;
+    const state = engine.state[s]!;
+    this.announcer.serviceStateChanged(s, state === AutoState.Up);
+    this.hal.log(this.describeTransition(s, nowMs));
+  }
+
+  describeTransition(s: number, nowMs: number): string {
+    const engine = this.engine;
+    const service = this.config.services[s]!;
+    const failed: string[] = [];
+    for (let slot = 0; slot < this.probes.slotCount; slot++) {
+      if (this.probes.service[slot] !== s || this.probes.state[slot] !== SlotState.Failed) continue;
+      failed.push(this.probes.targets[slot]!.name + '(' + OUTCOME_NAMES[this.probes.outcome[slot]!] + ')');
+    }
+    const streak = engine.state[s] === AutoState.Up ? engine.healthyStreak[s]! : engine.unhealthyStreak[s]!;
+    return 'transition service=' + service.name + ' state=' + AUTO_STATE_NAMES[engine.state[s]!] +
+      ' reason=' + REASON_NAMES[engine.reason[s]!] + ' healthy=' + this.healthyTargets[s] + '/' + this.targetCount[s] +
+      ' quorum=' + service.quorum + ' local=' + (service.local === null ? 'none' : this.localOk[s] === 1 ? 'ok' : 'failed') +
+      ' failed=' + (failed.length === 0 ? '-' : failed.join(',')) + ' streak=' + streak +
+      ' sinceMs=' + Math.round(nowMs - engine.streakStartMs[s]!) + ' penalty=' + Math.round(engine.penalty[s]!) +
+      ' suppressed=' + (engine.suppressed[s] === 1 ? 'yes' : 'no');
+  }
+}

@@ -1,0 +1,259 @@
+// The probe table: one slot per target (every service's backbone targets, then its local check), each
+// with its query bytes encoded at boot, its socket, its state in the current round and its counters.
+// `send` starts a probe, the HAL events resolve it, `expire` times out what is left. Nothing here
+// allocates after `open`.
+
+import { assert } from './assert';
+import type { Config, TargetConfig } from './config';
+import { decodeReply, DNS_REPLY_BYTES_MAX, encodeQuery, ReplyVerdict, setQueryId } from './dns';
+import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
+
+export const enum SlotState {
+  Idle = 0,
+  Pending = 1,
+  Healthy = 2,
+  Failed = 3,
+}
+
+/** Why a slot's last probe ended the way it did (for transition reasons and status). */
+export const enum Outcome {
+  None = 0,
+  Healthy = 1,
+  Timeout = 2,
+  WrongRcode = 3,
+  AddressMissing = 4,
+  SocketFailed = 5,
+}
+
+export const OUTCOME_NAMES: readonly string[] = ['none', 'ok', 'timeout', 'rcode', 'no-address', 'unreachable'];
+
+/** Per-slot counters, at `slot * COUNTER_COUNT + counter`. */
+export const enum Counter {
+  Sent = 0,
+  Healthy = 1,
+  Timeout = 2,
+  WrongRcode = 3,
+  AddressMissing = 4,
+  SocketFailed = 5,
+  /** A datagram from another address or port than the target's: dropped. */
+  WrongSource = 6,
+  /** A reply with another ID or question: dropped. */
+  Mismatch = 7,
+  Malformed = 8,
+  /** A reply or event when no probe was outstanding (after its timeout): dropped. */
+  Late = 9,
+}
+export const COUNTER_COUNT = 10;
+export const COUNTER_NAMES: readonly string[] = [
+  'sent', 'healthy', 'timeout', 'wrong_rcode', 'address_missing', 'socket_failed',
+  'wrong_source', 'mismatch', 'malformed', 'late',
+];
+
+const KIND_DNS = 0;
+const KIND_TCP = 1;
+const RANDOM_POOL_BYTES = 256;
+
+export class ProbeTable {
+  readonly slotCount: number;
+  readonly names: readonly string[];
+  readonly targets: readonly TargetConfig[];
+  /** Service index of each slot, and whether the slot is that service's local check. */
+  readonly service: Uint8Array;
+  readonly local: Uint8Array;
+  readonly state: Uint8Array;
+  readonly outcome: Uint8Array;
+  readonly sentAtMs: Float64Array;
+  /** Round-trip time of the last healthy answer, in ms (NaN before the first). */
+  readonly rttMs: Float64Array;
+  readonly counters: Float64Array;
+  pendingCount: number;
+  private readonly kind: Uint8Array;
+  private readonly queries: readonly Uint8Array[];
+  private readonly queryLength: Uint16Array;
+  private readonly rcodeMask: Uint16Array;
+  private readonly expect: Uint8Array;
+  private readonly expectLength: Uint8Array;
+  private readonly receive: Uint8Array;
+  private readonly randomPool: Uint8Array;
+  private randomOffset: number;
+  private readonly udp: (UdpSocket | null)[];
+  private readonly tcp: (TcpProbeSocket | null)[];
+  private hal: Hal | null;
+
+  constructor(config: Config) {
+    const targets: TargetConfig[] = [];
+    const service: number[] = [];
+    const local: number[] = [];
+    for (let s = 0; s < config.services.length; s++) {
+      const entry = config.services[s]!;
+      for (const target of entry.targets) {
+        targets.push(target);
+        service.push(s);
+        local.push(0);
+      }
+      if (entry.local !== null) {
+        targets.push(entry.local);
+        service.push(s);
+        local.push(1);
+      }
+    }
+    const count = targets.length;
+    this.slotCount = count;
+    this.targets = targets;
+    this.names = targets.map((target, slot) => config.services[service[slot]!]!.name + '/' + target.name);
+    this.service = new Uint8Array(service);
+    this.local = new Uint8Array(local);
+    this.state = new Uint8Array(count);
+    this.outcome = new Uint8Array(count);
+    this.sentAtMs = new Float64Array(count);
+    this.rttMs = new Float64Array(count).fill(NaN);
+    this.counters = new Float64Array(count * COUNTER_COUNT);
+    this.pendingCount = 0;
+    this.kind = new Uint8Array(count);
+    this.queryLength = new Uint16Array(count);
+    this.rcodeMask = new Uint16Array(count);
+    this.expect = new Uint8Array(count * 16);
+    this.expectLength = new Uint8Array(count);
+    this.receive = new Uint8Array(DNS_REPLY_BYTES_MAX);
+    this.randomPool = new Uint8Array(RANDOM_POOL_BYTES);
+    this.randomOffset = RANDOM_POOL_BYTES;
+    this.udp = [];
+    this.tcp = [];
+    this.hal = null;
+    const queries: Uint8Array[] = [];
+    for (let slot = 0; slot < count; slot++) queries.push(this.encodeSlot(slot, targets[slot]!));
+    this.queries = queries;
+  }
+
+  private encodeSlot(slot: number, target: TargetConfig): Uint8Array {
+    this.kind[slot] = target.kind === 'dns' ? KIND_DNS : KIND_TCP;
+    this.rcodeMask[slot] = target.rcodeMask;
+    if (target.expectAddress !== null) {
+      this.expect.set(target.expectAddress.bytes, slot * 16);
+      this.expectLength[slot] = target.expectAddress.bytes.length;
+    }
+    if (target.kind !== 'dns') return new Uint8Array(0);
+    const query = new Uint8Array(12 + 255 + 4);
+    this.queryLength[slot] = encodeQuery(query, target.query, target.recordType);
+    return query;
+  }
+
+  /** Opens every socket; the HAL must already have the firmware attached. */
+  open(hal: Hal): void {
+    this.hal = hal;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const target = this.targets[slot]!;
+      const family = target.address.family;
+      const address = target.address.text;
+      const dns = target.kind === 'dns';
+      const receive = this.receive;
+      this.udp.push(dns ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive }) : null);
+      this.tcp.push(dns ? null : hal.openTcp({ socketId: slot, family, address, port: target.port }));
+    }
+  }
+
+  close(): void {
+    for (let slot = 0; slot < this.udp.length; slot++) {
+      this.udp[slot]?.close();
+      this.tcp[slot]?.close();
+    }
+  }
+
+  /** An unpredictable 16-bit query ID, from a pool refilled from the HAL every 128 IDs. */
+  private nextQueryId(): number {
+    if (this.randomOffset >= RANDOM_POOL_BYTES) {
+      this.hal!.fillRandom(this.randomPool);
+      this.randomOffset = 0;
+    }
+    const id = (this.randomPool[this.randomOffset]! << 8) | this.randomPool[this.randomOffset + 1]!;
+    this.randomOffset += 2;
+    return id;
+  }
+
+  private count(slot: number, counter: Counter): void {
+    const index = slot * COUNTER_COUNT + counter;
+    this.counters[index] = this.counters[index]! + 1;
+  }
+
+  /** Starts one probe on every slot. */
+  sendAll(nowMs: number): void {
+    assert(this.pendingCount === 0, 'a round starts after the previous one ended');
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      this.state[slot] = SlotState.Pending;
+      this.sentAtMs[slot] = nowMs;
+      this.count(slot, Counter.Sent);
+    }
+    this.pendingCount = this.slotCount;
+    // The sends come after every slot is marked: a HAL that reports synchronously finds them pending.
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      if (this.kind[slot] === KIND_TCP) {
+        this.tcp[slot]!.connect();
+      } else {
+        const query = this.queries[slot]!;
+        setQueryId(query, this.nextQueryId());
+        this.udp[slot]!.send(query, this.queryLength[slot]!);
+      }
+    }
+  }
+
+  private resolve(slot: number, outcome: Outcome, counter: Counter, nowMs: number): void {
+    assert(this.state[slot] === SlotState.Pending && this.pendingCount > 0, 'resolve a pending slot');
+    this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
+    this.outcome[slot] = outcome;
+    if (outcome === Outcome.Healthy) this.rttMs[slot] = nowMs - this.sentAtMs[slot]!;
+    this.pendingCount--;
+    this.count(slot, counter);
+  }
+
+  /** A datagram for `slot` is in the receive buffer. Returns true when it resolved the slot. */
+  received(slot: number, length: number, fromPeer: boolean, nowMs: number): boolean {
+    if (slot < 0 || slot >= this.slotCount) return false;
+    if (!fromPeer) return this.drop(slot, Counter.WrongSource);
+    if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
+    const verdict = decodeReply(this.receive, length, this.queries[slot]!, this.queryLength[slot]!,
+      this.rcodeMask[slot]!, this.expect, slot * 16, this.expectLength[slot]!);
+    if (verdict === ReplyVerdict.Mismatch) return this.drop(slot, Counter.Mismatch);
+    if (verdict === ReplyVerdict.Malformed) return this.drop(slot, Counter.Malformed);
+    if (verdict === ReplyVerdict.Healthy) this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
+    else if (verdict === ReplyVerdict.WrongRcode) this.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
+    else this.resolve(slot, Outcome.AddressMissing, Counter.AddressMissing, nowMs);
+    return true;
+  }
+
+  private drop(slot: number, counter: Counter): boolean {
+    this.count(slot, counter);
+    return false;
+  }
+
+  /** A TCP connect was accepted. Returns true when it resolved the slot. */
+  connected(slot: number, nowMs: number): boolean {
+    if (slot < 0 || slot >= this.slotCount) return false;
+    if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
+    this.tcp[slot]?.abort();
+    this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
+    return true;
+  }
+
+  /** A send failed, or a connection was refused. Returns true when it resolved the slot. */
+  failed(slot: number, nowMs: number): boolean {
+    if (slot < 0 || slot >= this.slotCount) return false;
+    if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
+    this.tcp[slot]?.abort();
+    this.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
+    return true;
+  }
+
+  /** Times out every slot still pending. */
+  expire(nowMs: number): void {
+    for (let slot = 0; slot < this.slotCount && this.pendingCount > 0; slot++) {
+      if (this.state[slot] !== SlotState.Pending) continue;
+      this.tcp[slot]?.abort();
+      this.resolve(slot, Outcome.Timeout, Counter.Timeout, nowMs);
+    }
+    assert(this.pendingCount === 0, 'nothing pending after expiry');
+  }
+
+  counter(slot: number, counter: Counter): number {
+    return this.counters[slot * COUNTER_COUNT + counter]!;
+  }
+}

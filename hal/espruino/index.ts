@@ -1,0 +1,140 @@
+// The Espruino HAL: the firmware on an Espruino board. Binary data crosses into Espruino's dgram as a
+// string (E.toString: sending a Uint8Array crashes the interpreter, ESPRUINO.md), a connect to a
+// closed port throws synchronously, and time is getTime() seconds. Only the language subset of
+// ESPRUINO.md is used here; build.mjs checks the bundle.
+
+import type { Clock, Hal, HalClient, TcpOpenOptions, TcpProbeSocket, UdpOpenOptions, UdpSocket } from '../../firmware/hal';
+
+class EspruinoClock implements Clock {
+  private lastMs = 0;
+  nowMs(): number {
+    const nowMs = getTime() * 1000;
+    if (nowMs > this.lastMs) this.lastMs = nowMs;
+    return this.lastMs;
+  }
+}
+
+class EspruinoUdpSocket implements UdpSocket {
+  private readonly socket: EspruinoDgramSocket;
+
+  constructor(private readonly hal: EspruinoHal, private readonly options: UdpOpenOptions) {
+    const self = this;
+    this.socket = espruinoRequire('dgram').createSocket(options.family === 4 ? 'udp4' : 'udp6');
+    this.socket.on('message', (message, remote) => self.onMessage(message, remote.address, remote.port));
+    this.socket.on('error', () => hal.client().socketFailed(options.socketId));
+    this.socket.bind(0);
+  }
+
+  private onMessage(message: string, address: string, port: number): void {
+    const receive = this.options.receive;
+    const length = message.length;
+    for (let i = 0; i < length && i < receive.length; i++) receive[i] = message.charCodeAt(i);
+    const fromPeer = port === this.options.port && address === this.options.address;
+    this.hal.client().datagramReceived(this.options.socketId, length, fromPeer);
+  }
+
+  send(data: Uint8Array, length: number): void {
+    try {
+      this.socket.send(E.toString(data.subarray(0, length)), this.options.port, this.options.address);
+    } catch (error) {
+      this.hal.client().socketFailed(this.options.socketId);
+    }
+  }
+
+  close(): void {
+    this.socket.close();
+  }
+}
+
+class EspruinoTcpSocket implements TcpProbeSocket {
+  private stream: EspruinoStream | null = null;
+  private attempt = 0;
+
+  constructor(private readonly hal: EspruinoHal, private readonly options: TcpOpenOptions) {}
+
+  connect(): void {
+    this.abort();
+    const self = this;
+    const attempt = ++this.attempt;
+    const client = this.hal.client();
+    const id = this.options.socketId;
+    try {
+      this.stream = espruinoRequire('net').connect({ host: this.options.address, port: this.options.port }, () => {
+        if (attempt !== self.attempt) return;
+        self.abort();
+        client.socketConnected(id);
+      });
+      this.stream.on('error', () => {
+        if (attempt !== self.attempt) return;
+        self.abort();
+        client.socketFailed(id);
+      });
+    } catch (error) {
+      this.stream = null;
+      client.socketFailed(id);
+    }
+  }
+
+  abort(): void {
+    this.attempt++;
+    const stream = this.stream;
+    this.stream = null;
+    if (stream !== null) stream.end();
+  }
+
+  close(): void {
+    this.abort();
+  }
+}
+
+export class EspruinoHal implements Hal {
+  readonly clock: Clock = new EspruinoClock();
+  private attached: HalClient | null = null;
+  private timer: unknown = null;
+
+  client(): HalClient {
+    if (this.attached === null) throw new Error('EspruinoHal: no firmware attached');
+    return this.attached;
+  }
+
+  attach(client: HalClient): void {
+    this.attached = client;
+  }
+
+  openUdp(options: UdpOpenOptions): UdpSocket {
+    return new EspruinoUdpSocket(this, options);
+  }
+
+  openTcp(options: TcpOpenOptions): TcpProbeSocket {
+    return new EspruinoTcpSocket(this, options);
+  }
+
+  fillRandom(target: Uint8Array): void {
+    const hardware = E.hwRand;
+    for (let i = 0; i < target.length; i++) {
+      target[i] = (hardware !== undefined ? hardware() : Math.random() * 4294967296) & 0xff;
+    }
+  }
+
+  setWakeup(atMs: number): void {
+    if (this.timer !== null) clearTimeout(this.timer as number);
+    const self = this;
+    this.timer = setTimeout(() => {
+      self.timer = null;
+      if (E.kickWatchdog !== undefined) E.kickWatchdog();
+      self.client().wake();
+    }, Math.max(0, atMs - this.clock.nowMs()));
+  }
+
+  wallClockIso(): string {
+    return new Date().toISOString();
+  }
+
+  log(line: string): void {
+    console.log(Math.round(this.clock.nowMs()) + ' ' + line);
+  }
+
+  emit(line: string): void {
+    console.log(line);
+  }
+}

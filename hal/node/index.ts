@@ -1,0 +1,179 @@
+// The Node HAL, for Linux appliances: dgram and net sockets, one timer, crypto randomness, stderr for
+// the log and stdout for the announcer. Node's own timers and sockets allocate; this HAL keeps that to
+// the floor (one timer, no per-send callbacks, handlers bound once) and the core allocates nothing.
+
+import { randomFillSync } from 'node:crypto';
+import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'node:dgram';
+import { Socket as StreamSocket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+
+import type { Clock, Hal, HalClient, TcpOpenOptions, TcpProbeSocket, UdpOpenOptions, UdpSocket } from '../../firmware/hal';
+
+/** Monotonic: performance.now() never goes back, and this refuses to even if it did. */
+class NodeClock implements Clock {
+  private lastMs = 0;
+  nowMs(): number {
+    const nowMs = performance.now();
+    if (nowMs > this.lastMs) this.lastMs = nowMs;
+    return this.lastMs;
+  }
+}
+
+class NodeUdpSocket implements UdpSocket {
+  private readonly socket: DatagramSocket;
+  private closed = false;
+
+  constructor(private readonly hal: NodeHal, private readonly options: UdpOpenOptions) {
+    this.socket = createSocket({ type: options.family === 4 ? 'udp4' : 'udp6' });
+    this.socket.on('message', this.onMessage.bind(this));
+    this.socket.on('error', this.onError.bind(this));
+    // An unconnected socket: the firmware sees, counts and drops datagrams from other sources itself.
+    this.socket.bind(0);
+  }
+
+  private onMessage(message: Buffer, remote: RemoteInfo): void {
+    const receive = this.options.receive;
+    const length = message.length;
+    message.copy(receive, 0, 0, Math.min(length, receive.length));
+    const fromPeer = remote.port === this.options.port && remote.address === this.options.address;
+    this.hal.client().datagramReceived(this.options.socketId, length, fromPeer);
+  }
+
+  private onError(): void {
+    // Send errors (ENETUNREACH, EHOSTUNREACH...) come here when send() has no callback.
+    if (!this.closed) this.hal.client().socketFailed(this.options.socketId);
+  }
+
+  send(data: Uint8Array, length: number): void {
+    if (this.closed) return;
+    try {
+      this.socket.send(data, 0, length, this.options.port, this.options.address);
+    } catch {
+      this.hal.client().socketFailed(this.options.socketId);
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.close();
+  }
+}
+
+class NodeTcpSocket implements TcpProbeSocket {
+  private socket: StreamSocket | null = null;
+  private readonly connectHandler: () => void;
+  private readonly errorHandler: () => void;
+
+  constructor(private readonly hal: NodeHal, private readonly options: TcpOpenOptions) {
+    this.connectHandler = this.onConnect.bind(this);
+    this.errorHandler = this.onError.bind(this);
+  }
+
+  private onConnect(): void {
+    this.abort();
+    this.hal.client().socketConnected(this.options.socketId);
+  }
+
+  private onError(): void {
+    this.abort();
+    this.hal.client().socketFailed(this.options.socketId);
+  }
+
+  connect(): void {
+    this.abort();
+    const socket = new StreamSocket();
+    socket.once('connect', this.connectHandler);
+    socket.once('error', this.errorHandler);
+    this.socket = socket;
+    socket.connect({ host: this.options.address, port: this.options.port, family: this.options.family });
+  }
+
+  abort(): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    this.socket = null;
+    socket.removeListener('connect', this.connectHandler);
+    socket.removeListener('error', this.errorHandler);
+    socket.on('error', ignoreError); // a late error of a destroyed socket must not become uncaught
+    socket.destroy();
+  }
+
+  close(): void {
+    this.abort();
+  }
+}
+
+function ignoreError(): void {}
+
+export interface NodeHalOptions {
+  /** Where log lines go (stderr by default). */
+  readonly log?: (line: string) => void;
+  /** Where announcer lines go (stdout by default). */
+  readonly emit?: (line: string) => void;
+}
+
+export class NodeHal implements Hal {
+  readonly clock: Clock = new NodeClock();
+  private attached: HalClient | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly wakeHandler: () => void;
+  private readonly logSink: (line: string) => void;
+  private readonly emitSink: (line: string) => void;
+
+  constructor(options: NodeHalOptions = {}) {
+    this.wakeHandler = this.onTimer.bind(this);
+    this.logSink = options.log ?? ((line) => process.stderr.write(line + '\n'));
+    this.emitSink = options.emit ?? ((line) => process.stdout.write(line + '\n'));
+  }
+
+  client(): HalClient {
+    if (this.attached === null) throw new Error('NodeHal: no firmware attached');
+    return this.attached;
+  }
+
+  attach(client: HalClient): void {
+    this.attached = client;
+  }
+
+  openUdp(options: UdpOpenOptions): UdpSocket {
+    return new NodeUdpSocket(this, options);
+  }
+
+  openTcp(options: TcpOpenOptions): TcpProbeSocket {
+    return new NodeTcpSocket(this, options);
+  }
+
+  fillRandom(target: Uint8Array): void {
+    randomFillSync(target);
+  }
+
+  setWakeup(atMs: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    const delayMs = Math.max(0, Math.ceil(atMs - this.clock.nowMs()));
+    this.timer = setTimeout(this.wakeHandler, delayMs);
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    this.client().wake();
+  }
+
+  /** Cancels the timer so that the process can exit once the sockets are closed. */
+  stopTimer(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  wallClockIso(): string {
+    return new Date().toISOString();
+  }
+
+  log(line: string): void {
+    this.logSink(this.wallClockIso() + ' ' + Math.round(this.clock.nowMs()) + ' ' + line);
+  }
+
+  emit(line: string): void {
+    this.emitSink(line);
+  }
+}

@@ -1,0 +1,299 @@
+// The simulated HAL: deterministic virtual time and a simulated network of DNS and TCP targets, each
+// with its own latency, loss and failure mode. Tests, drills and benchmarks of the core run on it:
+// `runFor(ms)` plays the events in time order. Like the core, it allocates nothing per event (replies
+// are built in per-socket buffers), so the allocation-free proof can run on it.
+
+import type { Clock, Hal, HalClient, TcpOpenOptions, TcpProbeSocket, UdpOpenOptions, UdpSocket } from '../../firmware/hal';
+
+/** How a simulated target treats a probe. */
+export const enum Behaviour {
+  /** Answers correctly after its latency (subject to loss). */
+  Answer = 0,
+  /** Never answers: a cut link, a dead host, a silent drop. */
+  Silent = 1,
+  /** Answers with an ICMP error / a refused connection after its latency. */
+  Refuse = 2,
+  /** Answers with the RCODE set by `rcode` and no records. */
+  Rcode = 3,
+  /** Answers with another query ID (a stale or spoofed reply). */
+  WrongId = 4,
+  /** Answers from another source address (spoofing, or a multi-homed server). */
+  WrongSource = 5,
+  /** Answers with random bytes after the right ID. */
+  Garbage = 6,
+}
+
+export interface SimTargetOptions {
+  readonly latencyMs?: number;
+  readonly lossPercent?: number;
+  readonly behaviour?: Behaviour;
+  readonly rcode?: number;
+}
+
+const REPLY_BYTES = 512;
+const NONE = Infinity;
+const ANSWER_A = [203, 0, 113, 53];
+const ANSWER_AAAA = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53];
+
+class SimUdpSocket implements UdpSocket {
+  constructor(private readonly sim: SimHal, private readonly id: number) {}
+  send(data: Uint8Array, length: number): void {
+    this.sim.udpSend(this.id, data, length);
+  }
+  close(): void {
+    this.sim.cancel(this.id);
+  }
+}
+
+class SimTcpSocket implements TcpProbeSocket {
+  constructor(private readonly sim: SimHal, private readonly id: number) {}
+  connect(): void {
+    this.sim.tcpConnect(this.id);
+  }
+  abort(): void {
+    this.sim.cancel(this.id);
+  }
+  close(): void {
+    this.sim.cancel(this.id);
+  }
+}
+
+export class SimHal implements Hal {
+  readonly clock: Clock;
+  timeMs: number;
+  /** Lines emitted on the announcer channel, and when. */
+  readonly emitted: string[];
+  readonly emittedAtMs: number[];
+  readonly logged: string[];
+  /** Echo log lines to this function as they come (tests leave it null). */
+  echo: ((line: string) => void) | null;
+  readonly latencyMs: Float64Array;
+  readonly lossPercent: Float64Array;
+  readonly behaviour: Uint8Array;
+  readonly rcode: Uint8Array;
+  readonly sentCount: Float64Array;
+  readonly addresses: string[];
+  private client: HalClient | null;
+  private wakeAtMs: number;
+  private readonly eventAtMs: Float64Array;
+  /** 0: datagram, 1: connected, 2: failed. */
+  private readonly eventKind: Uint8Array;
+  private readonly replyLength: Uint16Array;
+  private readonly replyFromPeer: Uint8Array;
+  private readonly replies: Uint8Array[];
+  private readonly receive: (Uint8Array | null)[];
+  private readonly random: Uint32Array;
+  private socketCount: number;
+
+  constructor(options: { readonly socketsMax: number; readonly seed: number }) {
+    const count = options.socketsMax;
+    this.timeMs = 0;
+    const sim = this;
+    this.clock = { nowMs: () => sim.timeMs };
+    this.emitted = [];
+    this.emittedAtMs = [];
+    this.logged = [];
+    this.echo = null;
+    this.latencyMs = new Float64Array(count).fill(1);
+    this.lossPercent = new Float64Array(count);
+    this.behaviour = new Uint8Array(count);
+    this.rcode = new Uint8Array(count);
+    this.sentCount = new Float64Array(count);
+    this.addresses = [];
+    this.client = null;
+    this.wakeAtMs = NONE;
+    this.eventAtMs = new Float64Array(count).fill(NONE);
+    this.eventKind = new Uint8Array(count);
+    this.replyLength = new Uint16Array(count);
+    this.replyFromPeer = new Uint8Array(count);
+    this.replies = [];
+    this.receive = [];
+    for (let i = 0; i < count; i++) {
+      this.replies.push(new Uint8Array(REPLY_BYTES));
+      this.receive.push(null);
+    }
+    this.random = new Uint32Array([options.seed >>> 0 || 0x9e3779b9]);
+    this.socketCount = 0;
+  }
+
+  attach(client: HalClient): void {
+    this.client = client;
+  }
+
+  openUdp(options: UdpOpenOptions): UdpSocket {
+    this.register(options.socketId, options.address + ':' + options.port);
+    this.receive[options.socketId] = options.receive;
+    return new SimUdpSocket(this, options.socketId);
+  }
+
+  openTcp(options: TcpOpenOptions): TcpProbeSocket {
+    this.register(options.socketId, options.address + ':' + options.port);
+    return new SimTcpSocket(this, options.socketId);
+  }
+
+  private register(id: number, address: string): void {
+    if (id < 0 || id >= this.latencyMs.length) throw new Error('sim: socket id ' + id + ' beyond socketsMax');
+    while (this.addresses.length <= id) this.addresses.push('');
+    this.addresses[id] = address;
+    this.socketCount = Math.max(this.socketCount, id + 1);
+  }
+
+  /** The socket id of the target at `address:port`, for tests to address targets by name. */
+  socketOf(addressAndPort: string): number {
+    const id = this.addresses.indexOf(addressAndPort);
+    if (id < 0) throw new Error('sim: no socket for ' + addressAndPort + ' (have ' + this.addresses.join(' ') + ')');
+    return id;
+  }
+
+  /** Sets how target `id` behaves from now on. */
+  setTarget(id: number, options: SimTargetOptions): void {
+    if (options.latencyMs !== undefined) this.latencyMs[id] = options.latencyMs;
+    if (options.lossPercent !== undefined) this.lossPercent[id] = options.lossPercent;
+    if (options.behaviour !== undefined) this.behaviour[id] = options.behaviour;
+    if (options.rcode !== undefined) this.rcode[id] = options.rcode;
+  }
+
+  /** Sets every target at once (a backbone cut: `{ behaviour: Behaviour.Silent }`). */
+  setAll(options: SimTargetOptions): void {
+    for (let id = 0; id < this.socketCount; id++) this.setTarget(id, options);
+  }
+
+  fillRandom(target: Uint8Array): void {
+    for (let i = 0; i < target.length; i++) target[i] = this.nextRandom() & 0xff;
+  }
+
+  private nextRandom(): number {
+    let x = this.random[0]!;
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    this.random[0] = x;
+    return this.random[0]!;
+  }
+
+  setWakeup(atMs: number): void {
+    this.wakeAtMs = atMs;
+  }
+
+  wallClockIso(): string {
+    return new Date(Date.UTC(2021, 9, 4, 15, 39) + this.timeMs).toISOString();
+  }
+
+  log(line: string): void {
+    this.logged.push(line);
+    if (this.echo !== null) this.echo(line);
+  }
+
+  emit(line: string): void {
+    this.emitted.push(line);
+    this.emittedAtMs.push(this.timeMs);
+  }
+
+  cancel(id: number): void {
+    this.eventAtMs[id] = NONE;
+  }
+
+  private lost(id: number): boolean {
+    const behaviour = this.behaviour[id];
+    if (behaviour === Behaviour.Silent) return true;
+    return this.lossPercent[id]! > 0 && (this.nextRandom() % 10000) < this.lossPercent[id]! * 100;
+  }
+
+  tcpConnect(id: number): void {
+    this.sentCount[id] = this.sentCount[id]! + 1;
+    if (this.lost(id)) return;
+    this.eventAtMs[id] = this.timeMs + this.latencyMs[id]!;
+    this.eventKind[id] = this.behaviour[id] === Behaviour.Refuse ? 2 : 1;
+  }
+
+  udpSend(id: number, data: Uint8Array, length: number): void {
+    this.sentCount[id] = this.sentCount[id]! + 1;
+    if (this.lost(id)) return;
+    this.eventAtMs[id] = this.timeMs + this.latencyMs[id]!;
+    const behaviour = this.behaviour[id];
+    if (behaviour === Behaviour.Refuse) {
+      this.eventKind[id] = 2;
+      return;
+    }
+    this.eventKind[id] = 0;
+    this.replyFromPeer[id] = behaviour === Behaviour.WrongSource ? 0 : 1;
+    this.replyLength[id] = this.buildReply(id, data, length);
+  }
+
+  /** A DNS reply to the query in `data`, in the socket's reply buffer; returns its length. */
+  private buildReply(id: number, data: Uint8Array, length: number): number {
+    const reply = this.replies[id]!;
+    reply.set(data.subarray(0, length));
+    const behaviour = this.behaviour[id];
+    if (behaviour === Behaviour.Garbage) {
+      for (let i = 2; i < 40; i++) reply[i] = this.nextRandom() & 0xff;
+      return 40;
+    }
+    if (behaviour === Behaviour.WrongId) reply[1] = reply[1]! ^ 0x5a;
+    reply[2] = 0x80 | (data[2]! & 0x01);
+    reply[3] = 0x80 | (behaviour === Behaviour.Rcode ? this.rcode[id]! & 0x0f : 0);
+    const type = (data[length - 4]! << 8) | data[length - 3]!;
+    const answer = behaviour === Behaviour.Rcode ? null : type === 1 ? ANSWER_A : type === 28 ? ANSWER_AAAA : null;
+    if (answer === null) return length;
+    reply[7] = 1; // ANCOUNT
+    let offset = length;
+    reply[offset++] = 0xc0; // a pointer to the question's name, at 12
+    reply[offset++] = 12;
+    reply[offset++] = 0;
+    reply[offset++] = type;
+    reply[offset++] = 0;
+    reply[offset++] = 1;
+    reply.fill(0, offset, offset + 4); // TTL 0
+    offset += 4;
+    reply[offset++] = 0;
+    reply[offset++] = answer.length;
+    for (let i = 0; i < answer.length; i++) reply[offset++] = answer[i]!;
+    return offset;
+  }
+
+  /** Time of the next event, or Infinity. */
+  private nextEvent(): number {
+    let next = this.wakeAtMs;
+    for (let id = 0; id < this.socketCount; id++) if (this.eventAtMs[id]! < next) next = this.eventAtMs[id]!;
+    return next;
+  }
+
+  private dispatch(id: number): void {
+    this.eventAtMs[id] = NONE;
+    const client = this.client!;
+    const kind = this.eventKind[id];
+    if (kind === 1) return client.socketConnected(id);
+    if (kind === 2) return client.socketFailed(id);
+    const receive = this.receive[id]!;
+    const length = this.replyLength[id]!;
+    for (let i = 0; i < length && i < receive.length; i++) receive[i] = this.replies[id]![i]!;
+    client.datagramReceived(id, length, this.replyFromPeer[id] === 1);
+  }
+
+  /** Plays every event up to `untilMs` in time order (replies before the wake-up at the same time). */
+  runUntil(untilMs: number): void {
+    const client = this.client;
+    if (client === null) throw new Error('sim: nothing attached');
+    for (;;) {
+      const next = this.nextEvent();
+      if (next > untilMs) break;
+      this.timeMs = next;
+      let delivered = false;
+      for (let id = 0; id < this.socketCount; id++) {
+        if (this.eventAtMs[id] === next) {
+          this.dispatch(id);
+          delivered = true;
+        }
+      }
+      if (!delivered && this.wakeAtMs === next) {
+        this.wakeAtMs = NONE;
+        client.wake();
+      }
+    }
+    this.timeMs = untilMs;
+  }
+
+  runFor(durationMs: number): void {
+    this.runUntil(this.timeMs + durationMs);
+  }
+}

@@ -1,0 +1,46 @@
+// `lifeline run`: the firmware on this Linux host, with the Node HAL. The config is validated before
+// anything starts; SIGTERM and SIGINT stop the loop, withdraw (or keep) the routes and exit 0.
+
+import { readFileSync } from 'node:fs';
+
+import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { parseConfigText, type Config } from '../firmware/config';
+import { Lifeline } from '../firmware/lifeline';
+import { NodeHal } from '../hal/node/index';
+
+/** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
+export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    return { config: null, errors: [path + ': cannot be read (' + (error as NodeJS.ErrnoException).code + ')'] };
+  }
+  const result = parseConfigText(text);
+  return result.config === null ? { config: null, errors: result.errors } : { config: result.config, errors: [] };
+}
+
+export function run(config: Config): void {
+  if (config.announcer.kind !== 'exabgp') {
+    process.stderr.write('announcer.kind: "bgp" needs the built-in BGP speaker, which this build does not have yet;' +
+      ' use "exabgp"\n');
+    process.exit(2);
+  }
+  const hal = new NodeHal();
+  const lifeline = new Lifeline(config, hal, new ExaBgpAnnouncer(config, hal));
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    hal.log('signal ' + signal);
+    lifeline.stop();
+    hal.stopTimer();
+    process.stdin.pause();
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never fills.
+  if (!process.stdin.isTTY) process.stdin.on('data', () => {}).on('error', () => {});
+  process.stdout.on('error', () => stop('stdout-closed'));
+  lifeline.start();
+}
