@@ -76,6 +76,9 @@ export interface AnnouncerConfig {
   readonly localAs: number;
   readonly routerId: Address | null;
   readonly peers: readonly BgpPeerConfig[];
+  /** ExaBGP only: the next hop written on the API lines (null: `self`, as SPEC.md shows). */
+  readonly nextHopV4: Address | null;
+  readonly nextHopV6: Address | null;
 }
 
 export interface ConsoleConfig {
@@ -357,14 +360,22 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
 }
 
 function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConfig {
-  const record = reader.object(value, path, ['kind', 'onShutdown', 'localAs', 'routerId', 'peers']) ?? {};
+  const record = reader.object(value, path,
+    ['kind', 'onShutdown', 'localAs', 'routerId', 'peers', 'nextHopV4', 'nextHopV6']) ?? {};
   const kind = reader.choice(record, 'kind', path, ['exabgp', 'bgp'] as const, null);
   const onShutdown = reader.choice(record, 'onShutdown', path, ['withdraw', 'keep'] as const, DEFAULTS.onShutdown);
   if (kind === 'exabgp') {
     for (const key of ['localAs', 'routerId', 'peers']) {
       if (record[key] !== undefined) reader.problem(path + '.' + key, 'applies to "kind": "bgp" only');
     }
-    return { kind, onShutdown, localAs: 0, routerId: null, peers: [] };
+    const nextHopV4 = reader.address(record, 'nextHopV4', path, false);
+    const nextHopV6 = reader.address(record, 'nextHopV6', path, false);
+    if (nextHopV4 !== null && nextHopV4.family !== 4) reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
+    if (nextHopV6 !== null && nextHopV6.family !== 6) reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
+    return { kind, onShutdown, localAs: 0, routerId: null, peers: [], nextHopV4, nextHopV6 };
+  }
+  for (const key of ['nextHopV4', 'nextHopV6']) {
+    if (record[key] !== undefined) reader.problem(path + '.' + key, 'applies to "kind": "exabgp" only (a BGP peer has its own)');
   }
   const localAs = reader.integer(record, 'localAs', path, [1, UINT32_MAX], null);
   const routerId = reader.address(record, 'routerId', path, true);
@@ -375,7 +386,7 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
     const peer = readPeer(reader, list[i], path + '.peers[' + i + ']');
     if (peer !== null) peers.push(peer);
   }
-  return { kind, onShutdown, localAs, routerId, peers };
+  return { kind, onShutdown, localAs, routerId, peers, nextHopV4: null, nextHopV6: null };
 }
 
 function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig | null {
