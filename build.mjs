@@ -1,8 +1,9 @@
 // Builds both targets from one source:
-//   dist/lifeline.mjs           the Node bundle (CLI, firmware, node HAL, lab, bench); serialport stays external
-//   dist/lifeline-espruino.js   one minified file for Espruino, the config embedded (--config FILE, or
-//                               config/espruino.example.json), checked against Espruino's language subset
-// `node build.mjs [--config FILE]`. Exits 1, with the source line, when either target does not build.
+//   dist/lifeline.mjs          the Node bundle (CLI, firmware, node HAL, lab, bench);
+//                              serialport stays external (native binding)
+//   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
+//                              or config/espruino.example.json), checked against Espruino's subset
+// `node build.mjs [--config FILE]`. Exits 1, with the source line, when a target does not build.
 
 import { chmodSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -11,8 +12,18 @@ import * as esbuild from 'esbuild';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 
 /** What Espruino's interpreter rejects and esbuild can stop at the source line (ESPRUINO.md). */
-export const ESPRUINO_UNSUPPORTED = ['destructuring', 'default-argument', 'rest-argument', 'array-spread',
-  'generator', 'async-await', 'async-generator', 'for-await', 'new-target', 'class-static-blocks'];
+export const ESPRUINO_UNSUPPORTED = [
+  'destructuring',
+  'default-argument',
+  'rest-argument',
+  'array-spread',
+  'generator',
+  'async-await',
+  'async-generator',
+  'for-await',
+  'new-target',
+  'class-static-blocks',
+];
 
 export function espruinoOptions(config) {
   return {
@@ -24,7 +35,8 @@ export function espruinoOptions(config) {
     charset: 'ascii',
     legalComments: 'none',
     supported: Object.fromEntries(ESPRUINO_UNSUPPORTED.map((feature) => [feature, false])),
-    // Espruino's require, outside esbuild's sight (an external require gets a shim that needs Proxy).
+    // Espruino's require, outside esbuild's sight (an external require gets a shim that needs
+    // Proxy).
     banner: { js: 'function espruinoRequire(m){return require(m)}' },
     define: { LIFELINE_CONFIG: JSON.stringify(config) },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
@@ -38,8 +50,11 @@ export const NODE_OPTIONS = {
   platform: 'node',
   target: 'node20',
   external: ['serialport'],
-  banner: { js: "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +
-    'const require = __createRequire(import.meta.url);' },
+  banner: {
+    js:
+      "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +
+      'const require = __createRequire(import.meta.url);',
+  },
   sourcemap: 'linked',
   logLevel: 'silent',
 };
@@ -47,7 +62,9 @@ export const NODE_OPTIONS = {
 function report(target, error) {
   const messages = error.errors ?? [{ text: String(error) }];
   for (const message of messages) {
-    const where = message.location ? message.location.file + ':' + message.location.line + ':' + message.location.column + ': ' : '';
+    const where = message.location
+      ? message.location.file + ':' + message.location.line + ':' + message.location.column + ': '
+      : '';
     process.stderr.write('build ' + target + ': ' + where + message.text + '\n');
   }
 }
@@ -55,7 +72,11 @@ function report(target, error) {
 export async function build(configPath = 'config/espruino.example.json') {
   let ok = true;
   try {
-    await esbuild.build({ ...NODE_OPTIONS, entryPoints: ['host/cli.ts'], outfile: 'dist/lifeline.mjs' });
+    await esbuild.build({
+      ...NODE_OPTIONS,
+      entryPoints: ['host/cli.ts'],
+      outfile: 'dist/lifeline.mjs',
+    });
     chmodSync('dist/lifeline.mjs', 0o755);
   } catch (error) {
     report('node', error);
@@ -64,9 +85,14 @@ export async function build(configPath = 'config/espruino.example.json') {
   try {
     const config = JSON.parse(readFileSync(configPath, 'utf8'));
     const outfile = 'dist/lifeline-espruino.js';
-    await esbuild.build({ ...espruinoOptions(config), entryPoints: ['hal/espruino/main.ts'], outfile });
+    await esbuild.build({
+      ...espruinoOptions(config),
+      entryPoints: ['hal/espruino/main.ts'],
+      outfile,
+    });
     const problems = checkEspruinoSource(readFileSync(outfile, 'utf8'));
-    for (const problem of problems) process.stderr.write('build espruino: ' + outfile + ':' + problem + '\n');
+    for (const problem of problems)
+      process.stderr.write('build espruino: ' + outfile + ':' + problem + '\n');
     ok = ok && problems.length === 0;
   } catch (error) {
     report('espruino', error);

@@ -1,7 +1,7 @@
-// `npm run bench` / `lifeline bench`: the latency benchmarks, run on the device itself. Each figure is
-// compared with a baseline measured in the same run (machines here are shared and noisy): the decision
-// step and the DNS codec per operation, and a full probe round of the firmware over loopback UDP
-// against a real responder next to a bare dgram query->reply to the same responder.
+// `npm run bench` / `lifeline bench`: the latency benchmarks, run on the device itself. Each figure
+// is compared with a baseline measured in the same run (machines here are shared and noisy): the
+// decision step and the DNS codec per operation, and a full probe round of the firmware over
+// loopback UDP against a real responder next to a bare dgram query->reply to the same responder.
 
 import { createSocket, type Socket } from 'node:dgram';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -32,14 +32,24 @@ export interface BenchRow {
 function rowOf(bench: Bench, name: string, perCall: number, note: string): BenchRow {
   const task = bench.getTask(name);
   const result = task?.result;
-  if (result === undefined || !('latency' in result)) throw new Error('bench ' + name + ' did not complete');
+  if (result === undefined || !('latency' in result))
+    throw new Error('bench ' + name + ' did not complete');
   const medianNs = (result.latency.p50 * 1e6) / perCall;
-  return { name, medianNs, p99Ns: (result.latency.p99 * 1e6) / perCall, opsPerSecond: 1e9 / medianNs,
-    samples: result.latency.samplesCount, note };
+  return {
+    name,
+    medianNs,
+    p99Ns: (result.latency.p99 * 1e6) / perCall,
+    opsPerSecond: 1e9 / medianNs,
+    samples: result.latency.samplesCount,
+    note,
+  };
 }
 
 /** Bytes allocated per call of `operation` over `count` calls after warm-up, and GCs seen. */
-async function bytesPerOperation(operation: () => void, count: number): Promise<{ bytes: number; gcs: number }> {
+async function bytesPerOperation(
+  operation: () => void,
+  count: number,
+): Promise<{ bytes: number; gcs: number }> {
   for (let i = 0; i < 100000; i++) operation();
   let gcs = 0;
   const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
@@ -55,18 +65,31 @@ async function bytesPerOperation(operation: () => void, count: number): Promise<
 function benchConfig(address: string, port: number, targets: number): Config {
   const list = [];
   for (let i = 0; i < targets; i++) {
-    list.push({ name: 't' + i, kind: 'dns', address, port, query: DNSMASQ_RECORD, type: 'A', expectAddress: '203.0.113.53' });
+    list.push({
+      name: 't' + i,
+      kind: 'dns',
+      address,
+      port,
+      query: DNSMASQ_RECORD,
+      type: 'A',
+      expectAddress: '203.0.113.53',
+    });
   }
   const result = readConfig({
-    device: { name: 'bench' }, probe: { intervalMs: 1000, timeoutMs: 500 },
-    services: [{ name: 'dns', prefixes: ['192.0.2.53/32'], backbone: { quorum: 1, targets: list } }],
+    device: { name: 'bench' },
+    probe: { intervalMs: 1000, timeoutMs: 500 },
+    services: [
+      { name: 'dns', prefixes: ['192.0.2.53/32'], backbone: { quorum: 1, targets: list } },
+    ],
     announcer: { kind: 'exabgp' },
   });
   if (result.config === null) throw new Error(result.errors.join('\n'));
   return result.config;
 }
 
-/** A probe table on the Node HAL, driven round by round: sendAll, then resolve when all answered. */
+/**
+ * A probe table on the Node HAL, driven round by round: sendAll, then resolve when all answered.
+ */
 class RoundDriver implements HalClient {
   readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
   readonly probes: ProbeTable;
@@ -105,7 +128,11 @@ class BareDgram {
   private done: (() => void) | null = null;
   private readonly query = new Uint8Array(300);
   private readonly queryLength: number;
-  constructor(private readonly address: string, private readonly port: number, count: number) {
+  constructor(
+    private readonly address: string,
+    private readonly port: number,
+    count: number,
+  ) {
     this.queryLength = encodeQuery(this.query, DNSMASQ_RECORD, 1);
     for (let i = 0; i < count; i++) {
       const socket = createSocket('udp4');
@@ -119,7 +146,8 @@ class BareDgram {
     return new Promise((resolve) => {
       this.done = resolve;
       this.waiting = this.sockets.length;
-      for (const socket of this.sockets) socket.send(this.query, 0, this.queryLength, this.port, this.address);
+      for (const socket of this.sockets)
+        socket.send(this.query, 0, this.queryLength, this.port, this.address);
     });
   }
   close(): void {
@@ -127,7 +155,12 @@ class BareDgram {
   }
 }
 
-function codecFixture(): { query: Uint8Array; queryLength: number; reply: Uint8Array; replyLength: number } {
+function codecFixture(): {
+  query: Uint8Array;
+  queryLength: number;
+  reply: Uint8Array;
+  replyLength: number;
+} {
   const query = new Uint8Array(300);
   const queryLength = encodeQuery(query, 'health.example.', 1);
   setQueryId(query, 0xbeef);
@@ -152,23 +185,53 @@ async function computeBenches(rows: BenchRow[], extra: Record<string, unknown>):
     sink += engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
   };
   const decode = (): void => {
-    sink += decodeReply(fixture.reply, fixture.replyLength, fixture.query, fixture.queryLength, 1, expect, 0, 4);
+    sink += decodeReply(
+      fixture.reply,
+      fixture.replyLength,
+      fixture.query,
+      fixture.queryLength,
+      1,
+      expect,
+      0,
+      4,
+    );
   };
   const encode = (): void => {
     setQueryId(fixture.query, time++ & 0xffff);
     sink += encodeQuery(fixture.query, 'health.example.', 1);
   };
   const bench = new Bench({ time: 1500, warmupTime: 300 });
-  bench.add('decision step', () => { for (let i = 0; i < BATCH; i++) step(); });
-  bench.add('dns decode reply (A, expectAddress)', () => { for (let i = 0; i < BATCH; i++) decode(); });
-  bench.add('dns encode query (boot-time path)', () => { for (let i = 0; i < BATCH; i++) encode(); });
+  bench.add('decision step', () => {
+    for (let i = 0; i < BATCH; i++) step();
+  });
+  bench.add('dns decode reply (A, expectAddress)', () => {
+    for (let i = 0; i < BATCH; i++) decode();
+  });
+  bench.add('dns encode query (boot-time path)', () => {
+    for (let i = 0; i < BATCH; i++) encode();
+  });
   await bench.run();
   const stepBytes = await bytesPerOperation(step, 1000000);
   const decodeBytes = await bytesPerOperation(decode, 1000000);
-  rows.push(rowOf(bench, 'decision step', BATCH, stepBytes.bytes.toFixed(3) + ' B/op, ' + stepBytes.gcs + ' GCs in 1e6'));
-  rows.push(rowOf(bench, 'dns decode reply (A, expectAddress)', BATCH,
-    decodeBytes.bytes.toFixed(3) + ' B/op, ' + decodeBytes.gcs + ' GCs in 1e6'));
-  rows.push(rowOf(bench, 'dns encode query (boot-time path)', BATCH, 'per probe only the ID is patched'));
+  rows.push(
+    rowOf(
+      bench,
+      'decision step',
+      BATCH,
+      stepBytes.bytes.toFixed(3) + ' B/op, ' + stepBytes.gcs + ' GCs in 1e6',
+    ),
+  );
+  rows.push(
+    rowOf(
+      bench,
+      'dns decode reply (A, expectAddress)',
+      BATCH,
+      decodeBytes.bytes.toFixed(3) + ' B/op, ' + decodeBytes.gcs + ' GCs in 1e6',
+    ),
+  );
+  rows.push(
+    rowOf(bench, 'dns encode query (boot-time path)', BATCH, 'per probe only the ID is patched'),
+  );
   extra['decisionStepBytesPerOp'] = stepBytes.bytes;
   extra['decisionStepGcs'] = stepBytes.gcs;
   extra['sink'] = sink & 1;
@@ -199,10 +262,18 @@ async function roundBenches(rows: BenchRow[], extra: Record<string, unknown>): P
   driver.probes.close();
   bare.close();
   await stop();
-  const base = rowOf(bench, 'bare dgram query->reply x3 (baseline)', 1, 'responder: ' + responderKind);
+  const base = rowOf(
+    bench,
+    'bare dgram query->reply x3 (baseline)',
+    1,
+    'responder: ' + responderKind,
+  );
   const firmware = rowOf(bench, 'firmware probe round x3 (node HAL)', 1, '');
-  firmware.note = (firmware.medianNs / base.medianNs).toFixed(2) + 'x baseline median, ' +
-    (firmware.p99Ns / base.p99Ns).toFixed(2) + 'x p99';
+  firmware.note =
+    (firmware.medianNs / base.medianNs).toFixed(2) +
+    'x baseline median, ' +
+    (firmware.p99Ns / base.p99Ns).toFixed(2) +
+    'x p99';
   rows.push(base, firmware);
   extra['probeRoundRatioMedian'] = firmware.medianNs / base.medianNs;
   extra['probeRoundRatioP99'] = firmware.p99Ns / base.p99Ns;
@@ -218,10 +289,25 @@ function format(ns: number): string {
 export function table(rows: readonly BenchRow[]): string {
   const lines = [['benchmark', 'median', 'p99', 'ops/s', 'note']];
   for (const row of rows) {
-    lines.push([row.name, format(row.medianNs), format(row.p99Ns), Math.round(row.opsPerSecond).toLocaleString('en'), row.note]);
+    lines.push([
+      row.name,
+      format(row.medianNs),
+      format(row.p99Ns),
+      Math.round(row.opsPerSecond).toLocaleString('en'),
+      row.note,
+    ]);
   }
-  const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
-  return lines.map((line) => line.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+  const widths = lines[0]!.map((_, column) =>
+    Math.max(...lines.map((line) => line[column]!.length)),
+  );
+  return lines
+    .map((line) =>
+      line
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export async function bench(args: readonly string[]): Promise<number> {
@@ -238,8 +324,21 @@ export async function bench(args: readonly string[]): Promise<number> {
   await roundBenches(rows, extra);
   process.stdout.write(table(rows) + '\n');
   mkdirSync(dirname(jsonPath), { recursive: true });
-  writeFileSync(jsonPath, JSON.stringify({ node: process.version, arch: process.arch, date: new Date().toISOString(),
-    durationMs: Math.round(performance.now() - started), rows, ...extra }, null, 2) + '\n');
+  writeFileSync(
+    jsonPath,
+    JSON.stringify(
+      {
+        node: process.version,
+        arch: process.arch,
+        date: new Date().toISOString(),
+        durationMs: Math.round(performance.now() - started),
+        rows,
+        ...extra,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
   process.stdout.write('\nJSON: ' + jsonPath + '\n');
   return 0;
 }

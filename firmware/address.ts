@@ -1,6 +1,7 @@
-// IP address and prefix text, parsed once at boot from the config. Targets are kept in the canonical
-// text form (RFC 5952 for IPv6, as Node reports a datagram's source) so that the HAL can compare a
-// reply's source with a plain string comparison, and in bytes for DNS answers and BGP NLRI.
+// IP address and prefix text, parsed once at boot from the config. Targets are kept in the
+// canonical text form (RFC 5952 for IPv6, as Node reports a datagram's source) so that the HAL can
+// compare a reply's source with a plain string comparison, and in bytes for DNS answers and BGP
+// NLRI.
 
 export interface Address {
   readonly family: 4 | 6;
@@ -29,7 +30,9 @@ function parseDecimalOctet(text: string): number {
   return value <= 255 ? value : -1;
 }
 
-/** Parses a dotted quad into `target` at `offset`; false when it is not exactly four decimal octets. */
+/**
+ * Parses a dotted quad into `target` at `offset`; false when it is not exactly four decimal octets.
+ */
 export function parseIPv4Into(text: string, target: Uint8Array, offset: number): boolean {
   const parts = text.split('.');
   if (parts.length !== 4) return false;
@@ -97,11 +100,14 @@ export function parseIPv6Into(text: string, target: Uint8Array, offset: number):
   return true;
 }
 
-/** RFC 5952 text: lower case, no leading zeros, the longest run (of two or more) of zero words as `::`. */
+/**
+ * RFC 5952 text: lower case, no leading zeros, the longest run (of two or more) of zero words as
+ * `::`.
+ */
 export function formatIPv6(bytes: Uint8Array, offset: number): string {
   let bestStart = -1;
   let bestLength = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (bytes[offset + 2 * i] === 0 && bytes[offset + 2 * i + 1] === 0) {
       let j = i;
       while (j < 8 && bytes[offset + 2 * j] === 0 && bytes[offset + 2 * j + 1] === 0) j++;
@@ -128,13 +134,16 @@ export function formatIPv6(bytes: Uint8Array, offset: number): string {
 }
 
 export function formatIPv4(bytes: Uint8Array, offset: number): string {
-  return bytes[offset] + '.' + bytes[offset + 1] + '.' + bytes[offset + 2] + '.' + bytes[offset + 3];
+  return (
+    bytes[offset] + '.' + bytes[offset + 1] + '.' + bytes[offset + 2] + '.' + bytes[offset + 3]
+  );
 }
 
 /** Parses an IPv4 or IPv6 address; null when it is neither. */
 export function parseAddress(text: string): Address | null {
   const bytes4 = new Uint8Array(4);
-  if (parseIPv4Into(text, bytes4, 0)) return { family: 4, bytes: bytes4, text: formatIPv4(bytes4, 0) };
+  if (parseIPv4Into(text, bytes4, 0))
+    return { family: 4, bytes: bytes4, text: formatIPv4(bytes4, 0) };
   const bytes6 = new Uint8Array(16);
   if (text.indexOf(':') >= 0 && parseIPv6Into(text, bytes6, 0)) {
     return { family: 6, bytes: bytes6, text: formatIPv6(bytes6, 0) };
@@ -147,7 +156,8 @@ export function parsePrefix(text: string): Prefix | string {
   const slash = text.indexOf('/');
   if (slash < 0) return 'is not a prefix: "address/length" expected';
   const address = parseAddress(text.slice(0, slash));
-  if (address === null) return 'is not a prefix: "' + text.slice(0, slash) + '" is not an IP address';
+  if (address === null)
+    return 'is not a prefix: "' + text.slice(0, slash) + '" is not an IP address';
   const lengthText = text.slice(slash + 1);
   const maximum = address.family === 4 ? 32 : 128;
   const length = /^[0-9]{1,3}$/.test(lengthText) ? parseInt(lengthText, 10) : -1;
@@ -157,5 +167,10 @@ export function parsePrefix(text: string): Prefix | string {
       return 'has host bits set beyond /' + length;
     }
   }
-  return { family: address.family, bytes: address.bytes, length, text: address.text + '/' + length };
+  return {
+    family: address.family,
+    bytes: address.bytes,
+    length,
+    text: address.text + '/' + length,
+  };
 }

@@ -1,6 +1,7 @@
-// The config of SPEC.md, validated once at boot. Every problem is collected as `PATH: PROBLEM`, so an
-// operator sees all of them in one go; only a config without problems becomes a `Config`, with the
-// defaults filled in and every address and name already parsed. Nothing after boot reads raw JSON.
+// The config of SPEC.md, validated once at boot. Every problem is collected as `PATH: PROBLEM`, so
+// an operator sees all of them in one go; only a config without problems becomes a `Config`, with
+// the defaults filled in and every address and name already parsed. Nothing after boot reads raw
+// JSON.
 
 import { parseAddress, parsePrefix, type Address, type Prefix } from './address';
 import { checkName, RCODE_NAMES, RECORD_TYPE_CODES, RECORD_TYPE_NAMES } from './dns';
@@ -114,10 +115,12 @@ export interface Config {
   readonly metricsListen: string | null;
 }
 
-export type ConfigResult = { readonly config: Config; readonly errors: null } | {
-  readonly config: null;
-  readonly errors: readonly string[];
-};
+export type ConfigResult =
+  | { readonly config: Config; readonly errors: null }
+  | {
+      readonly config: null;
+      readonly errors: readonly string[];
+    };
 
 type Json = unknown;
 type JsonObject = { readonly [key: string]: Json };
@@ -137,7 +140,8 @@ class Reader {
     }
     const record = value as JsonObject;
     for (const key in record) {
-      if (keys.indexOf(key) < 0) this.problem(path + '.' + key, 'is not a known key (known: ' + keys.join(', ') + ')');
+      if (keys.indexOf(key) < 0)
+        this.problem(path + '.' + key, 'is not a known key (known: ' + keys.join(', ') + ')');
     }
     return record;
   }
@@ -148,7 +152,10 @@ class Reader {
       return null;
     }
     if (value.length < lengthMin || value.length > lengthMax) {
-      this.problem(path, 'must have ' + lengthMin + ' to ' + lengthMax + ' entries, has ' + value.length);
+      this.problem(
+        path,
+        'must have ' + lengthMin + ' to ' + lengthMax + ' entries, has ' + value.length,
+      );
       return null;
     }
     return value;
@@ -171,25 +178,49 @@ class Reader {
     return record[key] === undefined ? null : this.string(record, key, path, null);
   }
 
-  integer(record: JsonObject, key: string, path: string, range: readonly [number, number], fallback: number | null): number {
+  integer(
+    record: JsonObject,
+    key: string,
+    path: string,
+    range: readonly [number, number],
+    fallback: number | null,
+  ): number {
     const value = record[key];
     if (value === undefined) {
       if (fallback === null) this.problem(path + '.' + key, 'is required');
       return fallback === null ? range[0] : fallback;
     }
-    if (typeof value !== 'number' || Math.floor(value) !== value || value < range[0] || value > range[1]) {
-      this.problem(path + '.' + key, JSON.stringify(value) + ' must be an integer from ' + range[0] + ' to ' + range[1]);
+    if (
+      typeof value !== 'number' ||
+      Math.floor(value) !== value ||
+      value < range[0] ||
+      value > range[1]
+    ) {
+      this.problem(
+        path + '.' + key,
+        JSON.stringify(value) + ' must be an integer from ' + range[0] + ' to ' + range[1],
+      );
       return range[0];
     }
     return value;
   }
 
-  choice<T extends string>(record: JsonObject, key: string, path: string, choices: readonly T[], fallback: T | null): T {
+  choice<T extends string>(
+    record: JsonObject,
+    key: string,
+    path: string,
+    choices: readonly T[],
+    fallback: T | null,
+  ): T {
     const value = record[key];
     if (value === undefined && fallback !== null) return fallback;
     for (let i = 0; i < choices.length; i++) if (value === choices[i]) return choices[i]!;
-    this.problem(path + '.' + key, (value === undefined ? 'is required' : JSON.stringify(value) + ' is not allowed') +
-      ': one of ' + choices.join(', '));
+    this.problem(
+      path + '.' + key,
+      (value === undefined ? 'is required' : JSON.stringify(value) + ' is not allowed') +
+        ': one of ' +
+        choices.join(', '),
+    );
     return choices[0]!;
   }
 
@@ -207,13 +238,23 @@ class Reader {
       return null;
     }
     const address = typeof value === 'string' ? parseAddress(value) : null;
-    if (address === null) this.problem(path + '.' + key, JSON.stringify(value) + ' is not an IPv4 or IPv6 address');
+    if (address === null)
+      this.problem(path + '.' + key, JSON.stringify(value) + ' is not an IPv4 or IPv6 address');
     return address;
   }
 }
 
 const UINT32_MAX = 4294967295;
-const TARGET_KEYS = ['name', 'kind', 'address', 'port', 'query', 'type', 'expectRcode', 'expectAddress'];
+const TARGET_KEYS = [
+  'name',
+  'kind',
+  'address',
+  'port',
+  'query',
+  'type',
+  'expectRcode',
+  'expectAddress',
+];
 
 function readRcodeMask(reader: Reader, record: JsonObject, path: string): number {
   const value = record['expectRcode'];
@@ -224,7 +265,10 @@ function readRcodeMask(reader: Reader, record: JsonObject, path: string): number
   for (let i = 0; i < list.length; i++) {
     const code = RCODE_NAMES.indexOf(list[i] as string);
     if (typeof list[i] !== 'string' || code < 0) {
-      reader.problem(path + '.expectRcode[' + i + ']', JSON.stringify(list[i]) + ' is not an RCODE: one of ' + RCODE_NAMES.join(', '));
+      reader.problem(
+        path + '.expectRcode[' + i + ']',
+        JSON.stringify(list[i]) + ' is not an RCODE: one of ' + RCODE_NAMES.join(', '),
+      );
     } else {
       mask |= 1 << code;
     }
@@ -232,13 +276,24 @@ function readRcodeMask(reader: Reader, record: JsonObject, path: string): number
   return mask;
 }
 
-function readTarget(reader: Reader, value: Json, path: string, defaultName: string | null): TargetConfig | null {
+function readTarget(
+  reader: Reader,
+  value: Json,
+  path: string,
+  defaultName: string | null,
+): TargetConfig | null {
   const record = reader.object(value, path, TARGET_KEYS);
   if (record === null) return null;
   const name = reader.string(record, 'name', path, defaultName);
   const kind = reader.choice(record, 'kind', path, ['dns', 'tcp'] as const, null);
   const address = reader.address(record, 'address', path, true);
-  const port = reader.integer(record, 'port', path, [1, 65535], kind === 'dns' ? DEFAULTS.dnsPort : null);
+  const port = reader.integer(
+    record,
+    'port',
+    path,
+    [1, 65535],
+    kind === 'dns' ? DEFAULTS.dnsPort : null,
+  );
   let query = '';
   let recordType = 0;
   let rcodeMask = 0;
@@ -246,19 +301,29 @@ function readTarget(reader: Reader, value: Json, path: string, defaultName: stri
   if (kind === 'dns') {
     query = reader.string(record, 'query', path, null) ?? '';
     const checked = query === '' ? 0 : checkName(query);
-    if (typeof checked === 'string') reader.problem(path + '.query', JSON.stringify(query) + ' ' + checked);
+    if (typeof checked === 'string')
+      reader.problem(path + '.query', JSON.stringify(query) + ' ' + checked);
     const typeName = reader.choice(record, 'type', path, RECORD_TYPE_NAMES, DEFAULTS.recordType);
     recordType = RECORD_TYPE_CODES[RECORD_TYPE_NAMES.indexOf(typeName)]!;
     rcodeMask = readRcodeMask(reader, record, path);
     expectAddress = reader.address(record, 'expectAddress', path, false);
     const wanted = typeName === 'A' ? 4 : typeName === 'AAAA' ? 6 : 0;
     if (expectAddress !== null && expectAddress.family !== wanted) {
-      reader.problem(path + '.expectAddress', 'needs "type": "' + (expectAddress.family === 4 ? 'A' : 'AAAA') +
-        '" (an answer of type ' + typeName + ' carries no ' + (expectAddress.family === 4 ? 'IPv4' : 'IPv6') + ' address)');
+      reader.problem(
+        path + '.expectAddress',
+        'needs "type": "' +
+          (expectAddress.family === 4 ? 'A' : 'AAAA') +
+          '" (an answer of type ' +
+          typeName +
+          ' carries no ' +
+          (expectAddress.family === 4 ? 'IPv4' : 'IPv6') +
+          ' address)',
+      );
     }
   } else {
     for (const key of ['query', 'type', 'expectRcode', 'expectAddress']) {
-      if (record[key] !== undefined) reader.problem(path + '.' + key, 'applies to "kind": "dns" targets only');
+      if (record[key] !== undefined)
+        reader.problem(path + '.' + key, 'applies to "kind": "dns" targets only');
     }
   }
   if (name === null || address === null) return null;
@@ -266,7 +331,13 @@ function readTarget(reader: Reader, value: Json, path: string, defaultName: stri
 }
 
 function readDamping(reader: Reader, value: Json, path: string): DampingConfig | null {
-  const record = reader.object(value, path, ['halfLifeMs', 'penalty', 'suppress', 'reuse', 'maxSuppressMs']);
+  const record = reader.object(value, path, [
+    'halfLifeMs',
+    'penalty',
+    'suppress',
+    'reuse',
+    'maxSuppressMs',
+  ]);
   if (record === null) return null;
   const damping = {
     halfLifeMs: reader.integer(record, 'halfLifeMs', path, [1000, UINT32_MAX], null),
@@ -276,32 +347,59 @@ function readDamping(reader: Reader, value: Json, path: string): DampingConfig |
     maxSuppressMs: reader.integer(record, 'maxSuppressMs', path, [1000, UINT32_MAX], null),
   };
   if (damping.reuse >= damping.suppress) {
-    reader.problem(path + '.reuse', damping.reuse + ' must be below suppress (' + damping.suppress + ')');
+    reader.problem(
+      path + '.reuse',
+      damping.reuse + ' must be below suppress (' + damping.suppress + ')',
+    );
   }
   // RFC 2439 4.2: the penalty is capped where it decays to `reuse` in maxSuppressMs; a cap below
   // `suppress` would mean that damping can never suppress anything.
   const ceiling = damping.reuse * Math.pow(2, damping.maxSuppressMs / damping.halfLifeMs);
   if (damping.reuse < damping.suppress && ceiling < damping.suppress) {
-    reader.problem(path + '.maxSuppressMs', damping.maxSuppressMs + ' caps the penalty at ' + Math.floor(ceiling) +
-      ', below suppress (' + damping.suppress + '): the service could never be suppressed');
+    reader.problem(
+      path + '.maxSuppressMs',
+      damping.maxSuppressMs +
+        ' caps the penalty at ' +
+        Math.floor(ceiling) +
+        ', below suppress (' +
+        damping.suppress +
+        '): the service could never be suppressed',
+    );
   }
   return damping;
 }
 
-function checkUniqueNames(reader: Reader, names: readonly string[], path: string, what: string): void {
+function checkUniqueNames(
+  reader: Reader,
+  names: readonly string[],
+  path: string,
+  what: string,
+): void {
   for (let i = 0; i < names.length; i++) {
-    if (names.indexOf(names[i]!) !== i) reader.problem(path + '[' + i + '].name', what + ' "' + names[i] + '" is used twice');
+    if (names.indexOf(names[i]!) !== i)
+      reader.problem(path + '[' + i + '].name', what + ' "' + names[i] + '" is used twice');
   }
 }
 
-const SERVICE_KEYS = ['name', 'prefixes', 'backbone', 'local', 'rise', 'fall', 'holdDownMs', 'damping'];
+const SERVICE_KEYS = [
+  'name',
+  'prefixes',
+  'backbone',
+  'local',
+  'rise',
+  'fall',
+  'holdDownMs',
+  'damping',
+];
 
 function readPrefixes(reader: Reader, record: JsonObject, path: string): Prefix[] {
   const prefixes: Prefix[] = [];
   const list = reader.array(record['prefixes'], path + '.prefixes', 1, PREFIXES_PER_SERVICE_MAX);
   for (let i = 0; list !== null && i < list.length; i++) {
-    const parsed = typeof list[i] === 'string' ? parsePrefix(list[i] as string) : 'must be a string';
-    if (typeof parsed === 'string') reader.problem(path + '.prefixes[' + i + ']', JSON.stringify(list[i]) + ' ' + parsed);
+    const parsed =
+      typeof list[i] === 'string' ? parsePrefix(list[i] as string) : 'must be a string';
+    if (typeof parsed === 'string')
+      reader.problem(path + '.prefixes[' + i + ']', JSON.stringify(list[i]) + ' ' + parsed);
     else prefixes.push(parsed);
   }
   return prefixes;
@@ -312,7 +410,10 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
   if (record === null) return null;
   const name = reader.string(record, 'name', path, null);
   if (name !== null && !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
-    reader.problem(path + '.name', JSON.stringify(name) + ' must be 1-32 of a-z 0-9 _ - (the console names services by it)');
+    reader.problem(
+      path + '.name',
+      JSON.stringify(name) + ' must be 1-32 of a-z 0-9 _ - (the console names services by it)',
+    );
   }
   const prefixes = readPrefixes(reader, record, path);
   const backbonePath = path + '.backbone';
@@ -320,26 +421,61 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
   const targets: TargetConfig[] = [];
   let quorum = 1;
   if (backbone !== null) {
-    const list = reader.array(backbone['targets'], backbonePath + '.targets', 1, TARGETS_PER_SERVICE_MAX);
+    const list = reader.array(
+      backbone['targets'],
+      backbonePath + '.targets',
+      1,
+      TARGETS_PER_SERVICE_MAX,
+    );
     for (let i = 0; list !== null && i < list.length; i++) {
       const target = readTarget(reader, list[i], backbonePath + '.targets[' + i + ']', null);
       if (target !== null) targets.push(target);
     }
-    checkUniqueNames(reader, targets.map((target) => target.name), backbonePath + '.targets', 'target name');
-    quorum = reader.integer(backbone, 'quorum', backbonePath, [1, list === null ? 1 : list.length], null);
+    checkUniqueNames(
+      reader,
+      targets.map((target) => target.name),
+      backbonePath + '.targets',
+      'target name',
+    );
+    quorum = reader.integer(
+      backbone,
+      'quorum',
+      backbonePath,
+      [1, list === null ? 1 : list.length],
+      null,
+    );
   }
-  const local = record['local'] === undefined ? null : readTarget(reader, record['local'], path + '.local', 'local');
-  const damping = record['damping'] === undefined ? null : readDamping(reader, record['damping'], path + '.damping');
+  const local =
+    record['local'] === undefined
+      ? null
+      : readTarget(reader, record['local'], path + '.local', 'local');
+  const damping =
+    record['damping'] === undefined
+      ? null
+      : readDamping(reader, record['damping'], path + '.damping');
   const rise = reader.integer(record, 'rise', path, [1, 1000], DEFAULTS.rise);
   const fall = reader.integer(record, 'fall', path, [1, 1000], DEFAULTS.fall);
-  const holdDownMs = reader.integer(record, 'holdDownMs', path, [0, UINT32_MAX], DEFAULTS.holdDownMs);
+  const holdDownMs = reader.integer(
+    record,
+    'holdDownMs',
+    path,
+    [0, UINT32_MAX],
+    DEFAULTS.holdDownMs,
+  );
   if (name === null) return null;
   return { name, prefixes, quorum, targets, local, rise, fall, holdDownMs, damping };
 }
 
 function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | null {
-  const record = reader.object(value, path,
-    ['address', 'port', 'remoteAs', 'holdTimeS', 'localAddress', 'nextHopV4', 'nextHopV6']);
+  const record = reader.object(value, path, [
+    'address',
+    'port',
+    'remoteAs',
+    'holdTimeS',
+    'localAddress',
+    'nextHopV4',
+    'nextHopV6',
+  ]);
   if (record === null) return null;
   const address = reader.address(record, 'address', path, true);
   const peer = {
@@ -354,32 +490,53 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
   if (peer.holdTimeS === 1 || peer.holdTimeS === 2) {
     reader.problem(path + '.holdTimeS', 'must be 0 or at least 3 seconds (RFC 4271 4.2)');
   }
-  if (peer.nextHopV4 !== null && peer.nextHopV4.family !== 4) reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
-  if (peer.nextHopV6 !== null && peer.nextHopV6.family !== 6) reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
+  if (peer.nextHopV4 !== null && peer.nextHopV4.family !== 4)
+    reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
+  if (peer.nextHopV6 !== null && peer.nextHopV6.family !== 6)
+    reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
   return address === null ? null : peer;
 }
 
 function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConfig {
-  const record = reader.object(value, path,
-    ['kind', 'onShutdown', 'localAs', 'routerId', 'peers', 'nextHopV4', 'nextHopV6']) ?? {};
+  const record =
+    reader.object(value, path, [
+      'kind',
+      'onShutdown',
+      'localAs',
+      'routerId',
+      'peers',
+      'nextHopV4',
+      'nextHopV6',
+    ]) ?? {};
   const kind = reader.choice(record, 'kind', path, ['exabgp', 'bgp'] as const, null);
-  const onShutdown = reader.choice(record, 'onShutdown', path, ['withdraw', 'keep'] as const, DEFAULTS.onShutdown);
+  const onShutdown = reader.choice(
+    record,
+    'onShutdown',
+    path,
+    ['withdraw', 'keep'] as const,
+    DEFAULTS.onShutdown,
+  );
   if (kind === 'exabgp') {
     for (const key of ['localAs', 'routerId', 'peers']) {
-      if (record[key] !== undefined) reader.problem(path + '.' + key, 'applies to "kind": "bgp" only');
+      if (record[key] !== undefined)
+        reader.problem(path + '.' + key, 'applies to "kind": "bgp" only');
     }
     const nextHopV4 = reader.address(record, 'nextHopV4', path, false);
     const nextHopV6 = reader.address(record, 'nextHopV6', path, false);
-    if (nextHopV4 !== null && nextHopV4.family !== 4) reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
-    if (nextHopV6 !== null && nextHopV6.family !== 6) reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
+    if (nextHopV4 !== null && nextHopV4.family !== 4)
+      reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
+    if (nextHopV6 !== null && nextHopV6.family !== 6)
+      reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
     return { kind, onShutdown, localAs: 0, routerId: null, peers: [], nextHopV4, nextHopV6 };
   }
   for (const key of ['nextHopV4', 'nextHopV6']) {
-    if (record[key] !== undefined) reader.problem(path + '.' + key, 'applies to "kind": "exabgp" only (a BGP peer has its own)');
+    if (record[key] !== undefined)
+      reader.problem(path + '.' + key, 'applies to "kind": "exabgp" only (a BGP peer has its own)');
   }
   const localAs = reader.integer(record, 'localAs', path, [1, UINT32_MAX], null);
   const routerId = reader.address(record, 'routerId', path, true);
-  if (routerId !== null && routerId.family !== 4) reader.problem(path + '.routerId', 'must be an IPv4 address (RFC 4271 4.2)');
+  if (routerId !== null && routerId.family !== 4)
+    reader.problem(path + '.routerId', 'must be an IPv4 address (RFC 4271 4.2)');
   const peers: BgpPeerConfig[] = [];
   const list = reader.array(record['peers'], path + '.peers', 1, 8);
   for (let i = 0; list !== null && i < list.length; i++) {
@@ -401,16 +558,34 @@ function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig |
 }
 
 function readOverridePin(reader: Reader, value: Json, path: string): OverridePinConfig | null {
-  const record = reader.object(value, path,
-    ['driver', 'chip', 'line', 'path', 'signal', 'pin', 'activeLow', 'debounceMs', 'action']);
+  const record = reader.object(value, path, [
+    'driver',
+    'chip',
+    'line',
+    'path',
+    'signal',
+    'pin',
+    'activeLow',
+    'debounceMs',
+    'action',
+  ]);
   if (record === null) return null;
-  const driver = reader.choice(record, 'driver', path, ['gpiochip', 'sysfs', 'serial', 'espruino'] as const, null);
+  const driver = reader.choice(
+    record,
+    'driver',
+    path,
+    ['gpiochip', 'sysfs', 'serial', 'espruino'] as const,
+    null,
+  );
   const pin = {
     driver,
     chip: driver === 'gpiochip' ? reader.string(record, 'chip', path, null) : null,
     line: driver === 'gpiochip' ? reader.integer(record, 'line', path, [0, 1023], null) : 0,
     path: driver === 'sysfs' ? reader.string(record, 'path', path, null) : null,
-    signal: driver === 'serial' ? reader.choice(record, 'signal', path, ['cts', 'dsr', 'dcd'] as const, null) : null,
+    signal:
+      driver === 'serial'
+        ? reader.choice(record, 'signal', path, ['cts', 'dsr', 'dcd'] as const, null)
+        : null,
     pin: driver === 'espruino' ? reader.string(record, 'pin', path, null) : null,
     activeLow: reader.boolean(record, 'activeLow', path, false),
     debounceMs: reader.integer(record, 'debounceMs', path, [0, 10000], DEFAULTS.pinDebounceMs),
@@ -419,17 +594,49 @@ function readOverridePin(reader: Reader, value: Json, path: string): OverridePin
   return pin;
 }
 
-function readProbe(reader: Reader, value: Json): { intervalMs: number; timeoutMs: number; fastIntervalMs: number } {
-  const record = value === undefined ? {} : reader.object(value, 'probe', ['intervalMs', 'timeoutMs', 'fastIntervalMs']) ?? {};
-  const intervalMs = reader.integer(record, 'intervalMs', 'probe', [10, 3600000], DEFAULTS.intervalMs);
-  const timeoutMs = reader.integer(record, 'timeoutMs', 'probe', [1, 3600000], Math.min(DEFAULTS.timeoutMs, intervalMs));
-  const fastIntervalMs = reader.integer(record, 'fastIntervalMs', 'probe', [10, 3600000], intervalMs);
+function readProbe(
+  reader: Reader,
+  value: Json,
+): { intervalMs: number; timeoutMs: number; fastIntervalMs: number } {
+  const record =
+    value === undefined
+      ? {}
+      : (reader.object(value, 'probe', ['intervalMs', 'timeoutMs', 'fastIntervalMs']) ?? {});
+  const intervalMs = reader.integer(
+    record,
+    'intervalMs',
+    'probe',
+    [10, 3600000],
+    DEFAULTS.intervalMs,
+  );
+  const timeoutMs = reader.integer(
+    record,
+    'timeoutMs',
+    'probe',
+    [1, 3600000],
+    Math.min(DEFAULTS.timeoutMs, intervalMs),
+  );
+  const fastIntervalMs = reader.integer(
+    record,
+    'fastIntervalMs',
+    'probe',
+    [10, 3600000],
+    intervalMs,
+  );
   if (fastIntervalMs > intervalMs) {
-    reader.problem('probe.fastIntervalMs', fastIntervalMs + ' must not exceed probe.intervalMs (' + intervalMs + ')');
+    reader.problem(
+      'probe.fastIntervalMs',
+      fastIntervalMs + ' must not exceed probe.intervalMs (' + intervalMs + ')',
+    );
   }
   if (timeoutMs > fastIntervalMs) {
-    reader.problem('probe.timeoutMs', timeoutMs + ' must not exceed the probe interval (' + fastIntervalMs +
-      '): one probe per target is outstanding at a time');
+    reader.problem(
+      'probe.timeoutMs',
+      timeoutMs +
+        ' must not exceed the probe interval (' +
+        fastIntervalMs +
+        '): one probe per target is outstanding at a time',
+    );
   }
   return { intervalMs, timeoutMs, fastIntervalMs };
 }
@@ -440,21 +647,33 @@ function checkPrefixesUnique(reader: Reader, services: readonly ServiceConfig[])
     const prefixes = services[s]!.prefixes;
     for (let p = 0; p < prefixes.length; p++) {
       if (seen.indexOf(prefixes[p]!.text) >= 0) {
-        reader.problem('services[' + s + '].prefixes[' + p + ']', prefixes[p]!.text + ' is announced by another entry already');
+        reader.problem(
+          'services[' + s + '].prefixes[' + p + ']',
+          prefixes[p]!.text + ' is announced by another entry already',
+        );
       }
       seen.push(prefixes[p]!.text);
     }
   }
 }
 
-const TOP_KEYS = ['device', 'probe', 'services', 'announcer', 'console', 'overridePin', 'stateDir', 'metrics'];
+const TOP_KEYS = [
+  'device',
+  'probe',
+  'services',
+  'announcer',
+  'console',
+  'overridePin',
+  'stateDir',
+  'metrics',
+];
 
 /** Validates a parsed JSON document. All problems at once; a config only when there are none. */
 export function readConfig(document: Json): ConfigResult {
   const reader = new Reader();
   const top = reader.object(document, 'config', TOP_KEYS) ?? {};
   const device = reader.object(top['device'], 'device', ['name']);
-  const deviceName = device === null ? '' : reader.string(device, 'name', 'device', null) ?? '';
+  const deviceName = device === null ? '' : (reader.string(device, 'name', 'device', null) ?? '');
   const probe = readProbe(reader, top['probe']);
   const services: ServiceConfig[] = [];
   const list = reader.array(top['services'], 'services', 1, SERVICES_MAX);
@@ -462,22 +681,43 @@ export function readConfig(document: Json): ConfigResult {
     const service = readService(reader, list[i], 'services[' + i + ']');
     if (service !== null) services.push(service);
   }
-  checkUniqueNames(reader, services.map((service) => service.name), 'services', 'service name');
+  checkUniqueNames(
+    reader,
+    services.map((service) => service.name),
+    'services',
+    'service name',
+  );
   checkPrefixesUnique(reader, services);
   const announcer = readAnnouncer(reader, top['announcer'], 'announcer');
-  const consoleConfig = top['console'] === undefined ? null : readConsole(reader, top['console'], 'console');
-  const overridePin = top['overridePin'] === undefined ? null : readOverridePin(reader, top['overridePin'], 'overridePin');
+  const consoleConfig =
+    top['console'] === undefined ? null : readConsole(reader, top['console'], 'console');
+  const overridePin =
+    top['overridePin'] === undefined
+      ? null
+      : readOverridePin(reader, top['overridePin'], 'overridePin');
   const stateDir = reader.optionalString(top, 'stateDir', 'config');
-  const metrics = top['metrics'] === undefined ? null : reader.object(top['metrics'], 'metrics', ['listen']);
+  const metrics =
+    top['metrics'] === undefined ? null : reader.object(top['metrics'], 'metrics', ['listen']);
   const metricsListen = metrics === null ? null : reader.string(metrics, 'listen', 'metrics', null);
   if (metricsListen !== null && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):[0-9]{1,5}$/.test(metricsListen)) {
-    reader.problem('metrics.listen', JSON.stringify(metricsListen) + ' must be ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)');
+    reader.problem(
+      'metrics.listen',
+      JSON.stringify(metricsListen) + ' must be ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)',
+    );
   }
   if (reader.errors.length > 0) return { config: null, errors: reader.errors };
   return {
     config: {
-      deviceName, intervalMs: probe.intervalMs, timeoutMs: probe.timeoutMs, fastIntervalMs: probe.fastIntervalMs,
-      services, announcer, console: consoleConfig, overridePin, stateDir, metricsListen,
+      deviceName,
+      intervalMs: probe.intervalMs,
+      timeoutMs: probe.timeoutMs,
+      fastIntervalMs: probe.fastIntervalMs,
+      services,
+      announcer,
+      console: consoleConfig,
+      overridePin,
+      stateDir,
+      metricsListen,
     },
     errors: null,
   };
@@ -489,7 +729,10 @@ export function parseConfigText(text: string): ConfigResult {
   try {
     document = JSON.parse(text);
   } catch (error) {
-    return { config: null, errors: ['config: is not valid JSON (' + (error as Error).message + ')'] };
+    return {
+      config: null,
+      errors: ['config: is not valid JSON (' + (error as Error).message + ')'],
+    };
   }
   return readConfig(document);
 }

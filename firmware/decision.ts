@@ -2,8 +2,8 @@
 // ANNOUNCE or WITHDRAW, with hysteresis. A round is healthy when at least `quorum` backbone targets
 // and the local check passed. `fall` unhealthy rounds in a row withdraw; `rise` healthy rounds in a
 // row re-announce, but not within `holdDownMs` of the last change, nor while flap damping (RFC 2439
-// style: a penalty per withdrawal, decaying with a half-life) suppresses the service. All state lives
-// in typed arrays sized at boot; a step allocates nothing.
+// style: a penalty per withdrawal, decaying with a half-life) suppresses the service. All state
+// lives in typed arrays sized at boot; a step allocates nothing.
 
 import { assert } from './assert';
 import type { ServiceConfig } from './config';
@@ -46,7 +46,9 @@ export class DecisionEngine {
   readonly unhealthyStreak: Uint32Array;
   /** Clock time of the last change of `state`; -Infinity before the first. */
   readonly changedAtMs: Float64Array;
-  /** Clock time at which the current unhealthy or healthy streak began (its first round's start). */
+  /**
+   * Clock time at which the current unhealthy or healthy streak began (its first round's start).
+   */
   readonly streakStartMs: Float64Array;
   readonly penalty: Float64Array;
   readonly penaltyAtMs: Float64Array;
@@ -57,7 +59,9 @@ export class DecisionEngine {
   private readonly rise: Uint32Array;
   private readonly fall: Uint32Array;
   private readonly holdDownMs: Float64Array;
-  /** Damping per service: halfLifeMs (0 = off), penalty, suppress, reuse, maxSuppressMs, ceiling. */
+  /**
+   * Damping per service: halfLifeMs (0 = off), penalty, suppress, reuse, maxSuppressMs, ceiling.
+   */
   private readonly damping: Float64Array;
 
   constructor(services: readonly ServiceConfig[]) {
@@ -97,7 +101,8 @@ export class DecisionEngine {
     this.damping[base + 3] = damping.reuse;
     this.damping[base + 4] = damping.maxSuppressMs;
     // RFC 2439 4.2: the ceiling is the penalty that decays to `reuse` in exactly maxSuppressMs.
-    this.damping[base + 5] = damping.reuse * Math.pow(2, damping.maxSuppressMs / damping.halfLifeMs);
+    this.damping[base + 5] =
+      damping.reuse * Math.pow(2, damping.maxSuppressMs / damping.halfLifeMs);
   }
 
   /** True while the service is part-way through a rise or a fall: probe at the fast interval. */
@@ -108,7 +113,9 @@ export class DecisionEngine {
     return this.healthyStreak[s]! > 0 && this.suppressed[s] === 0;
   }
 
-  /** The flap penalty of service `s` decayed to `nowMs`; lifts suppression once it is below `reuse`. */
+  /**
+   * The flap penalty of service `s` decayed to `nowMs`; lifts suppression once it is below `reuse`.
+   */
   decay(s: number, nowMs: number): void {
     const base = s * 6;
     const halfLifeMs = this.damping[base]!;
@@ -139,7 +146,10 @@ export class DecisionEngine {
 
   private change(s: number, next: AutoState, reason: Reason, nowMs: number): Step {
     const previous = this.state[s];
-    assert(next !== previous && next !== AutoState.Init, 'a transition changes the state and never returns to init');
+    assert(
+      next !== previous && next !== AutoState.Init,
+      'a transition changes the state and never returns to init',
+    );
     this.state[s] = next;
     this.reason[s] = reason;
     this.changedAtMs[s] = nowMs;
@@ -152,7 +162,13 @@ export class DecisionEngine {
    * One completed round of service `s`: `healthyTargets` backbone targets answered, `localOk` the
    * local check (true when there is none), the round started at `roundStartMs`, ends at `nowMs`.
    */
-  step(s: number, healthyTargets: number, localOk: boolean, roundStartMs: number, nowMs: number): Step {
+  step(
+    s: number,
+    healthyTargets: number,
+    localOk: boolean,
+    roundStartMs: number,
+    nowMs: number,
+  ): Step {
     assert(s >= 0 && s < this.serviceCount && healthyTargets >= 0, 'step of a known service');
     const healthy = healthyTargets >= this.quorum[s]! && localOk;
     if (healthy) {

@@ -1,10 +1,13 @@
 // DNS probe codec (RFC 1035). A target's query is encoded once at boot into its own buffer; a probe
 // only patches the 16-bit ID. A reply is decoded in place, against the query's own bytes, into one
-// small integer verdict: nothing is allocated, every length is bounded, and a hostile reply can only
-// ever be dropped, never taken as health.
+// small integer verdict: nothing is allocated, every length is bounded, and a hostile reply can
+// only ever be dropped, never taken as health.
 
 export const DNS_HEADER_BYTES = 12;
-/** Replies are read into a buffer of this size; we send no EDNS, so servers keep to 512 (RFC 1035 4.2.1). */
+/**
+ * Replies are read into a buffer of this size; we send no EDNS, so servers keep to 512 (RFC 1035
+ * 4.2.1).
+ */
 export const DNS_REPLY_BYTES_MAX = 512;
 export const DNS_NAME_BYTES_MAX = 255;
 
@@ -22,8 +25,17 @@ export const RECORD_TYPE_CODES: readonly number[] = [1, 28, 6, 16];
 
 /** RCODE names (RFC 1035 4.1.1, RFC 2136), for `expectRcode`. */
 export const RCODE_NAMES: readonly string[] = [
-  'NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED',
-  'YXDOMAIN', 'YXRRSET', 'NXRRSET', 'NOTAUTH', 'NOTZONE',
+  'NOERROR',
+  'FORMERR',
+  'SERVFAIL',
+  'NXDOMAIN',
+  'NOTIMP',
+  'REFUSED',
+  'YXDOMAIN',
+  'YXRRSET',
+  'NXRRSET',
+  'NOTAUTH',
+  'NOTZONE',
 ];
 
 /** What one reply means for the probe that is waiting for it. */
@@ -45,7 +57,7 @@ export const enum ReplyVerdict {
  * Accepts letters, digits, `-` and `_` in labels; a trailing dot is optional.
  */
 export function checkName(name: string): number | string {
-  if (name === '.' ) return 1;
+  if (name === '.') return 1;
   const trimmed = name.charAt(name.length - 1) === '.' ? name.slice(0, -1) : name;
   if (trimmed === '') return 'is empty';
   const labels = trimmed.split('.');
@@ -54,7 +66,8 @@ export function checkName(name: string): number | string {
     const label = labels[i]!;
     if (label.length === 0) return 'has an empty label';
     if (label.length > 63) return 'has a label longer than 63 characters';
-    if (!/^[A-Za-z0-9_-]+$/.test(label)) return 'label "' + label + '" has characters other than A-Z a-z 0-9 - _';
+    if (!/^[A-Za-z0-9_-]+$/.test(label))
+      return 'label "' + label + '" has characters other than A-Z a-z 0-9 - _';
     wireLength += 1 + label.length;
   }
   if (wireLength > DNS_NAME_BYTES_MAX) return 'is longer than 255 bytes on the wire';
@@ -97,7 +110,9 @@ export function setQueryId(query: Uint8Array, id: number): void {
   query[1] = id & 0xff;
 }
 
-/** Skips the name at `offset` (labels or a compression pointer); returns the offset after it, or -1. */
+/**
+ * Skips the name at `offset` (labels or a compression pointer); returns the offset after it, or -1.
+ */
 function skipName(reply: Uint8Array, offset: number, length: number): number {
   let nameBytes = 0;
   // A name has at most 127 labels in 255 bytes: the loop is bounded by that, and by the reply.
@@ -108,7 +123,8 @@ function skipName(reply: Uint8Array, offset: number, length: number): number {
     if ((labelLength & 0xc0) === 0xc0) {
       if (offset + 2 > length) return -1;
       const pointer = ((labelLength & 0x3f) << 8) | reply[offset + 1]!;
-      return pointer < offset ? offset + 2 : -1; // RFC 1035 4.1.4: a pointer refers to a prior occurrence
+      // RFC 1035 4.1.4: a pointer refers to a prior occurrence.
+      return pointer < offset ? offset + 2 : -1;
     }
     if ((labelLength & 0xc0) !== 0) return -1; // 0x40 and 0x80 label types are not in use
     nameBytes += labelLength + 1;
@@ -122,7 +138,9 @@ function lowerAscii(byte: number): number {
   return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
 }
 
-/** True when the reply's question section equals the query's (names compared case-insensitively). */
+/**
+ * True when the reply's question section equals the query's (names compared case-insensitively).
+ */
 function questionMatches(reply: Uint8Array, query: Uint8Array, queryLength: number): boolean {
   const nameEnd = queryLength - 4;
   for (let i = DNS_HEADER_BYTES; i < nameEnd; i++) {
@@ -154,7 +172,8 @@ function walkRecords(
   const answerCount = word(reply, 6);
   const recordCount = answerCount + word(reply, 8) + word(reply, 10);
   let found = 0;
-  // Each record takes at least 11 bytes, so a count larger than that can never fit: bounded by length.
+  // Each record takes at least 11 bytes, so a count larger than that can never fit: bounded by
+  // length.
   if (recordCount * 11 > length - offset) return -1;
   for (let record = 0; record < recordCount; record++) {
     offset = skipName(reply, offset, length);
@@ -166,17 +185,23 @@ function walkRecords(
     if (offset > length) return -1;
     if (record >= answerCount || expectLength === 0 || found === 1) continue;
     const expectType = expectLength === 4 ? RecordType.A : RecordType.AAAA;
-    if (type !== expectType || dataLength !== expectLength || word(reply, dataOffset - 8) !== CLASS_IN) continue;
+    if (
+      type !== expectType ||
+      dataLength !== expectLength ||
+      word(reply, dataOffset - 8) !== CLASS_IN
+    )
+      continue;
     let same = true;
-    for (let i = 0; i < expectLength; i++) same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
+    for (let i = 0; i < expectLength; i++)
+      same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
     if (same) found = 1;
   }
   return found;
 }
 
 /**
- * Decodes `reply` (its first `length` bytes) as the answer to `query` (`queryLength` bytes, ID set).
- * `rcodeMask` has bit N set for each accepted RCODE N; `expectLength` is 0, 4 or 16 bytes of
+ * Decodes `reply` (its first `length` bytes) as the answer to `query` (`queryLength` bytes, ID
+ * set). `rcodeMask` has bit N set for each accepted RCODE N; `expectLength` is 0, 4 or 16 bytes of
  * `expectAddress`, from `expectOffset`, that must be among the answers.
  */
 export function decodeReply(
@@ -196,7 +221,14 @@ export function decodeReply(
   if ((flags & 0x7800) !== 0) return ReplyVerdict.Mismatch; // we only send OPCODE 0 (QUERY)
   if (word(reply, 4) !== 1 || length < queryLength) return ReplyVerdict.Mismatch;
   if (!questionMatches(reply, query, queryLength)) return ReplyVerdict.Mismatch;
-  const records = walkRecords(reply, length, queryLength, expectAddress, expectOffset, expectLength);
+  const records = walkRecords(
+    reply,
+    length,
+    queryLength,
+    expectAddress,
+    expectOffset,
+    expectLength,
+  );
   if (records < 0) return ReplyVerdict.Malformed;
   if ((rcodeMask & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
   if (expectLength > 0 && records === 0) return ReplyVerdict.AddressMissing;

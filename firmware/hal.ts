@@ -1,6 +1,7 @@
-// The hardware abstraction contracts the portable core is written against. Each hal/<target> implements
-// them (hal/node, hal/espruino, hal/sim). IO follows the ECMA-419 shape: an options object at open,
-// count-only callbacks into one client, caller-owned buffers. Nothing here allocates per event.
+// The hardware abstraction contracts the portable core is written against. Each hal/<target>
+// implements them (hal/node, hal/espruino, hal/sim). IO follows the ECMA-419 shape: an options
+// object at open, count-only callbacks into one client, caller-owned buffers. Nothing here
+// allocates per event.
 
 /** Monotonic milliseconds since an arbitrary origin. Never goes backwards. */
 export interface Clock {
@@ -12,12 +13,15 @@ export interface Clock {
  * `wake()` or right after the record, inside the same call, without allocating.
  */
 export interface HalClient {
-  /** The wake-up armed with `Hal.setWakeup` is due (it may come a little late, never much early). */
+  /**
+   * The wake-up armed with `Hal.setWakeup` is due (it may come a little late, never much early).
+   */
   wake(): void;
   /**
-   * A datagram arrived on `socketId`. Its bytes are in the receive buffer given at open, at most that
-   * buffer's length of them; `length` is the datagram's real size (larger than the buffer = truncated).
-   * `fromPeer` is false when the source address or port is not the peer the socket was opened for.
+   * A datagram arrived on `socketId`. Its bytes are in the receive buffer given at open, at most
+   * that buffer's length of them; `length` is the datagram's real size (larger than the buffer =
+   * truncated). `fromPeer` is false when the source address or port is not the peer the socket was
+   * opened for.
    */
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void;
   /** A send failed, an ICMP error came back, or a connection attempt was refused or reset. */
@@ -51,7 +55,9 @@ export interface TcpOpenOptions {
 
 /** A TCP connect prober: one attempt outstanding at a time. */
 export interface TcpProbeSocket {
-  /** Starts a connection attempt; answered by `socketConnected` or `socketFailed`, or by neither. */
+  /**
+   * Starts a connection attempt; answered by `socketConnected` or `socketFailed`, or by neither.
+   */
   connect(): void;
   /** Ends the current attempt, if any, without any further event for it. */
   abort(): void;
@@ -60,7 +66,9 @@ export interface TcpProbeSocket {
 
 export interface Hal {
   readonly clock: Clock;
-  /** Names the firmware as the receiver of every event. Called once, before any socket is opened. */
+  /**
+   * Names the firmware as the receiver of every event. Called once, before any socket is opened.
+   */
   attach(client: HalClient): void;
   openUdp(options: UdpOpenOptions): UdpSocket;
   openTcp(options: TcpOpenOptions): TcpProbeSocket;

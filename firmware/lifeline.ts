@@ -1,8 +1,8 @@
 // The firmware: scheduler, probe table, decision engine and announcer composed over one HAL. Rounds
-// start on a drift-free grid (`intervalMs`, or `fastIntervalMs` while a service is part-way through a
-// rise or fall); every target is probed at once; each answer is recorded as it comes; the round ends
-// when every target has answered or at `timeoutMs`, and the decision engine then steps each service.
-// One wake-up timer drives it all. Nothing here allocates between transitions.
+// start on a drift-free grid (`intervalMs`, or `fastIntervalMs` while a service is part-way through
+// a rise or fall); every target is probed at once; each answer is recorded as it comes; the round
+// ends when every target has answered or at `timeoutMs`, and the decision engine then steps each
+// service. One wake-up timer drives it all. Nothing here allocates between transitions.
 
 import { assert } from './assert';
 import type { Announcer } from './announcer';
@@ -33,7 +33,11 @@ export class Lifeline implements HalClient {
   private nextRoundMs: number;
   private running: boolean;
 
-  constructor(private readonly config: Config, private readonly hal: Hal, private readonly announcer: Announcer) {
+  constructor(
+    private readonly config: Config,
+    private readonly hal: Hal,
+    private readonly announcer: Announcer,
+  ) {
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
@@ -57,9 +61,22 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.nextRoundMs = this.hal.clock.nowMs();
-    this.hal.log('boot device=' + this.config.deviceName + ' services=' + this.config.services.length +
-      ' targets=' + this.probes.slotCount + ' intervalMs=' + this.config.intervalMs + ' timeoutMs=' +
-      this.config.timeoutMs + ' fastIntervalMs=' + this.config.fastIntervalMs + ' announcer=' + this.config.announcer.kind);
+    this.hal.log(
+      'boot device=' +
+        this.config.deviceName +
+        ' services=' +
+        this.config.services.length +
+        ' targets=' +
+        this.probes.slotCount +
+        ' intervalMs=' +
+        this.config.intervalMs +
+        ' timeoutMs=' +
+        this.config.timeoutMs +
+        ' fastIntervalMs=' +
+        this.config.fastIntervalMs +
+        ' announcer=' +
+        this.config.announcer.kind,
+    );
     this.wake();
   }
 
@@ -114,20 +131,30 @@ export class Lifeline implements HalClient {
   }
 
   private completeRound(nowMs: number): void {
-    assert(this.roundActive && this.probes.pendingCount === 0, 'a round completes once, with nothing pending');
+    assert(
+      this.roundActive && this.probes.pendingCount === 0,
+      'a round completes once, with nothing pending',
+    );
     this.roundActive = false;
     this.counters.rounds++;
     this.tallyRound();
     let fast = false;
     for (let s = 0; s < this.engine.serviceCount; s++) {
-      const step = this.engine.step(s, this.healthyTargets[s]!, this.localOk[s] === 1, this.roundSentAtMs, nowMs);
+      const step = this.engine.step(
+        s,
+        this.healthyTargets[s]!,
+        this.localOk[s] === 1,
+        this.roundSentAtMs,
+        nowMs,
+      );
       if (step === Step.Changed) this.transition(s, nowMs);
       fast = fast || this.engine.inTransition(s);
     }
     const intervalMs = fast ? this.config.fastIntervalMs : this.config.intervalMs;
     let nextMs = this.roundScheduledMs + intervalMs;
     if (nextMs <= nowMs) {
-      // Late by more than an interval: keep to the grid and skip the rounds that cannot be had back.
+      // Late by more than an interval: keep to the grid and skip the rounds that cannot be had
+      // back.
       const missed = Math.floor((nowMs - nextMs) / intervalMs) + 1;
       this.counters.roundsSkipped += missed;
       nextMs += missed * intervalMs;
@@ -164,14 +191,37 @@ export class Lifeline implements HalClient {
     const failed: string[] = [];
     for (let slot = 0; slot < this.probes.slotCount; slot++) {
       if (this.probes.service[slot] !== s || this.probes.state[slot] !== SlotState.Failed) continue;
-      failed.push(this.probes.targets[slot]!.name + '(' + OUTCOME_NAMES[this.probes.outcome[slot]!] + ')');
+      failed.push(
+        this.probes.targets[slot]!.name + '(' + OUTCOME_NAMES[this.probes.outcome[slot]!] + ')',
+      );
     }
-    const streak = engine.state[s] === AutoState.Up ? engine.healthyStreak[s]! : engine.unhealthyStreak[s]!;
-    return 'transition service=' + service.name + ' state=' + AUTO_STATE_NAMES[engine.state[s]!] +
-      ' reason=' + REASON_NAMES[engine.reason[s]!] + ' healthy=' + this.healthyTargets[s] + '/' + this.targetCount[s] +
-      ' quorum=' + service.quorum + ' local=' + (service.local === null ? 'none' : this.localOk[s] === 1 ? 'ok' : 'failed') +
-      ' failed=' + (failed.length === 0 ? '-' : failed.join(',')) + ' streak=' + streak +
-      ' sinceMs=' + Math.round(nowMs - engine.streakStartMs[s]!) + ' penalty=' + Math.round(engine.penalty[s]!) +
-      ' suppressed=' + (engine.suppressed[s] === 1 ? 'yes' : 'no');
+    const streak =
+      engine.state[s] === AutoState.Up ? engine.healthyStreak[s]! : engine.unhealthyStreak[s]!;
+    return (
+      'transition service=' +
+      service.name +
+      ' state=' +
+      AUTO_STATE_NAMES[engine.state[s]!] +
+      ' reason=' +
+      REASON_NAMES[engine.reason[s]!] +
+      ' healthy=' +
+      this.healthyTargets[s] +
+      '/' +
+      this.targetCount[s] +
+      ' quorum=' +
+      service.quorum +
+      ' local=' +
+      (service.local === null ? 'none' : this.localOk[s] === 1 ? 'ok' : 'failed') +
+      ' failed=' +
+      (failed.length === 0 ? '-' : failed.join(',')) +
+      ' streak=' +
+      streak +
+      ' sinceMs=' +
+      Math.round(nowMs - engine.streakStartMs[s]!) +
+      ' penalty=' +
+      Math.round(engine.penalty[s]!) +
+      ' suppressed=' +
+      (engine.suppressed[s] === 1 ? 'yes' : 'no')
+    );
   }
 }

@@ -1,7 +1,7 @@
-// The probe table: one slot per target (every service's backbone targets, then its local check), each
-// with its query bytes encoded at boot, its socket, its state in the current round and its counters.
-// `send` starts a probe, the HAL events resolve it, `expire` times out what is left. Nothing here
-// allocates after `open`.
+// The probe table: one slot per target (every service's backbone targets, then its local check),
+// each with its query bytes encoded at boot, its socket, its state in the current round and its
+// counters. `send` starts a probe, the HAL events resolve it, `expire` times out what is left.
+// Nothing here allocates after `open`.
 
 import { assert } from './assert';
 import type { Config, TargetConfig } from './config';
@@ -25,7 +25,14 @@ export const enum Outcome {
   SocketFailed = 5,
 }
 
-export const OUTCOME_NAMES: readonly string[] = ['none', 'ok', 'timeout', 'rcode', 'no-address', 'unreachable'];
+export const OUTCOME_NAMES: readonly string[] = [
+  'none',
+  'ok',
+  'timeout',
+  'rcode',
+  'no-address',
+  'unreachable',
+];
 
 /** Per-slot counters, at `slot * COUNTER_COUNT + counter`. */
 export const enum Counter {
@@ -45,8 +52,16 @@ export const enum Counter {
 }
 export const COUNTER_COUNT = 10;
 export const COUNTER_NAMES: readonly string[] = [
-  'sent', 'healthy', 'timeout', 'wrong_rcode', 'address_missing', 'socket_failed',
-  'wrong_source', 'mismatch', 'malformed', 'late',
+  'sent',
+  'healthy',
+  'timeout',
+  'wrong_rcode',
+  'address_missing',
+  'socket_failed',
+  'wrong_source',
+  'mismatch',
+  'malformed',
+  'late',
 ];
 
 const KIND_DNS = 0;
@@ -100,7 +115,9 @@ export class ProbeTable {
     const count = targets.length;
     this.slotCount = count;
     this.targets = targets;
-    this.names = targets.map((target, slot) => config.services[service[slot]!]!.name + '/' + target.name);
+    this.names = targets.map(
+      (target, slot) => config.services[service[slot]!]!.name + '/' + target.name,
+    );
     this.service = new Uint8Array(service);
     this.local = new Uint8Array(local);
     this.state = new Uint8Array(count);
@@ -147,8 +164,12 @@ export class ProbeTable {
       const address = target.address.text;
       const dns = target.kind === 'dns';
       const receive = this.receive;
-      this.udp.push(dns ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive }) : null);
-      this.tcp.push(dns ? null : hal.openTcp({ socketId: slot, family, address, port: target.port }));
+      this.udp.push(
+        dns ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive }) : null,
+      );
+      this.tcp.push(
+        dns ? null : hal.openTcp({ socketId: slot, family, address, port: target.port }),
+      );
     }
   }
 
@@ -184,7 +205,8 @@ export class ProbeTable {
       this.count(slot, Counter.Sent);
     }
     this.pendingCount = this.slotCount;
-    // The sends come after every slot is marked: a HAL that reports synchronously finds them pending.
+    // The sends come after every slot is marked: a HAL that reports synchronously finds them
+    // pending.
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
         this.tcp[slot]!.connect();
@@ -197,7 +219,10 @@ export class ProbeTable {
   }
 
   private resolve(slot: number, outcome: Outcome, counter: Counter, nowMs: number): void {
-    assert(this.state[slot] === SlotState.Pending && this.pendingCount > 0, 'resolve a pending slot');
+    assert(
+      this.state[slot] === SlotState.Pending && this.pendingCount > 0,
+      'resolve a pending slot',
+    );
     this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
     this.outcome[slot] = outcome;
     if (outcome === Outcome.Healthy) this.rttMs[slot] = nowMs - this.sentAtMs[slot]!;
@@ -210,12 +235,22 @@ export class ProbeTable {
     if (slot < 0 || slot >= this.slotCount) return false;
     if (!fromPeer) return this.drop(slot, Counter.WrongSource);
     if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
-    const verdict = decodeReply(this.receive, length, this.queries[slot]!, this.queryLength[slot]!,
-      this.rcodeMask[slot]!, this.expect, slot * 16, this.expectLength[slot]!);
+    const verdict = decodeReply(
+      this.receive,
+      length,
+      this.queries[slot]!,
+      this.queryLength[slot]!,
+      this.rcodeMask[slot]!,
+      this.expect,
+      slot * 16,
+      this.expectLength[slot]!,
+    );
     if (verdict === ReplyVerdict.Mismatch) return this.drop(slot, Counter.Mismatch);
     if (verdict === ReplyVerdict.Malformed) return this.drop(slot, Counter.Malformed);
-    if (verdict === ReplyVerdict.Healthy) this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
-    else if (verdict === ReplyVerdict.WrongRcode) this.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
+    if (verdict === ReplyVerdict.Healthy)
+      this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
+    else if (verdict === ReplyVerdict.WrongRcode)
+      this.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
     else this.resolve(slot, Outcome.AddressMissing, Counter.AddressMissing, nowMs);
     return true;
   }

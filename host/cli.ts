@@ -6,9 +6,10 @@ import { loadConfig, run } from './run';
 const USAGE = `usage: lifeline COMMAND [OPTIONS]
 
 commands:
-  run --config FILE        run the firmware on this Linux host (SIGTERM/SIGINT: clean shutdown, exit 0)
-  check-config FILE        validate a config: nothing and exit 0 when valid, one PATH: PROBLEM line per
-                           problem on stderr and exit 2 when not
+  run --config FILE        run the firmware on this Linux host
+                           (SIGTERM/SIGINT: clean shutdown, exit 0)
+  check-config FILE        validate a config: nothing and exit 0 when valid,
+                           one PATH: PROBLEM line per problem on stderr and exit 2 when not
   lab [--scenario outage]  the self-contained lab on loopback (npm start)
   bench [--json FILE]      the latency benchmarks on this device
 
@@ -16,10 +17,18 @@ Every command takes --help.
 `;
 
 const HELP: { readonly [command: string]: string } = {
-  run: 'usage: lifeline run --config FILE\n  Runs the firmware. With announcer.kind "exabgp", stdout carries only ExaBGP API lines.\n',
-  'check-config': 'usage: lifeline check-config FILE\n  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem.\n',
-  lab: 'usage: lifeline lab [--scenario outage]\n  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n',
-  bench: 'usage: lifeline bench [--json FILE]\n  Runs the latency benchmarks; prints a table and writes JSON (default bench/results/).\n',
+  run:
+    'usage: lifeline run --config FILE\n' +
+    '  Runs the firmware. With announcer.kind "exabgp", stdout carries only ExaBGP API lines.\n',
+  'check-config':
+    'usage: lifeline check-config FILE\n' +
+    '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem.\n',
+  lab:
+    'usage: lifeline lab [--scenario outage]\n' +
+    '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n',
+  bench:
+    'usage: lifeline bench [--json FILE]\n' +
+    '  Runs the latency benchmarks; prints a table and writes JSON (default bench/results/).\n',
 };
 
 function usageError(text: string): number {
@@ -28,7 +37,8 @@ function usageError(text: string): number {
 }
 
 function checkConfig(args: readonly string[]): number {
-  if (args.length !== 1 || args[0]!.startsWith('-')) return usageError('check-config takes exactly one FILE');
+  if (args.length !== 1 || args[0]!.startsWith('-'))
+    return usageError('check-config takes exactly one FILE');
   const loaded = loadConfig(args[0]!);
   for (const line of loaded.errors) process.stderr.write(line + '\n');
   return loaded.config === null ? 2 : 0;

@@ -25,7 +25,10 @@ export interface Dnsmasq {
 
 /** One A query for the record; true when an answer comes within `timeoutMs`. */
 export function answers(address: string, port: number, timeoutMs: number): Promise<boolean> {
-  const query = Buffer.from('1234010000010000000000000570726f6265047465737400000100 01'.replace(/ /g, ''), 'hex');
+  const query = Buffer.from(
+    '1234010000010000000000000570726f6265047465737400000100 01'.replace(/ /g, ''),
+    'hex',
+  );
   return new Promise((resolve) => {
     const socket = createSocket(address.indexOf(':') >= 0 ? 'udp6' : 'udp4');
     const timer = setTimeout(() => finish(false), timeoutMs);
@@ -42,28 +45,46 @@ export function answers(address: string, port: number, timeoutMs: number): Promi
 
 export async function startDnsmasq(address: string, port: number): Promise<Dnsmasq> {
   const path = dnsmasqPath();
-  if (path === null) throw new Error('dnsmasq is not installed (Debian package dnsmasq-base; .ci/run installs it)');
-  const child = spawn(path, [
-    '--keep-in-foreground', '--conf-file=/dev/null', '--no-resolv', '--no-hosts', '--no-poll', '--bind-interfaces',
-    '--listen-address=' + address, '--port=' + port, '--pid-file=', '--log-facility=-', '--local-ttl=0',
-    '--user=' + (process.getuid?.() === 0 ? 'root' : ''),
-    '--host-record=' + DNSMASQ_RECORD + ',203.0.113.53,2001:db8::53', '--txt-record=' + DNSMASQ_RECORD + ',lifeline',
-  ].filter((arg) => arg !== '--user='), { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (path === null)
+    throw new Error('dnsmasq is not installed (Debian package dnsmasq-base; .ci/run installs it)');
+  const child = spawn(
+    path,
+    [
+      '--keep-in-foreground',
+      '--conf-file=/dev/null',
+      '--no-resolv',
+      '--no-hosts',
+      '--no-poll',
+      '--bind-interfaces',
+      '--listen-address=' + address,
+      '--port=' + port,
+      '--pid-file=',
+      '--log-facility=-',
+      '--local-ttl=0',
+      '--user=' + (process.getuid?.() === 0 ? 'root' : ''),
+      '--host-record=' + DNSMASQ_RECORD + ',203.0.113.53,2001:db8::53',
+      '--txt-record=' + DNSMASQ_RECORD + ',lifeline',
+    ].filter((arg) => arg !== '--user='),
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) break;
     if (await answers(address, port, 50)) {
       return {
-        address, port, process: child,
+        address,
+        port,
+        process: child,
         pause: () => child.kill('SIGSTOP'),
         resume: () => child.kill('SIGCONT'),
-        stop: () => new Promise((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) return resolve();
-          child.once('exit', () => resolve());
-          child.kill('SIGCONT');
-          child.kill('SIGTERM');
-        }),
+        stop: () =>
+          new Promise((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            child.once('exit', () => resolve());
+            child.kill('SIGCONT');
+            child.kill('SIGTERM');
+          }),
       };
     }
   }

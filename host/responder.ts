@@ -16,7 +16,10 @@ export class DnsResponder {
   queries = 0;
   private readonly socket: Socket;
 
-  private constructor(socket: Socket, private readonly options: ResponderOptions) {
+  private constructor(
+    socket: Socket,
+    private readonly options: ResponderOptions,
+  ) {
     this.socket = socket;
     socket.on('message', (message, remote) => this.answer(message, remote));
   }
@@ -42,8 +45,14 @@ export class DnsResponder {
     end += 5; // the root label, QTYPE, QCLASS
     if (end > query.length) return;
     const type = query.readUInt16BE(end - 4);
-    const address = type === 1 ? this.options.answerV4 ?? [203, 0, 113, 53] :
-      type === 28 ? this.options.answerV6 ?? [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53] : null;
+    const address =
+      type === 1
+        ? (this.options.answerV4 ?? [203, 0, 113, 53])
+        : type === 28
+          ? (this.options.answerV6 ?? [
+              0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53,
+            ])
+          : null;
     const reply = Buffer.alloc(end + (address === null ? 0 : 12 + address.length));
     query.copy(reply, 0, 0, end);
     reply[2] = 0x80 | (query[2]! & 0x01);

@@ -1,5 +1,6 @@
-// `lifeline run`: the firmware on this Linux host, with the Node HAL. The config is validated before
-// anything starts; SIGTERM and SIGINT stop the loop, withdraw (or keep) the routes and exit 0.
+// `lifeline run`: the firmware on this Linux host, with the Node HAL. The config is validated
+// before anything starts; SIGTERM and SIGINT stop the loop, withdraw (or keep) the routes and exit
+// 0.
 
 import { readFileSync } from 'node:fs';
 
@@ -14,16 +15,23 @@ export function loadConfig(path: string): { config: Config | null; errors: reado
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
-    return { config: null, errors: [path + ': cannot be read (' + (error as NodeJS.ErrnoException).code + ')'] };
+    return {
+      config: null,
+      errors: [path + ': cannot be read (' + (error as NodeJS.ErrnoException).code + ')'],
+    };
   }
   const result = parseConfigText(text);
-  return result.config === null ? { config: null, errors: result.errors } : { config: result.config, errors: [] };
+  return result.config === null
+    ? { config: null, errors: result.errors }
+    : { config: result.config, errors: [] };
 }
 
 export function run(config: Config): void {
   if (config.announcer.kind !== 'exabgp') {
-    process.stderr.write('announcer.kind: "bgp" needs the built-in BGP speaker, which this build does not have yet;' +
-      ' use "exabgp"\n');
+    process.stderr.write(
+      'announcer.kind: "bgp" needs the built-in BGP speaker, which this build does not have yet;' +
+        ' use "exabgp"\n',
+    );
     process.exit(2);
   }
   const hal = new NodeHal();
@@ -39,7 +47,8 @@ export function run(config: Config): void {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
-  // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never fills.
+  // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never
+  // fills.
   if (!process.stdin.isTTY) process.stdin.on('data', () => {}).on('error', () => {});
   process.stdout.on('error', () => stop('stdout-closed'));
   lifeline.start();

@@ -1,6 +1,6 @@
 // The allocation-free proof: a million rounds of scheduler + DNS codec + decision engine on the sim
-// HAL (which allocates nothing per event either) cause no garbage collection at all. The second test
-// shows that the check is real: the same loop with one small allocation per reply is caught.
+// HAL (which allocates nothing per event either) cause no garbage collection at all. The second
+// test shows that the check is real: the same loop with one small allocation per reply is caught.
 
 import { PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
@@ -29,11 +29,26 @@ class AllocatingLifeline extends Lifeline {
 }
 
 function rig(allocating: boolean): { sim: SimHal; lifeline: Lifeline } {
-  const damping = { halfLifeMs: 900000, penalty: 1000, suppress: 3000, reuse: 750, maxSuppressMs: 3600000 };
-  const built = config({ intervalMs: INTERVAL_MS, timeoutMs: 200, targets: 3, tcpTargets: 1, local: true, damping });
+  const damping = {
+    halfLifeMs: 900000,
+    penalty: 1000,
+    suppress: 3000,
+    reuse: 750,
+    maxSuppressMs: 3600000,
+  };
+  const built = config({
+    intervalMs: INTERVAL_MS,
+    timeoutMs: 200,
+    targets: 3,
+    tcpTargets: 1,
+    local: true,
+    damping,
+  });
   const sim = new SimHal({ socketsMax: 8, seed: 42 });
   const announcer = new ExaBgpAnnouncer(built, sim);
-  const lifeline = allocating ? new AllocatingLifeline(built, sim, announcer) : new Lifeline(built, sim, announcer);
+  const lifeline = allocating
+    ? new AllocatingLifeline(built, sim, announcer)
+    : new Lifeline(built, sim, announcer);
   // Every path of a steady round: answers with an address, a dead target (timeout), stale replies
   // (mismatch), a TCP connect, the local check, a slow target.
   sim.setTarget(1, { behaviour: Behaviour.Silent });
@@ -44,7 +59,10 @@ function rig(allocating: boolean): { sim: SimHal; lifeline: Lifeline } {
 }
 
 /** Runs `rounds` rounds and counts the garbage collections they caused. */
-async function gcsDuring(sim: SimHal, rounds: number): Promise<{ gcs: number; heapGrowthBytes: number }> {
+async function gcsDuring(
+  sim: SimHal,
+  rounds: number,
+): Promise<{ gcs: number; heapGrowthBytes: number }> {
   collectGarbage();
   let gcs = 0;
   const observer = new PerformanceObserver((list) => (gcs += list.getEntries().length));
@@ -65,7 +83,10 @@ describe('allocation-free steady state', () => {
     const roundsBefore = lifeline.counters.rounds;
     const result = await gcsDuring(sim, ROUNDS);
     expect(lifeline.counters.rounds - roundsBefore).toBe(ROUNDS);
-    expect(sim.emitted).toEqual(['announce route 192.0.2.53/32 next-hop self', 'announce route 2001:db8:53::/48 next-hop self']);
+    expect(sim.emitted).toEqual([
+      'announce route 192.0.2.53/32 next-hop self',
+      'announce route 2001:db8:53::/48 next-hop self',
+    ]);
     expect(lifeline.probes.counter(0, 1)).toBeGreaterThan(ROUNDS); // healthy answers were really decoded
     expect(result.gcs).toBe(0);
     // One 16-byte heap number per round would be 16 MB here. What is measured is a one-off (code

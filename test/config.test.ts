@@ -14,10 +14,17 @@ describe('config', () => {
     expect(config.intervalMs).toBe(250);
     expect(config.fastIntervalMs).toBe(250);
     const service = config.services[0]!;
-    expect(service.targets.map((target) => target.address.text)).toEqual(['10.1.0.53', '2001:db8:a::53', '10.3.0.1']);
+    expect(service.targets.map((target) => target.address.text)).toEqual([
+      '10.1.0.53',
+      '2001:db8:a::53',
+      '10.3.0.1',
+    ]);
     expect(service.targets[1]!.recordType).toBe(28);
     expect(service.local!.recordType).toBe(6);
-    expect(service.prefixes.map((prefix) => prefix.text)).toEqual(['192.0.2.53/32', '2001:db8:53::/48']);
+    expect(service.prefixes.map((prefix) => prefix.text)).toEqual([
+      '192.0.2.53/32',
+      '2001:db8:53::/48',
+    ]);
     expect(config.announcer.kind).toBe('bgp');
     expect(config.announcer.peers[0]!.holdTimeS).toBe(9);
     expect(config.overridePin!.activeLow).toBe(true);
@@ -26,8 +33,16 @@ describe('config', () => {
   it('applies the documented defaults', () => {
     const minimal = {
       device: { name: 'x' },
-      services: [{ name: 'dns', prefixes: ['192.0.2.53/32'], backbone: { quorum: 1, targets: [
-        { name: 'a', kind: 'dns', address: '10.0.0.1', query: 'health.example' }] } }],
+      services: [
+        {
+          name: 'dns',
+          prefixes: ['192.0.2.53/32'],
+          backbone: {
+            quorum: 1,
+            targets: [{ name: 'a', kind: 'dns', address: '10.0.0.1', query: 'health.example' }],
+          },
+        },
+      ],
       announcer: { kind: 'exabgp' },
     };
     const config = readConfig(minimal).config!;
@@ -50,38 +65,61 @@ describe('config', () => {
     broken.services[0].backbone.targets[2].type = 'MX';
     broken.services[0].backbone.targets[0].expectAddress = '2001:db8::1';
     broken.services[0].rise = 0;
-    broken.services[0].damping = { halfLifeMs: 60000, penalty: 1000, suppress: 700, reuse: 750, maxSuppressMs: 60000 };
-    broken.announcer = { kind: 'bgp', localAs: 65010, routerId: '::1', peers: [{ address: '127.0.0.2', remoteAs: 65000, holdTimeS: 2 }] };
+    broken.services[0].damping = {
+      halfLifeMs: 60000,
+      penalty: 1000,
+      suppress: 700,
+      reuse: 750,
+      maxSuppressMs: 60000,
+    };
+    broken.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '::1',
+      peers: [{ address: '127.0.0.2', remoteAs: 65000, holdTimeS: 2 }],
+    };
     broken.colour = 'blue';
     const result = readConfig(broken);
     expect(result.config).toBeNull();
-    expect(result.errors).toEqual(expect.arrayContaining([
-      'probe.timeoutMs: 150 must not exceed the probe interval (100): one probe per target is outstanding at a time',
-      'services[0].prefixes[0]: "192.0.2.53/24" has host bits set beyond /24',
-      'services[0].prefixes[1]: "banana" is not a prefix: "address/length" expected',
-      'services[0].backbone.quorum: 4 must be an integer from 1 to 3',
-      'services[0].backbone.targets[1].address: "10.1.0" is not an IPv4 or IPv6 address',
-      'services[0].backbone.targets[2].type: "MX" is not allowed: one of A, AAAA, SOA, TXT',
-      'services[0].backbone.targets[0].expectAddress: needs "type": "AAAA" (an answer of type A carries no IPv6 address)',
-      'services[0].rise: 0 must be an integer from 1 to 1000',
-      'services[0].damping.reuse: 750 must be below suppress (700)',
-      'announcer.routerId: must be an IPv4 address (RFC 4271 4.2)',
-      'announcer.peers[0].holdTimeS: must be 0 or at least 3 seconds (RFC 4271 4.2)',
-      'config.colour: is not a known key (known: device, probe, services, announcer, console, overridePin, stateDir, metrics)',
-    ]));
+    expect(result.errors).toEqual(
+      expect.arrayContaining([
+        'probe.timeoutMs: 150 must not exceed the probe interval (100): one probe per target is outstanding at a time',
+        'services[0].prefixes[0]: "192.0.2.53/24" has host bits set beyond /24',
+        'services[0].prefixes[1]: "banana" is not a prefix: "address/length" expected',
+        'services[0].backbone.quorum: 4 must be an integer from 1 to 3',
+        'services[0].backbone.targets[1].address: "10.1.0" is not an IPv4 or IPv6 address',
+        'services[0].backbone.targets[2].type: "MX" is not allowed: one of A, AAAA, SOA, TXT',
+        'services[0].backbone.targets[0].expectAddress: needs "type": "AAAA" (an answer of type A carries no IPv6 address)',
+        'services[0].rise: 0 must be an integer from 1 to 1000',
+        'services[0].damping.reuse: 750 must be below suppress (700)',
+        'announcer.routerId: must be an IPv4 address (RFC 4271 4.2)',
+        'announcer.peers[0].holdTimeS: must be 0 or at least 3 seconds (RFC 4271 4.2)',
+        'config.colour: is not a known key (known: device, probe, services, announcer, console, overridePin, stateDir, metrics)',
+      ]),
+    );
     expect(result.errors!.length).toBe(12);
   });
 
   it('rejects damping that could never suppress, duplicate names and prefixes, and bad JSON', () => {
     const doc = document() as any;
-    doc.services[0].damping = { halfLifeMs: 60000, penalty: 1000, suppress: 1500, reuse: 750, maxSuppressMs: 10000 };
+    doc.services[0].damping = {
+      halfLifeMs: 60000,
+      penalty: 1000,
+      suppress: 1500,
+      reuse: 750,
+      maxSuppressMs: 10000,
+    };
     doc.services.push(JSON.parse(JSON.stringify(doc.services[0])));
     delete doc.services[1].damping;
     const errors = readConfig(doc).errors!;
-    expect(errors).toContain('services[0].damping.maxSuppressMs: 10000 caps the penalty at 841, below suppress (1500): ' +
-      'the service could never be suppressed');
+    expect(errors).toContain(
+      'services[0].damping.maxSuppressMs: 10000 caps the penalty at 841, below suppress (1500): ' +
+        'the service could never be suppressed',
+    );
     expect(errors).toContain('services[1].name: service name "dns" is used twice');
-    expect(errors).toContain('services[1].prefixes[0]: 192.0.2.53/32 is announced by another entry already');
+    expect(errors).toContain(
+      'services[1].prefixes[0]: 192.0.2.53/32 is announced by another entry already',
+    );
     expect(parseConfigText('{"device": ').errors![0]).toMatch(/^config: is not valid JSON/);
     expect(readConfig([]).errors![0]).toBe('config: must be an object');
   });
@@ -90,13 +128,29 @@ describe('config', () => {
 describe('addresses', () => {
   it('parses IPv4 strictly and IPv6 in every text form, formatting as RFC 5952', () => {
     expect(parseAddress('10.1.0.53')!.text).toBe('10.1.0.53');
-    for (const bad of ['10.1.0', '10.1.0.256', '010.1.0.1', '1.2.3.4.5', '', 'fe80::1%eth0', '1::2::3', '12345::', ':::']) {
+    for (const bad of [
+      '10.1.0',
+      '10.1.0.256',
+      '010.1.0.1',
+      '1.2.3.4.5',
+      '',
+      'fe80::1%eth0',
+      '1::2::3',
+      '12345::',
+      ':::',
+    ]) {
       expect(parseAddress(bad), bad).toBeNull();
     }
     const cases: [string, string][] = [
-      ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'], ['::', '::'], ['::1', '::1'], ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
-      ['2001:0db8:0000:0000:0001:0000:0000:0001', '2001:db8::1:0:0:1'], ['2001:db8::0:1', '2001:db8::1'],
-      ['::ffff:192.0.2.1', '::ffff:c000:201'], ['1:0:1:0:1:0:1:0', '1:0:1:0:1:0:1:0'], ['fe80::', 'fe80::'],
+      ['2001:DB8:0:0:0:0:0:1', '2001:db8::1'],
+      ['::', '::'],
+      ['::1', '::1'],
+      ['2001:db8:0:0:1:0:0:1', '2001:db8::1:0:0:1'],
+      ['2001:0db8:0000:0000:0001:0000:0000:0001', '2001:db8::1:0:0:1'],
+      ['2001:db8::0:1', '2001:db8::1'],
+      ['::ffff:192.0.2.1', '::ffff:c000:201'],
+      ['1:0:1:0:1:0:1:0', '1:0:1:0:1:0:1:0'],
+      ['fe80::', 'fe80::'],
     ];
     for (const [text, canonical] of cases) expect(parseAddress(text)!.text, text).toBe(canonical);
     const bytes = new Uint8Array(16);

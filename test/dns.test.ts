@@ -4,7 +4,11 @@ import { describe, expect, it } from 'vitest';
 
 import { checkName, decodeReply, encodeQuery, ReplyVerdict, setQueryId } from '../firmware/dns';
 
-function query(name = 'health.example.', type = 1, id = 0xbeef): { bytes: Uint8Array; length: number } {
+function query(
+  name = 'health.example.',
+  type = 1,
+  id = 0xbeef,
+): { bytes: Uint8Array; length: number } {
   const bytes = new Uint8Array(300);
   const length = encodeQuery(bytes, name, type);
   setQueryId(bytes, id);
@@ -12,7 +16,10 @@ function query(name = 'health.example.', type = 1, id = 0xbeef): { bytes: Uint8A
 }
 
 /** A reply to `q`: header flags, then answers appended as raw bytes. */
-function reply(q: { bytes: Uint8Array; length: number }, options: { rcode?: number; answers?: number[][] } = {}): Uint8Array {
+function reply(
+  q: { bytes: Uint8Array; length: number },
+  options: { rcode?: number; answers?: number[][] } = {},
+): Uint8Array {
   const answers = options.answers ?? [];
   const out = [...q.bytes.subarray(0, q.length)];
   out[2] = 0x81;
@@ -25,7 +32,12 @@ function reply(q: { bytes: Uint8Array; length: number }, options: { rcode?: numb
 const A_ANSWER = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 203, 0, 113, 53];
 const EXPECT_A = new Uint8Array([203, 0, 113, 53]);
 
-function verdict(r: Uint8Array, q: { bytes: Uint8Array; length: number }, expect = 0, mask = 1): ReplyVerdict {
+function verdict(
+  r: Uint8Array,
+  q: { bytes: Uint8Array; length: number },
+  expect = 0,
+  mask = 1,
+): ReplyVerdict {
   const buffer = new Uint8Array(512);
   buffer.set(r.subarray(0, Math.min(r.length, 512)));
   return decodeReply(buffer, r.length, q.bytes, q.length, mask, EXPECT_A, 0, expect);
@@ -35,9 +47,12 @@ describe('DNS codec', () => {
   it('encodes the query dig would send for health.example. A (RD, one question, class IN)', () => {
     const q = query('health.example.', 1, 0x1234);
     expect(Buffer.from(q.bytes.subarray(0, q.length)).toString('hex')).toBe(
-      '123401000001000000000000' + '066865616c7468' + '076578616d706c65' + '00' + '0001' + '0001');
+      '123401000001000000000000' + '066865616c7468' + '076578616d706c65' + '00' + '0001' + '0001',
+    );
     const soa = query('example.com', 6, 0);
-    expect(Buffer.from(soa.bytes.subarray(soa.length - 4, soa.length)).toString('hex')).toBe('00060001');
+    expect(Buffer.from(soa.bytes.subarray(soa.length - 4, soa.length)).toString('hex')).toBe(
+      '00060001',
+    );
     const root = query('.', 6, 0);
     expect(root.length).toBe(12 + 1 + 4);
   });
@@ -47,7 +62,9 @@ describe('DNS codec', () => {
     expect(checkName('a..b')).toBe('has an empty label');
     expect(checkName('x'.repeat(64) + '.com')).toBe('has a label longer than 63 characters');
     expect(checkName('ex ample.com')).toMatch(/has characters other than/);
-    expect(checkName(('a'.repeat(63) + '.').repeat(4) + 'com')).toBe('is longer than 255 bytes on the wire');
+    expect(checkName(('a'.repeat(63) + '.').repeat(4) + 'com')).toBe(
+      'is longer than 255 bytes on the wire',
+    );
   });
 
   it('takes a matching reply as healthy, case-insensitively in the question (0x20)', () => {
@@ -98,7 +115,9 @@ describe('DNS codec', () => {
     expect(verdict(truncated, q, 4)).toBe(ReplyVerdict.Malformed);
     const buffer = new Uint8Array(512);
     buffer.set(reply(q));
-    expect(decodeReply(buffer, 700, q.bytes, q.length, 1, EXPECT_A, 0, 0)).toBe(ReplyVerdict.Malformed);
+    expect(decodeReply(buffer, 700, q.bytes, q.length, 1, EXPECT_A, 0, 0)).toBe(
+      ReplyVerdict.Malformed,
+    );
   });
 
   it('survives 200,000 random and mutated replies without an exception or a false healthy', () => {
@@ -114,9 +133,13 @@ describe('DNS codec', () => {
     const buffer = new Uint8Array(512);
     let healthy = 0;
     for (let i = 0; i < 200000; i++) {
-      const length = i % 2 === 0 ? Math.floor(random() * 80) : good.length + Math.floor(random() * 8) - 4;
-      for (let j = 0; j < length && j < 512; j++) buffer[j] = i % 2 === 0 ? (random() * 256) | 0 : good[j] ?? 0;
-      if (i % 2 === 1) for (let m = 0; m < 3; m++) buffer[Math.floor(random() * good.length)] = (random() * 256) | 0;
+      const length =
+        i % 2 === 0 ? Math.floor(random() * 80) : good.length + Math.floor(random() * 8) - 4;
+      for (let j = 0; j < length && j < 512; j++)
+        buffer[j] = i % 2 === 0 ? (random() * 256) | 0 : (good[j] ?? 0);
+      if (i % 2 === 1)
+        for (let m = 0; m < 3; m++)
+          buffer[Math.floor(random() * good.length)] = (random() * 256) | 0;
       const result = decodeReply(buffer, length, q.bytes, q.length, 1, EXPECT_A, 0, 4);
       expect(result >= ReplyVerdict.Healthy && result <= ReplyVerdict.Malformed).toBe(true);
       if (result === ReplyVerdict.Healthy) {

@@ -7,8 +7,14 @@ import { Counter } from '../firmware/probes';
 import { Behaviour } from '../hal/sim/index';
 import { config, simRig } from './helpers';
 
-const ANNOUNCE = ['announce route 192.0.2.53/32 next-hop self', 'announce route 2001:db8:53::/48 next-hop self'];
-const WITHDRAW = ['withdraw route 192.0.2.53/32 next-hop self', 'withdraw route 2001:db8:53::/48 next-hop self'];
+const ANNOUNCE = [
+  'announce route 192.0.2.53/32 next-hop self',
+  'announce route 2001:db8:53::/48 next-hop self',
+];
+const WITHDRAW = [
+  'withdraw route 192.0.2.53/32 next-hop self',
+  'withdraw route 2001:db8:53::/48 next-hop self',
+];
 
 describe('scheduler and decision engine (sim HAL)', () => {
   it('announces every prefix once, after `rise` healthy rounds at boot', () => {
@@ -32,7 +38,9 @@ describe('scheduler and decision engine (sim HAL)', () => {
     rig.sim.runUntil(firstUnansweredMs + 200 + 2 * 250);
     expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
     const line = rig.sim.logged.find((entry) => entry.includes('state=down'));
-    expect(line).toContain('reason=fall healthy=0/3 quorum=2 local=none failed=dc1(timeout),dc2(timeout),dc3(timeout)');
+    expect(line).toContain(
+      'reason=fall healthy=0/3 quorum=2 local=none failed=dc1(timeout),dc2(timeout),dc3(timeout)',
+    );
     expect(line).toContain('streak=3 sinceMs=700');
   });
 
@@ -76,7 +84,13 @@ describe('scheduler and decision engine (sim HAL)', () => {
   });
 
   it('suppresses a flapping service until its penalty decays below reuse (RFC 2439)', () => {
-    const damping = { halfLifeMs: 60000, penalty: 1000, suppress: 1500, reuse: 750, maxSuppressMs: 600000 };
+    const damping = {
+      halfLifeMs: 60000,
+      penalty: 1000,
+      suppress: 1500,
+      reuse: 750,
+      maxSuppressMs: 600000,
+    };
     const rig = simRig({ damping, rise: 1, fall: 1 });
     const flap = (): void => {
       rig.sim.setAll({ behaviour: Behaviour.Silent });
@@ -101,7 +115,13 @@ describe('scheduler and decision engine (sim HAL)', () => {
   });
 
   it('never suppresses longer than maxSuppressMs, however often it flapped', () => {
-    const damping = { halfLifeMs: 60000, penalty: 1000, suppress: 1500, reuse: 750, maxSuppressMs: 120000 };
+    const damping = {
+      halfLifeMs: 60000,
+      penalty: 1000,
+      suppress: 1500,
+      reuse: 750,
+      maxSuppressMs: 120000,
+    };
     const rig = simRig({ damping, rise: 1, fall: 1 });
     rig.sim.runFor(300);
     for (let i = 0; i < 20; i++) {
@@ -184,7 +204,8 @@ describe('scheduler and decision engine (sim HAL)', () => {
   });
 
   it('with 10% loss on every target, quorum 1 of 3 and fall 3 do not flap over a simulated day', () => {
-    // All three lost in one round: 1e-3; three such rounds in a row: 1e-9 per round, 3.5e5 rounds a day.
+    // All three lost in one round: 1e-3; three such rounds in a row: 1e-9 per round, 3.5e5 rounds a
+    // day.
     const rig = simRig({ quorum: 1, fall: 3, rise: 3 }, 7);
     rig.sim.setAll({ lossPercent: 10 });
     rig.sim.runFor(86400000);

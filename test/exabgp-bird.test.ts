@@ -8,7 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
 import { document } from './helpers';
-import { randomPort, startBird, startExaBgp, waitFor, type Bird, type ExaBgp } from './support/peers';
+import {
+  randomPort,
+  startBird,
+  startExaBgp,
+  waitFor,
+  type Bird,
+  type ExaBgp,
+} from './support/peers';
 
 describe('ExaBGP runs lifeline and peers with BIRD 2', () => {
   const servers: Dnsmasq[] = [];
@@ -17,20 +24,45 @@ describe('ExaBGP runs lifeline and peers with BIRD 2', () => {
 
   beforeAll(async () => {
     const dnsPort = randomPort();
-    for (const address of ['127.0.0.31', '127.0.0.32', '127.0.0.33']) servers.push(await startDnsmasq(address, dnsPort));
+    for (const address of ['127.0.0.31', '127.0.0.32', '127.0.0.33'])
+      servers.push(await startDnsmasq(address, dnsPort));
     const bgpPort = randomPort();
-    bird = await startBird({ address: '127.0.0.2', port: bgpPort, as: 65000, peerAddress: '127.0.0.1', peerAs: 65001 });
+    bird = await startBird({
+      address: '127.0.0.2',
+      port: bgpPort,
+      as: 65000,
+      peerAddress: '127.0.0.1',
+      peerAs: 65001,
+    });
     const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 3, rise: 2, quorum: 2 }) as any;
-    doc.services[0].backbone.targets = ['127.0.0.31', '127.0.0.32', '127.0.0.33'].map((address, i) =>
-      ({ name: 'dc' + i, kind: 'dns', address, port: dnsPort, query: 'probe.test.' }));
+    doc.services[0].backbone.targets = ['127.0.0.31', '127.0.0.32', '127.0.0.33'].map(
+      (address, i) => ({
+        name: 'dc' + i,
+        kind: 'dns',
+        address,
+        port: dnsPort,
+        query: 'probe.test.',
+      }),
+    );
     // Debian's ExaBGP 4.2.21 sends `next-hop self` from an API process without a NEXT_HOP (BIRD
     // drops the route as invalid): the explicit next hops of the exabgp announcer avoid that.
     doc.announcer = { kind: 'exabgp', nextHopV4: '127.0.0.1', nextHopV6: '::1' };
     const dir = mkdtempSync(join(tmpdir(), 'lifeline-exa-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
-    const command = process.execPath + ' ' + resolve('dist/lifeline.mjs') + ' run --config ' + join(dir, 'config.json');
-    exabgp = startExaBgp({ peerAddress: '127.0.0.2', peerPort: bgpPort, localAddress: '127.0.0.1', as: 65001, peerAs: 65000,
-      processCommand: command });
+    const command =
+      process.execPath +
+      ' ' +
+      resolve('dist/lifeline.mjs') +
+      ' run --config ' +
+      join(dir, 'config.json');
+    exabgp = startExaBgp({
+      peerAddress: '127.0.0.2',
+      peerPort: bgpPort,
+      localAddress: '127.0.0.1',
+      as: 65001,
+      peerAs: 65000,
+      processCommand: command,
+    });
   });
 
   afterAll(async () => {
@@ -39,11 +71,17 @@ describe('ExaBGP runs lifeline and peers with BIRD 2', () => {
     for (const server of servers) await server.stop();
   });
 
-  const present = (): boolean => bird.routes('t4').includes('192.0.2.53/32') && bird.routes('t6').includes('2001:db8:53::/48');
-  const absent = (): boolean => !bird.routes('t4').includes('192.0.2.53/32') && !bird.routes('t6').includes('2001:db8:53::/48');
+  const present = (): boolean =>
+    bird.routes('t4').includes('192.0.2.53/32') && bird.routes('t6').includes('2001:db8:53::/48');
+  const absent = (): boolean =>
+    !bird.routes('t4').includes('192.0.2.53/32') && !bird.routes('t6').includes('2001:db8:53::/48');
 
   it('the anycast prefixes appear in BIRD with our AS path and next hops', async () => {
-    await waitFor(() => bird.established(), 15000, 'the BGP session (exabgp log:\n' + exabgp.log() + ')');
+    await waitFor(
+      () => bird.established(),
+      15000,
+      'the BGP session (exabgp log:\n' + exabgp.log() + ')',
+    );
     await waitFor(present, 10000, 'both routes in BIRD');
     expect(bird.routes('t4')).toMatch(/BGP\.as_path: 65001\n[\s\S]*BGP\.next_hop: 127\.0\.0\.1/);
     expect(bird.routes('t6')).toMatch(/BGP\.as_path: 65001\n[\s\S]*BGP\.next_hop: ::1/);

@@ -26,7 +26,14 @@ export interface ConfigOptions extends ServiceOptions {
 export function document(options: ConfigOptions = {}): Record<string, unknown> {
   const targets: Record<string, unknown>[] = [];
   for (let i = 0; i < (options.targets ?? 3); i++) {
-    targets.push({ name: 'dc' + (i + 1), kind: 'dns', address: '10.0.0.' + (i + 1), port: 53, query: 'health.example.', type: 'A' });
+    targets.push({
+      name: 'dc' + (i + 1),
+      kind: 'dns',
+      address: '10.0.0.' + (i + 1),
+      port: 53,
+      query: 'health.example.',
+      type: 'A',
+    });
   }
   for (let i = 0; i < (options.tcpTargets ?? 0); i++) {
     targets.push({ name: 'tcp' + (i + 1), kind: 'tcp', address: '10.0.1.' + (i + 1), port: 443 });
@@ -40,15 +47,31 @@ export function document(options: ConfigOptions = {}): Record<string, unknown> {
     holdDownMs: options.holdDownMs ?? 0,
   };
   if (options.damping !== undefined) service['damping'] = options.damping;
-  if (options.local === true) service['local'] = { kind: 'dns', address: '127.0.0.1', port: 53, query: 'example.com.', type: 'SOA' };
-  const probe: Record<string, number> = { intervalMs: options.intervalMs ?? 250, timeoutMs: options.timeoutMs ?? 200 };
+  if (options.local === true)
+    service['local'] = {
+      kind: 'dns',
+      address: '127.0.0.1',
+      port: 53,
+      query: 'example.com.',
+      type: 'SOA',
+    };
+  const probe: Record<string, number> = {
+    intervalMs: options.intervalMs ?? 250,
+    timeoutMs: options.timeoutMs ?? 200,
+  };
   if (options.fastIntervalMs !== undefined) probe['fastIntervalMs'] = options.fastIntervalMs;
-  return { device: { name: 'test-edge' }, probe, services: [service], announcer: { kind: 'exabgp' } };
+  return {
+    device: { name: 'test-edge' },
+    probe,
+    services: [service],
+    announcer: { kind: 'exabgp' },
+  };
 }
 
 export function config(options: ConfigOptions = {}): Config {
   const result = readConfig(document(options));
-  if (result.config === null) throw new Error('fixture config invalid:\n' + result.errors.join('\n'));
+  if (result.config === null)
+    throw new Error('fixture config invalid:\n' + result.errors.join('\n'));
   return result.config;
 }
 
@@ -61,7 +84,11 @@ export interface SimRig {
 }
 
 /** A firmware on the sim HAL, started at time 0; `before` sets the simulated targets up first. */
-export function simRig(options: ConfigOptions = {}, seed = 1, before?: (sim: SimHal) => void): SimRig {
+export function simRig(
+  options: ConfigOptions = {},
+  seed = 1,
+  before?: (sim: SimHal) => void,
+): SimRig {
   const built = config(options);
   const sim = new SimHal({ socketsMax: 64, seed });
   const lifeline = new Lifeline(built, sim, new ExaBgpAnnouncer(built, sim));
@@ -69,8 +96,10 @@ export function simRig(options: ConfigOptions = {}, seed = 1, before?: (sim: Sim
   if (before !== undefined) before(sim);
   lifeline.start();
   return {
-    sim, lifeline, config: built,
-    last: () => sim.emitted.length === 0 ? '' : sim.emitted[sim.emitted.length - 1]!,
+    sim,
+    lifeline,
+    config: built,
+    last: () => (sim.emitted.length === 0 ? '' : sim.emitted[sim.emitted.length - 1]!),
   };
 }
 

@@ -14,7 +14,10 @@ declare function espruinoRequire(module: 'net'): EspruinoNet;
 declare const LIFELINE_CONFIG: unknown;
 
 interface EspruinoDgramSocket {
-  on(event: 'message', handler: (message: string, remote: { address: string; port: number }) => void): void;
+  on(
+    event: 'message',
+    handler: (message: string, remote: { address: string; port: number }) => void,
+  ): void;
   on(event: 'error', handler: () => void): void;
   send(message: string, port: number, address: string): void;
   bind(port: number): void;

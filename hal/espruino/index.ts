@@ -1,9 +1,17 @@
-// The Espruino HAL: the firmware on an Espruino board. Binary data crosses into Espruino's dgram as a
-// string (E.toString: sending a Uint8Array crashes the interpreter, ESPRUINO.md), a connect to a
+// The Espruino HAL: the firmware on an Espruino board. Binary data crosses into Espruino's dgram as
+// a string (E.toString: sending a Uint8Array crashes the interpreter, ESPRUINO.md), a connect to a
 // closed port throws synchronously, and time is getTime() seconds. Only the language subset of
 // ESPRUINO.md is used here; build.mjs checks the bundle.
 
-import type { Clock, Hal, HalClient, TcpOpenOptions, TcpProbeSocket, UdpOpenOptions, UdpSocket } from '../../firmware/hal';
+import type {
+  Clock,
+  Hal,
+  HalClient,
+  TcpOpenOptions,
+  TcpProbeSocket,
+  UdpOpenOptions,
+  UdpSocket,
+} from '../../firmware/hal';
 
 class EspruinoClock implements Clock {
   private lastMs = 0;
@@ -17,10 +25,15 @@ class EspruinoClock implements Clock {
 class EspruinoUdpSocket implements UdpSocket {
   private readonly socket: EspruinoDgramSocket;
 
-  constructor(private readonly hal: EspruinoHal, private readonly options: UdpOpenOptions) {
+  constructor(
+    private readonly hal: EspruinoHal,
+    private readonly options: UdpOpenOptions,
+  ) {
     const self = this;
     this.socket = espruinoRequire('dgram').createSocket(options.family === 4 ? 'udp4' : 'udp6');
-    this.socket.on('message', (message, remote) => self.onMessage(message, remote.address, remote.port));
+    this.socket.on('message', (message, remote) =>
+      self.onMessage(message, remote.address, remote.port),
+    );
     this.socket.on('error', () => hal.client().socketFailed(options.socketId));
     this.socket.bind(0);
   }
@@ -35,7 +48,11 @@ class EspruinoUdpSocket implements UdpSocket {
 
   send(data: Uint8Array, length: number): void {
     try {
-      this.socket.send(E.toString(data.subarray(0, length)), this.options.port, this.options.address);
+      this.socket.send(
+        E.toString(data.subarray(0, length)),
+        this.options.port,
+        this.options.address,
+      );
     } catch (error) {
       this.hal.client().socketFailed(this.options.socketId);
     }
@@ -50,7 +67,10 @@ class EspruinoTcpSocket implements TcpProbeSocket {
   private stream: EspruinoStream | null = null;
   private attempt = 0;
 
-  constructor(private readonly hal: EspruinoHal, private readonly options: TcpOpenOptions) {}
+  constructor(
+    private readonly hal: EspruinoHal,
+    private readonly options: TcpOpenOptions,
+  ) {}
 
   connect(): void {
     this.abort();
@@ -59,11 +79,14 @@ class EspruinoTcpSocket implements TcpProbeSocket {
     const client = this.hal.client();
     const id = this.options.socketId;
     try {
-      this.stream = espruinoRequire('net').connect({ host: this.options.address, port: this.options.port }, () => {
-        if (attempt !== self.attempt) return;
-        self.abort();
-        client.socketConnected(id);
-      });
+      this.stream = espruinoRequire('net').connect(
+        { host: this.options.address, port: this.options.port },
+        () => {
+          if (attempt !== self.attempt) return;
+          self.abort();
+          client.socketConnected(id);
+        },
+      );
       this.stream.on('error', () => {
         if (attempt !== self.attempt) return;
         self.abort();
@@ -119,11 +142,14 @@ export class EspruinoHal implements Hal {
   setWakeup(atMs: number): void {
     if (this.timer !== null) clearTimeout(this.timer as number);
     const self = this;
-    this.timer = setTimeout(() => {
-      self.timer = null;
-      if (E.kickWatchdog !== undefined) E.kickWatchdog();
-      self.client().wake();
-    }, Math.max(0, atMs - this.clock.nowMs()));
+    this.timer = setTimeout(
+      () => {
+        self.timer = null;
+        if (E.kickWatchdog !== undefined) E.kickWatchdog();
+        self.client().wake();
+      },
+      Math.max(0, atMs - this.clock.nowMs()),
+    );
   }
 
   wallClockIso(): string {

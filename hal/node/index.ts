@@ -1,13 +1,22 @@
-// The Node HAL, for Linux appliances: dgram and net sockets, one timer, crypto randomness, stderr for
-// the log and stdout for the announcer. Node's own timers and sockets allocate; this HAL keeps that to
-// the floor (one timer, no per-send callbacks, handlers bound once) and the core allocates nothing.
+// The Node HAL, for Linux appliances: dgram and net sockets, one timer, crypto randomness, stderr
+// for the log and stdout for the announcer. Node's own timers and sockets allocate; this HAL keeps
+// that to the floor (one timer, no per-send callbacks, handlers bound once) and the core allocates
+// nothing.
 
 import { randomFillSync } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'node:dgram';
 import { Socket as StreamSocket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
-import type { Clock, Hal, HalClient, TcpOpenOptions, TcpProbeSocket, UdpOpenOptions, UdpSocket } from '../../firmware/hal';
+import type {
+  Clock,
+  Hal,
+  HalClient,
+  TcpOpenOptions,
+  TcpProbeSocket,
+  UdpOpenOptions,
+  UdpSocket,
+} from '../../firmware/hal';
 
 /** Monotonic: performance.now() never goes back, and this refuses to even if it did. */
 class NodeClock implements Clock {
@@ -23,11 +32,15 @@ class NodeUdpSocket implements UdpSocket {
   private readonly socket: DatagramSocket;
   private closed = false;
 
-  constructor(private readonly hal: NodeHal, private readonly options: UdpOpenOptions) {
+  constructor(
+    private readonly hal: NodeHal,
+    private readonly options: UdpOpenOptions,
+  ) {
     this.socket = createSocket({ type: options.family === 4 ? 'udp4' : 'udp6' });
     this.socket.on('message', this.onMessage.bind(this));
     this.socket.on('error', this.onError.bind(this));
-    // An unconnected socket: the firmware sees, counts and drops datagrams from other sources itself.
+    // An unconnected socket: the firmware sees, counts and drops datagrams from other sources
+    // itself.
     this.socket.bind(0);
   }
 
@@ -65,7 +78,10 @@ class NodeTcpSocket implements TcpProbeSocket {
   private readonly connectHandler: () => void;
   private readonly errorHandler: () => void;
 
-  constructor(private readonly hal: NodeHal, private readonly options: TcpOpenOptions) {
+  constructor(
+    private readonly hal: NodeHal,
+    private readonly options: TcpOpenOptions,
+  ) {
     this.connectHandler = this.onConnect.bind(this);
     this.errorHandler = this.onError.bind(this);
   }
@@ -86,7 +102,11 @@ class NodeTcpSocket implements TcpProbeSocket {
     socket.once('connect', this.connectHandler);
     socket.once('error', this.errorHandler);
     this.socket = socket;
-    socket.connect({ host: this.options.address, port: this.options.port, family: this.options.family });
+    socket.connect({
+      host: this.options.address,
+      port: this.options.port,
+      family: this.options.family,
+    });
   }
 
   abort(): void {

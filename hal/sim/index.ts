@@ -1,9 +1,17 @@
-// The simulated HAL: deterministic virtual time and a simulated network of DNS and TCP targets, each
-// with its own latency, loss and failure mode. Tests, drills and benchmarks of the core run on it:
-// `runFor(ms)` plays the events in time order. Like the core, it allocates nothing per event (replies
-// are built in per-socket buffers), so the allocation-free proof can run on it.
+// The simulated HAL: deterministic virtual time and a simulated network of DNS and TCP targets,
+// each with its own latency, loss and failure mode. Tests, drills and benchmarks of the core run on
+// it: `runFor(ms)` plays the events in time order. Like the core, it allocates nothing per event
+// (replies are built in per-socket buffers), so the allocation-free proof can run on it.
 
-import type { Clock, Hal, HalClient, TcpOpenOptions, TcpProbeSocket, UdpOpenOptions, UdpSocket } from '../../firmware/hal';
+import type {
+  Clock,
+  Hal,
+  HalClient,
+  TcpOpenOptions,
+  TcpProbeSocket,
+  UdpOpenOptions,
+  UdpSocket,
+} from '../../firmware/hal';
 
 /** How a simulated target treats a probe. */
 export const enum Behaviour {
@@ -36,7 +44,10 @@ const ANSWER_A = [203, 0, 113, 53];
 const ANSWER_AAAA = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x53];
 
 class SimUdpSocket implements UdpSocket {
-  constructor(private readonly sim: SimHal, private readonly id: number) {}
+  constructor(
+    private readonly sim: SimHal,
+    private readonly id: number,
+  ) {}
   send(data: Uint8Array, length: number): void {
     this.sim.udpSend(this.id, data, length);
   }
@@ -46,7 +57,10 @@ class SimUdpSocket implements UdpSocket {
 }
 
 class SimTcpSocket implements TcpProbeSocket {
-  constructor(private readonly sim: SimHal, private readonly id: number) {}
+  constructor(
+    private readonly sim: SimHal,
+    private readonly id: number,
+  ) {}
   connect(): void {
     this.sim.tcpConnect(this.id);
   }
@@ -132,7 +146,8 @@ export class SimHal implements Hal {
   }
 
   private register(id: number, address: string): void {
-    if (id < 0 || id >= this.latencyMs.length) throw new Error('sim: socket id ' + id + ' beyond socketsMax');
+    if (id < 0 || id >= this.latencyMs.length)
+      throw new Error('sim: socket id ' + id + ' beyond socketsMax');
     while (this.addresses.length <= id) this.addresses.push('');
     this.addresses[id] = address;
     this.socketCount = Math.max(this.socketCount, id + 1);
@@ -141,7 +156,10 @@ export class SimHal implements Hal {
   /** The socket id of the target at `address:port`, for tests to address targets by name. */
   socketOf(addressAndPort: string): number {
     const id = this.addresses.indexOf(addressAndPort);
-    if (id < 0) throw new Error('sim: no socket for ' + addressAndPort + ' (have ' + this.addresses.join(' ') + ')');
+    if (id < 0)
+      throw new Error(
+        'sim: no socket for ' + addressAndPort + ' (have ' + this.addresses.join(' ') + ')',
+      );
     return id;
   }
 
@@ -196,7 +214,7 @@ export class SimHal implements Hal {
   private lost(id: number): boolean {
     const behaviour = this.behaviour[id];
     if (behaviour === Behaviour.Silent) return true;
-    return this.lossPercent[id]! > 0 && (this.nextRandom() % 10000) < this.lossPercent[id]! * 100;
+    return this.lossPercent[id]! > 0 && this.nextRandom() % 10000 < this.lossPercent[id]! * 100;
   }
 
   tcpConnect(id: number): void {
@@ -223,7 +241,8 @@ export class SimHal implements Hal {
   /** A DNS reply to the query in `data`, in the socket's reply buffer; returns its length. */
   private buildReply(id: number, data: Uint8Array, length: number): number {
     const reply = this.replies[id]!;
-    for (let i = 0; i < length; i++) reply[i] = data[i]!; // not set(subarray()): a view is an allocation
+    // A copy loop, not set(subarray()): a view is an allocation.
+    for (let i = 0; i < length; i++) reply[i] = data[i]!;
     const behaviour = this.behaviour[id];
     if (behaviour === Behaviour.Garbage) {
       for (let i = 2; i < 40; i++) reply[i] = this.nextRandom() & 0xff;
@@ -233,7 +252,14 @@ export class SimHal implements Hal {
     reply[2] = 0x80 | (data[2]! & 0x01);
     reply[3] = 0x80 | (behaviour === Behaviour.Rcode ? this.rcode[id]! & 0x0f : 0);
     const type = (data[length - 4]! << 8) | data[length - 3]!;
-    const answer = behaviour === Behaviour.Rcode ? null : type === 1 ? ANSWER_A : type === 28 ? ANSWER_AAAA : null;
+    const answer =
+      behaviour === Behaviour.Rcode
+        ? null
+        : type === 1
+          ? ANSWER_A
+          : type === 28
+            ? ANSWER_AAAA
+            : null;
     if (answer === null) return length;
     reply[7] = 1; // ANCOUNT
     let offset = length;
@@ -254,7 +280,8 @@ export class SimHal implements Hal {
   /** Time of the next event, or Infinity. */
   private nextEvent(): number {
     let next = this.wakeAtMs;
-    for (let id = 0; id < this.socketCount; id++) if (this.eventAtMs[id]! < next) next = this.eventAtMs[id]!;
+    for (let id = 0; id < this.socketCount; id++)
+      if (this.eventAtMs[id]! < next) next = this.eventAtMs[id]!;
     return next;
   }
 
@@ -270,7 +297,9 @@ export class SimHal implements Hal {
     client.datagramReceived(id, length, this.replyFromPeer[id] === 1);
   }
 
-  /** Plays every event up to `untilMs` in time order (replies before the wake-up at the same time). */
+  /**
+   * Plays every event up to `untilMs` in time order (replies before the wake-up at the same time).
+   */
   runUntil(untilMs: number): void {
     const client = this.client;
     if (client === null) throw new Error('sim: nothing attached');

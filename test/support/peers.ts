@@ -9,20 +9,33 @@ import { join } from 'node:path';
 
 export function requireCommand(path: string, debianPackage: string): void {
   if (spawnSync('test', ['-x', path]).status !== 0) {
-    throw new Error(path + ' is missing: install the Debian package ' + debianPackage + ' (npm test does it as root)');
+    throw new Error(
+      path +
+        ' is missing: install the Debian package ' +
+        debianPackage +
+        ' (npm test does it as root)',
+    );
   }
 }
 
-export async function waitFor(check: () => boolean | Promise<boolean>, limitMs: number, what: string): Promise<number> {
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  limitMs: number,
+  what: string,
+): Promise<number> {
   const started = performance.now();
   while (!(await check())) {
-    if (performance.now() - started > limitMs) throw new Error('timed out after ' + limitMs + ' ms waiting for ' + what);
+    if (performance.now() - started > limitMs)
+      throw new Error('timed out after ' + limitMs + ' ms waiting for ' + what);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
   return performance.now() - started;
 }
 
-export function stopProcess(child: ChildProcess | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export function stopProcess(
+  child: ChildProcess | null,
+  signal: NodeJS.Signals = 'SIGTERM',
+): Promise<void> {
   return new Promise((resolve) => {
     if (child === null || child.exitCode !== null || child.signalCode !== null) return resolve();
     const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
@@ -43,11 +56,19 @@ export interface Bird {
   stop(): Promise<void>;
 }
 
-export async function startBird(options: { address: string; port: number; as: number; peerAddress: string; peerAs: number }): Promise<Bird> {
+export async function startBird(options: {
+  address: string;
+  port: number;
+  as: number;
+  peerAddress: string;
+  peerAs: number;
+}): Promise<Bird> {
   requireCommand('/usr/sbin/bird', 'bird2');
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-bird-'));
   const ctl = join(dir, 'bird.ctl');
-  writeFileSync(join(dir, 'bird.conf'), `log "${dir}/bird.log" all;
+  writeFileSync(
+    join(dir, 'bird.conf'),
+    `log "${dir}/bird.log" all;
 router id ${options.address};
 ipv4 table t4;
 ipv6 table t6;
@@ -60,15 +81,23 @@ protocol bgp fw {
   ipv4 { table t4; import all; export none; };
   ipv6 { table t6; import all; export none; next hop address ::1; };
 }
-`);
-  const child = spawn('/usr/sbin/bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl], { stdio: 'ignore' });
+`,
+  );
+  const child = spawn('/usr/sbin/bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl], {
+    stdio: 'ignore',
+  });
   const birdc = (...args: string[]): string => {
     const result = spawnSync('/usr/sbin/birdc', ['-s', ctl, ...args], { encoding: 'utf8' });
     return result.status === 0 ? result.stdout : '';
   };
-  await waitFor(() => birdc('show', 'status').includes('Daemon is up'), 5000, 'BIRD control socket');
+  await waitFor(
+    () => birdc('show', 'status').includes('Daemon is up'),
+    5000,
+    'BIRD control socket',
+  );
   return {
-    dir, process: child,
+    dir,
+    process: child,
     routes: (table) => birdc('show', 'route', 'table', table, 'all'),
     established: () => birdc('show', 'protocols', 'fw').includes('Established'),
     stop: async () => {
@@ -86,11 +115,18 @@ export interface ExaBgp {
 
 /** ExaBGP connecting to BIRD, running `processCommand` as its API process. */
 export function startExaBgp(options: {
-  peerAddress: string; peerPort: number; localAddress: string; as: number; peerAs: number; processCommand: string;
+  peerAddress: string;
+  peerPort: number;
+  localAddress: string;
+  as: number;
+  peerAs: number;
+  processCommand: string;
 }): ExaBgp {
   requireCommand('/usr/sbin/exabgp', 'exabgp');
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-exabgp-'));
-  writeFileSync(join(dir, 'exabgp.conf'), `process lifeline {
+  writeFileSync(
+    join(dir, 'exabgp.conf'),
+    `process lifeline {
   run ${options.processCommand};
   encoder text;
 }
@@ -104,11 +140,21 @@ neighbor ${options.peerAddress} {
   family { ipv4 unicast; ipv6 unicast; }
   api { processes [ lifeline ]; }
 }
-`);
+`,
+  );
   let log = '';
-  const env = { ...process.env, 'exabgp.daemon.user': execFileSync('id', ['-un'], { encoding: 'utf8' }).trim(),
-    'exabgp.daemon.drop': 'false', 'exabgp.log.destination': 'stdout', 'exabgp.tcp.bind': '', 'exabgp.api.cli': 'false' };
-  const child = spawn('/usr/sbin/exabgp', [join(dir, 'exabgp.conf')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = {
+    ...process.env,
+    'exabgp.daemon.user': execFileSync('id', ['-un'], { encoding: 'utf8' }).trim(),
+    'exabgp.daemon.drop': 'false',
+    'exabgp.log.destination': 'stdout',
+    'exabgp.tcp.bind': '',
+    'exabgp.api.cli': 'false',
+  };
+  const child = spawn('/usr/sbin/exabgp', [join(dir, 'exabgp.conf')], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
   return {
@@ -121,7 +167,9 @@ neighbor ${options.peerAddress} {
   };
 }
 
-/** A free UDP/TCP port above 20000, chosen at random (collisions are retried by the caller's start). */
+/**
+ * A free UDP/TCP port above 20000, chosen at random (collisions are retried by the caller's start).
+ */
 export function randomPort(): number {
   return 20000 + Math.floor(Math.random() * 30000);
 }

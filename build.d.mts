@@ -1,0 +1,6 @@
+// Types of build.mjs for the tests that use its esbuild settings.
+import type { BuildOptions } from 'esbuild';
+export declare const ESPRUINO_UNSUPPORTED: string[];
+export declare function espruinoOptions(config: unknown): BuildOptions;
+export declare const NODE_OPTIONS: BuildOptions;
+export declare function build(configPath?: string): Promise<boolean>;

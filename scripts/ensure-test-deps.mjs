@@ -1,0 +1,34 @@
+// Before `npm test`: the integration tests need real peers from Debian (BIRD 2, ExaBGP, dnsmasq).
+// Installs what is missing when running as root with apt-get (as CI and these machines do);
+// otherwise says exactly what to install and fails.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+const NEEDED = [
+  ['/usr/sbin/bird', 'bird2'],
+  ['/usr/sbin/birdc', 'bird2'],
+  ['/usr/sbin/exabgp', 'exabgp'],
+  ['/usr/sbin/dnsmasq', 'dnsmasq-base'],
+];
+
+const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];
+if (missing.length === 0) process.exit(0);
+const root = process.getuid?.() === 0;
+if (!root || !existsSync('/usr/bin/apt-get')) {
+  process.stderr.write(
+    'npm test needs the Debian packages: ' + missing.join(' ') + '\n' +
+      'install them with: sudo apt-get install --no-install-recommends ' + missing.join(' ') + '\n',
+  );
+  process.exit(1);
+}
+const list = missing.join(' ');
+process.stderr.write('installing Debian packages for the integration tests: ' + list + '\n');
+const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
+const installed = run(['update', '-qq']) &&
+  run(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+if (!installed) {
+  process.stderr.write('apt-get failed to install: ' + list + '\n');
+  process.exit(1);
+}

@@ -1,0 +1,2 @@
+// Types of espruino-check.mjs.
+export declare function checkEspruinoSource(source: string): string[];
