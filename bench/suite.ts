@@ -185,6 +185,11 @@ async function computeBenches(rows: BenchRow[], extra: Record<string, unknown>):
     sink += engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
   };
   const decode = (): void => {
+    // A new ID each time, written into both buffers as the HAL's copy and the next probe would:
+    // with constant inputs the optimiser may hoist the loads and the figure would be fiction.
+    const id = time++ & 0xff;
+    fixture.query[1] = id;
+    fixture.reply[1] = id;
     sink += decodeReply(
       fixture.reply,
       fixture.replyLength,

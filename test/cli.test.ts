@@ -66,6 +66,18 @@ describe('lifeline check-config and usage', () => {
   });
 });
 
+describe('lifeline lab (npm start)', () => {
+  it('replays the cut and the recovery on loopback, prints the timeline and exits 0', () => {
+    const result = cli('lab');
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/announced: announce route 192\.0\.2\.53\/32 next-hop self/);
+    expect(result.stdout).toMatch(/withdrawn after \d+\.\d ms/);
+    expect(result.stdout).toMatch(/re-announced after \d+\.\d ms/);
+    expect(result.stdout.trimEnd().endsWith('PASS')).toBe(true);
+    expect(cli('lab', '--scenario', 'nonsense').status).toBe(2);
+  });
+});
+
 describe('lifeline run with announcer exabgp, against three dnsmasq on loopback', () => {
   const INTERVAL_MS = 100;
   const TIMEOUT_MS = 80;
