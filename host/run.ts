@@ -2,7 +2,7 @@
 // before anything starts; SIGTERM and SIGINT stop the loop, withdraw (or keep) the routes and exit
 // 0.
 
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { parseConfigText, type Config } from '../firmware/config';
@@ -24,6 +24,16 @@ export function loadConfig(path: string): { config: Config | null; errors: reado
   return result.config === null
     ? { config: null, errors: result.errors }
     : { config: result.config, errors: [] };
+}
+
+function stdinIsPipe(): boolean {
+  try {
+    // ExaBGP (Python's subprocess) gives a FIFO; a Node parent gives a socketpair.
+    const stat = fstatSync(0);
+    return stat.isFIFO() || stat.isSocket();
+  } catch {
+    return false;
+  }
 }
 
 export function run(config: Config): void {
@@ -48,8 +58,12 @@ export function run(config: Config): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never
-  // fills.
-  if (!process.stdin.isTTY) process.stdin.on('data', () => {}).on('error', () => {});
+  // fills. A pipe that ends means ExaBGP is gone: stop rather than probe on as an orphan. (Under
+  // systemd stdin is /dev/null, not a pipe, and its immediate end means nothing.)
+  if (stdinIsPipe()) {
+    process.stdin.on('data', () => {}).on('error', () => {});
+    process.stdin.on('end', () => stop('stdin-closed'));
+  }
   process.stdout.on('error', () => stop('stdout-closed'));
   lifeline.start();
 }

@@ -169,6 +169,20 @@ describe('lifeline run with announcer exabgp, against three dnsmasq on loopback'
     );
   });
 
+  it('stops cleanly when its stdin pipe (ExaBGP) closes', async () => {
+    const doc = document({ intervalMs: 100, timeoutMs: 80 });
+    const orphan = spawn(process.execPath, [CLI, 'run', '--config', file('orphan.json', JSON.stringify(doc))], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let log = '';
+    orphan.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await waitFor(() => log.includes('boot'), 5000, 'the boot line');
+    const exited = new Promise<number | null>((resolve) => orphan.once('exit', resolve));
+    orphan.stdin!.end();
+    expect(await exited).toBe(0);
+    expect(log).toMatch(/signal stdin-closed\n.*shutdown routes=withdrawn/);
+  });
+
   it('withdraws on SIGTERM, exits 0, and never wrote anything but ExaBGP lines on stdout', async () => {
     const exited = new Promise<number | null>((resolve) =>
       child!.once('exit', (code) => resolve(code)),
