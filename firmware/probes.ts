@@ -262,19 +262,19 @@ export class ProbeTable {
 
   /** A TCP connect was accepted. Returns true when it resolved the slot. */
   connected(slot: number, nowMs: number): boolean {
-    if (slot < 0 || slot >= this.slotCount) return false;
-    if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
-    this.tcp[slot]?.abort();
-    this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
-    return true;
+    return this.settle(slot, Outcome.Healthy, Counter.Healthy, nowMs);
   }
 
   /** A send failed, or a connection was refused. Returns true when it resolved the slot. */
   failed(slot: number, nowMs: number): boolean {
+    return this.settle(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
+  }
+
+  private settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
     if (slot < 0 || slot >= this.slotCount) return false;
     if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
     this.tcp[slot]?.abort();
-    this.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
+    this.resolve(slot, outcome, counter, nowMs);
     return true;
   }
 
