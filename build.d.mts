@@ -4,3 +4,4 @@ export declare const ESPRUINO_UNSUPPORTED: string[];
 export declare function espruinoOptions(config: unknown): BuildOptions;
 export declare const NODE_OPTIONS: BuildOptions;
 export declare function build(configPath?: string): Promise<boolean>;
+export declare function validatedConfig(path: string): Promise<any>;

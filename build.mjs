@@ -69,6 +69,35 @@ function report(target, error) {
   }
 }
 
+/**
+ * Validates an Espruino config on the host with the firmware's own validator and returns the
+ * validated config, ready to embed (byte arrays as { $bytes: [...] }), or null after printing one
+ * PATH: PROBLEM line per problem. The board then carries no validator (11 KB it has no room for).
+ */
+export async function validatedConfig(path) {
+  const bundled = await esbuild.build({
+    entryPoints: ['firmware/config.ts'],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    write: false,
+    logLevel: 'silent',
+  });
+  const url =
+    'data:text/javascript;base64,' + Buffer.from(bundled.outputFiles[0].text).toString('base64');
+  const { parseConfigText } = await import(url);
+  const result = parseConfigText(readFileSync(path, 'utf8'));
+  if (result.config === null) {
+    for (const error of result.errors) process.stderr.write(path + ': ' + error + '\n');
+    return null;
+  }
+  return JSON.parse(
+    JSON.stringify(result.config, (_key, value) =>
+      value instanceof Uint8Array ? { $bytes: Array.from(value) } : value,
+    ),
+  );
+}
+
 export async function build(configPath = 'config/espruino.example.json') {
   let ok = true;
   try {
@@ -83,7 +112,8 @@ export async function build(configPath = 'config/espruino.example.json') {
     ok = false;
   }
   try {
-    const config = JSON.parse(readFileSync(configPath, 'utf8'));
+    const config = await validatedConfig(configPath);
+    if (config === null) return false;
     const outfile = 'dist/lifeline-espruino.js';
     await esbuild.build({
       ...espruinoOptions(config),

@@ -119,6 +119,9 @@ class RoundDriver implements HalClient {
     throw new Error('bench: a probe failed');
   }
   socketConnected(): void {}
+  streamConnected(): void {}
+  streamReceived(): void {}
+  streamClosed(): void {}
 }
 
 /** The baseline: the same query bytes, sent with bare dgram sockets, waiting for every reply. */

@@ -1,22 +1,43 @@
-// Announcers turn a service's effective state into routes. The ExaBGP announcer writes ExaBGP's
-// text API lines (SPEC.md) on the HAL's emit channel, stdout on Node: one line per prefix and
-// change. The lines are built at boot; a change only emits them. The built-in BGP speaker
-// implements the same interface.
+// Announcers turn a service's effective state into routes: the ExaBGP announcer (text API lines on
+// the HAL's emit channel, stdout on Node) and the built-in BGP speaker (firmware/bgp/speaker.ts).
+// Both build what they send at boot; a change only sends it.
 
-import type { Config } from './config';
+import type { Config, RouteAttributesConfig } from './config';
 import type { Hal } from './hal';
 
+/** What the routes of a service should be. */
+export const enum RouteState {
+  Withdrawn = 0,
+  Announced = 1,
+  /** Announced with the service's `drain` attributes (a high MED, a community), not withdrawn. */
+  Drained = 2,
+}
+
+export const ROUTE_STATE_NAMES: readonly string[] = ['withdrawn', 'announced', 'drained'];
+
 export interface Announcer {
-  /** Service `service` is now to be announced (true) or withdrawn (false). Rare: may allocate. */
-  serviceStateChanged(service: number, announced: boolean): void;
+  /** Opens what the announcer needs (sessions); the HAL has the firmware attached. */
+  start(): void;
+  /** Service `service` is now to be in `state`. Rare: may allocate. */
+  serviceStateChanged(service: number, state: RouteState): void;
+  /** Runs the announcer's timers; returns its next deadline (Infinity: none). */
+  tick(nowMs: number): number;
+  streamConnected(streamId: number): void;
+  streamReceived(streamId: number, length: number): void;
+  streamClosed(streamId: number): void;
   /** Clean shutdown; `withdraw` true: withdraw every prefix first. */
   shutdown(withdraw: boolean): void;
 }
 
+function exabgpAttributes(attributes: RouteAttributesConfig): string {
+  let text = attributes.med >= 0 ? ' med ' + attributes.med : '';
+  if (attributes.communities.length > 0)
+    text += ' community [ ' + attributes.communities.join(' ') + ' ]';
+  return text;
+}
+
 export class ExaBgpAnnouncer implements Announcer {
-  private readonly announceLines: readonly (readonly string[])[];
-  private readonly withdrawLines: readonly (readonly string[])[];
-  private readonly announced: Uint8Array;
+  private readonly lines: readonly (readonly string[])[];
 
   constructor(
     config: Config,
@@ -28,30 +49,45 @@ export class ExaBgpAnnouncer implements Announcer {
     // from an API process is sent without a usable NEXT_HOP by some ExaBGP releases (README,
     // "ExaBGP").
     const nextHop = (family: 4 | 6): string => (family === 4 ? v4 : v6)?.text ?? 'self';
-    this.announceLines = config.services.map((service) =>
-      service.prefixes.map(
-        (prefix) => 'announce route ' + prefix.text + ' next-hop ' + nextHop(prefix.family),
-      ),
-    );
-    this.withdrawLines = config.services.map((service) =>
-      service.prefixes.map(
-        (prefix) => 'withdraw route ' + prefix.text + ' next-hop ' + nextHop(prefix.family),
-      ),
-    );
-    this.announced = new Uint8Array(config.services.length);
+    // Per service, the lines for each RouteState in order: withdrawn, announced, drained.
+    this.lines = config.services.map((service) => {
+      const route = (verb: string, attributes: string): string[] =>
+        service.prefixes.map(
+          (prefix) =>
+            verb + ' route ' + prefix.text + ' next-hop ' + nextHop(prefix.family) + attributes,
+        );
+      const drain =
+        service.drain === null
+          ? route('withdraw', '')
+          : route('announce', exabgpAttributes(service.drain));
+      return route('withdraw', '').concat(
+        route('announce', exabgpAttributes(service.announce)),
+        drain,
+      );
+    });
   }
 
-  serviceStateChanged(service: number, announced: boolean): void {
-    const lines = announced ? this.announceLines[service]! : this.withdrawLines[service]!;
-    this.announced[service] = announced ? 1 : 0;
-    for (let i = 0; i < lines.length; i++) this.hal.emit(lines[i]!);
+  start(): void {}
+
+  serviceStateChanged(service: number, state: RouteState): void {
+    const lines = this.lines[service]!;
+    const count = lines.length / 3;
+    for (let i = state * count; i < (state + 1) * count; i++) this.hal.emit(lines[i]!);
   }
+
+  tick(): number {
+    return Infinity;
+  }
+
+  streamConnected(): void {}
+  streamReceived(): void {}
+  streamClosed(): void {}
 
   shutdown(withdraw: boolean): void {
     if (!withdraw) return;
     // Everything is withdrawn, announced or not: ExaBGP may still hold routes from an earlier run.
-    for (let service = 0; service < this.withdrawLines.length; service++) {
-      this.serviceStateChanged(service, false);
+    for (let service = 0; service < this.lines.length; service++) {
+      this.serviceStateChanged(service, RouteState.Withdrawn);
     }
   }
 }

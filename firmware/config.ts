@@ -48,6 +48,15 @@ export interface DampingConfig {
   readonly maxSuppressMs: number;
 }
 
+/** Optional attributes of an announcement: MED (-1: none) and communities (`asn:value`). */
+export interface RouteAttributesConfig {
+  readonly med: number;
+  /** As written, for ExaBGP's lines. */
+  readonly communities: readonly string[];
+  /** As 32-bit values, for the BGP speaker. */
+  readonly communityValues: readonly number[];
+}
+
 export interface ServiceConfig {
   readonly name: string;
   readonly prefixes: readonly Prefix[];
@@ -58,6 +67,10 @@ export interface ServiceConfig {
   readonly fall: number;
   readonly holdDownMs: number;
   readonly damping: DampingConfig | null;
+  /** Attributes of the normal announcement. */
+  readonly announce: RouteAttributesConfig;
+  /** When set, an unhealthy service is announced with these attributes instead of withdrawn. */
+  readonly drain: RouteAttributesConfig | null;
 }
 
 export interface BgpPeerConfig {
@@ -390,7 +403,54 @@ const SERVICE_KEYS = [
   'fall',
   'holdDownMs',
   'damping',
+  'med',
+  'communities',
+  'drain',
 ];
+
+/** Reads `med` and `communities` of `record` (a service, or its `drain`). */
+function readRouteAttributes(
+  reader: Reader,
+  record: JsonObject,
+  path: string,
+): RouteAttributesConfig {
+  const med =
+    record['med'] === undefined ? -1 : reader.integer(record, 'med', path, [0, UINT32_MAX], null);
+  const communities: string[] = [];
+  const communityValues: number[] = [];
+  const list =
+    record['communities'] === undefined
+      ? []
+      : reader.array(record['communities'], path + '.communities', 1, 32);
+  for (let i = 0; list !== null && i < list.length; i++) {
+    const text = list[i];
+    const match = typeof text === 'string' ? /^([0-9]{1,5}):([0-9]{1,5})$/.exec(text) : null;
+    const high = match === null ? -1 : parseInt(match[1]!, 10);
+    const low = match === null ? -1 : parseInt(match[2]!, 10);
+    if (high < 0 || high > 0xffff || low < 0 || low > 0xffff) {
+      reader.problem(
+        path + '.communities[' + i + ']',
+        JSON.stringify(text) + ' is not a community ASN:VALUE (0-65535 each)',
+      );
+    } else {
+      communities.push(text as string);
+      communityValues.push(high * 65536 + low);
+    }
+  }
+  return { med, communities, communityValues };
+}
+
+function readDrain(reader: Reader, value: Json, path: string): RouteAttributesConfig | null {
+  const record = reader.object(value, path, ['med', 'communities']);
+  if (record === null) return null;
+  if (record['med'] === undefined && record['communities'] === undefined) {
+    reader.problem(
+      path,
+      'needs "med" or "communities": a drained route must differ from an announced one',
+    );
+  }
+  return readRouteAttributes(reader, record, path);
+}
 
 function readPrefixes(reader: Reader, record: JsonObject, path: string): Prefix[] {
   const prefixes: Prefix[] = [];
@@ -405,6 +465,25 @@ function readPrefixes(reader: Reader, record: JsonObject, path: string): Prefix[
   return prefixes;
 }
 
+function readBackbone(
+  reader: Reader,
+  value: Json,
+  path: string,
+): { targets: TargetConfig[]; quorum: number } {
+  const backbone = reader.object(value, path, ['quorum', 'targets']);
+  const targets: TargetConfig[] = [];
+  if (backbone === null) return { targets, quorum: 1 };
+  const list = reader.array(backbone['targets'], path + '.targets', 1, TARGETS_PER_SERVICE_MAX);
+  for (let i = 0; list !== null && i < list.length; i++) {
+    const target = readTarget(reader, list[i], path + '.targets[' + i + ']', null);
+    if (target !== null) targets.push(target);
+  }
+  const names = targets.map((target) => target.name);
+  checkUniqueNames(reader, names, path + '.targets', 'target name');
+  const quorumMax = list === null ? 1 : list.length;
+  return { targets, quorum: reader.integer(backbone, 'quorum', path, [1, quorumMax], null) };
+}
+
 function readService(reader: Reader, value: Json, path: string): ServiceConfig | null {
   const record = reader.object(value, path, SERVICE_KEYS);
   if (record === null) return null;
@@ -416,35 +495,9 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
     );
   }
   const prefixes = readPrefixes(reader, record, path);
-  const backbonePath = path + '.backbone';
-  const backbone = reader.object(record['backbone'], backbonePath, ['quorum', 'targets']);
-  const targets: TargetConfig[] = [];
-  let quorum = 1;
-  if (backbone !== null) {
-    const list = reader.array(
-      backbone['targets'],
-      backbonePath + '.targets',
-      1,
-      TARGETS_PER_SERVICE_MAX,
-    );
-    for (let i = 0; list !== null && i < list.length; i++) {
-      const target = readTarget(reader, list[i], backbonePath + '.targets[' + i + ']', null);
-      if (target !== null) targets.push(target);
-    }
-    checkUniqueNames(
-      reader,
-      targets.map((target) => target.name),
-      backbonePath + '.targets',
-      'target name',
-    );
-    quorum = reader.integer(
-      backbone,
-      'quorum',
-      backbonePath,
-      [1, list === null ? 1 : list.length],
-      null,
-    );
-  }
+  const backbone = readBackbone(reader, record['backbone'], path + '.backbone');
+  const targets = backbone.targets;
+  const quorum = backbone.quorum;
   const local =
     record['local'] === undefined
       ? null
@@ -462,8 +515,23 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
     [0, UINT32_MAX],
     DEFAULTS.holdDownMs,
   );
+  const announce = readRouteAttributes(reader, record, path);
+  const drain =
+    record['drain'] === undefined ? null : readDrain(reader, record['drain'], path + '.drain');
   if (name === null) return null;
-  return { name, prefixes, quorum, targets, local, rise, fall, holdDownMs, damping };
+  return {
+    name,
+    prefixes,
+    quorum,
+    targets,
+    local,
+    rise,
+    fall,
+    holdDownMs,
+    damping,
+    announce,
+    drain,
+  };
 }
 
 function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | null {
@@ -641,6 +709,31 @@ function readProbe(
   return { intervalMs, timeoutMs, fastIntervalMs };
 }
 
+/** Each BGP peer needs a next hop for every family the services announce. */
+function checkNextHops(
+  reader: Reader,
+  services: readonly ServiceConfig[],
+  announcer: AnnouncerConfig,
+): void {
+  if (announcer.kind !== 'bgp') return;
+  const families = [4, 6].filter((family) =>
+    services.some((service) => service.prefixes.some((prefix) => prefix.family === family)),
+  );
+  for (let index = 0; index < announcer.peers.length; index++) {
+    const peer = announcer.peers[index]!;
+    for (const family of families) {
+      const local = peer.localAddress !== null && peer.localAddress.family === family;
+      if ((family === 4 ? peer.nextHopV4 : peer.nextHopV6) !== null || local) continue;
+      const path = 'announcer.peers[' + index + '].nextHopV' + family;
+      const ip = 'IPv' + family;
+      reader.problem(
+        path,
+        'is required: services announce ' + ip + ' prefixes and localAddress is not ' + ip,
+      );
+    }
+  }
+}
+
 function checkPrefixesUnique(reader: Reader, services: readonly ServiceConfig[]): void {
   const seen: string[] = [];
   for (let s = 0; s < services.length; s++) {
@@ -689,6 +782,7 @@ export function readConfig(document: Json): ConfigResult {
   );
   checkPrefixesUnique(reader, services);
   const announcer = readAnnouncer(reader, top['announcer'], 'announcer');
+  checkNextHops(reader, services, announcer);
   const consoleConfig =
     top['console'] === undefined ? null : readConsole(reader, top['console'], 'console');
   const overridePin =

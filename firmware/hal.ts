@@ -28,6 +28,14 @@ export interface HalClient {
   socketFailed(socketId: number): void;
   /** The connection attempt started with `TcpProbeSocket.connect` was accepted. */
   socketConnected(socketId: number): void;
+  /** The stream `streamId` (a BGP session) is connected. */
+  streamConnected(streamId: number): void;
+  /** `length` bytes of the stream are in its receive buffer (from its start). */
+  streamReceived(streamId: number, length: number): void;
+  /**
+   * The stream is closed: refused, reset, timed out or ended by the peer. No more events follow.
+   */
+  streamClosed(streamId: number): void;
 }
 
 export interface UdpOpenOptions {
@@ -64,6 +72,27 @@ export interface TcpProbeSocket {
   close(): void;
 }
 
+export interface StreamOpenOptions {
+  readonly streamId: number;
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly port: number;
+  /** The local address to bind to, or null for any. */
+  readonly localAddress: string | null;
+  /** Caller-owned: received bytes are copied here, at most its length at a time. */
+  readonly receive: Uint8Array;
+}
+
+/** A TCP stream (a BGP session): one connection at a time, reconnected by `connect`. */
+export interface StreamSocket {
+  /** Starts connecting; answered by `streamConnected` or `streamClosed`. */
+  connect(): void;
+  /** Sends the first `length` bytes of `data` (copied: the caller may reuse `data` at once). */
+  write(data: Uint8Array, length: number): void;
+  /** Closes the connection after what was written (no events follow). */
+  close(): void;
+}
+
 export interface Hal {
   readonly clock: Clock;
   /**
@@ -72,6 +101,7 @@ export interface Hal {
   attach(client: HalClient): void;
   openUdp(options: UdpOpenOptions): UdpSocket;
   openTcp(options: TcpOpenOptions): TcpProbeSocket;
+  openStream(options: StreamOpenOptions): StreamSocket;
   /** Fills `target` with unpredictable bytes (query IDs, challenges). */
   fillRandom(target: Uint8Array): void;
   /** Arms the single wake-up timer for `atMs` (clock time), replacing any earlier one. */

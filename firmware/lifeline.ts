@@ -5,7 +5,7 @@
 // service. One wake-up timer drives it all. Nothing here allocates between transitions.
 
 import { assert } from './assert';
-import type { Announcer } from './announcer';
+import { RouteState, type Announcer } from './announcer';
 import type { Config } from './config';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
 import type { Hal, HalClient } from './hal';
@@ -60,6 +60,7 @@ export class Lifeline implements HalClient {
     this.running = true;
     this.hal.attach(this);
     this.probes.open(this.hal);
+    this.announcer.start();
     this.nextRoundMs = this.hal.clock.nowMs();
     this.hal.log(
       'boot device=' +
@@ -98,7 +99,32 @@ export class Lifeline implements HalClient {
       this.completeRound(nowMs);
     }
     if (!this.roundActive && nowMs >= this.nextRoundMs) this.startRound(nowMs);
-    this.hal.setWakeup(this.roundActive ? this.roundDeadlineMs : this.nextRoundMs);
+    this.arm(nowMs);
+  }
+
+  /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
+  private arm(nowMs: number): void {
+    const announcerMs = this.announcer.tick(nowMs);
+    const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
+    this.hal.setWakeup(announcerMs < probeMs ? announcerMs : probeMs);
+  }
+
+  streamConnected(streamId: number): void {
+    if (!this.running) return;
+    this.announcer.streamConnected(streamId);
+    this.arm(this.hal.clock.nowMs());
+  }
+
+  streamReceived(streamId: number, length: number): void {
+    if (!this.running) return;
+    this.announcer.streamReceived(streamId, length);
+    this.arm(this.hal.clock.nowMs());
+  }
+
+  streamClosed(streamId: number): void {
+    if (!this.running) return;
+    this.announcer.streamClosed(streamId);
+    this.arm(this.hal.clock.nowMs());
   }
 
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
@@ -119,7 +145,7 @@ export class Lifeline implements HalClient {
   private afterResolve(nowMs: number): void {
     if (!this.running || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
-    this.hal.setWakeup(this.nextRoundMs);
+    this.arm(nowMs);
   }
 
   private startRound(nowMs: number): void {
@@ -181,7 +207,14 @@ export class Lifeline implements HalClient {
   private transition(s: number, nowMs: number): void {
     const engine = this.engine;
     const state = engine.state[s]!;
-    this.announcer.serviceStateChanged(s, state === AutoState.Up);
+    const drain = this.config.services[s]!.drain !== null;
+    const route =
+      state === AutoState.Up
+        ? RouteState.Announced
+        : drain
+          ? RouteState.Drained
+          : RouteState.Withdrawn;
+    this.announcer.serviceStateChanged(s, route);
     this.hal.log(this.describeTransition(s, nowMs));
   }
 

@@ -5,6 +5,7 @@
 import { fstatSync, readFileSync } from 'node:fs';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { parseConfigText, type Config } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
@@ -37,15 +38,10 @@ function stdinIsPipe(): boolean {
 }
 
 export function run(config: Config): void {
-  if (config.announcer.kind !== 'exabgp') {
-    process.stderr.write(
-      'announcer.kind: "bgp" needs the built-in BGP speaker, which this build does not have yet;' +
-        ' use "exabgp"\n',
-    );
-    process.exit(2);
-  }
   const hal = new NodeHal();
-  const lifeline = new Lifeline(config, hal, new ExaBgpAnnouncer(config, hal));
+  const bgp = config.announcer.kind === 'bgp';
+  const announcer = bgp ? new BgpSpeaker(config, hal) : new ExaBgpAnnouncer(config, hal);
+  const lifeline = new Lifeline(config, hal, announcer);
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

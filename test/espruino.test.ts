@@ -2,12 +2,14 @@
 // build stops on syntax outside it, the checker catches what esbuild passes through, and the bundle
 // boots and probes in a Node vm context that offers only the Espruino globals the HAL uses.
 
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createContext, runInContext } from 'node:vm';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
-import { espruinoOptions } from '../build.mjs';
+import { espruinoOptions, validatedConfig } from '../build.mjs';
 import { checkEspruinoSource } from '../scripts/espruino-check.mjs';
 
 const BUNDLE = 'dist/lifeline-espruino.js';
@@ -32,6 +34,26 @@ describe('Espruino target', () => {
     expect(checkEspruinoSource(source)).toEqual([]);
     expect(source.length).toBeLessThan(40 * 1024);
     expect(source.split('\n').length).toBeLessThanOrEqual(3);
+  });
+
+  it('validates the embedded config on the host: a broken one fails with PATH: PROBLEM lines', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+    const path = join(dir, 'broken.json');
+    writeFileSync(
+      path,
+      JSON.stringify({ device: { name: 'x' }, services: [], announcer: { kind: 'exabgp' } }),
+    );
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => lines.push(text) > 0) as typeof process.stderr.write;
+    try {
+      expect(await validatedConfig(path)).toBeNull();
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(lines).toEqual([path + ': services: must have 1 to 16 entries, has 0\n']);
+    const good = await validatedConfig('config/espruino.example.json');
+    expect(good.services[0].prefixes[0].bytes).toEqual({ $bytes: [192, 0, 2, 53] });
   });
 
   it('stops the build at syntax Espruino rejects', async () => {

@@ -43,6 +43,9 @@ class Prober implements HalClient {
   socketConnected(socketId: number): void {
     this.probes.connected(socketId, this.hal.clock.nowMs());
   }
+  streamConnected(): void {}
+  streamReceived(): void {}
+  streamClosed(): void {}
 }
 
 const cleanup: (() => unknown)[] = [];

@@ -28,6 +28,8 @@ interface EspruinoDgram {
 }
 interface EspruinoStream {
   on(event: 'error' | 'close', handler: () => void): void;
+  on(event: 'data', handler: (data: string) => void): void;
+  write(data: string): void;
   end(): void;
 }
 interface EspruinoNet {

@@ -7,6 +7,8 @@ import type {
   Clock,
   Hal,
   HalClient,
+  StreamOpenOptions,
+  StreamSocket,
   TcpOpenOptions,
   TcpProbeSocket,
   UdpOpenOptions,
@@ -110,6 +112,64 @@ class EspruinoTcpSocket implements TcpProbeSocket {
   }
 }
 
+/** A BGP session's connection: binary crosses as strings both ways (ESPRUINO.md). */
+class EspruinoStreamSocket implements StreamSocket {
+  private stream: EspruinoStream | null = null;
+  private attempt = 0;
+
+  constructor(
+    private readonly hal: EspruinoHal,
+    private readonly options: StreamOpenOptions,
+  ) {}
+
+  connect(): void {
+    this.close();
+    const self = this;
+    const attempt = ++this.attempt;
+    const client = this.hal.client();
+    const id = this.options.streamId;
+    try {
+      const stream = espruinoRequire('net').connect(
+        { host: this.options.address, port: this.options.port },
+        () => {
+          if (attempt === self.attempt) client.streamConnected(id);
+        },
+      );
+      stream.on('data', (data) => {
+        if (attempt === self.attempt) self.onData(data);
+      });
+      stream.on('close', () => {
+        if (attempt !== self.attempt) return;
+        self.stream = null;
+        client.streamClosed(id);
+      });
+      this.stream = stream;
+    } catch (error) {
+      client.streamClosed(id);
+    }
+  }
+
+  private onData(data: string): void {
+    const receive = this.options.receive;
+    for (let offset = 0; offset < data.length; offset += receive.length) {
+      const length = Math.min(receive.length, data.length - offset);
+      for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
+      this.hal.client().streamReceived(this.options.streamId, length);
+    }
+  }
+
+  write(data: Uint8Array, length: number): void {
+    if (this.stream !== null) this.stream.write(E.toString(data.subarray(0, length)));
+  }
+
+  close(): void {
+    this.attempt++;
+    const stream = this.stream;
+    this.stream = null;
+    if (stream !== null) stream.end();
+  }
+}
+
 export class EspruinoHal implements Hal {
   readonly clock: Clock = new EspruinoClock();
   private attached: HalClient | null = null;
@@ -130,6 +190,10 @@ export class EspruinoHal implements Hal {
 
   openTcp(options: TcpOpenOptions): TcpProbeSocket {
     return new EspruinoTcpSocket(this, options);
+  }
+
+  openStream(options: StreamOpenOptions): StreamSocket {
+    return new EspruinoStreamSocket(this, options);
   }
 
   fillRandom(target: Uint8Array): void {

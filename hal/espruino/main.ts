@@ -1,23 +1,33 @@
-// The Espruino entry point: the config is embedded at build (or flash) time as LIFELINE_CONFIG,
-// validated at boot like on Node, and the firmware starts on E.on('init') or at once when loaded.
+// The Espruino entry point: the config is validated on the host at build (or flash) time and
+// embedded as LIFELINE_CONFIG; the firmware starts on E.on('init') or at once when loaded.
 
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
-import { readConfig } from '../../firmware/config';
+import { BgpSpeaker } from '../../firmware/bgp/speaker';
+import type { Config } from '../../firmware/config';
 import { Lifeline } from '../../firmware/lifeline';
 import { EspruinoHal } from './index';
 
 let booted = false;
 
+/** The embedded config, validated at build time on the host, with its byte arrays restored. */
+function revive(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  const record = value as { [key: string]: unknown };
+  if (Array.isArray(record['$bytes'])) return new Uint8Array(record['$bytes'] as number[]);
+  for (const key in record) record[key] = revive(record[key]);
+  return record;
+}
+
 function boot(): void {
   if (booted) return;
   booted = true;
-  const result = readConfig(LIFELINE_CONFIG);
-  if (result.config === null) {
-    for (let i = 0; i < result.errors.length; i++) console.log('config: ' + result.errors[i]);
-    return;
-  }
+  const config = revive(LIFELINE_CONFIG) as Config;
   const hal = new EspruinoHal();
-  const lifeline = new Lifeline(result.config, hal, new ExaBgpAnnouncer(result.config, hal));
+  const announcer =
+    config.announcer.kind === 'bgp'
+      ? new BgpSpeaker(config, hal)
+      : new ExaBgpAnnouncer(config, hal);
+  const lifeline = new Lifeline(config, hal, announcer);
   lifeline.start();
 }
 

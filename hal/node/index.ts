@@ -5,13 +5,15 @@
 
 import { randomFillSync } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'node:dgram';
-import { Socket as StreamSocket } from 'node:net';
+import { Socket as NetSocket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import type {
   Clock,
   Hal,
   HalClient,
+  StreamOpenOptions,
+  StreamSocket,
   TcpOpenOptions,
   TcpProbeSocket,
   UdpOpenOptions,
@@ -74,7 +76,7 @@ class NodeUdpSocket implements UdpSocket {
 }
 
 class NodeTcpSocket implements TcpProbeSocket {
-  private socket: StreamSocket | null = null;
+  private socket: NetSocket | null = null;
   private readonly connectHandler: () => void;
   private readonly errorHandler: () => void;
 
@@ -98,7 +100,7 @@ class NodeTcpSocket implements TcpProbeSocket {
 
   connect(): void {
     this.abort();
-    const socket = new StreamSocket();
+    const socket = new NetSocket();
     socket.once('connect', this.connectHandler);
     socket.once('error', this.errorHandler);
     this.socket = socket;
@@ -125,6 +127,76 @@ class NodeTcpSocket implements TcpProbeSocket {
 }
 
 function ignoreError(): void {}
+
+/** A BGP session's TCP connection: Nagle off, received chunks copied into the caller's buffer. */
+class NodeStreamSocket implements StreamSocket {
+  private socket: NetSocket | null = null;
+  private readonly connectHandler: () => void;
+  private readonly dataHandler: (chunk: Buffer) => void;
+  private readonly closeHandler: () => void;
+
+  constructor(
+    private readonly hal: NodeHal,
+    private readonly options: StreamOpenOptions,
+  ) {
+    this.connectHandler = this.onConnect.bind(this);
+    this.dataHandler = this.onData.bind(this);
+    this.closeHandler = this.onClose.bind(this);
+  }
+
+  connect(): void {
+    this.close();
+    const socket = new NetSocket();
+    socket.setNoDelay(true);
+    socket.on('connect', this.connectHandler);
+    socket.on('data', this.dataHandler);
+    socket.on('close', this.closeHandler);
+    socket.on('error', ignoreError); // 'close' follows every error
+    this.socket = socket;
+    const options = this.options;
+    const local = options.localAddress === null ? {} : { localAddress: options.localAddress };
+    socket.connect({ host: options.address, port: options.port, family: options.family, ...local });
+  }
+
+  private onConnect(): void {
+    this.hal.client().streamConnected(this.options.streamId);
+  }
+
+  private onData(chunk: Buffer): void {
+    const receive = this.options.receive;
+    const socket = this.socket;
+    for (
+      let offset = 0;
+      offset < chunk.length && this.socket === socket;
+      offset += receive.length
+    ) {
+      const length = Math.min(receive.length, chunk.length - offset);
+      chunk.copy(receive, 0, offset, offset + length);
+      this.hal.client().streamReceived(this.options.streamId, length);
+    }
+  }
+
+  private onClose(): void {
+    this.socket = null;
+    this.hal.client().streamClosed(this.options.streamId);
+  }
+
+  write(data: Uint8Array, length: number): void {
+    // A copy: the caller reuses its buffer, and Node may hold this one until the kernel takes it.
+    this.socket?.write(Buffer.from(data.subarray(0, length)));
+  }
+
+  close(): void {
+    const socket = this.socket;
+    if (socket === null) return;
+    this.socket = null;
+    socket.removeListener('connect', this.connectHandler);
+    socket.removeListener('data', this.dataHandler);
+    socket.removeListener('close', this.closeHandler);
+    socket.end();
+    socket.setTimeout(2000, () => socket.destroy()); // a peer that never closes its side
+  }
+}
 
 export interface NodeHalOptions {
   /** Where log lines go (stderr by default). */
@@ -162,6 +234,10 @@ export class NodeHal implements Hal {
 
   openTcp(options: TcpOpenOptions): TcpProbeSocket {
     return new NodeTcpSocket(this, options);
+  }
+
+  openStream(options: StreamOpenOptions): StreamSocket {
+    return new NodeStreamSocket(this, options);
   }
 
   fillRandom(target: Uint8Array): void {

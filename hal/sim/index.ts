@@ -7,6 +7,8 @@ import type {
   Clock,
   Hal,
   HalClient,
+  StreamOpenOptions,
+  StreamSocket,
   TcpOpenOptions,
   TcpProbeSocket,
   UdpOpenOptions,
@@ -72,6 +74,31 @@ class SimTcpSocket implements TcpProbeSocket {
   }
 }
 
+/** How a simulated stream peer answers a connection attempt. */
+export const enum StreamPeer {
+  Accept = 0,
+  Refuse = 1,
+  Silent = 2,
+}
+
+const STREAMS_MAX = 8;
+
+class SimStreamSocket implements StreamSocket {
+  constructor(
+    private readonly sim: SimHal,
+    private readonly id: number,
+  ) {}
+  connect(): void {
+    this.sim.streamConnect(this.id);
+  }
+  write(data: Uint8Array, length: number): void {
+    this.sim.streamWrite(this.id, data, length);
+  }
+  close(): void {
+    this.sim.streamClose(this.id);
+  }
+}
+
 export class SimHal implements Hal {
   readonly clock: Clock;
   timeMs: number;
@@ -98,6 +125,17 @@ export class SimHal implements Hal {
   private readonly receive: (Uint8Array | null)[];
   private readonly random: Uint32Array;
   private socketCount: number;
+  /**
+   * Per stream: how its peer answers a connect, whether it is connected, what was written to it.
+   */
+  readonly streamPeer: Uint8Array;
+  readonly streamOpen: Uint8Array;
+  readonly streamWrites: Uint8Array[][];
+  readonly streamConnects: Float64Array;
+  private readonly streamReceive: (Uint8Array | null)[];
+  private readonly streamEventAtMs: Float64Array;
+  /** 0: connected, 1: closed. */
+  private readonly streamEventKind: Uint8Array;
 
   constructor(options: { readonly socketsMax: number; readonly seed: number }) {
     const count = options.socketsMax;
@@ -128,6 +166,67 @@ export class SimHal implements Hal {
     }
     this.random = new Uint32Array([options.seed >>> 0 || 0x9e3779b9]);
     this.socketCount = 0;
+    this.streamPeer = new Uint8Array(STREAMS_MAX);
+    this.streamOpen = new Uint8Array(STREAMS_MAX);
+    this.streamWrites = [];
+    this.streamConnects = new Float64Array(STREAMS_MAX);
+    this.streamReceive = [];
+    for (let i = 0; i < STREAMS_MAX; i++) {
+      this.streamWrites.push([]);
+      this.streamReceive.push(null);
+    }
+    this.streamEventAtMs = new Float64Array(STREAMS_MAX).fill(NONE);
+    this.streamEventKind = new Uint8Array(STREAMS_MAX);
+  }
+
+  openStream(options: StreamOpenOptions): StreamSocket {
+    if (options.streamId < 0 || options.streamId >= STREAMS_MAX)
+      throw new Error('sim: stream id beyond ' + STREAMS_MAX);
+    this.streamReceive[options.streamId] = options.receive;
+    return new SimStreamSocket(this, options.streamId);
+  }
+
+  streamConnect(id: number): void {
+    this.streamConnects[id] = this.streamConnects[id]! + 1;
+    this.streamOpen[id] = 0;
+    const peer = this.streamPeer[id];
+    this.streamEventAtMs[id] = peer === StreamPeer.Silent ? NONE : this.timeMs + 1;
+    this.streamEventKind[id] = peer === StreamPeer.Accept ? 0 : 1;
+  }
+
+  streamWrite(id: number, data: Uint8Array, length: number): void {
+    if (this.streamOpen[id] === 1) this.streamWrites[id]!.push(data.slice(0, length));
+  }
+
+  streamClose(id: number): void {
+    this.streamOpen[id] = 0;
+    this.streamEventAtMs[id] = NONE;
+  }
+
+  /** The peer of stream `id` sends `bytes` (delivered now, in chunks of the receive buffer). */
+  deliver(id: number, bytes: Uint8Array): void {
+    const receive = this.streamReceive[id]!;
+    for (
+      let offset = 0;
+      offset < bytes.length && this.streamOpen[id] === 1;
+      offset += receive.length
+    ) {
+      const length = Math.min(receive.length, bytes.length - offset);
+      receive.set(bytes.subarray(offset, offset + length));
+      this.client!.streamReceived(id, length);
+    }
+  }
+
+  /** The peer of stream `id` closes or resets the connection (now). */
+  peerClose(id: number): void {
+    if (this.streamOpen[id] === 0) return;
+    this.streamOpen[id] = 0;
+    this.client!.streamClosed(id);
+  }
+
+  /** Takes what was written to stream `id` since the last call. */
+  takeWritten(id: number): Uint8Array[] {
+    return this.streamWrites[id]!.splice(0);
   }
 
   attach(client: HalClient): void {
@@ -280,6 +379,8 @@ export class SimHal implements Hal {
   /** Time of the next event, or Infinity. */
   private nextEvent(): number {
     let next = this.wakeAtMs;
+    for (let id = 0; id < STREAMS_MAX; id++)
+      if (this.streamEventAtMs[id]! < next) next = this.streamEventAtMs[id]!;
     for (let id = 0; id < this.socketCount; id++)
       if (this.eventAtMs[id]! < next) next = this.eventAtMs[id]!;
     return next;
@@ -297,6 +398,22 @@ export class SimHal implements Hal {
     client.datagramReceived(id, length, this.replyFromPeer[id] === 1);
   }
 
+  private dispatchStreams(atMs: number): boolean {
+    let any = false;
+    for (let id = 0; id < STREAMS_MAX; id++) {
+      if (this.streamEventAtMs[id] !== atMs) continue;
+      this.streamEventAtMs[id] = NONE;
+      any = true;
+      if (this.streamEventKind[id] === 0) {
+        this.streamOpen[id] = 1;
+        this.client!.streamConnected(id);
+      } else {
+        this.client!.streamClosed(id);
+      }
+    }
+    return any;
+  }
+
   /**
    * Plays every event up to `untilMs` in time order (replies before the wake-up at the same time).
    */
@@ -307,7 +424,7 @@ export class SimHal implements Hal {
       const next = this.nextEvent();
       if (next > untilMs) break;
       this.timeMs = next;
-      let delivered = false;
+      let delivered = this.dispatchStreams(next);
       for (let id = 0; id < this.socketCount; id++) {
         if (this.eventAtMs[id] === next) {
           this.dispatch(id);

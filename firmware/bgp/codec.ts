@@ -1,0 +1,509 @@
+// BGP-4 message codec (RFC 4271), for an originate-only speaker: OPEN with the capabilities for
+// 4-octet AS numbers (RFC 6793), multiprotocol IPv4/IPv6 unicast (RFC 4760) and route refresh (RFC
+// 2918); KEEPALIVE; UPDATE for one prefix (announce or withdraw); NOTIFICATION. Encoders write into
+// a caller-owned buffer and return the new offset. Decoders check a received message in place and
+// report a problem as the NOTIFICATION it calls for (code, subcode, data) in a caller-owned record,
+// or, for an UPDATE whose attributes are malformed, as RFC 7606 treat-as-withdraw. Received routes
+// are never installed: they are only checked.
+
+import type { Address, Prefix } from '../address';
+
+export const HEADER_BYTES = 19;
+export const MESSAGE_BYTES_MAX = 4096;
+export const AS_TRANS = 23456;
+
+export const enum MessageType {
+  Open = 1,
+  Update = 2,
+  Notification = 3,
+  Keepalive = 4,
+  RouteRefresh = 5,
+}
+
+/** NOTIFICATION error codes (RFC 4271 4.5) and the subcodes used here. */
+export const enum ErrorCode {
+  Header = 1,
+  Open = 2,
+  Update = 3,
+  HoldTimerExpired = 4,
+  FiniteStateMachine = 5,
+  Cease = 6,
+}
+export const enum HeaderSubcode {
+  NotSynchronized = 1,
+  BadLength = 2,
+  BadType = 3,
+}
+export const enum OpenSubcode {
+  UnsupportedVersion = 1,
+  BadPeerAs = 2,
+  BadIdentifier = 3,
+  UnsupportedParameter = 4,
+  UnacceptableHoldTime = 6,
+  UnsupportedCapability = 7,
+}
+export const enum UpdateSubcode {
+  MalformedAttributeList = 1,
+  InvalidNetworkField = 10,
+}
+export const enum CeaseSubcode {
+  AdministrativeShutdown = 2,
+}
+
+export const ERROR_CODE_NAMES: readonly string[] = [
+  'none',
+  'header',
+  'open',
+  'update',
+  'hold-timer-expired',
+  'fsm',
+  'cease',
+];
+
+/** Address family bits, as negotiated. */
+export const FAMILY_IPV4 = 1;
+export const FAMILY_IPV6 = 2;
+
+/** A problem found in a received message, as the NOTIFICATION that answers it. */
+export class BgpError {
+  code = 0;
+  subcode = 0;
+  readonly data = new Uint8Array(8);
+  dataLength = 0;
+
+  set(code: number, subcode: number): false {
+    this.code = code;
+    this.subcode = subcode;
+    this.dataLength = 0;
+    return false;
+  }
+
+  /** Sets the problem with up to 8 bytes of data (a length, a version, a type). */
+  withData(code: number, subcode: number, value: number, bytes: number): false {
+    this.set(code, subcode);
+    for (let i = 0; i < bytes; i++) this.data[i] = (value >>> (8 * (bytes - 1 - i))) & 0xff;
+    this.dataLength = bytes;
+    return false;
+  }
+
+  clear(): void {
+    this.set(0, 0);
+  }
+}
+
+function word(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! << 8) | bytes[offset + 1]!;
+}
+
+function long(bytes: Uint8Array, offset: number): number {
+  return (
+    ((bytes[offset]! << 24) |
+      (bytes[offset + 1]! << 16) |
+      (bytes[offset + 2]! << 8) |
+      bytes[offset + 3]!) >>>
+    0
+  );
+}
+
+function putWord(target: Uint8Array, offset: number, value: number): number {
+  target[offset] = (value >>> 8) & 0xff;
+  target[offset + 1] = value & 0xff;
+  return offset + 2;
+}
+
+function putLong(target: Uint8Array, offset: number, value: number): number {
+  putWord(target, offset, value >>> 16);
+  return putWord(target, offset + 2, value & 0xffff);
+}
+
+/**
+ * Writes the marker and type at `offset`; the length is patched by `finish`. Returns the body
+ * offset.
+ */
+function begin(target: Uint8Array, offset: number, type: MessageType): number {
+  target.fill(0xff, offset, offset + 16);
+  target[offset + 18] = type;
+  return offset + HEADER_BYTES;
+}
+
+function finish(target: Uint8Array, start: number, end: number): number {
+  putWord(target, start + 16, end - start);
+  return end;
+}
+
+export interface OpenOptions {
+  readonly localAs: number;
+  readonly holdTimeS: number;
+  /** The BGP identifier: 4 bytes (an IPv4 address). */
+  readonly routerId: Uint8Array;
+  readonly families: number;
+}
+
+/** OPEN with capabilities: MP IPv4 and/or IPv6 unicast, route refresh, 4-octet AS. */
+export function encodeOpen(target: Uint8Array, offset: number, options: OpenOptions): number {
+  let at = begin(target, offset, MessageType.Open);
+  target[at++] = 4;
+  at = putWord(target, at, options.localAs > 0xffff ? AS_TRANS : options.localAs);
+  at = putWord(target, at, options.holdTimeS);
+  for (let i = 0; i < 4; i++) target[at++] = options.routerId[i]!;
+  const parametersAt = at++;
+  target[at++] = 2; // optional parameter: capabilities (RFC 5492)
+  const capabilitiesAt = at++;
+  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+    if ((options.families & family) === 0) continue;
+    target[at++] = 1; // multiprotocol: AFI, reserved, SAFI 1 (unicast)
+    target[at++] = 4;
+    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    target[at++] = 0;
+    target[at++] = 1;
+  }
+  target[at++] = 2; // route refresh
+  target[at++] = 0;
+  target[at++] = 65; // 4-octet AS
+  target[at++] = 4;
+  at = putLong(target, at, options.localAs);
+  target[capabilitiesAt] = at - capabilitiesAt - 1;
+  target[parametersAt] = at - parametersAt - 1;
+  return finish(target, offset, at);
+}
+
+export function encodeKeepalive(target: Uint8Array, offset: number): number {
+  return finish(target, offset, begin(target, offset, MessageType.Keepalive));
+}
+
+export function encodeNotification(target: Uint8Array, offset: number, error: BgpError): number {
+  let at = begin(target, offset, MessageType.Notification);
+  target[at++] = error.code;
+  target[at++] = error.subcode;
+  for (let i = 0; i < error.dataLength; i++) target[at++] = error.data[i]!;
+  return finish(target, offset, at);
+}
+
+function encodePrefix(target: Uint8Array, offset: number, prefix: Prefix): number {
+  target[offset++] = prefix.length;
+  const bytes = (prefix.length + 7) >> 3;
+  for (let i = 0; i < bytes; i++) target[offset++] = prefix.bytes[i]!;
+  return offset;
+}
+
+export interface RouteAttributes {
+  readonly localAs: number;
+  /**
+   * Whether the session negotiated 4-octet AS numbers (RFC 6793); if not, AS_TRANS and AS4_PATH.
+   */
+  readonly as4: boolean;
+  readonly nextHop: Address;
+  /** MULTI_EXIT_DISC, or -1 for none. */
+  readonly med: number;
+  /** COMMUNITIES, each a 32-bit value. */
+  readonly communities: readonly number[];
+}
+
+/**
+ * An attribute header: flags, type, and a one-byte length (all ours fit). Returns the value offset.
+ */
+function attribute(
+  target: Uint8Array,
+  offset: number,
+  flags: number,
+  type: number,
+  length: number,
+): number {
+  target[offset] = flags;
+  target[offset + 1] = type;
+  target[offset + 2] = length;
+  return offset + 3;
+}
+
+function encodeAsPath(target: Uint8Array, at: number, route: RouteAttributes): number {
+  const asSize = route.as4 ? 4 : 2;
+  at = attribute(target, at, 0x40, 2, 2 + asSize); // AS_PATH, well-known transitive
+  target[at++] = 2; // AS_SEQUENCE
+  target[at++] = 1;
+  if (route.as4) return putLong(target, at, route.localAs);
+  at = putWord(target, at, route.localAs > 0xffff ? AS_TRANS : route.localAs);
+  if (route.localAs <= 0xffff) return at;
+  at = attribute(target, at, 0xc0, 17, 6); // AS4_PATH, optional transitive (RFC 6793 4.2.2)
+  target[at++] = 2;
+  target[at++] = 1;
+  return putLong(target, at, route.localAs);
+}
+
+function encodeCommonAttributes(target: Uint8Array, at: number, route: RouteAttributes): number {
+  at = attribute(target, at, 0x40, 1, 1); // ORIGIN IGP
+  target[at++] = 0;
+  at = encodeAsPath(target, at, route);
+  if (route.med >= 0) at = putLong(target, attribute(target, at, 0x80, 4, 4), route.med);
+  if (route.communities.length > 0) {
+    at = attribute(target, at, 0xc0, 8, 4 * route.communities.length);
+    for (const community of route.communities) at = putLong(target, at, community);
+  }
+  return at;
+}
+
+/** An UPDATE that announces `prefix` with `route`'s attributes. */
+export function encodeAnnounce(
+  target: Uint8Array,
+  offset: number,
+  prefix: Prefix,
+  route: RouteAttributes,
+): number {
+  let at = begin(target, offset, MessageType.Update);
+  at = putWord(target, at, 0); // no withdrawn routes
+  const attributesAt = at;
+  at += 2;
+  at = encodeCommonAttributes(target, at, route);
+  if (prefix.family === 4) {
+    at = attribute(target, at, 0x40, 3, 4); // NEXT_HOP
+    for (let i = 0; i < 4; i++) target[at++] = route.nextHop.bytes[i]!;
+    putWord(target, attributesAt, at - attributesAt - 2);
+    return finish(target, offset, encodePrefix(target, at, prefix));
+  }
+  const reachAt = at;
+  at = attribute(target, at, 0x80, 14, 0); // MP_REACH_NLRI, optional non-transitive
+  at = putWord(target, at, 2);
+  target[at++] = 1;
+  target[at++] = 16;
+  for (let i = 0; i < 16; i++) target[at++] = route.nextHop.bytes[i]!;
+  target[at++] = 0; // reserved
+  at = encodePrefix(target, at, prefix);
+  target[reachAt + 2] = at - reachAt - 3;
+  putWord(target, attributesAt, at - attributesAt - 2);
+  return finish(target, offset, at);
+}
+
+/** An UPDATE that withdraws `prefix`. */
+export function encodeWithdraw(target: Uint8Array, offset: number, prefix: Prefix): number {
+  let at = begin(target, offset, MessageType.Update);
+  if (prefix.family === 4) {
+    const withdrawnAt = at;
+    at = encodePrefix(target, at + 2, prefix);
+    putWord(target, withdrawnAt, at - withdrawnAt - 2);
+    return finish(target, offset, putWord(target, at, 0));
+  }
+  at = putWord(target, at, 0);
+  const attributesAt = at;
+  at += 2;
+  const unreachAt = at;
+  at = attribute(target, at, 0x80, 15, 0); // MP_UNREACH_NLRI
+  at = putWord(target, at, 2);
+  target[at++] = 1;
+  at = encodePrefix(target, at, prefix);
+  target[unreachAt + 2] = at - unreachAt - 3;
+  putWord(target, attributesAt, at - attributesAt - 2);
+  return finish(target, offset, at);
+}
+
+/** The smallest length of each message type (RFC 4271 4.2-4.5, RFC 2918 3). */
+const LENGTH_MIN = new Uint8Array([0, 29, 23, 21, 19, 23]);
+
+/**
+ * Checks the header of the message at `offset` with `available` bytes. Returns its length, 0 when
+ * more bytes are needed, or -1 with `error` set (RFC 4271 6.1).
+ */
+export function checkHeader(
+  bytes: Uint8Array,
+  offset: number,
+  available: number,
+  error: BgpError,
+): number {
+  if (available < HEADER_BYTES) return 0;
+  for (let i = 0; i < 16; i++) {
+    if (bytes[offset + i] !== 0xff) error.set(ErrorCode.Header, HeaderSubcode.NotSynchronized);
+    return -1;
+  }
+  const length = word(bytes, offset + 16);
+  const type = bytes[offset + 18]!;
+  if (type < MessageType.Open || type > MessageType.RouteRefresh) {
+    error.withData(ErrorCode.Header, HeaderSubcode.BadType, type, 1);
+    return -1;
+  }
+  const minimum = LENGTH_MIN[type]!;
+  const exact = type === MessageType.Keepalive;
+  if (length < minimum || length > MESSAGE_BYTES_MAX || (exact && length !== 19)) {
+    error.withData(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
+    return -1;
+  }
+  return available < length ? 0 : length;
+}
+
+/** What a peer's OPEN said (filled by `parseOpen`). */
+export class OpenInfo {
+  peerAs = 0;
+  holdTimeS = 0;
+  identifier = 0;
+  families = 0;
+  as4 = false;
+  routeRefresh = false;
+}
+
+function parseCapabilities(
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  info: OpenInfo,
+  error: BgpError,
+): boolean {
+  let explicitFamilies = false;
+  while (at < end) {
+    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return error.set(ErrorCode.Open, 0);
+    const code = bytes[at]!;
+    const length = bytes[at + 1]!;
+    const value = at + 2;
+    if (code === 1 && length === 4 && bytes[value + 3] === 1) {
+      explicitFamilies = true;
+      const afi = word(bytes, value);
+      if (afi === 1) info.families |= FAMILY_IPV4;
+      if (afi === 2) info.families |= FAMILY_IPV6;
+    } else if (code === 65 && length === 4) {
+      info.as4 = true;
+      info.peerAs = long(bytes, value);
+    } else if (code === 2 && length === 0) {
+      info.routeRefresh = true;
+    }
+    at = value + length;
+  }
+  // RFC 4760 8: a peer that sends no multiprotocol capability speaks IPv4 unicast only.
+  if (!explicitFamilies) info.families |= FAMILY_IPV4;
+  return true;
+}
+
+/** Parses and checks an OPEN (RFC 4271 6.2); false with `error` set when it must be refused. */
+export function parseOpen(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  info: OpenInfo,
+  error: BgpError,
+): boolean {
+  const body = offset + HEADER_BYTES;
+  const end = offset + length;
+  if (bytes[body] !== 4)
+    return error.withData(ErrorCode.Open, OpenSubcode.UnsupportedVersion, 4, 2);
+  info.peerAs = word(bytes, body + 1);
+  info.holdTimeS = word(bytes, body + 3);
+  info.identifier = long(bytes, body + 5);
+  info.families = 0;
+  info.as4 = false;
+  info.routeRefresh = false;
+  if (info.holdTimeS === 1 || info.holdTimeS === 2)
+    return error.set(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime);
+  if (info.identifier === 0) return error.set(ErrorCode.Open, OpenSubcode.BadIdentifier);
+  const parametersLength = bytes[body + 9]!;
+  let at = body + 10;
+  if (at + parametersLength !== end)
+    return error.withData(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
+  while (at < end) {
+    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return error.set(ErrorCode.Open, 0);
+    if (bytes[at] !== 2) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedParameter);
+    if (!parseCapabilities(bytes, at + 2, at + 2 + bytes[at + 1]!, info, error)) return false;
+    at += 2 + bytes[at + 1]!;
+  }
+  if (info.families === 0) info.families = FAMILY_IPV4;
+  return true;
+}
+
+/** What a received UPDATE amounts to: nothing to do, or RFC 7606 treat-as-withdraw, or an error. */
+export const enum UpdateVerdict {
+  Valid = 0,
+  TreatAsWithdraw = 1,
+  SessionReset = 2,
+}
+
+/** Skips the NLRI in [at, end); false when a prefix is malformed. */
+function checkNlri(bytes: Uint8Array, at: number, end: number, bitsMax: number): boolean {
+  while (at < end) {
+    const bits = bytes[at]!;
+    if (bits > bitsMax) return false;
+    at += 1 + ((bits + 7) >> 3);
+  }
+  return at === end;
+}
+
+/** Checks one path attribute's value; false when it is malformed (RFC 7606 7). */
+function attributeValid(
+  bytes: Uint8Array,
+  type: number,
+  at: number,
+  length: number,
+  as4: boolean,
+): boolean {
+  if (type === 1) return length === 1 && bytes[at]! <= 2;
+  if (type === 3) return length === 4;
+  if (type === 4 || type === 5) return length === 4;
+  if (type === 8) return length % 4 === 0;
+  if (type !== 2 && type !== 17) return true;
+  const asSize = type === 17 || as4 ? 4 : 2;
+  const end = at + length;
+  while (at < end) {
+    if (at + 2 > end || bytes[at]! < 1 || bytes[at]! > 4 || bytes[at + 1] === 0) return false;
+    at += 2 + bytes[at + 1]! * asSize;
+  }
+  return at === end;
+}
+
+/**
+ * Checks a received UPDATE (RFC 4271 6.3, RFC 7606). Framing errors that leave the rest unparseable
+ * reset the session (`error` set); a malformed attribute is treat-as-withdraw.
+ */
+export function checkUpdate(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  as4: boolean,
+  error: BgpError,
+): UpdateVerdict {
+  const end = offset + length;
+  let at = offset + HEADER_BYTES;
+  const withdrawnLength = word(bytes, at);
+  at += 2;
+  if (at + withdrawnLength + 2 > end) {
+    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
+    return UpdateVerdict.SessionReset;
+  }
+  if (!checkNlri(bytes, at, at + withdrawnLength, 32)) {
+    error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
+    return UpdateVerdict.SessionReset;
+  }
+  at += withdrawnLength;
+  const attributesLength = word(bytes, at);
+  at += 2;
+  const attributesEnd = at + attributesLength;
+  if (attributesEnd > end) {
+    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
+    return UpdateVerdict.SessionReset;
+  }
+  let verdict = UpdateVerdict.Valid;
+  let seen = 0;
+  while (at < attributesEnd) {
+    const flags = bytes[at]!;
+    const headerBytes = (flags & 0x10) !== 0 ? 4 : 3;
+    if (at + headerBytes > attributesEnd) break;
+    const type = bytes[at + 1]!;
+    const valueLength = headerBytes === 4 ? word(bytes, at + 2) : bytes[at + 2]!;
+    const value = at + headerBytes;
+    if (value + valueLength > attributesEnd) {
+      error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
+      return UpdateVerdict.SessionReset;
+    }
+    if ((type === 14 || type === 15) && valueLength < 3) {
+      error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList); // RFC 7606 7.3/7.4
+      return UpdateVerdict.SessionReset;
+    }
+    if (type < 8) seen |= 1 << type;
+    if (!attributeValid(bytes, type, value, valueLength, as4))
+      verdict = UpdateVerdict.TreatAsWithdraw;
+    at = value + valueLength;
+  }
+  if (at !== attributesEnd) {
+    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
+    return UpdateVerdict.SessionReset;
+  }
+  if (!checkNlri(bytes, attributesEnd, end, 32)) {
+    error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
+    return UpdateVerdict.SessionReset;
+  }
+  // RFC 7606 3(d): NLRI without the well-known mandatory ORIGIN, AS_PATH, NEXT_HOP.
+  if (attributesEnd < end && (seen & 0b1110) !== 0b1110) verdict = UpdateVerdict.TreatAsWithdraw;
+  return verdict;
+}
