@@ -62,14 +62,17 @@ function rig(allocating: boolean): { sim: SimHal; lifeline: Lifeline } {
 async function gcsDuring(
   sim: SimHal,
   rounds: number,
-): Promise<{ gcs: number; heapGrowthBytes: number }> {
+): Promise<{ gcs: number; heapGrowthBytes: number; kinds: string[] }> {
   collectGarbage();
+  // A forced full collection may clear the loop's inline-cache feedback, which is then learnt again
+  // (a one-off allocation that no appliance sees): run a little before measuring.
+  sim.runFor(20_000 * INTERVAL_MS);
   let gcs = 0;
   const kinds: string[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {
       gcs++;
-      kinds.push(JSON.stringify(entry.detail));
+      kinds.push(JSON.stringify((entry as { detail?: unknown }).detail));
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -88,7 +91,7 @@ describe('allocation-free steady state', () => {
     sim.runFor(100_000 * INTERVAL_MS); // warm-up: let the optimiser compile the loop
     const roundsBefore = lifeline.counters.rounds;
     const result = await gcsDuring(sim, ROUNDS);
-    expect(lifeline.counters.rounds - roundsBefore).toBe(ROUNDS);
+    expect(lifeline.counters.rounds - roundsBefore).toBe(ROUNDS + 20_000);
     expect(sim.emitted).toEqual([
       'announce route 192.0.2.53/32 next-hop self',
       'announce route 2001:db8:53::/48 next-hop self',

@@ -215,33 +215,47 @@ function attribute(
   return offset + 3;
 }
 
+/** AS_PATH of one AS_SEQUENCE holding our AS: 4-octet, or 2-octet (AS_TRANS when it does not fit). */
 function encodeAsPath(target: Uint8Array, at: number, route: RouteAttributes): number {
   const asSize = route.as4 ? 4 : 2;
   at = attribute(target, at, 0x40, 2, 2 + asSize); // AS_PATH, well-known transitive
   target[at++] = 2; // AS_SEQUENCE
   target[at++] = 1;
   if (route.as4) return putLong(target, at, route.localAs);
-  at = putWord(target, at, route.localAs > 0xffff ? AS_TRANS : route.localAs);
-  if (route.localAs <= 0xffff) return at;
-  at = attribute(target, at, 0xc0, 17, 6); // AS4_PATH, optional transitive (RFC 6793 4.2.2)
+  return putWord(target, at, route.localAs > 0xffff ? AS_TRANS : route.localAs);
+}
+
+/** AS4_PATH (RFC 6793 4.2.2), for a 2-octet session when our AS does not fit in 2 octets. */
+function encodeAs4Path(target: Uint8Array, at: number, route: RouteAttributes): number {
+  if (route.as4 || route.localAs <= 0xffff) return at;
+  at = attribute(target, at, 0xc0, 17, 6); // optional transitive
   target[at++] = 2;
   target[at++] = 1;
   return putLong(target, at, route.localAs);
 }
 
-function encodeCommonAttributes(target: Uint8Array, at: number, route: RouteAttributes): number {
-  at = attribute(target, at, 0x40, 1, 1); // ORIGIN IGP
-  target[at++] = 0;
-  at = encodeAsPath(target, at, route);
-  if (route.med >= 0) at = putLong(target, attribute(target, at, 0x80, 4, 4), route.med);
-  if (route.communities.length > 0) {
-    at = attribute(target, at, 0xc0, 8, 4 * route.communities.length);
-    for (const community of route.communities) at = putLong(target, at, community);
-  }
+function encodeMpReach(
+  target: Uint8Array,
+  at: number,
+  prefix: Prefix,
+  route: RouteAttributes,
+): number {
+  const reachAt = at;
+  at = attribute(target, at, 0x80, 14, 0); // MP_REACH_NLRI, optional non-transitive
+  at = putWord(target, at, 2);
+  target[at++] = 1;
+  target[at++] = 16;
+  for (let i = 0; i < 16; i++) target[at++] = route.nextHop.bytes[i]!;
+  target[at++] = 0; // reserved
+  at = encodePrefix(target, at, prefix);
+  target[reachAt + 2] = at - reachAt - 3;
   return at;
 }
 
-/** An UPDATE that announces `prefix` with `route`'s attributes. */
+/**
+ * An UPDATE that announces `prefix` with `route`'s attributes, in ascending order of type code
+ * (RFC 4271 5): ORIGIN, AS_PATH, NEXT_HOP (IPv4), MED, COMMUNITIES, MP_REACH_NLRI (IPv6), AS4_PATH.
+ */
 export function encodeAnnounce(
   target: Uint8Array,
   offset: number,
@@ -252,23 +266,22 @@ export function encodeAnnounce(
   at = putWord(target, at, 0); // no withdrawn routes
   const attributesAt = at;
   at += 2;
-  at = encodeCommonAttributes(target, at, route);
+  at = attribute(target, at, 0x40, 1, 1); // ORIGIN IGP
+  target[at++] = 0;
+  at = encodeAsPath(target, at, route);
   if (prefix.family === 4) {
     at = attribute(target, at, 0x40, 3, 4); // NEXT_HOP
     for (let i = 0; i < 4; i++) target[at++] = route.nextHop.bytes[i]!;
-    putWord(target, attributesAt, at - attributesAt - 2);
-    return finish(target, offset, encodePrefix(target, at, prefix));
   }
-  const reachAt = at;
-  at = attribute(target, at, 0x80, 14, 0); // MP_REACH_NLRI, optional non-transitive
-  at = putWord(target, at, 2);
-  target[at++] = 1;
-  target[at++] = 16;
-  for (let i = 0; i < 16; i++) target[at++] = route.nextHop.bytes[i]!;
-  target[at++] = 0; // reserved
-  at = encodePrefix(target, at, prefix);
-  target[reachAt + 2] = at - reachAt - 3;
+  if (route.med >= 0) at = putLong(target, attribute(target, at, 0x80, 4, 4), route.med);
+  if (route.communities.length > 0) {
+    at = attribute(target, at, 0xc0, 8, 4 * route.communities.length);
+    for (const community of route.communities) at = putLong(target, at, community);
+  }
+  if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
+  at = encodeAs4Path(target, at, route);
   putWord(target, attributesAt, at - attributesAt - 2);
+  if (prefix.family === 4) at = encodePrefix(target, at, prefix);
   return finish(target, offset, at);
 }
 
@@ -309,8 +322,10 @@ export function checkHeader(
 ): number {
   if (available < HEADER_BYTES) return 0;
   for (let i = 0; i < 16; i++) {
-    if (bytes[offset + i] !== 0xff) error.set(ErrorCode.Header, HeaderSubcode.NotSynchronized);
-    return -1;
+    if (bytes[offset + i] !== 0xff) {
+      error.set(ErrorCode.Header, HeaderSubcode.NotSynchronized);
+      return -1;
+    }
   }
   const length = word(bytes, offset + 16);
   const type = bytes[offset + 18]!;
