@@ -215,7 +215,9 @@ function attribute(
   return offset + 3;
 }
 
-/** AS_PATH of one AS_SEQUENCE holding our AS: 4-octet, or 2-octet (AS_TRANS when it does not fit). */
+/**
+ * AS_PATH of one AS_SEQUENCE holding our AS: 4-octet, or 2-octet (AS_TRANS when it does not fit).
+ */
 function encodeAsPath(target: Uint8Array, at: number, route: RouteAttributes): number {
   const asSize = route.as4 ? 4 : 2;
   at = attribute(target, at, 0x40, 2, 2 + asSize); // AS_PATH, well-known transitive
