@@ -1,0 +1,309 @@
+// The BGP session FSM and the speaker as specifications, on the sim HAL: the test plays the peer
+// (bytes from the same codec, checked against real peers in bgp-codec.test.ts) and reads back what
+// the firmware wrote. Virtual time makes the timers (hold, keepalive, backoff) exact.
+
+import { describe, expect, it } from 'vitest';
+
+import { parsePrefix, type Prefix } from '../firmware/address';
+import { readConfig } from '../firmware/config';
+import {
+  BgpError,
+  checkHeader,
+  encodeAnnounce,
+  encodeKeepalive,
+  encodeNotification,
+  encodeOpen,
+  FAMILY_IPV4,
+  FAMILY_IPV6,
+  MessageType,
+} from '../firmware/bgp/codec';
+import { BgpSession, SessionState } from '../firmware/bgp/session';
+import { BgpSpeaker } from '../firmware/bgp/speaker';
+import { Lifeline } from '../firmware/lifeline';
+import { Behaviour, SimHal, StreamPeer } from '../hal/sim/index';
+import { document } from './helpers';
+
+function bgpRig(options: { drainMed?: number; holdTimeS?: number; rise?: number } = {}) {
+  const doc = document({ rise: options.rise ?? 3, fall: 3 }) as any;
+  doc.services[0].prefixes = ['192.0.2.53/32', '2001:db8:53::53/128'];
+  if (options.drainMed !== undefined) doc.services[0].drain = { med: options.drainMed };
+  doc.announcer = {
+    kind: 'bgp',
+    localAs: 65010,
+    routerId: '192.0.2.10',
+    peers: [
+      {
+        address: '127.0.0.2',
+        port: 1179,
+        remoteAs: 65000,
+        holdTimeS: options.holdTimeS ?? 9,
+        nextHopV4: '192.0.2.10',
+        nextHopV6: '2001:db8::10',
+      },
+    ],
+  };
+  const result = readConfig(doc);
+  if (result.config === null) throw new Error(result.errors.join('\n'));
+  const sim = new SimHal({ socketsMax: 16, seed: 3 });
+  const speaker = new BgpSpeaker(result.config, sim);
+  const lifeline = new Lifeline(result.config, sim, speaker);
+  lifeline.start();
+  const session = (): BgpSession => speaker.sessions[0]!;
+  return { sim, lifeline, speaker, session };
+}
+
+const scratch = new Uint8Array(4096);
+const peerOpen = (as = 65000, holdTimeS = 3, families = FAMILY_IPV4 | FAMILY_IPV6): Uint8Array =>
+  scratch.slice(
+    0,
+    encodeOpen(scratch, 0, {
+      localAs: as,
+      holdTimeS,
+      routerId: new Uint8Array([127, 0, 0, 2]),
+      families,
+    }),
+  );
+const keepalive = (): Uint8Array => scratch.slice(0, encodeKeepalive(scratch, 0));
+
+/** The messages in `chunks` (as written by the firmware), as [type, bytes]. */
+function messages(chunks: Uint8Array[]): [number, Uint8Array][] {
+  const all = Buffer.concat(chunks);
+  const found: [number, Uint8Array][] = [];
+  const error = new BgpError();
+  for (let offset = 0; offset < all.length;) {
+    const length = checkHeader(all, offset, all.length - offset, error);
+    if (length <= 0) throw new Error('the firmware wrote a broken message at ' + offset);
+    found.push([all[offset + 18]!, new Uint8Array(all.subarray(offset, offset + length))]);
+    offset += length;
+  }
+  return found;
+}
+
+const types = (chunks: Uint8Array[]): number[] => messages(chunks).map(([type]) => type);
+const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');
+
+/** Drives the handshake: connect, OPEN both ways, KEEPALIVE both ways. */
+function establish(rig: ReturnType<typeof bgpRig>, holdTimeS = 3): void {
+  rig.sim.runFor(1);
+  expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Open]);
+  rig.sim.deliver(0, peerOpen(65000, holdTimeS));
+  expect(rig.session().state).toBe(SessionState.OpenConfirm);
+  expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Keepalive]);
+  rig.sim.deliver(0, keepalive());
+  expect(rig.session().state).toBe(SessionState.Established);
+}
+
+describe('BGP session FSM (sim HAL)', () => {
+  it('connects, negotiates hold = min of both, and sends the routes once the service rises', () => {
+    const rig = bgpRig({ holdTimeS: 9 });
+    establish(rig, 3);
+    expect(rig.session().holdTimeS).toBe(3);
+    expect(rig.session().as4).toBe(true);
+    rig.sim.runUntil(501);
+    const sent = messages(rig.sim.takeWritten(0));
+    const expected = [parsePrefix('192.0.2.53/32'), parsePrefix('2001:db8:53::53/128')].map(
+      (prefix) => {
+        const p = prefix as Prefix;
+        const nextHop = {
+          family: p.family,
+          bytes:
+            p.family === 4
+              ? new Uint8Array([192, 0, 2, 10])
+              : new Uint8Array(Buffer.from('20010db8000000000000000000000010', 'hex')),
+          text: '',
+        };
+        return hex(
+          scratch.slice(
+            0,
+            encodeAnnounce(scratch, 0, p, {
+              localAs: 65010,
+              as4: true,
+              nextHop,
+              med: -1,
+              communities: [],
+            }),
+          ),
+        );
+      },
+    );
+    expect(sent.map(([, bytes]) => hex(bytes))).toEqual(expected);
+    expect(rig.session().updatesSent).toBe(2);
+  });
+
+  it('keeps the session with KEEPALIVEs every hold/3, and drops it at hold-timer expiry with 4/0', () => {
+    const rig = bgpRig();
+    establish(rig, 3);
+    rig.sim.takeWritten(0);
+    for (let second = 0; second < 10; second++) {
+      rig.sim.runFor(1000);
+      rig.sim.deliver(0, keepalive());
+    }
+    expect(rig.session().state).toBe(SessionState.Established);
+    const alive = types(rig.sim.takeWritten(0)).filter(
+      (type) => type === MessageType.Keepalive,
+    ).length;
+    expect(alive).toBeGreaterThanOrEqual(9);
+    expect(alive).toBeLessThanOrEqual(11);
+    const silentAt = rig.sim.timeMs;
+    rig.sim.runUntil(silentAt + 2999);
+    expect(rig.session().state).toBe(SessionState.Established);
+    rig.sim.runUntil(silentAt + 3000);
+    expect(rig.session().state).toBe(SessionState.Idle);
+    const notification = messages(rig.sim.streamWrites[0]!.splice(0)).pop()!;
+    expect(hex(notification[1]).slice(-6)).toBe('030400'); // NOTIFICATION, hold timer expired
+    expect(rig.session().lastError).toMatch(/hold-timer-expired/);
+  });
+
+  it('reconnects after a backoff of 1 s ±25%, doubling up to 60 s, reset once established', () => {
+    const rig = bgpRig();
+    rig.sim.streamPeer[0] = StreamPeer.Refuse;
+    rig.sim.runFor(1);
+    rig.sim.peerClose(0); // the first attempt (at boot) was accepted: end it, then every retry is refused
+    const attempts: number[] = [];
+    let last = 0;
+    for (let t = 0; t < 400000; t += 50) {
+      rig.sim.runUntil(t);
+      if (rig.sim.streamConnects[0] !== last) {
+        last = rig.sim.streamConnects[0]!;
+        attempts.push(t);
+      }
+    }
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(700);
+    expect(gaps[0]).toBeLessThanOrEqual(1300);
+    expect(gaps[3]).toBeGreaterThanOrEqual(0.75 * 8000 - 50);
+    expect(gaps[3]).toBeLessThanOrEqual(1.25 * 8000 + 50);
+    for (const gap of gaps.slice(8)) expect(gap).toBeLessThanOrEqual(1.25 * 60000 + 50);
+    expect(Math.max(...gaps)).toBeGreaterThanOrEqual(0.75 * 60000);
+    rig.sim.takeWritten(0);
+    rig.sim.streamPeer[0] = StreamPeer.Accept;
+    rig.sim.runFor(80000);
+    expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Open]);
+    rig.sim.deliver(0, peerOpen());
+    rig.sim.deliver(0, keepalive());
+    expect(rig.session().state).toBe(SessionState.Established);
+  });
+
+  it('refuses a peer with the wrong AS: NOTIFICATION 2/2 carrying its AS', () => {
+    const rig = bgpRig();
+    rig.sim.runFor(1);
+    rig.sim.takeWritten(0);
+    rig.sim.deliver(0, peerOpen(65099));
+    expect(rig.session().state).toBe(SessionState.Idle);
+    const [[type, bytes]] = messages(rig.sim.streamWrites[0]!.splice(0)) as [[number, Uint8Array]];
+    expect(type).toBe(MessageType.Notification);
+    expect(hex(bytes.subarray(19))).toBe('0202' + (65099).toString(16));
+    expect(rig.session().lastError).toMatch(/bad-peer-as 65099 \(expected 65000\)/);
+  });
+
+  it('answers garbage with 1/1, a hold time of 2 with 2/6, and keeps probing throughout', () => {
+    const rig = bgpRig();
+    establish(rig);
+    const rounds = rig.lifeline.counters.rounds;
+    rig.sim.deliver(0, new Uint8Array(40).fill(0x42));
+    expect(rig.session().state).toBe(SessionState.Idle);
+    expect(hex(messages(rig.sim.streamWrites[0]!.splice(0)).pop()![1].subarray(19))).toBe('0101');
+    rig.sim.runFor(2000);
+    rig.sim.takeWritten(0);
+    rig.sim.deliver(0, peerOpen(65000, 2));
+    expect(hex(messages(rig.sim.streamWrites[0]!.splice(0)).pop()![1].subarray(19))).toBe('0206');
+    expect(rig.lifeline.counters.rounds).toBeGreaterThan(rounds);
+  });
+
+  it('closes on a NOTIFICATION from the peer, and comes back with the routes', () => {
+    const rig = bgpRig({ rise: 1 });
+    establish(rig);
+    rig.sim.runFor(300);
+    rig.sim.takeWritten(0);
+    const error = new BgpError();
+    error.set(6, 4); // CEASE, administrative reset
+    rig.sim.deliver(0, scratch.slice(0, encodeNotification(scratch, 0, error)));
+    expect(rig.session().state).toBe(SessionState.Idle);
+    expect(rig.session().lastError).toMatch(/received notification 6\/4 \(cease\)/);
+    rig.sim.runFor(1300);
+    rig.sim.takeWritten(0);
+    rig.sim.deliver(0, peerOpen());
+    rig.sim.deliver(0, keepalive());
+    expect(types(rig.sim.takeWritten(0))).toEqual([
+      MessageType.Keepalive,
+      MessageType.Update,
+      MessageType.Update,
+    ]);
+  });
+
+  it('sends a state change at once: withdrawn, or drained with the MED; ROUTE-REFRESH resends', () => {
+    const rig = bgpRig({ drainMed: 5000, rise: 1 });
+    establish(rig);
+    rig.sim.runFor(300);
+    rig.sim.takeWritten(0);
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(1500);
+    const drained = messages(rig.sim.takeWritten(0)).filter(
+      ([type]) => type === MessageType.Update,
+    );
+    expect(drained.length).toBe(2);
+    for (const [, bytes] of drained)
+      expect(hex(bytes)).toContain('8004040000' + (5000).toString(16).padStart(4, '0'));
+    rig.sim.deliver(
+      0,
+      new Uint8Array(Buffer.from('ffffffffffffffffffffffffffffffff00170500010001', 'hex')),
+    );
+    expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Update, MessageType.Update]);
+  });
+
+  it('on shutdown withdraws every prefix and sends CEASE 6/2', () => {
+    const rig = bgpRig({ rise: 1 });
+    establish(rig);
+    rig.sim.runFor(300);
+    rig.sim.takeWritten(0);
+    rig.lifeline.stop();
+    const sent = messages(rig.sim.streamWrites[0]!.splice(0));
+    expect(sent.map(([type]) => type)).toEqual([
+      MessageType.Update,
+      MessageType.Update,
+      MessageType.Notification,
+    ]);
+    expect(hex(sent[0]![1])).toBe('ffffffffffffffffffffffffffffffff001c02000520c00002350000');
+    expect(hex(sent[2]![1].subarray(19))).toBe('0602');
+    expect(rig.session().state).toBe(SessionState.Idle);
+    rig.sim.runFor(120000);
+    expect(rig.sim.streamConnects[0]).toBe(1); // no reconnect after shutdown
+  });
+
+  it('survives 100,000 random and mutated messages: no exception escapes, every error is a NOTIFICATION', () => {
+    const rig = bgpRig();
+    const valid = [
+      keepalive(),
+      peerOpen(),
+      Buffer.from(
+        'ffffffffffffffffffffffffffffffff003002000000144001010040020602010000fdf2400304c000020a20c0000235',
+        'hex',
+      ),
+    ];
+    let seed = 7;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
+    let resets = 0;
+    for (let i = 0; i < 100000; i++) {
+      if (rig.session().state !== SessionState.Established) {
+        rig.sim.runFor(1300); // the backoff is back to 1 s ±25% after each Established
+        rig.sim.streamWrites[0]!.length = 0;
+        rig.sim.deliver(0, peerOpen());
+        rig.sim.deliver(0, keepalive());
+      }
+      const base = valid[i % valid.length]!;
+      const message = new Uint8Array(i % 5 === 0 ? Math.floor(random() * 64) : base.length);
+      if (i % 5 !== 0) message.set(base);
+      for (let m = 0; m < (i % 5 === 0 ? message.length : 1 + (i % 3)); m++) {
+        message[Math.floor(random() * message.length)] = (random() * 256) | 0;
+      }
+      rig.sim.deliver(0, message);
+      if (rig.session().state === SessionState.Idle) {
+        resets++;
+        const written = messages(rig.sim.streamWrites[0]!.splice(0));
+        expect(written.pop()![0]).toBe(MessageType.Notification);
+      }
+    }
+    expect(resets).toBeGreaterThan(1000);
+    expect(rig.lifeline.counters.rounds).toBeGreaterThan(0);
+  });
+});
