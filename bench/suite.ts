@@ -17,6 +17,7 @@ import { ProbeTable } from '../firmware/probes';
 import { NodeHal } from '../hal/node/index';
 import { dnsmasqPath, DNSMASQ_RECORD, startDnsmasq } from '../host/dnsmasq';
 import { DnsResponder } from '../host/responder';
+import { measureBgp, summarise } from './bgp';
 
 const BATCH = 1000;
 
@@ -288,6 +289,32 @@ async function roundBenches(rows: BenchRow[], extra: Record<string, unknown>): P
   extra['responder'] = responderKind;
 }
 
+async function bgpBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const [written, baseline, received] = (await measureBgp()).map(summarise) as [
+    ReturnType<typeof summarise>,
+    ReturnType<typeof summarise>,
+    ReturnType<typeof summarise>,
+  ];
+  const row = (entry: ReturnType<typeof summarise>, note: string): BenchRow => ({
+    ...entry,
+    opsPerSecond: 1e9 / entry.medianNs,
+    note,
+  });
+  rows.push(
+    row(written, 'synchronous: copy of the prebuilt UPDATE'),
+    row(baseline, 'the same bytes, no firmware'),
+    row(
+      received,
+      (received.medianNs / baseline.medianNs).toFixed(2) +
+        'x baseline median, ' +
+        (received.p99Ns / baseline.p99Ns).toFixed(2) +
+        'x p99',
+    ),
+  );
+  extra['bgpDecisionToWireMedianNs'] = received.medianNs;
+  extra['bgpDecisionToWireP99Ns'] = received.p99Ns;
+}
+
 function format(ns: number): string {
   if (ns < 1000) return ns.toFixed(1) + ' ns';
   if (ns < 1e6) return (ns / 1000).toFixed(2) + ' us';
@@ -330,6 +357,7 @@ export async function bench(args: readonly string[]): Promise<number> {
   const started = performance.now();
   await computeBenches(rows, extra);
   await roundBenches(rows, extra);
+  await bgpBenches(rows, extra);
   process.stdout.write(table(rows) + '\n');
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(

@@ -3,7 +3,7 @@
 // dnsmasq-base; scripts/ensure-test-deps.mjs installs them). Loopback addresses only.
 
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -50,21 +50,29 @@ export function stopProcess(
 export interface Bird {
   readonly dir: string;
   readonly process: ChildProcess;
+  /** BIRD's own log (protocol events, received notifications). */
+  log(): string;
+  /** Stops BIRD but keeps its directory, for a restart with the same options and `dir`. */
+  kill(): Promise<void>;
   /** `birdc show route table T all` output. */
   routes(table: 't4' | 't6'): string;
   established(): boolean;
   stop(): Promise<void>;
 }
 
-export async function startBird(options: {
+export interface BirdOptions {
   address: string;
   port: number;
   as: number;
   peerAddress: string;
   peerAs: number;
-}): Promise<Bird> {
+  /** A directory to reuse (a restart keeps the same log). */
+  dir?: string;
+}
+
+export async function startBird(options: BirdOptions): Promise<Bird> {
   requireCommand('/usr/sbin/bird', 'bird2');
-  const dir = mkdtempSync(join(tmpdir(), 'lifeline-bird-'));
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'lifeline-bird-'));
   const ctl = join(dir, 'bird.ctl');
   writeFileSync(
     join(dir, 'bird.conf'),
@@ -99,6 +107,14 @@ protocol bgp fw {
     dir,
     process: child,
     routes: (table) => birdc('show', 'route', 'table', table, 'all'),
+    log: () => {
+      try {
+        return readFileSync(join(dir, 'bird.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    kill: () => stopProcess(child),
     established: () => birdc('show', 'protocols', 'fw').includes('Established'),
     stop: async () => {
       await stopProcess(child);
