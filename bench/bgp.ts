@@ -16,7 +16,7 @@ import { NodeHal } from '../hal/node/index';
 const CHANGES = 2000;
 
 /** A BGP peer on loopback: answers the OPEN, then reports every UPDATE's arrival. */
-class Peer {
+export class Peer {
   onUpdate: (() => void) | null = null;
   private readonly server: Server;
   constructor() {
@@ -45,9 +45,9 @@ class Peer {
     });
     return Buffer.concat([out.slice(0, open), out.slice(0, encodeKeepalive(out, 0))]);
   }
-  listen(): Promise<number> {
+  listen(address = '127.0.0.1'): Promise<number> {
     return new Promise((resolve) =>
-      this.server.listen(0, '127.0.0.1', () =>
+      this.server.listen(0, address, () =>
         resolve((this.server.address() as { port: number }).port),
       ),
     );
@@ -61,10 +61,10 @@ class Peer {
 }
 
 /** The speaker on the node HAL, with just enough of the firmware around it to run its timers. */
-class Driver implements HalClient {
+export class Driver implements HalClient {
   readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
   readonly speaker: BgpSpeaker;
-  constructor(port: number) {
+  constructor(port: number, address = '127.0.0.1') {
     const result = readConfig({
       device: { name: 'bench' },
       services: [
@@ -82,7 +82,7 @@ class Driver implements HalClient {
         localAs: 65010,
         routerId: '192.0.2.10',
         peers: [
-          { address: '127.0.0.1', port, remoteAs: 65000, holdTimeS: 90, nextHopV4: '192.0.2.10' },
+          { address, port, remoteAs: 65000, holdTimeS: 90, nextHopV4: '192.0.2.10' },
         ],
       },
     });

@@ -23,7 +23,9 @@ import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal, StreamPeer } from '../hal/sim/index';
 import { document } from './helpers';
 
-function bgpRig(options: { drainMed?: number; holdTimeS?: number; rise?: number } = {}) {
+function bgpRig(
+  options: { drainMed?: number; holdTimeS?: number; rise?: number; peers?: number } = {},
+) {
   const doc = document({ rise: options.rise ?? 3, fall: 3 }) as any;
   doc.services[0].prefixes = ['192.0.2.53/32', '2001:db8:53::53/128'];
   if (options.drainMed !== undefined) doc.services[0].drain = { med: options.drainMed };
@@ -31,16 +33,14 @@ function bgpRig(options: { drainMed?: number; holdTimeS?: number; rise?: number 
     kind: 'bgp',
     localAs: 65010,
     routerId: '192.0.2.10',
-    peers: [
-      {
-        address: '127.0.0.2',
-        port: 1179,
-        remoteAs: 65000,
-        holdTimeS: options.holdTimeS ?? 9,
-        nextHopV4: '192.0.2.10',
-        nextHopV6: '2001:db8::10',
-      },
-    ],
+    peers: [0, 1, 2, 3].slice(0, options.peers ?? 1).map((i) => ({
+      address: i === 0 ? '127.0.0.2' : '2001:db8::' + (i + 1),
+      port: 1179,
+      remoteAs: 65000,
+      holdTimeS: options.holdTimeS ?? 9,
+      nextHopV4: '192.0.2.10',
+      nextHopV6: '2001:db8::10',
+    })),
   };
   const result = readConfig(doc);
   if (result.config === null) throw new Error(result.errors.join('\n'));
@@ -249,6 +249,48 @@ describe('BGP session FSM (sim HAL)', () => {
       new Uint8Array(Buffer.from('ffffffffffffffffffffffffffffffff00170500010001', 'hex')),
     );
     expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Update, MessageType.Update]);
+  });
+
+  it('refuses a peer with no family in common: NOTIFICATION 2/7 (unsupported capability)', () => {
+    const rig = bgpRig();
+    rig.sim.runFor(1);
+    rig.sim.takeWritten(0);
+    const open = peerOpen();
+    // Rewrite both multiprotocol capabilities to AFI 25 (L2VPN): no unicast family is left.
+    const text = hex(open).replace('0104000100010104000200', '0104001900010104001900');
+    rig.sim.deliver(0, new Uint8Array(Buffer.from(text, 'hex')));
+    expect(rig.session().state).toBe(SessionState.Idle);
+    expect(hex(messages(rig.sim.streamWrites[0]!.splice(0)).pop()![1].subarray(19))).toBe('0207');
+    expect(rig.session().lastError).toMatch(/no-common-family/);
+  });
+
+  it('serves several peers at once, each with its own session and status', () => {
+    const rig = bgpRig({ peers: 2, rise: 1 });
+    rig.sim.runFor(1);
+    for (const id of [0, 1]) {
+      expect(types(rig.sim.takeWritten(id)), 'stream ' + id).toEqual([MessageType.Open]);
+      rig.sim.deliver(id, peerOpen(65000, 3, id === 0 ? FAMILY_IPV4 : FAMILY_IPV4 | FAMILY_IPV6));
+      rig.sim.deliver(id, keepalive());
+    }
+    rig.sim.runFor(300);
+    expect(types(rig.sim.takeWritten(0)).filter((type) => type === MessageType.Update).length).toBe(
+      1,
+    ); // IPv4 only
+    expect(types(rig.sim.takeWritten(1)).filter((type) => type === MessageType.Update).length).toBe(
+      2,
+    );
+    const status = rig.speaker.status(rig.sim.timeMs);
+    expect(status.map((peer) => [peer.peer, peer.state, peer.updatesSent])).toEqual([
+      ['127.0.0.2:1179', 'established', 1],
+      ['2001:db8::2:1179', 'established', 2],
+    ]);
+    expect(status[0]!.uptimeMs).toBe(300);
+    rig.sim.peerClose(1);
+    expect(rig.speaker.status(rig.sim.timeMs)[1]).toMatchObject({
+      state: 'idle',
+      lastError: 'connection-closed',
+      uptimeMs: 0,
+    });
   });
 
   it('on shutdown withdraws every prefix and sends CEASE 6/2', () => {

@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 
 import { AutoState, Reason } from '../firmware/decision';
 import { Counter } from '../firmware/probes';
-import { Behaviour } from '../hal/sim/index';
+import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { Lifeline } from '../firmware/lifeline';
+import { Behaviour, SimHal } from '../hal/sim/index';
 import { config, simRig } from './helpers';
 
 const ANNOUNCE = [
@@ -210,6 +212,29 @@ describe('scheduler and decision engine (sim HAL)', () => {
     rig.sim.setAll({ lossPercent: 10 });
     rig.sim.runFor(86400000);
     expect(rig.sim.emitted).toEqual(ANNOUNCE);
+  });
+
+  it('drains instead of withdrawing when configured: ExaBGP lines with the MED and communities', () => {
+    const built = config({ rise: 1, fall: 1 });
+    const doc = {
+      ...built,
+      services: [
+        {
+          ...built.services[0]!,
+          drain: { med: 5000, communities: ['65010:666'], communityValues: [65010 * 65536 + 666] },
+        },
+      ],
+    };
+    const sim = new SimHal({ socketsMax: 8, seed: 1 });
+    const lifeline = new Lifeline(doc, sim, new ExaBgpAnnouncer(doc, sim));
+    lifeline.start();
+    sim.runFor(300);
+    sim.setAll({ behaviour: Behaviour.Silent });
+    sim.runFor(500);
+    expect(sim.emitted.slice(2)).toEqual([
+      'announce route 192.0.2.53/32 next-hop self med 5000 community [ 65010:666 ]',
+      'announce route 2001:db8:53::/48 next-hop self med 5000 community [ 65010:666 ]',
+    ]);
   });
 
   it('shuts down by withdrawing every prefix, or keeps them when configured', () => {

@@ -98,75 +98,156 @@ describe('Espruino target', () => {
   });
 
   it('boots in a context with only Espruino globals, probes with string datagrams and announces', () => {
-    let timeS = 1000;
-    const timers: { atS: number; run: () => void; id: number }[] = [];
-    const output: string[] = [];
-    const sends: { text: string; port: number; address: string }[] = [];
-    const sockets: { handlers: Record<string, (...args: any[]) => void> }[] = [];
-    let timerId = 0;
-    const dgram = {
-      createSocket: () => {
-        const socket = {
-          handlers: {} as Record<string, (...args: any[]) => void>,
-          on(event: string, handler: (...args: any[]) => void) {
-            socket.handlers[event] = handler;
-          },
-          bind() {},
-          close() {},
-          send(text: string, port: number, address: string) {
-            if (typeof text !== 'string')
-              throw new Error('Espruino dgram send takes a string, got ' + typeof text);
-            sends.push({ text, port, address });
-            const reply =
-              String.fromCharCode(text.charCodeAt(0), text.charCodeAt(1), 0x81, 0x80) +
-              text.slice(4);
-            timers.push({
-              atS: timeS + 0.005,
-              run: () => socket.handlers['message']!(reply, { address, port }),
-              id: ++timerId,
-            });
-          },
-        };
-        sockets.push(socket);
-        return socket;
-      },
-    };
-    const net = {
-      connect: () => {
-        throw new Error('Connection refused');
-      },
-    };
-    const context = createContext({
-      getTime: () => timeS,
-      E: {
-        toString: (bytes: Uint8Array) => String.fromCharCode(...bytes),
-        on: () => {},
-      },
-      require: (name: string) => (name === 'dgram' ? dgram : name === 'net' ? net : undefined),
-      setTimeout: (run: () => void, delayMs: number) => {
-        timers.push({ atS: timeS + delayMs / 1000, run, id: ++timerId });
-        return timerId;
-      },
-      clearTimeout: (id: number) => {
-        const index = timers.findIndex((timer) => timer.id === id);
-        if (index >= 0) timers.splice(index, 1);
-      },
-      console: { log: (line: string) => output.push(line) },
-    });
-    runInContext(readFileSync(BUNDLE, 'utf8'), context);
-    for (let step = 0; step < 200 && timeS < 1004; step++) {
-      timers.sort((a, b) => a.atS - b.atS);
-      const next = timers.shift();
-      if (next === undefined) break;
-      timeS = Math.max(timeS, next.atS);
-      next.run();
-    }
-    expect(sockets.length).toBe(2);
-    expect(sends[0]!.address).toBe('10.1.0.53');
-    expect(sends[0]!.text.slice(12)).toBe('\x06health\x07example\x00\x00\x01\x00\x01');
-    expect(output).toContain('announce route 192.0.2.53/32 next-hop self');
-    expect(output.join('\n')).toMatch(
+    const board = new Board();
+    board.run(readFileSync(BUNDLE, 'utf8'), 4);
+    expect(board.sockets.length).toBe(2);
+    expect(board.sends[0]!.address).toBe('10.1.0.53');
+    expect(board.sends[0]!.text.slice(12)).toBe('\x06health\x07example\x00\x00\x01\x00\x01');
+    expect(board.output).toContain('announce route 192.0.2.53/32 next-hop self');
+    expect(board.output.join('\n')).toMatch(
       /transition service=dns state=up reason=rise healthy=2\/3 .*failed=lla\(unreachable\)/,
     );
   });
+
+  it('runs the BGP speaker on the board: OPEN, KEEPALIVE and the UPDATE cross as strings', async () => {
+    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+    writeFileSync(join(dir, 'bgp.json'), JSON.stringify(doc));
+    const built = await esbuild.build({
+      ...espruinoOptions(await validatedConfig(join(dir, 'bgp.json'))),
+      entryPoints: ['hal/espruino/main.ts'],
+      write: false,
+    });
+    const source = built.outputFiles[0]!.text;
+    expect(checkEspruinoSource(source)).toEqual([]);
+    const board = new Board();
+    board.acceptStreams = true;
+    board.run(source, 0.5);
+    // The TCP probe of `lla` connects through net too: the BGP session is the one to 10.9.0.1.
+    const sessions = board.streams.filter(
+      (entry) => (entry.options as { host: string }).host === '10.9.0.1',
+    );
+    expect(sessions.length).toBe(1);
+    const stream = sessions[0]!;
+    expect(stream.options).toEqual({ host: '10.9.0.1', port: 179 });
+    expect(stream.written[0]!.slice(0, 16)).toBe('\xff'.repeat(16));
+    expect(stream.written[0]!.charCodeAt(18)).toBe(1); // OPEN
+    const peerOpen = Buffer.from(
+      'ffffffffffffffffffffffffffffffff003b0104fde800097f0000021e021c01040001000101040002000102004002007841040000fde846004700',
+      'hex',
+    ).toString('latin1');
+    stream.handlers['data']!(peerOpen + '\xff'.repeat(16) + '\x00\x13\x04');
+    board.run(null, 4);
+    const types = stream.written.map((text) => text.charCodeAt(18));
+    expect(types.slice(0, 3)).toEqual([1, 4, 2]); // OPEN, KEEPALIVE, then the UPDATE once the service rose
+    expect(Buffer.from(stream.written[2]!, 'latin1').toString('hex')).toBe(
+      'ffffffffffffffffffffffffffffffff003002000000144001010040020602010000fdf2400304c000020a20c0000235',
+    );
+  });
 });
+
+/** A simulated Espruino board: Espruino's globals, timers on virtual getTime(), fake dgram and net. */
+class Board {
+  timeS = 1000;
+  acceptStreams = false;
+  readonly output: string[] = [];
+  readonly sends: { text: string; port: number; address: string }[] = [];
+  readonly sockets: { handlers: Record<string, (...args: any[]) => void> }[] = [];
+  readonly streams: {
+    options: unknown;
+    written: string[];
+    handlers: Record<string, (...args: any[]) => void>;
+  }[] = [];
+  private readonly timers: { atS: number; run: () => void; id: number }[] = [];
+  private timerId = 0;
+  private context: object | null = null;
+
+  private schedule(delayS: number, run: () => void): number {
+    this.timers.push({ atS: this.timeS + delayS, run, id: ++this.timerId });
+    return this.timerId;
+  }
+
+  private dgram() {
+    return {
+      createSocket: () => {
+        const socket = {
+          handlers: {} as Record<string, (...args: any[]) => void>,
+          on: (event: string, handler: (...args: any[]) => void) =>
+            (socket.handlers[event] = handler),
+          bind() {},
+          close() {},
+          send: (text: string, port: number, address: string) => {
+            if (typeof text !== 'string')
+              throw new Error('Espruino dgram send takes a string, got ' + typeof text);
+            this.sends.push({ text, port, address });
+            const reply =
+              String.fromCharCode(text.charCodeAt(0), text.charCodeAt(1), 0x81, 0x80) +
+              text.slice(4);
+            this.schedule(0.005, () => socket.handlers['message']!(reply, { address, port }));
+          },
+        };
+        this.sockets.push(socket);
+        return socket;
+      },
+    };
+  }
+
+  private net() {
+    return {
+      connect: (options: unknown, onConnect: () => void) => {
+        if (!this.acceptStreams) throw new Error('Connection refused');
+        const stream = {
+          options,
+          written: [] as string[],
+          handlers: {} as Record<string, (...args: any[]) => void>,
+          on: (event: string, handler: (...args: any[]) => void) =>
+            (stream.handlers[event] = handler),
+          write: (text: string) => {
+            if (typeof text !== 'string') throw new Error('Espruino socket.write takes a string');
+            stream.written.push(text);
+          },
+          end() {},
+        };
+        this.streams.push(stream);
+        this.schedule(0.001, onConnect);
+        return stream;
+      },
+    };
+  }
+
+  /** Loads `source` (once) and plays the timers for `seconds` of virtual time. */
+  run(source: string | null, seconds: number): void {
+    if (source !== null) {
+      const dgram = this.dgram();
+      const net = this.net();
+      this.context = createContext({
+        getTime: () => this.timeS,
+        E: { toString: (bytes: Uint8Array) => String.fromCharCode(...bytes), on: () => {} },
+        require: (name: string) => (name === 'dgram' ? dgram : name === 'net' ? net : undefined),
+        setTimeout: (run: () => void, delayMs: number) => this.schedule(delayMs / 1000, run),
+        clearTimeout: (id: number) => {
+          const index = this.timers.findIndex((timer) => timer.id === id);
+          if (index >= 0) this.timers.splice(index, 1);
+        },
+        console: { log: (line: string) => this.output.push(line) },
+      });
+      runInContext(source, this.context);
+    }
+    const endS = this.timeS + seconds;
+    for (let step = 0; step < 10000; step++) {
+      this.timers.sort((a, b) => a.atS - b.atS);
+      const next = this.timers[0];
+      if (next === undefined || next.atS > endS) break;
+      this.timers.shift();
+      this.timeS = Math.max(this.timeS, next.atS);
+      next.run();
+    }
+    this.timeS = endS;
+  }
+}

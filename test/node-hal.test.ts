@@ -10,6 +10,9 @@ import type { HalClient } from '../firmware/hal';
 import { Counter, ProbeTable, SlotState } from '../firmware/probes';
 import { NodeHal } from '../hal/node/index';
 import { DnsResponder } from '../host/responder';
+import { Driver, Peer } from '../bench/bgp';
+import { RouteState } from '../firmware/announcer';
+import { SessionState } from '../firmware/bgp/session';
 import { waitFor } from './support/peers';
 
 /** A probe table on the Node HAL, probing by hand: `round()` sends, events resolve. */
@@ -165,6 +168,23 @@ describe('node HAL on loopback', () => {
       SlotState.Failed,
     ]);
     expect(prober.probes.counter(1, Counter.SocketFailed)).toBe(1);
+  });
+
+  it('carries a BGP session over IPv6 (::1) through the stream HAL, UPDATE included', async () => {
+    const peer = new Peer();
+    const port = await peer.listen('::1');
+    const driver = new Driver(port, '::1');
+    cleanup.push(() => {
+      driver.speaker.shutdown(false);
+      driver.hal.stopTimer();
+      peer.close();
+    });
+    const session = driver.speaker.sessions[0]!;
+    await waitFor(() => session.state === SessionState.Established, 5000, 'Established over ::1');
+    const arrived = peer.next();
+    driver.speaker.serviceStateChanged(0, RouteState.Announced);
+    await arrived;
+    expect(session.updatesSent).toBe(1);
   });
 
   it('times out a silent target and counts its late answer as late, never as health', async () => {

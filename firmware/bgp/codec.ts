@@ -354,24 +354,28 @@ export class OpenInfo {
   routeRefresh = false;
 }
 
+/** One capabilities parameter: -1 when malformed, 1 when it has a multiprotocol one, else 0. */
 function parseCapabilities(
   bytes: Uint8Array,
   at: number,
   end: number,
   info: OpenInfo,
   error: BgpError,
-): boolean {
-  let explicitFamilies = false;
+): number {
+  let multiprotocol = 0;
   while (at < end) {
-    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return error.set(ErrorCode.Open, 0);
+    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) {
+      error.set(ErrorCode.Open, 0);
+      return -1;
+    }
     const code = bytes[at]!;
     const length = bytes[at + 1]!;
     const value = at + 2;
-    if (code === 1 && length === 4 && bytes[value + 3] === 1) {
-      explicitFamilies = true;
+    if (code === 1 && length === 4) {
+      multiprotocol = 1;
       const afi = word(bytes, value);
-      if (afi === 1) info.families |= FAMILY_IPV4;
-      if (afi === 2) info.families |= FAMILY_IPV6;
+      if (afi === 1 && bytes[value + 3] === 1) info.families |= FAMILY_IPV4;
+      if (afi === 2 && bytes[value + 3] === 1) info.families |= FAMILY_IPV6;
     } else if (code === 65 && length === 4) {
       info.as4 = true;
       info.peerAs = long(bytes, value);
@@ -380,9 +384,7 @@ function parseCapabilities(
     }
     at = value + length;
   }
-  // RFC 4760 8: a peer that sends no multiprotocol capability speaks IPv4 unicast only.
-  if (!explicitFamilies) info.families |= FAMILY_IPV4;
-  return true;
+  return multiprotocol;
 }
 
 /** Parses and checks an OPEN (RFC 4271 6.2); false with `error` set when it must be refused. */
@@ -407,16 +409,20 @@ export function parseOpen(
     return error.set(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime);
   if (info.identifier === 0) return error.set(ErrorCode.Open, OpenSubcode.BadIdentifier);
   const parametersLength = bytes[body + 9]!;
+  let sawMultiprotocol = false;
   let at = body + 10;
   if (at + parametersLength !== end)
     return error.withData(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
   while (at < end) {
     if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return error.set(ErrorCode.Open, 0);
     if (bytes[at] !== 2) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedParameter);
-    if (!parseCapabilities(bytes, at + 2, at + 2 + bytes[at + 1]!, info, error)) return false;
+    const found = parseCapabilities(bytes, at + 2, at + 2 + bytes[at + 1]!, info, error);
+    if (found < 0) return false;
+    if (found > 0) sawMultiprotocol = true;
     at += 2 + bytes[at + 1]!;
   }
-  if (info.families === 0) info.families = FAMILY_IPV4;
+  // RFC 4760 8: a peer that sends no multiprotocol capability at all speaks IPv4 unicast only.
+  if (!sawMultiprotocol) info.families = FAMILY_IPV4;
   return true;
 }
 

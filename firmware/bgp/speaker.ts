@@ -14,7 +14,7 @@ import {
   FAMILY_IPV6,
   MESSAGE_BYTES_MAX,
 } from './codec';
-import { BgpSession, SessionState, type SessionOwner } from './session';
+import { BgpSession, SESSION_STATE_NAMES, SessionState, type SessionOwner } from './session';
 
 /** Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw. */
 const VARIANTS = 5;
@@ -22,6 +22,19 @@ const VARIANT_WITHDRAW = 4;
 
 function copyOut(scratch: Uint8Array, length: number): Uint8Array {
   return scratch.slice(0, length);
+}
+
+/** One peer's session, for `status` and metrics (later issues). */
+export interface PeerStatus {
+  readonly peer: string;
+  readonly state: string;
+  /** Time in Established, 0 when not. */
+  readonly uptimeMs: number;
+  readonly lastError: string;
+  readonly updatesSent: number;
+  readonly updatesReceived: number;
+  readonly treatAsWithdraw: number;
+  readonly establishedCount: number;
 }
 
 export class BgpSpeaker implements Announcer, SessionOwner {
@@ -177,6 +190,20 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   streamClosed(streamId: number): void {
     this.sessions[streamId]?.closed(this.hal.clock.nowMs());
+  }
+
+  /** Every peer's session now. Allocates: for the console and metrics, not the loop. */
+  status(nowMs: number): PeerStatus[] {
+    return this.sessions.map((session) => ({
+      peer: session.name,
+      state: SESSION_STATE_NAMES[session.state]!,
+      uptimeMs: session.state === SessionState.Established ? nowMs - session.establishedAtMs : 0,
+      lastError: session.lastError,
+      updatesSent: session.updatesSent,
+      updatesReceived: session.updatesReceived,
+      treatAsWithdraw: session.treatAsWithdraw,
+      establishedCount: session.establishedCount,
+    }));
   }
 
   shutdown(withdraw: boolean): void {
