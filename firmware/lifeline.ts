@@ -5,7 +5,7 @@
 // service. One wake-up timer drives it all. Nothing here allocates between transitions.
 
 import { assert } from './assert';
-import { RouteState, type Announcer } from './announcer';
+import { ROUTE_STATE_NAMES, RouteState, type Announcer } from './announcer';
 import type { Config } from './config';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
 import type { Hal, HalClient } from './hal';
@@ -215,7 +215,7 @@ export class Lifeline implements HalClient {
           ? RouteState.Drained
           : RouteState.Withdrawn;
     this.announcer.serviceStateChanged(s, route);
-    this.hal.log(this.describeTransition(s, nowMs));
+    this.hal.log(this.describeTransition(s, nowMs) + ' routes=' + ROUTE_STATE_NAMES[route]);
   }
 
   describeTransition(s: number, nowMs: number): string {
