@@ -93,6 +93,21 @@ export interface StreamSocket {
   close(): void;
 }
 
+/**
+ * Durable storage for overrides, used recovery codes and the audit log (files under stateDir on
+ * Node, Storage on Espruino). Every call is rare; failures are reported, never thrown.
+ */
+export interface Storage {
+  /** The whole of `name`, or null when it is absent or unreadable. */
+  read(name: string): string | null;
+  /**
+   * Replaces `name` atomically: after a power cut it holds the old text or the new, never a mix.
+   */
+  replace(name: string, text: string): boolean;
+  /** Appends one line durably (flushed to the medium before returning); rotates at its bound. */
+  appendLine(name: string, line: string): boolean;
+}
+
 export interface Hal {
   readonly clock: Clock;
   /**
@@ -108,6 +123,10 @@ export interface Hal {
   setWakeup(atMs: number): void;
   /** Wall-clock time as ISO 8601, for log and audit lines only (rare: it may allocate). */
   wallClockIso(): string;
+  /** Wall-clock milliseconds since 1970, to carry an override's expiry across a restart. */
+  wallClockMs(): number;
+  /** Durable storage, or null when there is none (no stateDir). */
+  readonly storage: Storage | null;
   /** A diagnostic line (stderr on Node). Rare events only. */
   log(line: string): void;
   /** A line on the announcer's channel (stdout on Node: ExaBGP reads it). Rare events only. */

@@ -6,6 +6,14 @@
 
 import { assert } from './assert';
 import { ROUTE_STATE_NAMES, RouteState, type Announcer } from './announcer';
+import { AuditLog } from './audit';
+import {
+  OVERRIDE_NAMES,
+  OVERRIDES_FILE,
+  OverrideArbiter,
+  OverrideKind,
+  UNDECIDED,
+} from './override';
 import type { Config } from './config';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
 import type { Hal, HalClient } from './hal';
@@ -22,6 +30,11 @@ export class Lifeline implements HalClient {
   readonly probes: ProbeTable;
   readonly engine: DecisionEngine;
   readonly counters: LoopCounters;
+  readonly audit: AuditLog;
+  readonly arbiter: OverrideArbiter;
+  /** Per service, the route state last given to the announcer (UNDECIDED before the first). */
+  readonly effective: Uint8Array;
+  readonly names: readonly string[];
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   readonly healthyTargets: Uint16Array;
   readonly localOk: Uint8Array;
@@ -34,13 +47,19 @@ export class Lifeline implements HalClient {
   private running: boolean;
 
   constructor(
-    private readonly config: Config,
+    readonly config: Config,
     private readonly hal: Hal,
     private readonly announcer: Announcer,
   ) {
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
+    this.audit = new AuditLog(hal);
+    const pinAction =
+      config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
+    this.arbiter = new OverrideArbiter(config.services.length, pinAction);
+    this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
+    this.names = config.services.map((service) => service.name);
     const serviceCount = config.services.length;
     this.healthyTargets = new Uint16Array(serviceCount);
     this.localOk = new Uint8Array(serviceCount);
@@ -61,6 +80,7 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
+    this.restoreOverrides();
     this.nextRoundMs = this.hal.clock.nowMs();
     this.hal.log(
       'boot device=' +
@@ -81,6 +101,35 @@ export class Lifeline implements HalClient {
     this.wake();
   }
 
+  private restoreOverrides(): void {
+    const nowMs = this.hal.clock.nowMs();
+    const problem = this.arbiter.restore(
+      this.hal.storage,
+      nowMs,
+      this.hal.wallClockMs(),
+      this.names,
+    );
+    if (problem !== '') this.audit.record('config', 'problem="' + problem + '"');
+    this.audit.record(
+      'boot',
+      'device=' + this.config.deviceName + ' services=' + this.names.length,
+    );
+    for (let s = 0; s < this.names.length; s++) {
+      if (this.arbiter.kind[s] === OverrideKind.None) continue;
+      const remaining = this.arbiter.expiresAtMs[s]! - nowMs;
+      this.audit.record(
+        'override',
+        'service=' +
+          this.names[s] +
+          ' override=' +
+          OVERRIDE_NAMES[this.arbiter.kind[s]!] +
+          (remaining === Infinity ? '' : ' forMs=' + Math.round(remaining)) +
+          ' by=restore',
+      );
+      this.reconcile(s, 'restore');
+    }
+  }
+
   /** Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes. */
   stop(): void {
     if (!this.running) return;
@@ -89,6 +138,10 @@ export class Lifeline implements HalClient {
     const withdraw = this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
     this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
+  }
+
+  nowMs(): number {
+    return this.hal.clock.nowMs();
   }
 
   wake(): void {
@@ -104,9 +157,12 @@ export class Lifeline implements HalClient {
 
   /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
   private arm(nowMs: number): void {
+    this.expireOverrides(nowMs);
     const announcerMs = this.announcer.tick(nowMs);
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
-    this.hal.setWakeup(announcerMs < probeMs ? announcerMs : probeMs);
+    const overrideMs = this.arbiter.nextExpiryMs();
+    const soonestMs = announcerMs < probeMs ? announcerMs : probeMs;
+    this.hal.setWakeup(overrideMs < soonestMs ? overrideMs : soonestMs);
   }
 
   streamConnected(streamId: number): void {
@@ -204,18 +260,94 @@ export class Lifeline implements HalClient {
   }
 
   /** The automatic state of `s` changed: tell the announcer, and log why. Rare: may allocate. */
+  /** The automatic decision of `s` as a route state, or UNDECIDED before the first. */
+  automaticRoute(s: number): number {
+    const state = this.engine.state[s];
+    if (state === AutoState.Init) return UNDECIDED;
+    if (state === AutoState.Up) return RouteState.Announced;
+    return this.config.services[s]!.drain !== null ? RouteState.Drained : RouteState.Withdrawn;
+  }
+
+  /**
+   * Brings service `s`'s routes to what pin, console and automatic decision say. Rare: allocates.
+   */
+  private reconcile(s: number, cause: string): void {
+    const target = this.arbiter.effective(s, this.automaticRoute(s));
+    if (target === UNDECIDED || target === this.effective[s]) return;
+    this.effective[s] = target;
+    this.announcer.serviceStateChanged(s, target as RouteState);
+    this.audit.record(
+      'routes',
+      'service=' + this.names[s] + ' routes=' + ROUTE_STATE_NAMES[target] + ' cause=' + cause,
+    );
+  }
+
+  /** The automatic state of `s` changed: record why, and let the arbiter decide the routes. */
   private transition(s: number, nowMs: number): void {
-    const engine = this.engine;
-    const state = engine.state[s]!;
-    const drain = this.config.services[s]!.drain !== null;
-    const route =
-      state === AutoState.Up
-        ? RouteState.Announced
-        : drain
-          ? RouteState.Drained
-          : RouteState.Withdrawn;
-    this.announcer.serviceStateChanged(s, route);
-    this.hal.log(this.describeTransition(s, nowMs) + ' routes=' + ROUTE_STATE_NAMES[route]);
+    this.audit.record('transition', this.describeTransition(s, nowMs));
+    this.reconcile(s, 'auto');
+  }
+
+  /**
+   * A console override of service `s` (-1: all): `kind` for `durationMs` (Infinity: until auto).
+   */
+  setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): void {
+    const nowMs = this.hal.clock.nowMs();
+    for (let service = 0; service < this.names.length; service++) {
+      if (s >= 0 && service !== s) continue;
+      this.arbiter.set(service, kind, nowMs + durationMs);
+      const duration =
+        kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
+      this.audit.record(
+        'override',
+        'service=' +
+          this.names[service] +
+          ' override=' +
+          OVERRIDE_NAMES[kind] +
+          duration +
+          ' by=' +
+          by,
+      );
+      this.reconcile(service, 'override');
+    }
+    this.persistOverrides(nowMs);
+    if (this.running) this.arm(nowMs);
+  }
+
+  /** The override pin changed (after debounce). */
+  setPin(asserted: boolean, detail: string): void {
+    if (asserted === this.arbiter.pinAsserted) return;
+    this.arbiter.pinAsserted = asserted;
+    this.audit.record(
+      'pin',
+      'state=' +
+        (asserted ? 'asserted' : 'released') +
+        ' action=' +
+        OVERRIDE_NAMES[this.arbiter.pinAction] +
+        (detail === '' ? '' : ' ' + detail),
+    );
+    for (let s = 0; s < this.names.length; s++) this.reconcile(s, 'pin');
+  }
+
+  private persistOverrides(nowMs: number): void {
+    const storage = this.hal.storage;
+    if (storage === null) return;
+    storage.replace(
+      OVERRIDES_FILE,
+      this.arbiter.serialize(nowMs, this.hal.wallClockMs(), this.names),
+    );
+  }
+
+  /** Clears the console overrides whose time has come. */
+  private expireOverrides(nowMs: number): void {
+    if (nowMs < this.arbiter.nextExpiryMs()) return;
+    for (let s = 0; s < this.names.length; s++) {
+      if (this.arbiter.expiresAtMs[s]! > nowMs) continue;
+      this.arbiter.set(s, OverrideKind.None, Infinity);
+      this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
+      this.reconcile(s, 'expiry');
+    }
+    this.persistOverrides(nowMs);
   }
 
   describeTransition(s: number, nowMs: number): string {
@@ -231,7 +363,7 @@ export class Lifeline implements HalClient {
     const streak =
       engine.state[s] === AutoState.Up ? engine.healthyStreak[s]! : engine.unhealthyStreak[s]!;
     return (
-      'transition service=' +
+      'service=' +
       service.name +
       ' state=' +
       AUTO_STATE_NAMES[engine.state[s]!] +

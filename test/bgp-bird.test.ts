@@ -1,5 +1,6 @@
 // The built-in BGP speaker against a real BIRD 2 (passive, on loopback): `lifeline run` with
-// announcer "bgp" probes three real DNS servers (dnsmasq) and announces an IPv4 /32 and an IPv6 /128.
+// announcer "bgp" probes three real DNS servers (dnsmasq) and announces an IPv4 /32 and an IPv6
+// /128.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
-// The BGP message codec against byte-exact vectors captured on this machine from real peers (Debian's
-// ExaBGP 4.2.21 announcing the same routes, BIRD 2.0.12's OPEN), the RFC's NOTIFICATION for each kind
-// of broken message, and round trips.
+// The BGP message codec against byte-exact vectors captured on this machine from real peers
+// (Debian's ExaBGP 4.2.21 announcing the same routes, BIRD 2.0.12's OPEN), the RFC's NOTIFICATION
+// for each kind of broken message, and round trips.
 
 import { describe, expect, it } from 'vitest';
 
@@ -46,7 +46,10 @@ const EXABGP = {
   endOfRib4: MARKER + '00170200000000',
   endOfRib6: MARKER + '001e0200000007900f0003000201',
 };
-/** Captured from BIRD 2.0.12 (AS 65000): MP, route refresh, graceful restart, AS4, enhanced RR, LLGR. */
+/**
+ * Captured from BIRD 2.0.12 (AS 65000): MP, route refresh, graceful restart, AS4, enhanced RR,
+ * LLGR.
+ */
 const BIRD_OPEN =
   MARKER + '003b0104fde800097f0000021e021c01040001000101040002000102004002007841040000fde846004700';
 
@@ -222,7 +225,8 @@ describe('BGP codec: broken messages get the RFC 4271 NOTIFICATION', () => {
       0,
       0,
     ]); // ORIGIN 7
-    // Offsets: ORIGIN at 23-26, AS_PATH at 27-35 (length at 29, segment type at 30), NEXT_HOP at 36.
+    // Offsets: ORIGIN at 23-26, AS_PATH at 27-35 (length at 29, segment type at 30), NEXT_HOP at
+    // 36.
     const segment = UpdateVerdict.TreatAsWithdraw;
     expect(verdict(EXABGP.announce4, (m) => (m[30] = 9))).toEqual([segment, 0, 0]); // segment type 9
     expect(verdict(EXABGP.announce4, (m) => (m[29] = 9))).toEqual([

@@ -152,7 +152,9 @@ describe('Espruino target', () => {
   });
 });
 
-/** A simulated Espruino board: Espruino's globals, timers on virtual getTime(), fake dgram and net. */
+/**
+ * A simulated Espruino board: Espruino's globals, timers on virtual getTime(), fake dgram and net.
+ */
 class Board {
   timeS = 1000;
   acceptStreams = false;

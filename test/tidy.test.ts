@@ -1,7 +1,7 @@
-// Style enforced by a test rather than by review (STYLE.md, conventions 12 and 14): line and function
-// length, a portable core that imports nothing from Node or Espruino and uses none of the runtime
-// features Espruino lacks or the hot path must not use, no leftover markers, and every module opening
-// with a comment on its role.
+// Style enforced by a test rather than by review (STYLE.md, conventions 12 and 14): line and
+// function length, a portable core that imports nothing from Node or Espruino and uses none of the
+// runtime features Espruino lacks or the hot path must not use, no leftover markers, and every
+// module opening with a comment on its role.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -7,6 +7,7 @@ import type {
   Clock,
   Hal,
   HalClient,
+  Storage,
   StreamOpenOptions,
   StreamSocket,
   TcpOpenOptions,
@@ -215,6 +216,13 @@ export class EspruinoHal implements Hal {
       Math.max(0, atMs - this.clock.nowMs()),
     );
   }
+
+  wallClockMs(): number {
+    return Date.now();
+  }
+
+  /** Espruino's Storage (flash): set up by the Espruino issue; none yet. */
+  readonly storage: Storage | null = null;
 
   wallClockIso(): string {
     return new Date().toISOString();

@@ -8,10 +8,12 @@ import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'no
 import { Socket as NetSocket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+import { FileStorage } from './storage';
 import type {
   Clock,
   Hal,
   HalClient,
+  Storage,
   StreamOpenOptions,
   StreamSocket,
   TcpOpenOptions,
@@ -199,6 +201,8 @@ class NodeStreamSocket implements StreamSocket {
 }
 
 export interface NodeHalOptions {
+  /** Where overrides and the audit log persist; none when absent. */
+  readonly stateDir?: string | null;
   /** Where log lines go (stderr by default). */
   readonly log?: (line: string) => void;
   /** Where announcer lines go (stdout by default). */
@@ -213,10 +217,14 @@ export class NodeHal implements Hal {
   private readonly logSink: (line: string) => void;
   private readonly emitSink: (line: string) => void;
 
+  readonly storage: Storage | null;
+
   constructor(options: NodeHalOptions = {}) {
     this.wakeHandler = this.onTimer.bind(this);
     this.logSink = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.emitSink = options.emit ?? ((line) => process.stdout.write(line + '\n'));
+    const dir = options.stateDir ?? null;
+    this.storage = dir === null ? null : new FileStorage(dir, (line) => this.log(line));
   }
 
   client(): HalClient {
@@ -263,6 +271,10 @@ export class NodeHal implements Hal {
 
   wallClockIso(): string {
     return new Date().toISOString();
+  }
+
+  wallClockMs(): number {
+    return Date.now();
   }
 
   log(line: string): void {

@@ -7,6 +7,7 @@ import type {
   Clock,
   Hal,
   HalClient,
+  Storage,
   StreamOpenOptions,
   StreamSocket,
   TcpOpenOptions,
@@ -83,6 +84,25 @@ export const enum StreamPeer {
 
 const STREAMS_MAX = 8;
 
+/** In-memory storage; `failing` makes every write fail (a read-only or full stateDir). */
+export class MemoryStorage implements Storage {
+  readonly files: { [name: string]: string } = {};
+  failing = false;
+  read(name: string): string | null {
+    return this.files[name] ?? null;
+  }
+  replace(name: string, text: string): boolean {
+    if (this.failing) return false;
+    this.files[name] = text;
+    return true;
+  }
+  appendLine(name: string, line: string): boolean {
+    if (this.failing) return false;
+    this.files[name] = (this.files[name] ?? '') + line + '\n';
+    return true;
+  }
+}
+
 class SimStreamSocket implements StreamSocket {
   constructor(
     private readonly sim: SimHal,
@@ -125,6 +145,9 @@ export class SimHal implements Hal {
   private readonly receive: (Uint8Array | null)[];
   private readonly random: Uint32Array;
   private socketCount: number;
+  /** Added to the wall clock: a restart in a test moves the monotonic clock back, not the wall. */
+  wallOffsetMs: number;
+  readonly storage: MemoryStorage;
   /**
    * Per stream: how its peer answers a connect, whether it is connected, what was written to it.
    */
@@ -166,6 +189,8 @@ export class SimHal implements Hal {
     }
     this.random = new Uint32Array([options.seed >>> 0 || 0x9e3779b9]);
     this.socketCount = 0;
+    this.wallOffsetMs = 0;
+    this.storage = new MemoryStorage();
     this.streamPeer = new Uint8Array(STREAMS_MAX);
     this.streamOpen = new Uint8Array(STREAMS_MAX);
     this.streamWrites = [];
@@ -292,8 +317,15 @@ export class SimHal implements Hal {
     this.wakeAtMs = atMs;
   }
 
+  /**
+   * The simulated wall clock: 4 October 2021, 15:39 UTC, plus virtual time (and `wallOffsetMs`).
+   */
+  wallClockMs(): number {
+    return Date.UTC(2021, 9, 4, 15, 39) + this.timeMs + this.wallOffsetMs;
+  }
+
   wallClockIso(): string {
-    return new Date(Date.UTC(2021, 9, 4, 15, 39) + this.timeMs).toISOString();
+    return new Date(this.wallClockMs()).toISOString();
   }
 
   log(line: string): void {
