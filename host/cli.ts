@@ -1,15 +1,22 @@
 // The `lifeline` command line (SPEC.md): run, check-config, lab, bench. Usage errors exit 2.
 
+import { consoleClient } from './client';
+import { keygen } from './keygen';
 import { lab } from './lab';
 import { loadConfig, run } from './run';
 
 const USAGE = `usage: lifeline COMMAND [OPTIONS]
 
 commands:
-  run --config FILE        run the firmware on this Linux host
+  run --config FILE [--console stdio|DEVICE]
+                           run the firmware on this Linux host
                            (SIGTERM/SIGINT: clean shutdown, exit 0)
   check-config FILE        validate a config: nothing and exit 0 when valid,
                            one PATH: PROBLEM line per problem on stderr and exit 2 when not
+  console DEVICE [--key-file F | --code C] [--exec "COMMAND"]...
+                           the operator's client for the serial console
+  keygen --key-file F --codes-file F [--codes N]
+                           make the console key and one-time recovery codes
   lab [--scenario outage]  the self-contained lab on loopback (npm start)
   bench [--json FILE]      the latency benchmarks on this device
 
@@ -18,11 +25,19 @@ Every command takes --help.
 
 const HELP: { readonly [command: string]: string } = {
   run:
-    'usage: lifeline run --config FILE\n' +
-    '  Runs the firmware. With announcer.kind "exabgp", stdout carries only ExaBGP API lines.\n',
+    'usage: lifeline run --config FILE [--console stdio|DEVICE]\n' +
+    '  Runs the firmware. With announcer.kind "exabgp", stdout carries only ExaBGP API lines.\n' +
+    '  --console: the serial console on DEVICE (default: console.device), or on stdio.\n',
   'check-config':
     'usage: lifeline check-config FILE\n' +
     '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem.\n',
+  console:
+    'usage: lifeline console DEVICE [--key-file F | --code C] [--baud N] [--exec "COMMAND"]...\n' +
+    '  Authenticates (HMAC with the key, or a recovery code), then runs each --exec command\n' +
+    '  (exit 0 when all were OK) or gives an interactive prompt (quit to leave).\n',
+  keygen:
+    'usage: lifeline keygen --key-file F --codes-file F [--codes N] [--force]\n' +
+    '  Writes the device key (mode 0600) and N recovery codes, hashed; prints the codes once.\n',
   lab:
     'usage: lifeline lab [--scenario outage]\n' +
     '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n',
@@ -45,13 +60,23 @@ function checkConfig(args: readonly string[]): number {
 }
 
 function runCommand(args: readonly string[]): number | null {
-  if (args.length !== 2 || args[0] !== '--config') return usageError('run takes --config FILE');
-  const loaded = loadConfig(args[1]!);
+  const configIndex = args.indexOf('--config');
+  const consoleIndex = args.indexOf('--console');
+  const expected = 2 + (consoleIndex >= 0 ? 2 : 0);
+  if (
+    configIndex < 0 ||
+    args[configIndex + 1] === undefined ||
+    args.length !== expected ||
+    (consoleIndex >= 0 && args[consoleIndex + 1] === undefined)
+  ) {
+    return usageError('run takes --config FILE [--console stdio|DEVICE]');
+  }
+  const loaded = loadConfig(args[configIndex + 1]!);
   if (loaded.config === null) {
     for (const line of loaded.errors) process.stderr.write(line + '\n');
     return 2;
   }
-  run(loaded.config);
+  run(loaded.config, consoleIndex >= 0 ? args[consoleIndex + 1]! : null);
   return null;
 }
 
@@ -70,6 +95,8 @@ async function main(argv: readonly string[]): Promise<number | null> {
   if (command === 'check-config') return checkConfig(args);
   if (command === 'run') return runCommand(args);
   if (command === 'lab') return lab(args);
+  if (command === 'keygen') return keygen(args);
+  if (command === 'console') return consoleClient(args);
   const { bench } = await import('../bench/suite');
   return bench(args);
 }

@@ -5,10 +5,21 @@
 import { fstatSync, readFileSync } from 'node:fs';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
+import { Console } from '../firmware/console';
 import { parseConfigText, type Config } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
+import {
+  loadKey,
+  loadRecoveryHashes,
+  openSerialConsole,
+  openStdioConsole,
+  type ConsoleTransport,
+} from './console';
+import { runDrill } from './drill';
+import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 
 /** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
 export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
@@ -37,16 +48,86 @@ function stdinIsPipe(): boolean {
   }
 }
 
-export function run(config: Config): void {
-  const hal = new NodeHal();
-  const bgp = config.announcer.kind === 'bgp';
-  const announcer = bgp ? new BgpSpeaker(config, hal) : new ExaBgpAnnouncer(config, hal);
-  const lifeline = new Lifeline(config, hal, announcer);
+/** The console on `device` ('stdio' or a serial device), with its authenticator. */
+function startConsole(
+  config: Config,
+  hal: NodeHal,
+  lifeline: Lifeline,
+  speaker: BgpSpeaker | null,
+  device: string,
+) {
+  const report = (line: string): void =>
+    lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
+  const settings = config.console;
+  const key = settings?.keyFile ? loadKey(settings.keyFile, report) : null;
+  const codes = settings?.recoveryCodesFile
+    ? loadRecoveryHashes(settings.recoveryCodesFile, report)
+    : [];
+  if (key === null && codes.length === 0)
+    report('console: no key file and no recovery codes: nobody can authenticate');
+  const auth = new Authenticator(hal, lifeline.audit, key, codes);
+  let transport: ConsoleTransport | null = null;
+  const bgpSummary = (): string => {
+    if (speaker === null) return 'exabgp';
+    return speaker
+      .status(hal.clock.nowMs())
+      .map((peer) => peer.state)
+      .join(',');
+  };
+  const console_ = new Console({
+    lifeline,
+    auth,
+    bgpSummary,
+    write: (line) => transport?.write(line),
+    drill: (info) => runDrill(config, info),
+  });
+  const onData = (data: Buffer): void => console_.receive(data, 0, data.length);
+  const pin = config.overridePin;
+  const signal = pin?.driver === 'serial' && device !== 'stdio' ? new SerialSignalReader() : null;
+  transport =
+    device === 'stdio'
+      ? openStdioConsole(onData)
+      : openSerialConsole({
+          device,
+          baud: settings?.baud ?? 115200,
+          onData,
+          report: (line) => hal.log(line),
+          signal:
+            signal === null ? null : { reader: signal, name: pin!.signal as 'cts' | 'dsr' | 'dcd' },
+        });
+  return { transport, signal };
+}
+
+export function run(config: Config, consoleDevice: string | null): void {
+  const device = consoleDevice ?? config.console?.device ?? null;
+  if (device === 'stdio' && config.announcer.kind === 'exabgp') {
+    process.stderr.write(
+      '--console stdio: with announcer "exabgp" stdout is ExaBGP\'s; use a serial device\n',
+    );
+    process.exit(2);
+  }
+  const hal = new NodeHal({ stateDir: config.stateDir });
+  const speaker = config.announcer.kind === 'bgp' ? new BgpSpeaker(config, hal) : null;
+  const lifeline = new Lifeline(config, hal, speaker ?? new ExaBgpAnnouncer(config, hal));
+  lifeline.start();
+  const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
+  const pin = config.overridePin;
+  const watcher =
+    pin === null
+      ? null
+      : new PinWatcher(
+          pin,
+          createPinReader(pin, console_?.signal ?? null),
+          (asserted, detail) => lifeline.setPin(asserted, detail),
+          (line) => lifeline.audit.record('pin', 'problem="' + line + '"'),
+        );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
     hal.log('signal ' + signal);
+    watcher?.stop();
+    console_?.transport.close();
     lifeline.stop();
     hal.stopTimer();
     process.stdin.pause();
@@ -56,10 +137,9 @@ export function run(config: Config): void {
   // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never
   // fills. A pipe that ends means ExaBGP is gone: stop rather than probe on as an orphan. (Under
   // systemd stdin is /dev/null, not a pipe, and its immediate end means nothing.)
-  if (stdinIsPipe()) {
+  if (device !== 'stdio' && stdinIsPipe()) {
     process.stdin.on('data', () => {}).on('error', () => {});
     process.stdin.on('end', () => stop('stdin-closed'));
   }
   process.stdout.on('error', () => stop('stdout-closed'));
-  lifeline.start();
 }

@@ -10,6 +10,7 @@ const NEEDED = [
   ['/usr/sbin/birdc', 'bird2'],
   ['/usr/sbin/exabgp', 'exabgp'],
   ['/usr/sbin/dnsmasq', 'dnsmasq-base'],
+  ['/usr/bin/socat', 'socat'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];

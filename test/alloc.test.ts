@@ -101,7 +101,9 @@ describe('allocation-free steady state', () => {
     // One 16-byte heap number per round would be 16 MB here, and scavenges. What is measured is a
     // one-off (code tier-up, the observer): flat from 10,000 to 1,000,000 rounds. Bound: less than
     // half a heap number per round.
-    expect(result.heapGrowthBytes / ROUNDS, 'heap growth ' + result.heapGrowthBytes).toBeLessThan(8);
+    expect(result.heapGrowthBytes / ROUNDS, 'heap growth ' + result.heapGrowthBytes).toBeLessThan(
+      8,
+    );
   }, 120000);
 
   it('the same check catches a loop that allocates 32 bytes per reply', async () => {

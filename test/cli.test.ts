@@ -171,9 +171,13 @@ describe('lifeline run with announcer exabgp, against three dnsmasq on loopback'
 
   it('stops cleanly when its stdin pipe (ExaBGP) closes', async () => {
     const doc = document({ intervalMs: 100, timeoutMs: 80 });
-    const orphan = spawn(process.execPath, [CLI, 'run', '--config', file('orphan.json', JSON.stringify(doc))], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const orphan = spawn(
+      process.execPath,
+      [CLI, 'run', '--config', file('orphan.json', JSON.stringify(doc))],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     let log = '';
     orphan.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
     await waitFor(() => log.includes('boot'), 5000, 'the boot line');

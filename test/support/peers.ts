@@ -49,6 +49,7 @@ export function stopProcess(
 
 export interface Bird {
   readonly dir: string;
+  readonly port: number;
   readonly process: ChildProcess;
   /** BIRD's own log (protocol events, received notifications). */
   log(): string;
@@ -105,6 +106,7 @@ protocol bgp fw {
   );
   return {
     dir,
+    port: options.port,
     process: child,
     routes: (table) => birdc('show', 'route', 'table', table, 'all'),
     log: () => {

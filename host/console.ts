@@ -1,0 +1,149 @@
+// The console's transports on Linux: a serial device through `serialport` (reopened every 2 s while
+// it is missing or broken, so an unplugged USB adapter comes back by itself), or stdio. Also reads
+// the key file and the recovery codes file for offline authentication, with clear errors.
+
+import { readFileSync, statSync } from 'node:fs';
+import { SerialPort } from 'serialport';
+
+import type { SerialSignalReader } from './pin';
+
+export interface ConsoleTransport {
+  write(line: string): void;
+  close(): void;
+}
+
+export interface SerialConsoleOptions {
+  readonly device: string;
+  readonly baud: number;
+  readonly onData: (data: Buffer) => void;
+  readonly report: (line: string) => void;
+  /** Fed with a modem-status line when the override pin is on this port. */
+  readonly signal: { reader: SerialSignalReader; name: 'cts' | 'dsr' | 'dcd' } | null;
+}
+
+export function openSerialConsole(options: SerialConsoleOptions): ConsoleTransport {
+  let port: SerialPort | null = null;
+  let closed = false;
+  let retry: NodeJS.Timeout | null = null;
+  let reported = '';
+  const problem = (text: string): void => {
+    if (text !== reported) options.report('console: ' + options.device + ': ' + text);
+    reported = text;
+  };
+  const open = (): void => {
+    retry = null;
+    if (closed) return;
+    const candidate = new SerialPort({
+      path: options.device,
+      baudRate: options.baud,
+      autoOpen: false,
+    });
+    candidate.on('data', options.onData);
+    candidate.on('error', (error: Error) => problem(error.message));
+    candidate.on('close', () => {
+      port = null;
+      if (!closed && retry === null) retry = setTimeout(open, 2000);
+    });
+    candidate.open((error) => {
+      if (error) {
+        problem(error.message + ' (retrying every 2 s)');
+        if (!closed && retry === null) retry = setTimeout(open, 2000);
+        return;
+      }
+      port = candidate;
+      if (reported !== '') options.report('console: ' + options.device + ': open');
+      reported = '';
+    });
+  };
+  const signalTimer =
+    options.signal === null
+      ? null
+      : setInterval(() => {
+          const signal = options.signal!;
+          if (port === null) {
+            signal.reader.level = -1;
+            signal.reader.error = options.device + ' is not open';
+            return;
+          }
+          port.get((error, status) => {
+            signal.reader.level = error || status === undefined ? -1 : status[signal.name] ? 1 : 0;
+            signal.reader.error = error ? error.message : '';
+          });
+        }, 20);
+  open();
+  return {
+    write: (line) => {
+      port?.write(line + '\r\n');
+    },
+    close: () => {
+      closed = true;
+      if (retry !== null) clearTimeout(retry);
+      if (signalTimer !== null) clearInterval(signalTimer);
+      if (port?.isOpen) port.close();
+    },
+  };
+}
+
+export function openStdioConsole(onData: (data: Buffer) => void): ConsoleTransport {
+  const listener = (data: Buffer): void => onData(data);
+  process.stdin.on('data', listener);
+  return {
+    write: (line) => {
+      process.stdout.write(line + '\n');
+    },
+    close: () => {
+      process.stdin.removeListener('data', listener);
+      process.stdin.pause();
+    },
+  };
+}
+
+/** The device key: 64 hex characters on one line. Null, with the reason reported, when unusable. */
+export function loadKey(path: string, report: (line: string) => void): Uint8Array | null {
+  try {
+    const text = readFileSync(path, 'utf8').trim();
+    if (!/^[0-9a-fA-F]{64}$/.test(text)) {
+      report(
+        'console: key file ' + path + ' must hold 64 hex characters (lifeline keygen makes one)',
+      );
+      return null;
+    }
+    if ((statSync(path).mode & 0o077) !== 0)
+      report('console: key file ' + path + ' is readable by others: chmod 600');
+    return new Uint8Array(Buffer.from(text, 'hex'));
+  } catch (error) {
+    report(
+      'console: key file ' +
+        path +
+        ' cannot be read (' +
+        (error as NodeJS.ErrnoException).code +
+        '): HMAC auth is off',
+    );
+    return null;
+  }
+}
+
+/** The recovery codes' hashes, one per line (64 hex each); bad lines are reported and skipped. */
+export function loadRecoveryHashes(path: string, report: (line: string) => void): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    report(
+      'console: recovery codes file ' +
+        path +
+        ' cannot be read (' +
+        (error as NodeJS.ErrnoException).code +
+        ')',
+    );
+    return [];
+  }
+  const hashes: string[] = [];
+  text.split('\n').forEach((line, index) => {
+    const hash = line.trim().toLowerCase();
+    if (hash === '' || hash.startsWith('#')) return;
+    if (/^[0-9a-f]{64}$/.test(hash)) hashes.push(hash);
+    else report('console: ' + path + ':' + (index + 1) + ' is not a SHA-256 hash: skipped');
+  });
+  return hashes;
+}

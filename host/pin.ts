@@ -1,0 +1,138 @@
+// The override pin on Linux (SPEC.md "Override pin"), as the config chooses: `sysfs` polls a value
+// file (/sys/class/gpio/gpioN/value or any file holding 0 or 1), `serial` polls a modem-status line
+// (CTS, DSR or DCD) of the console's port, `gpiochip` reads the GPIO character device through
+// Debian's libgpiod tools (gpioget): kernel-supported, no native module to build. Every driver
+// debounces (a level must hold for debounceMs) and honours activeLow; a driver that cannot read
+// keeps the last level, says so once, and keeps trying.
+
+import { spawnSync } from 'node:child_process';
+import { closeSync, openSync, readSync } from 'node:fs';
+
+import type { OverridePinConfig } from '../firmware/config';
+
+export interface PinReader {
+  /** The raw level (0 or 1), or -1 with `error` set when it cannot be read now. */
+  read(): number;
+  error: string;
+}
+
+class SysfsReader implements PinReader {
+  error = '';
+  private fd = -1;
+  private readonly buffer = Buffer.alloc(8);
+  constructor(private readonly path: string) {}
+  read(): number {
+    try {
+      if (this.fd < 0) this.fd = openSync(this.path, 'r');
+      const length = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
+      const first = this.buffer[0];
+      if (length < 1 || (first !== 0x30 && first !== 0x31)) {
+        this.error = this.path + ' does not hold 0 or 1';
+        return -1;
+      }
+      return first === 0x31 ? 1 : 0;
+    } catch (error) {
+      if (this.fd >= 0) closeSync(this.fd);
+      this.fd = -1;
+      this.error = this.path + ': ' + (error as NodeJS.ErrnoException).code;
+      return -1;
+    }
+  }
+}
+
+class GpiochipReader implements PinReader {
+  error = '';
+  constructor(
+    private readonly chip: string,
+    private readonly line: number,
+  ) {}
+  read(): number {
+    const result = spawnSync('gpioget', [this.chip, String(this.line)], {
+      encoding: 'utf8',
+      timeout: 1000,
+    });
+    if (result.error !== undefined || result.status !== 0) {
+      this.error =
+        'gpioget ' +
+        this.chip +
+        ' ' +
+        this.line +
+        ': ' +
+        (result.error?.message ?? result.stderr.trim() ?? 'failed') +
+        ' (Debian package gpiod)';
+      return -1;
+    }
+    return result.stdout.trim() === '1' ? 1 : 0;
+  }
+}
+
+/** The modem-status line of a serial port, read by the console transport (see host/console.ts). */
+export class SerialSignalReader implements PinReader {
+  error = 'not read yet';
+  level = -1;
+  read(): number {
+    return this.level;
+  }
+}
+
+export function createPinReader(
+  pin: OverridePinConfig,
+  serial: SerialSignalReader | null,
+): PinReader {
+  if (pin.driver === 'sysfs') return new SysfsReader(pin.path!);
+  if (pin.driver === 'gpiochip') return new GpiochipReader(pin.chip!, pin.line);
+  if (pin.driver === 'serial' && serial !== null) return serial;
+  const reader = new SerialSignalReader();
+  reader.error =
+    pin.driver === 'serial'
+      ? 'the serial pin needs the console on a serial device'
+      : 'driver ' + pin.driver + ' runs on Espruino only';
+  return reader;
+}
+
+/** Polls a pin, debounces it, and reports each settled change (asserted = active level held). */
+export class PinWatcher {
+  private settled = -1;
+  private candidate = -1;
+  private candidateSinceMs = 0;
+  private errorReported = false;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pin: OverridePinConfig,
+    private readonly reader: PinReader,
+    private readonly changed: (asserted: boolean, detail: string) => void,
+    private readonly report: (line: string) => void,
+    pollMs = 10,
+  ) {
+    this.timer = setInterval(() => this.poll(performance.now()), pollMs);
+    this.poll(performance.now());
+  }
+
+  private poll(nowMs: number): void {
+    const raw = this.reader.read();
+    if (raw < 0) {
+      if (!this.errorReported)
+        this.report('pin: cannot read (' + this.reader.error + '): keeping the last level');
+      this.errorReported = true;
+      return;
+    }
+    if (this.errorReported) this.report('pin: readable again');
+    this.errorReported = false;
+    const asserted = this.pin.activeLow ? (raw === 0 ? 1 : 0) : raw;
+    if (asserted !== this.candidate) {
+      this.candidate = asserted;
+      this.candidateSinceMs = nowMs;
+    }
+    if (this.candidate === this.settled || nowMs - this.candidateSinceMs < this.pin.debounceMs)
+      return;
+    const first = this.settled < 0;
+    this.settled = this.candidate;
+    if (first && this.settled === 0) return; // released at boot: nothing to report
+    this.changed(this.settled === 1, 'driver=' + this.pin.driver + ' raw=' + raw);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
