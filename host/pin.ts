@@ -16,15 +16,16 @@ export interface PinReader {
   error: string;
 }
 
+/** Opened afresh on every poll (three cheap syscalls): a file that vanishes is noticed at once. */
 class SysfsReader implements PinReader {
   error = '';
-  private fd = -1;
   private readonly buffer = Buffer.alloc(8);
   constructor(private readonly path: string) {}
   read(): number {
+    let fd = -1;
     try {
-      if (this.fd < 0) this.fd = openSync(this.path, 'r');
-      const length = readSync(this.fd, this.buffer, 0, this.buffer.length, 0);
+      fd = openSync(this.path, 'r');
+      const length = readSync(fd, this.buffer, 0, this.buffer.length, 0);
       const first = this.buffer[0];
       if (length < 1 || (first !== 0x30 && first !== 0x31)) {
         this.error = this.path + ' does not hold 0 or 1';
@@ -32,10 +33,10 @@ class SysfsReader implements PinReader {
       }
       return first === 0x31 ? 1 : 0;
     } catch (error) {
-      if (this.fd >= 0) closeSync(this.fd);
-      this.fd = -1;
       this.error = this.path + ': ' + (error as NodeJS.ErrnoException).code;
       return -1;
+    } finally {
+      if (fd >= 0) closeSync(fd);
     }
   }
 }
