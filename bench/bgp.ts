@@ -81,9 +81,7 @@ export class Driver implements HalClient {
         kind: 'bgp',
         localAs: 65010,
         routerId: '192.0.2.10',
-        peers: [
-          { address, port, remoteAs: 65000, holdTimeS: 90, nextHopV4: '192.0.2.10' },
-        ],
+        peers: [{ address, port, remoteAs: 65000, holdTimeS: 90, nextHopV4: '192.0.2.10' }],
       },
     });
     if (result.config === null) throw new Error(result.errors.join('\n'));

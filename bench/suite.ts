@@ -18,6 +18,7 @@ import { NodeHal } from '../hal/node/index';
 import { dnsmasqPath, DNSMASQ_RECORD, startDnsmasq } from '../host/dnsmasq';
 import { DnsResponder } from '../host/responder';
 import { measureBgp, summarise } from './bgp';
+import { measureOverrides } from './override';
 
 const BATCH = 1000;
 
@@ -315,6 +316,27 @@ async function bgpBenches(rows: BenchRow[], extra: Record<string, unknown>): Pro
   extra['bgpDecisionToWireP99Ns'] = received.p99Ns;
 }
 
+async function overrideBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const [consoleLine, pinEdge] = (await measureOverrides()).map(summarise) as [
+    ReturnType<typeof summarise>,
+    ReturnType<typeof summarise>,
+  ];
+  rows.push({
+    ...consoleLine,
+    opsPerSecond: 1e9 / consoleLine.medianNs,
+    note: 'in process: bytes in -> peer',
+  });
+  rows.push({
+    ...pinEdge,
+    opsPerSecond: 1e9 / pinEdge.medianNs,
+    note: 'inotify wakes the reader; 10 ms poll as fallback',
+  });
+  extra['consoleToUpdateMedianNs'] = consoleLine.medianNs;
+  extra['consoleToUpdateP99Ns'] = consoleLine.p99Ns;
+  extra['pinToUpdateMedianNs'] = pinEdge.medianNs;
+  extra['pinToUpdateP99Ns'] = pinEdge.p99Ns;
+}
+
 function format(ns: number): string {
   if (ns < 1000) return ns.toFixed(1) + ' ns';
   if (ns < 1e6) return (ns / 1000).toFixed(2) + ' us';
@@ -358,6 +380,7 @@ export async function bench(args: readonly string[]): Promise<number> {
   await computeBenches(rows, extra);
   await roundBenches(rows, extra);
   await bgpBenches(rows, extra);
+  await overrideBenches(rows, extra);
   process.stdout.write(table(rows) + '\n');
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(

@@ -6,7 +6,7 @@
 // keeps the last level, says so once, and keeps trying.
 
 import { spawnSync } from 'node:child_process';
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
 
 import type { OverridePinConfig } from '../firmware/config';
 
@@ -97,6 +97,7 @@ export class PinWatcher {
   private candidate = -1;
   private candidateSinceMs = 0;
   private errorReported = false;
+  private watcher: FSWatcher | null = null;
   private readonly timer: NodeJS.Timeout;
 
   constructor(
@@ -107,7 +108,27 @@ export class PinWatcher {
     pollMs = 10,
   ) {
     this.timer = setInterval(() => this.poll(performance.now()), pollMs);
+    this.watch();
     this.poll(performance.now());
+  }
+
+  /**
+   * A file pin is also watched (inotify; a sysfs GPIO value file notifies on a configured edge), so
+   * an edge is read at once; the poll stays, as the fallback and for the debounce.
+   */
+  private watch(): void {
+    if (this.pin.driver !== 'sysfs' || this.watcher !== null) return;
+    try {
+      this.watcher = watch(this.pin.path!, () => this.poll(performance.now()));
+      this.watcher.on('error', () => this.unwatch());
+    } catch {
+      this.watcher = null;
+    }
+  }
+
+  private unwatch(): void {
+    this.watcher?.close();
+    this.watcher = null;
   }
 
   private poll(nowMs: number): void {
@@ -116,10 +137,12 @@ export class PinWatcher {
       if (!this.errorReported)
         this.report('pin: cannot read (' + this.reader.error + '): keeping the last level');
       this.errorReported = true;
+      this.unwatch();
       return;
     }
     if (this.errorReported) this.report('pin: readable again');
     this.errorReported = false;
+    this.watch();
     const asserted = this.pin.activeLow ? (raw === 0 ? 1 : 0) : raw;
     if (asserted !== this.candidate) {
       this.candidate = asserted;
@@ -135,5 +158,6 @@ export class PinWatcher {
 
   stop(): void {
     clearInterval(this.timer);
+    this.unwatch();
   }
 }
