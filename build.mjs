@@ -38,7 +38,14 @@ export function espruinoOptions(config) {
     // Espruino's require, outside esbuild's sight (an external require gets a shim that needs
     // Proxy).
     banner: { js: 'function espruinoRequire(m){return require(m)}' },
-    define: { LIFELINE_CONFIG: JSON.stringify(config) },
+    // The board carries only what its config uses: these constants fold, and esbuild drops the
+    // speaker, the console (with its crypto) or the pin code when they are off.
+    define: {
+      LIFELINE_CONFIG: JSON.stringify(config),
+      LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
+      LIFELINE_CONSOLE: String(config?.console != null),
+      LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
+    },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     logLevel: 'silent',
   };
@@ -91,8 +98,23 @@ export async function validatedConfig(path) {
     for (const error of result.errors) process.stderr.write(path + ': ' + error + '\n');
     return null;
   }
+  const embedded = { ...result.config };
+  const settings = result.config.console;
+  try {
+    // The board keeps its console key and the recovery codes' hashes in flash, with the config.
+    if (settings?.keyFile) embedded.consoleKey = readFileSync(settings.keyFile, 'utf8').trim();
+    if (settings?.recoveryCodesFile) {
+      embedded.recoveryHashes = readFileSync(settings.recoveryCodesFile, 'utf8')
+        .split('\n')
+        .map((line) => line.trim().toLowerCase())
+        .filter((line) => /^[0-9a-f]{64}$/.test(line));
+    }
+  } catch (error) {
+    process.stderr.write(path + ': console: ' + error.message + '\n');
+    return null;
+  }
   return JSON.parse(
-    JSON.stringify(result.config, (_key, value) =>
+    JSON.stringify(embedded, (_key, value) =>
       value instanceof Uint8Array ? { $bytes: Array.from(value) } : value,
     ),
   );

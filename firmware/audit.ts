@@ -15,22 +15,25 @@ export class AuditLog {
   /** Records that could not be written to storage (reported once in the log). */
   writeFailures: number;
 
-  constructor(private readonly hal: Hal) {
+  constructor(
+    private readonly hal: Hal,
+    private readonly capacity: number,
+  ) {
     this.ring = [];
-    for (let i = 0; i < AUDIT_RING_RECORDS; i++) this.ring.push('');
+    for (let i = 0; i < capacity; i++) this.ring.push('');
     this.next = 0;
     this.count = 0;
     this.writeFailures = 0;
     const stored = hal.storage === null ? null : hal.storage.read(AUDIT_FILE);
     if (stored === null) return;
     const lines = stored.split('\n').filter((line) => line !== '');
-    for (const line of lines.slice(-AUDIT_RING_RECORDS)) this.remember(line);
+    for (const line of lines.slice(-capacity)) this.remember(line);
   }
 
   private remember(line: string): void {
     this.ring[this.next] = line;
-    this.next = (this.next + 1) % AUDIT_RING_RECORDS;
-    if (this.count < AUDIT_RING_RECORDS) this.count++;
+    this.next = (this.next + 1) % this.capacity;
+    if (this.count < this.capacity) this.count++;
   }
 
   /** Records `event` with its `key=value` fields; also on the diagnostic log. */
@@ -56,7 +59,7 @@ export class AuditLog {
     const take = Math.min(n, this.count);
     const lines: string[] = [];
     for (let i = take; i > 0; i--)
-      lines.push(this.ring[(this.next - i + AUDIT_RING_RECORDS) % AUDIT_RING_RECORDS]!);
+      lines.push(this.ring[(this.next - i + this.capacity) % this.capacity]!);
     return lines;
   }
 }

@@ -6,7 +6,7 @@
 
 import { assert } from './assert';
 import { ROUTE_STATE_NAMES, RouteState, type Announcer } from './announcer';
-import { AuditLog } from './audit';
+import { AUDIT_RING_RECORDS, AuditLog } from './audit';
 import {
   OVERRIDE_NAMES,
   OVERRIDES_FILE,
@@ -50,11 +50,13 @@ export class Lifeline implements HalClient {
     readonly config: Config,
     private readonly hal: Hal,
     private readonly announcer: Announcer,
+    /** Audit records kept in memory (default 256; fewer on a microcontroller). */
+    auditRecords?: number,
   ) {
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
-    this.audit = new AuditLog(hal);
+    this.audit = new AuditLog(hal, auditRecords ?? AUDIT_RING_RECORDS);
     const pinAction =
       config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
     this.arbiter = new OverrideArbiter(config.services.length, pinAction);

@@ -2,6 +2,7 @@
 // build stops on syntax outside it, the checker catches what esbuild passes through, and the bundle
 // boots and probes in a Node vm context that offers only the Espruino globals the HAL uses.
 
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 import { espruinoOptions, validatedConfig } from '../build.mjs';
+import { hashCode } from '../firmware/auth';
 import { checkEspruinoSource } from '../scripts/espruino-check.mjs';
 
 const BUNDLE = 'dist/lifeline-espruino.js';
@@ -113,6 +115,52 @@ describe('Espruino target', () => {
     );
   });
 
+  it('runs the console on Serial1 with the embedded key, the pin on setWatch, the audit in Storage', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+    const key = 'ab'.repeat(32);
+    writeFileSync(join(dir, 'key'), key + '\n');
+    writeFileSync(join(dir, 'codes'), hashCode('ABCD-EFGH-JKLM-NPQR') + '\n');
+    const doc = JSON.parse(readFileSync('config/espruino.full.example.json', 'utf8'));
+    doc.console.keyFile = join(dir, 'key');
+    doc.console.recoveryCodesFile = join(dir, 'codes');
+    writeFileSync(join(dir, 'full.json'), JSON.stringify(doc));
+    const config = await validatedConfig(join(dir, 'full.json'));
+    expect(config.consoleKey).toBe(key);
+    const built = await esbuild.build({
+      ...espruinoOptions(config),
+      entryPoints: ['hal/espruino/main.ts'],
+      write: false,
+    });
+    const source = built.outputFiles[0]!.text;
+    expect(checkEspruinoSource(source)).toEqual([]);
+    const board = new Board();
+    board.run(source, 4);
+    expect(board.type('status')[0]).toMatch(
+      /^INFO service=dns state=announced auto=up override=none pin=off/,
+    );
+    const challenge = /challenge=([0-9a-f]{32})/.exec(board.type('auth').join('\n'))![1]!;
+    const response = createHmac('sha256', Buffer.from(key, 'hex'))
+      .update(Buffer.from(challenge, 'hex'))
+      .digest('hex');
+    expect(board.type('auth ' + response)).toEqual(['OK authenticated']);
+    expect(board.type('withdraw all for 90s')).toEqual(['OK withdraw all for 90s']);
+    expect(board.watches).toHaveLength(1);
+    expect(board.watches[0]!.options).toEqual({ repeat: true, edge: 'both', debounce: 50 });
+    board.watches[0]!.handler({ state: false, time: 0 }); // active low: asserted
+    expect(board.type('status')[0]).toMatch(
+      /state=announced auto=up override=withdraw\(90s\) pin=on/,
+    );
+    expect(board.type('log 4').join('\n')).toMatch(
+      /pin state=asserted action=announce driver=espruino pin=D5/,
+    );
+    expect(board.flash['audit.log']).toMatch(
+      /auth-ok method=hmac[\s\S]*override service=dns override=withdraw/,
+    );
+    expect(board.flash['overrides.json']).toMatch(/"kind":"withdraw"/);
+    expect(board.type('logout')).toEqual(['OK logged out']);
+    expect(board.type('auth code ABCD-EFGH-JKLM-NPQR')).toEqual(['OK authenticated']);
+  });
+
   it('runs the BGP speaker on the board: OPEN, KEEPALIVE and the UPDATE cross as strings', async () => {
     const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
     doc.announcer = {
@@ -160,6 +208,15 @@ describe('Espruino target', () => {
  * A simulated Espruino board: Espruino's globals, timers on virtual getTime(), fake dgram and net.
  */
 class Board {
+  readonly serialOut: string[] = [];
+  serialHandler: ((data: string) => void) | null = null;
+  readonly watches: {
+    handler: (event: { state: boolean; time: number }) => void;
+    pin: unknown;
+    options: unknown;
+  }[] = [];
+  readonly flash: { [name: string]: string } = {};
+
   timeS = 1000;
   acceptStreams = false;
   readonly output: string[] = [];
@@ -227,6 +284,35 @@ class Board {
     };
   }
 
+  /** Espruino's Storage module over `flash`: write, read, and StorageFiles in append mode. */
+  private storage() {
+    const flash = this.flash;
+    return {
+      read: (name: string) => flash[name],
+      write: (name: string, data: string) => ((flash[name] = data), true),
+      open: (name: string) => {
+        let position = 0;
+        return {
+          write: (data: string) => (flash[name] = (flash[name] ?? '') + data),
+          read: (length: number) => {
+            const text = (flash[name] ?? '').slice(position, position + length);
+            position += length;
+            return text === '' ? undefined : text;
+          },
+          getLength: () => (flash[name] ?? '').length,
+          erase: () => delete flash[name],
+        };
+      },
+    };
+  }
+
+  /** Types a line on Serial1 and returns what the board wrote back. */
+  type(line: string): string[] {
+    const from = this.serialOut.length;
+    this.serialHandler!(line + '\r\n');
+    return this.serialOut.slice(from).map((text) => text.trimEnd());
+  }
+
   /** Loads `source` (once) and plays the timers for `seconds` of virtual time. */
   run(source: string | null, seconds: number): void {
     if (source !== null) {
@@ -235,13 +321,32 @@ class Board {
       this.context = createContext({
         getTime: () => this.timeS,
         E: { toString: (bytes: Uint8Array) => String.fromCharCode(...bytes), on: () => {} },
-        require: (name: string) => (name === 'dgram' ? dgram : name === 'net' ? net : undefined),
+        require: (name: string) =>
+          name === 'dgram'
+            ? dgram
+            : name === 'net'
+              ? net
+              : name === 'Storage'
+                ? this.storage()
+                : undefined,
         setTimeout: (run: () => void, delayMs: number) => this.schedule(delayMs / 1000, run),
         clearTimeout: (id: number) => {
           const index = this.timers.findIndex((timer) => timer.id === id);
           if (index >= 0) this.timers.splice(index, 1);
         },
         console: { log: (line: string) => this.output.push(line) },
+        Serial1: {
+          setup: () => {},
+          on: (_event: string, handler: (data: string) => void) => (this.serialHandler = handler),
+          write: (data: string) => this.serialOut.push(data),
+        },
+        D5: { pin: 'D5' },
+        setWatch: (
+          handler: (event: { state: boolean; time: number }) => void,
+          pin: unknown,
+          options: unknown,
+        ) => this.watches.push({ handler, pin, options }),
+        digitalRead: () => 1,
       });
       runInContext(source, this.context);
     }

@@ -11,7 +11,36 @@ declare const E: {
 // esbuild would otherwise wrap `require` of an external module in a shim that needs Proxy.
 declare function espruinoRequire(module: 'dgram'): EspruinoDgram;
 declare function espruinoRequire(module: 'net'): EspruinoNet;
+declare function espruinoRequire(module: 'Storage'): EspruinoStorageModule;
+declare function setWatch(
+  handler: (event: { state: boolean; time: number }) => void,
+  pin: unknown,
+  options: { repeat: boolean; edge: string; debounce: number },
+): number;
+declare function digitalRead(pin: unknown): number;
+declare function eval(code: string): unknown;
+
+interface EspruinoSerial {
+  setup(baud: number): void;
+  on(event: 'data', handler: (data: string) => void): void;
+  write(data: string): void;
+}
+interface EspruinoStorageFile {
+  write(data: string): void;
+  read(length: number): string | undefined;
+  getLength(): number;
+  erase(): void;
+}
+interface EspruinoStorageModule {
+  read(name: string): string | undefined;
+  write(name: string, data: string): boolean;
+  open(name: string, mode: 'r' | 'a' | 'w'): EspruinoStorageFile;
+}
 declare const LIFELINE_CONFIG: unknown;
+/** Build-time flags from the config (build.mjs): code for what is off is not in the bundle. */
+declare const LIFELINE_BGP: boolean;
+declare const LIFELINE_CONSOLE: boolean;
+declare const LIFELINE_PIN: boolean;
 
 interface EspruinoDgramSocket {
   on(

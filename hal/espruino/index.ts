@@ -171,6 +171,57 @@ class EspruinoStreamSocket implements StreamSocket {
   }
 }
 
+/**
+ * The bound of an appended file in flash: past it, the file starts again (the ring keeps the rest).
+ */
+const APPEND_BYTES_MAX = 8192;
+
+/**
+ * Storage in flash (require('Storage')): replace is Storage.write, one call; an appended file is a
+ * StorageFile (append mode), erased when it reaches its bound.
+ */
+class EspruinoStorage implements Storage {
+  read(name: string): string | null {
+    try {
+      const file = espruinoRequire('Storage').open(name, 'r');
+      let text = '';
+      for (
+        let chunk = file.read(256), guard = 0;
+        chunk !== undefined && guard < 64;
+        chunk = file.read(256), guard++
+      ) {
+        text += chunk;
+      }
+      if (text !== '') return text;
+      const value = espruinoRequire('Storage').read(name);
+      return value === undefined ? null : value;
+    } catch (error) {
+      return null;
+    }
+  }
+
+  replace(name: string, text: string): boolean {
+    try {
+      return espruinoRequire('Storage').write(name, text);
+    } catch (error) {
+      return false;
+    }
+  }
+
+  appendLine(name: string, line: string): boolean {
+    try {
+      const file = espruinoRequire('Storage').open(name, 'a');
+      if (file.getLength() + line.length > APPEND_BYTES_MAX) file.erase();
+      espruinoRequire('Storage')
+        .open(name, 'a')
+        .write(line + '\n');
+      return true;
+    } catch (error) {
+      return false;
+    }
+  }
+}
+
 export class EspruinoHal implements Hal {
   readonly clock: Clock = new EspruinoClock();
   private attached: HalClient | null = null;
@@ -221,8 +272,7 @@ export class EspruinoHal implements Hal {
     return Date.now();
   }
 
-  /** Espruino's Storage (flash): set up by the Espruino issue; none yet. */
-  readonly storage: Storage | null = null;
+  readonly storage: Storage | null = new EspruinoStorage();
 
   wallClockIso(): string {
     return new Date().toISOString();
