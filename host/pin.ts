@@ -1,11 +1,11 @@
 // The override pin on Linux (SPEC.md "Override pin"), as the config chooses: `sysfs` polls a value
 // file (/sys/class/gpio/gpioN/value or any file holding 0 or 1), `serial` polls a modem-status line
-// (CTS, DSR or DCD) of the console's port, `gpiochip` reads the GPIO character device through
-// Debian's libgpiod tools (gpioget): kernel-supported, no native module to build. Every driver
-// debounces (a level must hold for debounceMs) and honours activeLow; a driver that cannot read
-// keeps the last level, says so once, and keeps trying.
+// (CTS, DSR or DCD) of the console's port, `gpiochip` follows the GPIO character device through
+// Debian's libgpiod tools (gpioget, gpiomon): kernel-supported, no native module to build. Every
+// driver debounces (a level must hold for debounceMs) and honours activeLow; a driver that cannot
+// read keeps the last level, says so once, and keeps trying.
 
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
 
 import type { OverridePinConfig } from '../firmware/config';
@@ -14,6 +14,8 @@ export interface PinReader {
   /** The raw level (0 or 1), or -1 with `error` set when it cannot be read now. */
   read(): number;
   error: string;
+  /** Releases what the reader holds (a child process). */
+  stop?(): void;
 }
 
 /** Opened afresh on every poll (three cheap syscalls): a file that vanishes is noticed at once. */
@@ -41,29 +43,78 @@ class SysfsReader implements PinReader {
   }
 }
 
+/**
+ * The GPIO character device through Debian's libgpiod tools (package gpiod): one `gpioget` for the
+ * level at start, then a long-running `gpiomon` whose edge events keep the level current (no
+ * process per poll). If gpiomon dies, the level is unknown until it is running again (restarted
+ * every 1 s).
+ */
 class GpiochipReader implements PinReader {
-  error = '';
+  error = 'starting';
+  private level = -1;
+  private monitor: ChildProcess | null = null;
+  private restart: NodeJS.Timeout | null = null;
+  private stopped = false;
+
   constructor(
     private readonly chip: string,
     private readonly line: number,
-  ) {}
-  read(): number {
-    const result = spawnSync('gpioget', [this.chip, String(this.line)], {
+  ) {
+    this.start();
+  }
+
+  private start(): void {
+    this.restart = null;
+    if (this.stopped) return;
+    const initial = spawnSync('gpioget', [this.chip, String(this.line)], {
       encoding: 'utf8',
-      timeout: 1000,
+      timeout: 2000,
     });
-    if (result.error !== undefined || result.status !== 0) {
-      this.error =
+    if (initial.error !== undefined || initial.status !== 0) {
+      this.fail(
         'gpioget ' +
-        this.chip +
-        ' ' +
-        this.line +
-        ': ' +
-        (result.error?.message ?? result.stderr.trim() ?? 'failed') +
-        ' (Debian package gpiod)';
-      return -1;
+          this.chip +
+          ' ' +
+          this.line +
+          ': ' +
+          (initial.error?.message ?? initial.stderr.trim()),
+      );
+      return;
     }
-    return result.stdout.trim() === '1' ? 1 : 0;
+    this.level = initial.stdout.trim() === '1' ? 1 : 0;
+    this.error = '';
+    const monitor = spawn(
+      'gpiomon',
+      ['--num-events=0', '--line-buffered', '--format=%e', this.chip, String(this.line)],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let partial = '';
+    monitor.stdout!.on('data', (chunk: Buffer) => {
+      partial += chunk.toString();
+      const lines = partial.split('\n');
+      partial = lines.pop()!;
+      for (const event of lines) if (event === '0' || event === '1') this.level = Number(event);
+    });
+    monitor.on('error', (error) => this.fail('gpiomon: ' + error.message));
+    monitor.on('exit', (code) => this.fail('gpiomon exited (' + code + ')'));
+    this.monitor = monitor;
+  }
+
+  private fail(text: string): void {
+    this.level = -1;
+    this.error = text + ' (Debian package gpiod)';
+    this.monitor = null;
+    if (!this.stopped && this.restart === null) this.restart = setTimeout(() => this.start(), 1000);
+  }
+
+  read(): number {
+    return this.level;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.restart !== null) clearTimeout(this.restart);
+    this.monitor?.kill();
   }
 }
 
@@ -159,5 +210,6 @@ export class PinWatcher {
   stop(): void {
     clearInterval(this.timer);
     this.unwatch();
+    this.reader.stop?.();
   }
 }

@@ -77,6 +77,19 @@ describe('console', () => {
     expect(rig.routes()).toEqual(ANNOUNCE);
   });
 
+  it('answers a 10 KB line and a 1 MB flood without a newline with one ERR each, and goes on', () => {
+    const rig = consoleRig();
+    expect(rig.type('x'.repeat(10 * 1024) + '\n')).toEqual([
+      'ERR line-too-long lines are at most 256 bytes; nothing was done',
+    ]);
+    const flood = new Uint8Array(1024 * 1024).fill(0x61);
+    rig.console.receive(flood, 0, flood.length);
+    expect(rig.type('\r\nhelp\r\n')[0]).toBe(
+      'ERR line-too-long lines are at most 256 bytes; nothing was done',
+    );
+    expect(rig.type('log 1\n').pop()).toBe('OK');
+  });
+
   it('reports status as SPEC.md shows it', () => {
     const rig = consoleRig();
     rig.sim.runFor(1000);

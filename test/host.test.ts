@@ -103,6 +103,51 @@ describe('host: files and pins under bad conditions', () => {
     }
   });
 
+  it('follows a gpiochip line through gpioget and gpiomon (stand-ins on PATH: no GPIO in this kernel)', async () => {
+    const bin = join(dir, 'bin');
+    const events = join(dir, 'gpio-events');
+    spawnSync('mkdir', ['-p', bin]);
+    writeFileSync(join(bin, 'gpioget'), '#!/bin/sh\necho 0\n', { mode: 0o755 });
+    writeFileSync(events, '');
+    // gpiomon --num-events=0 --line-buffered --format=%e CHIP LINE: one event type (0/1) per line.
+    writeFileSync(join(bin, 'gpiomon'), '#!/bin/sh\nexec tail -n +1 -f ' + events + '\n', {
+      mode: 0o755,
+    });
+    const path = process.env['PATH'];
+    process.env['PATH'] = bin + ':' + path;
+    const pin: OverridePinConfig = {
+      driver: 'gpiochip',
+      chip: 'gpiochip0',
+      line: 17,
+      path: null,
+      signal: null,
+      pin: null,
+      activeLow: false,
+      debounceMs: 0,
+      action: 'announce',
+    };
+    const changes: boolean[] = [];
+    const watcher = new PinWatcher(
+      pin,
+      createPinReader(pin, null),
+      (asserted) => changes.push(asserted),
+      () => {},
+      5,
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(changes).toEqual([]);
+      writeFileSync(events, '1\n', { flag: 'a' });
+      await waitFor(() => changes.length === 1, 2000, 'the rising edge');
+      writeFileSync(events, '0\n', { flag: 'a' });
+      await waitFor(() => changes.length === 2, 2000, 'the falling edge');
+      expect(changes).toEqual([true, false]);
+    } finally {
+      watcher.stop();
+      process.env['PATH'] = path;
+    }
+  });
+
   it('keeps overrides and the audit in memory when storage cannot be written, and says so once', () => {
     const rig = simRig({ rise: 1 });
     rig.sim.storage.failing = true;
