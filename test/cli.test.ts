@@ -66,6 +66,44 @@ describe('lifeline check-config and usage', () => {
   });
 });
 
+describe('lifeline run --console stdio', () => {
+  it("is refused with the ExaBGP announcer (stdout is ExaBGP's), and answers on stdio with BGP", async () => {
+    const exabgp = file('stdio-exabgp.json', JSON.stringify(document()));
+    const refused = cli('run', '--config', exabgp, '--console', 'stdio');
+    expect(refused.status).toBe(2);
+    expect(refused.stderr).toMatch(/--console stdio: with announcer "exabgp" stdout is ExaBGP's/);
+    const doc = document({ intervalMs: 100, timeoutMs: 80 }) as any;
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        {
+          address: '127.0.0.1',
+          port: 1,
+          remoteAs: 65000,
+          nextHopV4: '192.0.2.10',
+          nextHopV6: '2001:db8::10',
+        },
+      ],
+    };
+    const child = spawn(
+      process.execPath,
+      [CLI, 'run', '--config', file('stdio-bgp.json', JSON.stringify(doc)), '--console', 'stdio'],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stdin!.write('help\nstatus\n');
+    await waitFor(() => /\nOK\n[\s\S]*\nOK\n/.test(out), 5000, 'two replies on stdout');
+    expect(out).toMatch(/^INFO help/);
+    expect(out).toMatch(
+      /INFO service=dns state=\w+ auto=\w+ override=none pin=off .* bgp=(idle|connect)\n/,
+    );
+    await stopProcess(child);
+  });
+});
+
 describe('lifeline lab (npm start)', () => {
   it('replays the cut and the recovery on loopback, prints the timeline and exits 0', () => {
     const result = cli('lab');
