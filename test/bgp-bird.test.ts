@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
-import { document } from './helpers';
+import { bgpAnnouncer, dnsTargets, document } from './helpers';
 import {
   randomPort,
   startBird,
@@ -55,31 +55,11 @@ describe('built-in BGP speaker against BIRD 2', () => {
     birdOptions.dir = bird.dir;
     const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 3, rise: 2, quorum: 2 }) as any;
     doc.services[0].prefixes = ['192.0.2.53/32', '2001:db8:53::53/128'];
-    doc.services[0].backbone.targets = ['127.0.0.41', '127.0.0.42', '127.0.0.43'].map(
-      (address, i) => ({
-        name: 'dc' + i,
-        kind: 'dns',
-        address,
-        port: dnsPort,
-        query: 'probe.test.',
-      }),
+    doc.services[0].backbone.targets = dnsTargets(
+      ['127.0.0.41', '127.0.0.42', '127.0.0.43'],
+      dnsPort,
     );
-    doc.announcer = {
-      kind: 'bgp',
-      localAs: 65010,
-      routerId: '192.0.2.10',
-      peers: [
-        {
-          address: '127.0.0.2',
-          port: birdOptions.port,
-          remoteAs: 65000,
-          holdTimeS: 3,
-          localAddress: '127.0.0.1',
-          nextHopV4: '192.0.2.10',
-          nextHopV6: '2001:db8::10',
-        },
-      ],
-    };
+    doc.announcer = bgpAnnouncer(birdOptions.port, 3);
     writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
     lifeline = startLifeline();
   });

@@ -13,7 +13,7 @@ import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
-import { document } from './helpers';
+import { bgpAnnouncer, dnsTargets, document } from './helpers';
 import {
   randomPort,
   requireCommand,
@@ -110,30 +110,11 @@ describe('serial console and override pin, end to end with BIRD 2', () => {
       .filter((line) => line !== '');
     const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 2, rise: 2, quorum: 2 }) as any;
     doc.services[0].prefixes = ['192.0.2.53/32'];
-    doc.services[0].backbone.targets = ['127.0.0.51', '127.0.0.52', '127.0.0.53'].map(
-      (address, i) => ({
-        name: 'dc' + i,
-        kind: 'dns',
-        address,
-        port: dnsPort,
-        query: 'probe.test.',
-      }),
+    doc.services[0].backbone.targets = dnsTargets(
+      ['127.0.0.51', '127.0.0.52', '127.0.0.53'],
+      dnsPort,
     );
-    doc.announcer = {
-      kind: 'bgp',
-      localAs: 65010,
-      routerId: '192.0.2.10',
-      peers: [
-        {
-          address: '127.0.0.2',
-          port: bird.port,
-          remoteAs: 65000,
-          holdTimeS: 9,
-          localAddress: '127.0.0.1',
-          nextHopV4: '192.0.2.10',
-        },
-      ],
-    };
+    doc.announcer = bgpAnnouncer(bird.port, 9);
     doc.console = {
       device: join(dir, 'ttyS0'),
       keyFile: join(dir, 'console.key'),

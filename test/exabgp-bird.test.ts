@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
-import { document } from './helpers';
+import { dnsTargets, document } from './helpers';
 import {
   randomPort,
   startBird,
@@ -35,14 +35,9 @@ describe('ExaBGP runs lifeline and peers with BIRD 2', () => {
       peerAs: 65001,
     });
     const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 3, rise: 2, quorum: 2 }) as any;
-    doc.services[0].backbone.targets = ['127.0.0.31', '127.0.0.32', '127.0.0.33'].map(
-      (address, i) => ({
-        name: 'dc' + i,
-        kind: 'dns',
-        address,
-        port: dnsPort,
-        query: 'probe.test.',
-      }),
+    doc.services[0].backbone.targets = dnsTargets(
+      ['127.0.0.31', '127.0.0.32', '127.0.0.33'],
+      dnsPort,
     );
     // Debian's ExaBGP 4.2.21 sends `next-hop self` from an API process without a NEXT_HOP (BIRD
     // drops the route as invalid): the explicit next hops of the exabgp announcer avoid that.

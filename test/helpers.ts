@@ -103,6 +103,31 @@ export function simRig(
   };
 }
 
+/** Backbone targets `dc0`, `dc1`... querying `probe.test.` (the dnsmasq launcher's record). */
+export function dnsTargets(addresses: readonly string[], port: number): Record<string, unknown>[] {
+  return addresses.map((address, i) => ({
+    name: 'dc' + i,
+    kind: 'dns',
+    address,
+    port,
+    query: 'probe.test.',
+  }));
+}
+
+/** The built-in speaker (AS 65010) to one BIRD on 127.0.0.2 (AS 65000), from 127.0.0.1. */
+export function bgpAnnouncer(port: number, holdTimeS: number): Record<string, unknown> {
+  const peer = {
+    address: '127.0.0.2',
+    port,
+    remoteAs: 65000,
+    holdTimeS,
+    localAddress: '127.0.0.1',
+    nextHopV4: '192.0.2.10',
+    nextHopV6: '2001:db8::10',
+  };
+  return { kind: 'bgp', localAs: 65010, routerId: '192.0.2.10', peers: [peer] };
+}
+
 /** The SPEC.md example config, verbatim. */
 export const SPEC_EXAMPLE = `{
   "device": { "name": "edge-sjc1-dns3" },
