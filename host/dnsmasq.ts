@@ -43,13 +43,43 @@ export function answers(address: string, port: number, timeoutMs: number): Promi
   });
 }
 
-export async function startDnsmasq(address: string, port: number): Promise<Dnsmasq> {
+/** `dig` from inside namespace `netns`: true when the record's address comes back. */
+function answersIn(netns: string, address: string, port: number): boolean {
+  const result = spawnSync(
+    'ip',
+    [
+      'netns',
+      'exec',
+      netns,
+      'dig',
+      '+short',
+      '+time=1',
+      '+tries=1',
+      '-p',
+      String(port),
+      '@' + address,
+      DNSMASQ_RECORD,
+      'A',
+    ],
+    { encoding: 'utf8', timeout: 3000 },
+  );
+  return result.status === 0 && result.stdout.includes('203.0.113.53');
+}
+
+/** dnsmasq on `address`:`port`, in network namespace `netns` when given (then checked with dig). */
+export async function startDnsmasq(
+  address: string,
+  port: number,
+  netns: string | null = null,
+): Promise<Dnsmasq> {
   const path = dnsmasqPath();
   if (path === null)
     throw new Error('dnsmasq is not installed (Debian package dnsmasq-base; .ci/run installs it)');
+  const command = netns === null ? [path] : ['ip', 'netns', 'exec', netns, path];
   const child = spawn(
-    path,
+    command[0]!,
     [
+      ...command.slice(1),
       '--keep-in-foreground',
       '--conf-file=/dev/null',
       '--no-resolv',
@@ -71,7 +101,10 @@ export async function startDnsmasq(address: string, port: number): Promise<Dnsma
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   for (let attempt = 0; attempt < 100; attempt++) {
     if (child.exitCode !== null) break;
-    if (await answers(address, port, 50)) {
+    const ready =
+      netns === null ? await answers(address, port, 50) : answersIn(netns, address, port);
+    if (!ready) await new Promise((resolve) => setTimeout(resolve, netns === null ? 0 : 50));
+    if (ready) {
       return {
         address,
         port,

@@ -11,6 +11,9 @@ const NEEDED = [
   ['/usr/sbin/exabgp', 'exabgp'],
   ['/usr/sbin/dnsmasq', 'dnsmasq-base'],
   ['/usr/bin/socat', 'socat'],
+  ['/usr/sbin/nft', 'nftables'],
+  ['/usr/bin/dig', 'dnsutils'],
+  ['/usr/sbin/ip', 'iproute2'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];

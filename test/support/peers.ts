@@ -69,6 +69,8 @@ export interface BirdOptions {
   peerAs: number;
   /** A directory to reuse (a restart keeps the same log). */
   dir?: string;
+  /** A network namespace to run BIRD in (its control socket stays reachable: it is a file). */
+  netns?: string;
 }
 
 export async function startBird(options: BirdOptions): Promise<Bird> {
@@ -92,9 +94,9 @@ protocol bgp fw {
 }
 `,
   );
-  const child = spawn('/usr/sbin/bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl], {
-    stdio: 'ignore',
-  });
+  const argv = ['/usr/sbin/bird', '-f', '-c', join(dir, 'bird.conf'), '-s', ctl];
+  const full = options.netns === undefined ? argv : ['ip', 'netns', 'exec', options.netns, ...argv];
+  const child = spawn(full[0]!, full.slice(1), { stdio: 'ignore' });
   const birdc = (...args: string[]): string => {
     const result = spawnSync('/usr/sbin/birdc', ['-s', ctl, ...args], { encoding: 'utf8' });
     return result.status === 0 ? result.stdout : '';
