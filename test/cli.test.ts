@@ -105,12 +105,36 @@ describe('lifeline run --console stdio', () => {
 });
 
 describe('lifeline lab (npm start)', () => {
-  it('replays the cut and the recovery on loopback, prints the timeline and exits 0', () => {
-    const result = cli('lab');
+  it('plays the October 2021 script with --scenario outage: each step, in order, timed; exit 0', () => {
+    const result = cli('lab', '--scenario', 'outage');
     expect(result.status, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toMatch(/announced: announce route 192\.0\.2\.53\/32 next-hop self/);
-    expect(result.stdout).toMatch(/withdrawn after \d+\.\d ms/);
-    expect(result.stdout).toMatch(/re-announced after \d+\.\d ms/);
+    const steps = [
+      /announced to the route collector after \d+\.\d ms/,
+      /BACKBONE CUT/,
+      /withdrawn after (\d+)\.\d ms/,
+      /OK authenticated/,
+      /OK announce all for 10m/,
+      /re-announced by the override \d+\.\d ms after the command, with/,
+      /backbone restored/,
+      /automatic decision up again/,
+      /OK auto all/,
+      /routes stay announced, now automatically/,
+    ];
+    let at = 0;
+    for (const step of steps) {
+      const found = result.stdout.slice(at).search(step);
+      expect(found, String(step)).toBeGreaterThanOrEqual(0);
+      at += found;
+    }
+    const withdrawnMs = Number(/withdrawn after (\d+)\.\d ms/.exec(result.stdout)![1]);
+    expect(withdrawnMs).toBeLessThanOrEqual(80 + 2 * 100 + 100 + 30); // the bound, one interval of phase
+    expect(result.stdout).toMatch(/auth-ok method=recovery-code/);
+    expect(result.stdout.trimEnd().endsWith('PASS')).toBe(true);
+  });
+
+  it('runs the same script as `npm start` does without a terminal, and refuses unknown scenarios', () => {
+    const result = cli('lab');
+    expect(result.status).toBe(0);
     expect(result.stdout.trimEnd().endsWith('PASS')).toBe(true);
     expect(cli('lab', '--scenario', 'nonsense').status).toBe(2);
   });
