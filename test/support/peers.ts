@@ -71,6 +71,8 @@ export interface BirdOptions {
   dir?: string;
   /** A network namespace to run BIRD in (its control socket stays reachable: it is a file). */
   netns?: string;
+  /** Log every route change (with BIRD's millisecond timestamps), for latency measurements. */
+  debugRoutes?: boolean;
 }
 
 export async function startBird(options: BirdOptions): Promise<Bird> {
@@ -86,7 +88,7 @@ ipv6 table t6;
 protocol bgp fw {
   local ${options.address} port ${options.port} as ${options.as};
   neighbor ${options.peerAddress} as ${options.peerAs};
-  strict bind on; passive on; multihop 2;
+  strict bind on; passive on; multihop 2;${options.debugRoutes === true ? '\n  debug { routes };' : ''}
   hold time 9; min hold time 3; keepalive time 3;
   connect retry time 1; error wait time 1, 5;
   ipv4 { table t4; import all; export none; };
