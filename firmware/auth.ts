@@ -40,6 +40,8 @@ export function hashCode(code: string): string {
 export class Authenticator {
   authenticated: boolean;
   failures: number;
+  /** Every failed attempt since boot (for metrics). */
+  failuresTotal: number;
   lockedUntilMs: number;
   private readonly hmac: HmacSha256 | null;
   private readonly challenge: Uint8Array;
@@ -57,6 +59,7 @@ export class Authenticator {
   ) {
     this.authenticated = false;
     this.failures = 0;
+    this.failuresTotal = 0;
     this.lockedUntilMs = 0;
     this.hmac = key === null ? null : new HmacSha256(key);
     this.challenge = new Uint8Array(16);
@@ -135,6 +138,7 @@ export class Authenticator {
 
   private fail(reason: string, nowMs: number, result: AuthResult): AuthResult {
     this.failures++;
+    this.failuresTotal++;
     this.lockedUntilMs = nowMs + Math.min(1000 * Math.pow(2, this.failures - 1), LOCKOUT_MS_MAX);
     this.audit.record(
       'auth-fail',

@@ -126,6 +126,8 @@ export interface Config {
   readonly overridePin: OverridePinConfig | null;
   readonly stateDir: string | null;
   readonly metricsListen: string | null;
+  /** A hardware watchdog device fed by the loop (Linux), or null. */
+  readonly watchdogDevice: string | null;
 }
 
 export type ConfigResult =
@@ -759,6 +761,7 @@ const TOP_KEYS = [
   'overridePin',
   'stateDir',
   'metrics',
+  'watchdog',
 ];
 
 /** Validates a parsed JSON document. All problems at once; a config only when there are none. */
@@ -799,6 +802,10 @@ export function readConfig(document: Json): ConfigResult {
       JSON.stringify(metricsListen) + ' must be ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)',
     );
   }
+  const watchdog =
+    top['watchdog'] === undefined ? null : reader.object(top['watchdog'], 'watchdog', ['device']);
+  const watchdogDevice =
+    watchdog === null ? null : reader.string(watchdog, 'device', 'watchdog', null);
   if (reader.errors.length > 0) return { config: null, errors: reader.errors };
   return {
     config: {
@@ -812,6 +819,7 @@ export function readConfig(document: Json): ConfigResult {
       overridePin,
       stateDir,
       metricsListen,
+      watchdogDevice,
     },
     errors: null,
   };

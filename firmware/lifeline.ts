@@ -34,6 +34,8 @@ export class Lifeline implements HalClient {
   readonly arbiter: OverrideArbiter;
   /** Per service, the route state last given to the announcer (UNDECIDED before the first). */
   readonly effective: Uint8Array;
+  /** Clock time at which the last round ended (the watchdogs' proof of a live loop). */
+  readonly lastRoundEndMs: Float64Array;
   readonly names: readonly string[];
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   readonly healthyTargets: Uint16Array;
@@ -61,6 +63,7 @@ export class Lifeline implements HalClient {
       config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
     this.arbiter = new OverrideArbiter(config.services.length, pinAction);
     this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
+    this.lastRoundEndMs = new Float64Array(1);
     this.names = config.services.map((service) => service.name);
     const serviceCount = config.services.length;
     this.healthyTargets = new Uint16Array(serviceCount);
@@ -221,6 +224,7 @@ export class Lifeline implements HalClient {
     );
     this.roundActive = false;
     this.counters.rounds++;
+    this.lastRoundEndMs[0] = nowMs;
     this.tallyRound();
     let fast = false;
     for (let s = 0; s < this.engine.serviceCount; s++) {

@@ -35,6 +35,11 @@ export const OUTCOME_NAMES: readonly string[] = [
 ];
 
 /** Per-slot counters, at `slot * COUNTER_COUNT + counter`. */
+/** RTT histogram bucket bounds, in ms (Prometheus `le`); the last bucket is +Inf. */
+export const RTT_BUCKETS_MS: readonly number[] = [
+  0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000,
+];
+
 export const enum Counter {
   Sent = 0,
   Healthy = 1,
@@ -81,6 +86,9 @@ export class ProbeTable {
   /** Round-trip time of the last healthy answer, in ms (NaN before the first). */
   readonly rttMs: Float64Array;
   readonly counters: Float64Array;
+  /** Per slot: healthy answers per RTT bucket (RTT_BUCKETS_MS + Inf), and the sum of their RTTs. */
+  readonly rttBuckets: Float64Array;
+  readonly rttSumMs: Float64Array;
   pendingCount: number;
   private readonly kind: Uint8Array;
   private readonly queries: readonly Uint8Array[];
@@ -125,6 +133,8 @@ export class ProbeTable {
     this.sentAtMs = new Float64Array(count);
     this.rttMs = new Float64Array(count).fill(NaN);
     this.counters = new Float64Array(count * COUNTER_COUNT);
+    this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
+    this.rttSumMs = new Float64Array(count);
     this.pendingCount = 0;
     this.kind = new Uint8Array(count);
     this.queryLength = new Uint16Array(count);
@@ -225,9 +235,18 @@ export class ProbeTable {
     );
     this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
     this.outcome[slot] = outcome;
-    if (outcome === Outcome.Healthy) this.rttMs[slot] = nowMs - this.sentAtMs[slot]!;
+    if (outcome === Outcome.Healthy) this.recordRtt(slot, nowMs - this.sentAtMs[slot]!);
     this.pendingCount--;
     this.count(slot, counter);
+  }
+
+  private recordRtt(slot: number, rttMs: number): void {
+    this.rttMs[slot] = rttMs;
+    this.rttSumMs[slot] = this.rttSumMs[slot]! + rttMs;
+    let bucket = 0;
+    while (bucket < RTT_BUCKETS_MS.length && rttMs > RTT_BUCKETS_MS[bucket]!) bucket++;
+    const index = slot * (RTT_BUCKETS_MS.length + 1) + bucket;
+    this.rttBuckets[index] = this.rttBuckets[index]! + 1;
   }
 
   /** A datagram for `slot` is in the receive buffer. Returns true when it resolved the slot. */

@@ -19,7 +19,9 @@ import {
   type ConsoleTransport,
 } from './console';
 import { runDrill } from './drill';
+import { startMetrics } from './metrics';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
+import { ServiceWatchdog } from './systemd';
 
 /** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
 export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
@@ -95,7 +97,7 @@ function startConsole(
           signal:
             signal === null ? null : { reader: signal, name: pin!.signal as 'cts' | 'dsr' | 'dcd' },
         });
-  return { transport, signal };
+  return { transport, signal, auth };
 }
 
 export function run(config: Config, consoleDevice: string | null): void {
@@ -111,6 +113,23 @@ export function run(config: Config, consoleDevice: string | null): void {
   const lifeline = new Lifeline(config, hal, speaker ?? new ExaBgpAnnouncer(config, hal));
   lifeline.start();
   const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
+  const problem = (line: string): void =>
+    lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
+  const metrics =
+    config.metricsListen === null
+      ? null
+      : startMetrics(
+          config.metricsListen,
+          { lifeline, speaker, auth: console_?.auth ?? null },
+          problem,
+        );
+  const watchdog = new ServiceWatchdog(lifeline, {
+    notifySocket: process.env['NOTIFY_SOCKET'] ?? null,
+    watchdogMs: Number(process.env['WATCHDOG_USEC'] ?? '0') / 1000,
+    device: config.watchdogDevice,
+    report: problem,
+  });
+  watchdog.start();
   const pin = config.overridePin;
   const watcher =
     pin === null
@@ -127,6 +146,8 @@ export function run(config: Config, consoleDevice: string | null): void {
     stopping = true;
     hal.log('signal ' + signal);
     watcher?.stop();
+    watchdog.stop();
+    metrics?.close();
     console_?.transport.close();
     lifeline.stop();
     hal.stopTimer();

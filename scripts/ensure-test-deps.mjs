@@ -14,6 +14,9 @@ const NEEDED = [
   ['/usr/sbin/nft', 'nftables'],
   ['/usr/bin/dig', 'dnsutils'],
   ['/usr/sbin/ip', 'iproute2'],
+  ['/usr/bin/promtool', 'prometheus'],
+  ['/usr/bin/systemd-notify', 'systemd'],
+  ['/usr/bin/systemd-analyze', 'systemd'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];

@@ -94,7 +94,8 @@ describe('config', () => {
         'services[0].damping.reuse: 750 must be below suppress (700)',
         'announcer.routerId: must be an IPv4 address (RFC 4271 4.2)',
         'announcer.peers[0].holdTimeS: must be 0 or at least 3 seconds (RFC 4271 4.2)',
-        'config.colour: is not a known key (known: device, probe, services, announcer, console, overridePin, stateDir, metrics)',
+        'config.colour: is not a known key (known: device, probe, services, announcer, console, overridePin, ' +
+          'stateDir, metrics, watchdog)',
       ]),
     );
     expect(result.errors!.length).toBe(12);

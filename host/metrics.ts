@@ -1,0 +1,181 @@
+// Prometheus metrics (text format 0.0.4) on `metrics.listen`, for the fleet's monitoring: read from
+// the firmware's counters at scrape time (nothing is added to the loop). Off unless configured.
+
+import { createServer, type Server } from 'node:http';
+
+import type { Authenticator } from '../firmware/auth';
+import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
+import type { BgpSpeaker } from '../firmware/bgp/speaker';
+import type { Lifeline } from '../firmware/lifeline';
+import { COUNTER_COUNT, COUNTER_NAMES, RTT_BUCKETS_MS } from '../firmware/probes';
+
+export interface MetricsSources {
+  readonly lifeline: Lifeline;
+  readonly speaker: BgpSpeaker | null;
+  readonly auth: Authenticator | null;
+}
+
+const escape = (value: string): string =>
+  value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+class Writer {
+  readonly lines: string[] = [];
+  family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
+    this.lines.push('# HELP lifeline_' + name + ' ' + help, '# TYPE lifeline_' + name + ' ' + type);
+  }
+  sample(name: string, labels: Record<string, string>, value: number): void {
+    const text = Object.entries(labels)
+      .map(([key, label]) => key + '="' + escape(label) + '"')
+      .join(',');
+    this.lines.push('lifeline_' + name + (text === '' ? '' : '{' + text + '}') + ' ' + value);
+  }
+}
+
+function probeMetrics(out: Writer, lifeline: Lifeline): void {
+  const probes = lifeline.probes;
+  const label = (slot: number): Record<string, string> => ({
+    service: lifeline.names[probes.service[slot]!]!,
+    target: probes.targets[slot]!.name,
+  });
+  out.family(
+    'probes_total',
+    'counter',
+    'Probes by outcome: sent, healthy, timeout, dropped replies ...',
+  );
+  for (let slot = 0; slot < probes.slotCount; slot++) {
+    for (let counter = 0; counter < COUNTER_COUNT; counter++) {
+      out.sample(
+        'probes_total',
+        { ...label(slot), result: COUNTER_NAMES[counter]! },
+        probes.counter(slot, counter),
+      );
+    }
+  }
+  out.family('probe_rtt_seconds', 'histogram', 'Round-trip time of healthy answers.');
+  const buckets = RTT_BUCKETS_MS.length + 1;
+  for (let slot = 0; slot < probes.slotCount; slot++) {
+    let cumulative = 0;
+    for (let bucket = 0; bucket < buckets; bucket++) {
+      cumulative += probes.rttBuckets[slot * buckets + bucket]!;
+      const le = bucket < RTT_BUCKETS_MS.length ? String(RTT_BUCKETS_MS[bucket]! / 1000) : '+Inf';
+      out.sample('probe_rtt_seconds_bucket', { ...label(slot), le }, cumulative);
+    }
+    out.sample('probe_rtt_seconds_sum', label(slot), probes.rttSumMs[slot]! / 1000);
+    out.sample('probe_rtt_seconds_count', label(slot), cumulative);
+  }
+}
+
+function serviceMetrics(out: Writer, lifeline: Lifeline): void {
+  const families: [string, 'counter' | 'gauge', string, (s: number) => number][] = [
+    [
+      'service_announced',
+      'gauge',
+      'Routes announced (1, also when drained) or withdrawn (0).',
+      (s) => (lifeline.effective[s] === 1 || lifeline.effective[s] === 2 ? 1 : 0),
+    ],
+    [
+      'service_auto_up',
+      'gauge',
+      'The automatic decision: 1 up, 0 down or not decided.',
+      (s) => (lifeline.engine.state[s] === 1 ? 1 : 0),
+    ],
+    [
+      'service_override',
+      'gauge',
+      'Console override: 0 none, 1 announce, 2 withdraw.',
+      (s) => lifeline.arbiter.kind[s]!,
+    ],
+    [
+      'service_healthy_targets',
+      'gauge',
+      'Backbone targets healthy in the last round.',
+      (s) => lifeline.healthyTargets[s]!,
+    ],
+    [
+      'service_penalty',
+      'gauge',
+      'Flap damping penalty.',
+      (s) => Math.round(lifeline.engine.penalty[s]!),
+    ],
+    [
+      'service_suppressed',
+      'gauge',
+      '1 while flap damping suppresses the service.',
+      (s) => lifeline.engine.suppressed[s]!,
+    ],
+    [
+      'service_transitions_total',
+      'counter',
+      'Changes of the automatic decision.',
+      (s) => lifeline.engine.transitions[s]!,
+    ],
+  ];
+  for (const [name, type, help, value] of families) {
+    out.family(name, type, help);
+    for (let s = 0; s < lifeline.names.length; s++)
+      out.sample(name, { service: lifeline.names[s]! }, value(s));
+  }
+}
+
+export function renderMetrics(sources: MetricsSources, nowMs: number): string {
+  const out = new Writer();
+  const lifeline = sources.lifeline;
+  out.family('rounds_total', 'counter', 'Probe rounds completed.');
+  out.sample('rounds_total', {}, lifeline.counters.rounds);
+  out.family('rounds_skipped_total', 'counter', 'Rounds skipped because the loop was late.');
+  out.sample('rounds_skipped_total', {}, lifeline.counters.roundsSkipped);
+  out.family('pin_asserted', 'gauge', '1 while the override pin is asserted.');
+  out.sample('pin_asserted', {}, lifeline.arbiter.pinAsserted ? 1 : 0);
+  out.family('auth_failures_total', 'counter', 'Failed console authentication attempts.');
+  out.sample('auth_failures_total', {}, sources.auth?.failuresTotal ?? 0);
+  out.family(
+    'audit_write_failures_total',
+    'counter',
+    'Audit records that could not be written to storage.',
+  );
+  out.sample('audit_write_failures_total', {}, lifeline.audit.writeFailures);
+  probeMetrics(out, lifeline);
+  serviceMetrics(out, lifeline);
+  if (sources.speaker !== null) {
+    const peers = sources.speaker.status(nowMs);
+    out.family(
+      'bgp_session_state',
+      'gauge',
+      'BGP session state: 0 idle, 1 connect, 2 opensent, 3 openconfirm, 4 established.',
+    );
+    for (const peer of peers)
+      out.sample('bgp_session_state', { peer: peer.peer }, SESSION_STATE_NAMES.indexOf(peer.state));
+    out.family('bgp_updates_sent_total', 'counter', 'UPDATE messages sent to the peer.');
+    for (const peer of peers)
+      out.sample('bgp_updates_sent_total', { peer: peer.peer }, peer.updatesSent);
+    out.family(
+      'bgp_updates_received_total',
+      'counter',
+      'UPDATE messages received (checked, never installed).',
+    );
+    for (const peer of peers)
+      out.sample('bgp_updates_received_total', { peer: peer.peer }, peer.updatesReceived);
+  }
+  return out.lines.join('\n') + '\n';
+}
+
+/** Serves /metrics on `listen` (ADDRESS:PORT or [ADDRESS]:PORT). */
+export function startMetrics(
+  listen: string,
+  sources: MetricsSources,
+  report: (line: string) => void,
+): Server {
+  const colon = listen.lastIndexOf(':');
+  const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
+  const server = createServer((request, response) => {
+    if (request.url !== '/metrics') {
+      response.writeHead(404).end('not found: try /metrics\n');
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    response.end(renderMetrics(sources, sources.lifeline.nowMs()));
+  });
+  server.on('error', (error) => report('metrics: ' + listen + ': ' + error.message));
+  server.listen(Number(listen.slice(colon + 1)), host);
+  return server;
+}
