@@ -1,6 +1,7 @@
 // The `lifeline` command line (SPEC.md): run, check-config, lab, bench. Usage errors exit 2.
 
 import { consoleClient } from './client';
+import { install, uninstall } from './install';
 import { keygen } from './keygen';
 import { lab } from './lab';
 import { loadConfig, run } from './run';
@@ -17,6 +18,8 @@ commands:
                            the operator's client for the serial console
   keygen --key-file F --codes-file F [--codes N]
                            make the console key and one-time recovery codes
+  install [--root DIR] / uninstall [--purge]
+                           lay out (or remove) an unpacked release on this appliance
   lab [--scenario outage]  the self-contained lab on loopback (npm start)
   bench [--json FILE]      the latency benchmarks on this device
 
@@ -38,6 +41,12 @@ const HELP: { readonly [command: string]: string } = {
   keygen:
     'usage: lifeline keygen --key-file F --codes-file F [--codes N] [--force]\n' +
     '  Writes the device key (mode 0600) and N recovery codes, hashed; prints the codes once.\n',
+  install:
+    'usage: lifeline install [--prefix /opt/lifeline] [--root DIR]\n' +
+    '  From an unpacked release: program, config (kept if present), state dir, systemd unit.\n',
+  uninstall:
+    'usage: lifeline uninstall [--prefix /opt/lifeline] [--root DIR] [--purge]\n' +
+    '  Removes the program and the unit; --purge also the config and the state.\n',
   lab:
     'usage: lifeline lab [--scenario outage]\n' +
     '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n',
@@ -96,6 +105,8 @@ async function main(argv: readonly string[]): Promise<number | null> {
   if (command === 'run') return runCommand(args);
   if (command === 'lab') return lab(args);
   if (command === 'keygen') return keygen(args);
+  if (command === 'install') return install(args);
+  if (command === 'uninstall') return uninstall(args);
   if (command === 'console') return consoleClient(args);
   const { bench } = await import('../bench/suite');
   return bench(args);

@@ -24,8 +24,12 @@ if (missing.length === 0) process.exit(0);
 const root = process.getuid?.() === 0;
 if (!root || !existsSync('/usr/bin/apt-get')) {
   process.stderr.write(
-    'npm test needs the Debian packages: ' + missing.join(' ') + '\n' +
-      'install them with: sudo apt-get install --no-install-recommends ' + missing.join(' ') + '\n',
+    'npm test needs the Debian packages: ' +
+      missing.join(' ') +
+      '\n' +
+      'install them with: sudo apt-get install --no-install-recommends ' +
+      missing.join(' ') +
+      '\n',
   );
   process.exit(1);
 }
@@ -33,8 +37,8 @@ const list = missing.join(' ');
 process.stderr.write('installing Debian packages for the integration tests: ' + list + '\n');
 const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
 const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
-const installed = run(['update', '-qq']) &&
-  run(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+const installed =
+  run(['update', '-qq']) && run(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
 if (!installed) {
   process.stderr.write('apt-get failed to install: ' + list + '\n');
   process.exit(1);

@@ -1,0 +1,2 @@
+// Types of package.mjs.
+export declare function makePackage(): Promise<{ tarball: string; bytes: number }>;
