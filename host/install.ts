@@ -97,7 +97,8 @@ export function install(args: readonly string[]): number {
       where.program +
       (freshConfig ? '; edit ' + config + ' (an example)' : '; kept ' + config) +
       '\nthen: lifeline keygen --key-file /etc/lifeline/console.key --codes-file ' +
-      '/etc/lifeline/recovery-codes\n      systemctl daemon-reload && systemctl enable --now lifeline\n',
+      '/etc/lifeline/recovery-codes\n' +
+      '      systemctl daemon-reload && systemctl enable --now lifeline\n',
   );
   return 0;
 }

@@ -1,5 +1,5 @@
-// `npm run package`: the release tarball for Linux appliances, dist/lifeline-VERSION.tar.gz, holding
-// the Node bundle, the production dependencies (serialport with its prebuilt bindings for
+// `npm run package`: the release tarball for Linux appliances, dist/lifeline-VERSION.tar.gz,
+// holding the Node bundle, the production dependencies (serialport with its prebuilt bindings for
 // linux-arm64, linux-arm and linux-x64 only), the systemd unit, an example config and the README.
 // Unpack it on the appliance and run `node lifeline-VERSION/lifeline.mjs install`.
 
