@@ -17,6 +17,7 @@ const NEEDED = [
   ['/usr/bin/promtool', 'prometheus'],
   ['/usr/bin/systemd-notify', 'systemd'],
   ['/usr/bin/systemd-analyze', 'systemd'],
+  ['/usr/bin/qemu-aarch64', 'qemu-user'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];

@@ -1,0 +1,14 @@
+// The core's unit tests, bundled to run on an ARM64 Node (scripts/arm64-check.sh): the same test
+// files as `npm test`, on the vitest stand-in.
+
+import '../../test/config.test';
+import '../../test/dns.test';
+import '../../test/engine.test';
+import '../../test/crypto.test';
+import '../../test/bgp-codec.test';
+import '../../test/bgp-session.test';
+import '../../test/console.test';
+import { runAll } from './vitest-shim';
+
+process.stdout.write('node ' + process.version + ' on ' + process.arch + '\n');
+runAll().then((failed) => process.exit(failed === 0 ? 0 : 1));
