@@ -1,7 +1,10 @@
 // The Espruino globals the Espruino HAL uses (ESPRUINO.md). Declared here, for hal/espruino only.
 
 declare function getTime(): number;
+/** Espruino's global object. */
+declare const global: { [name: string]: unknown };
 declare const E: {
+  enableWatchdog?: (timeoutS: number, autoKick: boolean) => void;
   toString(bytes: Uint8Array): string;
   hwRand?: () => number;
   kickWatchdog?: () => void;

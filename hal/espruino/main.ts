@@ -7,6 +7,7 @@ import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
+import { runDeviceBench } from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
 import { EspruinoHal } from './index';
 
@@ -81,6 +82,24 @@ interface Embedded {
 function boot(): void {
   if (booted) return;
   booted = true;
+  // For `lifeline bench --device`: the on-device benchmark, reachable from the REPL.
+  global['lifelineBench'] = (batches: number, perBatch: number) =>
+    runDeviceBench(() => getTime() * 1e9, batches, perBatch);
+  if (E.enableWatchdog !== undefined) E.enableWatchdog(10, false); // kicked on every wake-up
+  const board = global['process'] as
+    { memory?: () => { usage: number; free: number; total: number } } | undefined;
+  if (board?.memory !== undefined) {
+    const memory = board.memory();
+    console.log(
+      'memory usage=' +
+        memory.usage +
+        ' free=' +
+        memory.free +
+        ' total=' +
+        memory.total +
+        ' (JsVars)',
+    );
+  }
   const embedded = revive(LIFELINE_CONFIG) as Config & Embedded;
   const config = embedded as Config;
   const hal = new EspruinoHal();

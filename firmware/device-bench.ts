@@ -1,0 +1,82 @@
+// The benchmarks that run on the device itself (`lifeline bench --device`): the decision step and
+// the DNS reply decoder, timed with the board's own clock in batches, median and p99 per operation.
+// Allocates only its result; the timed loops allocate nothing.
+
+import { DecisionEngine } from './decision';
+import { decodeReply, encodeQuery, setQueryId } from './dns';
+
+export interface DeviceBenchRow {
+  readonly name: string;
+  readonly medianNs: number;
+  readonly p99Ns: number;
+  readonly samples: number;
+}
+
+function summarise(name: string, samples: Float64Array): DeviceBenchRow {
+  const sorted = Array.prototype.slice
+    .call(samples)
+    .sort((a: number, b: number) => a - b) as number[];
+  return {
+    name,
+    medianNs: sorted[Math.floor(sorted.length / 2)]!,
+    p99Ns: sorted[Math.floor(sorted.length * 0.99)]!,
+    samples: sorted.length,
+  };
+}
+
+/**
+ * Runs both benches: `batches` samples of `perBatch` operations each; `nowNs` is the board clock.
+ */
+export function runDeviceBench(
+  nowNs: () => number,
+  batches: number,
+  perBatch: number,
+): DeviceBenchRow[] {
+  // One service as the config validator would make it (not used: it would bring the validator in).
+  const service = {
+    name: 'dns',
+    prefixes: [],
+    quorum: 2,
+    targets: [],
+    local: null,
+    rise: 3,
+    fall: 3,
+    holdDownMs: 0,
+    damping: null,
+    announce: { med: -1, communities: [], communityValues: [] },
+    drain: null,
+  };
+  const engine = new DecisionEngine([service]);
+  const query = new Uint8Array(300);
+  const queryLength = encodeQuery(query, 'health.example.', 1);
+  const reply = new Uint8Array(512);
+  reply.set(query.subarray(0, queryLength));
+  reply[2] = 0x81;
+  reply[3] = 0x80;
+  reply[7] = 1;
+  reply.set([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 203, 0, 113, 53], queryLength);
+  const expect = new Uint8Array([203, 0, 113, 53]);
+  const stepSamples = new Float64Array(batches);
+  const decodeSamples = new Float64Array(batches);
+  let time = 0;
+  for (let batch = 0; batch < batches; batch++) {
+    let start = nowNs();
+    for (let i = 0; i < perBatch; i++) {
+      time += 250;
+      engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
+    }
+    stepSamples[batch] = (nowNs() - start) / perBatch;
+    start = nowNs();
+    for (let i = 0; i < perBatch; i++) {
+      setQueryId(query, i & 0xffff);
+      reply[0] = query[0]!;
+      reply[1] = query[1]!;
+      decodeReply(reply, queryLength + 16, query, queryLength, 1, expect, 0, 4);
+    }
+    decodeSamples[batch] = (nowNs() - start) / perBatch;
+  }
+  return [
+    summarise('device: decision step', stepSamples),
+    summarise('device: dns decode reply', decodeSamples),
+  ];
+}
