@@ -56,7 +56,7 @@ export const NODE_OPTIONS = {
   format: 'esm',
   platform: 'node',
   target: 'node20',
-  external: ['serialport'],
+  external: ['serialport', 'esbuild'],
   banner: {
     js:
       "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +

@@ -19,6 +19,7 @@ import { dnsmasqPath, DNSMASQ_RECORD, startDnsmasq } from '../host/dnsmasq';
 import { DnsResponder } from '../host/responder';
 import { measureBgp, summarise } from './bgp';
 import { E2E_FALL, E2E_INTERVAL_MS, E2E_TIMEOUT_MS, measureEndToEnd } from './e2e';
+import { deviceBench } from './device';
 import { measureOverrides } from './override';
 
 const BATCH = 1000;
@@ -394,19 +395,33 @@ export function table(rows: readonly BenchRow[]): string {
 
 export async function bench(args: readonly string[]): Promise<number> {
   let jsonPath = 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
-  if (args.length === 2 && args[0] === '--json') jsonPath = args[1]!;
-  else if (args.length !== 0) {
-    process.stderr.write('usage: lifeline bench [--json FILE]\n');
-    return 2;
+  let device: string | null = null;
+  for (let i = 0; i < args.length; i += 2) {
+    if (args[i] === '--json' && args[i + 1] !== undefined) jsonPath = args[i + 1]!;
+    else if (args[i] === '--device' && args[i + 1] !== undefined) device = args[i + 1]!;
+    else {
+      process.stderr.write('usage: lifeline bench [--json FILE] [--device DEVICE]\n');
+      return 2;
+    }
   }
   const rows: BenchRow[] = [];
   const extra: Record<string, unknown> = {};
   const started = performance.now();
-  await computeBenches(rows, extra);
-  await roundBenches(rows, extra);
-  await bgpBenches(rows, extra);
-  await overrideBenches(rows, extra);
-  await endToEndBenches(rows, extra);
+  if (device !== null) {
+    const measured = await deviceBench(device);
+    if (typeof measured === 'string') {
+      process.stderr.write('bench: ' + measured + '\n');
+      return 1;
+    }
+    rows.push(...measured.rows);
+    extra['device'] = measured.board;
+  } else {
+    await computeBenches(rows, extra);
+    await roundBenches(rows, extra);
+    await bgpBenches(rows, extra);
+    await overrideBenches(rows, extra);
+    await endToEndBenches(rows, extra);
+  }
   process.stdout.write(table(rows) + '\n');
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(

@@ -1,6 +1,7 @@
 // The `lifeline` command line (SPEC.md): run, check-config, lab, bench. Usage errors exit 2.
 
 import { consoleClient } from './client';
+import { flash } from './flash';
 import { install, uninstall } from './install';
 import { keygen } from './keygen';
 import { lab } from './lab';
@@ -18,6 +19,8 @@ commands:
                            the operator's client for the serial console
   keygen --key-file F --codes-file F [--codes N]
                            make the console key and one-time recovery codes
+  flash DEVICE [--config FILE]
+                           upload the Espruino build to a board and verify it
   install [--root DIR] / uninstall [--purge]
                            lay out (or remove) an unpacked release on this appliance
   lab [--scenario outage]  the self-contained lab on loopback (npm start)
@@ -41,6 +44,9 @@ const HELP: { readonly [command: string]: string } = {
   keygen:
     'usage: lifeline keygen --key-file F --codes-file F [--codes N] [--force]\n' +
     '  Writes the device key (mode 0600) and N recovery codes, hashed; prints the codes once.\n',
+  flash:
+    'usage: lifeline flash DEVICE [--config FILE] [--baud N]\n' +
+    '  Uploads the Espruino build (built with FILE embedded) to the board and verifies it.\n',
   install:
     'usage: lifeline install [--prefix /opt/lifeline] [--root DIR]\n' +
     '  From an unpacked release: program, config (kept if present), state dir, systemd unit.\n',
@@ -51,7 +57,7 @@ const HELP: { readonly [command: string]: string } = {
     'usage: lifeline lab [--scenario outage]\n' +
     '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n',
   bench:
-    'usage: lifeline bench [--json FILE]\n' +
+    'usage: lifeline bench [--json FILE] [--device DEVICE]\n' +
     '  Runs the latency benchmarks; prints a table and writes JSON (default bench/results/).\n',
 };
 
@@ -106,6 +112,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
   if (command === 'lab') return lab(args);
   if (command === 'keygen') return keygen(args);
   if (command === 'install') return install(args);
+  if (command === 'flash') return flash(args);
   if (command === 'uninstall') return uninstall(args);
   if (command === 'console') return consoleClient(args);
   const { bench } = await import('../bench/suite');

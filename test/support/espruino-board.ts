@@ -4,6 +4,8 @@
 
 import { createContext, runInContext } from 'node:vm';
 
+import { crc32 } from '../../host/flash';
+
 /**
  * A simulated Espruino board: Espruino's globals, timers on virtual getTime(), fake dgram and net.
  */
@@ -16,6 +18,15 @@ export class Board {
     options: unknown;
   }[] = [];
   readonly flash: { [name: string]: string } = {};
+  /** Flash for Storage, in bytes (a real board refuses a file that does not fit). */
+  flashBytes = 256 * 1024;
+  /** What `print()` wrote; and the REPL's requests, carried out between lines by the simulator. */
+  readonly printed: string[] = [];
+  echoOn = true;
+  requested: 'reset' | 'load' | null = null;
+  /** getTime() also counts real time within a step (for the on-device bench in the simulator). */
+  realTimeWithinSteps = false;
+  private stepStartedMs = performance.now();
 
   timeS = 1000;
   acceptStreams = false;
@@ -89,7 +100,19 @@ export class Board {
     const flash = this.flash;
     return {
       read: (name: string) => flash[name],
-      write: (name: string, data: string) => ((flash[name] = data), true),
+      // write(name, data, offset, size): offset 0 with a size creates the file, later offsets fill it.
+      write: (name: string, data: string, offset?: number, size?: number) => {
+        const others = Object.keys(flash)
+          .filter((key) => key !== name)
+          .reduce((sum, key) => sum + flash[key]!.length, 0);
+        if ((size ?? data.length) > this.flashBytes - others)
+          throw new Error('Not enough free space in Storage');
+        flash[name] =
+          offset === undefined || offset === 0 ? data : (flash[name] ?? '').slice(0, offset) + data;
+        return true;
+      },
+      getFree: () =>
+        this.flashBytes - Object.keys(flash).reduce((sum, key) => sum + flash[key]!.length, 0),
       open: (name: string) => {
         let position = 0;
         return {
@@ -113,14 +136,40 @@ export class Board {
     return this.serialOut.slice(from).map((text) => text.trimEnd());
   }
 
+  /** Evaluates REPL input in the board's context (which `run` made). */
+  evaluate(code: string): unknown {
+    this.stepStartedMs = performance.now();
+    return runInContext(code, this.context!);
+  }
+
+  /** A fresh interpreter (reset() or load()): timers and globals go, the flash stays. */
+  restart(source: string): void {
+    this.timers.length = 0;
+    this.context = null;
+    this.run(source, 0);
+  }
+
   /** Loads `source` (once) and plays the timers for `seconds` of virtual time. */
   run(source: string | null, seconds: number): void {
     if (source !== null) {
       const dgram = this.dgram();
       const net = this.net();
       this.context = createContext({
-        getTime: () => this.timeS,
-        E: { toString: (bytes: Uint8Array) => String.fromCharCode(...bytes), on: () => {} },
+        getTime: () =>
+          this.timeS +
+          (this.realTimeWithinSteps ? (performance.now() - this.stepStartedMs) / 1000 : 0),
+        E: {
+          toString: (bytes: Uint8Array) => String.fromCharCode(...bytes),
+          on: () => {},
+          CRC32: (text: string) => crc32(text),
+        },
+        print: (value: unknown) => this.printed.push(String(value)),
+        echo: (on: number) => (this.echoOn = on !== 0),
+        reset: () => (this.requested = 'reset'),
+        load: () => (this.requested = 'load'),
+        process: {
+          env: { VERSION: '2v25', BOARD: 'LIFELINE_SIM', FLASH: this.flashBytes, RAM: 65536 },
+        },
         require: (name: string) =>
           name === 'dgram'
             ? dgram

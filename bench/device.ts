@@ -1,0 +1,46 @@
+// `lifeline bench --device DEVICE`: the benchmark that runs on the board itself (the firmware's
+// lifelineBench, firmware/device-bench.ts), called over the console's REPL; its figures come back
+// into the same table and JSON as the Node bench.
+
+import { SerialPort } from 'serialport';
+
+import { BoardLink } from '../host/flash';
+import type { BenchRow } from './suite';
+
+export async function deviceBench(
+  device: string,
+): Promise<{ rows: BenchRow[]; board: string } | string> {
+  const port = new SerialPort({ path: device, baudRate: 115200, autoOpen: false });
+  const opened = await new Promise<Error | null>((resolve) =>
+    port.open((error) => resolve(error ?? null)),
+  );
+  if (opened !== null) return 'cannot open ' + device + ': ' + opened.message;
+  const link = new BoardLink(port);
+  try {
+    if (!(await link.prompt())) return 'no answer from ' + device;
+    await link.send('\x10echo(0)\n');
+    await link.reply(/>\s*$/, 1000);
+    const board = (await link.query('process.env.BOARD+" "+process.env.VERSION')) ?? 'board';
+    const text = await link.query(
+      'JSON.stringify(typeof lifelineBench === "function" ? lifelineBench(51, 200) : null)',
+      60000,
+    );
+    const measured =
+      text === null
+        ? null
+        : (JSON.parse(text) as
+            { name: string; medianNs: number; p99Ns: number; samples: number }[] | null);
+    if (measured === null)
+      return (
+        'the board has no lifelineBench: flash the firmware first (lifeline flash ' + device + ')'
+      );
+    const rows = measured.map((row) => ({
+      ...row,
+      opsPerSecond: 1e9 / Math.max(row.medianNs, 1e-9),
+      note: 'on ' + board,
+    }));
+    return { rows, board };
+  } finally {
+    await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+}

@@ -1,0 +1,221 @@
+// `lifeline flash DEVICE [--config FILE]`: puts the Espruino build on a board the way the Espruino
+// tools do (ESPRUINO.md): get a prompt (newline, then Ctrl-C), echo off, read process.env and the
+// free Storage, reset(), write the code to Storage as .bootcde in 1 KB chunks (DLE-prefixed lines,
+// XOFF/XON honoured), then verify with E.CRC32 and load(). Exit 0 only when verified.
+
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { SerialPort } from 'serialport';
+
+const CHUNK_BYTES = 1024;
+
+/** CRC-32 (IEEE) over a string's bytes, as Espruino's E.CRC32. */
+export function crc32(text: string): number {
+  let crc = 0xffffffff;
+  for (let i = 0; i < text.length; i++) {
+    crc ^= text.charCodeAt(i) & 0xff;
+    for (let bit = 0; bit < 8; bit++) crc = crc & 1 ? (crc >>> 1) ^ 0xedb88320 : crc >>> 1;
+  }
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** The console of a board: lines out (paced by XOFF/XON), replies in. */
+export class BoardLink {
+  private buffer = '';
+  private paused = false;
+  constructor(readonly port: SerialPort) {
+    port.on('data', (data: Buffer) => {
+      for (const byte of data) {
+        if (byte === 0x13) this.paused = true;
+        else if (byte === 0x11) this.paused = false;
+        else this.buffer += String.fromCharCode(byte);
+      }
+    });
+  }
+
+  async send(text: string): Promise<void> {
+    this.buffer = '';
+    for (let at = 0; at < text.length; at += 64) {
+      for (let waited = 0; this.paused; waited += 5) {
+        if (waited > 10000) throw new Error('the board held XOFF for 10 s');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      this.port.write(Buffer.from(text.slice(at, at + 64), 'latin1'));
+    }
+  }
+
+  /** Waits until the reply matches `pattern`; the reply so far, or null after `timeoutMs`. */
+  async reply(pattern: RegExp, timeoutMs: number): Promise<string | null> {
+    const end = Date.now() + timeoutMs;
+    while (!pattern.test(this.buffer)) {
+      if (Date.now() > end) return null;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return this.buffer;
+  }
+
+  /** Sends a DLE-prefixed expression that prints <<value>>; returns the value. */
+  async query(expression: string, timeoutMs = 3000): Promise<string | null> {
+    await this.send('\x10print("<<"+' + expression + '+">>")\n');
+    const reply = await this.reply(/<<([\s\S]*?)>>/, timeoutMs);
+    return reply === null ? null : /<<([\s\S]*?)>>/.exec(reply)![1]!;
+  }
+
+  /** A prompt: a newline, then Ctrl-C twice if need be. */
+  async prompt(): Promise<boolean> {
+    for (const poke of ['\n', '\x03', '\x03']) {
+      await this.send(poke);
+      if ((await this.reply(/>\s*$/, 500)) !== null) return true;
+    }
+    return false;
+  }
+}
+
+async function bundleFor(configPath: string | null, bundlePath: string | null): Promise<string> {
+  const here = dirname(fileURLToPath(import.meta.url));
+  if (bundlePath !== null) return readFileSync(bundlePath, 'latin1');
+  if (configPath === null) return readFileSync(join(here, 'lifeline-espruino.js'), 'latin1');
+  const root = join(here, '..');
+  const build = await import(pathToFileURL(join(root, 'build.mjs')).href).catch(() => null);
+  if (build === null)
+    throw new Error(
+      '--config needs the development tree (build.mjs and npm ci): flash a built bundle',
+    );
+  const config = await build.validatedConfig(configPath);
+  if (config === null) throw new Error('the config has problems (above)');
+  const esbuild = await import('esbuild');
+  const built = await esbuild.build({
+    ...build.espruinoOptions(config),
+    entryPoints: [join(root, 'hal/espruino/main.ts')],
+    write: false,
+  });
+  return built.outputFiles![0]!.text;
+}
+
+function progress(done: number, total: number): void {
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  const text =
+    '[' +
+    '#'.repeat(filled) +
+    '.'.repeat(width - filled) +
+    '] ' +
+    Math.round((100 * done) / total) +
+    '% ' +
+    (done / 1024).toFixed(1) +
+    '/' +
+    (total / 1024).toFixed(1) +
+    ' KB';
+  if (process.stderr.isTTY) process.stderr.write('\r' + text + (done === total ? '\n' : ''));
+  else if (
+    done === total ||
+    Math.floor((4 * done) / total) !== Math.floor((4 * (done - CHUNK_BYTES)) / total)
+  ) {
+    process.stderr.write(text + '\n');
+  }
+}
+
+/** Writes `code` as .bootcde, verifies it, loads it; a sentence on failure, null on success. */
+async function upload(link: BoardLink, code: string): Promise<string | null> {
+  await link.send('\x10reset()\n');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  if ((await link.reply(/>\s*$/, 3000)) === null) return 'no prompt after reset()';
+  await link.send('\x10echo(0)\n');
+  await link.reply(/>\s*$/, 1000);
+  for (let offset = 0; offset < code.length; offset += CHUNK_BYTES) {
+    const chunk = code.slice(offset, offset + CHUNK_BYTES);
+    await link.send(
+      '\x10require("Storage").write(".bootcde",' +
+        JSON.stringify(chunk) +
+        ',' +
+        offset +
+        ',' +
+        code.length +
+        ')\n',
+    );
+    const reply = await link.reply(/>\s*$/, 5000);
+    if (reply === null) return 'no answer while writing at byte ' + offset;
+    if (reply.includes('Uncaught')) return 'the board reported: ' + reply.trim().split('\n')[0];
+    progress(Math.min(offset + CHUNK_BYTES, code.length), code.length);
+  }
+  const stored = await link.query('E.CRC32(require("Storage").read(".bootcde"))');
+  if (stored !== String(crc32(code)))
+    return 'verification failed: the board holds crc32 ' + stored + ', expected ' + crc32(code);
+  await link.send('\x10load()\n');
+  const loaded = await link.reply(/>\s*$/, 5000);
+  if (loaded === null) return 'no prompt after load()';
+  if (loaded.includes('Uncaught'))
+    return (
+      'the board refused the code: ' +
+      loaded
+        .trim()
+        .split('\n')
+        .find((line) => line.includes('Uncaught'))
+    );
+  return null;
+}
+
+export async function flash(args: readonly string[]): Promise<number> {
+  const device = args.find(
+    (arg, i) =>
+      !arg.startsWith('--') && !['--config', '--baud', '--bundle'].includes(args[i - 1] ?? ''),
+  );
+  const value = (flag: string): string | null =>
+    args.includes(flag) ? (args[args.indexOf(flag) + 1] ?? null) : null;
+  const baud = Number(value('--baud') ?? '115200');
+  if (device === undefined || !(baud >= 300)) {
+    process.stderr.write('usage: lifeline flash DEVICE [--config FILE] [--baud N]\n');
+    return 2;
+  }
+  const fail = (text: string): number => (process.stderr.write('flash: ' + text + '\n'), 1);
+  let code: string;
+  try {
+    code = await bundleFor(value('--config'), value('--bundle'));
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  const port = new SerialPort({ path: device, baudRate: baud, autoOpen: false });
+  const opened = await new Promise<Error | null>((resolve) =>
+    port.open((error) => resolve(error ?? null)),
+  );
+  if (opened !== null) return fail('cannot open ' + device + ': ' + opened.message);
+  const link = new BoardLink(port);
+  try {
+    if (!(await link.prompt()))
+      return fail('no answer from ' + device + ': is it an Espruino board, at ' + baud + ' baud?');
+    await link.send('\x10echo(0)\n');
+    await link.reply(/>\s*$/, 1000);
+    const env = JSON.parse((await link.query('JSON.stringify(process.env)')) ?? '{}') as {
+      BOARD?: string;
+      VERSION?: string;
+    };
+    const free = Number(await link.query('require("Storage").getFree()'));
+    if (code.length > free)
+      return fail(
+        'the bundle (' +
+          code.length +
+          ' bytes) is too large for ' +
+          env.BOARD +
+          ': ' +
+          free +
+          ' bytes free',
+      );
+    const failure = await upload(link, code);
+    if (failure !== null) return fail(failure);
+    process.stdout.write(
+      'flashed and verified: ' +
+        code.length +
+        ' bytes, crc32 ' +
+        crc32(code).toString(16) +
+        ', on ' +
+        env.BOARD +
+        ' ' +
+        env.VERSION +
+        '\n',
+    );
+    return 0;
+  } finally {
+    await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+}
