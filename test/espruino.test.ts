@@ -62,6 +62,27 @@ describe('Espruino target', () => {
     expect(good.services[0].prefixes[0].bytes).toEqual({ $bytes: [192, 0, 2, 53] });
   });
 
+  it('keeps the board build of one service, three targets and one BGP peer within 40 KB', async () => {
+    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+    writeFileSync(join(dir, 'bgp.json'), JSON.stringify(doc));
+    const built = await esbuild.build({
+      ...espruinoOptions(await validatedConfig(join(dir, 'bgp.json'))),
+      entryPoints: ['hal/espruino/main.ts'],
+      write: false,
+    });
+    const source = built.outputFiles[0]!.text;
+    expect(source.length).toBeLessThanOrEqual(40 * 1024);
+    expect(source).not.toMatch(/line-too-long/); // no console in this config: none in the bundle
+    expect(checkEspruinoSource(source)).toEqual([]);
+  });
+
   it('stops the build at syntax Espruino rejects', async () => {
     const cases = [
       'const { a } = globalObject; console.log(a);',

@@ -21,7 +21,6 @@ declare function setWatch(
   options: { repeat: boolean; edge: string; debounce: number },
 ): number;
 declare function digitalRead(pin: unknown): number;
-declare function eval(code: string): unknown;
 
 interface EspruinoSerial {
   setup(baud: number): void;

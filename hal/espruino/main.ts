@@ -35,7 +35,7 @@ function startConsole(
     embedded.consoleKey === undefined ? null : new Uint8Array(embedded.consoleKey.length / 2);
   if (key !== null) fromHex(embedded.consoleKey!, key);
   const auth = new Authenticator(hal, lifeline.audit, key, embedded.recoveryHashes ?? []);
-  const serial = eval(settings.device ?? 'Serial1') as EspruinoSerial;
+  const serial = global[settings.device ?? 'Serial1'] as EspruinoSerial;
   serial.setup(settings.baud);
   const bytes = new Uint8Array(64);
   const console_ = new Console({
@@ -59,7 +59,7 @@ function startPin(config: Config, lifeline: Lifeline): void {
   const pin = config.overridePin;
   if (pin === null || pin.driver !== 'espruino' || !/^[A-Z][A-Z0-9_]{0,7}$/.test(pin.pin ?? ''))
     return;
-  const target = eval(pin.pin!);
+  const target = global[pin.pin!]; // pins (D5, LED1 ...) are properties of the global object
   const asserted = (level: boolean): boolean => level !== pin.activeLow;
   if (asserted(digitalRead(target) === 1)) lifeline.setPin(true, 'driver=espruino boot');
   setWatch(
