@@ -7,16 +7,15 @@ import { closeSync, existsSync, mkdtempSync, openSync, readSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { readConfig } from '../firmware/config';
-import { Console } from '../firmware/console';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
 import { createPinReader, PinWatcher } from '../host/pin';
 import { randomPort, startBird } from '../test/support/peers';
 import type { Timings } from './bgp';
+import { operatorConsole } from './override';
 
 export const E2E_INTERVAL_MS = 100;
 export const E2E_TIMEOUT_MS = 80;
@@ -122,15 +121,7 @@ async function rig(pinPath: string) {
   const hal = new NodeHal({ log: () => {}, emit: () => {} });
   const lifeline = new Lifeline(result.config, hal, new BgpSpeaker(result.config, hal));
   lifeline.start();
-  const auth = new Authenticator(hal, lifeline.audit, null, []);
-  auth.authenticated = true;
-  const console_ = new Console({
-    lifeline,
-    auth,
-    write: () => {},
-    bgpSummary: () => '',
-    drill: null,
-  });
+  const console_ = operatorConsole(hal, lifeline);
   const pin = result.config.overridePin!;
   const watcher = new PinWatcher(
     pin,

@@ -67,6 +67,13 @@ async function rig(pinPath: string) {
   return { peer, hal, lifeline, config: result.config };
 }
 
+/** A console whose operator has already authenticated (the benches time commands, not logins). */
+export function operatorConsole(hal: NodeHal, lifeline: Lifeline): Console {
+  const auth = new Authenticator(hal, lifeline.audit, null, []);
+  auth.authenticated = true;
+  return new Console({ lifeline, auth, write: () => {}, bgpSummary: () => '', drill: null });
+}
+
 /** Times `count` changes: each `act(i)` must make exactly one UPDATE reach the peer. */
 async function time(peer: Peer, count: number, act: (i: number) => void): Promise<number[]> {
   const samples: number[] = [];
@@ -84,15 +91,7 @@ export async function measureOverrides(): Promise<Timings[]> {
   const pinPath = join(mkdtempSync(join(tmpdir(), 'lifeline-bench-')), 'pin');
   writeFileSync(pinPath, '0');
   const { peer, hal, lifeline, config } = await rig(pinPath);
-  const auth = new Authenticator(hal, lifeline.audit, null, []);
-  auth.authenticated = true;
-  const console_ = new Console({
-    lifeline,
-    auth,
-    write: () => {},
-    bgpSummary: () => '',
-    drill: null,
-  });
+  const console_ = operatorConsole(hal, lifeline);
   const lines = [Buffer.from('announce all\r\n'), Buffer.from('auto all\r\n')];
   const byConsole = await time(peer, CHANGES, (i) =>
     console_.receive(lines[i % 2]!, 0, lines[i % 2]!.length),

@@ -30,6 +30,26 @@ async function buildSnippet(code: string): Promise<string> {
   }
 }
 
+/** The board build of the example service with one BGP peer (10.9.0.1, AS 65000). */
+async function bgpBundle(): Promise<string> {
+  const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+  doc.announcer = {
+    kind: 'bgp',
+    localAs: 65010,
+    routerId: '192.0.2.10',
+    peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+  writeFileSync(join(dir, 'bgp.json'), JSON.stringify(doc));
+  const config = await validatedConfig(join(dir, 'bgp.json'));
+  const built = await esbuild.build({
+    ...espruinoOptions(config),
+    entryPoints: ['hal/espruino/main.ts'],
+    write: false,
+  });
+  return built.outputFiles[0]!.text;
+}
+
 describe('Espruino target', () => {
   it('builds one minified file that passes the subset check', () => {
     const source = readFileSync(BUNDLE, 'utf8');
@@ -63,21 +83,7 @@ describe('Espruino target', () => {
   });
 
   it('keeps the board build of one service, three targets and one BGP peer within 40 KB', async () => {
-    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
-    doc.announcer = {
-      kind: 'bgp',
-      localAs: 65010,
-      routerId: '192.0.2.10',
-      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
-    };
-    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
-    writeFileSync(join(dir, 'bgp.json'), JSON.stringify(doc));
-    const built = await esbuild.build({
-      ...espruinoOptions(await validatedConfig(join(dir, 'bgp.json'))),
-      entryPoints: ['hal/espruino/main.ts'],
-      write: false,
-    });
-    const source = built.outputFiles[0]!.text;
+    const source = await bgpBundle();
     expect(source.length).toBeLessThanOrEqual(40 * 1024);
     expect(source).not.toMatch(/line-too-long/); // no console in this config: none in the bundle
     expect(checkEspruinoSource(source)).toEqual([]);
@@ -183,21 +189,7 @@ describe('Espruino target', () => {
   });
 
   it('runs the BGP speaker on the board: OPEN, KEEPALIVE and the UPDATE cross as strings', async () => {
-    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
-    doc.announcer = {
-      kind: 'bgp',
-      localAs: 65010,
-      routerId: '192.0.2.10',
-      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
-    };
-    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
-    writeFileSync(join(dir, 'bgp.json'), JSON.stringify(doc));
-    const built = await esbuild.build({
-      ...espruinoOptions(await validatedConfig(join(dir, 'bgp.json'))),
-      entryPoints: ['hal/espruino/main.ts'],
-      write: false,
-    });
-    const source = built.outputFiles[0]!.text;
+    const source = await bgpBundle();
     expect(checkEspruinoSource(source)).toEqual([]);
     const board = new Board();
     board.acceptStreams = true;
