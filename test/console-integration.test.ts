@@ -13,7 +13,7 @@ import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
-import { bgpAnnouncer, dnsTargets, document } from './helpers';
+import { bgpAnnouncer, dnsTargets, document, keygen } from './helpers';
 import {
   randomPort,
   requireCommand,
@@ -89,25 +89,7 @@ describe('serial console and override pin, end to end with BIRD 2', () => {
       peerAddress: '127.0.0.1',
       peerAs: 65010,
     });
-    const keygen = spawnSync(
-      process.execPath,
-      [
-        CLI,
-        'keygen',
-        '--key-file',
-        join(dir, 'console.key'),
-        '--codes-file',
-        join(dir, 'recovery-codes'),
-        '--codes',
-        '3',
-      ],
-      { encoding: 'utf8' },
-    );
-    codes = keygen.stdout
-      .split('\n')
-      .slice(1)
-      .map((line) => line.trim())
-      .filter((line) => line !== '');
+    codes = keygen(join(dir, 'console.key'), join(dir, 'recovery-codes'), 3);
     const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 2, rise: 2, quorum: 2 }) as any;
     doc.services[0].prefixes = ['192.0.2.53/32'];
     doc.services[0].backbone.targets = dnsTargets(

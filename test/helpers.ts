@@ -1,5 +1,7 @@
 // Shared fixtures: configs for the sim and loopback tests, and a firmware on the sim HAL.
 
+import { spawnSync } from 'node:child_process';
+
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { readConfig, type Config } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
@@ -126,6 +128,30 @@ export function bgpAnnouncer(port: number, holdTimeS: number): Record<string, un
     nextHopV6: '2001:db8::10',
   };
   return { kind: 'bgp', localAs: 65010, routerId: '192.0.2.10', peers: [peer] };
+}
+
+/** Runs `lifeline keygen` into `keyFile` and `codesFile`; returns the printed recovery codes. */
+export function keygen(keyFile: string, codesFile: string, count: number): string[] {
+  const made = spawnSync(
+    process.execPath,
+    [
+      'dist/lifeline.mjs',
+      'keygen',
+      '--key-file',
+      keyFile,
+      '--codes-file',
+      codesFile,
+      '--codes',
+      String(count),
+    ],
+    { encoding: 'utf8' },
+  );
+  if (made.status !== 0) throw new Error('keygen failed: ' + made.stderr);
+  return made.stdout
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim())
+    .filter((line) => line !== '');
 }
 
 /** The SPEC.md example config, verbatim. */

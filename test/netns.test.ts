@@ -12,7 +12,7 @@ import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
-import { dnsTargets, document } from './helpers';
+import { dnsTargets, document, keygen } from './helpers';
 import { makeNetnsLab, type NetnsLab } from './support/netns';
 import { requireCommand, startBird, stopProcess, waitFor, type Bird } from './support/peers';
 
@@ -83,25 +83,7 @@ describe.skipIf(unavailable !== '')(
         'pty,raw,echo=0,link=' + join(dir, 'ttyS0'),
         'pty,raw,echo=0,link=' + join(dir, 'operator'),
       ]);
-      const keygen = spawnSync(
-        process.execPath,
-        [
-          'dist/lifeline.mjs',
-          'keygen',
-          '--key-file',
-          join(dir, 'key'),
-          '--codes-file',
-          join(dir, 'codes'),
-          '--codes',
-          '2',
-        ],
-        { encoding: 'utf8' },
-      );
-      codes = keygen.stdout
-        .split('\n')
-        .slice(1)
-        .map((line) => line.trim())
-        .filter((line) => line !== '');
+      codes = keygen(join(dir, 'key'), join(dir, 'codes'), 2);
       const doc = document({
         intervalMs: INTERVAL_MS,
         timeoutMs: TIMEOUT_MS,
