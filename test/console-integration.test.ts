@@ -217,4 +217,29 @@ describe('serial console and override pin, end to end with BIRD 2', () => {
       readFileSync(join(dir, 'state', 'audit.log'), 'utf8').split('\n').length,
     ).toBeGreaterThan(20);
   });
+
+  it('the operator client is an interactive prompt too: commands in, replies out, logout on quit', async () => {
+    await closeTerminal();
+    const client = spawn(
+      process.execPath,
+      [CLI, 'console', join(dir, 'operator'), '--key-file', join(dir, 'console.key')],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    client.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => client.once('exit', resolve));
+    client.stdin!.write('status\n');
+    await waitFor(
+      () => /INFO service=dns state=\w+[\s\S]*\nOK/.test(out),
+      10000,
+      'the status reply' + context(),
+    );
+    client.stdin!.write('quit\n');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/lifeline> /);
+    openTerminal();
+    expect(await terminal.command('withdraw all')).toEqual([
+      'ERR auth-required withdraw needs an authenticated session: auth first',
+    ]);
+  });
 });
