@@ -20,6 +20,7 @@ import { DnsResponder } from '../host/responder';
 import { measureBgp, summarise } from './bgp';
 import { E2E_FALL, E2E_INTERVAL_MS, E2E_TIMEOUT_MS, measureEndToEnd } from './e2e';
 import { deviceBench } from './device';
+import { measureNodeAllocation, nodeAllocationChild } from './node-alloc';
 import { measureOverrides } from './override';
 
 const BATCH = 1000;
@@ -66,7 +67,7 @@ async function bytesPerOperation(
   return { bytes: Math.max(0, after - before) / count, gcs };
 }
 
-function benchConfig(address: string, port: number, targets: number): Config {
+export function benchConfig(address: string, port: number, targets: number): Config {
   const list = [];
   for (let i = 0; i < targets; i++) {
     list.push({
@@ -94,7 +95,7 @@ function benchConfig(address: string, port: number, targets: number): Config {
 /**
  * A probe table on the Node HAL, driven round by round: sendAll, then resolve when all answered.
  */
-class RoundDriver implements HalClient {
+export class RoundDriver implements HalClient {
   readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
   readonly probes: ProbeTable;
   readonly engine: DecisionEngine;
@@ -394,6 +395,7 @@ export function table(rows: readonly BenchRow[]): string {
 }
 
 export async function bench(args: readonly string[]): Promise<number> {
+  if (args[0] === '--node-alloc-child') return nodeAllocationChild();
   let jsonPath = 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
   let device: string | null = null;
   for (let i = 0; i < args.length; i += 2) {
@@ -421,6 +423,24 @@ export async function bench(args: readonly string[]): Promise<number> {
     await bgpBenches(rows, extra);
     await overrideBenches(rows, extra);
     await endToEndBenches(rows, extra);
+    const allocation = await measureNodeAllocation();
+    if (typeof allocation === 'string')
+      process.stdout.write('node HAL allocation: skipped: ' + allocation + '\n');
+    else extra['nodeHalBytesPerRound'] = allocation.bytesPerRound;
+    if (typeof allocation !== 'string') {
+      rows.push({
+        name: 'node HAL: bytes per probe round x3',
+        medianNs: 0,
+        p99Ns: 0,
+        opsPerSecond: 0,
+        samples: allocation.rounds,
+        note:
+          Math.round(allocation.bytesPerRound) +
+          ' B/round (Node sockets and timers; the core: 0), ' +
+          allocation.gcs +
+          ' GCs',
+      });
+    }
   }
   process.stdout.write(table(rows) + '\n');
   mkdirSync(dirname(jsonPath), { recursive: true });
