@@ -364,6 +364,7 @@ async function endToEndBenches(rows: BenchRow[], extra: Record<string, unknown>)
 }
 
 function format(ns: number): string {
+  if (Number.isNaN(ns)) return '-';
   if (ns === 0) return '< 1 ms';
   if (ns < 1000) return ns.toFixed(1) + ' ns';
   if (ns < 1e6) return (ns / 1000).toFixed(2) + ' us';
@@ -430,8 +431,8 @@ export async function bench(args: readonly string[]): Promise<number> {
     if (typeof allocation !== 'string') {
       rows.push({
         name: 'node HAL: bytes per probe round x3',
-        medianNs: 0,
-        p99Ns: 0,
+        medianNs: NaN, // not a timing
+        p99Ns: NaN,
         opsPerSecond: 0,
         samples: allocation.rounds,
         note:
