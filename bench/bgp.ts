@@ -60,30 +60,46 @@ export class Peer {
   }
 }
 
+/**
+ * The bench firmware's config: one service announcing 192.0.2.53/32 whose only target refuses
+ * (127.0.0.1:9), announced by the built-in speaker to one peer. `extra` adds or replaces
+ * top-level keys, `service` keys of the service.
+ */
+export function speakerBenchConfig(
+  port: number,
+  address = '127.0.0.1',
+  service: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    device: { name: 'bench' },
+    services: [
+      {
+        name: 'dns',
+        prefixes: ['192.0.2.53/32'],
+        backbone: {
+          quorum: 1,
+          targets: [{ name: 'a', kind: 'tcp', address: '127.0.0.1', port: 9 }],
+        },
+        ...service,
+      },
+    ],
+    announcer: {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address, port, remoteAs: 65000, holdTimeS: 90, nextHopV4: '192.0.2.10' }],
+    },
+    ...extra,
+  };
+}
+
 /** The speaker on the node HAL, with just enough of the firmware around it to run its timers. */
 export class Driver implements HalClient {
   readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
   readonly speaker: BgpSpeaker;
   constructor(port: number, address = '127.0.0.1') {
-    const result = readConfig({
-      device: { name: 'bench' },
-      services: [
-        {
-          name: 'dns',
-          prefixes: ['192.0.2.53/32'],
-          backbone: {
-            quorum: 1,
-            targets: [{ name: 'a', kind: 'tcp', address: '127.0.0.1', port: 9 }],
-          },
-        },
-      ],
-      announcer: {
-        kind: 'bgp',
-        localAs: 65010,
-        routerId: '192.0.2.10',
-        peers: [{ address, port, remoteAs: 65000, holdTimeS: 90, nextHopV4: '192.0.2.10' }],
-      },
-    });
+    const result = readConfig(speakerBenchConfig(port, address));
     if (result.config === null) throw new Error(result.errors.join('\n'));
     this.speaker = new BgpSpeaker(result.config, this.hal);
     this.hal.attach(this);

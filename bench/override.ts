@@ -16,7 +16,7 @@ import { Console } from '../firmware/console';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import { createPinReader, PinWatcher } from '../host/pin';
-import { Peer, type Timings } from './bgp';
+import { speakerBenchConfig, Peer, type Timings } from './bgp';
 
 const CHANGES = 300;
 
@@ -24,32 +24,17 @@ const CHANGES = 300;
 async function rig(pinPath: string) {
   const peer = new Peer();
   const port = await peer.listen();
-  const result = readConfig({
-    device: { name: 'bench' },
-    probe: { intervalMs: 1000, timeoutMs: 500 },
-    services: [
+  const result = readConfig(
+    speakerBenchConfig(
+      port,
+      '127.0.0.1',
+      { rise: 1, fall: 1, holdDownMs: 0 },
       {
-        name: 'dns',
-        prefixes: ['192.0.2.53/32'],
-        rise: 1,
-        fall: 1,
-        holdDownMs: 0,
-        backbone: {
-          quorum: 1,
-          targets: [{ name: 'a', kind: 'tcp', address: '127.0.0.1', port: 9 }],
-        },
+        probe: { intervalMs: 1000, timeoutMs: 500 },
+        overridePin: { driver: 'sysfs', path: pinPath, debounceMs: 0 },
       },
-    ],
-    announcer: {
-      kind: 'bgp',
-      localAs: 65010,
-      routerId: '192.0.2.10',
-      peers: [
-        { address: '127.0.0.1', port, remoteAs: 65000, holdTimeS: 90, nextHopV4: '192.0.2.10' },
-      ],
-    },
-    overridePin: { driver: 'sysfs', path: pinPath, debounceMs: 0 },
-  });
+    ),
+  );
   if (result.config === null) throw new Error(result.errors.join('\n'));
   const hal = new NodeHal({ log: () => {}, emit: () => {} });
   const speaker = new BgpSpeaker(result.config, hal);

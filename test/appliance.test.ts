@@ -135,16 +135,22 @@ describe('watchdog feeding and state files', () => {
     );
   });
 
-  it('starts with safe defaults and a clear audit record when the overrides file is corrupt', () => {
-    const stateDir = join(dir, 'corrupt');
-    mkdirSync(stateDir);
-    writeFileSync(join(stateDir, 'overrides.json'), '[{"service":"dns","kind":"annou');
+  /** Boots a firmware whose state lives in `stateDir`, then stops it: what a restart reads. */
+  function bootAndStop(stateDir: string): Lifeline {
     const built = config();
     const hal = new NodeHal({ log: () => {}, emit: () => {}, stateDir });
     const lifeline = new Lifeline(built, hal, new ExaBgpAnnouncer(built, hal));
     lifeline.start();
     lifeline.stop();
     hal.stopTimer();
+    return lifeline;
+  }
+
+  it('starts with safe defaults and a clear audit record when the overrides file is corrupt', () => {
+    const stateDir = join(dir, 'corrupt');
+    mkdirSync(stateDir);
+    writeFileSync(join(stateDir, 'overrides.json'), '[{"service":"dns","kind":"annou');
+    const lifeline = bootAndStop(stateDir);
     expect(lifeline.arbiter.kind[0]).toBe(0);
     expect(readFileSync(join(stateDir, 'audit.log'), 'utf8')).toMatch(
       /config problem="overrides\.json is not valid JSON: overrides cleared"/,
@@ -159,12 +165,7 @@ describe('watchdog feeding and state files', () => {
       '[{"service":"dns","kind":"withdraw","expiresAtWallMs":null}]\n',
     );
     writeFileSync(join(stateDir, 'overrides.json.tmp'), '[{"service":"dns","ki'); // the power cut
-    const built = config();
-    const hal = new NodeHal({ log: () => {}, emit: () => {}, stateDir });
-    const lifeline = new Lifeline(built, hal, new ExaBgpAnnouncer(built, hal));
-    lifeline.start();
-    lifeline.stop();
-    hal.stopTimer();
+    const lifeline = bootAndStop(stateDir);
     expect(lifeline.arbiter.kind[0]).toBe(2);
   });
 });
