@@ -265,7 +265,6 @@ export class Lifeline implements HalClient {
     }
   }
 
-  /** The automatic state of `s` changed: tell the announcer, and log why. Rare: may allocate. */
   /** The automatic decision of `s` as a route state, or UNDECIDED before the first. */
   automaticRoute(s: number): number {
     const state = this.engine.state[s];

@@ -34,12 +34,12 @@ export const OUTCOME_NAMES: readonly string[] = [
   'unreachable',
 ];
 
-/** Per-slot counters, at `slot * COUNTER_COUNT + counter`. */
 /** RTT histogram bucket bounds, in ms (Prometheus `le`); the last bucket is +Inf. */
 export const RTT_BUCKETS_MS: readonly number[] = [
   0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000,
 ];
 
+/** Per-slot counters, at `slot * COUNTER_COUNT + counter`. */
 export const enum Counter {
   Sent = 0,
   Healthy = 1,
