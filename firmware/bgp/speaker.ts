@@ -24,7 +24,7 @@ function copyOut(scratch: Uint8Array, length: number): Uint8Array {
   return scratch.slice(0, length);
 }
 
-/** One peer's session, for `status` and metrics (later issues). */
+/** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
   readonly peer: string;
   readonly state: string;
