@@ -11,6 +11,7 @@ import { Bench } from 'tinybench';
 
 import { readConfig, type Config } from '../firmware/config';
 import { DecisionEngine } from '../firmware/decision';
+import { healthReplyFixture } from '../firmware/device-bench';
 import { decodeReply, encodeQuery, setQueryId } from '../firmware/dns';
 import type { HalClient } from '../firmware/hal';
 import { ProbeTable } from '../firmware/probes';
@@ -163,28 +164,10 @@ class BareDgram {
   }
 }
 
-function codecFixture(): {
-  query: Uint8Array;
-  queryLength: number;
-  reply: Uint8Array;
-  replyLength: number;
-} {
-  const query = new Uint8Array(300);
-  const queryLength = encodeQuery(query, 'health.example.', 1);
-  setQueryId(query, 0xbeef);
-  const reply = new Uint8Array(512);
-  reply.set(query.subarray(0, queryLength));
-  reply[2] = 0x81;
-  reply[3] = 0x80;
-  reply[7] = 1;
-  reply.set([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 203, 0, 113, 53], queryLength);
-  return { query, queryLength, reply, replyLength: queryLength + 16 };
-}
-
 async function computeBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
   const config = benchConfig('127.0.0.1', 53, 3);
   const engine = new DecisionEngine(config.services);
-  const fixture = codecFixture();
+  const fixture = healthReplyFixture();
   const expect = new Uint8Array([203, 0, 113, 53]);
   let time = 0;
   let sink = 0;

@@ -24,6 +24,29 @@ function summarise(name: string, samples: Float64Array): DeviceBenchRow {
   };
 }
 
+export interface ReplyFixture {
+  readonly query: Uint8Array;
+  readonly queryLength: number;
+  readonly reply: Uint8Array;
+  readonly replyLength: number;
+}
+
+/**
+ * A query for health.example. A (ID 0) and its healthy reply: NOERROR, one answer 203.0.113.53.
+ * The on-device bench and the host bench decode the same bytes.
+ */
+export function healthReplyFixture(): ReplyFixture {
+  const query = new Uint8Array(300);
+  const queryLength = encodeQuery(query, 'health.example.', 1);
+  const reply = new Uint8Array(512);
+  reply.set(query.subarray(0, queryLength));
+  reply[2] = 0x81;
+  reply[3] = 0x80;
+  reply[7] = 1;
+  reply.set([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 203, 0, 113, 53], queryLength);
+  return { query, queryLength, reply, replyLength: queryLength + 16 };
+}
+
 /**
  * Runs both benches: `batches` samples of `perBatch` operations each; `nowNs` is the board clock.
  */
@@ -47,14 +70,10 @@ export function runDeviceBench(
     drain: null,
   };
   const engine = new DecisionEngine([service]);
-  const query = new Uint8Array(300);
-  const queryLength = encodeQuery(query, 'health.example.', 1);
-  const reply = new Uint8Array(512);
-  reply.set(query.subarray(0, queryLength));
-  reply[2] = 0x81;
-  reply[3] = 0x80;
-  reply[7] = 1;
-  reply.set([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 203, 0, 113, 53], queryLength);
+  const fixture = healthReplyFixture();
+  const query = fixture.query;
+  const queryLength = fixture.queryLength;
+  const reply = fixture.reply;
   const expect = new Uint8Array([203, 0, 113, 53]);
   const stepSamples = new Float64Array(batches);
   const decodeSamples = new Float64Array(batches);
@@ -71,7 +90,7 @@ export function runDeviceBench(
       setQueryId(query, i & 0xffff);
       reply[0] = query[0]!;
       reply[1] = query[1]!;
-      decodeReply(reply, queryLength + 16, query, queryLength, 1, expect, 0, 4);
+      decodeReply(reply, fixture.replyLength, query, queryLength, 1, expect, 0, 4);
     }
     decodeSamples[batch] = (nowNs() - start) / perBatch;
   }
