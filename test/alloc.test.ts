@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { config } from './helpers';
+import { ANNOUNCE, config } from './helpers';
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
@@ -92,10 +92,7 @@ describe('allocation-free steady state', () => {
     const roundsBefore = lifeline.counters.rounds;
     const result = await gcsDuring(sim, ROUNDS);
     expect(lifeline.counters.rounds - roundsBefore).toBe(ROUNDS + 20_000);
-    expect(sim.emitted).toEqual([
-      'announce route 192.0.2.53/32 next-hop self',
-      'announce route 2001:db8:53::/48 next-hop self',
-    ]);
+    expect(sim.emitted).toEqual(ANNOUNCE);
     expect(lifeline.probes.counter(0, 1)).toBeGreaterThan(ROUNDS); // healthy answers were really decoded
     expect(result.gcs, result.kinds.join('\n')).toBe(0);
     // One 16-byte heap number per round would be 16 MB here, and scavenges. What is measured is a

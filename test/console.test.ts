@@ -9,18 +9,10 @@ import { Authenticator, hashCode } from '../firmware/auth';
 import { Console } from '../firmware/console';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { config } from './helpers';
+import { ANNOUNCE, config, WITHDRAW } from './helpers';
 
 const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
 const CODES = ['ABCD-EFGH-JKLM-NPQR', 'STUV-WXYZ-2345-6789'];
-const ANNOUNCE = [
-  'announce route 192.0.2.53/32 next-hop self',
-  'announce route 2001:db8:53::/48 next-hop self',
-];
-const WITHDRAW = [
-  'withdraw route 192.0.2.53/32 next-hop self',
-  'withdraw route 2001:db8:53::/48 next-hop self',
-];
 
 function consoleRig(sim = new SimHal({ socketsMax: 8, seed: 5 })) {
   const built = config({ rise: 2, fall: 2 });

@@ -7,16 +7,7 @@ import { Counter } from '../firmware/probes';
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { config, simRig } from './helpers';
-
-const ANNOUNCE = [
-  'announce route 192.0.2.53/32 next-hop self',
-  'announce route 2001:db8:53::/48 next-hop self',
-];
-const WITHDRAW = [
-  'withdraw route 192.0.2.53/32 next-hop self',
-  'withdraw route 2001:db8:53::/48 next-hop self',
-];
+import { ANNOUNCE, config, simRig, WITHDRAW } from './helpers';
 
 describe('scheduler and decision engine (sim HAL)', () => {
   it('announces every prefix once, after `rise` healthy rounds at boot', () => {

@@ -186,3 +186,13 @@ export const SPEC_EXAMPLE = `{
   "stateDir": "/var/lib/lifeline",
   "metrics": { "listen": "127.0.0.1:9143" }
 }`;
+
+/** The ExaBGP lines that announce and withdraw config()'s two prefixes. */
+export const ANNOUNCE = [
+  'announce route 192.0.2.53/32 next-hop self',
+  'announce route 2001:db8:53::/48 next-hop self',
+];
+export const WITHDRAW = [
+  'withdraw route 192.0.2.53/32 next-hop self',
+  'withdraw route 2001:db8:53::/48 next-hop self',
+];
