@@ -30,7 +30,11 @@ export interface HalClient {
   socketConnected(socketId: number): void;
   /** The stream `streamId` (a BGP session) is connected. */
   streamConnected(streamId: number): void;
-  /** `length` bytes of the stream are in its receive buffer (from its start). */
+  /**
+   * `length` bytes of the stream are in its receive buffer (from its start). Never before
+   * `streamConnected` for the same connection: a HAL whose platform can deliver data first
+   * (Espruino does) reports the connection first.
+   */
   streamReceived(streamId: number, length: number): void;
   /**
    * The stream is closed: refused, reset, timed out or ended by the peer. No more events follow.

@@ -130,6 +130,25 @@ describe('BGP session FSM (sim HAL)', () => {
     expect(rig.session().updatesSent).toBe(2);
   });
 
+  it('frames a largest-size UPDATE and the KEEPALIVE behind it in one chunk, and split anywhere', () => {
+    // 4,096 bytes: 814 withdrawn /32s and one /16 (RFC 4271 allows it; a board's frame holds one).
+    const update = new Uint8Array(4096);
+    update.fill(0xff, 0, 16);
+    update.set([0x10, 0x00, MessageType.Update, 4073 >> 8, 4073 & 0xff], 16);
+    for (let i = 0; i < 814; i++) update.set([32, 198, 51, i >> 8, i & 0xff], 21 + 5 * i);
+    update.set([16, 10, 0], 21 + 5 * 814); // then a 0 total path attribute length
+    const both = Buffer.concat([update, keepalive()]);
+    for (const split of [both.length, 1, 19, 511, 512, 513, 4095, 4096, 4097]) {
+      const rig = bgpRig();
+      establish(rig, 3);
+      for (let at = 0; at < both.length; at += split)
+        rig.sim.deliver(0, both.subarray(at, Math.min(at + split, both.length)));
+      expect(rig.session().state, 'split ' + split).toBe(SessionState.Established);
+      expect(rig.session().updatesReceived, 'split ' + split).toBe(1);
+      expect(rig.session().treatAsWithdraw).toBe(0);
+    }
+  });
+
   it('keeps the session with KEEPALIVEs every hold/3, and drops it at hold-timer expiry with 4/0', () => {
     const rig = bgpRig();
     establish(rig, 3);

@@ -43,6 +43,16 @@ export const SESSION_STATE_NAMES: readonly string[] = [
 ];
 
 const CONNECT_TIMEOUT_MS = 5000;
+/**
+ * Our own OPEN, KEEPALIVE and NOTIFICATION are encoded here (UPDATEs are prebuilt by the speaker):
+ * an OPEN with every capability we offer is under 64 bytes.
+ */
+const TRANSMIT_BYTES = 256;
+/**
+ * Bytes the HAL copies in at a time (it loops over a larger chunk). Small, because a board has
+ * little RAM; the frame below holds a whole message.
+ */
+export const RECEIVE_BYTES = 512;
 /** RFC 4271 8: a large hold time (4 minutes) until the OPEN has been received. */
 const OPEN_HOLD_MS = 240000;
 const BACKOFF_MIN_MS = 1000;
@@ -108,8 +118,9 @@ export class BgpSession {
     this.updatesReceived = 0;
     this.treatAsWithdraw = 0;
     this.establishedCount = 0;
-    this.transmit = new Uint8Array(MESSAGE_BYTES_MAX);
-    this.frame = new Uint8Array(2 * MESSAGE_BYTES_MAX);
+    this.transmit = new Uint8Array(TRANSMIT_BYTES);
+    // One message of the largest size: each whole message is handled as soon as it is in.
+    this.frame = new Uint8Array(MESSAGE_BYTES_MAX);
     this.frameLength = 0;
     this.error = new BgpError();
     this.random = new Uint8Array(1);
@@ -243,14 +254,28 @@ export class BgpSession {
     this.drop(nowMs, this.state === SessionState.Connect ? 'connect-failed' : 'connection-closed');
   }
 
-  /** `length` bytes arrived in the receive buffer: frame them and handle every whole message. */
+  /**
+   * `length` bytes arrived in the receive buffer: appended to the frame as far as it has room,
+   * every whole message handled, and again until all are taken. The frame holds one message of
+   * the largest size, so each pass takes at least one byte.
+   */
   received(length: number, nowMs: number): void {
     if (this.state === SessionState.Idle || this.state === SessionState.Connect) return;
     const receive = this.options.receive;
-    if (this.frameLength + length > this.frame.length)
-      return this.fail(nowMs, ErrorCode.Header, 0, 'overrun');
-    for (let i = 0; i < length; i++) this.frame[this.frameLength + i] = receive[i]!;
-    this.frameLength += length;
+    let taken = 0;
+    while (taken < length && !this.idle()) {
+      const room = this.frame.length - this.frameLength;
+      assert(room > 0, 'the frame holds less than one whole message');
+      const count = room < length - taken ? room : length - taken;
+      for (let i = 0; i < count; i++) this.frame[this.frameLength + i] = receive[taken + i]!;
+      this.frameLength += count;
+      taken += count;
+      this.handleFramed(nowMs);
+    }
+  }
+
+  /** Handles every whole message in the frame and moves the unread tail to its front. */
+  private handleFramed(nowMs: number): void {
     let offset = 0;
     // Bounded: every pass consumes at least one whole message of 19 bytes or more, or stops.
     while (!this.idle()) {
@@ -261,8 +286,10 @@ export class BgpSession {
       offset += messageLength;
     }
     if (this.idle()) return;
-    this.frame.copyWithin(0, offset, this.frameLength);
-    this.frameLength -= offset;
+    // The unread tail moves to the front (a loop: Espruino's typed arrays have no copyWithin).
+    const remaining = this.frameLength - offset;
+    for (let i = 0; i < remaining; i++) this.frame[i] = this.frame[offset + i]!;
+    this.frameLength = remaining;
   }
 
   private handle(offset: number, length: number, nowMs: number): void {

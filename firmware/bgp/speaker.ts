@@ -14,14 +14,23 @@ import {
   FAMILY_IPV6,
   MESSAGE_BYTES_MAX,
 } from './codec';
-import { BgpSession, SESSION_STATE_NAMES, SessionState, type SessionOwner } from './session';
+import {
+  BgpSession,
+  RECEIVE_BYTES,
+  SESSION_STATE_NAMES,
+  SessionState,
+  type SessionOwner,
+} from './session';
 
 /** Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw. */
 const VARIANTS = 5;
 const VARIANT_WITHDRAW = 4;
 
+/** A copy of the first `length` bytes (not `slice`: on Espruino it returns a plain Array). */
 function copyOut(scratch: Uint8Array, length: number): Uint8Array {
-  return scratch.slice(0, length);
+  const message = new Uint8Array(length);
+  message.set(scratch.subarray(0, length));
+  return message;
 }
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
@@ -74,7 +83,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.updates = config.announcer.peers.map((peer) =>
       this.buildUpdates(peer, prefixes, attributes, drains),
     );
-    this.receive = new Uint8Array(MESSAGE_BYTES_MAX);
+    this.receive = new Uint8Array(RECEIVE_BYTES);
     this.sessions = [];
   }
 

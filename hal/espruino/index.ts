@@ -113,15 +113,32 @@ class EspruinoTcpSocket implements TcpProbeSocket {
   }
 }
 
-/** A BGP session's connection: binary crosses as strings both ways (ESPRUINO.md). */
+/**
+ * A BGP session's connection: binary crosses as strings both ways (ESPRUINO.md). Espruino runs a
+ * socket's `data` callback as soon as bytes arrive but only queues the `net.connect` callback, so
+ * the peer's first bytes can come before it: the first of the two reports the connection, as the
+ * HAL contract promises (streamConnected before any streamReceived).
+ */
 class EspruinoStreamSocket implements StreamSocket {
   private stream: EspruinoStream | null = null;
   private attempt = 0;
+  /** The attempt whose connection has been reported (streamConnected). */
+  private reported = 0;
 
   constructor(
     private readonly hal: EspruinoHal,
     private readonly options: StreamOpenOptions,
   ) {}
+
+  /** Reports the connection of `attempt` once, whichever of connect and data comes first. */
+  private reportConnected(attempt: number): boolean {
+    if (attempt !== this.attempt) return false;
+    if (this.reported !== attempt) {
+      this.reported = attempt;
+      this.hal.client().streamConnected(this.options.streamId);
+    }
+    return attempt === this.attempt;
+  }
 
   connect(): void {
     this.close();
@@ -133,11 +150,11 @@ class EspruinoStreamSocket implements StreamSocket {
       const stream = espruinoRequire('net').connect(
         { host: this.options.address, port: this.options.port },
         () => {
-          if (attempt === self.attempt) client.streamConnected(id);
+          self.reportConnected(attempt);
         },
       );
       stream.on('data', (data) => {
-        if (attempt === self.attempt) self.onData(data);
+        if (self.reportConnected(attempt)) self.onData(data);
       });
       stream.on('close', () => {
         if (attempt !== self.attempt) return;
