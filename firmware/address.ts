@@ -3,6 +3,8 @@
 // compare a reply's source with a plain string comparison, and in bytes for DNS answers and BGP
 // NLRI.
 
+import { isDigits } from './text';
+
 export interface Address {
   readonly family: 4 | 6;
   readonly bytes: Uint8Array;
@@ -160,7 +162,7 @@ export function parsePrefix(text: string): Prefix | string {
     return 'is not a prefix: "' + text.slice(0, slash) + '" is not an IP address';
   const lengthText = text.slice(slash + 1);
   const maximum = address.family === 4 ? 32 : 128;
-  const length = /^[0-9]{1,3}$/.test(lengthText) ? parseInt(lengthText, 10) : -1;
+  const length = isDigits(lengthText, 1, 3) ? parseInt(lengthText, 10) : -1;
   if (length < 0 || length > maximum) return 'prefix length must be 0 to ' + maximum;
   for (let bit = length; bit < maximum; bit++) {
     if ((address.bytes[bit >> 3]! & (0x80 >> (bit & 7))) !== 0) {

@@ -7,6 +7,7 @@
 import type { AuditLog } from './audit';
 import { equalConstantTime, fromHex, HmacSha256, Sha256, toHex } from './crypto';
 import type { Hal } from './hal';
+import { isSpace } from './text';
 
 export const SESSION_IDLE_MS = 5 * 60 * 1000;
 export const LOCKOUT_MS_MAX = 5 * 60 * 1000;
@@ -22,7 +23,12 @@ export const enum AuthResult {
 
 /** Recovery codes are compared without dashes or spaces, in upper case. */
 export function normalizeCode(code: string): string {
-  return code.replace(/[-\s]/g, '').toUpperCase();
+  let text = '';
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    if (c !== 45 && !isSpace(c)) text += code.charAt(i);
+  }
+  return text.toUpperCase();
 }
 
 /** The stored form of a recovery code: SHA-256 of its normalized text, in hex. */

@@ -8,6 +8,7 @@ import { AuthResult, type Authenticator } from './auth';
 import { AUTO_STATE_NAMES } from './decision';
 import type { Lifeline } from './lifeline';
 import { OVERRIDE_NAMES, OverrideKind, UNDECIDED } from './override';
+import { isDigits, splitWords } from './text';
 
 export const LINE_BYTES_MAX = 256;
 export const DURATION_MS_MAX = 7 * 24 * 3600 * 1000;
@@ -20,6 +21,8 @@ export interface ConsoleOptions {
   readonly write: (line: string) => void;
   /** The BGP state for `status` (e.g. "established"), or "exabgp". */
   readonly bgpSummary: () => string;
+  /** An extra `INFO` line for `status` about the device itself (a board's memory), or null. */
+  readonly deviceSummary?: (() => string) | null;
   /** Runs the outage drill on a simulated network; INFO lines, then true when it passed. */
   readonly drill: ((info: (line: string) => void) => boolean) | null;
 }
@@ -39,10 +42,11 @@ const HELP = [
 
 /** `90s`, `30m`, `4h` in ms; -1 when not a duration. */
 export function parseDuration(text: string): number {
-  const match = /^([0-9]{1,7})(s|m|h)$/.exec(text);
-  if (match === null) return -1;
-  const unit = match[2] === 's' ? 1000 : match[2] === 'm' ? 60000 : 3600000;
-  const ms = parseInt(match[1]!, 10) * unit;
+  const digits = text.substring(0, text.length - 1);
+  const suffix = text.charAt(text.length - 1);
+  if (!isDigits(digits, 1, 7) || (suffix !== 's' && suffix !== 'm' && suffix !== 'h')) return -1;
+  const unit = suffix === 's' ? 1000 : suffix === 'm' ? 60000 : 3600000;
+  const ms = parseInt(digits, 10) * unit;
   return ms > 0 && ms <= DURATION_MS_MAX ? ms : -1;
 }
 
@@ -102,7 +106,7 @@ export class Console {
     for (let i = 0; i < length; i++) text += String.fromCharCode(this.line[i]!);
     text = text.trim();
     if (text === '') return;
-    this.execute(text.split(/\s+/));
+    this.execute(splitWords(text));
   }
 
   private execute(words: string[]): void {
@@ -181,6 +185,8 @@ export class Console {
           this.options.bgpSummary(),
       );
     }
+    const device = this.options.deviceSummary;
+    if (device !== undefined && device !== null) this.options.write('INFO ' + device());
     this.options.write('OK');
   }
 

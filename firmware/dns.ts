@@ -3,6 +3,8 @@
 // small integer verdict: nothing is allocated, every length is bounded, and a hostile reply can
 // only ever be dropped, never taken as health.
 
+import { isDigit, isLetter } from './text';
+
 export const DNS_HEADER_BYTES = 12;
 /**
  * Replies are read into a buffer of this size; we send no EDNS, so servers keep to 512 (RFC 1035
@@ -56,6 +58,15 @@ export const enum ReplyVerdict {
  * Checks a DNS name of the config and returns its wire length, or a sentence saying what is wrong.
  * Accepts letters, digits, `-` and `_` in labels; a trailing dot is optional.
  */
+/** A label of A-Z a-z 0-9 - _ only. */
+function isHostnameLabel(label: string): boolean {
+  for (let i = 0; i < label.length; i++) {
+    const c = label.charCodeAt(i);
+    if (!isLetter(c) && !isDigit(c) && c !== 45 && c !== 95) return false;
+  }
+  return true;
+}
+
 export function checkName(name: string): number | string {
   if (name === '.') return 1;
   const trimmed = name.charAt(name.length - 1) === '.' ? name.slice(0, -1) : name;
@@ -66,7 +77,7 @@ export function checkName(name: string): number | string {
     const label = labels[i]!;
     if (label.length === 0) return 'has an empty label';
     if (label.length > 63) return 'has a label longer than 63 characters';
-    if (!/^[A-Za-z0-9_-]+$/.test(label))
+    if (!isHostnameLabel(label))
       return 'label "' + label + '" has characters other than A-Z a-z 0-9 - _';
     wireLength += 1 + label.length;
   }
