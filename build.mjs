@@ -10,6 +10,15 @@ import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
+import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
+
+/** The Espruino globals' declarations, for the type-aware part of the subset check. */
+const ESPRUINO_GLOBALS = 'hal/espruino/globals.d.ts';
+
+/** The TypeScript sources an Espruino bundle was built from (esbuild's metafile). */
+export function espruinoInputs(metafile) {
+  return Object.keys(metafile.inputs).filter((file) => file.endsWith('.ts'));
+}
 
 /** What Espruino's interpreter rejects and esbuild can stop at the source line (ESPRUINO.md). */
 export const ESPRUINO_UNSUPPORTED = [
@@ -137,15 +146,19 @@ export async function build(configPath = 'config/espruino.example.json') {
     const config = await validatedConfig(configPath);
     if (config === null) return false;
     const outfile = 'dist/lifeline-espruino.js';
-    await esbuild.build({
+    const built = await esbuild.build({
       ...espruinoOptions(config),
       entryPoints: ['hal/espruino/main.ts'],
       outfile,
+      metafile: true,
     });
     const problems = checkEspruinoSource(readFileSync(outfile, 'utf8'));
+    const typed = checkEspruinoTypes(espruinoInputs(built.metafile), [ESPRUINO_GLOBALS]);
+    for (const problem of typed) process.stderr.write('build espruino: ' + problem + '\n');
+    const typeProblems = typed.length;
     for (const problem of problems)
       process.stderr.write('build espruino: ' + outfile + ':' + problem + '\n');
-    ok = ok && problems.length === 0;
+    ok = ok && problems.length === 0 && typeProblems === 0;
   } catch (error) {
     report('espruino', error);
     ok = false;

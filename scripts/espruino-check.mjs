@@ -10,6 +10,7 @@ import * as walk from 'acorn-walk';
 // Only what ESPRUINO.md documents as missing (observed on the interpreter), so that a problem
 // reported here is a fact, not a guess.
 const MISSING_GLOBALS = [
+  'RangeError',
   'Map',
   'Set',
   'WeakMap',
@@ -22,13 +23,39 @@ const MISSING_GLOBALS = [
   'BigInt64Array',
   'BigUint64Array',
 ];
+// Each checked on the interpreter (2v29.277, ../shared/tools/espruino): undefined there.
 const MISSING_MEMBERS = {
-  Math: ['imul'],
-  Number: ['isInteger'],
-  Object: ['freeze'],
+  Math: ['imul', 'trunc', 'log2', 'hypot', 'clz32', 'fround'],
+  Number: [
+    'isInteger',
+    'isFinite',
+    'isNaN',
+    'parseInt',
+    'parseFloat',
+    'MAX_SAFE_INTEGER',
+    'MIN_SAFE_INTEGER',
+    'EPSILON',
+  ],
+  Object: ['freeze', 'is'],
+  Array: ['from', 'of'],
   ArrayBuffer: ['isView'],
   Promise: ['race', 'allSettled', 'any'],
 };
+// Built-ins whose prototype has no methods to look up there (`Array.prototype.slice` is undefined,
+// though `[].slice` works).
+const PROTOTYPE_OWNERS = [
+  'Array',
+  'Function',
+  'String',
+  'Number',
+  'Object',
+  'Boolean',
+  'Date',
+  'Error',
+  'Promise',
+  'ArrayBuffer',
+  'DataView',
+];
 const TYPED_ARRAYS = [
   'Int8Array',
   'Uint8Array',
@@ -40,7 +67,22 @@ const TYPED_ARRAYS = [
   'Float32Array',
   'Float64Array',
 ];
-const MISSING_PROPERTIES = ['finally', 'BYTES_PER_ELEMENT'];
+// Methods that no receiver has there (arrays, typed arrays and strings alike): typed arrays throw
+// "Field or method ... does not already exist" on the lookup itself.
+const MISSING_PROPERTIES = [
+  'finally',
+  'BYTES_PER_ELEMENT',
+  'copyWithin',
+  'flat',
+  'flatMap',
+  'reduceRight',
+  'trimStart',
+  'trimEnd',
+  'codePointAt',
+  'normalize',
+  'localeCompare',
+  'toPrecision',
+];
 
 function isReference(node, ancestors) {
   const parent = ancestors[ancestors.length - 2];
@@ -62,6 +104,12 @@ function isReference(node, ancestors) {
   )
     return false;
   return true;
+}
+
+/** `X.prototype` read for one of its members (`X.prototype.slice`), not assigned to. */
+function isMethodLookup(ancestors) {
+  const parent = ancestors[ancestors.length - 2];
+  return parent !== undefined && parent.type === 'MemberExpression';
 }
 
 /** The problems of `source` for Espruino, one `line:column: what` each. */
@@ -130,6 +178,21 @@ export function checkEspruinoSource(source) {
     ) {
       at(node, '.' + node.property.name + ' does not exist on Espruino');
     }
+    if (
+      node.type === 'MemberExpression' &&
+      !node.computed &&
+      node.property.name === 'prototype' &&
+      node.object.type === 'Identifier' &&
+      (PROTOTYPE_OWNERS.includes(node.object.name) || TYPED_ARRAYS.includes(node.object.name)) &&
+      isMethodLookup(ancestors)
+    ) {
+      at(node, node.object.name + '.prototype.<method> is undefined on Espruino (use an instance)');
+    }
+    // Espruino's regular expressions mis-handle {n,m} and groups followed by more pattern.
+    if (node.type === 'Literal' && node.regex !== undefined)
+      at(node, 'regular expression /' + node.regex.pattern + '/: Espruino mis-matches them');
+    if (node.type === 'Identifier' && node.name === 'RegExp' && isReference(node, ancestors))
+      at(node, 'RegExp: Espruino mis-matches regular expressions');
   });
   return problems;
 }

@@ -1,0 +1,1 @@
+export declare function checkEspruinoTypes(files: string[], ambient?: string[]): string[];
