@@ -34,6 +34,29 @@ export class BoardLink {
     });
   }
 
+  /** Everything received since the last `send`. */
+  received(): string {
+    return this.buffer;
+  }
+
+  /**
+   * After a failure part-way: whatever the board was doing is interrupted, the staging copy goes,
+   * and echo is back on, so the board is usable from a terminal. Returns `text`.
+   */
+  async failure(text: string): Promise<string> {
+    await this.send('\x03');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const torn =
+      this.incomplete === null ? '' : 'require("Storage").erase("' + this.incomplete + '");';
+    await this.send('\x10' + torn + 'require("Storage").erase(".bootnew");echo(1)\n');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    this.incomplete = null;
+    return text;
+  }
+
+  /** The Storage file being written and not yet whole (erased on failure), or null. */
+  incomplete: string | null = null;
+
   async send(text: string): Promise<void> {
     this.buffer = '';
     for (let at = 0; at < text.length; at += 64) {
@@ -42,6 +65,10 @@ export class BoardLink {
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
       this.port.write(Buffer.from(text.slice(at, at + 64), 'latin1'));
+      // Until the piece is out, then a turn of the event loop: an XOFF the board sent meanwhile is
+      // read before the next piece goes.
+      await new Promise<void>((resolve) => this.port.drain(() => resolve()));
+      await new Promise((resolve) => setImmediate(resolve));
     }
   }
 
@@ -62,13 +89,16 @@ export class BoardLink {
     return reply === null ? null : /<<([\s\S]*?)>>/.exec(reply)![1]!;
   }
 
-  /** A prompt: a newline, then Ctrl-C twice if need be. */
+  /**
+   * A prompt: a newline, then one Ctrl-C (a second one in a row makes the Linux build exit), then
+   * with echo off no prompt comes at all: a marker printed on request answers instead.
+   */
   async prompt(): Promise<boolean> {
-    for (const poke of ['\n', '\x03', '\x03']) {
+    for (const poke of ['\n', '\x03']) {
       await this.send(poke);
       if ((await this.reply(/>\s*$/, 500)) !== null) return true;
     }
-    return false;
+    return (await this.query('"ready"', 1000)) === 'ready';
   }
 }
 
@@ -116,43 +146,87 @@ function progress(done: number, total: number): void {
   }
 }
 
-/** Writes `code` as .bootcde, verifies it, loads it; a sentence on failure, null on success. */
-async function upload(link: BoardLink, code: string): Promise<string | null> {
+/** Where the code is written first: .bootcde is replaced only once this copy is verified. */
+const STAGING = '.bootnew';
+
+/**
+ * Evaluates `expression` on the board (echo off: no prompt) and returns what it printed for it,
+ * the board's `Uncaught ...` line when it threw, or null when nothing came.
+ */
+async function run(link: BoardLink, expression: string, timeoutMs = 5000): Promise<string | null> {
+  await link.send('\x10print("<<"+(' + expression + ')+">>")\n');
+  const reply = await link.reply(/<<([\s\S]*?)>>|Uncaught[^\n]*\n/, timeoutMs);
+  if (reply === null) return null;
+  const value = /<<([\s\S]*?)>>/.exec(reply);
+  return value !== null ? value[1]! : /Uncaught[^\n]*/.exec(reply)![0].trim();
+}
+
+/**
+ * Writes `code` to Storage, verifies it by CRC, makes it the boot code and loads it; a sentence on
+ * failure, null on success. With echo off the real REPL prints no prompt, so every step is
+ * confirmed by a marker it prints. The code goes to a staging file first: a failure at any point
+ * leaves the old .bootcde (or, when there is no room for two copies, none), never a torn one.
+ */
+async function upload(link: BoardLink, code: string, free: number): Promise<string | null> {
   await link.send('\x10reset()\n');
   await new Promise((resolve) => setTimeout(resolve, 300));
-  if ((await link.reply(/>\s*$/, 3000)) === null) return 'no prompt after reset()';
   await link.send('\x10echo(0)\n');
-  await link.reply(/>\s*$/, 1000);
+  const staged = free >= 2 * code.length + 1024;
+  const name = staged ? STAGING : '.bootcde';
+  if (!staged) await run(link, 'require("Storage").erase(".bootcde")||1');
+  link.incomplete = name;
   for (let offset = 0; offset < code.length; offset += CHUNK_BYTES) {
     const chunk = code.slice(offset, offset + CHUNK_BYTES);
-    await link.send(
-      '\x10require("Storage").write(".bootcde",' +
+    const written = await run(
+      link,
+      'require("Storage").write(' +
+        JSON.stringify(name) +
+        ',' +
         JSON.stringify(chunk) +
         ',' +
         offset +
         ',' +
         code.length +
-        ')\n',
+        ')',
     );
-    const reply = await link.reply(/>\s*$/, 5000);
-    if (reply === null) return 'no answer while writing at byte ' + offset;
-    if (reply.includes('Uncaught')) return 'the board reported: ' + reply.trim().split('\n')[0];
+    if (written === null) return 'no answer while writing at byte ' + offset;
+    if (written !== 'true') return 'the board refused the write at byte ' + offset + ': ' + written;
     progress(Math.min(offset + CHUNK_BYTES, code.length), code.length);
   }
-  const stored = await link.query('E.CRC32(require("Storage").read(".bootcde"))');
+  const stored = await run(link, 'E.CRC32(require("Storage").read(' + JSON.stringify(name) + '))');
   if (stored !== String(crc32(code)))
     return 'verification failed: the board holds crc32 ' + stored + ', expected ' + crc32(code);
+  link.incomplete = null;
+  return staged ? promote(link, code) : load(link);
+}
+
+/**
+ * Makes the verified staging copy the boot code (a whole copy: Storage.write replaces a file in one
+ * step), drops the staging copy, and loads the boot code.
+ */
+async function promote(link: BoardLink, code: string): Promise<string | null> {
+  const moved = await run(
+    link,
+    'require("Storage").write(".bootcde",require("Storage").read(".bootnew"))&&' +
+      'E.CRC32(require("Storage").read(".bootcde"))',
+  );
+  if (moved !== String(crc32(code))) return 'could not make the code the boot code: ' + moved;
+  await run(link, 'require("Storage").erase(".bootnew")||1');
+  return load(link);
+}
+
+/** load()s the boot code and checks that the firmware came up: its lifelineBench is there. */
+async function load(link: BoardLink): Promise<string | null> {
   await link.send('\x10load()\n');
-  const loaded = await link.reply(/>\s*$/, 5000);
-  if (loaded === null) return 'no prompt after load()';
-  if (loaded.includes('Uncaught'))
-    return (
-      'the board refused the code: ' +
-      loaded
-        .trim()
-        .split('\n')
-        .find((line) => line.includes('Uncaught'))
-    );
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  const uncaught = /Uncaught[^\n]*/.exec(link.received());
+  if (uncaught !== null) return 'the board refused the code: ' + uncaught[0].trim();
+  await link.send('\x10echo(1)\n');
+  const running = await link.query('typeof lifelineBench', 5000);
+  if (running === null) return 'no answer after load()';
+  const late = /Uncaught[^\n]*/.exec(link.received());
+  if (late !== null) return 'the board refused the code: ' + late[0].trim();
+  if (running !== 'function') return 'the firmware did not start after load() (' + running + ')';
   return null;
 }
 
@@ -184,8 +258,6 @@ export async function flash(args: readonly string[]): Promise<number> {
   try {
     if (!(await link.prompt()))
       return fail('no answer from ' + device + ': is it an Espruino board, at ' + baud + ' baud?');
-    await link.send('\x10echo(0)\n');
-    await link.reply(/>\s*$/, 1000);
     const env = JSON.parse((await link.query('JSON.stringify(process.env)')) ?? '{}') as {
       BOARD?: string;
       VERSION?: string;
@@ -201,8 +273,9 @@ export async function flash(args: readonly string[]): Promise<number> {
           free +
           ' bytes free',
       );
-    const failure = await upload(link, code);
-    if (failure !== null) return fail(failure);
+    const failure = await upload(link, code, free);
+    // Whatever failed, the board is left usable: echo on, no torn or staged file.
+    if (failure !== null) return fail(await link.failure(failure));
     process.stdout.write(
       'flashed and verified: ' +
         code.length +
