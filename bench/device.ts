@@ -18,8 +18,6 @@ export async function deviceBench(
   const link = new BoardLink(port);
   try {
     if (!(await link.prompt())) return 'no answer from ' + device;
-    await link.send('\x10echo(0)\n');
-    await link.reply(/>\s*$/, 1000);
     const board = (await link.query('process.env.BOARD+" "+process.env.VERSION')) ?? 'board';
     const text = await link.query(
       'JSON.stringify(typeof lifelineBench === "function" ? lifelineBench(51, 200) : null)',
@@ -29,15 +27,20 @@ export async function deviceBench(
       text === null
         ? null
         : (JSON.parse(text) as
-            { name: string; medianNs: number; p99Ns: number; samples: number }[] | null);
+            | { name: string; medianNs: number; p99Ns: number; samples: number; note?: string }[]
+            | null);
     if (measured === null)
       return (
         'the board has no lifelineBench: flash the firmware first (lifeline flash ' + device + ')'
       );
+    // A row with a negative median is not a timing (the board's memory): '-' in the table.
     const rows = measured.map((row) => ({
-      ...row,
-      opsPerSecond: 1e9 / Math.max(row.medianNs, 1e-9),
-      note: 'on ' + board,
+      name: row.name,
+      medianNs: row.medianNs < 0 ? NaN : row.medianNs,
+      p99Ns: row.p99Ns < 0 ? NaN : row.p99Ns,
+      opsPerSecond: row.medianNs < 0 ? 0 : 1e9 / Math.max(row.medianNs, 1e-9),
+      samples: row.samples,
+      note: (row.note === undefined ? '' : row.note + ', ') + 'on ' + board,
     }));
     return { rows, board };
   } finally {

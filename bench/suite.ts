@@ -401,6 +401,8 @@ export async function bench(args: readonly string[]): Promise<number> {
     }
     rows.push(...measured.rows);
     extra['device'] = measured.board;
+    // The same operations on this host's Node, in the same table, for the ratio.
+    await computeBenches(rows, extra);
   } else {
     await computeBenches(rows, extra);
     await roundBenches(rows, extra);

@@ -7,15 +7,19 @@ import { decodeReply, encodeQuery, setQueryId } from './dns';
 
 export interface DeviceBenchRow {
   readonly name: string;
+  /** -1 for a row that is not a timing (memory). */
   readonly medianNs: number;
   readonly p99Ns: number;
   readonly samples: number;
+  readonly note?: string;
 }
 
-function summarise(name: string, samples: Float64Array): DeviceBenchRow {
-  const sorted = Array.prototype.slice
-    .call(samples)
-    .sort((a: number, b: number) => a - b) as number[];
+/** Median and p99 of the first `count` samples, in ns per operation. */
+function summarise(name: string, samples: Float64Array, count: number): DeviceBenchRow {
+  // A plain array to sort: Espruino has no Array.prototype.slice to `.call` on a typed array.
+  const sorted: number[] = [];
+  for (let i = 0; i < count; i++) sorted.push(samples[i]!);
+  sorted.sort((a, b) => a - b);
   return {
     name,
     medianNs: sorted[Math.floor(sorted.length / 2)]!,
@@ -95,7 +99,18 @@ export function runDeviceBench(
     decodeSamples[batch] = (nowNs() - start) / perBatch;
   }
   return [
-    summarise('device: decision step', stepSamples),
-    summarise('device: dns decode reply', decodeSamples),
+    summarise('device: decision step', stepSamples, batches),
+    summarise('device: dns decode reply', decodeSamples, batches),
   ];
+}
+
+/**
+ * The running firmware's probe rounds (sending to the last answer), from the durations it keeps:
+ * real sockets against real servers, timed by the board's own clock.
+ */
+export function roundRow(name: string, roundMs: Float64Array, rounds: number): DeviceBenchRow {
+  const count = rounds < roundMs.length ? rounds : roundMs.length;
+  const samples = new Float64Array(count);
+  for (let i = 0; i < count; i++) samples[i] = roundMs[i]! * 1e6;
+  return summarise(name, samples, count);
 }

@@ -26,6 +26,9 @@ export interface LoopCounters {
   roundsSkipped: number;
 }
 
+/** Rounds whose durations are kept (`Lifeline.roundMs`). */
+export const ROUND_HISTORY = 32;
+
 export class Lifeline implements HalClient {
   readonly probes: ProbeTable;
   readonly engine: DecisionEngine;
@@ -36,6 +39,11 @@ export class Lifeline implements HalClient {
   readonly effective: Uint8Array;
   /** Clock time at which the last round ended (the watchdogs' proof of a live loop). */
   readonly lastRoundEndMs: Float64Array;
+  /**
+   * The durations of the last `ROUND_HISTORY` rounds, from sending to the last answer or the
+   * timeout, in a ring indexed by the round count (the on-device bench reads it).
+   */
+  readonly roundMs: Float64Array;
   readonly names: readonly string[];
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   readonly healthyTargets: Uint16Array;
@@ -64,6 +72,7 @@ export class Lifeline implements HalClient {
     this.arbiter = new OverrideArbiter(config.services.length, pinAction);
     this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
     this.lastRoundEndMs = new Float64Array(1);
+    this.roundMs = new Float64Array(ROUND_HISTORY);
     this.names = config.services.map((service) => service.name);
     const serviceCount = config.services.length;
     this.healthyTargets = new Uint16Array(serviceCount);
@@ -223,6 +232,7 @@ export class Lifeline implements HalClient {
       'a round completes once, with nothing pending',
     );
     this.roundActive = false;
+    this.roundMs[this.counters.rounds % ROUND_HISTORY] = nowMs - this.roundSentAtMs;
     this.counters.rounds++;
     this.lastRoundEndMs[0] = nowMs;
     this.tallyRound();
