@@ -97,6 +97,11 @@ export interface AnnouncerConfig {
 
 export interface ConsoleConfig {
   readonly device: string | null;
+  /**
+   * Espruino's Linux build only: the device path behind the UART (`Serial1.setup(baud, {path})`);
+   * a board's UARTs have pins, not paths.
+   */
+  readonly path: string | null;
   readonly baud: number;
   readonly keyFile: string | null;
   readonly recoveryCodesFile: string | null;
@@ -617,10 +622,17 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
 }
 
 function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig | null {
-  const record = reader.object(value, path, ['device', 'baud', 'keyFile', 'recoveryCodesFile']);
+  const record = reader.object(value, path, [
+    'device',
+    'path',
+    'baud',
+    'keyFile',
+    'recoveryCodesFile',
+  ]);
   if (record === null) return null;
   return {
     device: reader.optionalString(record, 'device', path),
+    path: reader.optionalString(record, 'path', path),
     baud: reader.integer(record, 'baud', path, [300, 4000000], DEFAULTS.consoleBaud),
     keyFile: reader.optionalString(record, 'keyFile', path),
     recoveryCodesFile: reader.optionalString(record, 'recoveryCodesFile', path),

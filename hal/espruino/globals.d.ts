@@ -23,7 +23,7 @@ declare function setWatch(
 declare function digitalRead(pin: unknown): number;
 
 interface EspruinoSerial {
-  setup(baud: number): void;
+  setup(baud: number, options?: { path: string }): void;
   on(event: 'data', handler: (data: string) => void): void;
   write(data: string): void;
 }

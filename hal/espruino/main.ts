@@ -2,14 +2,16 @@
 // embedded as LIFELINE_CONFIG; the firmware starts on E.on('init') or at once when loaded.
 
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
+import { SESSION_STATE_NAMES } from '../../firmware/bgp/session';
 import { BgpSpeaker } from '../../firmware/bgp/speaker';
 import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
-import { runDeviceBench } from '../../firmware/device-bench';
+import { roundRow, runDeviceBench } from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
 import { EspruinoHal } from './index';
+import { isDigit, isLetter } from '../../firmware/text';
 
 let booted = false;
 
@@ -36,13 +38,16 @@ function startConsole(
   if (key !== null) fromHex(embedded.consoleKey!, key);
   const auth = new Authenticator(hal, lifeline.audit, key, embedded.recoveryHashes ?? []);
   const serial = global[settings.device ?? 'Serial1'] as EspruinoSerial;
-  serial.setup(settings.baud);
+  // On the Linux build a UART is a device path (Serial1.setup's `path`); a board ignores it.
+  if (settings.path !== null) serial.setup(settings.baud, { path: settings.path });
+  else serial.setup(settings.baud);
   const bytes = new Uint8Array(64);
   const console_ = new Console({
     lifeline,
     auth,
     write: (line) => serial.write(line + '\r\n'),
-    bgpSummary: () => '',
+    bgpSummary,
+    deviceSummary: () => memoryLine('now'),
     drill: null,
   });
   serial.on('data', (data) => {
@@ -54,11 +59,20 @@ function startConsole(
   });
 }
 
+/** A pin's name as the board's globals have it: D5, LED1, BTN (1 to 8 of A-Z 0-9 _). */
+function isPinName(name: string): boolean {
+  if (name.length < 1 || name.length > 8 || !isLetter(name.charCodeAt(0))) return false;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (!(c >= 65 && c <= 90) && !isDigit(c) && c !== 95) return false;
+  }
+  return true;
+}
+
 /** The override pin with setWatch: debounced by the interpreter, every edge reported. */
 function startPin(config: Config, lifeline: Lifeline): void {
   const pin = config.overridePin;
-  if (pin === null || pin.driver !== 'espruino' || !/^[A-Z][A-Z0-9_]{0,7}$/.test(pin.pin ?? ''))
-    return;
+  if (pin === null || pin.driver !== 'espruino' || !isPinName(pin.pin ?? '')) return;
   const target = global[pin.pin!]; // pins (D5, LED1 ...) are properties of the global object
   const asserted = (level: boolean): boolean => level !== pin.activeLow;
   if (asserted(digitalRead(target) === 1)) lifeline.setPin(true, 'driver=espruino boot');
@@ -79,32 +93,71 @@ interface Embedded {
   readonly recoveryHashes?: string[];
 }
 
+/**
+ * The board's memory in JsVars, as `process.memory()` gives it (it collects garbage first), with
+ * the moment it was taken: `loaded` (the code only, before the firmware exists), `running`.
+ */
+function memoryLine(stage: string): string {
+  const board = global['process'] as
+    { memory?: () => { usage: number; free: number; total: number } } | undefined;
+  if (board?.memory === undefined) return 'memory unknown';
+  const memory = board.memory();
+  return (
+    'memory stage=' +
+    stage +
+    ' usage=' +
+    memory.usage +
+    ' free=' +
+    memory.free +
+    ' total=' +
+    memory.total +
+    ' (JsVars, after a GC)'
+  );
+}
+
+/** Seconds after boot at which the footprint is logged: sessions up, the first rounds done. */
+const MEMORY_REPORT_S = 5;
+
+/** Each BGP session's state, for `status`. */
+function bgpSummary(): string {
+  if (!LIFELINE_BGP || speaker === null) return 'exabgp';
+  let text = '';
+  for (let i = 0; i < speaker.sessions.length; i++)
+    text += (i === 0 ? '' : ',') + SESSION_STATE_NAMES[speaker.sessions[i]!.state];
+  return text;
+}
+
+let speaker: BgpSpeaker | null = null;
+let running: Lifeline | null = null;
+
 function boot(): void {
   if (booted) return;
   booted = true;
-  // For `lifeline bench --device`: the on-device benchmark, reachable from the REPL.
-  global['lifelineBench'] = (batches: number, perBatch: number) =>
-    runDeviceBench(() => getTime() * 1e9, batches, perBatch);
+  // For `lifeline bench --device`: the on-device benchmark, reachable from the REPL, with the
+  // running firmware's probe rounds and the board's memory.
+  global['lifelineBench'] = (batches: number, perBatch: number) => {
+    const rows = runDeviceBench(() => getTime() * 1e9, batches, perBatch);
+    if (running !== null)
+      rows.push(roundRow('device: probe round', running.roundMs, running.counters.rounds));
+    rows.push({
+      name: 'device: JsVars in use',
+      medianNs: -1,
+      p99Ns: -1,
+      samples: 1,
+      note: memoryLine('now'),
+    });
+    return rows;
+  };
   if (E.enableWatchdog !== undefined) E.enableWatchdog(10, false); // kicked on every wake-up
-  const board = global['process'] as
-    { memory?: () => { usage: number; free: number; total: number } } | undefined;
-  if (board?.memory !== undefined) {
-    const memory = board.memory();
-    console.log(
-      'memory usage=' +
-        memory.usage +
-        ' free=' +
-        memory.free +
-        ' total=' +
-        memory.total +
-        ' (JsVars)',
-    );
-  }
+  console.log(memoryLine('loaded'));
+  setTimeout(() => console.log(memoryLine('running')), MEMORY_REPORT_S * 1000);
   const embedded = revive(LIFELINE_CONFIG) as Config & Embedded;
   const config = embedded as Config;
   const hal = new EspruinoHal();
-  const announcer = LIFELINE_BGP ? new BgpSpeaker(config, hal) : new ExaBgpAnnouncer(config, hal);
+  if (LIFELINE_BGP) speaker = new BgpSpeaker(config, hal);
+  const announcer = speaker !== null ? speaker : new ExaBgpAnnouncer(config, hal);
   const lifeline = new Lifeline(config, hal, announcer, 16);
+  running = lifeline;
   lifeline.start();
   if (LIFELINE_CONSOLE) startConsole(config, hal, lifeline, embedded);
   if (LIFELINE_PIN) startPin(config, lifeline);
