@@ -319,7 +319,11 @@ describe('three Lifelines watched by a real Prometheus and Alertmanager with the
         Math.round(performance.now() - restoreMs) +
         ' ms',
     );
-    expect(await value('service:lifeline_sites_announcing:sum{service="dns"}')).toBe(3);
+    await waitFor(
+      async () => (await value('service:lifeline_sites_announcing:sum{service="dns"}')) === 3,
+      10000,
+      'every site announcing again',
+    );
   }, 40000);
 
   it('runs every query of the Grafana dashboards without an error, naming only exported metrics', async () => {
