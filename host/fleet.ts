@@ -163,15 +163,20 @@ function promValue(text: string): number {
   return text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text);
 }
 
+/** An instant vector as Prometheus's HTTP API gives it. */
+interface VectorAnswer {
+  status: string;
+  error?: string;
+  data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
+}
+
 /** One instant query against Prometheus's HTTP API; throws with Prometheus's error. */
-async function query(
-  url: string,
-  promql: string,
-): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+async function query(url: string, promql: string) {
   const address = url.replace(/\/+$/, '') + '/api/v1/query?query=' + encodeURIComponent(promql);
   const response = await fetch(address, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  const body = (await response.json()) as { status: string; error?: string; data?: any };
-  if (body.status !== 'success') throw new Error(url + ': ' + (body.error ?? response.status));
+  const body = (await response.json()) as VectorAnswer;
+  if (body.status !== 'success' || body.data === undefined)
+    throw new Error(body.error ?? 'HTTP ' + response.status);
   return body.data.result;
 }
 
@@ -249,6 +254,13 @@ async function render(options: FleetOptions): Promise<string> {
   return formatTable(fleetRows(view.samples, view.unreachable, Date.now() / 1000)) + '\n';
 }
 
+/** An error as one line: fetch's "fetch failed" gets its cause (ECONNREFUSED, a timeout...). */
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  const detail = cause?.code ?? cause?.message;
+  return (error as Error).message + (detail === undefined ? '' : ' (' + detail + ')');
+}
+
 /** `lifeline fleet`: prints the table once when piped (or --once), else refreshes it. */
 export async function fleet(args: readonly string[]): Promise<number> {
   const options = parseFleetArgs(args);
@@ -262,7 +274,7 @@ export async function fleet(args: readonly string[]): Promise<number> {
       process.stdout.write(await render(options));
       return 0;
     } catch (error) {
-      process.stderr.write('lifeline fleet: ' + source + ': ' + (error as Error).message + '\n');
+      process.stderr.write('lifeline fleet: ' + source + ': ' + describe(error) + '\n');
       return 1;
     }
   }
@@ -273,7 +285,7 @@ export async function fleet(args: readonly string[]): Promise<number> {
     try {
       text = await render(options);
     } catch (error) {
-      text = 'cannot read the fleet: ' + (error as Error).message + '\n';
+      text = 'cannot read the fleet: ' + describe(error) + '\n';
     }
     const title = 'lifeline fleet  ' + source + '  ' + new Date().toISOString().slice(0, 19) + 'Z';
     const hint = '  (every ' + options.intervalS + ' s; Ctrl-C quits)\n\n';

@@ -170,9 +170,11 @@ describe('lifeline fleet', () => {
   });
 
   it('exits 1 with the reason when Prometheus cannot be read', () => {
-    const result = cli('--prometheus', 'http://127.0.15.99:1');
+    const result = cli('--prometheus', 'http://127.0.15.99:' + randomPort());
     expect(result.status).toBe(1);
-    expect(result.stderr).toMatch(/^lifeline fleet: http:\/\/127\.0\.15\.99:1: /);
+    expect(result.stderr).toMatch(
+      /^lifeline fleet: http:\/\/127\.0\.15\.99:\d+: fetch failed \(ECONNREFUSED\)$/m,
+    );
   });
 
   it('refreshes in a terminal and prints once when piped', async () => {

@@ -84,4 +84,27 @@ describe('the Prometheus rules and configs shipped in packaging/prometheus', () 
     const check = tool('amtool', ['check-config', 'alertmanager.example.yml']);
     expect(check.status, check.output).toBe(0);
   });
+
+  it('routes the fleet alerts to the pager and the per-site ones to the on-call channel', () => {
+    requireCommand('/usr/bin/amtool', 'prometheus-alertmanager');
+    const routes: [string, string][] = [
+      ['LifelineServiceWithdrawnEverywhere', 'page'],
+      ['LifelineServiceWithdrawnAtMostSites', 'page'],
+      ['LifelineServiceWithdrawnAtSite', 'oncall'],
+      ['LifelineNotScraped', 'oncall'],
+    ];
+    for (const [alert, receiver] of routes) {
+      const routed = tool('amtool', [
+        'config',
+        'routes',
+        'test',
+        '--config.file=alertmanager.example.yml',
+        '--verify.receivers=' + receiver,
+        'alertname=' + alert,
+        'service=dns',
+        'site=sjc1',
+      ]);
+      expect(routed.status, alert + ': ' + routed.output).toBe(0);
+    }
+  });
 });
