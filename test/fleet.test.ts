@@ -5,6 +5,7 @@
 // in a terminal.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { describe, expect, it } from 'vitest';
 
@@ -197,6 +198,29 @@ describe('lifeline fleet', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('the Grafana dashboards', () => {
+  it('are importable as they stand: ids, a Prometheus data source, panels that fit the grid', () => {
+    const uids: string[] = [];
+    for (const file of ['lifeline-fleet.json', 'lifeline-appliance.json']) {
+      const dashboard = JSON.parse(readFileSync('packaging/grafana/' + file, 'utf8'));
+      uids.push(dashboard.uid);
+      expect(dashboard.title, file).toMatch(/^Lifeline: /);
+      const variables = dashboard.templating.list;
+      expect(variables[0], file).toMatchObject({ name: 'datasource', query: 'prometheus' });
+      const ids = dashboard.panels.map((panel: any) => panel.id);
+      expect(new Set(ids).size, file + ': panel ids').toBe(ids.length);
+      for (const panel of dashboard.panels) {
+        const where = file + ': ' + panel.title;
+        expect(panel.datasource, where).toEqual({ type: 'prometheus', uid: '${datasource}' });
+        expect(panel.gridPos.x + panel.gridPos.w, where).toBeLessThanOrEqual(24);
+        expect(panel.targets.length, where).toBeGreaterThan(0);
+        for (const target of panel.targets) expect(target.expr, where).toMatch(/\S/);
+      }
+    }
+    expect(uids).toEqual(['lifeline-fleet', 'lifeline-appliance']);
   });
 });
 
