@@ -2,8 +2,10 @@
 // the shipped rules (packaging/prometheus/lifeline.rules.yml, their `for:` durations unchanged),
 // scraping three running Lifelines, each probing its own three dnsmasq data centres. Cutting one
 // site's data centres brings the site alert to a webhook receiver; cutting all brings the fleet
-// alert; restoring resolves both. `lifeline fleet` reads the same fleet from Prometheus and from the
-// appliances, and every query of the Grafana dashboards runs against this Prometheus.
+// alert; restoring resolves both. A second, global Prometheus federates the first (as
+// federate.example.yml does) and must see the same fleet and the same alert. `lifeline fleet` reads
+// the fleet from Prometheus and from the appliances, and every query of the Grafana dashboards runs
+// against the first Prometheus.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -36,8 +38,14 @@ interface Notification {
   status: string;
 }
 
-const ports = { prometheus: randomPort(), alertmanager: randomPort(), hook: randomPort() };
+const ports = {
+  prometheus: randomPort(),
+  global: randomPort(),
+  alertmanager: randomPort(),
+  hook: randomPort(),
+};
 const prometheusUrl = 'http://' + HOST + ':' + ports.prometheus;
+const globalUrl = 'http://' + HOST + ':' + ports.global;
 const sites: Site[] = [];
 const received: Notification[] = [];
 const daemons: ChildProcess[] = [];
@@ -140,6 +148,38 @@ ${targets}
   ]);
 }
 
+/**
+ * A global Prometheus federating the first one as packaging/prometheus/federate.example.yml does,
+ * with the same rules. It sends no alerts (the receiver should see each once): its ALERTS series
+ * show what it would send.
+ */
+function startGlobalPrometheus(): void {
+  writeFileSync(
+    join(dir, 'global.yml'),
+    `global:
+  scrape_interval: 1s
+  scrape_timeout: 900ms
+  evaluation_interval: 1s
+rule_files: ['${RULES}']
+scrape_configs:
+  - job_name: federate-lifeline
+    honor_labels: true
+    metrics_path: /federate
+    params:
+      'match[]':
+        - '{job="lifeline"}'
+    static_configs:
+      - targets: ['${HOST}:${ports.prometheus}']
+`,
+  );
+  startDaemon('/usr/bin/prometheus', [
+    '--config.file=' + join(dir, 'global.yml'),
+    '--storage.tsdb.path=' + join(dir, 'global'),
+    '--web.listen-address=' + HOST + ':' + ports.global,
+    '--log.level=warn',
+  ]);
+}
+
 /** The webhook receiver: every alert of every notification, with the time it arrived. */
 function startHook(): Promise<void> {
   hook = createServer((request, response) => {
@@ -163,13 +203,16 @@ function startHook(): Promise<void> {
   return new Promise((done) => hook.listen(ports.hook, HOST, done));
 }
 
-async function query(promql: string): Promise<{ status: string; error?: string; data?: any }> {
-  const url = prometheusUrl + '/api/v1/query?query=' + encodeURIComponent(promql);
+async function query(
+  promql: string,
+  base = prometheusUrl,
+): Promise<{ status: string; error?: string; data?: any }> {
+  const url = base + '/api/v1/query?query=' + encodeURIComponent(promql);
   return (await (await fetch(url)).json()) as { status: string; error?: string; data?: any };
 }
 
-async function value(promql: string): Promise<number | null> {
-  const result = (await query(promql)).data?.result ?? [];
+async function value(promql: string, base = prometheusUrl): Promise<number | null> {
+  const result = (await query(promql, base)).data?.result ?? [];
   return result.length === 0 ? null : Number(result[0].value[1]);
 }
 
@@ -211,9 +254,11 @@ describe('three Lifelines watched by a real Prometheus and Alertmanager with the
     await startHook();
     startAlertmanager();
     startPrometheus();
+    startGlobalPrometheus();
     const alertmanagerReady = 'http://' + HOST + ':' + ports.alertmanager + '/-/ready';
     await waitFor(() => ready(alertmanagerReady), 20000, 'Alertmanager ready');
     await waitFor(() => ready(prometheusUrl + '/-/ready'), 20000, 'Prometheus ready');
+    await waitFor(() => ready(globalUrl + '/-/ready'), 20000, 'the global Prometheus ready');
   }, 60000);
 
   afterAll(async () => {
@@ -234,6 +279,13 @@ describe('three Lifelines watched by a real Prometheus and Alertmanager with the
     );
     expect(await value('count(up{job="lifeline"} == 1)')).toBe(3);
     expect(await value('count(count by (hash) (lifeline_config_info))')).toBe(3);
+    await waitFor(
+      async () =>
+        (await value('service:lifeline_sites_announcing:sum{service="dns"}', globalUrl)) === 3,
+      10000,
+      'three sites announcing dns in the global Prometheus, through federation',
+    );
+    expect(await value('count(up{job="lifeline",site=~"a|b|c"} == 1)', globalUrl)).toBe(3);
   }, 30000);
 
   it('fires LifelineServiceWithdrawnAtSite at the receiver when site a loses its data centres', async () => {
@@ -303,6 +355,15 @@ describe('three Lifelines watched by a real Prometheus and Alertmanager with the
         ' ms (for: 15s)',
     );
     expect(alertMs).toBeGreaterThan(15000);
+    await waitFor(
+      async () =>
+        (await value(
+          'ALERTS{alertname="LifelineServiceWithdrawnEverywhere",alertstate="firing"}',
+          globalUrl,
+        )) === 1,
+      5000,
+      'the fleet alert firing in the global Prometheus too',
+    );
   }, 50000);
 
   it('resolves both alerts at the receiver once the data centres are back', async () => {
