@@ -66,6 +66,10 @@ export const NODE_OPTIONS = {
   platform: 'node',
   target: 'node20',
   external: ['serialport', 'esbuild'],
+  // The release in lifeline_build_info (host/status-metrics.ts).
+  define: {
+    LIFELINE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version),
+  },
   banner: {
     js:
       "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +

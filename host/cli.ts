@@ -1,6 +1,7 @@
 // The `lifeline` command line (SPEC.md): run, check-config, lab, bench. Usage errors exit 2.
 
 import { consoleClient } from './client';
+import { fleet } from './fleet';
 import { flash } from './flash';
 import { install, uninstall } from './install';
 import { keygen } from './keygen';
@@ -23,6 +24,8 @@ commands:
                            upload the Espruino build to a board and verify it
   install [--root DIR] / uninstall [--purge]
                            lay out (or remove) an unpacked release on this appliance
+  fleet --prometheus URL | --targets HOST:PORT,...
+                           one line per appliance and service, from Prometheus or scraped
   lab [--scenario outage]  the self-contained lab on loopback (npm start)
   bench [--json FILE]      the latency benchmarks on this device
 
@@ -53,6 +56,12 @@ const HELP: { readonly [command: string]: string } = {
   uninstall:
     'usage: lifeline uninstall [--prefix /opt/lifeline] [--root DIR] [--purge]\n' +
     '  Removes the program and the unit; --purge also the config and the state.\n',
+  fleet:
+    'usage: lifeline fleet (--prometheus URL | --targets HOST:PORT,...) [--interval S]\n' +
+    '                      [--once]\n' +
+    '  One line per appliance and service: routes, automatic state, override, guard, BGP, last\n' +
+    '  transition and its reason. In a terminal it refreshes every S seconds (2); piped, or\n' +
+    '  with --once, it prints once.\n',
   lab:
     'usage: lifeline lab [--scenario outage]\n' +
     '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n',
@@ -110,6 +119,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
   if (command === 'check-config') return checkConfig(args);
   if (command === 'run') return runCommand(args);
   if (command === 'lab') return lab(args);
+  if (command === 'fleet') return fleet(args);
   if (command === 'keygen') return keygen(args);
   if (command === 'install') return install(args);
   if (command === 'flash') return flash(args);

@@ -8,6 +8,7 @@ import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
 import type { BgpSpeaker } from '../firmware/bgp/speaker';
 import type { Lifeline } from '../firmware/lifeline';
 import { COUNTER_COUNT, COUNTER_NAMES, RTT_BUCKETS_MS } from '../firmware/probes';
+import { statusMetrics } from './status-metrics';
 
 export interface MetricsSources {
   readonly lifeline: Lifeline;
@@ -27,7 +28,8 @@ class Writer {
     const text = Object.entries(labels)
       .map(([key, label]) => key + '="' + escape(label) + '"')
       .join(',');
-    this.lines.push('lifeline_' + name + (text === '' ? '' : '{' + text + '}') + ' ' + value);
+    const number = value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : String(value);
+    this.lines.push('lifeline_' + name + (text === '' ? '' : '{' + text + '}') + ' ' + number);
   }
 }
 
@@ -136,6 +138,7 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
   out.sample('audit_write_failures_total', {}, lifeline.audit.writeFailures);
   probeMetrics(out, lifeline);
   serviceMetrics(out, lifeline);
+  statusMetrics(out, lifeline, nowMs, Date.now());
   if (sources.speaker !== null) {
     const peers = sources.speaker.status(nowMs);
     out.family(

@@ -1,4 +1,5 @@
-// Before `npm test`: the integration tests need real peers from Debian (BIRD 2, ExaBGP, dnsmasq).
+// Before `npm test`: the integration tests need real peers from Debian (BIRD 2, ExaBGP, dnsmasq,
+// Prometheus and Alertmanager).
 // Installs what is missing when running as root with apt-get (as CI and these machines do);
 // otherwise says exactly what to install and fails.
 
@@ -15,6 +16,9 @@ const NEEDED = [
   ['/usr/bin/dig', 'dnsutils'],
   ['/usr/sbin/ip', 'iproute2'],
   ['/usr/bin/promtool', 'prometheus'],
+  ['/usr/bin/prometheus', 'prometheus'],
+  ['/usr/bin/prometheus-alertmanager', 'prometheus-alertmanager'],
+  ['/usr/bin/amtool', 'prometheus-alertmanager'],
   ['/usr/bin/systemd-notify', 'systemd'],
   ['/usr/bin/systemd-analyze', 'systemd'],
   ['/usr/bin/qemu-aarch64', 'qemu-user'],
