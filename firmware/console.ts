@@ -7,10 +7,16 @@ import { ROUTE_STATE_NAMES } from './announcer';
 import { AuthResult, type Authenticator } from './auth';
 import { AUTO_STATE_NAMES } from './decision';
 import type { Lifeline } from './lifeline';
-import { OVERRIDE_NAMES, OverrideKind, UNDECIDED } from './override';
+import {
+  DURATION_MS_MAX,
+  OVERRIDE_NAMES,
+  OVERRIDES_FILE,
+  OverrideKind,
+  UNDECIDED,
+} from './override';
 
+export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
-export const DURATION_MS_MAX = 7 * 24 * 3600 * 1000;
 const LOG_RECORDS_DEFAULT = 20;
 
 export interface ConsoleOptions {
@@ -253,13 +259,18 @@ export class Console {
         : command === 'withdraw'
           ? OverrideKind.Withdraw
           : OverrideKind.None;
-    lifeline.setOverride(service, kind, durationMs, 'console');
+    const what =
+      command +
+      ' ' +
+      (service < 0 ? 'all' : lifeline.names[service]) +
+      (durationMs === Infinity ? '' : ' for ' + words[at - 1]);
+    if (lifeline.setOverride(service, kind, durationMs, 'console')) return write('OK ' + what);
     write(
-      'OK ' +
-        command +
-        ' ' +
-        (service < 0 ? 'all' : lifeline.names[service]) +
-        (durationMs === Infinity ? '' : ' for ' + words[at - 1]),
+      'ERR not-saved ' +
+        what +
+        ' is in effect, but ' +
+        OVERRIDES_FILE +
+        ' could not be written (state directory full or read-only?): a restart loses it',
     );
   }
 

@@ -4,51 +4,10 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
-import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Authenticator, hashCode } from '../firmware/auth';
-import { Console } from '../firmware/console';
-import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { ANNOUNCE, config, WITHDRAW } from './helpers';
-
-const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
-const CODES = ['ABCD-EFGH-JKLM-NPQR', 'STUV-WXYZ-2345-6789'];
-
-function consoleRig(sim = new SimHal({ socketsMax: 8, seed: 5 })) {
-  const built = config({ rise: 2, fall: 2 });
-  const lifeline = new Lifeline(built, sim, new ExaBgpAnnouncer(built, sim));
-  lifeline.start();
-  const auth = new Authenticator(sim, lifeline.audit, new Uint8Array(KEY), CODES.map(hashCode));
-  const replies: string[] = [];
-  const console_ = new Console({
-    lifeline,
-    auth,
-    write: (line) => replies.push(line),
-    bgpSummary: () => 'exabgp',
-    drill: null,
-  });
-  /** Types `text` as bytes and returns the replies it produced. */
-  const type = (text: string): string[] => {
-    const from = replies.length;
-    const bytes = new Uint8Array(Buffer.from(text, 'latin1'));
-    console_.receive(bytes, 0, bytes.length);
-    return replies.slice(from);
-  };
-  const login = (): void => {
-    const challenge = /challenge=([0-9a-f]{32})/.exec(type('auth\r\n').join('\n'))![1]!;
-    const response = createHmac('sha256', KEY).update(Buffer.from(challenge, 'hex')).digest('hex');
-    expect(type('auth ' + response + '\r\n')).toEqual(['OK authenticated']);
-  };
-  return {
-    sim,
-    lifeline,
-    auth,
-    console: console_,
-    type,
-    login,
-    routes: (): string[] => sim.emitted,
-  };
-}
+import { ANNOUNCE, WITHDRAW } from './helpers';
+import { CODES, consoleRig, KEY } from './support/console-rig';
 
 describe('console', () => {
   it('edits lines: CR, LF or CRLF end them, backspace edits, control bytes are ignored', () => {

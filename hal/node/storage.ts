@@ -10,6 +10,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,15 @@ import { join } from 'node:path';
 import type { Storage } from '../../firmware/hal';
 
 export const APPEND_BYTES_MAX = 1024 * 1024;
+
+/** A failed replace leaves no NAME.tmp behind (on a full disk it holds a torn half). */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Absent already, or the directory itself is gone: nothing is left behind either way.
+  }
+}
 
 export class FileStorage implements Storage {
   private readonly appendFds: { [name: string]: number } = {};
@@ -33,10 +43,15 @@ export class FileStorage implements Storage {
     }
   }
 
+  readError = '';
+
   read(name: string): string | null {
+    this.readError = '';
     try {
       return readFileSync(join(this.dir, name), 'utf8');
-    } catch {
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
+      if (code !== 'ENOENT') this.readError = code;
       return null;
     }
   }
@@ -63,6 +78,7 @@ export class FileStorage implements Storage {
       this.report(
         'storage: cannot write ' + path + ' (' + (error as NodeJS.ErrnoException).code + ')',
       );
+      removeQuietly(path + '.tmp');
       return false;
     }
   }

@@ -1,0 +1,157 @@
+// The state directory and the clock as hostile inputs, on the sim HAL: whatever overrides.json
+// holds, boot goes on (probe loop, routes, audit); a stored override never outlasts what the
+// operator granted, whichever way the wall clock moved; and nothing is answered OK that a restart
+// would lose.
+
+import { describe, expect, it } from 'vitest';
+
+import { OVERRIDES_FILE } from '../firmware/override';
+import { SimHal } from '../hal/sim/index';
+import { ANNOUNCE, WITHDRAW } from './helpers';
+import { consoleRig } from './support/console-rig';
+
+const YEAR_MS = 365 * 24 * 3600 * 1000;
+
+/** A firmware booted on `files` as its state directory, the data centres healthy. */
+function bootWith(files: { [name: string]: string }, unreadable: string[] = []) {
+  const sim = new SimHal({ socketsMax: 8, seed: 9 });
+  Object.assign(sim.storage.files, files);
+  sim.storage.unreadable.push(...unreadable);
+  return consoleRig(sim);
+}
+
+function problems(rig: ReturnType<typeof consoleRig>): string[] {
+  return rig.lifeline.audit
+    .last(50)
+    .filter((line) => line.includes(' config problem='))
+    .map((line) => line.split(' config ')[1]!);
+}
+
+/** An override `announce all for 30m` made at 1 s, then a kill -9 after `runMs` more. */
+function crashedWithOverride(runMs: number) {
+  const first = consoleRig();
+  first.sim.runFor(1000);
+  first.login();
+  expect(first.type('withdraw all for 30m\n')).toEqual(['OK withdraw all for 30m']);
+  first.sim.runFor(runMs);
+  return { files: { ...first.sim.storage.files }, wallMs: first.sim.wallClockMs() };
+}
+
+/** Restarts on `files` with the wall clock at `wallMs`: the override's remaining seconds. */
+function restartAt(files: { [name: string]: string }, wallMs: number) {
+  const sim = new SimHal({ socketsMax: 8, seed: 10 });
+  Object.assign(sim.storage.files, files);
+  sim.wallOffsetMs = wallMs - sim.wallClockMs();
+  const rig = consoleRig(sim);
+  const status = rig.type('status\n')[0]!;
+  const match = /override=withdraw\((\d+)s\)/.exec(status);
+  return { rig, remainingS: match === null ? -1 : Number(match[1]) };
+}
+
+describe('overrides.json as hostile input', () => {
+  const corrupt: [string, string][] = [
+    ['[null]', 'overrides.json[0] is not an override of a configured service: skipped'],
+    ['[1]', 'overrides.json[0] is not an override of a configured service: skipped'],
+    ['{}', 'overrides.json is not a list: overrides cleared'],
+    ['[{"service":"dns","kind":"announce","expiresAtWallMs":"soon"}]', 'overrides.json[0] is not'],
+    ['[{"service":"dns","kind":"announce","expiresAtWallMs":1e400}]', 'overrides.json[0] is not'],
+    [
+      '[{"service":"dns","kind":"announce","grantedMs":1e400,"remainingMs":1,"writtenAtWallMs":0}]',
+      'overrides.json[0] is not',
+    ],
+    [
+      '[{"service":"dns","kind":"announce","grantedMs":60000,"remainingMs":90000,"writtenAtWallMs":0}]',
+      'overrides.json[0] is not',
+    ],
+    ['[{"service":"dns","kind":"withdraw","grantedMs":null}]', 'overrides.json[0] is not'],
+  ];
+  for (const [text, problem] of corrupt) {
+    it('boots, probes and announces with overrides.json = ' + text + ', and says why', () => {
+      const rig = bootWith({ [OVERRIDES_FILE]: text });
+      rig.sim.runFor(1000);
+      expect(rig.routes()).toEqual(ANNOUNCE);
+      expect(rig.type('status\n')[0]).toMatch(/override=none/);
+      expect(problems(rig).join('\n')).toContain(problem);
+    });
+  }
+
+  it('boots without overrides when overrides.json is there but unreadable (a directory)', () => {
+    const rig = bootWith({}, [OVERRIDES_FILE]);
+    rig.sim.runFor(1000);
+    expect(rig.routes()).toEqual(ANNOUNCE);
+    expect(problems(rig)).toEqual([
+      'problem="overrides.json cannot be read (EISDIR): no overrides"',
+    ]);
+  });
+});
+
+describe('a stored override and a shifted wall clock', () => {
+  it('with the clock a year behind (or at 1970) it gets what was left, less one persist interval', () => {
+    // Killed 10.5 minutes into 30: the last write, at 10 minutes, said 20 minutes were left.
+    const crashed = crashedWithOverride(10.5 * 60 * 1000);
+    for (const wallMs of [crashed.wallMs - YEAR_MS, 0]) {
+      const { rig, remainingS } = restartAt(crashed.files, wallMs);
+      expect(remainingS).toBe(19 * 60);
+      expect(rig.routes()).toEqual(WITHDRAW);
+      expect(problems(rig).join('\n')).toMatch(
+        /\(dns\) the wall clock is \d+s behind .*charged 60s/,
+      );
+    }
+  });
+
+  it('with the clock right, a crash costs at most a persist interval, a clean stop only the downtime', () => {
+    const crashed = crashedWithOverride(10.5 * 60 * 1000);
+    // Written at 10 minutes (20 left), killed 30 s later, down 100 s by a clock that is right.
+    expect(restartAt(crashed.files, crashed.wallMs + 100000).remainingS).toBe(20 * 60 - 130);
+    expect(restartAt(crashed.files, crashed.wallMs + 20000).remainingS).toBe(19 * 60);
+    expect(restartAt(crashed.files, crashed.wallMs - 20000).remainingS).toBe(19 * 60);
+    const first = consoleRig();
+    first.login();
+    first.type('withdraw all for 30m\n');
+    first.sim.runFor(90 * 1000);
+    first.lifeline.stop();
+    const { remainingS } = restartAt(
+      { ...first.sim.storage.files },
+      first.sim.wallClockMs() + 5000,
+    );
+    expect(remainingS).toBe(30 * 60 - 95);
+  });
+
+  it('with the clock two hours ahead it has expired, and the audit says so', () => {
+    const crashed = crashedWithOverride(60 * 1000);
+    const { rig, remainingS } = restartAt(crashed.files, crashed.wallMs + 2 * 3600 * 1000);
+    expect(remainingS).toBe(-1);
+    rig.sim.runFor(1000);
+    expect(rig.routes()).toEqual(ANNOUNCE);
+    expect(problems(rig).join('\n')).toMatch(/expired while stopped \(the wall clock says 7200s/);
+  });
+
+  it('a crash loop with the clock behind cannot keep an override alive longer than granted', () => {
+    let { files, wallMs } = crashedWithOverride(1000);
+    let activeMs = 1000;
+    for (let restart = 0; restart < 100; restart++) {
+      const { rig, remainingS } = restartAt(files, wallMs - YEAR_MS);
+      if (remainingS < 0) break;
+      rig.sim.runFor(30000);
+      activeMs += 30000;
+      files = { ...rig.sim.storage.files };
+    }
+    expect(activeMs).toBeLessThanOrEqual(30 * 60 * 1000);
+  });
+});
+
+describe('a durable promise is answered OK only when durable', () => {
+  it('auto on a full state directory answers ERR not-saved, and a restart shows why', () => {
+    const first = consoleRig();
+    first.sim.runFor(1000);
+    first.login();
+    expect(first.type('announce all\n')).toEqual(['OK announce all']);
+    first.sim.storage.failing = true; // ENOSPC from here on
+    expect(first.type('auto all\n')).toEqual([
+      'ERR not-saved auto all is in effect, but overrides.json could not be written ' +
+        '(state directory full or read-only?): a restart loses it',
+    ]);
+    const { rig } = restartAt({ ...first.sim.storage.files }, first.sim.wallClockMs());
+    expect(rig.type('status\n')[0]).toMatch(/override=announce /);
+  });
+});
