@@ -24,6 +24,7 @@ export const DEFAULTS = {
   bgpPort: 179,
   holdTimeS: 90,
   consoleBaud: 115200,
+  consoleIdleTimeoutMs: 300000,
   pinDebounceMs: 50,
 } as const;
 
@@ -100,6 +101,8 @@ export interface ConsoleConfig {
   readonly baud: number;
   readonly keyFile: string | null;
   readonly recoveryCodesFile: string | null;
+  /** A login ends after this long without input. */
+  readonly idleTimeoutMs: number;
 }
 
 export interface OverridePinConfig {
@@ -260,16 +263,77 @@ class Reader {
 }
 
 const UINT32_MAX = 4294967295;
-const TARGET_KEYS = [
-  'name',
-  'kind',
-  'address',
-  'port',
-  'query',
-  'type',
-  'expectRcode',
-  'expectAddress',
-];
+
+/**
+ * Every key the validator knows, by path (`[]`: each entry of a list). The readers below take their
+ * keys from here, and docs/reference.md is held to document each one (test/docs.test.ts).
+ */
+export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
+  config: [
+    'device',
+    'probe',
+    'services',
+    'announcer',
+    'console',
+    'overridePin',
+    'stateDir',
+    'metrics',
+    'watchdog',
+  ],
+  device: ['name'],
+  probe: ['intervalMs', 'timeoutMs', 'fastIntervalMs'],
+  'services[]': [
+    'name',
+    'prefixes',
+    'backbone',
+    'local',
+    'rise',
+    'fall',
+    'holdDownMs',
+    'damping',
+    'med',
+    'communities',
+    'drain',
+  ],
+  'services[].backbone': ['quorum', 'targets'],
+  'services[].backbone.targets[]': [
+    'name',
+    'kind',
+    'address',
+    'port',
+    'query',
+    'type',
+    'expectRcode',
+    'expectAddress',
+  ],
+  'services[].damping': ['halfLifeMs', 'penalty', 'suppress', 'reuse', 'maxSuppressMs'],
+  'services[].drain': ['med', 'communities'],
+  announcer: ['kind', 'onShutdown', 'localAs', 'routerId', 'peers', 'nextHopV4', 'nextHopV6'],
+  'announcer.peers[]': [
+    'address',
+    'port',
+    'remoteAs',
+    'holdTimeS',
+    'localAddress',
+    'nextHopV4',
+    'nextHopV6',
+  ],
+  console: ['device', 'baud', 'keyFile', 'recoveryCodesFile', 'idleTimeoutMs'],
+  overridePin: [
+    'driver',
+    'chip',
+    'line',
+    'path',
+    'signal',
+    'pin',
+    'activeLow',
+    'debounceMs',
+    'action',
+  ],
+  metrics: ['listen'],
+  watchdog: ['device'],
+};
+const TARGET_KEYS = CONFIG_KEYS['services[].backbone.targets[]']!;
 
 function readRcodeMask(reader: Reader, record: JsonObject, path: string): number {
   const value = record['expectRcode'];
@@ -346,13 +410,7 @@ function readTarget(
 }
 
 function readDamping(reader: Reader, value: Json, path: string): DampingConfig | null {
-  const record = reader.object(value, path, [
-    'halfLifeMs',
-    'penalty',
-    'suppress',
-    'reuse',
-    'maxSuppressMs',
-  ]);
+  const record = reader.object(value, path, CONFIG_KEYS['services[].damping']!);
   if (record === null) return null;
   const damping = {
     halfLifeMs: reader.integer(record, 'halfLifeMs', path, [1000, UINT32_MAX], null),
@@ -396,20 +454,6 @@ function checkUniqueNames(
   }
 }
 
-const SERVICE_KEYS = [
-  'name',
-  'prefixes',
-  'backbone',
-  'local',
-  'rise',
-  'fall',
-  'holdDownMs',
-  'damping',
-  'med',
-  'communities',
-  'drain',
-];
-
 /** Reads `med` and `communities` of `record` (a service, or its `drain`). */
 function readRouteAttributes(
   reader: Reader,
@@ -443,7 +487,7 @@ function readRouteAttributes(
 }
 
 function readDrain(reader: Reader, value: Json, path: string): RouteAttributesConfig | null {
-  const record = reader.object(value, path, ['med', 'communities']);
+  const record = reader.object(value, path, CONFIG_KEYS['services[].drain']!);
   if (record === null) return null;
   if (record['med'] === undefined && record['communities'] === undefined) {
     reader.problem(
@@ -472,7 +516,7 @@ function readBackbone(
   value: Json,
   path: string,
 ): { targets: TargetConfig[]; quorum: number } {
-  const backbone = reader.object(value, path, ['quorum', 'targets']);
+  const backbone = reader.object(value, path, CONFIG_KEYS['services[].backbone']!);
   const targets: TargetConfig[] = [];
   if (backbone === null) return { targets, quorum: 1 };
   const list = reader.array(backbone['targets'], path + '.targets', 1, TARGETS_PER_SERVICE_MAX);
@@ -487,7 +531,7 @@ function readBackbone(
 }
 
 function readService(reader: Reader, value: Json, path: string): ServiceConfig | null {
-  const record = reader.object(value, path, SERVICE_KEYS);
+  const record = reader.object(value, path, CONFIG_KEYS['services[]']!);
   if (record === null) return null;
   const name = reader.string(record, 'name', path, null);
   if (name !== null && !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
@@ -537,15 +581,7 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
 }
 
 function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | null {
-  const record = reader.object(value, path, [
-    'address',
-    'port',
-    'remoteAs',
-    'holdTimeS',
-    'localAddress',
-    'nextHopV4',
-    'nextHopV6',
-  ]);
+  const record = reader.object(value, path, CONFIG_KEYS['announcer.peers[]']!);
   if (record === null) return null;
   const address = reader.address(record, 'address', path, true);
   const peer = {
@@ -568,16 +604,7 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
 }
 
 function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConfig {
-  const record =
-    reader.object(value, path, [
-      'kind',
-      'onShutdown',
-      'localAs',
-      'routerId',
-      'peers',
-      'nextHopV4',
-      'nextHopV6',
-    ]) ?? {};
+  const record = reader.object(value, path, CONFIG_KEYS['announcer']!) ?? {};
   const kind = reader.choice(record, 'kind', path, ['exabgp', 'bgp'] as const, null);
   const onShutdown = reader.choice(
     record,
@@ -617,28 +644,25 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
 }
 
 function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig | null {
-  const record = reader.object(value, path, ['device', 'baud', 'keyFile', 'recoveryCodesFile']);
+  const record = reader.object(value, path, CONFIG_KEYS['console']!);
   if (record === null) return null;
   return {
     device: reader.optionalString(record, 'device', path),
     baud: reader.integer(record, 'baud', path, [300, 4000000], DEFAULTS.consoleBaud),
     keyFile: reader.optionalString(record, 'keyFile', path),
     recoveryCodesFile: reader.optionalString(record, 'recoveryCodesFile', path),
+    idleTimeoutMs: reader.integer(
+      record,
+      'idleTimeoutMs',
+      path,
+      [10000, 86400000],
+      DEFAULTS.consoleIdleTimeoutMs,
+    ),
   };
 }
 
 function readOverridePin(reader: Reader, value: Json, path: string): OverridePinConfig | null {
-  const record = reader.object(value, path, [
-    'driver',
-    'chip',
-    'line',
-    'path',
-    'signal',
-    'pin',
-    'activeLow',
-    'debounceMs',
-    'action',
-  ]);
+  const record = reader.object(value, path, CONFIG_KEYS['overridePin']!);
   if (record === null) return null;
   const driver = reader.choice(
     record,
@@ -669,9 +693,7 @@ function readProbe(
   value: Json,
 ): { intervalMs: number; timeoutMs: number; fastIntervalMs: number } {
   const record =
-    value === undefined
-      ? {}
-      : (reader.object(value, 'probe', ['intervalMs', 'timeoutMs', 'fastIntervalMs']) ?? {});
+    value === undefined ? {} : (reader.object(value, 'probe', CONFIG_KEYS['probe']!) ?? {});
   const intervalMs = reader.integer(
     record,
     'intervalMs',
@@ -752,23 +774,11 @@ function checkPrefixesUnique(reader: Reader, services: readonly ServiceConfig[])
   }
 }
 
-const TOP_KEYS = [
-  'device',
-  'probe',
-  'services',
-  'announcer',
-  'console',
-  'overridePin',
-  'stateDir',
-  'metrics',
-  'watchdog',
-];
-
 /** Validates a parsed JSON document. All problems at once; a config only when there are none. */
 export function readConfig(document: Json): ConfigResult {
   const reader = new Reader();
-  const top = reader.object(document, 'config', TOP_KEYS) ?? {};
-  const device = reader.object(top['device'], 'device', ['name']);
+  const top = reader.object(document, 'config', CONFIG_KEYS['config']!) ?? {};
+  const device = reader.object(top['device'], 'device', CONFIG_KEYS['device']!);
   const deviceName = device === null ? '' : (reader.string(device, 'name', 'device', null) ?? '');
   const probe = readProbe(reader, top['probe']);
   const services: ServiceConfig[] = [];
@@ -794,7 +804,9 @@ export function readConfig(document: Json): ConfigResult {
       : readOverridePin(reader, top['overridePin'], 'overridePin');
   const stateDir = reader.optionalString(top, 'stateDir', 'config');
   const metrics =
-    top['metrics'] === undefined ? null : reader.object(top['metrics'], 'metrics', ['listen']);
+    top['metrics'] === undefined
+      ? null
+      : reader.object(top['metrics'], 'metrics', CONFIG_KEYS['metrics']!);
   const metricsListen = metrics === null ? null : reader.string(metrics, 'listen', 'metrics', null);
   if (metricsListen !== null && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):[0-9]{1,5}$/.test(metricsListen)) {
     reader.problem(
@@ -803,7 +815,9 @@ export function readConfig(document: Json): ConfigResult {
     );
   }
   const watchdog =
-    top['watchdog'] === undefined ? null : reader.object(top['watchdog'], 'watchdog', ['device']);
+    top['watchdog'] === undefined
+      ? null
+      : reader.object(top['watchdog'], 'watchdog', CONFIG_KEYS['watchdog']!);
   const watchdogDevice =
     watchdog === null ? null : reader.string(watchdog, 'device', 'watchdog', null);
   if (reader.errors.length > 0) return { config: null, errors: reader.errors };

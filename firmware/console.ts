@@ -217,6 +217,8 @@ export class Console {
       return write('ERR auth-no-challenge ask for one with: auth');
     if (result === AuthResult.Unavailable)
       return write('ERR auth-unavailable not configured on this device');
+    if (result === AuthResult.CodesRefused)
+      return write('ERR auth-unavailable ' + auth.codesProblem);
     write('ERR auth-failed');
   }
 

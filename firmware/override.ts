@@ -153,9 +153,12 @@ export class OverrideArbiter {
     const entry = (typeof value === 'object' && value !== null ? value : {}) as StoredEntry;
     const s = typeof entry['service'] === 'string' ? at.names.indexOf(entry['service']) : -1;
     const kind = typeof entry['kind'] === 'string' ? OVERRIDE_NAMES.indexOf(entry['kind']) : -1;
-    const granted = entry['grantedMs'];
-    const remaining = entry['remainingMs'];
-    const writtenAt = entry['writtenAtWallMs'];
+    // An older version wrote `expiresAtWallMs`: its `null` (until auto) is kept; a wall-clock
+    // expiry cannot be believed, so such an entry fails the checks below and is skipped.
+    const legacy = entry['expiresAtWallMs'] === null && entry['grantedMs'] === undefined;
+    const granted = legacy ? null : entry['grantedMs'];
+    const remaining = legacy ? null : entry['remainingMs'];
+    const writtenAt = legacy ? 0 : entry['writtenAtWallMs'];
     if (
       s < 0 ||
       kind <= 0 ||

@@ -16,6 +16,8 @@ export interface SerialConsoleOptions {
   readonly device: string;
   readonly baud: number;
   readonly onData: (data: Buffer) => void;
+  /** The line hung up (the port closed or vanished): a login on it must end. */
+  readonly onHangup: () => void;
   readonly report: (line: string) => void;
   /** Fed with a modem-status line when the override pin is on this port. */
   readonly signal: { reader: SerialSignalReader; name: 'cts' | 'dsr' | 'dcd' } | null;
@@ -42,6 +44,7 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
     candidate.on('error', (error: Error) => problem(error.message));
     candidate.on('close', () => {
       port = null;
+      options.onHangup();
       if (!closed && retry === null) retry = setTimeout(open, 2000);
     });
     candidate.open((error) => {
@@ -84,9 +87,13 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
   };
 }
 
-export function openStdioConsole(onData: (data: Buffer) => void): ConsoleTransport {
+export function openStdioConsole(
+  onData: (data: Buffer) => void,
+  onHangup: () => void,
+): ConsoleTransport {
   const listener = (data: Buffer): void => onData(data);
   process.stdin.on('data', listener);
+  process.stdin.on('end', onHangup);
   return {
     write: (line) => {
       process.stdout.write(line + '\n');

@@ -8,7 +8,7 @@ import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Console } from '../firmware/console';
-import { parseConfigText, type Config } from '../firmware/config';
+import { DEFAULTS, parseConfigText, type Config } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import {
@@ -67,7 +67,13 @@ function startConsole(
     : [];
   if (key === null && codes.length === 0)
     report('console: no key file and no recovery codes: nobody can authenticate');
-  const auth = new Authenticator(hal, lifeline.audit, key, codes);
+  const auth = new Authenticator(
+    hal,
+    lifeline.audit,
+    key,
+    codes,
+    settings?.idleTimeoutMs ?? DEFAULTS.consoleIdleTimeoutMs,
+  );
   let transport: ConsoleTransport | null = null;
   const bgpSummary = (): string => {
     if (speaker === null) return 'exabgp';
@@ -84,15 +90,17 @@ function startConsole(
     drill: (info) => runDrill(config, info),
   });
   const onData = (data: Buffer): void => console_.receive(data, 0, data.length);
+  const onHangup = (): void => auth.logout('hangup');
   const pin = config.overridePin;
   const signal = pin?.driver === 'serial' && device !== 'stdio' ? new SerialSignalReader() : null;
   transport =
     device === 'stdio'
-      ? openStdioConsole(onData)
+      ? openStdioConsole(onData, onHangup)
       : openSerialConsole({
           device,
           baud: settings?.baud ?? 115200,
           onData,
+          onHangup,
           report: (line) => hal.log(line),
           signal:
             signal === null ? null : { reader: signal, name: pin!.signal as 'cts' | 'dsr' | 'dcd' },

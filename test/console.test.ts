@@ -69,10 +69,16 @@ describe('console', () => {
     rig.type('auth\n');
     expect(rig.type('auth ' + 'ab'.repeat(32) + '\n')).toEqual(['ERR auth-failed']);
     expect(rig.auth.lockedForMs(rig.sim.timeMs)).toBe(2000); // the second failure: 2 s (the first: 1 s)
-    const events = rig.lifeline.audit.last(20).map((line) => line.split(' ')[2]!);
+    const events = rig.lifeline.audit.last(20).map((line) => line.split(' ').slice(2, 4).join(' '));
     expect(
-      events.filter((event) => event.startsWith('auth') || event === 'logout').slice(-3),
-    ).toEqual(['logout', 'auth-fail', 'auth-fail']);
+      events.filter((event) => event.startsWith('auth') || event.startsWith('logout')).slice(-4),
+    ).toEqual([
+      'logout cause=logout',
+      'auth-fail reason=no-challenge',
+      'auth-fail reason=locked', // refused while locked: audited and counted too
+      'auth-fail reason=hmac',
+    ]);
+    expect(rig.auth.failuresTotal).toBe(3);
   });
 
   it('takes each recovery code once, and remembers used ones across restarts', () => {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { OVERRIDES_FILE } from '../firmware/override';
 import { SimHal } from '../hal/sim/index';
 import { ANNOUNCE, WITHDRAW } from './helpers';
-import { consoleRig } from './support/console-rig';
+import { CODES, consoleRig } from './support/console-rig';
 
 const YEAR_MS = 365 * 24 * 3600 * 1000;
 
@@ -153,5 +153,63 @@ describe('a durable promise is answered OK only when durable', () => {
     ]);
     const { rig } = restartAt({ ...first.sim.storage.files }, first.sim.wallClockMs());
     expect(rig.type('status\n')[0]).toMatch(/override=announce /);
+  });
+});
+
+describe('recovery codes and the lockout fail closed', () => {
+  it('refuses every recovery code while recovery-used is unreadable, and says why', () => {
+    const rig = bootWith({}, ['recovery-used']);
+    const refused =
+      'ERR auth-unavailable recovery-used cannot be read (EISDIR): recovery codes are refused';
+    expect(rig.type('auth code ' + CODES[0] + '\n')).toEqual([refused]);
+    expect(problems(rig)).toContain('problem="' + refused.slice(21) + '"');
+    rig.sim.storage.unreadable.length = 0; // readable again: codes work, once
+    expect(rig.type('auth code ' + CODES[0] + '\n')).toEqual(['OK authenticated']);
+  });
+
+  it('refuses a recovery code whose use cannot be recorded (a full disk), and takes it later', () => {
+    const rig = consoleRig();
+    rig.sim.storage.failing = true;
+    expect(rig.type('auth code ' + CODES[1] + '\n')).toEqual([
+      'ERR auth-unavailable the use of the code cannot be recorded in recovery-used ' +
+        '(state directory full or read-only?): recovery codes are refused',
+    ]);
+    rig.sim.storage.failing = false;
+    expect(rig.type('auth code ' + CODES[1] + '\n')).toEqual(['OK authenticated']);
+    expect(rig.sim.storage.files['recovery-used']).toMatch(/^[0-9a-f]{64}\n$/);
+  });
+
+  it('keeps the lockout across a kill -9, and a corrupt lockout file locks', () => {
+    const first = consoleRig();
+    for (let i = 0; i < 4; i++) {
+      first.type('auth code WRONG-WRONG\n');
+      first.sim.runFor(first.auth.lockedForMs(first.sim.timeMs));
+    }
+    first.type('auth code WRONG-WRONG\n'); // the fifth failure: 16 s
+    const second = bootWith({ ...first.sim.storage.files });
+    expect(second.type('auth code ' + CODES[0] + '\n')[0]).toBe(
+      'ERR auth-locked too many failures: retry in 16s',
+    );
+    second.sim.runFor(16000);
+    second.type('auth code WRONG\n');
+    expect(second.auth.lockedForMs(second.sim.timeMs)).toBe(32000); // it goes on doubling
+    const third = bootWith({ 'lockout.json': '{"failures":"x"}' });
+    expect(third.auth.lockedForMs(third.sim.timeMs)).toBe(300000);
+  });
+
+  it('ends a login after console.idleTimeoutMs without input', () => {
+    const sim = new SimHal({ socketsMax: 8, seed: 9 });
+    const rig = consoleRig(sim, sim, 20000);
+    rig.login();
+    rig.sim.runFor(20001);
+    expect(rig.type('withdraw all\n')[0]).toMatch(/^ERR auth-required/);
+  });
+
+  it('counts and audits 1,200 attempts made while locked', () => {
+    const rig = consoleRig();
+    rig.type('auth code WRONG\n');
+    for (let i = 0; i < 1200; i++) rig.type('auth code WRONG\n');
+    expect(rig.auth.failuresTotal).toBe(1201);
+    expect(rig.lifeline.audit.last(5).join('\n')).toMatch(/auth-fail reason=locked/);
   });
 });

@@ -19,11 +19,21 @@ export const KEY = Buffer.from(
 );
 export const CODES = ['ABCD-EFGH-JKLM-NPQR', 'STUV-WXYZ-2345-6789'];
 
-export function consoleRig(sim = new SimHal({ socketsMax: 8, seed: 5 }), hal: Hal = sim) {
+export function consoleRig(
+  sim = new SimHal({ socketsMax: 8, seed: 5 }),
+  hal: Hal = sim,
+  idleMs?: number,
+) {
   const built = config({ rise: 2, fall: 2 });
   const lifeline = new Lifeline(built, hal, new ExaBgpAnnouncer(built, hal));
   lifeline.start();
-  const auth = new Authenticator(hal, lifeline.audit, new Uint8Array(KEY), CODES.map(hashCode));
+  const auth = new Authenticator(
+    hal,
+    lifeline.audit,
+    new Uint8Array(KEY),
+    CODES.map(hashCode),
+    idleMs,
+  );
   const replies: string[] = [];
   const console_ = new Console({
     lifeline,
