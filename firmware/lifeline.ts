@@ -178,6 +178,7 @@ export class Lifeline implements HalClient {
 
   /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
   private arm(nowMs: number): void {
+    if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
     this.expireOverrides(nowMs);
     const announcerMs = this.announcer.tick(nowMs);
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
@@ -335,7 +336,10 @@ export class Lifeline implements HalClient {
       this.reconcile(service, 'override');
     }
     const saved = this.persistOverrides(nowMs, false);
-    if (!saved) this.audit.record('override', 'problem="' + OVERRIDES_FILE + ' not written"');
+    if (!saved) {
+      const problem = OVERRIDES_FILE + ' could not be written: the override is lost on restart';
+      this.audit.record('config', 'problem="' + problem + '"');
+    }
     if (this.running) this.arm(nowMs);
     return saved;
   }

@@ -134,6 +134,12 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
     'Audit records that could not be written to storage.',
   );
   out.sample('audit_write_failures_total', {}, lifeline.audit.writeFailures);
+  out.family(
+    'audit_suppressed_total',
+    'counter',
+    'Audit records held back by the flood throttle (counted in suppressed records).',
+  );
+  out.sample('audit_suppressed_total', {}, lifeline.audit.suppressedTotal);
   probeMetrics(out, lifeline);
   serviceMetrics(out, lifeline);
   if (sources.speaker !== null) {

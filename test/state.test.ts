@@ -213,3 +213,34 @@ describe('recovery codes and the lockout fail closed', () => {
     expect(rig.lifeline.audit.last(5).join('\n')).toMatch(/auth-fail reason=locked/);
   });
 });
+
+describe('the audit log under a flood', () => {
+  it('keeps the real events when a pin fails to read 362 times in 12 s, and counts the rest', () => {
+    const rig = consoleRig();
+    rig.sim.runFor(1000);
+    for (let i = 0; i < 362; i++) {
+      rig.lifeline.audit.record('pin', i % 2 === 0 ? 'problem="pin: cannot read"' : 'problem="ok"');
+      if (i === 200) rig.lifeline.setPin(true, 'driver=sysfs');
+      rig.sim.runFor(33);
+    }
+    const stored = rig.sim.storage.files['audit.log']!.split('\n');
+    expect(stored.filter((line) => line.includes(' pin problem=')).length).toBe(10);
+    expect(stored.filter((line) => line.includes(' pin state=asserted')).length).toBe(1);
+    rig.sim.runFor(60000);
+    expect(rig.lifeline.audit.last(300).join('\n')).toMatch(
+      /suppressed event=pin\/problem count=35[0-9] windowMs=60000/,
+    );
+    // boot, and the announcement at 1 s (the pin's announce changed nothing): none pushed out.
+    const real = rig.lifeline.audit.last(300).filter((line) => / (routes|boot) /.test(line));
+    expect(real.length).toBe(2);
+  });
+
+  it('prints audit values as integers', () => {
+    const rig = consoleRig();
+    rig.sim.runFor(0.1 + 0.2); // a clock with a fraction, as performance.now() has
+    rig.type('auth code WRONG\n');
+    expect(rig.lifeline.audit.last(1)[0]).toMatch(
+      / auth-fail reason=recovery-code failures=1 retryInMs=1000$/,
+    );
+  });
+});
