@@ -3,12 +3,18 @@
 // the defaults filled in and every address and name already parsed. Nothing after boot reads raw
 // JSON.
 
-import { parseAddress, parsePrefix, type Address, type Prefix } from './address';
+import { parseAddress, parsePrefix, unicastProblem, type Address, type Prefix } from './address';
 import { checkName, RCODE_NAMES, RECORD_TYPE_CODES, RECORD_TYPE_NAMES } from './dns';
 
 export const SERVICES_MAX = 16;
 export const TARGETS_PER_SERVICE_MAX = 32;
 export const PREFIXES_PER_SERVICE_MAX = 64;
+/** The largest config file read (a config is a few KB; /dev/zero is not one). */
+export const CONFIG_BYTES_MAX = 1024 * 1024;
+/** Objects and arrays nest at most this deep (a config needs 5). */
+export const CONFIG_DEPTH_MAX = 32;
+/** The longest string value (a path). */
+export const STRING_LENGTH_MAX = 4096;
 
 /** Documented defaults (README, "Configuration"). */
 export const DEFAULTS = {
@@ -143,6 +149,20 @@ export type ConfigResult =
 type Json = unknown;
 type JsonObject = { readonly [key: string]: Json };
 
+/**
+ * A value as a problem line shows it: short and on one line, whatever it is (a 100 MB string, an
+ * array nested 6,000 deep).
+ */
+export function show(value: Json): string {
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value.length > 64 ? value.slice(0, 64) : value);
+    return value.length > 64 ? text.slice(0, -1) + '..." (' + value.length + ' characters)' : text;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null)
+    return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
+
 /** Collects problems with their paths while the reader walks the document. */
 class Reader {
   readonly errors: string[] = [];
@@ -189,6 +209,10 @@ class Reader {
       this.problem(path + '.' + key, 'must be a non-empty string');
       return null;
     }
+    if (value.length > STRING_LENGTH_MAX) {
+      this.problem(path + '.' + key, 'must be at most ' + STRING_LENGTH_MAX + ' characters');
+      return null;
+    }
     return value;
   }
 
@@ -216,7 +240,7 @@ class Reader {
     ) {
       this.problem(
         path + '.' + key,
-        JSON.stringify(value) + ' must be an integer from ' + range[0] + ' to ' + range[1],
+        show(value) + ' must be an integer from ' + range[0] + ' to ' + range[1],
       );
       return range[0];
     }
@@ -235,7 +259,7 @@ class Reader {
     for (let i = 0; i < choices.length; i++) if (value === choices[i]) return choices[i]!;
     this.problem(
       path + '.' + key,
-      (value === undefined ? 'is required' : JSON.stringify(value) + ' is not allowed') +
+      (value === undefined ? 'is required' : show(value) + ' is not allowed') +
         ': one of ' +
         choices.join(', '),
     );
@@ -255,10 +279,18 @@ class Reader {
       if (required) this.problem(path + '.' + key, 'is required');
       return null;
     }
-    const address = typeof value === 'string' ? parseAddress(value) : null;
+    const address = typeof value === 'string' && value.length <= 64 ? parseAddress(value) : null;
     if (address === null)
-      this.problem(path + '.' + key, JSON.stringify(value) + ' is not an IPv4 or IPv6 address');
+      this.problem(path + '.' + key, show(value) + ' is not an IPv4 or IPv6 address');
     return address;
+  }
+
+  /** An address that names one host: not unspecified, broadcast or multicast. */
+  hostAddress(record: JsonObject, key: string, path: string, required: boolean): Address | null {
+    const address = this.address(record, key, path, required);
+    const problem = address === null ? '' : unicastProblem(address);
+    if (problem !== '') this.problem(path + '.' + key, address!.text + ' ' + problem);
+    return problem === '' ? address : null;
   }
 }
 
@@ -346,7 +378,7 @@ function readRcodeMask(reader: Reader, record: JsonObject, path: string): number
     if (typeof list[i] !== 'string' || code < 0) {
       reader.problem(
         path + '.expectRcode[' + i + ']',
-        JSON.stringify(list[i]) + ' is not an RCODE: one of ' + RCODE_NAMES.join(', '),
+        show(list[i]) + ' is not an RCODE: one of ' + RCODE_NAMES.join(', '),
       );
     } else {
       mask |= 1 << code;
@@ -365,7 +397,7 @@ function readTarget(
   if (record === null) return null;
   const name = reader.string(record, 'name', path, defaultName);
   const kind = reader.choice(record, 'kind', path, ['dns', 'tcp'] as const, null);
-  const address = reader.address(record, 'address', path, true);
+  const address = reader.hostAddress(record, 'address', path, true);
   const port = reader.integer(
     record,
     'port',
@@ -380,8 +412,7 @@ function readTarget(
   if (kind === 'dns') {
     query = reader.string(record, 'query', path, null) ?? '';
     const checked = query === '' ? 0 : checkName(query);
-    if (typeof checked === 'string')
-      reader.problem(path + '.query', JSON.stringify(query) + ' ' + checked);
+    if (typeof checked === 'string') reader.problem(path + '.query', show(query) + ' ' + checked);
     const typeName = reader.choice(record, 'type', path, RECORD_TYPE_NAMES, DEFAULTS.recordType);
     recordType = RECORD_TYPE_CODES[RECORD_TYPE_NAMES.indexOf(typeName)]!;
     rcodeMask = readRcodeMask(reader, record, path);
@@ -476,7 +507,7 @@ function readRouteAttributes(
     if (high < 0 || high > 0xffff || low < 0 || low > 0xffff) {
       reader.problem(
         path + '.communities[' + i + ']',
-        JSON.stringify(text) + ' is not a community ASN:VALUE (0-65535 each)',
+        show(text) + ' is not a community ASN:VALUE (0-65535 each)',
       );
     } else {
       communities.push(text as string);
@@ -505,7 +536,7 @@ function readPrefixes(reader: Reader, record: JsonObject, path: string): Prefix[
     const parsed =
       typeof list[i] === 'string' ? parsePrefix(list[i] as string) : 'must be a string';
     if (typeof parsed === 'string')
-      reader.problem(path + '.prefixes[' + i + ']', JSON.stringify(list[i]) + ' ' + parsed);
+      reader.problem(path + '.prefixes[' + i + ']', show(list[i]) + ' ' + parsed);
     else prefixes.push(parsed);
   }
   return prefixes;
@@ -537,7 +568,7 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
   if (name !== null && !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
     reader.problem(
       path + '.name',
-      JSON.stringify(name) + ' must be 1-32 of a-z 0-9 _ - (the console names services by it)',
+      show(name) + ' must be 1-32 of a-z 0-9 _ - (the console names services by it)',
     );
   }
   const prefixes = readPrefixes(reader, record, path);
@@ -583,7 +614,7 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
 function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | null {
   const record = reader.object(value, path, CONFIG_KEYS['announcer.peers[]']!);
   if (record === null) return null;
-  const address = reader.address(record, 'address', path, true);
+  const address = reader.hostAddress(record, 'address', path, true);
   const peer = {
     address: address ?? { family: 4 as const, bytes: new Uint8Array(4), text: '0.0.0.0' },
     port: reader.integer(record, 'port', path, [1, 65535], DEFAULTS.bgpPort),
@@ -780,6 +811,12 @@ export function readConfig(document: Json): ConfigResult {
   const top = reader.object(document, 'config', CONFIG_KEYS['config']!) ?? {};
   const device = reader.object(top['device'], 'device', CONFIG_KEYS['device']!);
   const deviceName = device === null ? '' : (reader.string(device, 'name', 'device', null) ?? '');
+  if (deviceName !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(deviceName)) {
+    reader.problem(
+      'device.name',
+      show(deviceName) + ' must be 1-64 of A-Z a-z 0-9 . _ - (it is written into every audit line)',
+    );
+  }
   const probe = readProbe(reader, top['probe']);
   const services: ServiceConfig[] = [];
   const list = reader.array(top['services'], 'services', 1, SERVICES_MAX);
@@ -811,7 +848,7 @@ export function readConfig(document: Json): ConfigResult {
   if (metricsListen !== null && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):[0-9]{1,5}$/.test(metricsListen)) {
     reader.problem(
       'metrics.listen',
-      JSON.stringify(metricsListen) + ' must be ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)',
+      show(metricsListen) + ' must be ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)',
     );
   }
   const watchdog =
@@ -839,16 +876,72 @@ export function readConfig(document: Json): ConfigResult {
   };
 }
 
-/** Parses JSON text and validates it; a syntax error is reported as one problem at `config`. */
+/**
+ * Where `text` nests objects and arrays deeper than CONFIG_DEPTH_MAX (-1: it does not). Checked
+ * before parsing, without recursion, so that no depth of input can exhaust the stack.
+ */
+function overlyDeepAt(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x7b || code === 0x5b) {
+      if (++depth > CONFIG_DEPTH_MAX) return i;
+    } else if (code === 0x7d || code === 0x5d) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** `line L column C` of the character at `offset` of `text`. */
+function lineAndColumn(text: string, offset: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return 'line ' + line + ' column ' + (offset - lineStart + 1);
+}
+
+/** A JSON syntax error on one line: where, and V8's words without the quoted input. */
+function syntaxProblem(text: string, error: Error): string {
+  const position = /at position (\d+)/.exec(error.message);
+  const words = error.message
+    .replace(/, "[\s\S]*" is not valid JSON$/, '')
+    .replace(/ in JSON at position \d+[\s\S]*$/, '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 120);
+  const where = position === null ? '' : ' at ' + lineAndColumn(text, Number(position[1]));
+  return 'config: is not valid JSON' + where + ' (' + words + ')';
+}
+
+/**
+ * Parses JSON text and validates it. A syntax error is one problem at `config`, on one line; a
+ * UTF-8 byte order mark is allowed; a document nested deeper than CONFIG_DEPTH_MAX is refused.
+ */
 export function parseConfigText(text: string): ConfigResult {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const deepAt = overlyDeepAt(body);
+  if (deepAt >= 0) {
+    const problem =
+      'config: nests deeper than ' + CONFIG_DEPTH_MAX + ' levels at ' + lineAndColumn(body, deepAt);
+    return { config: null, errors: [problem] };
+  }
   let document: Json;
   try {
-    document = JSON.parse(text);
+    document = JSON.parse(body);
   } catch (error) {
-    return {
-      config: null,
-      errors: ['config: is not valid JSON (' + (error as Error).message + ')'],
-    };
+    return { config: null, errors: [syntaxProblem(body, error as Error)] };
   }
   return readConfig(document);
 }

@@ -29,7 +29,10 @@ class SysfsReader implements PinReader {
       fd = openSync(this.path, 'r');
       const length = readSync(fd, this.buffer, 0, this.buffer.length, 0);
       const first = this.buffer[0];
-      if (length < 1 || (first !== 0x30 && first !== 0x31)) {
+      // Exactly one digit, and a newline at most: "10" or "1x" is not a level, whatever it starts
+      // with.
+      const rest = length === 2 ? this.buffer[1] : 0x0a;
+      if (length < 1 || length > 2 || (first !== 0x30 && first !== 0x31) || rest !== 0x0a) {
         this.error = this.path + ' does not hold 0 or 1';
         return -1;
       }

@@ -49,6 +49,29 @@ describe('lifeline check-config and usage', () => {
     ]);
   });
 
+  it('refuses a FIFO, /dev/zero, a directory and a nest 6,000 deep in one line each, exit 2, at once', () => {
+    const fifo = join(dir, 'config.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const started = performance.now();
+    expect(cli('check-config', fifo)).toMatchObject({
+      status: 2,
+      stderr: fifo + ': is a FIFO, not a config file\n',
+    });
+    expect(cli('check-config', '/dev/zero')).toMatchObject({
+      status: 2,
+      stderr: '/dev/zero: is a character device, not a config file\n',
+    });
+    expect(cli('check-config', dir).stderr).toBe(dir + ': is a directory, not a config file\n');
+    const deep = '{"probe":{"intervalMs":' + '['.repeat(6000) + ']'.repeat(6000) + '}}';
+    expect(cli('check-config', file('deep.json', deep))).toMatchObject({
+      status: 2,
+      stderr: 'config: nests deeper than 32 levels at line 1 column 54\n',
+    });
+    const big = file('big.json', '{"device":{"name":"' + 'x'.repeat(2 * 1024 * 1024) + '"}}');
+    expect(cli('check-config', big).stderr).toBe(big + ': is larger than 1048576 bytes\n');
+    expect(performance.now() - started).toBeLessThan(10000);
+  });
+
   it('treats missing files, unknown commands and flags as usage errors (exit 2), --help as exit 0', () => {
     expect(cli('check-config', join(dir, 'nope.json'))).toMatchObject({
       status: 2,

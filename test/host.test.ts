@@ -56,6 +56,30 @@ describe('host: files and pins under bad conditions', () => {
     ]);
   });
 
+  it('reads a pin file holding exactly 0 or 1 (and a newline): "10" or "1x" is no level', () => {
+    const path = join(dir, 'strict-value');
+    const reader = createPinReader(
+      {
+        driver: 'sysfs',
+        chip: null,
+        line: 0,
+        path,
+        signal: null,
+        pin: null,
+        activeLow: false,
+        debounceMs: 0,
+        action: 'announce',
+      },
+      null,
+    );
+    const levels = ['1', '1\n', '0\n', '10', '1x', '01\n', ''].map((text) => {
+      writeFileSync(path, text);
+      return reader.read();
+    });
+    expect(levels).toEqual([1, 1, 0, -1, -1, -1, -1]);
+    expect(reader.error).toBe(path + ' does not hold 0 or 1');
+  });
+
   it('watches a sysfs-style pin file: debounce, active-low, and a file that vanishes and comes back', async () => {
     const path = join(dir, 'value');
     writeFileSync(path, '1\n');
