@@ -1,10 +1,7 @@
 // The `lifeline` command line (SPEC.md): run, check-config, lab, bench. Usage errors exit 2.
+// Only `run` and `check-config` are loaded at start-up; every other command is imported when it
+// is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
 
-import { consoleClient } from './client';
-import { flash } from './flash';
-import { install, uninstall } from './install';
-import { keygen } from './keygen';
-import { lab } from './lab';
 import { loadConfig, run } from './run';
 
 const USAGE = `usage: lifeline COMMAND [OPTIONS]
@@ -109,12 +106,12 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   if (command === 'check-config') return checkConfig(args);
   if (command === 'run') return runCommand(args);
-  if (command === 'lab') return lab(args);
-  if (command === 'keygen') return keygen(args);
-  if (command === 'install') return install(args);
-  if (command === 'flash') return flash(args);
-  if (command === 'uninstall') return uninstall(args);
-  if (command === 'console') return consoleClient(args);
+  if (command === 'lab') return (await import('./lab')).lab(args);
+  if (command === 'keygen') return (await import('./keygen')).keygen(args);
+  if (command === 'install') return (await import('./install')).install(args);
+  if (command === 'flash') return (await import('./flash')).flash(args);
+  if (command === 'uninstall') return (await import('./install')).uninstall(args);
+  if (command === 'console') return (await import('./client')).consoleClient(args);
   const { bench } = await import('../bench/suite');
   return bench(args);
 }

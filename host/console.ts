@@ -3,7 +3,8 @@
 // the key file and the recovery codes file for offline authentication, with clear errors.
 
 import { readFileSync, statSync } from 'node:fs';
-import { SerialPort } from 'serialport';
+import { createRequire } from 'node:module';
+import type { SerialPort } from 'serialport';
 
 import type { SerialSignalReader } from './pin';
 
@@ -23,6 +24,17 @@ export interface SerialConsoleOptions {
   readonly signal: { reader: SerialSignalReader; name: 'cts' | 'dsr' | 'dcd' } | null;
 }
 
+const requireModule = createRequire(import.meta.url);
+
+/**
+ * serialport, loaded on first use rather than at start-up: its native binding costs ~40 ms that
+ * `lifeline run` without a serial console must not pay. Synchronous, so that a console opened
+ * right after the first probe round began is open before the event loop turns.
+ */
+function loadSerialPort(): typeof SerialPort {
+  return (requireModule('serialport') as typeof import('serialport')).SerialPort;
+}
+
 export function openSerialConsole(options: SerialConsoleOptions): ConsoleTransport {
   let port: SerialPort | null = null;
   let closed = false;
@@ -35,7 +47,7 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
   const open = (): void => {
     retry = null;
     if (closed) return;
-    const candidate = new SerialPort({
+    const candidate = new (loadSerialPort())({
       path: options.device,
       baudRate: options.baud,
       autoOpen: false,

@@ -1,7 +1,7 @@
 // Prometheus metrics (text format 0.0.4) on `metrics.listen`, for the fleet's monitoring: read from
 // the firmware's counters at scrape time (nothing is added to the loop). Off unless configured.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 
 import type { Authenticator } from '../firmware/auth';
 import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
@@ -166,11 +166,13 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
 }
 
 /** Serves /metrics on `listen` (ADDRESS:PORT or [ADDRESS]:PORT). */
-export function startMetrics(
+export async function startMetrics(
   listen: string,
   sources: MetricsSources,
   report: (line: string) => void,
-): Server {
+): Promise<Server> {
+  // node:http is loaded only when metrics are configured (start-up, docs/reference.md).
+  const { createServer } = await import('node:http');
   const colon = listen.lastIndexOf(':');
   const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
   const server = createServer((request, response) => {

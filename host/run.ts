@@ -19,7 +19,6 @@ import {
   type ConsoleTransport,
 } from './console';
 import { runDrill } from './drill';
-import { startMetrics } from './metrics';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 import { ServiceWatchdog } from './systemd';
 
@@ -152,16 +151,18 @@ export function run(config: Config, consoleDevice: string | null): void {
   const lifeline = new Lifeline(config, hal, speaker ?? new ExaBgpAnnouncer(config, hal));
   lifeline.start();
   const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
+  let stopping = false;
   const problem = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
-  const metrics =
-    config.metricsListen === null
-      ? null
-      : startMetrics(
-          config.metricsListen,
-          { lifeline, speaker, auth: console_?.auth ?? null },
-          problem,
-        );
+  // The metrics server (node:http) is loaded only when configured, after the first round began.
+  let metrics: { close(): void } | null = null;
+  const listen = config.metricsListen;
+  if (listen !== null) {
+    const sources = { lifeline, speaker, auth: console_?.auth ?? null };
+    void import('./metrics')
+      .then(({ startMetrics }) => startMetrics(listen, sources, problem))
+      .then((server) => (stopping ? server.close() : (metrics = server)));
+  }
   const watchdog = new ServiceWatchdog(lifeline, {
     notifySocket: process.env['NOTIFY_SOCKET'] ?? null,
     watchdogMs: Number(process.env['WATCHDOG_USEC'] ?? '0') / 1000,
@@ -179,7 +180,6 @@ export function run(config: Config, consoleDevice: string | null): void {
           (asserted, detail) => lifeline.setPin(asserted, detail),
           (line) => lifeline.audit.record('pin', 'problem="' + line + '"'),
         );
-  let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;
