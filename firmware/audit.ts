@@ -1,7 +1,7 @@
-// The audit log (SPEC.md): one line per event, `<ISO time> <monotonic ms> <event> key=value...`,
-// kept in a fixed ring for `log N` and appended durably to storage, so that a power cut loses at
-// most the record being written. Audit events are rare (a transition, an override, an edge, a
-// login); a record may allocate its line.
+// The audit log (docs/reference.md): one line per event, `<ISO time> <monotonic ms> <event>
+// key=value...`, kept in a fixed ring for `log N` and appended durably to storage, so that a power
+// cut loses at most the record being written. Audit events are rare (a transition, an override, an
+// edge, a login); a record may allocate its line.
 //
 // Events a fault or a hostile input can repeat without bound (a pin that cannot be read, failed
 // logins, config problems) are throttled per event name (NAME/problem for `problem=` records):

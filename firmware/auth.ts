@@ -1,11 +1,11 @@
-// Offline authentication for the console (SPEC.md): HMAC-SHA256 challenge-response with the device
-// key, or a one-time recovery code (stored hashed; a used one is remembered in storage across
-// restarts). Challenges are single use; comparisons are constant-time; every failure is audited and
-// makes the next attempt wait twice as long (1 s, 2 s, 4 s ... 5 min), and the lockout is kept in
-// storage so that a restart does not reset it; attempts while locked are counted and audited too.
-// A session ends on logout, on hang-up (the transport tells) or after `idleMs` without input.
-// Recovery codes fail closed: when the list of used codes cannot be read, or a code's use cannot
-// be recorded, no code is accepted. Nothing here needs the network.
+// Offline authentication for the console (docs/reference.md): HMAC-SHA256 challenge-response with
+// the device key, or a one-time recovery code (stored hashed; a used one is remembered in storage
+// across restarts). Challenges are single use; comparisons are constant-time; every failure is
+// audited and makes the next attempt wait twice as long (1 s, 2 s, 4 s ... 5 min), and the lockout
+// is kept in storage so that a restart does not reset it; attempts while locked are counted and
+// audited too. A session ends on logout, on hang-up (the transport tells) or after `idleMs` without
+// input. Recovery codes fail closed: when the list of used codes cannot be read, or a code's use
+// cannot be recorded, no code is accepted. Nothing here needs the network.
 
 import type { AuditLog } from './audit';
 import { equalConstantTime, fromHex, HmacSha256, Sha256, toHex } from './crypto';

@@ -1,7 +1,7 @@
-// The config of SPEC.md, validated once at boot. Every problem is collected as `PATH: PROBLEM`, so
-// an operator sees all of them in one go; only a config without problems becomes a `Config`, with
-// the defaults filled in and every address and name already parsed. Nothing after boot reads raw
-// JSON.
+// The config (docs/reference.md), validated once at boot. Every problem is collected as `PATH:
+// PROBLEM`, so an operator sees all of them in one go; only a config without problems becomes a
+// `Config`, with the defaults filled in and every address and name already parsed. Nothing after
+// boot reads raw JSON.
 
 import { parseAddress, parsePrefix, unicastProblem, type Address, type Prefix } from './address';
 import { checkName, RCODE_NAMES, RECORD_TYPE_CODES, RECORD_TYPE_NAMES } from './dns';
@@ -97,7 +97,7 @@ export interface AnnouncerConfig {
   readonly localAs: number;
   readonly routerId: Address | null;
   readonly peers: readonly BgpPeerConfig[];
-  /** ExaBGP only: the next hop written on the API lines (null: `self`, as SPEC.md shows). */
+  /** ExaBGP only: the next hop written on the API lines (null: `self`, as the reference shows). */
   readonly nextHopV4: Address | null;
   readonly nextHopV6: Address | null;
 }

@@ -1,7 +1,8 @@
-// The serial console (SPEC.md): a byte-level line editor over a fixed buffer (CR, LF or CRLF end a
-// line; backspace edits; a line over 256 bytes is rejected whole; other control bytes are ignored)
-// and the commands of SPEC.md. Every reply line starts with OK, ERR <code> or INFO; one command,
-// one final OK or ERR. Bytes cost nothing; a complete line (an operator's command) may allocate.
+// The serial console (docs/reference.md): a byte-level line editor over a fixed buffer (CR, LF or
+// CRLF end a line; backspace edits; a line over 256 bytes is rejected whole; other control bytes
+// are ignored) and the commands of docs/reference.md. Every reply line starts with OK, ERR <code>
+// or INFO; one command, one final OK or ERR. Bytes cost nothing; a complete line (an operator's
+// command) may allocate.
 
 import { ROUTE_STATE_NAMES } from './announcer';
 import { AuthResult, type Authenticator } from './auth';

@@ -1,6 +1,7 @@
-// The override arbiter (DESIGN.md): per service, the effective route state is the pin's action
-// while the pin is asserted, else the console's override until it expires or `auto` clears it, else
-// the automatic decision. Console overrides persist in storage so that a restart keeps them.
+// The override arbiter (docs/reference.md): per service, the effective route state is the pin's
+// action while the pin is asserted, else the console's override until it expires or `auto` clears
+// it, else the automatic decision. Console overrides persist in storage so that a restart keeps
+// them.
 //
 // Time in storage does not trust the wall clock (a Raspberry Pi has no real-time clock and may boot
 // without NTP exactly when the backbone is down). Each override is stored with what the operator

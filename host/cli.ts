@@ -1,5 +1,5 @@
-// The `lifeline` command line (SPEC.md): run, check-config, lab, bench. Usage errors exit 2.
-// Only `run` and `check-config` are loaded at start-up; every other command is imported when it
+// The `lifeline` command line (docs/reference.md): run, check-config, lab, bench. Usage errors exit
+// 2. Only `run` and `check-config` are loaded at start-up; every other command is imported when it
 // is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
 
 import { loadConfig, run } from './run';

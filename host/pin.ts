@@ -1,9 +1,9 @@
-// The override pin on Linux (SPEC.md "Override pin"), as the config chooses: `sysfs` polls a value
-// file (/sys/class/gpio/gpioN/value or any file holding 0 or 1), `serial` polls a modem-status line
-// (CTS, DSR or DCD) of the console's port, `gpiochip` follows the GPIO character device through
-// Debian's libgpiod tools (gpioget, gpiomon): kernel-supported, no native module to build. Every
-// driver debounces (a level must hold for debounceMs) and honours activeLow; a driver that cannot
-// read keeps the last level, says so once, and keeps trying.
+// The override pin on Linux (docs/reference.md, "Override pin"), as the config chooses: `sysfs`
+// polls a value file (/sys/class/gpio/gpioN/value or any file holding 0 or 1), `serial` polls a
+// modem-status line (CTS, DSR or DCD) of the console's port, `gpiochip` follows the GPIO character
+// device through Debian's libgpiod tools (gpioget, gpiomon): kernel-supported, no native module to
+// build. Every driver debounces (a level must hold for debounceMs) and honours activeLow; a driver
+// that cannot read keeps the last level, says so once, and keeps trying.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
