@@ -34,7 +34,8 @@ function startConsole(
   const key =
     embedded.consoleKey === undefined ? null : new Uint8Array(embedded.consoleKey.length / 2);
   if (key !== null) fromHex(embedded.consoleKey!, key);
-  const auth = new Authenticator(hal, lifeline.audit, key, embedded.recoveryHashes ?? []);
+  const codes = embedded.recoveryHashes ?? [];
+  const auth = new Authenticator(hal, lifeline.audit, key, codes, settings.idleTimeoutMs);
   const serial = global[settings.device ?? 'Serial1'] as EspruinoSerial;
   serial.setup(settings.baud);
   const bytes = new Uint8Array(64);
