@@ -88,7 +88,14 @@ function runCommand(args: readonly string[]): number | null {
     for (const line of loaded.errors) process.stderr.write(line + '\n');
     return 2;
   }
-  run(loaded.config, consoleIndex >= 0 ? args[consoleIndex + 1]! : null);
+  try {
+    run(loaded.config, consoleIndex >= 0 ? args[consoleIndex + 1]! : null);
+  } catch (error) {
+    // Half started is the worst state: alive, so nobody restarts it, but without a loop, signal
+    // handlers or readiness. Exit, so that systemd (Restart=always) starts it again.
+    process.stderr.write('lifeline run: cannot start: ' + String(error).split('\n')[0] + '\n');
+    process.exit(1);
+  }
   return null;
 }
 

@@ -3,7 +3,7 @@
 // it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,52 @@ describe('lifeline run --console stdio', () => {
     );
     await stopProcess(child);
   });
+});
+
+describe('lifeline run on a hostile state directory', () => {
+  for (const [what, prepare] of [
+    [
+      'overrides.json = [null]',
+      (state: string) => writeFileSync(join(state, 'overrides.json'), '[null]'),
+    ],
+    ['overrides.json a directory', (state: string) => mkdirSync(join(state, 'overrides.json'))],
+    ['recovery-used a directory', (state: string) => mkdirSync(join(state, 'recovery-used'))],
+  ] as const) {
+    it(
+      'boots with ' + what + ': probes, withdraws, says why, and stops cleanly on SIGTERM',
+      async () => {
+        const state = mkdtempSync(join(dir, 'state-'));
+        prepare(state);
+        const doc = document({ intervalMs: 50, timeoutMs: 40, fall: 2 }) as any;
+        for (const target of doc.services[0].backbone.targets) {
+          target.address = '127.0.11.2'; // nobody answers: the boot ends in an explicit withdrawal
+          target.port = randomPort();
+        }
+        doc.stateDir = state;
+        const child = spawn(
+          process.execPath,
+          [CLI, 'run', '--config', file('state.json', JSON.stringify(doc))],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let out = '';
+        let log = '';
+        child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+        await waitFor(
+          () => out.includes('withdraw route 192.0.2.53/32'),
+          5000,
+          'the withdrawal\n' + log,
+        );
+        if (what.startsWith('overrides'))
+          expect(log).toMatch(/audit config problem="overrides\.json/);
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      },
+    );
+  }
 });
 
 describe('lifeline lab (npm start)', () => {
