@@ -35,6 +35,25 @@ function loadSerialPort(): typeof SerialPort {
   return (requireModule('serialport') as typeof import('serialport')).SerialPort;
 }
 
+/**
+ * Loss of carrier: once DCD has been seen asserted on the open port (a modem, or a console server
+ * that signals its sessions), its drop is a hang-up. A port without modem lines (a pty, most USB
+ * adapters' DCD left floating) never asserts it, and nothing happens. Not when DCD is the pin.
+ */
+function watchCarrier(port: () => SerialPort | null, onHangup: () => void): NodeJS.Timeout {
+  let carrier = false;
+  return setInterval(() => {
+    port()?.get((error, status) => {
+      if (error || status === undefined) return;
+      if (status.dcd) carrier = true;
+      else if (carrier) {
+        carrier = false;
+        onHangup();
+      }
+    });
+  }, 500);
+}
+
 export function openSerialConsole(options: SerialConsoleOptions): ConsoleTransport {
   let port: SerialPort | null = null;
   let closed = false;
@@ -85,6 +104,8 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
             signal.reader.error = error ? error.message : '';
           });
         }, 20);
+  const carrierTimer =
+    options.signal?.name === 'dcd' ? null : watchCarrier(() => port, options.onHangup);
   open();
   return {
     write: (line) => {
@@ -94,6 +115,7 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
       closed = true;
       if (retry !== null) clearTimeout(retry);
       if (signalTimer !== null) clearInterval(signalTimer);
+      if (carrierTimer !== null) clearInterval(carrierTimer);
       if (port?.isOpen) port.close();
     },
   };
