@@ -2,10 +2,11 @@
 // it is missing or broken, so an unplugged USB adapter comes back by itself), or stdio. Also reads
 // the key file and the recovery codes file for offline authentication, with clear errors.
 
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { SerialPort } from 'serialport';
 
+import { readRegularFile } from './files';
 import type { SerialSignalReader } from './pin';
 
 export interface ConsoleTransport {
@@ -141,44 +142,31 @@ export function openStdioConsole(
 
 /** The device key: 64 hex characters on one line. Null, with the reason reported, when unusable. */
 export function loadKey(path: string, report: (line: string) => void): Uint8Array | null {
-  try {
-    const text = readFileSync(path, 'utf8').trim();
-    if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-      report(
-        'console: key file ' + path + ' must hold 64 hex characters (lifeline keygen makes one)',
-      );
-      return null;
-    }
-    if ((statSync(path).mode & 0o077) !== 0)
-      report('console: key file ' + path + ' is readable by others: chmod 600');
-    return new Uint8Array(Buffer.from(text, 'hex'));
-  } catch (error) {
+  const file = readRegularFile(path, 4096);
+  if (file.text === null) {
+    report('console: key file ' + path + ' ' + file.problem + ': HMAC auth is off');
+    return null;
+  }
+  const text = file.text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
     report(
-      'console: key file ' +
-        path +
-        ' cannot be read (' +
-        (error as NodeJS.ErrnoException).code +
-        '): HMAC auth is off',
+      'console: key file ' + path + ' must hold 64 hex characters (lifeline keygen makes one)',
     );
     return null;
   }
+  if ((statSync(path).mode & 0o077) !== 0)
+    report('console: key file ' + path + ' is readable by others: chmod 600');
+  return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
 /** The recovery codes' hashes, one per line (64 hex each); bad lines are reported and skipped. */
 export function loadRecoveryHashes(path: string, report: (line: string) => void): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    report(
-      'console: recovery codes file ' +
-        path +
-        ' cannot be read (' +
-        (error as NodeJS.ErrnoException).code +
-        ')',
-    );
+  const file = readRegularFile(path, 64 * 1024);
+  if (file.text === null) {
+    report('console: recovery codes file ' + path + ' ' + file.problem);
     return [];
   }
+  const text = file.text;
   const hashes: string[] = [];
   text.split('\n').forEach((line, index) => {
     const hash = line.trim().toLowerCase();

@@ -2,7 +2,7 @@
 // before anything starts; SIGTERM and SIGINT stop the loop, withdraw (or keep) the routes and exit
 // 0.
 
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats } from 'node:fs';
+import { fstatSync } from 'node:fs';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Authenticator } from '../firmware/auth';
@@ -20,50 +20,13 @@ import {
 } from './console';
 import { runDrill } from './drill';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
+import { readRegularFile } from './files';
 import { ServiceWatchdog } from './systemd';
-
-/** What a path that is not a regular file is, for the problem line. */
-function fileKind(stat: Stats): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  return stat.isSocket() ? 'a socket' : 'not a regular file';
-}
-
-/**
- * The text of a config file, or its one problem line. Opened without blocking (a FIFO with no
- * writer must not hang check-config), only a regular file, and at most CONFIG_BYTES_MAX bytes of
- * it (a /dev/zero must not grow the process), as strict UTF-8.
- */
-export function readConfigFile(path: string): { text: string | null; problem: string } {
-  let fd = -1;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    const stat = fstatSync(fd);
-    if (!stat.isFile())
-      return { text: null, problem: path + ': is ' + fileKind(stat) + ', not a config file' };
-    const buffer = Buffer.alloc(CONFIG_BYTES_MAX + 1);
-    let length = 0;
-    for (let chunk = 1; chunk > 0 && length < buffer.length; length += chunk)
-      chunk = readSync(fd, buffer, length, buffer.length - length, null);
-    if (length > CONFIG_BYTES_MAX)
-      return { text: null, problem: path + ': is larger than ' + CONFIG_BYTES_MAX + ' bytes' };
-    const text = new TextDecoder('utf-8', { fatal: true }).decode(buffer.subarray(0, length));
-    return { text, problem: '' };
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === undefined ? 'it is not UTF-8 text' : code;
-    return { text: null, problem: path + ': cannot be read (' + why + ')' };
-  } finally {
-    if (fd >= 0) closeSync(fd);
-  }
-}
 
 /** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
 export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
-  const file = readConfigFile(path);
-  if (file.text === null) return { config: null, errors: [file.problem] };
+  const file = readRegularFile(path, CONFIG_BYTES_MAX);
+  if (file.text === null) return { config: null, errors: [path + ': ' + file.problem] };
   const result = parseConfigText(file.text);
   return result.config === null
     ? { config: null, errors: result.errors }

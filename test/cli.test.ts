@@ -55,13 +55,13 @@ describe('lifeline check-config and usage', () => {
     const started = performance.now();
     expect(cli('check-config', fifo)).toMatchObject({
       status: 2,
-      stderr: fifo + ': is a FIFO, not a config file\n',
+      stderr: fifo + ': is a FIFO, not a regular file\n',
     });
     expect(cli('check-config', '/dev/zero')).toMatchObject({
       status: 2,
-      stderr: '/dev/zero: is a character device, not a config file\n',
+      stderr: '/dev/zero: is a character device, not a regular file\n',
     });
-    expect(cli('check-config', dir).stderr).toBe(dir + ': is a directory, not a config file\n');
+    expect(cli('check-config', dir).stderr).toBe(dir + ': is a directory, not a regular file\n');
     const deep = '{"probe":{"intervalMs":' + '['.repeat(6000) + ']'.repeat(6000) + '}}';
     expect(cli('check-config', file('deep.json', deep))).toMatchObject({
       status: 2,

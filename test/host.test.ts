@@ -41,6 +41,21 @@ describe('host: files and pins under bad conditions', () => {
     ]);
   });
 
+  it('refuses a key or codes file that is a FIFO or /dev/zero at once, in one line, instead of hanging', () => {
+    const fifo = join(dir, 'key.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const reports: string[] = [];
+    const report = (line: string): number => reports.push(line);
+    expect(loadKey(fifo, report)).toBeNull();
+    expect(loadKey('/dev/zero', report)).toBeNull();
+    expect(loadRecoveryHashes(fifo, report)).toEqual([]);
+    expect(reports).toEqual([
+      'console: key file ' + fifo + ' is a FIFO, not a regular file: HMAC auth is off',
+      'console: key file /dev/zero is a character device, not a regular file: HMAC auth is off',
+      'console: recovery codes file ' + fifo + ' is a FIFO, not a regular file',
+    ]);
+  });
+
   it('reads recovery code hashes, skipping and reporting lines that are not hashes', () => {
     const reports: string[] = [];
     writeFileSync(
