@@ -91,8 +91,7 @@ export class Authenticator {
     const storage = this.hal.storage;
     const stored = storage === null ? null : storage.read(USED_CODES_FILE);
     if (stored === null && storage !== null && storage.readError !== '') {
-      const problem =
-        USED_CODES_FILE + ' cannot be read (' + storage.readError + '): recovery codes are refused';
+      const problem = USED_CODES_FILE + ' ' + storage.readError + ': recovery codes are refused';
       if (problem !== this.codesProblem) this.audit.record('config', 'problem="' + problem + '"');
       this.codesProblem = problem;
       return false;
@@ -126,7 +125,7 @@ export class Authenticator {
       this.lockedUntilMs = nowMs + LOCKOUT_MS_MAX;
       this.audit.record(
         'config',
-        'problem="' + LOCKOUT_FILE + ' cannot be read or is corrupt: locked for 300s"',
+        'problem="' + LOCKOUT_FILE + ' is unreadable or corrupt: locked for 300s"',
       );
       return;
     }

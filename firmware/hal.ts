@@ -103,8 +103,9 @@ export interface Storage {
    */
   read(name: string): string | null;
   /**
-   * Why the last `read` returned null although the file exists ('' when it was absent or read
-   * fine): a file that is there but unreadable (a directory, an IO error) must not pass for empty.
+   * Why the last `read` returned null although the file exists, as a phrase (`cannot be read
+   * (EIO)`, `is a directory, not a regular file`), or '' when it was absent or read fine: a file
+   * that is there but unreadable must not pass for empty.
    */
   readonly readError: string;
   /**

@@ -122,7 +122,7 @@ export class OverrideArbiter {
     const text = storage === null ? null : storage.read(OVERRIDES_FILE);
     if (text === null) {
       if (storage !== null && storage.readError !== '')
-        notes.push(OVERRIDES_FILE + ' cannot be read (' + storage.readError + '): no overrides');
+        notes.push(OVERRIDES_FILE + ' ' + storage.readError + ': no overrides');
       return notes;
     }
     let entries: unknown;

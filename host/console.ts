@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { SerialPort } from 'serialport';
 
-import { readRegularFile } from './files';
+import { readRegularFile } from '../hal/node/files';
 import type { SerialSignalReader } from './pin';
 
 export interface ConsoleTransport {

@@ -20,7 +20,7 @@ import {
 } from './console';
 import { runDrill } from './drill';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
-import { readRegularFile } from './files';
+import { readRegularFile } from '../hal/node/files';
 import { ServiceWatchdog } from './systemd';
 
 /** Reads and validates a config file: the config, or the lines to print and exit 2 with. */

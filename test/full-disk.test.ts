@@ -74,6 +74,9 @@ describe('a full state directory (64 KiB tmpfs)', () => {
       /^ERR auth-unavailable the use of the code cannot be recorded in recovery-used/,
     );
     expect(readdirSync(stateDir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    const descriptors = readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 100; i++) rig.lifeline.audit.record('routes', 'test=' + i);
+    expect(readdirSync('/proc/self/fd').length - descriptors).toBeLessThan(5); // no leak per failure
     const restarted = new SimHal({ socketsMax: 8, seed: 4 });
     restarted.wallOffsetMs = sim.wallClockMs() - restarted.wallClockMs();
     const after = consoleRig(restarted, withFiles(restarted, stateDir));

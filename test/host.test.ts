@@ -2,7 +2,15 @@
 // or malformed, a pin file that vanishes, a stateDir that cannot be written, keygen's files.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -203,6 +211,21 @@ describe('host: files and pins under bad conditions', () => {
     rig.sim.setAll({ behaviour: Behaviour.Answer });
     rig.sim.runFor(1000);
     expect(rig.last()).toMatch(/^announce/);
+  });
+
+  it('treats FIFOs planted in the state directory as unreadable and unwritable, without blocking', () => {
+    const state = join(dir, 'fifo-state');
+    mkdirSync(state);
+    for (const name of ['overrides.json', 'audit.log', 'overrides.json.tmp'])
+      spawnSync('mkfifo', [join(state, name)]);
+    const storage = new FileStorage(state, () => {});
+    expect(storage.read('overrides.json')).toBeNull();
+    expect(storage.readError).toBe('is a FIFO, not a regular file');
+    expect(storage.read('absent')).toBeNull();
+    expect(storage.readError).toBe('');
+    expect(storage.appendLine('audit.log', 'record')).toBe(false);
+    expect(storage.replace('overrides.json', '[]\n')).toBe(true); // over the FIFO, by rename
+    expect(storage.read('overrides.json')).toBe('[]\n');
   });
 
   it('writes state files atomically and rotates the audit file at its bound; a bad stateDir fails softly', () => {

@@ -198,7 +198,7 @@ class EspruinoStorage implements Storage {
       const value = espruinoRequire('Storage').read(name);
       return value === undefined ? null : value;
     } catch (error) {
-      this.readError = 'unreadable';
+      this.readError = 'cannot be read';
       return null;
     }
   }

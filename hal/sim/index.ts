@@ -92,7 +92,7 @@ export class MemoryStorage implements Storage {
   readonly unreadable: string[] = [];
   readError = '';
   read(name: string): string | null {
-    this.readError = this.unreadable.indexOf(name) >= 0 ? 'EISDIR' : '';
+    this.readError = this.unreadable.indexOf(name) >= 0 ? 'cannot be read (EISDIR)' : '';
     return this.readError === '' ? (this.files[name] ?? null) : null;
   }
   replace(name: string, text: string): boolean {
