@@ -10,6 +10,7 @@
 // events out of the ring nor wear the medium. Route events (boot, transition, routes, override)
 // are never throttled.
 
+import { assert } from './assert';
 import type { Hal } from './hal';
 
 export const AUDIT_FILE = 'audit.log';
@@ -84,6 +85,7 @@ export class AuditLog {
       const count = this.windowSuppressed[i]!;
       this.windowSuppressed[i] = 0;
       this.pendingSuppressed--;
+      assert(this.pendingSuppressed >= 0, 'each pending count is flushed once');
       this.write(
         'suppressed',
         'event=' + this.throttledNames[i] + ' count=' + count + ' windowMs=' + AUDIT_WINDOW_MS,

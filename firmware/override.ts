@@ -13,6 +13,7 @@
 // costs it at most OVERRIDE_PERSIST_MS of it (plus the downtime, when the wall clock can tell).
 
 import { RouteState } from './announcer';
+import { assert } from './assert';
 import type { Storage } from './hal';
 
 export const enum OverrideKind {
@@ -61,7 +62,12 @@ export class OverrideArbiter {
   }
 
   set(s: number, kind: OverrideKind, expiresAtMs: number, grantedMs: number): void {
+    assert(s >= 0 && s < this.kind.length, 'an override names a configured service');
     const none = kind === OverrideKind.None;
+    assert(
+      none || (grantedMs > 0 && grantedMs <= DURATION_MS_MAX) || grantedMs === Infinity,
+      'an override grants 1 ms to 7 days, or until auto',
+    );
     this.kind[s] = kind;
     this.expiresAtMs[s] = none ? Infinity : expiresAtMs;
     this.grantedMs[s] = none ? Infinity : grantedMs;
