@@ -267,7 +267,8 @@ export class Console {
       ' ' +
       (service < 0 ? 'all' : lifeline.names[service]) +
       (durationMs === Infinity ? '' : ' for ' + words[at - 1]);
-    if (lifeline.setOverride(service, kind, durationMs, 'console')) return write('OK ' + what);
+    if (lifeline.setOverride(service, kind, durationMs, 'console'))
+      return write('OK ' + what + (lifeline.persistent ? '' : ' (in memory only: no stateDir)'));
     write(
       'ERR not-saved ' +
         what +

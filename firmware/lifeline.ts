@@ -41,6 +41,8 @@ export class Lifeline implements HalClient {
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   readonly healthyTargets: Uint16Array;
   readonly localOk: Uint8Array;
+  /** Whether overrides, used codes and the audit outlive a restart (there is storage). */
+  readonly persistent: boolean;
   private readonly targetCount: Uint16Array;
   private roundActive: boolean;
   private roundSentAtMs: number;
@@ -79,6 +81,7 @@ export class Lifeline implements HalClient {
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
     this.persistDueMs = Infinity;
+    this.persistent = hal.storage !== null;
     this.running = false;
   }
 

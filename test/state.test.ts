@@ -156,6 +156,24 @@ describe('a durable promise is answered OK only when durable', () => {
   });
 });
 
+describe('without a state directory', () => {
+  it('says on the OK line that an override lives in memory only', () => {
+    const sim = new SimHal({ socketsMax: 8, seed: 9 });
+    const hal = new Proxy(sim, {
+      get: (target, key) => {
+        if (key === 'storage') return null;
+        const value = Reflect.get(target, key) as unknown;
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    const rig = consoleRig(sim, hal);
+    rig.login();
+    expect(rig.type('announce all for 30m\n')).toEqual([
+      'OK announce all for 30m (in memory only: no stateDir)',
+    ]);
+  });
+});
+
 describe('recovery codes and the lockout fail closed', () => {
   it('refuses every recovery code while recovery-used is unreadable, and says why', () => {
     const rig = bootWith({}, ['recovery-used']);
