@@ -220,7 +220,13 @@ export class Console {
       return write('ERR auth-unavailable not configured on this device');
     if (result === AuthResult.CodesRefused)
       return write('ERR auth-unavailable ' + auth.codesProblem);
-    write('ERR auth-failed');
+    write(
+      'ERR auth-failed ' +
+        (byCode ? 'unknown or used recovery code' : 'wrong answer to the challenge') +
+        ': the next attempt waits ' +
+        Math.ceil(auth.lockedForMs(nowMs) / 1000) +
+        's',
+    );
   }
 
   private override(command: string, words: string[]): void {

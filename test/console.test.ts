@@ -67,7 +67,9 @@ describe('console', () => {
     );
     rig.sim.runFor(1000);
     rig.type('auth\n');
-    expect(rig.type('auth ' + 'ab'.repeat(32) + '\n')).toEqual(['ERR auth-failed']);
+    expect(rig.type('auth ' + 'ab'.repeat(32) + '\n')).toEqual([
+      'ERR auth-failed wrong answer to the challenge: the next attempt waits 2s',
+    ]);
     expect(rig.auth.lockedForMs(rig.sim.timeMs)).toBe(2000); // the second failure: 2 s (the first: 1 s)
     const events = rig.lifeline.audit.last(20).map((line) => line.split(' ').slice(2, 4).join(' '));
     expect(
@@ -85,7 +87,9 @@ describe('console', () => {
     const rig = consoleRig();
     expect(rig.type('auth code abcd-efgh-jklm-npqr\n')).toEqual(['OK authenticated']);
     rig.type('logout\n');
-    expect(rig.type('auth code ABCD EFGH JKLM NPQR\n')).toEqual(['ERR auth-failed']);
+    expect(rig.type('auth code ABCD EFGH JKLM NPQR\n')).toEqual([
+      'ERR auth-failed unknown or used recovery code: the next attempt waits 1s',
+    ]);
     const again = new Authenticator(rig.sim, rig.lifeline.audit, null, CODES.map(hashCode));
     rig.sim.runFor(5000);
     expect(again.verifyCode(CODES[0]!, rig.sim.timeMs)).toBe(1);
