@@ -3,7 +3,7 @@
 // it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -124,6 +124,16 @@ describe('lifeline run --console stdio', () => {
       /INFO service=dns state=\w+ auto=\w+ override=none pin=off .* bgp=(idle|connect)\n/,
     );
     await stopProcess(child);
+  });
+});
+
+describe('lifeline start-up', () => {
+  it('loads serialport and node:http only when used: no static import of them in the bundle', () => {
+    // Statically imported, they cost every `run` ~45 ms before its first probe (bench/startup.ts).
+    const bundle = readFileSync(CLI, 'utf8');
+    const imports = [...bundle.matchAll(/^import [^;]* from "([^"]+)";$/gm)].map((m) => m[1]!);
+    expect(imports.length).toBeGreaterThan(3);
+    expect(imports.filter((name) => name === 'serialport' || name === 'node:http')).toEqual([]);
   });
 });
 
