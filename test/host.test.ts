@@ -103,6 +103,41 @@ describe('host: files and pins under bad conditions', () => {
     expect(reader.error).toBe(path + ' does not hold 0 or 1');
   });
 
+  it('a pin file that keeps failing to read cannot flood the audit log', async () => {
+    const path = join(dir, 'flaky-value');
+    writeFileSync(path, '0\n');
+    const rig = simRig();
+    const pin: OverridePinConfig = {
+      driver: 'sysfs',
+      chip: null,
+      line: 0,
+      path,
+      signal: null,
+      pin: null,
+      activeLow: false,
+      debounceMs: 0,
+      action: 'announce',
+    };
+    const watcher = new PinWatcher(
+      pin,
+      createPinReader(pin, null),
+      (asserted, detail) => rig.lifeline.setPin(asserted, detail),
+      (line) => rig.lifeline.audit.record('pin', 'problem="' + line + '"'),
+      2,
+    );
+    try {
+      for (let i = 0; i < 200; i++) {
+        writeFileSync(path, i % 2 === 0 ? 'garbage' : '0\n');
+        await new Promise((resolve) => setTimeout(resolve, 4));
+      }
+    } finally {
+      watcher.stop();
+    }
+    const records = rig.sim.storage.files['audit.log']!.split('\n');
+    expect(records.filter((line) => line.includes(' pin problem=')).length).toBeLessThanOrEqual(10);
+    expect(rig.lifeline.audit.suppressedTotal).toBeGreaterThan(20);
+  });
+
   it('watches a sysfs-style pin file: debounce, active-low, and a file that vanishes and comes back', async () => {
     const path = join(dir, 'value');
     writeFileSync(path, '1\n');
