@@ -30,10 +30,17 @@ const requireModule = createRequire(import.meta.url);
 /**
  * serialport, loaded on first use rather than at start-up: its native binding costs ~40 ms that
  * `lifeline run` without a serial console must not pay. Synchronous, so that a console opened
- * right after the first probe round began is open before the event loop turns.
+ * right after the first probe round began is open before the event loop turns. Null, reported,
+ * when it cannot be loaded: the firmware runs on without a console.
  */
-function loadSerialPort(): typeof SerialPort {
-  return (requireModule('serialport') as typeof import('serialport')).SerialPort;
+function loadSerialPort(problem: (text: string) => void): typeof SerialPort | null {
+  try {
+    return (requireModule('serialport') as typeof import('serialport')).SerialPort;
+  } catch (error) {
+    // A missing native binding must not take the probe loop down with the console.
+    problem('cannot load serialport (' + (error as Error).message.split('\n')[0] + ')');
+    return null;
+  }
 }
 
 /**
@@ -67,7 +74,9 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
   const open = (): void => {
     retry = null;
     if (closed) return;
-    const candidate = new (loadSerialPort())({
+    const Port = loadSerialPort(problem);
+    if (Port === null) return;
+    const candidate = new Port({
       path: options.device,
       baudRate: options.baud,
       autoOpen: false,

@@ -3,7 +3,7 @@
 // it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -134,6 +134,37 @@ describe('lifeline start-up', () => {
     const imports = [...bundle.matchAll(/^import [^;]* from "([^"]+)";$/gm)].map((m) => m[1]!);
     expect(imports.length).toBeGreaterThan(3);
     expect(imports.filter((name) => name === 'serialport' || name === 'node:http')).toEqual([]);
+  });
+});
+
+describe('lifeline run without serialport', () => {
+  it('probes and withdraws on when the serial console cannot load serialport, and says why', async () => {
+    const alone = mkdtempSync(join(tmpdir(), 'lifeline-alone-')); // no node_modules to find
+    copyFileSync(CLI, join(alone, 'lifeline.mjs'));
+    const doc = document({ intervalMs: 50, timeoutMs: 40, fall: 2 }) as any;
+    for (const target of doc.services[0].backbone.targets) {
+      target.address = '127.0.11.7';
+      target.port = randomPort();
+    }
+    doc.console = { device: join(alone, 'ttyS0') };
+    const child = spawn(
+      process.execPath,
+      [join(alone, 'lifeline.mjs'), 'run', '--config', file('alone.json', JSON.stringify(doc))],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let log = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await waitFor(
+      () => out.includes('withdraw route 192.0.2.53/32'),
+      5000,
+      'the withdrawal\n' + log,
+    );
+    expect(log).toMatch(/console: .*ttyS0: cannot load serialport \(/);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
 
