@@ -805,6 +805,24 @@ function checkPrefixesUnique(reader: Reader, services: readonly ServiceConfig[])
   }
 }
 
+/** `metrics.listen`: ADDRESS:PORT with a real address and a port from 1 to 65535. */
+function checkListen(reader: Reader, listen: string): void {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(listen);
+  const address = match === null ? null : parseAddress(match[1] ?? match[2]!);
+  const port = match === null ? 0 : parseInt(match[3]!, 10);
+  if (
+    address === null ||
+    port < 1 ||
+    port > 65535 ||
+    (match![1] !== undefined) !== (address.family === 6)
+  ) {
+    reader.problem(
+      'metrics.listen',
+      show(listen) + ' must be ADDRESS:PORT, port 1 to 65535 (IPv6 as [ADDRESS]:PORT)',
+    );
+  }
+}
+
 /** Validates a parsed JSON document. All problems at once; a config only when there are none. */
 export function readConfig(document: Json): ConfigResult {
   const reader = new Reader();
@@ -845,12 +863,7 @@ export function readConfig(document: Json): ConfigResult {
       ? null
       : reader.object(top['metrics'], 'metrics', CONFIG_KEYS['metrics']!);
   const metricsListen = metrics === null ? null : reader.string(metrics, 'listen', 'metrics', null);
-  if (metricsListen !== null && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):[0-9]{1,5}$/.test(metricsListen)) {
-    reader.problem(
-      'metrics.listen',
-      show(metricsListen) + ' must be ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)',
-    );
-  }
+  if (metricsListen !== null) checkListen(reader, metricsListen);
   const watchdog =
     top['watchdog'] === undefined
       ? null

@@ -122,9 +122,10 @@ export function run(config: Config, consoleDevice: string | null): void {
   const listen = config.metricsListen;
   if (listen !== null) {
     const sources = { lifeline, speaker, auth: console_?.auth ?? null };
-    void import('./metrics')
+    import('./metrics')
       .then(({ startMetrics }) => startMetrics(listen, sources, problem))
-      .then((server) => (stopping ? server.close() : (metrics = server)));
+      .then((server) => (stopping ? server.close() : (metrics = server)))
+      .catch((error: Error) => problem('metrics: ' + listen + ': ' + error.message));
   }
   const watchdog = new ServiceWatchdog(lifeline, {
     notifySocket: process.env['NOTIFY_SOCKET'] ?? null,

@@ -170,6 +170,28 @@ describe('config as hostile input', () => {
     );
   });
 
+  it('refuses a metrics.listen whose port or address cannot be listened on', () => {
+    const doc = document() as any;
+    for (const listen of [
+      '127.0.0.1:99999',
+      '127.0.0.1:0',
+      '1.2.3:9143',
+      '[::1:9143',
+      '[127.0.0.1]:1',
+    ]) {
+      doc.metrics = { listen };
+      expect(readConfig(doc).errors).toEqual([
+        'metrics.listen: "' +
+          listen +
+          '" must be ADDRESS:PORT, port 1 to 65535 (IPv6 as [ADDRESS]:PORT)',
+      ]);
+    }
+    for (const listen of ['127.0.0.1:9143', '[::1]:9143', '0.0.0.0:65535']) {
+      doc.metrics = { listen };
+      expect(readConfig(doc).errors).toBeNull();
+    }
+  });
+
   it('refuses the unspecified, broadcast and multicast addresses as targets and peers', () => {
     const doc = document() as any;
     const targets = doc.services[0].backbone.targets;
