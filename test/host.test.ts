@@ -21,6 +21,7 @@ import { FileStorage } from '../hal/node/storage';
 import { Behaviour } from '../hal/sim/index';
 import { loadKey, loadRecoveryHashes } from '../host/console';
 import { createPinReader, PinWatcher } from '../host/pin';
+import { ServiceWatchdog } from '../host/systemd';
 import { simRig } from './helpers';
 import { waitFor } from './support/peers';
 
@@ -101,6 +102,22 @@ describe('host: files and pins under bad conditions', () => {
     });
     expect(levels).toEqual([1, 1, 0, -1, -1, -1, -1]);
     expect(reader.error).toBe(path + ' does not hold 0 or 1');
+  });
+
+  it('a watchdog device that is a FIFO is reported at once, not waited on', () => {
+    const fifo = join(dir, 'watchdog.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const reports: string[] = [];
+    const rig = simRig();
+    const watchdog = new ServiceWatchdog(rig.lifeline, {
+      notifySocket: null,
+      watchdogMs: 0,
+      device: fifo,
+      report: (line) => reports.push(line),
+    });
+    watchdog.start();
+    watchdog.stop();
+    expect(reports).toEqual(['watchdog: cannot open ' + fifo + ' (ENXIO)']);
   });
 
   it('a pin file that keeps failing to read cannot flood the audit log', async () => {
