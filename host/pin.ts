@@ -6,7 +6,7 @@
 // that cannot read keeps the last level, says so once, and keeps trying.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, openSync, readSync, watch, type FSWatcher } from 'node:fs';
 
 import type { OverridePinConfig } from '../firmware/config';
 
@@ -26,7 +26,7 @@ class SysfsReader implements PinReader {
   read(): number {
     let fd = -1;
     try {
-      fd = openSync(this.path, 'r');
+      fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not block
       const length = readSync(fd, this.buffer, 0, this.buffer.length, 0);
       const first = this.buffer[0];
       // Exactly one digit, and a newline at most: "10" or "1x" is not a level, whatever it starts

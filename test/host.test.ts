@@ -80,28 +80,30 @@ describe('host: files and pins under bad conditions', () => {
     ]);
   });
 
-  it('reads a pin file holding exactly 0 or 1 (and a newline): "10" or "1x" is no level', () => {
+  it('reads a pin file holding exactly 0 or 1 (and a newline): "10", "1x" or a FIFO is no level', () => {
     const path = join(dir, 'strict-value');
-    const reader = createPinReader(
-      {
-        driver: 'sysfs',
-        chip: null,
-        line: 0,
-        path,
-        signal: null,
-        pin: null,
-        activeLow: false,
-        debounceMs: 0,
-        action: 'announce',
-      },
-      null,
-    );
+    const pinAt = (file: string): OverridePinConfig => ({
+      driver: 'sysfs',
+      chip: null,
+      line: 0,
+      path: file,
+      signal: null,
+      pin: null,
+      activeLow: false,
+      debounceMs: 0,
+      action: 'announce',
+    });
+    const reader = createPinReader(pinAt(path), null);
     const levels = ['1', '1\n', '0\n', '10', '1x', '01\n', ''].map((text) => {
       writeFileSync(path, text);
       return reader.read();
     });
     expect(levels).toEqual([1, 1, 0, -1, -1, -1, -1]);
     expect(reader.error).toBe(path + ' does not hold 0 or 1');
+    const fifo = join(dir, 'pin.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const onFifo = createPinReader(pinAt(fifo), null);
+    expect(onFifo.read()).toBe(-1); // at once: a FIFO without a writer does not block the loop
   });
 
   it('a watchdog device that is a FIFO is reported at once, not waited on', () => {
