@@ -28,7 +28,8 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (mounted) execFileSync('umount', [dir]);
+  // Lazy: the rigs' audit descriptors may still be open in this worker.
+  if (mounted) execFileSync('umount', ['-l', dir]);
   rmSync(dir, { recursive: true, force: true });
 });
 
