@@ -137,18 +137,19 @@ describe('config as hostile input', () => {
       expect(errors).toHaveLength(1);
       expect(errors[0]).toMatch(/^config: nests deeper than 32 levels at line 1 column \d+$/);
     }
-    const inString = document() as any;
-    inString.device.name = 'x';
-    expect(
-      parseConfigText(JSON.stringify(inString).replace('"x"', '"[[[[{{{{"')).errors,
-    ).not.toContain(expect.stringMatching(/nests/));
+    // Brackets inside strings are not nesting.
+    const deepName = '"' + '[{'.repeat(20) + '\\"' + '[{'.repeat(20) + '"'; // an escaped quote too
+    const inString = JSON.stringify(document()).replace('"test-edge"', deepName);
+    const errors = parseConfigText(inString).errors ?? [];
+    expect(errors.filter((error) => error.includes('nests'))).toEqual([]);
+    expect(errors).toHaveLength(1); // device.name's characters, nothing else
   });
 
   it('prints a syntax error as one PATH: PROBLEM line with its line and column', () => {
     const errors = parseConfigText('{\n  "device": {\n   x\n').errors!;
-    expect(errors).toEqual([
-      "config: is not valid JSON at line 3 column 4 (Expected property name or '}')",
-    ]);
+    expect(errors).toHaveLength(1);
+    // V8's own words differ between Node releases; where they are, and that it is one line, not.
+    expect(errors[0]).toMatch(/^config: is not valid JSON at line 3 column 4 \([^\n]+\)$/);
     const quoted = parseConfigText('{\n"a":\n\nnope\n}').errors!;
     expect(quoted).toHaveLength(1);
     expect(quoted[0]).not.toMatch(/\n/);
