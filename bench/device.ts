@@ -2,14 +2,13 @@
 // lifelineBench, firmware/device-bench.ts), called over the console's REPL; its figures come back
 // into the same table and JSON as the Node bench.
 
-import { SerialPort } from 'serialport';
-
 import { BoardLink } from '../host/flash';
 import type { BenchRow } from './suite';
 
 export async function deviceBench(
   device: string,
 ): Promise<{ rows: BenchRow[]; board: string } | string> {
+  const { SerialPort } = await import('serialport'); // loaded only by the commands that use it
   const port = new SerialPort({ path: device, baudRate: 115200, autoOpen: false });
   const opened = await new Promise<Error | null>((resolve) =>
     port.open((error) => resolve(error ?? null)),

@@ -23,6 +23,7 @@ import { E2E_FALL, E2E_INTERVAL_MS, E2E_TIMEOUT_MS, measureEndToEnd } from './e2
 import { deviceBench } from './device';
 import { measureNodeAllocation, nodeAllocationChild } from './node-alloc';
 import { measureOverrides } from './override';
+import { measureStartup } from './startup';
 
 const BATCH = 1000;
 
@@ -323,6 +324,22 @@ async function overrideBenches(rows: BenchRow[], extra: Record<string, unknown>)
   extra['pinToUpdateP99Ns'] = pinEdge.p99Ns;
 }
 
+/** Exec to the first probe, next to a bare Node's exec to its first datagram. */
+async function startupBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const [bare, firmware] = (await measureStartup(process.argv[1]!)).map(summarise) as [
+    ReturnType<typeof summarise>,
+    ReturnType<typeof summarise>,
+  ];
+  const overMs = (firmware.medianNs - bare.medianNs) / 1e6;
+  rows.push({ ...bare, opsPerSecond: 0, note: 'node -e sending one datagram' });
+  rows.push({
+    ...firmware,
+    opsPerSecond: 0,
+    note: '+' + overMs.toFixed(1) + ' ms over the baseline median (target <= 60 ms)',
+  });
+  extra['startupOverBareMedianMs'] = overMs;
+}
+
 async function endToEndBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
   const measured = await measureEndToEnd();
   if (typeof measured === 'string') {
@@ -404,6 +421,7 @@ export async function bench(args: readonly string[]): Promise<number> {
     // The same operations on this host's Node, in the same table, for the ratio.
     await computeBenches(rows, extra);
   } else {
+    await startupBenches(rows, extra);
     await computeBenches(rows, extra);
     await roundBenches(rows, extra);
     await bgpBenches(rows, extra);

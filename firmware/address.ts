@@ -176,3 +176,19 @@ export function parsePrefix(text: string): Prefix | string {
     text: address.text + '/' + length,
   };
 }
+
+/**
+ * Why `address` cannot be probed or peered with as one host ('' when it can): the unspecified
+ * address, the limited broadcast address, or a multicast group.
+ */
+export function unicastProblem(address: Address): string {
+  const bytes = address.bytes;
+  let zero = true;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) zero = false;
+  if (zero) return 'is the unspecified address, not a host';
+  if (address.family === 4 && address.text === '255.255.255.255')
+    return 'is the broadcast address, not a host';
+  if (address.family === 4 ? bytes[0]! >= 224 && bytes[0]! <= 239 : bytes[0] === 0xff)
+    return 'is a multicast address, not a host';
+  return '';
+}

@@ -1,12 +1,25 @@
-// The audit log (SPEC.md): one line per event, `<ISO time> <monotonic ms> <event> key=value...`,
-// kept in a fixed ring for `log N` and appended durably to storage, so that a power cut loses at
-// most the record being written. Audit events are rare (a transition, an override, an edge, a
-// login); a record may allocate its line.
+// The audit log (docs/reference.md): one line per event, `<ISO time> <monotonic ms> <event>
+// key=value...`, kept in a fixed ring for `log N` and appended durably to storage, so that a power
+// cut loses at most the record being written. Audit events are rare (a transition, an override, an
+// edge, a login); a record may allocate its line.
+//
+// Events a fault or a hostile input can repeat without bound (a pin that cannot be read, failed
+// logins, config problems) are throttled per event name (NAME/problem for `problem=` records):
+// AUDIT_BURST records per AUDIT_WINDOW_MS, the rest counted and reported as one `suppressed
+// event=NAME count=N` record when the window ends, so that a flood can neither push the real
+// events out of the ring nor wear the medium. Route events (boot, transition, routes, override)
+// are never throttled.
 
+import { assert } from './assert';
 import type { Hal } from './hal';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
+export const AUDIT_BURST = 10;
+export const AUDIT_WINDOW_MS = 60 * 1000;
+const UNTHROTTLED = ['boot', 'transition', 'routes', 'override', 'suppressed'];
+/** Distinct throttled event names tracked (the firmware has fewer; more are not throttled). */
+const THROTTLED_NAMES_MAX = 16;
 
 export class AuditLog {
   private readonly ring: string[];
@@ -14,6 +27,14 @@ export class AuditLog {
   private count: number;
   /** Records that could not be written to storage (reported once in the log). */
   writeFailures: number;
+  /** Records held back by the throttle, in all (for metrics). */
+  suppressedTotal: number;
+  private readonly throttledNames: string[];
+  private readonly windowStartMs: Float64Array;
+  private readonly windowRecords: Uint16Array;
+  private readonly windowSuppressed: Uint32Array;
+  /** Throttled names with a count to report (0: nothing to flush; the loop checks it first). */
+  pendingSuppressed: number;
 
   constructor(
     private readonly hal: Hal,
@@ -24,6 +45,12 @@ export class AuditLog {
     this.next = 0;
     this.count = 0;
     this.writeFailures = 0;
+    this.suppressedTotal = 0;
+    this.throttledNames = [];
+    this.windowStartMs = new Float64Array(THROTTLED_NAMES_MAX);
+    this.windowRecords = new Uint16Array(THROTTLED_NAMES_MAX);
+    this.windowSuppressed = new Uint32Array(THROTTLED_NAMES_MAX);
+    this.pendingSuppressed = 0;
     const stored = hal.storage === null ? null : hal.storage.read(AUDIT_FILE);
     if (stored === null) return;
     const lines = stored.split('\n').filter((line) => line !== '');
@@ -36,12 +63,65 @@ export class AuditLog {
     if (this.count < this.capacity) this.count++;
   }
 
-  /** Records `event` with its `key=value` fields; also on the diagnostic log. */
+  /**
+   * Records `event` with its `key=value` fields; also on the diagnostic log (unless the throttle
+   * holds it back: then it is counted, and reported when its window ends).
+   */
   record(event: string, fields: string): void {
+    const nowMs = this.hal.clock.nowMs();
+    this.flush(nowMs);
+    // Problems are throttled apart from the events they accompany: a pin that cannot be read must
+    // not silence the pin's edges.
+    const key = fields.indexOf('problem=') === 0 ? event + '/problem' : event;
+    if (!this.throttled(key, nowMs)) this.write(event, fields, nowMs);
+  }
+
+  /** Reports the counts of windows that have ended. Cheap when there is nothing to report. */
+  flush(nowMs: number): void {
+    if (this.pendingSuppressed === 0) return;
+    for (let i = 0; i < this.throttledNames.length; i++) {
+      if (this.windowSuppressed[i] === 0 || nowMs - this.windowStartMs[i]! < AUDIT_WINDOW_MS)
+        continue;
+      const count = this.windowSuppressed[i]!;
+      this.windowSuppressed[i] = 0;
+      this.pendingSuppressed--;
+      assert(this.pendingSuppressed >= 0, 'each pending count is flushed once');
+      this.write(
+        'suppressed',
+        'event=' + this.throttledNames[i] + ' count=' + count + ' windowMs=' + AUDIT_WINDOW_MS,
+        nowMs,
+      );
+    }
+  }
+
+  /** Counts `event` in its window; true when it is over the burst and must be held back. */
+  private throttled(event: string, nowMs: number): boolean {
+    if (UNTHROTTLED.indexOf(event) >= 0) return false;
+    let i = this.throttledNames.indexOf(event);
+    if (i < 0) {
+      if (this.throttledNames.length === THROTTLED_NAMES_MAX) return false;
+      i = this.throttledNames.push(event) - 1;
+      this.windowStartMs[i] = nowMs;
+    }
+    if (nowMs - this.windowStartMs[i]! >= AUDIT_WINDOW_MS) {
+      this.windowStartMs[i] = nowMs;
+      this.windowRecords[i] = 0;
+    }
+    if (this.windowRecords[i]! < AUDIT_BURST) {
+      this.windowRecords[i] = this.windowRecords[i]! + 1;
+      return false;
+    }
+    if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
+    this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
+    this.suppressedTotal++;
+    return true;
+  }
+
+  private write(event: string, fields: string, nowMs: number): void {
     const line =
       this.hal.wallClockIso() +
       ' ' +
-      Math.round(this.hal.clock.nowMs()) +
+      Math.round(nowMs) +
       ' ' +
       event +
       (fields === '' ? '' : ' ' + fields);
@@ -56,6 +136,7 @@ export class AuditLog {
 
   /** The last `n` records, oldest first. */
   last(n: number): string[] {
+    this.flush(this.hal.clock.nowMs());
     const take = Math.min(n, this.count);
     const lines: string[] = [];
     for (let i = take; i > 0; i--)

@@ -1,8 +1,11 @@
-// Offline authentication for the console (SPEC.md): HMAC-SHA256 challenge-response with the device
-// key, or a one-time recovery code (stored hashed; a used one is remembered in storage across
-// restarts). Challenges are single use; comparisons are constant-time; every failure is audited and
-// makes the next attempt wait twice as long (1 s, 2 s, 4 s ... 5 min); a session ends on logout or
-// after 5 minutes without input. Nothing here needs the network.
+// Offline authentication for the console (docs/reference.md): HMAC-SHA256 challenge-response with
+// the device key, or a one-time recovery code (stored hashed; a used one is remembered in storage
+// across restarts). Challenges are single use; comparisons are constant-time; every failure is
+// audited and makes the next attempt wait twice as long (1 s, 2 s, 4 s ... 5 min), and the lockout
+// is kept in storage so that a restart does not reset it; attempts while locked are counted and
+// audited too. A session ends on logout, on hang-up (the transport tells) or after `idleMs` without
+// input. Recovery codes fail closed: when the list of used codes cannot be read, or a code's use
+// cannot be recorded, no code is accepted. Nothing here needs the network.
 
 import type { AuditLog } from './audit';
 import { equalConstantTime, fromHex, HmacSha256, Sha256, toHex } from './crypto';
@@ -12,6 +15,8 @@ import { isSpace } from './text';
 export const SESSION_IDLE_MS = 5 * 60 * 1000;
 export const LOCKOUT_MS_MAX = 5 * 60 * 1000;
 export const USED_CODES_FILE = 'recovery-used';
+export const LOCKOUT_FILE = 'lockout.json';
+const FAILURES_MAX = 64;
 
 export const enum AuthResult {
   Ok = 0,
@@ -19,6 +24,8 @@ export const enum AuthResult {
   Locked = 2,
   NoChallenge = 3,
   Unavailable = 4,
+  /** Recovery codes are refused: their used list cannot be read or written (`codesProblem`). */
+  CodesRefused = 5,
 }
 
 /** Recovery codes are compared without dashes or spaces, in upper case. */
@@ -49,6 +56,9 @@ export class Authenticator {
   /** Every failed attempt since boot (for metrics). */
   failuresTotal: number;
   lockedUntilMs: number;
+  /** Why recovery codes are refused now ('' when they are not). */
+  codesProblem: string;
+  readonly idleMs: number;
   private readonly hmac: HmacSha256 | null;
   private readonly challenge: Uint8Array;
   private challengeValid: boolean;
@@ -62,24 +72,89 @@ export class Authenticator {
     private readonly audit: AuditLog,
     key: Uint8Array | null,
     private readonly recoveryHashes: readonly string[],
+    /** The session idle timeout (console.idleTimeoutMs; default SESSION_IDLE_MS). */
+    idleMs?: number,
   ) {
     this.authenticated = false;
     this.failures = 0;
     this.failuresTotal = 0;
     this.lockedUntilMs = 0;
+    this.codesProblem = '';
+    this.idleMs = idleMs ?? SESSION_IDLE_MS;
     this.hmac = key === null ? null : new HmacSha256(key);
     this.challenge = new Uint8Array(16);
     this.challengeValid = false;
     this.expected = new Uint8Array(32);
     this.response = new Uint8Array(32);
-    const stored = hal.storage === null ? null : hal.storage.read(USED_CODES_FILE);
-    this.used = stored === null ? [] : stored.split('\n').filter((line) => line !== '');
+    this.used = [];
     this.lastInputMs = 0;
+    if (recoveryHashes.length > 0) this.readUsedCodes();
+    this.restoreLockout(hal.clock.nowMs());
   }
 
-  /** Input arrived: ends a session idle for longer than SESSION_IDLE_MS. */
+  /** Reads the used codes; when they cannot be read, codes are refused (fail closed). */
+  private readUsedCodes(): boolean {
+    const storage = this.hal.storage;
+    const stored = storage === null ? null : storage.read(USED_CODES_FILE);
+    if (stored === null && storage !== null && storage.readError !== '') {
+      const problem = USED_CODES_FILE + ' ' + storage.readError + ': recovery codes are refused';
+      if (problem !== this.codesProblem) this.audit.record('config', 'problem="' + problem + '"');
+      this.codesProblem = problem;
+      return false;
+    }
+    this.codesProblem = '';
+    this.used.length = 0;
+    const lines = stored === null ? [] : stored.split('\n');
+    for (let i = 0; i < lines.length; i++) if (lines[i] !== '') this.used.push(lines[i]!);
+    return true;
+  }
+
+  /** A lockout survives a restart; a lockout file that cannot be believed locks (fail closed). */
+  private restoreLockout(nowMs: number): void {
+    const storage = this.hal.storage;
+    const text = storage === null ? null : storage.read(LOCKOUT_FILE);
+    if (text === null && (storage === null || storage.readError === '')) return;
+    let stored: { failures?: unknown; lockedForMs?: unknown } | null = null;
+    try {
+      stored = text === null ? null : JSON.parse(text);
+    } catch (error) {
+      stored = null;
+    }
+    const failures = stored === null ? undefined : stored.failures;
+    const lockedForMs = stored === null ? undefined : stored.lockedForMs;
+    if (
+      typeof failures !== 'number' ||
+      typeof lockedForMs !== 'number' ||
+      !(failures >= 0 && failures <= FAILURES_MAX && Math.floor(failures) === failures) ||
+      !(lockedForMs >= 0 && lockedForMs <= LOCKOUT_MS_MAX)
+    ) {
+      this.lockedUntilMs = nowMs + LOCKOUT_MS_MAX;
+      this.audit.record(
+        'config',
+        'problem="' + LOCKOUT_FILE + ' is unreadable or corrupt: locked for 300s"',
+      );
+      return;
+    }
+    this.failures = failures;
+    this.lockedUntilMs = nowMs + lockedForMs;
+  }
+
+  private persistLockout(nowMs: number): void {
+    const storage = this.hal.storage;
+    if (storage === null) return;
+    storage.replace(
+      LOCKOUT_FILE,
+      '{"failures":' +
+        this.failures +
+        ',"lockedForMs":' +
+        Math.ceil(this.lockedForMs(nowMs)) +
+        '}\n',
+    );
+  }
+
+  /** Input arrived: ends a session idle for longer than `idleMs`. */
   touch(nowMs: number): void {
-    if (this.authenticated && nowMs - this.lastInputMs > SESSION_IDLE_MS) this.logout('idle');
+    if (this.authenticated && nowMs - this.lastInputMs > this.idleMs) this.logout('idle');
     this.lastInputMs = nowMs;
   }
 
@@ -102,23 +177,37 @@ export class Authenticator {
     return Math.max(0, this.lockedUntilMs - nowMs);
   }
 
+  /** An attempt while locked: counted and audited (the audit log throttles a flood of them). */
+  private refuseLocked(method: string, nowMs: number): AuthResult {
+    this.failuresTotal++;
+    this.audit.record(
+      'auth-fail',
+      'reason=locked method=' + method + ' retryInMs=' + Math.ceil(this.lockedForMs(nowMs)),
+    );
+    return AuthResult.Locked;
+  }
+
   /** Checks `hex` as HMAC(key, challenge). The challenge is spent whatever the outcome. */
   verifyResponse(hex: string, nowMs: number): AuthResult {
     if (this.hmac === null) return AuthResult.Unavailable;
-    if (this.lockedForMs(nowMs) > 0) return AuthResult.Locked;
+    if (this.lockedForMs(nowMs) > 0) return this.refuseLocked('hmac', nowMs);
     if (!this.challengeValid) return this.fail('no-challenge', nowMs, AuthResult.NoChallenge);
     this.challengeValid = false;
     this.hmac.compute(this.challenge, 0, 16, this.expected);
     const parsed = fromHex(hex, this.response);
     if (!parsed || !equalConstantTime(this.expected, this.response, 32))
       return this.fail('hmac', nowMs, AuthResult.Failed);
-    return this.succeed('hmac');
+    return this.succeed('hmac', nowMs);
   }
 
-  /** Checks a recovery code: known, and not used before. */
+  /**
+   * Checks a recovery code: known, not used before, and its use recorded durably; refused (fail
+   * closed) when the used list cannot be read or written.
+   */
   verifyCode(code: string, nowMs: number): AuthResult {
     if (this.recoveryHashes.length === 0) return AuthResult.Unavailable;
-    if (this.lockedForMs(nowMs) > 0) return AuthResult.Locked;
+    if (this.lockedForMs(nowMs) > 0) return this.refuseLocked('recovery-code', nowMs);
+    if (this.codesProblem !== '' && !this.readUsedCodes()) return AuthResult.CodesRefused;
     const hash = hashCode(code);
     const known = new Uint8Array(32);
     const given = new Uint8Array(32);
@@ -131,35 +220,36 @@ export class Authenticator {
     if (!match) return this.fail('recovery-code', nowMs, AuthResult.Failed);
     if (this.used.indexOf(hash) >= 0)
       return this.fail('recovery-code-used', nowMs, AuthResult.Failed);
-    this.used.push(hash);
     const storage = this.hal.storage;
-    if (storage === null || !storage.appendLine(USED_CODES_FILE, hash)) {
-      this.audit.record(
-        'config',
-        'problem="a used recovery code could not be remembered: it works until restart"',
-      );
+    if (storage !== null && !storage.appendLine(USED_CODES_FILE, hash)) {
+      this.codesProblem =
+        'the use of the code cannot be recorded in ' +
+        USED_CODES_FILE +
+        ' (state directory full or read-only?): recovery codes are refused';
+      this.audit.record('auth-fail', 'reason=recovery-code-not-recorded');
+      return AuthResult.CodesRefused;
     }
-    return this.succeed('recovery-code');
+    this.used.push(hash);
+    return this.succeed('recovery-code', nowMs);
   }
 
   private fail(reason: string, nowMs: number, result: AuthResult): AuthResult {
-    this.failures++;
+    if (this.failures < FAILURES_MAX) this.failures++;
     this.failuresTotal++;
-    this.lockedUntilMs = nowMs + Math.min(1000 * Math.pow(2, this.failures - 1), LOCKOUT_MS_MAX);
+    const lockMs = Math.min(1000 * Math.pow(2, this.failures - 1), LOCKOUT_MS_MAX);
+    this.lockedUntilMs = nowMs + lockMs;
     this.audit.record(
       'auth-fail',
-      'reason=' +
-        reason +
-        ' failures=' +
-        this.failures +
-        ' retryInMs=' +
-        (this.lockedUntilMs - nowMs),
+      'reason=' + reason + ' failures=' + this.failures + ' retryInMs=' + lockMs,
     );
+    this.persistLockout(nowMs);
     return result;
   }
 
-  private succeed(method: string): AuthResult {
+  private succeed(method: string, nowMs: number): AuthResult {
+    const hadFailures = this.failures > 0;
     this.failures = 0;
+    if (hadFailures) this.persistLockout(nowMs);
     this.authenticated = true;
     this.audit.record('auth-ok', 'method=' + method);
     return AuthResult.Ok;

@@ -1,14 +1,20 @@
-// The config of SPEC.md, validated once at boot. Every problem is collected as `PATH: PROBLEM`, so
-// an operator sees all of them in one go; only a config without problems becomes a `Config`, with
-// the defaults filled in and every address and name already parsed. Nothing after boot reads raw
-// JSON.
+// The config (docs/reference.md), validated once at boot. Every problem is collected as `PATH:
+// PROBLEM`, so an operator sees all of them in one go; only a config without problems becomes a
+// `Config`, with the defaults filled in and every address and name already parsed. Nothing after
+// boot reads raw JSON.
 
-import { parseAddress, parsePrefix, type Address, type Prefix } from './address';
+import { parseAddress, parsePrefix, unicastProblem, type Address, type Prefix } from './address';
 import { checkName, RCODE_NAMES, RECORD_TYPE_CODES, RECORD_TYPE_NAMES } from './dns';
 
 export const SERVICES_MAX = 16;
 export const TARGETS_PER_SERVICE_MAX = 32;
 export const PREFIXES_PER_SERVICE_MAX = 64;
+/** The largest config file read (a config is a few KB; /dev/zero is not one). */
+export const CONFIG_BYTES_MAX = 1024 * 1024;
+/** Objects and arrays nest at most this deep (a config needs 5). */
+export const CONFIG_DEPTH_MAX = 32;
+/** The longest string value (a path). */
+export const STRING_LENGTH_MAX = 4096;
 
 /** Documented defaults (README, "Configuration"). */
 export const DEFAULTS = {
@@ -24,6 +30,7 @@ export const DEFAULTS = {
   bgpPort: 179,
   holdTimeS: 90,
   consoleBaud: 115200,
+  consoleIdleTimeoutMs: 300000,
   pinDebounceMs: 50,
 } as const;
 
@@ -90,7 +97,7 @@ export interface AnnouncerConfig {
   readonly localAs: number;
   readonly routerId: Address | null;
   readonly peers: readonly BgpPeerConfig[];
-  /** ExaBGP only: the next hop written on the API lines (null: `self`, as SPEC.md shows). */
+  /** ExaBGP only: the next hop written on the API lines (null: `self`, as the reference shows). */
   readonly nextHopV4: Address | null;
   readonly nextHopV6: Address | null;
 }
@@ -105,6 +112,8 @@ export interface ConsoleConfig {
   readonly baud: number;
   readonly keyFile: string | null;
   readonly recoveryCodesFile: string | null;
+  /** A login ends after this long without input. */
+  readonly idleTimeoutMs: number;
 }
 
 export interface OverridePinConfig {
@@ -144,6 +153,20 @@ export type ConfigResult =
 
 type Json = unknown;
 type JsonObject = { readonly [key: string]: Json };
+
+/**
+ * A value as a problem line shows it: short and on one line, whatever it is (a 100 MB string, an
+ * array nested 6,000 deep).
+ */
+export function show(value: Json): string {
+  if (typeof value === 'string') {
+    const text = JSON.stringify(value.length > 64 ? value.slice(0, 64) : value);
+    return value.length > 64 ? text.slice(0, -1) + '..." (' + value.length + ' characters)' : text;
+  }
+  if (typeof value === 'number' || typeof value === 'boolean' || value === null)
+    return String(value);
+  return Array.isArray(value) ? 'an array' : 'an object';
+}
 
 /** Collects problems with their paths while the reader walks the document. */
 class Reader {
@@ -191,6 +214,10 @@ class Reader {
       this.problem(path + '.' + key, 'must be a non-empty string');
       return null;
     }
+    if (value.length > STRING_LENGTH_MAX) {
+      this.problem(path + '.' + key, 'must be at most ' + STRING_LENGTH_MAX + ' characters');
+      return null;
+    }
     return value;
   }
 
@@ -218,7 +245,7 @@ class Reader {
     ) {
       this.problem(
         path + '.' + key,
-        JSON.stringify(value) + ' must be an integer from ' + range[0] + ' to ' + range[1],
+        show(value) + ' must be an integer from ' + range[0] + ' to ' + range[1],
       );
       return range[0];
     }
@@ -237,7 +264,7 @@ class Reader {
     for (let i = 0; i < choices.length; i++) if (value === choices[i]) return choices[i]!;
     this.problem(
       path + '.' + key,
-      (value === undefined ? 'is required' : JSON.stringify(value) + ' is not allowed') +
+      (value === undefined ? 'is required' : show(value) + ' is not allowed') +
         ': one of ' +
         choices.join(', '),
     );
@@ -257,24 +284,93 @@ class Reader {
       if (required) this.problem(path + '.' + key, 'is required');
       return null;
     }
-    const address = typeof value === 'string' ? parseAddress(value) : null;
+    const address = typeof value === 'string' && value.length <= 64 ? parseAddress(value) : null;
     if (address === null)
-      this.problem(path + '.' + key, JSON.stringify(value) + ' is not an IPv4 or IPv6 address');
+      this.problem(path + '.' + key, show(value) + ' is not an IPv4 or IPv6 address');
     return address;
+  }
+
+  /** An address that names one host: not unspecified, broadcast or multicast. */
+  hostAddress(record: JsonObject, key: string, path: string, required: boolean): Address | null {
+    const address = this.address(record, key, path, required);
+    const problem = address === null ? '' : unicastProblem(address);
+    if (problem !== '') this.problem(path + '.' + key, address!.text + ' ' + problem);
+    return problem === '' ? address : null;
   }
 }
 
 const UINT32_MAX = 4294967295;
-const TARGET_KEYS = [
-  'name',
-  'kind',
-  'address',
-  'port',
-  'query',
-  'type',
-  'expectRcode',
-  'expectAddress',
-];
+
+/**
+ * Every key the validator knows, by path (`[]`: each entry of a list). The readers below take their
+ * keys from here, and docs/reference.md is held to document each one (test/docs.test.ts).
+ */
+export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
+  config: [
+    'device',
+    'probe',
+    'services',
+    'announcer',
+    'console',
+    'overridePin',
+    'stateDir',
+    'metrics',
+    'watchdog',
+  ],
+  device: ['name'],
+  probe: ['intervalMs', 'timeoutMs', 'fastIntervalMs'],
+  'services[]': [
+    'name',
+    'prefixes',
+    'backbone',
+    'local',
+    'rise',
+    'fall',
+    'holdDownMs',
+    'damping',
+    'med',
+    'communities',
+    'drain',
+  ],
+  'services[].backbone': ['quorum', 'targets'],
+  'services[].backbone.targets[]': [
+    'name',
+    'kind',
+    'address',
+    'port',
+    'query',
+    'type',
+    'expectRcode',
+    'expectAddress',
+  ],
+  'services[].damping': ['halfLifeMs', 'penalty', 'suppress', 'reuse', 'maxSuppressMs'],
+  'services[].drain': ['med', 'communities'],
+  announcer: ['kind', 'onShutdown', 'localAs', 'routerId', 'peers', 'nextHopV4', 'nextHopV6'],
+  'announcer.peers[]': [
+    'address',
+    'port',
+    'remoteAs',
+    'holdTimeS',
+    'localAddress',
+    'nextHopV4',
+    'nextHopV6',
+  ],
+  console: ['device', 'path', 'baud', 'keyFile', 'recoveryCodesFile', 'idleTimeoutMs'],
+  overridePin: [
+    'driver',
+    'chip',
+    'line',
+    'path',
+    'signal',
+    'pin',
+    'activeLow',
+    'debounceMs',
+    'action',
+  ],
+  metrics: ['listen'],
+  watchdog: ['device'],
+};
+const TARGET_KEYS = CONFIG_KEYS['services[].backbone.targets[]']!;
 
 function readRcodeMask(reader: Reader, record: JsonObject, path: string): number {
   const value = record['expectRcode'];
@@ -287,7 +383,7 @@ function readRcodeMask(reader: Reader, record: JsonObject, path: string): number
     if (typeof list[i] !== 'string' || code < 0) {
       reader.problem(
         path + '.expectRcode[' + i + ']',
-        JSON.stringify(list[i]) + ' is not an RCODE: one of ' + RCODE_NAMES.join(', '),
+        show(list[i]) + ' is not an RCODE: one of ' + RCODE_NAMES.join(', '),
       );
     } else {
       mask |= 1 << code;
@@ -306,7 +402,7 @@ function readTarget(
   if (record === null) return null;
   const name = reader.string(record, 'name', path, defaultName);
   const kind = reader.choice(record, 'kind', path, ['dns', 'tcp'] as const, null);
-  const address = reader.address(record, 'address', path, true);
+  const address = reader.hostAddress(record, 'address', path, true);
   const port = reader.integer(
     record,
     'port',
@@ -321,8 +417,7 @@ function readTarget(
   if (kind === 'dns') {
     query = reader.string(record, 'query', path, null) ?? '';
     const checked = query === '' ? 0 : checkName(query);
-    if (typeof checked === 'string')
-      reader.problem(path + '.query', JSON.stringify(query) + ' ' + checked);
+    if (typeof checked === 'string') reader.problem(path + '.query', show(query) + ' ' + checked);
     const typeName = reader.choice(record, 'type', path, RECORD_TYPE_NAMES, DEFAULTS.recordType);
     recordType = RECORD_TYPE_CODES[RECORD_TYPE_NAMES.indexOf(typeName)]!;
     rcodeMask = readRcodeMask(reader, record, path);
@@ -351,13 +446,7 @@ function readTarget(
 }
 
 function readDamping(reader: Reader, value: Json, path: string): DampingConfig | null {
-  const record = reader.object(value, path, [
-    'halfLifeMs',
-    'penalty',
-    'suppress',
-    'reuse',
-    'maxSuppressMs',
-  ]);
+  const record = reader.object(value, path, CONFIG_KEYS['services[].damping']!);
   if (record === null) return null;
   const damping = {
     halfLifeMs: reader.integer(record, 'halfLifeMs', path, [1000, UINT32_MAX], null),
@@ -401,20 +490,6 @@ function checkUniqueNames(
   }
 }
 
-const SERVICE_KEYS = [
-  'name',
-  'prefixes',
-  'backbone',
-  'local',
-  'rise',
-  'fall',
-  'holdDownMs',
-  'damping',
-  'med',
-  'communities',
-  'drain',
-];
-
 /** Reads `med` and `communities` of `record` (a service, or its `drain`). */
 function readRouteAttributes(
   reader: Reader,
@@ -437,7 +512,7 @@ function readRouteAttributes(
     if (high < 0 || high > 0xffff || low < 0 || low > 0xffff) {
       reader.problem(
         path + '.communities[' + i + ']',
-        JSON.stringify(text) + ' is not a community ASN:VALUE (0-65535 each)',
+        show(text) + ' is not a community ASN:VALUE (0-65535 each)',
       );
     } else {
       communities.push(text as string);
@@ -448,7 +523,7 @@ function readRouteAttributes(
 }
 
 function readDrain(reader: Reader, value: Json, path: string): RouteAttributesConfig | null {
-  const record = reader.object(value, path, ['med', 'communities']);
+  const record = reader.object(value, path, CONFIG_KEYS['services[].drain']!);
   if (record === null) return null;
   if (record['med'] === undefined && record['communities'] === undefined) {
     reader.problem(
@@ -466,7 +541,7 @@ function readPrefixes(reader: Reader, record: JsonObject, path: string): Prefix[
     const parsed =
       typeof list[i] === 'string' ? parsePrefix(list[i] as string) : 'must be a string';
     if (typeof parsed === 'string')
-      reader.problem(path + '.prefixes[' + i + ']', JSON.stringify(list[i]) + ' ' + parsed);
+      reader.problem(path + '.prefixes[' + i + ']', show(list[i]) + ' ' + parsed);
     else prefixes.push(parsed);
   }
   return prefixes;
@@ -477,7 +552,7 @@ function readBackbone(
   value: Json,
   path: string,
 ): { targets: TargetConfig[]; quorum: number } {
-  const backbone = reader.object(value, path, ['quorum', 'targets']);
+  const backbone = reader.object(value, path, CONFIG_KEYS['services[].backbone']!);
   const targets: TargetConfig[] = [];
   if (backbone === null) return { targets, quorum: 1 };
   const list = reader.array(backbone['targets'], path + '.targets', 1, TARGETS_PER_SERVICE_MAX);
@@ -492,13 +567,13 @@ function readBackbone(
 }
 
 function readService(reader: Reader, value: Json, path: string): ServiceConfig | null {
-  const record = reader.object(value, path, SERVICE_KEYS);
+  const record = reader.object(value, path, CONFIG_KEYS['services[]']!);
   if (record === null) return null;
   const name = reader.string(record, 'name', path, null);
   if (name !== null && !/^[a-z0-9][a-z0-9_-]{0,31}$/.test(name)) {
     reader.problem(
       path + '.name',
-      JSON.stringify(name) + ' must be 1-32 of a-z 0-9 _ - (the console names services by it)',
+      show(name) + ' must be 1-32 of a-z 0-9 _ - (the console names services by it)',
     );
   }
   const prefixes = readPrefixes(reader, record, path);
@@ -542,17 +617,9 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
 }
 
 function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | null {
-  const record = reader.object(value, path, [
-    'address',
-    'port',
-    'remoteAs',
-    'holdTimeS',
-    'localAddress',
-    'nextHopV4',
-    'nextHopV6',
-  ]);
+  const record = reader.object(value, path, CONFIG_KEYS['announcer.peers[]']!);
   if (record === null) return null;
-  const address = reader.address(record, 'address', path, true);
+  const address = reader.hostAddress(record, 'address', path, true);
   const peer = {
     address: address ?? { family: 4 as const, bytes: new Uint8Array(4), text: '0.0.0.0' },
     port: reader.integer(record, 'port', path, [1, 65535], DEFAULTS.bgpPort),
@@ -573,16 +640,7 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
 }
 
 function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConfig {
-  const record =
-    reader.object(value, path, [
-      'kind',
-      'onShutdown',
-      'localAs',
-      'routerId',
-      'peers',
-      'nextHopV4',
-      'nextHopV6',
-    ]) ?? {};
+  const record = reader.object(value, path, CONFIG_KEYS['announcer']!) ?? {};
   const kind = reader.choice(record, 'kind', path, ['exabgp', 'bgp'] as const, null);
   const onShutdown = reader.choice(
     record,
@@ -622,13 +680,7 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
 }
 
 function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig | null {
-  const record = reader.object(value, path, [
-    'device',
-    'path',
-    'baud',
-    'keyFile',
-    'recoveryCodesFile',
-  ]);
+  const record = reader.object(value, path, CONFIG_KEYS['console']!);
   if (record === null) return null;
   return {
     device: reader.optionalString(record, 'device', path),
@@ -636,21 +688,18 @@ function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig |
     baud: reader.integer(record, 'baud', path, [300, 4000000], DEFAULTS.consoleBaud),
     keyFile: reader.optionalString(record, 'keyFile', path),
     recoveryCodesFile: reader.optionalString(record, 'recoveryCodesFile', path),
+    idleTimeoutMs: reader.integer(
+      record,
+      'idleTimeoutMs',
+      path,
+      [10000, 86400000],
+      DEFAULTS.consoleIdleTimeoutMs,
+    ),
   };
 }
 
 function readOverridePin(reader: Reader, value: Json, path: string): OverridePinConfig | null {
-  const record = reader.object(value, path, [
-    'driver',
-    'chip',
-    'line',
-    'path',
-    'signal',
-    'pin',
-    'activeLow',
-    'debounceMs',
-    'action',
-  ]);
+  const record = reader.object(value, path, CONFIG_KEYS['overridePin']!);
   if (record === null) return null;
   const driver = reader.choice(
     record,
@@ -681,9 +730,7 @@ function readProbe(
   value: Json,
 ): { intervalMs: number; timeoutMs: number; fastIntervalMs: number } {
   const record =
-    value === undefined
-      ? {}
-      : (reader.object(value, 'probe', ['intervalMs', 'timeoutMs', 'fastIntervalMs']) ?? {});
+    value === undefined ? {} : (reader.object(value, 'probe', CONFIG_KEYS['probe']!) ?? {});
   const intervalMs = reader.integer(
     record,
     'intervalMs',
@@ -764,24 +811,36 @@ function checkPrefixesUnique(reader: Reader, services: readonly ServiceConfig[])
   }
 }
 
-const TOP_KEYS = [
-  'device',
-  'probe',
-  'services',
-  'announcer',
-  'console',
-  'overridePin',
-  'stateDir',
-  'metrics',
-  'watchdog',
-];
+/** `metrics.listen`: ADDRESS:PORT with a real address and a port from 1 to 65535. */
+function checkListen(reader: Reader, listen: string): void {
+  const match = /^(?:\[([0-9a-fA-F:.]+)\]|([0-9.]+)):([0-9]{1,5})$/.exec(listen);
+  const address = match === null ? null : parseAddress(match[1] ?? match[2]!);
+  const port = match === null ? 0 : parseInt(match[3]!, 10);
+  if (
+    address === null ||
+    port < 1 ||
+    port > 65535 ||
+    (match![1] !== undefined) !== (address.family === 6)
+  ) {
+    reader.problem(
+      'metrics.listen',
+      show(listen) + ' must be ADDRESS:PORT, port 1 to 65535 (IPv6 as [ADDRESS]:PORT)',
+    );
+  }
+}
 
 /** Validates a parsed JSON document. All problems at once; a config only when there are none. */
 export function readConfig(document: Json): ConfigResult {
   const reader = new Reader();
-  const top = reader.object(document, 'config', TOP_KEYS) ?? {};
-  const device = reader.object(top['device'], 'device', ['name']);
+  const top = reader.object(document, 'config', CONFIG_KEYS['config']!) ?? {};
+  const device = reader.object(top['device'], 'device', CONFIG_KEYS['device']!);
   const deviceName = device === null ? '' : (reader.string(device, 'name', 'device', null) ?? '');
+  if (deviceName !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(deviceName)) {
+    reader.problem(
+      'device.name',
+      show(deviceName) + ' must be 1-64 of A-Z a-z 0-9 . _ - (it is written into every audit line)',
+    );
+  }
   const probe = readProbe(reader, top['probe']);
   const services: ServiceConfig[] = [];
   const list = reader.array(top['services'], 'services', 1, SERVICES_MAX);
@@ -806,16 +865,15 @@ export function readConfig(document: Json): ConfigResult {
       : readOverridePin(reader, top['overridePin'], 'overridePin');
   const stateDir = reader.optionalString(top, 'stateDir', 'config');
   const metrics =
-    top['metrics'] === undefined ? null : reader.object(top['metrics'], 'metrics', ['listen']);
+    top['metrics'] === undefined
+      ? null
+      : reader.object(top['metrics'], 'metrics', CONFIG_KEYS['metrics']!);
   const metricsListen = metrics === null ? null : reader.string(metrics, 'listen', 'metrics', null);
-  if (metricsListen !== null && !/^(\[[0-9a-fA-F:.]+\]|[0-9.]+):[0-9]{1,5}$/.test(metricsListen)) {
-    reader.problem(
-      'metrics.listen',
-      JSON.stringify(metricsListen) + ' must be ADDRESS:PORT (IPv6 as [ADDRESS]:PORT)',
-    );
-  }
+  if (metricsListen !== null) checkListen(reader, metricsListen);
   const watchdog =
-    top['watchdog'] === undefined ? null : reader.object(top['watchdog'], 'watchdog', ['device']);
+    top['watchdog'] === undefined
+      ? null
+      : reader.object(top['watchdog'], 'watchdog', CONFIG_KEYS['watchdog']!);
   const watchdogDevice =
     watchdog === null ? null : reader.string(watchdog, 'device', 'watchdog', null);
   if (reader.errors.length > 0) return { config: null, errors: reader.errors };
@@ -837,16 +895,72 @@ export function readConfig(document: Json): ConfigResult {
   };
 }
 
-/** Parses JSON text and validates it; a syntax error is reported as one problem at `config`. */
+/**
+ * Where `text` nests objects and arrays deeper than CONFIG_DEPTH_MAX (-1: it does not). Checked
+ * before parsing, without recursion, so that no depth of input can exhaust the stack.
+ */
+function overlyDeepAt(text: string): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === 0x5c)
+        i++; // a backslash escapes the next character
+      else if (code === 0x22) inString = false;
+    } else if (code === 0x22) {
+      inString = true;
+    } else if (code === 0x7b || code === 0x5b) {
+      if (++depth > CONFIG_DEPTH_MAX) return i;
+    } else if (code === 0x7d || code === 0x5d) {
+      depth--;
+    }
+  }
+  return -1;
+}
+
+/** `line L column C` of the character at `offset` of `text`. */
+function lineAndColumn(text: string, offset: number): string {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return 'line ' + line + ' column ' + (offset - lineStart + 1);
+}
+
+/** A JSON syntax error on one line: where, and V8's words without the quoted input. */
+function syntaxProblem(text: string, error: Error): string {
+  const position = /at position (\d+)/.exec(error.message);
+  const words = error.message
+    .replace(/, "[\s\S]*" is not valid JSON$/, '')
+    .replace(/ in JSON at position \d+[\s\S]*$/, '')
+    .replace(/\s+/g, ' ')
+    .slice(0, 120);
+  const where = position === null ? '' : ' at ' + lineAndColumn(text, Number(position[1]));
+  return 'config: is not valid JSON' + where + ' (' + words + ')';
+}
+
+/**
+ * Parses JSON text and validates it. A syntax error is one problem at `config`, on one line; a
+ * UTF-8 byte order mark is allowed; a document nested deeper than CONFIG_DEPTH_MAX is refused.
+ */
 export function parseConfigText(text: string): ConfigResult {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  const deepAt = overlyDeepAt(body);
+  if (deepAt >= 0) {
+    const problem =
+      'config: nests deeper than ' + CONFIG_DEPTH_MAX + ' levels at ' + lineAndColumn(body, deepAt);
+    return { config: null, errors: [problem] };
+  }
   let document: Json;
   try {
-    document = JSON.parse(text);
+    document = JSON.parse(body);
   } catch (error) {
-    return {
-      config: null,
-      errors: ['config: is not valid JSON (' + (error as Error).message + ')'],
-    };
+    return { config: null, errors: [syntaxProblem(body, error as Error)] };
   }
   return readConfig(document);
 }

@@ -1,17 +1,24 @@
-// The serial console (SPEC.md): a byte-level line editor over a fixed buffer (CR, LF or CRLF end a
-// line; backspace edits; a line over 256 bytes is rejected whole; other control bytes are ignored)
-// and the commands of SPEC.md. Every reply line starts with OK, ERR <code> or INFO; one command,
-// one final OK or ERR. Bytes cost nothing; a complete line (an operator's command) may allocate.
+// The serial console (docs/reference.md): a byte-level line editor over a fixed buffer (CR, LF or
+// CRLF end a line; backspace edits; a line over 256 bytes is rejected whole; other control bytes
+// are ignored) and the commands of docs/reference.md. Every reply line starts with OK, ERR <code>
+// or INFO; one command, one final OK or ERR. Bytes cost nothing; a complete line (an operator's
+// command) may allocate.
 
 import { ROUTE_STATE_NAMES } from './announcer';
 import { AuthResult, type Authenticator } from './auth';
 import { AUTO_STATE_NAMES } from './decision';
 import type { Lifeline } from './lifeline';
-import { OVERRIDE_NAMES, OverrideKind, UNDECIDED } from './override';
+import {
+  DURATION_MS_MAX,
+  OVERRIDE_NAMES,
+  OVERRIDES_FILE,
+  OverrideKind,
+  UNDECIDED,
+} from './override';
 import { isDigits, splitWords } from './text';
 
+export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
-export const DURATION_MS_MAX = 7 * 24 * 3600 * 1000;
 const LOG_RECORDS_DEFAULT = 20;
 
 export interface ConsoleOptions {
@@ -217,7 +224,15 @@ export class Console {
       return write('ERR auth-no-challenge ask for one with: auth');
     if (result === AuthResult.Unavailable)
       return write('ERR auth-unavailable not configured on this device');
-    write('ERR auth-failed');
+    if (result === AuthResult.CodesRefused)
+      return write('ERR auth-unavailable ' + auth.codesProblem);
+    write(
+      'ERR auth-failed ' +
+        (byCode ? 'unknown or used recovery code' : 'wrong answer to the challenge') +
+        ': the next attempt waits ' +
+        Math.ceil(auth.lockedForMs(nowMs) / 1000) +
+        's',
+    );
   }
 
   private override(command: string, words: string[]): void {
@@ -259,13 +274,19 @@ export class Console {
         : command === 'withdraw'
           ? OverrideKind.Withdraw
           : OverrideKind.None;
-    lifeline.setOverride(service, kind, durationMs, 'console');
+    const what =
+      command +
+      ' ' +
+      (service < 0 ? 'all' : lifeline.names[service]) +
+      (durationMs === Infinity ? '' : ' for ' + words[at - 1]);
+    if (lifeline.setOverride(service, kind, durationMs, 'console'))
+      return write('OK ' + what + (lifeline.persistent ? '' : ' (in memory only: no stateDir)'));
     write(
-      'OK ' +
-        command +
-        ' ' +
-        (service < 0 ? 'all' : lifeline.names[service]) +
-        (durationMs === Infinity ? '' : ' for ' + words[at - 1]),
+      'ERR not-saved ' +
+        what +
+        ' is in effect, but ' +
+        OVERRIDES_FILE +
+        ' could not be written (state directory full or read-only?): a restart loses it',
     );
   }
 

@@ -230,6 +230,8 @@ export function decodeReply(
   const flags = word(reply, 2);
   if ((flags & 0x8000) === 0) return ReplyVerdict.Malformed; // QR = 0: a query, not a reply
   if ((flags & 0x7800) !== 0) return ReplyVerdict.Mismatch; // we only send OPCODE 0 (QUERY)
+  // TC (0x0200) is not checked, on purpose: a truncated reply proves the server and the path are
+  // up (a rate-limiting server's "slip" is one); an expected address must still be in it.
   if (word(reply, 4) !== 1 || length < queryLength) return ReplyVerdict.Mismatch;
   if (!questionMatches(reply, query, queryLength)) return ReplyVerdict.Mismatch;
   const records = walkRecords(

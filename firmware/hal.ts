@@ -102,8 +102,16 @@ export interface StreamSocket {
  * Node, Storage on Espruino). Every call is rare; failures are reported, never thrown.
  */
 export interface Storage {
-  /** The whole of `name`, or null when it is absent or unreadable. */
+  /**
+   * The whole of `name`, or null when it is absent or unreadable; `readError` tells which.
+   */
   read(name: string): string | null;
+  /**
+   * Why the last `read` returned null although the file exists, as a phrase (`cannot be read
+   * (EIO)`, `is a directory, not a regular file`), or '' when it was absent or read fine: a file
+   * that is there but unreadable must not pass for empty.
+   */
+  readonly readError: string;
   /**
    * Replaces `name` atomically: after a power cut it holds the old text or the new, never a mix.
    */

@@ -9,6 +9,7 @@ import { ROUTE_STATE_NAMES, RouteState, type Announcer } from './announcer';
 import { AUDIT_RING_RECORDS, AuditLog } from './audit';
 import {
   OVERRIDE_NAMES,
+  OVERRIDE_PERSIST_MS,
   OVERRIDES_FILE,
   OverrideArbiter,
   OverrideKind,
@@ -48,12 +49,16 @@ export class Lifeline implements HalClient {
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   readonly healthyTargets: Uint16Array;
   readonly localOk: Uint8Array;
+  /** Whether overrides, used codes and the audit outlive a restart (there is storage). */
+  readonly persistent: boolean;
   private readonly targetCount: Uint16Array;
   private roundActive: boolean;
   private roundSentAtMs: number;
   private roundScheduledMs: number;
   private roundDeadlineMs: number;
   private nextRoundMs: number;
+  /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
+  private persistDueMs: number;
   private running: boolean;
 
   constructor(
@@ -84,6 +89,8 @@ export class Lifeline implements HalClient {
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
+    this.persistDueMs = Infinity;
+    this.persistent = hal.storage !== null;
     this.running = false;
   }
 
@@ -115,19 +122,27 @@ export class Lifeline implements HalClient {
     this.wake();
   }
 
+  /**
+   * Restores the stored overrides. A state file is input like any other: whatever it holds (or
+   * whatever goes wrong reading it), boot goes on without the overrides it could not vouch for.
+   */
   private restoreOverrides(): void {
     const nowMs = this.hal.clock.nowMs();
-    const problem = this.arbiter.restore(
-      this.hal.storage,
-      nowMs,
-      this.hal.wallClockMs(),
-      this.names,
-    );
-    if (problem !== '') this.audit.record('config', 'problem="' + problem + '"');
+    let notes: string[];
+    try {
+      notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
+    } catch (error) {
+      for (let s = 0; s < this.names.length; s++)
+        this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+      notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
+    }
+    for (const note of notes)
+      this.audit.record('config', 'problem="' + note.split('"').join("'") + '"');
     this.audit.record(
       'boot',
       'device=' + this.config.deviceName + ' services=' + this.names.length,
     );
+    let restored = false;
     for (let s = 0; s < this.names.length; s++) {
       if (this.arbiter.kind[s] === OverrideKind.None) continue;
       const remaining = this.arbiter.expiresAtMs[s]! - nowMs;
@@ -141,13 +156,17 @@ export class Lifeline implements HalClient {
           ' by=restore',
       );
       this.reconcile(s, 'restore');
+      restored = true;
     }
+    // What the restart cost is written at once: a crash loop cannot keep an override alive.
+    if (restored) this.persistOverrides(nowMs, false);
   }
 
   /** Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes. */
   stop(): void {
     if (!this.running) return;
     this.running = false;
+    if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.probes.close();
     const withdraw = this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
@@ -171,10 +190,12 @@ export class Lifeline implements HalClient {
 
   /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
   private arm(nowMs: number): void {
+    if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
     this.expireOverrides(nowMs);
     const announcerMs = this.announcer.tick(nowMs);
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
-    const overrideMs = this.arbiter.nextExpiryMs();
+    const expiryMs = this.arbiter.nextExpiryMs();
+    const overrideMs = expiryMs < this.persistDueMs ? expiryMs : this.persistDueMs;
     const soonestMs = announcerMs < probeMs ? announcerMs : probeMs;
     this.hal.setWakeup(overrideMs < soonestMs ? overrideMs : soonestMs);
   }
@@ -305,12 +326,14 @@ export class Lifeline implements HalClient {
 
   /**
    * A console override of service `s` (-1: all): `kind` for `durationMs` (Infinity: until auto).
+   * Takes effect at once; returns false when it could not be made durable (storage failed), so
+   * that nobody is told OK for what a restart would lose.
    */
-  setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): void {
+  setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): boolean {
     const nowMs = this.hal.clock.nowMs();
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
-      this.arbiter.set(service, kind, nowMs + durationMs);
+      this.arbiter.set(service, kind, nowMs + durationMs, durationMs);
       const duration =
         kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
       this.audit.record(
@@ -325,8 +348,13 @@ export class Lifeline implements HalClient {
       );
       this.reconcile(service, 'override');
     }
-    this.persistOverrides(nowMs);
+    const saved = this.persistOverrides(nowMs, false);
+    if (!saved) {
+      const problem = OVERRIDES_FILE + ' could not be written: the override is lost on restart';
+      this.audit.record('config', 'problem="' + problem + '"');
+    }
     if (this.running) this.arm(nowMs);
+    return saved;
   }
 
   /** The override pin changed (after debounce). */
@@ -344,25 +372,34 @@ export class Lifeline implements HalClient {
     for (let s = 0; s < this.names.length; s++) this.reconcile(s, 'pin');
   }
 
-  private persistOverrides(nowMs: number): void {
+  /**
+   * Writes the overrides with their remaining time; again every OVERRIDE_PERSIST_MS while a timed
+   * one runs. True when durable (or when there is no storage to be durable in).
+   */
+  private persistOverrides(nowMs: number, exact: boolean): boolean {
+    let timed = false;
+    for (let s = 0; s < this.names.length; s++)
+      if (this.arbiter.expiresAtMs[s] !== Infinity) timed = true;
+    this.persistDueMs = timed ? nowMs + OVERRIDE_PERSIST_MS : Infinity;
     const storage = this.hal.storage;
-    if (storage === null) return;
-    storage.replace(
-      OVERRIDES_FILE,
-      this.arbiter.serialize(nowMs, this.hal.wallClockMs(), this.names),
-    );
+    if (storage === null) return true;
+    const text = this.arbiter.serialize(nowMs, this.hal.wallClockMs(), this.names, exact);
+    return storage.replace(OVERRIDES_FILE, text);
   }
 
-  /** Clears the console overrides whose time has come. */
+  /** Clears the console overrides whose time has come, and re-writes the remaining time. */
   private expireOverrides(nowMs: number): void {
-    if (nowMs < this.arbiter.nextExpiryMs()) return;
+    if (nowMs < this.arbiter.nextExpiryMs()) {
+      if (nowMs >= this.persistDueMs) this.persistOverrides(nowMs, false);
+      return;
+    }
     for (let s = 0; s < this.names.length; s++) {
       if (this.arbiter.expiresAtMs[s]! > nowMs) continue;
-      this.arbiter.set(s, OverrideKind.None, Infinity);
+      this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
       this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
       this.reconcile(s, 'expiry');
     }
-    this.persistOverrides(nowMs);
+    this.persistOverrides(nowMs, false);
   }
 
   describeTransition(s: number, nowMs: number): string {

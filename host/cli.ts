@@ -1,11 +1,7 @@
-// The `lifeline` command line (SPEC.md): run, check-config, lab, bench. Usage errors exit 2.
+// The `lifeline` command line (docs/reference.md): run, check-config, lab, bench. Usage errors exit
+// 2. Only `run` and `check-config` are loaded at start-up; every other command is imported when it
+// is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
 
-import { consoleClient } from './client';
-import { fleet } from './fleet';
-import { flash } from './flash';
-import { install, uninstall } from './install';
-import { keygen } from './keygen';
-import { lab } from './lab';
 import { loadConfig, run } from './run';
 
 const USAGE = `usage: lifeline COMMAND [OPTIONS]
@@ -100,7 +96,14 @@ function runCommand(args: readonly string[]): number | null {
     for (const line of loaded.errors) process.stderr.write(line + '\n');
     return 2;
   }
-  run(loaded.config, consoleIndex >= 0 ? args[consoleIndex + 1]! : null);
+  try {
+    run(loaded.config, consoleIndex >= 0 ? args[consoleIndex + 1]! : null);
+  } catch (error) {
+    // Half started is the worst state: alive, so nobody restarts it, but without a loop, signal
+    // handlers or readiness. Exit, so that systemd (Restart=always) starts it again.
+    process.stderr.write('lifeline run: cannot start: ' + String(error).split('\n')[0] + '\n');
+    process.exit(1);
+  }
   return null;
 }
 
@@ -118,13 +121,13 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   if (command === 'check-config') return checkConfig(args);
   if (command === 'run') return runCommand(args);
-  if (command === 'lab') return lab(args);
-  if (command === 'fleet') return fleet(args);
-  if (command === 'keygen') return keygen(args);
-  if (command === 'install') return install(args);
-  if (command === 'flash') return flash(args);
-  if (command === 'uninstall') return uninstall(args);
-  if (command === 'console') return consoleClient(args);
+  if (command === 'lab') return (await import('./lab')).lab(args);
+  if (command === 'fleet') return (await import('./fleet')).fleet(args);
+  if (command === 'keygen') return (await import('./keygen')).keygen(args);
+  if (command === 'install') return (await import('./install')).install(args);
+  if (command === 'flash') return (await import('./flash')).flash(args);
+  if (command === 'uninstall') return (await import('./install')).uninstall(args);
+  if (command === 'console') return (await import('./client')).consoleClient(args);
   const { bench } = await import('../bench/suite');
   return bench(args);
 }

@@ -5,7 +5,7 @@
 import { createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 
 const REPLY_TIMEOUT_MS = 5000;
 
@@ -148,6 +148,8 @@ export async function consoleClient(args: readonly string[]): Promise<number> {
     );
     return 2;
   }
+  // Loaded here, not at start-up: its native binding costs ~40 ms that `run` must not pay.
+  const { SerialPort } = await import('serialport');
   const port = new SerialPort({ path: options.device, baudRate: options.baud, autoOpen: false });
   const opened = await new Promise<Error | null>((resolve) =>
     port.open((error) => resolve(error ?? null)),

@@ -2,9 +2,11 @@
 // it is missing or broken, so an unplugged USB adapter comes back by itself), or stdio. Also reads
 // the key file and the recovery codes file for offline authentication, with clear errors.
 
-import { readFileSync, statSync } from 'node:fs';
-import { SerialPort } from 'serialport';
+import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { SerialPort } from 'serialport';
 
+import { readRegularFile } from '../hal/node/files';
 import type { SerialSignalReader } from './pin';
 
 export interface ConsoleTransport {
@@ -16,9 +18,48 @@ export interface SerialConsoleOptions {
   readonly device: string;
   readonly baud: number;
   readonly onData: (data: Buffer) => void;
+  /** The line hung up (the port closed or vanished): a login on it must end. */
+  readonly onHangup: () => void;
   readonly report: (line: string) => void;
   /** Fed with a modem-status line when the override pin is on this port. */
   readonly signal: { reader: SerialSignalReader; name: 'cts' | 'dsr' | 'dcd' } | null;
+}
+
+const requireModule = createRequire(import.meta.url);
+
+/**
+ * serialport, loaded on first use rather than at start-up: its native binding costs ~40 ms that
+ * `lifeline run` without a serial console must not pay. Synchronous, so that a console opened
+ * right after the first probe round began is open before the event loop turns. Null, reported,
+ * when it cannot be loaded: the firmware runs on without a console.
+ */
+function loadSerialPort(problem: (text: string) => void): typeof SerialPort | null {
+  try {
+    return (requireModule('serialport') as typeof import('serialport')).SerialPort;
+  } catch (error) {
+    // A missing native binding must not take the probe loop down with the console.
+    problem('cannot load serialport (' + (error as Error).message.split('\n')[0] + ')');
+    return null;
+  }
+}
+
+/**
+ * Loss of carrier: once DCD has been seen asserted on the open port (a modem, or a console server
+ * that signals its sessions), its drop is a hang-up. A port without modem lines (a pty, most USB
+ * adapters' DCD left floating) never asserts it, and nothing happens. Not when DCD is the pin.
+ */
+function watchCarrier(port: () => SerialPort | null, onHangup: () => void): NodeJS.Timeout {
+  let carrier = false;
+  return setInterval(() => {
+    port()?.get((error, status) => {
+      if (error || status === undefined) return;
+      if (status.dcd) carrier = true;
+      else if (carrier) {
+        carrier = false;
+        onHangup();
+      }
+    });
+  }, 500);
 }
 
 export function openSerialConsole(options: SerialConsoleOptions): ConsoleTransport {
@@ -33,7 +74,9 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
   const open = (): void => {
     retry = null;
     if (closed) return;
-    const candidate = new SerialPort({
+    const Port = loadSerialPort(problem);
+    if (Port === null) return;
+    const candidate = new Port({
       path: options.device,
       baudRate: options.baud,
       autoOpen: false,
@@ -42,6 +85,7 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
     candidate.on('error', (error: Error) => problem(error.message));
     candidate.on('close', () => {
       port = null;
+      options.onHangup();
       if (!closed && retry === null) retry = setTimeout(open, 2000);
     });
     candidate.open((error) => {
@@ -70,6 +114,8 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
             signal.reader.error = error ? error.message : '';
           });
         }, 20);
+  const carrierTimer =
+    options.signal?.name === 'dcd' ? null : watchCarrier(() => port, options.onHangup);
   open();
   return {
     write: (line) => {
@@ -79,14 +125,19 @@ export function openSerialConsole(options: SerialConsoleOptions): ConsoleTranspo
       closed = true;
       if (retry !== null) clearTimeout(retry);
       if (signalTimer !== null) clearInterval(signalTimer);
+      if (carrierTimer !== null) clearInterval(carrierTimer);
       if (port?.isOpen) port.close();
     },
   };
 }
 
-export function openStdioConsole(onData: (data: Buffer) => void): ConsoleTransport {
+export function openStdioConsole(
+  onData: (data: Buffer) => void,
+  onHangup: () => void,
+): ConsoleTransport {
   const listener = (data: Buffer): void => onData(data);
   process.stdin.on('data', listener);
+  process.stdin.on('end', onHangup);
   return {
     write: (line) => {
       process.stdout.write(line + '\n');
@@ -100,44 +151,31 @@ export function openStdioConsole(onData: (data: Buffer) => void): ConsoleTranspo
 
 /** The device key: 64 hex characters on one line. Null, with the reason reported, when unusable. */
 export function loadKey(path: string, report: (line: string) => void): Uint8Array | null {
-  try {
-    const text = readFileSync(path, 'utf8').trim();
-    if (!/^[0-9a-fA-F]{64}$/.test(text)) {
-      report(
-        'console: key file ' + path + ' must hold 64 hex characters (lifeline keygen makes one)',
-      );
-      return null;
-    }
-    if ((statSync(path).mode & 0o077) !== 0)
-      report('console: key file ' + path + ' is readable by others: chmod 600');
-    return new Uint8Array(Buffer.from(text, 'hex'));
-  } catch (error) {
+  const file = readRegularFile(path, 4096);
+  if (file.text === null) {
+    report('console: key file ' + path + ' ' + file.problem + ': HMAC auth is off');
+    return null;
+  }
+  const text = file.text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(text)) {
     report(
-      'console: key file ' +
-        path +
-        ' cannot be read (' +
-        (error as NodeJS.ErrnoException).code +
-        '): HMAC auth is off',
+      'console: key file ' + path + ' must hold 64 hex characters (lifeline keygen makes one)',
     );
     return null;
   }
+  if ((statSync(path).mode & 0o077) !== 0)
+    report('console: key file ' + path + ' is readable by others: chmod 600');
+  return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
 /** The recovery codes' hashes, one per line (64 hex each); bad lines are reported and skipped. */
 export function loadRecoveryHashes(path: string, report: (line: string) => void): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    report(
-      'console: recovery codes file ' +
-        path +
-        ' cannot be read (' +
-        (error as NodeJS.ErrnoException).code +
-        ')',
-    );
+  const file = readRegularFile(path, 64 * 1024);
+  if (file.text === null) {
+    report('console: recovery codes file ' + path + ' ' + file.problem);
     return [];
   }
+  const text = file.text;
   const hashes: string[] = [];
   text.split('\n').forEach((line, index) => {
     const hash = line.trim().toLowerCase();

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SerialPort } from 'serialport';
+import type { SerialPort } from 'serialport';
 
 const CHUNK_BYTES = 1024;
 
@@ -249,6 +249,7 @@ export async function flash(args: readonly string[]): Promise<number> {
   } catch (error) {
     return fail((error as Error).message);
   }
+  const { SerialPort } = await import('serialport'); // loaded only by the commands that use it
   const port = new SerialPort({ path: device, baudRate: baud, autoOpen: false });
   const opened = await new Promise<Error | null>((resolve) =>
     port.open((error) => resolve(error ?? null)),

@@ -1,7 +1,7 @@
 // Prometheus metrics (text format 0.0.4) on `metrics.listen`, for the fleet's monitoring: read from
 // the firmware's counters at scrape time (nothing is added to the loop). Off unless configured.
 
-import { createServer, type Server } from 'node:http';
+import type { Server } from 'node:http';
 
 import type { Authenticator } from '../firmware/auth';
 import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
@@ -136,6 +136,12 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
     'Audit records that could not be written to storage.',
   );
   out.sample('audit_write_failures_total', {}, lifeline.audit.writeFailures);
+  out.family(
+    'audit_suppressed_total',
+    'counter',
+    'Audit records held back by the flood throttle (counted in suppressed records).',
+  );
+  out.sample('audit_suppressed_total', {}, lifeline.audit.suppressedTotal);
   probeMetrics(out, lifeline);
   serviceMetrics(out, lifeline);
   statusMetrics(out, lifeline, nowMs, Date.now());
@@ -163,11 +169,13 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
 }
 
 /** Serves /metrics on `listen` (ADDRESS:PORT or [ADDRESS]:PORT). */
-export function startMetrics(
+export async function startMetrics(
   listen: string,
   sources: MetricsSources,
   report: (line: string) => void,
-): Server {
+): Promise<Server> {
+  // node:http is loaded only when metrics are configured (start-up, docs/reference.md).
+  const { createServer } = await import('node:http');
   const colon = listen.lastIndexOf(':');
   const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
   const server = createServer((request, response) => {

@@ -1,12 +1,12 @@
-// The override pin on Linux (SPEC.md "Override pin"), as the config chooses: `sysfs` polls a value
-// file (/sys/class/gpio/gpioN/value or any file holding 0 or 1), `serial` polls a modem-status line
-// (CTS, DSR or DCD) of the console's port, `gpiochip` follows the GPIO character device through
-// Debian's libgpiod tools (gpioget, gpiomon): kernel-supported, no native module to build. Every
-// driver debounces (a level must hold for debounceMs) and honours activeLow; a driver that cannot
-// read keeps the last level, says so once, and keeps trying.
+// The override pin on Linux (docs/reference.md, "Override pin"), as the config chooses: `sysfs`
+// polls a value file (/sys/class/gpio/gpioN/value or any file holding 0 or 1), `serial` polls a
+// modem-status line (CTS, DSR or DCD) of the console's port, `gpiochip` follows the GPIO character
+// device through Debian's libgpiod tools (gpioget, gpiomon): kernel-supported, no native module to
+// build. Every driver debounces (a level must hold for debounceMs) and honours activeLow; a driver
+// that cannot read keeps the last level, says so once, and keeps trying.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, readSync, watch, type FSWatcher } from 'node:fs';
+import { closeSync, constants, openSync, readSync, watch, type FSWatcher } from 'node:fs';
 
 import type { OverridePinConfig } from '../firmware/config';
 
@@ -26,10 +26,13 @@ class SysfsReader implements PinReader {
   read(): number {
     let fd = -1;
     try {
-      fd = openSync(this.path, 'r');
+      fd = openSync(this.path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not block
       const length = readSync(fd, this.buffer, 0, this.buffer.length, 0);
       const first = this.buffer[0];
-      if (length < 1 || (first !== 0x30 && first !== 0x31)) {
+      // Exactly one digit, and a newline at most: "10" or "1x" is not a level, whatever it starts
+      // with.
+      const rest = length === 2 ? this.buffer[1] : 0x0a;
+      if (length < 1 || length > 2 || (first !== 0x30 && first !== 0x31) || rest !== 0x0a) {
         this.error = this.path + ' does not hold 0 or 1';
         return -1;
       }

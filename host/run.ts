@@ -2,13 +2,13 @@
 // before anything starts; SIGTERM and SIGINT stop the loop, withdraw (or keep) the routes and exit
 // 0.
 
-import { fstatSync, readFileSync } from 'node:fs';
+import { fstatSync } from 'node:fs';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Console } from '../firmware/console';
-import { parseConfigText, type Config } from '../firmware/config';
+import { CONFIG_BYTES_MAX, DEFAULTS, parseConfigText, type Config } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import {
@@ -19,22 +19,15 @@ import {
   type ConsoleTransport,
 } from './console';
 import { runDrill } from './drill';
-import { startMetrics } from './metrics';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
+import { readRegularFile } from '../hal/node/files';
 import { ServiceWatchdog } from './systemd';
 
 /** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
 export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    return {
-      config: null,
-      errors: [path + ': cannot be read (' + (error as NodeJS.ErrnoException).code + ')'],
-    };
-  }
-  const result = parseConfigText(text);
+  const file = readRegularFile(path, CONFIG_BYTES_MAX);
+  if (file.text === null) return { config: null, errors: [path + ': ' + file.problem] };
+  const result = parseConfigText(file.text);
   return result.config === null
     ? { config: null, errors: result.errors }
     : { config: result.config, errors: [] };
@@ -67,7 +60,13 @@ function startConsole(
     : [];
   if (key === null && codes.length === 0)
     report('console: no key file and no recovery codes: nobody can authenticate');
-  const auth = new Authenticator(hal, lifeline.audit, key, codes);
+  const auth = new Authenticator(
+    hal,
+    lifeline.audit,
+    key,
+    codes,
+    settings?.idleTimeoutMs ?? DEFAULTS.consoleIdleTimeoutMs,
+  );
   let transport: ConsoleTransport | null = null;
   const bgpSummary = (): string => {
     if (speaker === null) return 'exabgp';
@@ -84,15 +83,17 @@ function startConsole(
     drill: (info) => runDrill(config, info),
   });
   const onData = (data: Buffer): void => console_.receive(data, 0, data.length);
+  const onHangup = (): void => auth.logout('hangup');
   const pin = config.overridePin;
   const signal = pin?.driver === 'serial' && device !== 'stdio' ? new SerialSignalReader() : null;
   transport =
     device === 'stdio'
-      ? openStdioConsole(onData)
+      ? openStdioConsole(onData, onHangup)
       : openSerialConsole({
           device,
           baud: settings?.baud ?? 115200,
           onData,
+          onHangup,
           report: (line) => hal.log(line),
           signal:
             signal === null ? null : { reader: signal, name: pin!.signal as 'cts' | 'dsr' | 'dcd' },
@@ -113,16 +114,19 @@ export function run(config: Config, consoleDevice: string | null): void {
   const lifeline = new Lifeline(config, hal, speaker ?? new ExaBgpAnnouncer(config, hal));
   lifeline.start();
   const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
+  let stopping = false;
   const problem = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
-  const metrics =
-    config.metricsListen === null
-      ? null
-      : startMetrics(
-          config.metricsListen,
-          { lifeline, speaker, auth: console_?.auth ?? null },
-          problem,
-        );
+  // The metrics server (node:http) is loaded only when configured, after the first round began.
+  let metrics: { close(): void } | null = null;
+  const listen = config.metricsListen;
+  if (listen !== null) {
+    const sources = { lifeline, speaker, auth: console_?.auth ?? null };
+    import('./metrics')
+      .then(({ startMetrics }) => startMetrics(listen, sources, problem))
+      .then((server) => (stopping ? server.close() : (metrics = server)))
+      .catch((error: Error) => problem('metrics: ' + listen + ': ' + error.message));
+  }
   const watchdog = new ServiceWatchdog(lifeline, {
     notifySocket: process.env['NOTIFY_SOCKET'] ?? null,
     watchdogMs: Number(process.env['WATCHDOG_USEC'] ?? '0') / 1000,
@@ -140,7 +144,6 @@ export function run(config: Config, consoleDevice: string | null): void {
           (asserted, detail) => lifeline.setPin(asserted, detail),
           (line) => lifeline.audit.record('pin', 'problem="' + line + '"'),
         );
-  let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;
     stopping = true;

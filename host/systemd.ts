@@ -5,7 +5,7 @@
 // the unit sets NotifyAccess=all for that reason.
 
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 
 import type { Lifeline } from '../firmware/lifeline';
 
@@ -47,7 +47,8 @@ export class ServiceWatchdog {
     this.notify('--ready', '--status=probing ' + this.lifeline.names.length + ' services');
     if (this.options.device !== null) {
       try {
-        this.deviceFd = openSync(this.options.device, 'w');
+        // Without blocking: a FIFO named as the watchdog must not hang start-up.
+        this.deviceFd = openSync(this.options.device, constants.O_WRONLY | constants.O_NONBLOCK);
       } catch (error) {
         this.options.report(
           'watchdog: cannot open ' +

@@ -3,7 +3,7 @@
 // it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,29 @@ describe('lifeline check-config and usage', () => {
       'services[0].backbone.targets[1].address: "10.1.0" is not an IPv4 or IPv6 address',
       'services[0].fall: -1 must be an integer from 1 to 1000',
     ]);
+  });
+
+  it('refuses a FIFO, /dev/zero, a directory and a nest 6,000 deep in one line each, exit 2, at once', () => {
+    const fifo = join(dir, 'config.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const started = performance.now();
+    expect(cli('check-config', fifo)).toMatchObject({
+      status: 2,
+      stderr: fifo + ': is a FIFO, not a regular file\n',
+    });
+    expect(cli('check-config', '/dev/zero')).toMatchObject({
+      status: 2,
+      stderr: '/dev/zero: is a character device, not a regular file\n',
+    });
+    expect(cli('check-config', dir).stderr).toBe(dir + ': is a directory, not a regular file\n');
+    const deep = '{"probe":{"intervalMs":' + '['.repeat(6000) + ']'.repeat(6000) + '}}';
+    expect(cli('check-config', file('deep.json', deep))).toMatchObject({
+      status: 2,
+      stderr: 'config: nests deeper than 32 levels at line 1 column 54\n',
+    });
+    const big = file('big.json', '{"device":{"name":"' + 'x'.repeat(2 * 1024 * 1024) + '"}}');
+    expect(cli('check-config', big).stderr).toBe(big + ': is larger than 1048576 bytes\n');
+    expect(performance.now() - started).toBeLessThan(10000);
   });
 
   it('treats missing files, unknown commands and flags as usage errors (exit 2), --help as exit 0', () => {
@@ -102,6 +125,93 @@ describe('lifeline run --console stdio', () => {
     );
     await stopProcess(child);
   });
+});
+
+describe('lifeline start-up', () => {
+  it('loads serialport and node:http only when used: no static import of them in the bundle', () => {
+    // Statically imported, they cost every `run` ~45 ms before its first probe (bench/startup.ts).
+    const bundle = readFileSync(CLI, 'utf8');
+    const imports = [...bundle.matchAll(/^import [^;]* from "([^"]+)";$/gm)].map((m) => m[1]!);
+    expect(imports.length).toBeGreaterThan(3);
+    expect(imports.filter((name) => name === 'serialport' || name === 'node:http')).toEqual([]);
+  });
+});
+
+describe('lifeline run without serialport', () => {
+  it('probes and withdraws on when the serial console cannot load serialport, and says why', async () => {
+    const alone = mkdtempSync(join(tmpdir(), 'lifeline-alone-')); // no node_modules to find
+    copyFileSync(CLI, join(alone, 'lifeline.mjs'));
+    const doc = document({ intervalMs: 50, timeoutMs: 40, fall: 2 }) as any;
+    for (const target of doc.services[0].backbone.targets) {
+      target.address = '127.0.11.7';
+      target.port = randomPort();
+    }
+    doc.console = { device: join(alone, 'ttyS0') };
+    const child = spawn(
+      process.execPath,
+      [join(alone, 'lifeline.mjs'), 'run', '--config', file('alone.json', JSON.stringify(doc))],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    let log = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await waitFor(
+      () => out.includes('withdraw route 192.0.2.53/32'),
+      5000,
+      'the withdrawal\n' + log,
+    );
+    expect(log).toMatch(/console: .*ttyS0: cannot load serialport \(/);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
+
+describe('lifeline run on a hostile state directory', () => {
+  for (const [what, prepare] of [
+    [
+      'overrides.json = [null]',
+      (state: string) => writeFileSync(join(state, 'overrides.json'), '[null]'),
+    ],
+    ['overrides.json a directory', (state: string) => mkdirSync(join(state, 'overrides.json'))],
+    ['recovery-used a directory', (state: string) => mkdirSync(join(state, 'recovery-used'))],
+  ] as const) {
+    it(
+      'boots with ' + what + ': probes, withdraws, says why, and stops cleanly on SIGTERM',
+      async () => {
+        const state = mkdtempSync(join(dir, 'state-'));
+        prepare(state);
+        const doc = document({ intervalMs: 50, timeoutMs: 40, fall: 2 }) as any;
+        for (const target of doc.services[0].backbone.targets) {
+          target.address = '127.0.11.2'; // nobody answers: the boot ends in an explicit withdrawal
+          target.port = randomPort();
+        }
+        doc.stateDir = state;
+        const child = spawn(
+          process.execPath,
+          [CLI, 'run', '--config', file('state.json', JSON.stringify(doc))],
+          {
+            stdio: ['ignore', 'pipe', 'pipe'],
+          },
+        );
+        let out = '';
+        let log = '';
+        child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+        child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+        await waitFor(
+          () => out.includes('withdraw route 192.0.2.53/32'),
+          5000,
+          'the withdrawal\n' + log,
+        );
+        if (what.startsWith('overrides'))
+          expect(log).toMatch(/audit config problem="overrides\.json/);
+        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        expect(await exited).toBe(0);
+      },
+    );
+  }
 });
 
 describe('lifeline lab (npm start)', () => {

@@ -126,6 +126,91 @@ describe('config', () => {
   });
 });
 
+describe('config as hostile input', () => {
+  it('refuses nesting 6,000 deep in one line instead of overflowing the stack', () => {
+    for (const text of [
+      '{"device":' + '['.repeat(6000) + ']'.repeat(6000) + '}',
+      '{"probe":{"intervalMs":' + '['.repeat(100000) + ']'.repeat(100000) + '}}',
+      '{"probe":{"intervalMs":' + '{"a":'.repeat(6000) + '1' + '}'.repeat(6000) + '}}',
+    ]) {
+      const errors = parseConfigText(text).errors!;
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/^config: nests deeper than 32 levels at line 1 column \d+$/);
+    }
+    // Brackets inside strings are not nesting.
+    const deepName = '"' + '[{'.repeat(20) + '\\"' + '[{'.repeat(20) + '"'; // an escaped quote too
+    const inString = JSON.stringify(document()).replace('"test-edge"', deepName);
+    const errors = parseConfigText(inString).errors ?? [];
+    expect(errors.filter((error) => error.includes('nests'))).toEqual([]);
+    expect(errors).toHaveLength(1); // device.name's characters, nothing else
+  });
+
+  it('prints a syntax error as one PATH: PROBLEM line with its line and column', () => {
+    const errors = parseConfigText('{\n  "device": {\n   x\n').errors!;
+    expect(errors).toHaveLength(1);
+    // V8's own words differ between Node releases; where they are, and that it is one line, not.
+    expect(errors[0]).toMatch(/^config: is not valid JSON at line 3 column 4 \([^\n]+\)$/);
+    const quoted = parseConfigText('{\n"a":\n\nnope\n}').errors!;
+    expect(quoted).toHaveLength(1);
+    expect(quoted[0]).not.toMatch(/\n/);
+  });
+
+  it('accepts a UTF-8 byte order mark', () => {
+    expect(parseConfigText('\ufeff' + JSON.stringify(document())).errors).toBeNull();
+  });
+
+  it('bounds strings: a 100 MB device name is refused in a short line', () => {
+    const doc = document() as any;
+    doc.device.name = 'x'.repeat(100 * 1024 * 1024);
+    expect(readConfig(doc).errors).toEqual(['device.name: must be at most 4096 characters']);
+    doc.device.name = 'edge dns "3"';
+    expect(readConfig(doc).errors![0]).toMatch(/^device.name: "edge dns \\"3\\"" must be 1-64 of/);
+    doc.device.name = 'x'.repeat(65);
+    expect(readConfig(doc).errors![0]).toMatch(
+      /^device.name: "x{64}\.\.\." \(65 characters\) must/,
+    );
+  });
+
+  it('refuses a metrics.listen whose port or address cannot be listened on', () => {
+    const doc = document() as any;
+    for (const listen of [
+      '127.0.0.1:99999',
+      '127.0.0.1:0',
+      '1.2.3:9143',
+      '[::1:9143',
+      '[127.0.0.1]:1',
+    ]) {
+      doc.metrics = { listen };
+      expect(readConfig(doc).errors).toEqual([
+        'metrics.listen: "' +
+          listen +
+          '" must be ADDRESS:PORT, port 1 to 65535 (IPv6 as [ADDRESS]:PORT)',
+      ]);
+    }
+    for (const listen of ['127.0.0.1:9143', '[::1]:9143', '0.0.0.0:65535']) {
+      doc.metrics = { listen };
+      expect(readConfig(doc).errors).toBeNull();
+    }
+  });
+
+  it('refuses the unspecified, broadcast and multicast addresses as targets and peers', () => {
+    const doc = document() as any;
+    const targets = doc.services[0].backbone.targets;
+    targets[0].address = '0.0.0.0';
+    targets[1].address = '255.255.255.255';
+    targets[2].address = '224.0.0.251';
+    targets.push({ name: 'v6', kind: 'tcp', address: 'ff02::1', port: 53 });
+    targets.push({ name: 'any', kind: 'tcp', address: '::', port: 53 });
+    expect(readConfig(doc).errors).toEqual([
+      'services[0].backbone.targets[0].address: 0.0.0.0 is the unspecified address, not a host',
+      'services[0].backbone.targets[1].address: 255.255.255.255 is the broadcast address, not a host',
+      'services[0].backbone.targets[2].address: 224.0.0.251 is a multicast address, not a host',
+      'services[0].backbone.targets[3].address: ff02::1 is a multicast address, not a host',
+      'services[0].backbone.targets[4].address: :: is the unspecified address, not a host',
+    ]);
+  });
+});
+
 describe('addresses', () => {
   it('parses IPv4 strictly and IPv6 in every text form, formatting as RFC 5952', () => {
     expect(parseAddress('10.1.0.53')!.text).toBe('10.1.0.53');

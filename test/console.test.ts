@@ -4,51 +4,10 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
-import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Authenticator, hashCode } from '../firmware/auth';
-import { Console } from '../firmware/console';
-import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { ANNOUNCE, config, WITHDRAW } from './helpers';
-
-const KEY = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff', 'hex');
-const CODES = ['ABCD-EFGH-JKLM-NPQR', 'STUV-WXYZ-2345-6789'];
-
-function consoleRig(sim = new SimHal({ socketsMax: 8, seed: 5 })) {
-  const built = config({ rise: 2, fall: 2 });
-  const lifeline = new Lifeline(built, sim, new ExaBgpAnnouncer(built, sim));
-  lifeline.start();
-  const auth = new Authenticator(sim, lifeline.audit, new Uint8Array(KEY), CODES.map(hashCode));
-  const replies: string[] = [];
-  const console_ = new Console({
-    lifeline,
-    auth,
-    write: (line) => replies.push(line),
-    bgpSummary: () => 'exabgp',
-    drill: null,
-  });
-  /** Types `text` as bytes and returns the replies it produced. */
-  const type = (text: string): string[] => {
-    const from = replies.length;
-    const bytes = new Uint8Array(Buffer.from(text, 'latin1'));
-    console_.receive(bytes, 0, bytes.length);
-    return replies.slice(from);
-  };
-  const login = (): void => {
-    const challenge = /challenge=([0-9a-f]{32})/.exec(type('auth\r\n').join('\n'))![1]!;
-    const response = createHmac('sha256', KEY).update(Buffer.from(challenge, 'hex')).digest('hex');
-    expect(type('auth ' + response + '\r\n')).toEqual(['OK authenticated']);
-  };
-  return {
-    sim,
-    lifeline,
-    auth,
-    console: console_,
-    type,
-    login,
-    routes: (): string[] => sim.emitted,
-  };
-}
+import { ANNOUNCE, WITHDRAW } from './helpers';
+import { CODES, consoleRig, KEY } from './support/console-rig';
 
 describe('console', () => {
   it('edits lines: CR, LF or CRLF end them, backspace edits, control bytes are ignored', () => {
@@ -108,19 +67,29 @@ describe('console', () => {
     );
     rig.sim.runFor(1000);
     rig.type('auth\n');
-    expect(rig.type('auth ' + 'ab'.repeat(32) + '\n')).toEqual(['ERR auth-failed']);
+    expect(rig.type('auth ' + 'ab'.repeat(32) + '\n')).toEqual([
+      'ERR auth-failed wrong answer to the challenge: the next attempt waits 2s',
+    ]);
     expect(rig.auth.lockedForMs(rig.sim.timeMs)).toBe(2000); // the second failure: 2 s (the first: 1 s)
-    const events = rig.lifeline.audit.last(20).map((line) => line.split(' ')[2]!);
+    const events = rig.lifeline.audit.last(20).map((line) => line.split(' ').slice(2, 4).join(' '));
     expect(
-      events.filter((event) => event.startsWith('auth') || event === 'logout').slice(-3),
-    ).toEqual(['logout', 'auth-fail', 'auth-fail']);
+      events.filter((event) => event.startsWith('auth') || event.startsWith('logout')).slice(-4),
+    ).toEqual([
+      'logout cause=logout',
+      'auth-fail reason=no-challenge',
+      'auth-fail reason=locked', // refused while locked: audited and counted too
+      'auth-fail reason=hmac',
+    ]);
+    expect(rig.auth.failuresTotal).toBe(3);
   });
 
   it('takes each recovery code once, and remembers used ones across restarts', () => {
     const rig = consoleRig();
     expect(rig.type('auth code abcd-efgh-jklm-npqr\n')).toEqual(['OK authenticated']);
     rig.type('logout\n');
-    expect(rig.type('auth code ABCD EFGH JKLM NPQR\n')).toEqual(['ERR auth-failed']);
+    expect(rig.type('auth code ABCD EFGH JKLM NPQR\n')).toEqual([
+      'ERR auth-failed unknown or used recovery code: the next attempt waits 1s',
+    ]);
     const again = new Authenticator(rig.sim, rig.lifeline.audit, null, CODES.map(hashCode));
     rig.sim.runFor(5000);
     expect(again.verifyCode(CODES[0]!, rig.sim.timeMs)).toBe(1);

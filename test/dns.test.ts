@@ -57,6 +57,23 @@ describe('DNS codec', () => {
     expect(root.length).toBe(12 + 1 + 4);
   });
 
+  it('takes a truncated (TC) NOERROR reply as healthy, unless expectAddress is not in what came', () => {
+    // The decision (docs/reference.md, "Probes"): TC says the answer did not fit, not that the
+    // server or the path is down; a rate-limiting server's "slip" reply is exactly this. When an
+    // address is expected, it must be in the part that arrived.
+    const q = query();
+    const truncated = reply(q);
+    truncated[2] = truncated[2]! | 0x02; // TC
+    expect(verdict(truncated, q)).toBe(ReplyVerdict.Healthy);
+    expect(verdict(truncated, q, 4)).toBe(ReplyVerdict.AddressMissing);
+    const withAnswer = reply(q, { answers: [A_ANSWER] });
+    withAnswer[2] = withAnswer[2]! | 0x02;
+    expect(verdict(withAnswer, q, 4)).toBe(ReplyVerdict.Healthy);
+    const refused = reply(q, { rcode: 5 });
+    refused[2] = refused[2]! | 0x02;
+    expect(verdict(refused, q)).toBe(ReplyVerdict.WrongRcode);
+  });
+
   it('checks names: labels, lengths, characters', () => {
     expect(checkName('health.example.')).toBe(16);
     expect(checkName('a..b')).toBe('has an empty label');

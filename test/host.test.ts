@@ -2,7 +2,15 @@
 // or malformed, a pin file that vanishes, a stateDir that cannot be written, keygen's files.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +21,7 @@ import { FileStorage } from '../hal/node/storage';
 import { Behaviour } from '../hal/sim/index';
 import { loadKey, loadRecoveryHashes } from '../host/console';
 import { createPinReader, PinWatcher } from '../host/pin';
+import { ServiceWatchdog } from '../host/systemd';
 import { simRig } from './helpers';
 import { waitFor } from './support/peers';
 
@@ -41,6 +50,21 @@ describe('host: files and pins under bad conditions', () => {
     ]);
   });
 
+  it('refuses a key or codes file that is a FIFO or /dev/zero at once, in one line, instead of hanging', () => {
+    const fifo = join(dir, 'key.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const reports: string[] = [];
+    const report = (line: string): number => reports.push(line);
+    expect(loadKey(fifo, report)).toBeNull();
+    expect(loadKey('/dev/zero', report)).toBeNull();
+    expect(loadRecoveryHashes(fifo, report)).toEqual([]);
+    expect(reports).toEqual([
+      'console: key file ' + fifo + ' is a FIFO, not a regular file: HMAC auth is off',
+      'console: key file /dev/zero is a character device, not a regular file: HMAC auth is off',
+      'console: recovery codes file ' + fifo + ' is a FIFO, not a regular file',
+    ]);
+  });
+
   it('reads recovery code hashes, skipping and reporting lines that are not hashes', () => {
     const reports: string[] = [];
     writeFileSync(
@@ -54,6 +78,83 @@ describe('host: files and pins under bad conditions', () => {
     expect(reports).toEqual([
       'console: ' + join(dir, 'codes') + ':3 is not a SHA-256 hash: skipped',
     ]);
+  });
+
+  it('reads a pin file holding exactly 0 or 1 (and a newline): "10", "1x" or a FIFO is no level', () => {
+    const path = join(dir, 'strict-value');
+    const pinAt = (file: string): OverridePinConfig => ({
+      driver: 'sysfs',
+      chip: null,
+      line: 0,
+      path: file,
+      signal: null,
+      pin: null,
+      activeLow: false,
+      debounceMs: 0,
+      action: 'announce',
+    });
+    const reader = createPinReader(pinAt(path), null);
+    const levels = ['1', '1\n', '0\n', '10', '1x', '01\n', ''].map((text) => {
+      writeFileSync(path, text);
+      return reader.read();
+    });
+    expect(levels).toEqual([1, 1, 0, -1, -1, -1, -1]);
+    expect(reader.error).toBe(path + ' does not hold 0 or 1');
+    const fifo = join(dir, 'pin.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const onFifo = createPinReader(pinAt(fifo), null);
+    expect(onFifo.read()).toBe(-1); // at once: a FIFO without a writer does not block the loop
+  });
+
+  it('a watchdog device that is a FIFO is reported at once, not waited on', () => {
+    const fifo = join(dir, 'watchdog.fifo');
+    spawnSync('mkfifo', [fifo]);
+    const reports: string[] = [];
+    const rig = simRig();
+    const watchdog = new ServiceWatchdog(rig.lifeline, {
+      notifySocket: null,
+      watchdogMs: 0,
+      device: fifo,
+      report: (line) => reports.push(line),
+    });
+    watchdog.start();
+    watchdog.stop();
+    expect(reports).toEqual(['watchdog: cannot open ' + fifo + ' (ENXIO)']);
+  });
+
+  it('a pin file that keeps failing to read cannot flood the audit log', async () => {
+    const path = join(dir, 'flaky-value');
+    writeFileSync(path, '0\n');
+    const rig = simRig();
+    const pin: OverridePinConfig = {
+      driver: 'sysfs',
+      chip: null,
+      line: 0,
+      path,
+      signal: null,
+      pin: null,
+      activeLow: false,
+      debounceMs: 0,
+      action: 'announce',
+    };
+    const watcher = new PinWatcher(
+      pin,
+      createPinReader(pin, null),
+      (asserted, detail) => rig.lifeline.setPin(asserted, detail),
+      (line) => rig.lifeline.audit.record('pin', 'problem="' + line + '"'),
+      2,
+    );
+    try {
+      for (let i = 0; i < 200; i++) {
+        writeFileSync(path, i % 2 === 0 ? 'garbage' : '0\n');
+        await new Promise((resolve) => setTimeout(resolve, 4));
+      }
+    } finally {
+      watcher.stop();
+    }
+    const records = rig.sim.storage.files['audit.log']!.split('\n');
+    expect(records.filter((line) => line.includes(' pin problem=')).length).toBeLessThanOrEqual(10);
+    expect(rig.lifeline.audit.suppressedTotal).toBeGreaterThan(20);
   });
 
   it('watches a sysfs-style pin file: debounce, active-low, and a file that vanishes and comes back', async () => {
@@ -164,6 +265,21 @@ describe('host: files and pins under bad conditions', () => {
     rig.sim.setAll({ behaviour: Behaviour.Answer });
     rig.sim.runFor(1000);
     expect(rig.last()).toMatch(/^announce/);
+  });
+
+  it('treats FIFOs planted in the state directory as unreadable and unwritable, without blocking', () => {
+    const state = join(dir, 'fifo-state');
+    mkdirSync(state);
+    for (const name of ['overrides.json', 'audit.log', 'overrides.json.tmp'])
+      spawnSync('mkfifo', [join(state, name)]);
+    const storage = new FileStorage(state, () => {});
+    expect(storage.read('overrides.json')).toBeNull();
+    expect(storage.readError).toBe('is a FIFO, not a regular file');
+    expect(storage.read('absent')).toBeNull();
+    expect(storage.readError).toBe('');
+    expect(storage.appendLine('audit.log', 'record')).toBe(false);
+    expect(storage.replace('overrides.json', '[]\n')).toBe(true); // over the FIFO, by rename
+    expect(storage.read('overrides.json')).toBe('[]\n');
   });
 
   it('writes state files atomically and rotates the audit file at its bound; a bad stateDir fails softly', () => {

@@ -17,9 +17,14 @@ import { waitFor } from './support/peers';
 
 /** A probe table on the Node HAL, probing by hand: `round()` sends, events resolve. */
 class Prober implements HalClient {
-  readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
+  readonly hal: NodeHal;
   readonly probes: ProbeTable;
-  constructor(targets: Record<string, unknown>[]) {
+  constructor(targets: Record<string, unknown>[], udpSendsPerPort?: number) {
+    this.hal = new NodeHal({
+      log: () => {},
+      emit: () => {},
+      ...(udpSendsPerPort ? { udpSendsPerPort } : {}),
+    });
     const result = readConfig({
       device: { name: 't' },
       services: [{ name: 's', prefixes: ['192.0.2.1/32'], backbone: { quorum: 1, targets } }],
@@ -140,6 +145,36 @@ describe('node HAL on loopback', () => {
     expect(prober.probes.state[0]).toBe(SlotState.Pending);
     server.send(reply, query!.from.port, '127.0.0.1');
     await waitFor(() => prober.probes.state[0] === SlotState.Healthy, 2000, 'the real reply');
+  });
+
+  it("changes a target's source port every udpSendsPerPort probes, losing no answer", async () => {
+    const server = await udpSocket('127.0.0.1');
+    const ports: number[] = [];
+    server.on('message', (bytes, from) => {
+      ports.push(from.port);
+      const reply = Buffer.from(bytes);
+      reply[2] = 0x81;
+      reply[3] = 0x80;
+      server.send(reply, from.port, from.address);
+    });
+    const target = {
+      name: 'a',
+      kind: 'dns',
+      address: '127.0.0.1',
+      port: server.address().port,
+      query: 'x.test.',
+    };
+    const prober = new Prober([target], 2);
+    cleanup.push(() => prober.probes.close());
+    for (let round = 0; round < 6; round++) {
+      prober.round();
+      await waitFor(() => prober.probes.state[0] === SlotState.Healthy, 2000, 'answer ' + round);
+    }
+    expect(prober.probes.counter(0, Counter.Healthy), String(ports)).toBe(6);
+    expect(ports[0], String(ports)).toBe(ports[1]);
+    expect(ports[2]).toBe(ports[3]);
+    expect(ports[4], String(ports)).toBe(ports[5]);
+    expect(new Set([ports[0], ports[2], ports[4]]).size).toBe(3);
   });
 
   it('probes TCP: an accepted connection is healthy, a refused one fails at once', async () => {

@@ -198,7 +198,9 @@ const APPEND_BYTES_MAX = 8192;
  * StorageFile (append mode), erased when it reaches its bound.
  */
 class EspruinoStorage implements Storage {
+  readError = '';
   read(name: string): string | null {
+    this.readError = '';
     try {
       const file = espruinoRequire('Storage').open(name, 'r');
       let text = '';
@@ -213,6 +215,7 @@ class EspruinoStorage implements Storage {
       const value = espruinoRequire('Storage').read(name);
       return value === undefined ? null : value;
     } catch (error) {
+      this.readError = 'cannot be read';
       return null;
     }
   }

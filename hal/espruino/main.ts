@@ -36,7 +36,8 @@ function startConsole(
   const key =
     embedded.consoleKey === undefined ? null : new Uint8Array(embedded.consoleKey.length / 2);
   if (key !== null) fromHex(embedded.consoleKey!, key);
-  const auth = new Authenticator(hal, lifeline.audit, key, embedded.recoveryHashes ?? []);
+  const codes = embedded.recoveryHashes ?? [];
+  const auth = new Authenticator(hal, lifeline.audit, key, codes, settings.idleTimeoutMs);
   const serial = global[settings.device ?? 'Serial1'] as EspruinoSerial;
   // On the Linux build a UART is a device path (Serial1.setup's `path`); a board ignores it.
   if (settings.path !== null) serial.setup(settings.baud, { path: settings.path });

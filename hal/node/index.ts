@@ -32,20 +32,44 @@ class NodeClock implements Clock {
   }
 }
 
+/** A listener for a socket being retired: its late errors belong to no probe. */
+function ignore(): void {}
+
+/**
+ * One target's UDP socket. Its source port changes every `sendsPerPort` probes (a new socket,
+ * bound by the kernel to a random port), as resolvers change theirs against spoofing: a forger
+ * must then guess the port as well as the 16-bit query ID, and a port learned once goes stale.
+ * The change happens just before a send, when no probe of this target is outstanding (one at a
+ * time), so no answer is lost; it costs a socket every `sendsPerPort` rounds, nothing per probe.
+ */
 class NodeUdpSocket implements UdpSocket {
-  private readonly socket: DatagramSocket;
+  private socket: DatagramSocket;
+  private readonly messageHandler: (message: Buffer, remote: RemoteInfo) => void;
+  private readonly errorHandler: () => void;
+  private sendsOnPort: number;
   private closed = false;
 
   constructor(
     private readonly hal: NodeHal,
     private readonly options: UdpOpenOptions,
+    private readonly sendsPerPort: number,
   ) {
-    this.socket = createSocket({ type: options.family === 4 ? 'udp4' : 'udp6' });
-    this.socket.on('message', this.onMessage.bind(this));
-    this.socket.on('error', this.onError.bind(this));
-    // An unconnected socket: the firmware sees, counts and drops datagrams from other sources
-    // itself.
-    this.socket.bind(0);
+    this.messageHandler = this.onMessage.bind(this);
+    this.errorHandler = this.onError.bind(this);
+    this.socket = this.bound();
+    this.sendsOnPort = 0;
+  }
+
+  /**
+   * A new socket on a kernel-chosen port. Unconnected: the firmware sees, counts and drops
+   * datagrams from other sources itself.
+   */
+  private bound(): DatagramSocket {
+    const socket = createSocket({ type: this.options.family === 4 ? 'udp4' : 'udp6' });
+    socket.on('message', this.messageHandler);
+    socket.on('error', this.errorHandler);
+    socket.bind(0);
+    return socket;
   }
 
   private onMessage(message: Buffer, remote: RemoteInfo): void {
@@ -61,8 +85,20 @@ class NodeUdpSocket implements UdpSocket {
     if (!this.closed) this.hal.client().socketFailed(this.options.socketId);
   }
 
+  /** Retires the current socket for one on a new port (a send on it waits for its bind). */
+  private changePort(): void {
+    const old = this.socket;
+    old.removeListener('message', this.messageHandler);
+    old.removeListener('error', this.errorHandler);
+    old.on('error', ignore);
+    old.close();
+    this.socket = this.bound();
+    this.sendsOnPort = 1; // the send that asked for the change is the first on the new port
+  }
+
   send(data: Uint8Array, length: number): void {
     if (this.closed) return;
+    if (++this.sendsOnPort > this.sendsPerPort) this.changePort();
     try {
       this.socket.send(data, 0, length, this.options.port, this.options.address);
     } catch {
@@ -207,7 +243,12 @@ export interface NodeHalOptions {
   readonly log?: (line: string) => void;
   /** Where announcer lines go (stdout by default). */
   readonly emit?: (line: string) => void;
+  /** Probes a UDP target's source port carries before it changes (default UDP_SENDS_PER_PORT). */
+  readonly udpSendsPerPort?: number;
 }
+
+/** With 1 s rounds, a new source port about every minute per target. */
+export const UDP_SENDS_PER_PORT = 64;
 
 export class NodeHal implements Hal {
   readonly clock: Clock = new NodeClock();
@@ -216,6 +257,7 @@ export class NodeHal implements Hal {
   private readonly wakeHandler: () => void;
   private readonly logSink: (line: string) => void;
   private readonly emitSink: (line: string) => void;
+  private readonly udpSendsPerPort: number;
 
   readonly storage: Storage | null;
 
@@ -223,6 +265,7 @@ export class NodeHal implements Hal {
     this.wakeHandler = this.onTimer.bind(this);
     this.logSink = options.log ?? ((line) => process.stderr.write(line + '\n'));
     this.emitSink = options.emit ?? ((line) => process.stdout.write(line + '\n'));
+    this.udpSendsPerPort = options.udpSendsPerPort ?? UDP_SENDS_PER_PORT;
     const dir = options.stateDir ?? null;
     this.storage = dir === null ? null : new FileStorage(dir, (line) => this.log(line));
   }
@@ -237,7 +280,7 @@ export class NodeHal implements Hal {
   }
 
   openUdp(options: UdpOpenOptions): UdpSocket {
-    return new NodeUdpSocket(this, options);
+    return new NodeUdpSocket(this, options, this.udpSendsPerPort);
   }
 
   openTcp(options: TcpOpenOptions): TcpProbeSocket {

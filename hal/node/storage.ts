@@ -4,19 +4,53 @@
 
 import {
   closeSync,
+  constants,
   fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
-  readFileSync,
   renameSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 
 import type { Storage } from '../../firmware/hal';
+import { readRegularFile } from './files';
 
 export const APPEND_BYTES_MAX = 1024 * 1024;
+/** The largest state file read back (an appended file is rotated at APPEND_BYTES_MAX). */
+const READ_BYTES_MAX = 2 * APPEND_BYTES_MAX;
+
+/**
+ * Opens `path` for writing without blocking (a FIFO planted in stateDir must not hang the loop)
+ * and only when it is a regular file.
+ */
+function openRegular(path: string, flags: number): number {
+  const fd = openSync(path, flags | constants.O_NONBLOCK, 0o600);
+  if (fstatSync(fd).isFile()) return fd;
+  closeSync(fd);
+  const error: NodeJS.ErrnoException = new Error(path + ' is not a regular file');
+  error.code = 'not a regular file';
+  throw error;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Already closed: nothing to release.
+  }
+}
+
+/** A failed replace leaves no NAME.tmp behind (on a full disk it holds a torn half). */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Absent already, or the directory itself is gone: nothing is left behind either way.
+  }
+}
 
 export class FileStorage implements Storage {
   private readonly appendFds: { [name: string]: number } = {};
@@ -33,18 +67,21 @@ export class FileStorage implements Storage {
     }
   }
 
+  readError = '';
+
+  /** Like every file a config names: no FIFO or device, bounded, strict UTF-8 (hal/node/files). */
   read(name: string): string | null {
-    try {
-      return readFileSync(join(this.dir, name), 'utf8');
-    } catch {
-      return null;
-    }
+    const file = readRegularFile(join(this.dir, name), READ_BYTES_MAX);
+    this.readError = file.problem === 'cannot be read (ENOENT)' ? '' : file.problem;
+    return file.text;
   }
 
   replace(name: string, text: string): boolean {
     const path = join(this.dir, name);
     try {
-      const fd = openSync(path + '.tmp', 'w', 0o600);
+      removeQuietly(path + '.tmp'); // whatever a crash (or anyone) left there: a fresh file only
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+      const fd = openRegular(path + '.tmp', flags);
       try {
         writeSync(fd, text);
         fsyncSync(fd);
@@ -63,6 +100,7 @@ export class FileStorage implements Storage {
       this.report(
         'storage: cannot write ' + path + ' (' + (error as NodeJS.ErrnoException).code + ')',
       );
+      removeQuietly(path + '.tmp');
       return false;
     }
   }
@@ -70,18 +108,22 @@ export class FileStorage implements Storage {
   appendLine(name: string, line: string): boolean {
     const path = join(this.dir, name);
     try {
+      const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
       let fd = this.appendFds[name];
-      if (fd === undefined) fd = this.appendFds[name] = openSync(path, 'a', 0o600);
+      if (fd === undefined) fd = this.appendFds[name] = openRegular(path, flags);
       if (fstatSync(fd).size + line.length + 1 > this.appendBytesMax) {
+        delete this.appendFds[name];
         closeSync(fd);
         renameSync(path, path + '.1');
-        fd = this.appendFds[name] = openSync(path, 'a', 0o600);
+        fd = this.appendFds[name] = openRegular(path, flags);
       }
       writeSync(fd, line + '\n');
       fsyncSync(fd);
       return true;
     } catch (error) {
+      const fd = this.appendFds[name];
       delete this.appendFds[name];
+      if (fd !== undefined) closeQuietly(fd); // reopened on the next record: no descriptor leaks
       this.report(
         'storage: cannot append to ' + path + ' (' + (error as NodeJS.ErrnoException).code + ')',
       );

@@ -88,8 +88,12 @@ const STREAMS_MAX = 8;
 export class MemoryStorage implements Storage {
   readonly files: { [name: string]: string } = {};
   failing = false;
+  /** Names that exist but cannot be read (as a directory in their place would be). */
+  readonly unreadable: string[] = [];
+  readError = '';
   read(name: string): string | null {
-    return this.files[name] ?? null;
+    this.readError = this.unreadable.indexOf(name) >= 0 ? 'cannot be read (EISDIR)' : '';
+    return this.readError === '' ? (this.files[name] ?? null) : null;
   }
   replace(name: string, text: string): boolean {
     if (this.failing) return false;
