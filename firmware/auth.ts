@@ -103,7 +103,7 @@ export class Authenticator {
       return false;
     }
     this.codesProblem = '';
-    this.used.length = 0;
+    this.used.splice(0, this.used.length); // not `length = 0`: a read-only length on Espruino
     const lines = stored === null ? [] : stored.split('\n');
     for (let i = 0; i < lines.length; i++) if (lines[i] !== '') this.used.push(lines[i]!);
     return true;

@@ -59,14 +59,14 @@ export function parseDuration(text: string): number {
 
 export class Console {
   private readonly line: Uint8Array;
-  private length: number;
+  private lineLength: number;
   private overlong: boolean;
   private lastWasCarriageReturn: boolean;
   linesRejected: number;
 
   constructor(private readonly options: ConsoleOptions) {
     this.line = new Uint8Array(LINE_BYTES_MAX);
-    this.length = 0;
+    this.lineLength = 0;
     this.overlong = false;
     this.lastWasCarriageReturn = false;
     this.linesRejected = 0;
@@ -86,22 +86,22 @@ export class Console {
     }
     this.lastWasCarriageReturn = false;
     if (byte === 0x08 || byte === 0x7f) {
-      if (this.length > 0 && !this.overlong) this.length--;
+      if (this.lineLength > 0 && !this.overlong) this.lineLength--;
       return;
     }
     if (byte < 0x20 || byte > 0x7e || this.overlong) return;
-    if (this.length === LINE_BYTES_MAX) {
+    if (this.lineLength === LINE_BYTES_MAX) {
       this.overlong = true;
       return;
     }
-    this.line[this.length++] = byte;
+    this.line[this.lineLength++] = byte;
   }
 
   private endLine(): void {
     const overlong = this.overlong;
-    const length = this.length;
+    const length = this.lineLength;
     this.overlong = false;
-    this.length = 0;
+    this.lineLength = 0;
     if (overlong) {
       this.linesRejected++;
       this.options.write(

@@ -28,7 +28,7 @@ export interface LoopCounters {
 }
 
 /** Rounds whose durations are kept (`Lifeline.roundMs`). */
-export const ROUND_HISTORY = 32;
+export const ROUND_HISTORY = 16;
 
 export class Lifeline implements HalClient {
   readonly probes: ProbeTable;

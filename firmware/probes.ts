@@ -71,7 +71,7 @@ export const COUNTER_NAMES: readonly string[] = [
 
 const KIND_DNS = 0;
 const KIND_TCP = 1;
-const RANDOM_POOL_BYTES = 256;
+const RANDOM_POOL_BYTES = 64;
 
 export class ProbeTable {
   readonly slotCount: number;
@@ -160,8 +160,13 @@ export class ProbeTable {
       this.expectLength[slot] = target.expectAddress.bytes.length;
     }
     if (target.kind !== 'dns') return new Uint8Array(0);
-    const query = new Uint8Array(12 + 255 + 4);
-    this.queryLength[slot] = encodeQuery(query, target.query, target.recordType);
+    // Encoded once into the largest query's room, then kept at its own size: a board counts RAM
+    // in blocks of 12 to 16 bytes.
+    const scratch = new Uint8Array(12 + 255 + 4);
+    const length = encodeQuery(scratch, target.query, target.recordType);
+    this.queryLength[slot] = length;
+    const query = new Uint8Array(length);
+    query.set(scratch.subarray(0, length));
     return query;
   }
 

@@ -188,6 +188,15 @@ export function checkEspruinoSource(source) {
     ) {
       at(node, node.object.name + '.prototype.<method> is undefined on Espruino (use an instance)');
     }
+    // An array's length cannot be assigned there (it throws): `a.length = 0` empties nothing.
+    if (
+      node.type === 'AssignmentExpression' &&
+      node.left.type === 'MemberExpression' &&
+      !node.left.computed &&
+      node.left.property.name === 'length'
+    ) {
+      at(node, 'assigning .length throws on Espruino (use splice)');
+    }
     // Espruino's regular expressions mis-handle {n,m} and groups followed by more pattern.
     if (node.type === 'Literal' && node.regex !== undefined)
       at(node, 'regular expression /' + node.regex.pattern + '/: Espruino mis-matches them');

@@ -178,7 +178,13 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
       const command = async (line: string): Promise<string[]> => {
         received = '';
         port.write(line + '\r\n');
-        await waitFor(() => /(^|\n)(OK|ERR)[^\n]*\r?\n/.test(received), 5000, 'a reply to ' + line);
+        await waitFor(
+          () => /(^|\n)(OK|ERR)[^\n]*\r?\n/.test(received),
+          5000,
+          'a reply to ' + line,
+        ).catch((error: Error) => {
+          throw new Error(error.message + '; the board said:\n' + b.output.slice(-2000));
+        });
         return received.split(/\r?\n/).filter((text) => text !== '');
       };
       try {

@@ -182,6 +182,12 @@ describe('Espruino target', () => {
     },
   ];
 
+  MISSING.push({
+    code: 'var l = [1, 2]; l.length = 0;',
+    problem: /assigning \.length throws/,
+    broken: '(function(){try{var l=[1,2];l.length=0;return l.length!==0}catch(e){return true}})()',
+  });
+
   it('refuses each API found missing or broken on the interpreter', () => {
     for (const { code, problem } of MISSING)
       expect(checkEspruinoSource(code).join('\n'), code).toMatch(problem);

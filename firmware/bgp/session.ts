@@ -47,12 +47,12 @@ const CONNECT_TIMEOUT_MS = 5000;
  * Our own OPEN, KEEPALIVE and NOTIFICATION are encoded here (UPDATEs are prebuilt by the speaker):
  * an OPEN with every capability we offer is under 64 bytes.
  */
-const TRANSMIT_BYTES = 256;
+const TRANSMIT_BYTES = 128;
 /**
  * Bytes the HAL copies in at a time (it loops over a larger chunk). Small, because a board has
  * little RAM; the frame below holds a whole message.
  */
-export const RECEIVE_BYTES = 512;
+export const RECEIVE_BYTES = 128;
 /** RFC 4271 8: a large hold time (4 minutes) until the OPEN has been received. */
 const OPEN_HOLD_MS = 240000;
 const BACKOFF_MIN_MS = 1000;
@@ -77,6 +77,12 @@ export interface SessionOptions {
   readonly owner: SessionOwner;
   /** Shared scratch buffer the HAL copies received bytes into. */
   readonly receive: Uint8Array;
+  /**
+   * The frame's size: a whole message of up to this many bytes is checked. A received UPDATE
+   * larger than this (a board's frame is smaller than BGP's 4,096) is consumed unchecked and
+   * counted: Lifeline installs no route, so it loses nothing it would act on.
+   */
+  readonly frameBytes: number;
 }
 
 export class BgpSession {
@@ -97,6 +103,10 @@ export class BgpSession {
   private readonly transmit: Uint8Array;
   private readonly frame: Uint8Array;
   private frameLength: number;
+  /** Bytes still to drop of an UPDATE larger than the frame. */
+  private skipBytes: number;
+  /** UPDATEs larger than the frame, consumed unchecked. */
+  updatesUnchecked: number;
   private readonly error: BgpError;
   private readonly random: Uint8Array;
   private retryAtMs: number;
@@ -119,9 +129,12 @@ export class BgpSession {
     this.treatAsWithdraw = 0;
     this.establishedCount = 0;
     this.transmit = new Uint8Array(TRANSMIT_BYTES);
-    // One message of the largest size: each whole message is handled as soon as it is in.
-    this.frame = new Uint8Array(MESSAGE_BYTES_MAX);
+    // Each whole message is handled as soon as it is in.
+    assert(options.frameBytes >= 256 && options.frameBytes <= MESSAGE_BYTES_MAX, 'a frame size');
+    this.frame = new Uint8Array(options.frameBytes);
     this.frameLength = 0;
+    this.skipBytes = 0;
+    this.updatesUnchecked = 0;
     this.error = new BgpError();
     this.random = new Uint8Array(1);
     this.retryAtMs = 0;
@@ -191,6 +204,7 @@ export class BgpSession {
   private startConnect(nowMs: number): void {
     this.enter(SessionState.Connect, nowMs, 'retry');
     this.frameLength = 0;
+    this.skipBytes = 0;
     this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
     this.keepaliveAtMs = Infinity;
     this.stream.connect();
@@ -264,6 +278,12 @@ export class BgpSession {
     const receive = this.options.receive;
     let taken = 0;
     while (taken < length && !this.idle()) {
+      if (this.skipBytes > 0) {
+        const dropped = this.skipBytes < length - taken ? this.skipBytes : length - taken;
+        this.skipBytes -= dropped;
+        taken += dropped;
+        continue;
+      }
       const room = this.frame.length - this.frameLength;
       assert(room > 0, 'the frame holds less than one whole message');
       const count = room < length - taken ? room : length - taken;
@@ -281,7 +301,10 @@ export class BgpSession {
     while (!this.idle()) {
       const messageLength = checkHeader(this.frame, offset, this.frameLength - offset, this.error);
       if (messageLength < 0) return this.notify(nowMs, 'bad-header');
-      if (messageLength === 0) break;
+      if (messageLength === 0) {
+        if (this.frameLength - offset >= HEADER_BYTES) this.oversize(offset, nowMs);
+        break;
+      }
       this.handle(offset, messageLength, nowMs);
       offset += messageLength;
     }
@@ -290,6 +313,23 @@ export class BgpSession {
     const remaining = this.frameLength - offset;
     for (let i = 0; i < remaining; i++) this.frame[i] = this.frame[offset + i]!;
     this.frameLength = remaining;
+  }
+
+  /**
+   * The message at `offset` has a valid header but may not fit the frame. An UPDATE that does
+   * not is dropped as it arrives (counted); any other such message ends the session (CEASE, out
+   * of resources: RFC 4486), which on a board only an OPEN or NOTIFICATION over a KB could do.
+   */
+  private oversize(offset: number, nowMs: number): void {
+    const length = (this.frame[offset + 16]! << 8) | this.frame[offset + 17]!;
+    if (length <= this.frame.length) return;
+    if (this.frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
+      return this.fail(nowMs, ErrorCode.Cease, 8, 'message-larger-than-frame length=' + length);
+    this.updatesReceived++;
+    this.updatesUnchecked++;
+    this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
+    this.skipBytes = length - (this.frameLength - offset);
+    this.frameLength = offset;
   }
 
   private handle(offset: number, length: number, nowMs: number): void {

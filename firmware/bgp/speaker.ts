@@ -22,6 +22,9 @@ import {
   type SessionOwner,
 } from './session';
 
+/** The largest UPDATE the speaker builds (one prefix, all its attributes). */
+const UPDATE_BYTES_MAX = 512;
+
 /** Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw. */
 const VARIANTS = 5;
 const VARIANT_WITHDRAW = 4;
@@ -57,11 +60,15 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   /** Per peer: `VARIANTS` messages per prefix. */
   private readonly updates: Uint8Array[][];
   private readonly receive: Uint8Array;
+  private readonly frameBytes: number;
 
   constructor(
     private readonly config: Config,
     private readonly hal: Hal,
+    /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
+    frameBytes?: number,
   ) {
+    this.frameBytes = frameBytes ?? MESSAGE_BYTES_MAX;
     const services = config.services;
     this.state = new Uint8Array(services.length);
     this.decided = new Uint8Array(services.length);
@@ -93,7 +100,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     attributes: readonly RouteAttributesConfig[],
     drains: readonly (RouteAttributesConfig | null)[],
   ): Uint8Array[] {
-    const scratch = new Uint8Array(MESSAGE_BYTES_MAX);
+    // An announcement of one prefix with the most attributes (32 communities, IPv6) is under
+    // 256 bytes.
+    const scratch = new Uint8Array(UPDATE_BYTES_MAX);
     const localAs = this.config.announcer.localAs;
     const updates: Uint8Array[] = [];
     for (let i = 0; i < prefixes.length; i++) {
@@ -142,6 +151,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           hal: this.hal,
           owner: this,
           receive: this.receive,
+          frameBytes: this.frameBytes,
         }),
       );
     }

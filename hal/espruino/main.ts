@@ -42,7 +42,7 @@ function startConsole(
   // On the Linux build a UART is a device path (Serial1.setup's `path`); a board ignores it.
   if (settings.path !== null) serial.setup(settings.baud, { path: settings.path });
   else serial.setup(settings.baud);
-  const bytes = new Uint8Array(64);
+  const bytes = new Uint8Array(32);
   const console_ = new Console({
     lifeline,
     auth,
@@ -116,6 +116,11 @@ function memoryLine(stage: string): string {
   );
 }
 
+/** The BGP frame on a board (RAM is counted in hundreds of bytes): see SessionOptions. */
+const BOARD_FRAME_BYTES = 512;
+/** Audit records kept in RAM for `log N` (all of them are in Storage's audit.log). */
+const BOARD_AUDIT_RECORDS = 8;
+
 /** Seconds after boot at which the footprint is logged: sessions up, the first rounds done. */
 const MEMORY_REPORT_S = 5;
 
@@ -155,9 +160,11 @@ function boot(): void {
   const embedded = revive(LIFELINE_CONFIG) as Config & Embedded;
   const config = embedded as Config;
   const hal = new EspruinoHal();
-  if (LIFELINE_BGP) speaker = new BgpSpeaker(config, hal);
-  const announcer = speaker !== null ? speaker : new ExaBgpAnnouncer(config, hal);
-  const lifeline = new Lifeline(config, hal, announcer, 16);
+  // A board's frame holds 512 bytes: a received UPDATE over that is consumed unchecked (counted).
+  if (LIFELINE_BGP) speaker = new BgpSpeaker(config, hal, BOARD_FRAME_BYTES);
+  // A ternary on the build flag, so that esbuild drops the announcer the board does not use.
+  const announcer = LIFELINE_BGP ? speaker! : new ExaBgpAnnouncer(config, hal);
+  const lifeline = new Lifeline(config, hal, announcer, BOARD_AUDIT_RECORDS);
   running = lifeline;
   lifeline.start();
   if (LIFELINE_CONSOLE) startConsole(config, hal, lifeline, embedded);
