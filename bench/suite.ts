@@ -395,6 +395,23 @@ export function table(rows: readonly BenchRow[]): string {
     .join('\n');
 }
 
+/**
+ * The bench of an Espruino board (`--device`), then the same operations on this host's Node in the
+ * same table, for the ratio. A sentence on failure.
+ */
+async function boardBenches(
+  device: string,
+  rows: BenchRow[],
+  extra: Record<string, unknown>,
+): Promise<string | null> {
+  const measured = await deviceBench(device);
+  if (typeof measured === 'string') return measured;
+  rows.push(...measured.rows);
+  extra['device'] = measured.board;
+  await computeBenches(rows, extra);
+  return null;
+}
+
 export async function bench(args: readonly string[]): Promise<number> {
   if (args[0] === '--node-alloc-child') return nodeAllocationChild();
   let jsonPath = 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
@@ -411,15 +428,11 @@ export async function bench(args: readonly string[]): Promise<number> {
   const extra: Record<string, unknown> = {};
   const started = performance.now();
   if (device !== null) {
-    const measured = await deviceBench(device);
-    if (typeof measured === 'string') {
-      process.stderr.write('bench: ' + measured + '\n');
+    const failure = await boardBenches(device, rows, extra);
+    if (failure !== null) {
+      process.stderr.write('bench: ' + failure + '\n');
       return 1;
     }
-    rows.push(...measured.rows);
-    extra['device'] = measured.board;
-    // The same operations on this host's Node, in the same table, for the ratio.
-    await computeBenches(rows, extra);
   } else {
     await startupBenches(rows, extra);
     await computeBenches(rows, extra);
