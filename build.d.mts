@@ -5,3 +5,7 @@ export declare function espruinoOptions(config: unknown): BuildOptions;
 export declare const NODE_OPTIONS: BuildOptions;
 export declare function build(configPath?: string): Promise<boolean>;
 export declare function validatedConfig(path: string): Promise<any>;
+export declare function buildEspruino(
+  config: unknown,
+  root?: string,
+): Promise<{ text: string; inputs: string[] }>;

@@ -5,11 +5,13 @@
 //                              or config/espruino.example.json), checked against Espruino's subset
 // `node build.mjs [--config FILE]`. Exits 1, with the source line, when a target does not build.
 
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
+import { breakLines } from './scripts/espruino-lines.mjs';
 import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
 
 /** The Espruino globals' declarations, for the type-aware part of the subset check. */
@@ -58,6 +60,23 @@ export function espruinoOptions(config) {
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     logLevel: 'silent',
   };
+}
+
+/**
+ * The Espruino bundle for a validated `config` (from `validatedConfig`), in short lines (see
+ * scripts/espruino-lines.mjs), with the TypeScript sources it was built from. `root` is the
+ * project's folder (the flasher runs from elsewhere).
+ */
+export async function buildEspruino(config, root = '.') {
+  const built = await esbuild.build({
+    ...espruinoOptions(config),
+    entryPoints: [join(root, 'hal/espruino/main.ts')],
+    absWorkingDir: resolve(root),
+    write: false,
+    metafile: true,
+  });
+  const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
+  return { text: breakLines(built.outputFiles[0].text), inputs };
 }
 
 export const NODE_OPTIONS = {
@@ -150,14 +169,10 @@ export async function build(configPath = 'config/espruino.example.json') {
     const config = await validatedConfig(configPath);
     if (config === null) return false;
     const outfile = 'dist/lifeline-espruino.js';
-    const built = await esbuild.build({
-      ...espruinoOptions(config),
-      entryPoints: ['hal/espruino/main.ts'],
-      outfile,
-      metafile: true,
-    });
-    const problems = checkEspruinoSource(readFileSync(outfile, 'utf8'));
-    const typed = checkEspruinoTypes(espruinoInputs(built.metafile), [ESPRUINO_GLOBALS]);
+    const built = await buildEspruino(config);
+    writeFileSync(outfile, built.text);
+    const problems = checkEspruinoSource(built.text);
+    const typed = checkEspruinoTypes(built.inputs, [ESPRUINO_GLOBALS]);
     for (const problem of typed) process.stderr.write('build espruino: ' + problem + '\n');
     const typeProblems = typed.length;
     for (const problem of problems)

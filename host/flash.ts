@@ -114,13 +114,7 @@ async function bundleFor(configPath: string | null, bundlePath: string | null): 
     );
   const config = await build.validatedConfig(configPath);
   if (config === null) throw new Error('the config has problems (above)');
-  const esbuild = await import('esbuild');
-  const built = await esbuild.build({
-    ...build.espruinoOptions(config),
-    entryPoints: [join(root, 'hal/espruino/main.ts')],
-    write: false,
-  });
-  return built.outputFiles![0]!.text;
+  return (await build.buildEspruino(config, root)).text;
 }
 
 function progress(done: number, total: number): void {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
-import { espruinoOptions, validatedConfig } from '../build.mjs';
+import { buildEspruino, espruinoOptions, validatedConfig } from '../build.mjs';
+import { breakLines } from '../scripts/espruino-lines.mjs';
 import { checkEspruinoSource } from '../scripts/espruino-check.mjs';
 import { checkEspruinoTypes } from '../scripts/espruino-types.mjs';
 import { boardDir, espruinoMissing, Interpreter, removeBoardDir } from './support/espruino-real';
@@ -42,12 +43,7 @@ async function bgpBundle(): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
   writeFileSync(join(dir, 'bgp.json'), JSON.stringify(doc));
   const config = await validatedConfig(join(dir, 'bgp.json'));
-  const built = await esbuild.build({
-    ...espruinoOptions(config),
-    entryPoints: ['hal/espruino/main.ts'],
-    write: false,
-  });
-  return built.outputFiles[0]!.text;
+  return (await buildEspruino(config)).text;
 }
 
 describe('Espruino target', () => {
@@ -55,11 +51,24 @@ describe('Espruino target', () => {
     const source = readFileSync(BUNDLE, 'utf8');
     expect(checkEspruinoSource(source)).toEqual([]);
     expect(source.length).toBeLessThan(40 * 1024);
-    // Minified: esbuild writes "\n" strings as template literals holding a real newline (a byte
-    // shorter), so the file has a few line breaks, but its lines are long and never indented.
+    // Minified, never indented, and in short lines: Espruino pads an exception's stack trace
+    // with as many spaces as each frame's column (scripts/espruino-lines.mjs).
     const lines = source.split('\n');
-    expect(source.length / lines.length).toBeGreaterThan(1000);
+    expect(source.length / lines.length).toBeLessThan(150);
+    expect(lines.filter((line) => line.length > 500)).toEqual([]);
     expect(lines.filter((line) => /^\s/.test(line))).toEqual([]);
+  });
+
+  it('breaks lines only between tokens where no meaning changes', () => {
+    const source =
+      'function f(a){return a+1}var s=`x${f(1)},${f(2)}`;var t="a,b;c{d}";' +
+      'for(var i=0;i<3;i++){s+=t}';
+    const broken = breakLines(source, 10);
+    expect(broken.split('\n').length).toBeGreaterThan(3);
+    expect(broken).toContain('"a,b;c{d}"'); // never inside a string
+    expect(broken).toContain('`x${f(1)},${f(2)}`'); // nor a template literal
+    expect(broken).not.toMatch(/return\n/);
+    expect(new Function(broken + ';return s')()).toBe(new Function(source + ';return s')());
   });
 
   it('validates the embedded config on the host: a broken one fails with PATH: PROBLEM lines', async () => {

@@ -9,9 +9,8 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
-import * as esbuild from 'esbuild';
 
-import { espruinoOptions, validatedConfig } from '../../build.mjs';
+import { buildEspruino, validatedConfig } from '../../build.mjs';
 import { crc32 } from '../../host/flash';
 
 /** Linux builds: stock (growable pool), and fixed pools of a Pico (5,100) and an ESP8266 (1,700). */
@@ -210,12 +209,7 @@ export async function espruinoBundle(doc: unknown): Promise<string> {
     writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
     const config = await validatedConfig(join(dir, 'config.json'));
     if (config === null) throw new Error('the config has problems (stderr)');
-    const built = await esbuild.build({
-      ...espruinoOptions(config),
-      entryPoints: ['hal/espruino/main.ts'],
-      write: false,
-    });
-    return built.outputFiles[0]!.text;
+    return (await buildEspruino(config)).text;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

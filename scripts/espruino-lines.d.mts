@@ -1,0 +1,1 @@
+export declare function breakLines(source: string, width?: number): string;
