@@ -252,6 +252,41 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
       socat.kill();
     }
   });
+
+  it('reports the footprint of each example on each build; all run on the stock build', async () => {
+    const full = example('config/espruino.full.example.json', dnsPort, bgpPort);
+    delete full['console']; // the console needs a pty: its figure is the test above
+    const bgp = example('config/espruino.full.example.json', dnsPort, bgpPort);
+    delete bgp['console'];
+    delete bgp['overridePin'];
+    const examples: [string, unknown][] = [
+      ['ExaBGP example', example('config/espruino.example.json', dnsPort, bgpPort)],
+      ['one service + BGP', bgp],
+      ['BGP + pin', full],
+    ];
+    const table: string[] = [];
+    for (const build of ['espruino', 'espruino-5100', 'espruino-1700'] as const) {
+      for (const [name, doc] of examples) {
+        const dir = boardDir();
+        dirs.push(dir);
+        await installBootCode(dir, await espruinoBundle(doc));
+        board = new Interpreter(dir, build);
+        const ran = await runningMemory(board).then(
+          (memory) =>
+            /OUT OF MEMORY/.test(board!.output)
+              ? 'out of memory at boot'
+              : memory.usage + ' used, ' + memory.free + ' free',
+          () => 'no report',
+        );
+        table.push(build + '  ' + name + ': ' + ran);
+        if (build === 'espruino') expect(ran, name).toMatch(/^\d+ used/);
+        await board.kill();
+        board = null;
+      }
+    }
+    process.stdout.write('Espruino footprint (JsVars, 5 s after boot, after a GC):\n');
+    process.stdout.write(table.map((line) => '  ' + line).join('\n') + '\n');
+  }, 180000);
 });
 
 describe.skipIf(missing !== null)(
