@@ -123,6 +123,15 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
     await b.kill();
   });
 
+  it("a TCP target on a closed port is unreachable, and the loop runs on in a board's memory", async () => {
+    const doc = example('config/espruino.example.json', dnsPort, bgpPort);
+    doc.services[0].backbone.targets[2].port = randomPort(); // nothing listens there
+    const b = await boot(doc);
+    await b.waitFor(/state=up reason=rise healthy=2\/3 .*failed=lla\(unreachable\)/, 5000);
+    await runningMemory(b);
+    expect(b.output).not.toMatch(/Uncaught|ASSERT|OUT OF MEMORY/);
+  });
+
   it('one service, three targets and one BGP peer: the routes reach BIRD 2, leave on silence and come back', async () => {
     const doc = example('config/espruino.full.example.json', dnsPort, bgpPort);
     delete doc['console'];

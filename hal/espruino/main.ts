@@ -172,4 +172,7 @@ function boot(): void {
 }
 
 E.on('init', boot);
-boot();
+// From a timer, not while the boot code itself runs: an error thrown during the boot code's own
+// execution (a TCP probe to a closed port throws in net.connect) ran a Pico-class board out of
+// memory, and the same error from a timer costs a few dozen variables.
+setTimeout(boot, 0);
