@@ -124,6 +124,10 @@ export class Driver implements HalClient {
     this.speaker.streamClosed(id);
     this.wake();
   }
+  streamWritable(id: number): void {
+    this.speaker.streamWritable(id);
+    this.wake();
+  }
 }
 
 export interface Timings {

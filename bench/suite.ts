@@ -128,6 +128,7 @@ export class RoundDriver implements HalClient {
   streamConnected(): void {}
   streamReceived(): void {}
   streamClosed(): void {}
+  streamWritable(): void {}
 }
 
 /** The baseline: the same query bytes, sent with bare dgram sockets, waiting for every reply. */

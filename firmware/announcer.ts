@@ -25,6 +25,8 @@ export interface Announcer {
   streamConnected(streamId: number): void;
   streamReceived(streamId: number, length: number): void;
   streamClosed(streamId: number): void;
+  /** The stream can take writes again after refusing one (see HalClient.streamWritable). */
+  streamWritable(streamId: number): void;
   /** Clean shutdown; `withdraw` true: withdraw every prefix first. */
   shutdown(withdraw: boolean): void;
 }
@@ -81,6 +83,7 @@ export class ExaBgpAnnouncer implements Announcer {
 
   streamConnected(): void {}
   streamReceived(): void {}
+  streamWritable(): void {}
   streamClosed(): void {}
 
   shutdown(withdraw: boolean): void {

@@ -33,6 +33,12 @@ export interface HalClient {
   /** `length` bytes of the stream are in its receive buffer (from its start). */
   streamReceived(streamId: number, length: number): void;
   /**
+   * A write to the stream was refused (its unsent bytes were at `writeBytesMax`) and the peer has
+   * since taken enough of them that writes are accepted again. Fires once per refusal episode,
+   * never without an earlier refusal; the firmware resumes what it held back (pending UPDATEs).
+   */
+  streamWritable(streamId: number): void;
+  /**
    * The stream is closed: refused, reset, timed out or ended by the peer. No more events follow.
    */
   streamClosed(streamId: number): void;
@@ -81,14 +87,24 @@ export interface StreamOpenOptions {
   readonly localAddress: string | null;
   /** Caller-owned: received bytes are copied here, at most its length at a time. */
   readonly receive: Uint8Array;
+  /**
+   * The most bytes the HAL may hold written but not yet taken by the peer (Node's socket buffer,
+   * Espruino's JsVars). A peer that stops reading must not grow our memory: past this bound `write`
+   * refuses, and `streamWritable` says when to try again.
+   */
+  readonly writeBytesMax: number;
 }
 
 /** A TCP stream (a BGP session): one connection at a time, reconnected by `connect`. */
 export interface StreamSocket {
   /** Starts connecting; answered by `streamConnected` or `streamClosed`. */
   connect(): void;
-  /** Sends the first `length` bytes of `data` (copied: the caller may reuse `data` at once). */
-  write(data: Uint8Array, length: number): void;
+  /**
+   * Sends the first `length` bytes of `data` (copied: the caller may reuse `data` at once), all or
+   * nothing: false, and nothing written, when the stream is not connected or when the unsent bytes
+   * would pass `writeBytesMax` (then `streamWritable` follows once the peer reads again).
+   */
+  write(data: Uint8Array, length: number): boolean;
   /** Closes the connection after what was written (no events follow). */
   close(): void;
 }

@@ -188,6 +188,12 @@ export class Lifeline implements HalClient {
     this.arm(this.hal.clock.nowMs());
   }
 
+  streamWritable(streamId: number): void {
+    if (!this.running) return;
+    this.announcer.streamWritable(streamId);
+    this.arm(this.hal.clock.nowMs());
+  }
+
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
     const nowMs = this.hal.clock.nowMs();
     if (this.probes.received(socketId, length, fromPeer, nowMs)) this.afterResolve(nowMs);

@@ -17,7 +17,7 @@ import {
   FAMILY_IPV6,
   MessageType,
 } from '../firmware/bgp/codec';
-import { BgpSession, SessionState } from '../firmware/bgp/session';
+import { BgpSession, SessionState, WRITE_BYTES_MAX } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal, StreamPeer } from '../hal/sim/index';
@@ -64,6 +64,13 @@ const peerOpen = (as = 65000, holdTimeS = 3, families = FAMILY_IPV4 | FAMILY_IPV
     }),
   );
 const keepalive = (): Uint8Array => scratch.slice(0, encodeKeepalive(scratch, 0));
+/** ROUTE-REFRESH (RFC 2918) for `afi` (1 IPv4, 2 IPv6) and `safi` (1 unicast). */
+const routeRefresh = (afi: number, safi = 1): Uint8Array =>
+  new Uint8Array(
+    Buffer.from('ffffffffffffffffffffffffffffffff001705' + hex4(afi) + '00' + hex2(safi), 'hex'),
+  );
+const hex2 = (value: number): string => value.toString(16).padStart(2, '0');
+const hex4 = (value: number): string => value.toString(16).padStart(4, '0');
 
 /** The messages in `chunks` (as written by the firmware), as [type, bytes]. */
 function messages(chunks: Uint8Array[]): [number, Uint8Array][] {
@@ -219,7 +226,9 @@ describe('BGP session FSM (sim HAL)', () => {
     error.set(6, 4); // CEASE, administrative reset
     rig.sim.deliver(0, scratch.slice(0, encodeNotification(scratch, 0, error)));
     expect(rig.session().state).toBe(SessionState.Idle);
-    expect(rig.session().lastError).toMatch(/received notification 6\/4 \(cease\)/);
+    expect(rig.session().lastError).toMatch(
+      /received notification 6\/4 \(cease\/administrative-reset\)/,
+    );
     rig.sim.runFor(1300);
     rig.sim.takeWritten(0);
     rig.sim.deliver(0, peerOpen());
@@ -231,7 +240,7 @@ describe('BGP session FSM (sim HAL)', () => {
     ]);
   });
 
-  it('sends a state change at once: withdrawn, or drained with the MED; ROUTE-REFRESH resends', () => {
+  it('sends a state change at once: withdrawn, or drained with the MED; ROUTE-REFRESH resends that family', () => {
     const rig = bgpRig({ drainMed: 5000, rise: 1 });
     establish(rig);
     rig.sim.runFor(300);
@@ -244,11 +253,16 @@ describe('BGP session FSM (sim HAL)', () => {
     expect(drained.length).toBe(2);
     for (const [, bytes] of drained)
       expect(hex(bytes)).toContain('8004040000' + (5000).toString(16).padStart(4, '0'));
-    rig.sim.deliver(
-      0,
-      new Uint8Array(Buffer.from('ffffffffffffffffffffffffffffffff00170500010001', 'hex')),
-    );
-    expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Update, MessageType.Update]);
+    // RFC 2918: a ROUTE-REFRESH for IPv4 unicast is answered with the IPv4 route only, and one
+    // for IPv6 unicast with the IPv6 route only.
+    rig.sim.deliver(0, routeRefresh(1));
+    const v4 = messages(rig.sim.takeWritten(0));
+    expect(v4.map(([type]) => type)).toEqual([MessageType.Update]);
+    expect(hex(v4[0]![1])).toBe(hex(drained[0]![1]));
+    rig.sim.deliver(0, routeRefresh(2));
+    const v6 = messages(rig.sim.takeWritten(0));
+    expect(v6.map(([type]) => type)).toEqual([MessageType.Update]);
+    expect(hex(v6[0]![1])).toBe(hex(drained[1]![1]));
   });
 
   it('refuses a peer with no family in common: NOTIFICATION 2/7 (unsupported capability)', () => {
@@ -282,7 +296,7 @@ describe('BGP session FSM (sim HAL)', () => {
     const status = rig.speaker.status(rig.sim.timeMs);
     expect(status.map((peer) => [peer.peer, peer.state, peer.updatesSent])).toEqual([
       ['127.0.0.2:1179', 'established', 1],
-      ['2001:db8::2:1179', 'established', 2],
+      ['[2001:db8::2]:1179', 'established', 2],
     ]);
     expect(status[0]!.uptimeMs).toBe(300);
     rig.sim.peerClose(1);
@@ -310,6 +324,125 @@ describe('BGP session FSM (sim HAL)', () => {
     expect(rig.session().state).toBe(SessionState.Idle);
     rig.sim.runFor(120000);
     expect(rig.sim.streamConnects[0]).toBe(1); // no reconnect after shutdown
+  });
+
+  it('ignores a ROUTE-REFRESH for a family it did not negotiate or for another SAFI (RFC 2918 4)', () => {
+    const rig = bgpRig({ rise: 1 });
+    rig.sim.runFor(1);
+    rig.sim.takeWritten(0);
+    rig.sim.deliver(0, peerOpen(65000, 3, FAMILY_IPV4));
+    rig.sim.deliver(0, keepalive());
+    rig.sim.runFor(300);
+    rig.sim.takeWritten(0);
+    for (const [afi, safi] of [
+      [2, 1],
+      [1, 2],
+      [25, 65],
+    ] as const) {
+      rig.sim.deliver(0, routeRefresh(afi, safi));
+      expect(types(rig.sim.takeWritten(0)), afi + '/' + safi).toEqual([]);
+    }
+    rig.sim.deliver(0, routeRefresh(1));
+    expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Update]);
+    expect(rig.session().state).toBe(SessionState.Established);
+  });
+
+  it('logs a NOTIFICATION by code and subcode name, with its shutdown communication (RFC 8203)', () => {
+    const rig = bgpRig();
+    establish(rig);
+    const text = Buffer.from('maintenance "ticket 42"\nbye \u00e9');
+    const notification = Buffer.concat([
+      Buffer.from('ffffffffffffffffffffffffffffffff0000030602', 'hex'),
+      Buffer.from([text.length]),
+      text,
+    ]);
+    notification.writeUInt16BE(notification.length, 16);
+    rig.sim.deliver(0, new Uint8Array(notification));
+    expect(rig.session().lastError).toBe(
+      'received notification 6/2 (cease/administrative-shutdown) message="maintenance ' +
+        '\\x22ticket 42\\x22\\x0abye \\xc3\\xa9"',
+    );
+    expect(rig.sim.logged.join('\n')).toContain('(cease/administrative-shutdown) message="');
+    rig.sim.runFor(2000);
+    rig.sim.takeWritten(0);
+    rig.sim.deliver(0, peerOpen());
+    rig.sim.deliver(0, keepalive());
+    rig.sim.deliver(
+      0,
+      new Uint8Array(Buffer.from('ffffffffffffffffffffffffffffffff0015030303', 'hex')),
+    );
+    expect(rig.session().lastError).toBe(
+      'received notification 3/3 (update/missing-well-known-attribute)',
+    );
+  });
+
+  it('retries within 250 ms after the peer CEASEs an established session, then backs off as before', () => {
+    const rig = bgpRig();
+    establish(rig);
+    const error = new BgpError();
+    error.set(6, 4);
+    rig.sim.deliver(0, scratch.slice(0, encodeNotification(scratch, 0, error)));
+    const ceasedAt = rig.sim.timeMs;
+    rig.sim.runFor(150 - 1);
+    expect(rig.sim.streamConnects[0]).toBe(1);
+    rig.sim.runUntil(ceasedAt + 250);
+    expect(rig.sim.streamConnects[0]).toBe(2);
+    // That attempt is refused: the next waits the usual 1 s ±25%.
+    rig.sim.streamPeer[0] = StreamPeer.Refuse;
+    rig.sim.peerClose(0);
+    const refusedAt = rig.sim.timeMs;
+    rig.sim.runUntil(refusedAt + 700);
+    expect(rig.sim.streamConnects[0]).toBe(2);
+    rig.sim.runUntil(refusedAt + 1300);
+    expect(rig.sim.streamConnects[0]).toBe(3);
+  });
+
+  it('a peer that floods ROUTE-REFRESH and never reads: unsent bytes stay bounded, routes go once it reads', () => {
+    const rig = bgpRig({ rise: 1, holdTimeS: 90 });
+    establish(rig, 90);
+    rig.sim.runFor(300);
+    expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Update, MessageType.Update]);
+    rig.sim.stopReading(0);
+    const rounds = rig.lifeline.counters.rounds;
+    const flood = Buffer.concat(Array.from({ length: 1000 }, (_, i) => routeRefresh(1 + (i % 2))));
+    for (let burst = 0; burst < 100; burst++) {
+      rig.sim.deliver(0, new Uint8Array(flood));
+      rig.sim.runFor(10);
+    }
+    const held = rig.sim.takeWritten(0);
+    const heldBytes = held.reduce((sum, chunk) => sum + chunk.length, 0);
+    expect(heldBytes).toBeLessThanOrEqual(WRITE_BYTES_MAX);
+    expect(heldBytes).toBeGreaterThan(WRITE_BYTES_MAX - 100);
+    expect(rig.sim.streamUnreadBytes[0]).toBe(heldBytes);
+    expect(rig.session().state).toBe(SessionState.Established);
+    expect(rig.lifeline.counters.rounds).toBeGreaterThan(rounds);
+    // The peer reads again: what is still pending goes out once (both prefixes), not per request.
+    rig.sim.resumeReading(0);
+    expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Update, MessageType.Update]);
+  });
+
+  it('a peer that stops reading for good is reset by the send hold timer (RFC 9687) 8 minutes after the first refused write', () => {
+    const rig = bgpRig({ rise: 1, holdTimeS: 90 });
+    establish(rig, 90);
+    rig.sim.runFor(300);
+    const flood = Buffer.concat(Array.from({ length: 1000 }, (_, i) => routeRefresh(1 + (i % 2))));
+    // It stops reading and keeps asking: reset at 8 minutes (RFC 9687 4: the greater of
+    // 8 minutes and twice the hold time) after the first refused write, with NOTIFICATION 8/0.
+    rig.sim.stopReading(0);
+    let blockedAt = -1;
+    for (
+      let second = 0;
+      second < 600 && rig.session().state === SessionState.Established;
+      second++
+    ) {
+      rig.sim.deliver(0, new Uint8Array(flood));
+      if (blockedAt < 0 && rig.sim.streamRefused[0] === 1) blockedAt = rig.sim.timeMs;
+      rig.sim.runFor(1000);
+    }
+    expect(rig.session().state).toBe(SessionState.Idle);
+    expect(rig.session().lastError).toMatch(/^send-hold-timer-expired/);
+    expect(rig.sim.timeMs - blockedAt).toBeGreaterThanOrEqual(480000);
+    expect(rig.sim.timeMs - blockedAt).toBeLessThanOrEqual(481000);
   });
 
   it('survives 100,000 random and mutated messages: no exception escapes, every error is a NOTIFICATION', () => {

@@ -49,6 +49,7 @@ class Prober implements HalClient {
   streamConnected(): void {}
   streamReceived(): void {}
   streamClosed(): void {}
+  streamWritable(): void {}
 }
 
 const cleanup: (() => unknown)[] = [];

@@ -28,6 +28,9 @@ export const enum ErrorCode {
   HoldTimerExpired = 4,
   FiniteStateMachine = 5,
   Cease = 6,
+  RouteRefresh = 7,
+  /** RFC 9687: we could not send for the send hold time (the peer stopped reading). */
+  SendHoldTimerExpired = 8,
 }
 export const enum HeaderSubcode {
   NotSynchronized = 1,
@@ -48,6 +51,8 @@ export const enum UpdateSubcode {
 }
 export const enum CeaseSubcode {
   AdministrativeShutdown = 2,
+  AdministrativeReset = 4,
+  OutOfResources = 8,
 }
 
 export const ERROR_CODE_NAMES: readonly string[] = [
@@ -58,7 +63,94 @@ export const ERROR_CODE_NAMES: readonly string[] = [
   'hold-timer-expired',
   'fsm',
   'cease',
+  'route-refresh',
+  'send-hold-timer-expired',
 ];
+
+/** Subcode names per error code (IANA "BGP Error Subcodes"), index = subcode; '' = unassigned. */
+const SUBCODE_NAMES: readonly (readonly string[])[] = [
+  [],
+  ['', 'connection-not-synchronized', 'bad-message-length', 'bad-message-type'],
+  [
+    '',
+    'unsupported-version-number',
+    'bad-peer-as',
+    'bad-bgp-identifier',
+    'unsupported-optional-parameter',
+    '',
+    'unacceptable-hold-time',
+    'unsupported-capability',
+    'role-mismatch',
+  ],
+  [
+    '',
+    'malformed-attribute-list',
+    'unrecognized-well-known-attribute',
+    'missing-well-known-attribute',
+    'attribute-flags-error',
+    'attribute-length-error',
+    'invalid-origin-attribute',
+    '',
+    'invalid-next-hop-attribute',
+    'optional-attribute-error',
+    'invalid-network-field',
+    'malformed-as-path',
+  ],
+  [],
+  [
+    '',
+    'unexpected-message-in-opensent',
+    'unexpected-message-in-openconfirm',
+    'unexpected-message-in-established',
+  ],
+  [
+    '',
+    'maximum-number-of-prefixes-reached',
+    'administrative-shutdown',
+    'peer-de-configured',
+    'administrative-reset',
+    'connection-rejected',
+    'other-configuration-change',
+    'connection-collision-resolution',
+    'out-of-resources',
+    'hard-reset',
+    'bfd-down',
+  ],
+  ['', 'invalid-message-length'],
+];
+
+/**
+ * A NOTIFICATION for the log: `CODE/SUBCODE (code-name/subcode-name)`, and for a CEASE with an
+ * administrative shutdown or reset its shutdown communication (RFC 8203, RFC 9003: a length byte
+ * and UTF-8 text), quoted, with every byte outside printable ASCII escaped so that a peer cannot
+ * break the log line. Rare: builds strings.
+ */
+export function describeNotification(bytes: Uint8Array, offset: number, length: number): string {
+  const code = bytes[offset + HEADER_BYTES]!;
+  const subcode = bytes[offset + HEADER_BYTES + 1]!;
+  const codeName = ERROR_CODE_NAMES[code] ?? 'unknown';
+  const subcodeName = (SUBCODE_NAMES[code] ?? [])[subcode] ?? '';
+  let text = code + '/' + subcode + ' (' + codeName + (subcodeName === '' ? '' : '/' + subcodeName);
+  text += ')';
+  const data = offset + HEADER_BYTES + 2;
+  const end = offset + length;
+  const shutdown =
+    code === ErrorCode.Cease &&
+    (subcode === CeaseSubcode.AdministrativeShutdown ||
+      subcode === CeaseSubcode.AdministrativeReset);
+  if (!shutdown || data >= end) return text;
+  const textLength = bytes[data]!;
+  if (textLength === 0 || data + 1 + textLength > end) return text;
+  let message = '';
+  for (let i = data + 1; i < data + 1 + textLength; i++) {
+    const byte = bytes[i]!;
+    const plain = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
+    message += plain
+      ? String.fromCharCode(byte)
+      : '\\x' + (byte < 16 ? '0' : '') + byte.toString(16);
+  }
+  return text + ' message="' + message + '"';
+}
 
 /** Address family bits, as negotiated. */
 export const FAMILY_IPV4 = 1;

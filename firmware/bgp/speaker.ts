@@ -1,7 +1,11 @@
 // The built-in BGP speaker: an Announcer that originates the services' prefixes to every configured
 // peer over its own session. Every UPDATE it can ever send (per peer and prefix: announce and
 // drain, each in 4-octet and 2-octet AS form, and withdraw) is encoded at boot; a state change
-// copies the prebuilt bytes to the established sessions. Received routes are checked and dropped.
+// marks the service's prefixes pending on the established sessions, and each session drains its
+// pending prefixes (in their current state) as far as its stream's write bound allows, the rest
+// when the HAL says the stream is writable again. A ROUTE-REFRESH only marks, too: a peer that asks
+// again and again and never reads costs a bit per prefix, not a copy per request (issue 11).
+// Received routes are checked and dropped.
 
 import { RouteState, type Announcer } from '../announcer';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
@@ -21,7 +25,10 @@ const VARIANTS = 5;
 const VARIANT_WITHDRAW = 4;
 
 function copyOut(scratch: Uint8Array, length: number): Uint8Array {
-  return scratch.slice(0, length);
+  // Not scratch.slice: on Espruino a typed array's slice returns a plain Array.
+  const message = new Uint8Array(length);
+  message.set(scratch.subarray(0, length));
+  return message;
 }
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
@@ -47,6 +54,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly prefixFamily: Uint8Array;
   /** Per peer: `VARIANTS` messages per prefix. */
   private readonly updates: Uint8Array[][];
+  /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
+  private readonly pending: Uint8Array[];
   private readonly receive: Uint8Array;
 
   constructor(
@@ -74,6 +83,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.updates = config.announcer.peers.map((peer) =>
       this.buildUpdates(peer, prefixes, attributes, drains),
     );
+    this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
     this.receive = new Uint8Array(MESSAGE_BYTES_MAX);
     this.sessions = [];
   }
@@ -139,20 +149,36 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   /**
-   * Sends service `s`'s prefixes in its current state; `initial`: the peer has none of them yet.
+   * Marks service `s`'s prefixes (of `families`) pending for `session`; `initial`: the peer has
+   * none of them yet, so a withdrawn or undecided service has nothing to send.
    */
-  private sendService(session: BgpSession, s: number, initial: boolean): void {
-    const state = this.state[s]!;
-    if (initial && state === RouteState.Withdrawn) return;
-    const updates = this.updates[session.options.index]!;
+  private mark(session: BgpSession, s: number, families: number, initial: boolean): void {
+    if (initial && (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn)) return;
+    const pending = this.pending[session.options.index]!;
     for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
       const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
-      if ((session.families & family) === 0) continue;
+      if ((families & family) !== 0) pending[i] = 1;
+    }
+  }
+
+  /**
+   * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
+   * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
+   */
+  private drain(session: BgpSession): void {
+    const pending = this.pending[session.options.index]!;
+    const updates = this.updates[session.options.index]!;
+    for (let s = 0; s < this.state.length; s++) {
+      const state = this.state[s]!;
       const variant =
         state === RouteState.Withdrawn
           ? VARIANT_WITHDRAW
           : (state === RouteState.Drained ? 2 : 0) + (session.as4 ? 0 : 1);
-      session.write(updates[i * VARIANTS + variant]!);
+      for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
+        if (pending[i] === 0) continue;
+        if (!session.write(updates[i * VARIANTS + variant]!)) return;
+        pending[i] = 0;
+      }
     }
   }
 
@@ -160,17 +186,21 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.state[service] = state;
     this.decided[service] = 1;
     for (const session of this.sessions) {
-      if (session.state === SessionState.Established) this.sendService(session, service, false);
+      if (session.state !== SessionState.Established) continue;
+      this.mark(session, service, session.families, false);
+      this.drain(session);
     }
   }
 
   established(session: BgpSession): void {
-    for (let s = 0; s < this.state.length; s++)
-      if (this.decided[s] === 1) this.sendService(session, s, true);
+    this.pending[session.options.index]!.fill(0);
+    for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
+    this.drain(session);
   }
 
-  refreshRequested(session: BgpSession): void {
-    this.established(session);
+  refreshRequested(session: BgpSession, family: number): void {
+    for (let s = 0; s < this.state.length; s++) this.mark(session, s, family, true);
+    this.drain(session);
   }
 
   tick(nowMs: number): number {
@@ -192,6 +222,13 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.sessions[streamId]?.closed(this.hal.clock.nowMs());
   }
 
+  streamWritable(streamId: number): void {
+    const session = this.sessions[streamId];
+    if (session === undefined) return;
+    session.writable();
+    if (session.state === SessionState.Established) this.drain(session);
+  }
+
   /** Every peer's session now. Allocates: for the console and metrics, not the loop. */
   status(nowMs: number): PeerStatus[] {
     return this.sessions.map((session) => ({
@@ -208,12 +245,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   shutdown(withdraw: boolean): void {
     const nowMs = this.hal.clock.nowMs();
+    if (withdraw) this.state.fill(RouteState.Withdrawn);
     for (const session of this.sessions) {
       if (withdraw && session.state === SessionState.Established) {
-        for (let s = 0; s < this.state.length; s++) {
-          this.state[s] = RouteState.Withdrawn;
-          this.sendService(session, s, false);
-        }
+        for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, false);
+        this.drain(session);
       }
       session.shutdown(nowMs);
     }

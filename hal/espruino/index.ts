@@ -117,6 +117,12 @@ class EspruinoTcpSocket implements TcpProbeSocket {
 class EspruinoStreamSocket implements StreamSocket {
   private stream: EspruinoStream | null = null;
   private attempt = 0;
+  /**
+   * Bytes written since the socket last said 'drain' (its send buffer empty): Espruino holds them
+   * in JsVars, so they are bounded by `writeBytesMax`.
+   */
+  private unsentBytes = 0;
+  private refused = false;
 
   constructor(
     private readonly hal: EspruinoHal,
@@ -139,12 +145,17 @@ class EspruinoStreamSocket implements StreamSocket {
       stream.on('data', (data) => {
         if (attempt === self.attempt) self.onData(data);
       });
+      stream.on('drain', () => {
+        if (attempt === self.attempt) self.onDrain();
+      });
       stream.on('close', () => {
         if (attempt !== self.attempt) return;
         self.stream = null;
         client.streamClosed(id);
       });
       this.stream = stream;
+      this.unsentBytes = 0;
+      this.refused = false;
     } catch (error) {
       client.streamClosed(id);
     }
@@ -159,8 +170,22 @@ class EspruinoStreamSocket implements StreamSocket {
     }
   }
 
-  write(data: Uint8Array, length: number): void {
-    if (this.stream !== null) this.stream.write(E.toString(data.subarray(0, length)));
+  private onDrain(): void {
+    this.unsentBytes = 0;
+    if (!this.refused) return;
+    this.refused = false;
+    this.hal.client().streamWritable(this.options.streamId);
+  }
+
+  write(data: Uint8Array, length: number): boolean {
+    if (this.stream === null) return false;
+    if (this.unsentBytes + length > this.options.writeBytesMax) {
+      this.refused = true;
+      return false;
+    }
+    this.unsentBytes += length;
+    this.stream.write(E.toString(data.subarray(0, length)));
+    return true;
   }
 
   close(): void {

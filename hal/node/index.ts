@@ -130,11 +130,18 @@ class NodeTcpSocket implements TcpProbeSocket {
 
 function ignoreError(): void {}
 
-/** A BGP session's TCP connection: Nagle off, received chunks copied into the caller's buffer. */
+/**
+ * A BGP session's TCP connection: Nagle off, received chunks copied into the caller's buffer, and
+ * writes bounded by `writeBytesMax` of unsent bytes (Node's own buffer grows without limit when the
+ * peer stops reading; the kernel's is bounded by tcp_wmem).
+ */
 class NodeStreamSocket implements StreamSocket {
   private socket: NetSocket | null = null;
+  /** A write was refused: 'drain' then reports `streamWritable`. */
+  private refused = false;
   private readonly connectHandler: () => void;
   private readonly dataHandler: (chunk: Buffer) => void;
+  private readonly drainHandler: () => void;
   private readonly closeHandler: () => void;
 
   constructor(
@@ -143,21 +150,35 @@ class NodeStreamSocket implements StreamSocket {
   ) {
     this.connectHandler = this.onConnect.bind(this);
     this.dataHandler = this.onData.bind(this);
+    this.drainHandler = this.onDrain.bind(this);
     this.closeHandler = this.onClose.bind(this);
   }
 
   connect(): void {
     this.close();
-    const socket = new NetSocket();
+    // A high-water mark of one byte: any write the kernel did not take at once sets the stream's
+    // need-drain flag, so a 'drain' always follows a refusal, whatever `writeBytesMax` is.
+    this.adopt(new NetSocket({ writableHighWaterMark: 1 } as object));
+    const options = this.options;
+    const local = options.localAddress === null ? {} : { localAddress: options.localAddress };
+    this.socket!.connect({
+      host: options.address,
+      port: options.port,
+      family: options.family,
+      ...local,
+    });
+  }
+
+  /** Takes over `socket` (ours, or one a listener accepted) as this stream's connection. */
+  adopt(socket: NetSocket): void {
+    this.refused = false;
     socket.setNoDelay(true);
     socket.on('connect', this.connectHandler);
     socket.on('data', this.dataHandler);
+    socket.on('drain', this.drainHandler);
     socket.on('close', this.closeHandler);
     socket.on('error', ignoreError); // 'close' follows every error
     this.socket = socket;
-    const options = this.options;
-    const local = options.localAddress === null ? {} : { localAddress: options.localAddress };
-    socket.connect({ host: options.address, port: options.port, family: options.family, ...local });
   }
 
   private onConnect(): void {
@@ -178,14 +199,27 @@ class NodeStreamSocket implements StreamSocket {
     }
   }
 
+  private onDrain(): void {
+    if (!this.refused) return;
+    this.refused = false;
+    this.hal.client().streamWritable(this.options.streamId);
+  }
+
   private onClose(): void {
     this.socket = null;
     this.hal.client().streamClosed(this.options.streamId);
   }
 
-  write(data: Uint8Array, length: number): void {
+  write(data: Uint8Array, length: number): boolean {
+    const socket = this.socket;
+    if (socket === null) return false;
+    if (socket.writableLength + length > this.options.writeBytesMax) {
+      this.refused = true;
+      return false;
+    }
     // A copy: the caller reuses its buffer, and Node may hold this one until the kernel takes it.
-    this.socket?.write(Buffer.from(data.subarray(0, length)));
+    socket.write(Buffer.from(data.subarray(0, length)));
+    return true;
   }
 
   close(): void {
@@ -194,6 +228,7 @@ class NodeStreamSocket implements StreamSocket {
     this.socket = null;
     socket.removeListener('connect', this.connectHandler);
     socket.removeListener('data', this.dataHandler);
+    socket.removeListener('drain', this.drainHandler);
     socket.removeListener('close', this.closeHandler);
     socket.end();
     socket.setTimeout(2000, () => socket.destroy()); // a peer that never closes its side

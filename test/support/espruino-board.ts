@@ -85,6 +85,8 @@ export class Board {
           write: (text: string) => {
             if (typeof text !== 'string') throw new Error('Espruino socket.write takes a string');
             stream.written.push(text);
+            // Espruino says 'drain' once its send buffer is empty; here, a tick later.
+            this.schedule(0.001, () => stream.handlers['drain']?.());
           },
           end() {},
         };
