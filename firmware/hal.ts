@@ -93,6 +93,12 @@ export interface StreamOpenOptions {
    * refuses, and `streamWritable` says when to try again.
    */
   readonly writeBytesMax: number;
+  /**
+   * The pace at which the HAL takes bytes from the peer, at most, on average: a peer that floods
+   * (ROUTE-REFRESH without end) must not take the probe loop's processor. Reading pauses and TCP
+   * flow control slows the peer. A HAL whose network is slower than this may ignore it.
+   */
+  readonly readBytesPerSecondMax: number;
 }
 
 /** A TCP stream (a BGP session): one connection at a time, reconnected by `connect`. */

@@ -421,7 +421,7 @@ describe('BGP session FSM (sim HAL)', () => {
     expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Update, MessageType.Update]);
   });
 
-  it('a peer that stops reading for good is reset by the send hold timer (RFC 9687) 8 minutes after the first refused write', () => {
+  it('a peer that stops reading for good is reset 8 minutes after the first refused write (RFC 9687 send hold timer)', () => {
     const rig = bgpRig({ rise: 1, holdTimeS: 90 });
     establish(rig, 90);
     rig.sim.runFor(300);

@@ -59,6 +59,11 @@ const CEASE_RETRY_MS = 200;
  * message keep the pipe full on a fast link; a peer that stops reading costs us no more (issue 11).
  */
 export const WRITE_BYTES_MAX = 4 * MESSAGE_BYTES_MAX;
+/**
+ * The most a peer may make us read, on average: several full tables a minute, far more than an
+ * originate-only speaker needs, and a few percent of a Raspberry Pi's processor (issue 11).
+ */
+export const READ_BYTES_PER_SECOND_MAX = 4 * 1024 * 1024;
 /** RFC 9687 4: the send hold time is the greater of 8 minutes and twice the hold time. */
 const SEND_HOLD_MS_MIN = 480000;
 
@@ -145,6 +150,7 @@ export class BgpSession {
       localAddress,
       receive: options.receive,
       writeBytesMax: WRITE_BYTES_MAX,
+      readBytesPerSecondMax: READ_BYTES_PER_SECOND_MAX,
     });
   }
 

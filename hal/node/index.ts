@@ -130,6 +130,9 @@ class NodeTcpSocket implements TcpProbeSocket {
 
 function ignoreError(): void {}
 
+/** What a stream delivers to the firmware at most before it yields to the rest of the loop. */
+const READ_BYTES_PER_TURN = 64 * 1024;
+
 /**
  * A BGP session's TCP connection: Nagle off, received chunks copied into the caller's buffer, and
  * writes bounded by `writeBytesMax` of unsent bytes (Node's own buffer grows without limit when the
@@ -139,10 +142,14 @@ class NodeStreamSocket implements StreamSocket {
   private socket: NetSocket | null = null;
   /** A write was refused: 'drain' then reports `streamWritable`. */
   private refused = false;
+  /** Bytes delivered since the loop last turned; past READ_BYTES_PER_TURN reading pauses. */
+  private turnBytes = 0;
+  private yielding = false;
   private readonly connectHandler: () => void;
   private readonly dataHandler: (chunk: Buffer) => void;
   private readonly drainHandler: () => void;
   private readonly closeHandler: () => void;
+  private readonly resumeHandler: () => void;
 
   constructor(
     private readonly hal: NodeHal,
@@ -152,6 +159,7 @@ class NodeStreamSocket implements StreamSocket {
     this.dataHandler = this.onData.bind(this);
     this.drainHandler = this.onDrain.bind(this);
     this.closeHandler = this.onClose.bind(this);
+    this.resumeHandler = this.onResume.bind(this);
   }
 
   connect(): void {
@@ -197,6 +205,22 @@ class NodeStreamSocket implements StreamSocket {
       chunk.copy(receive, 0, offset, offset + length);
       this.hal.client().streamReceived(this.options.streamId, length);
     }
+    // A peer that sends without pause (a ROUTE-REFRESH flood, issue 11) must neither keep the
+    // loop in this callback nor take a core: past a budget per turn, reading pauses until the
+    // stream's `readBytesPerSecondMax` allows that much again (TCP flow control slows the peer).
+    this.turnBytes += chunk.length;
+    if (this.turnBytes < READ_BYTES_PER_TURN || this.yielding) return;
+    if (socket === null || this.socket !== socket) return;
+    this.yielding = true;
+    socket.pause();
+    const delayMs = (this.turnBytes * 1000) / this.options.readBytesPerSecondMax;
+    setTimeout(this.resumeHandler, Math.max(1, Math.round(delayMs)));
+  }
+
+  private onResume(): void {
+    this.yielding = false;
+    this.turnBytes = 0;
+    this.socket?.resume();
   }
 
   private onDrain(): void {
@@ -230,8 +254,15 @@ class NodeStreamSocket implements StreamSocket {
     socket.removeListener('data', this.dataHandler);
     socket.removeListener('drain', this.drainHandler);
     socket.removeListener('close', this.closeHandler);
+    if (this.refused) {
+      // The peer stopped reading: it would take our last words (a CEASE) no sooner than the rest.
+      socket.destroy();
+      return;
+    }
     socket.end();
-    socket.setTimeout(2000, () => socket.destroy()); // a peer that never closes its side
+    // A peer that never closes its side: 2 s at most, activity or not.
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    socket.once('close', () => clearTimeout(timer));
   }
 }
 
