@@ -1,4 +1,5 @@
-// Before `npm test`: the integration tests need real peers from Debian (BIRD 2, ExaBGP, dnsmasq).
+// Before `npm test`: the integration tests need real peers from Debian (BIRD 2, FRR, GoBGP, ExaBGP,
+// dnsmasq).
 // Installs what is missing when running as root with apt-get (as CI and these machines do);
 // otherwise says exactly what to install and fails.
 
@@ -18,6 +19,10 @@ const NEEDED = [
   ['/usr/bin/systemd-notify', 'systemd'],
   ['/usr/bin/systemd-analyze', 'systemd'],
   ['/usr/bin/qemu-aarch64', 'qemu-user'],
+  ['/usr/lib/frr/bgpd', 'frr'],
+  ['/usr/bin/vtysh', 'frr'],
+  ['/usr/bin/gobgpd', 'gobgpd'],
+  ['/usr/bin/gobgp', 'gobgpd'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];

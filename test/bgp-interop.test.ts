@@ -1,0 +1,110 @@
+// The interop matrix: the built-in speaker (`lifeline run`, announcer "bgp") against the routers
+// operators run, BIRD 2, FRR's bgpd and GoBGP, each a peer of one Lifeline on loopback. Every case
+// is a row run against each router it applies to; the case names say which. Lifeline probes three
+// real DNS servers (dnsmasq) and announces an IPv4 /32 and an IPv6 /128.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
+import { dnsTargets, document } from './helpers';
+import { randomPort, stopProcess, waitFor } from './support/peers';
+import { startRouter, type Router, type RouterKind } from './support/routers';
+
+const KINDS: readonly RouterKind[] = ['bird', 'frr', 'gobgp'];
+const ADDRESSES: Record<RouterKind, string> = {
+  bird: '127.0.13.2',
+  frr: '127.0.13.3',
+  gobgp: '127.0.13.4',
+};
+const LOCAL = '127.0.13.1';
+const DNS = ['127.0.13.41', '127.0.13.42', '127.0.13.43'];
+const V4 = '192.0.2.53/32';
+const V6 = '2001:db8:53::53/128';
+
+describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', () => {
+  const servers: Dnsmasq[] = [];
+  const routers = {} as Record<RouterKind, Router>;
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-interop-'));
+  let lifeline: ChildProcess | null = null;
+  let log = '';
+
+  function startLifeline(): ChildProcess {
+    const child = spawn(
+      process.execPath,
+      ['dist/lifeline.mjs', 'run', '--config', join(dir, 'config.json')],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stdout!.on('data', (chunk: Buffer) => (log += 'STDOUT ' + chunk.toString()));
+    return child;
+  }
+
+  const context = (kind: RouterKind): string =>
+    '\nlifeline log:\n' + log + '\n' + kind + ' log:\n' + routers[kind].log().slice(-6000);
+  const present = (kind: RouterKind) => (): boolean =>
+    routers[kind].route(V4) !== null && routers[kind].route(V6) !== null;
+  const absent = (kind: RouterKind) => (): boolean =>
+    routers[kind].route(V4) === null && routers[kind].route(V6) === null;
+
+  beforeAll(async () => {
+    const dnsPort = randomPort();
+    for (const address of DNS) servers.push(await startDnsmasq(address, dnsPort));
+    const peers = [];
+    for (const kind of KINDS) {
+      const port = randomPort();
+      routers[kind] = await startRouter({
+        kind,
+        address: ADDRESSES[kind],
+        port,
+        as: 65000,
+        peerAddress: LOCAL,
+        peerAs: 65010,
+      });
+      peers.push({
+        address: ADDRESSES[kind],
+        port,
+        remoteAs: 65000,
+        holdTimeS: 9,
+        localAddress: LOCAL,
+        nextHopV4: '192.0.2.10',
+        nextHopV6: '2001:db8::10',
+      });
+    }
+    const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 3, rise: 2, quorum: 2 }) as any;
+    doc.services[0].prefixes = [V4, V6];
+    doc.services[0].backbone.targets = dnsTargets(DNS, dnsPort);
+    doc.announcer = { kind: 'bgp', localAs: 65010, routerId: '192.0.2.10', peers };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
+    lifeline = startLifeline();
+  });
+
+  afterAll(async () => {
+    await stopProcess(lifeline);
+    for (const kind of KINDS) await routers[kind]?.stop();
+    for (const server of servers) await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(KINDS)(
+    '%s: the session comes up; the /32 and the /128 arrive with AS path 65010',
+    async (kind) => {
+      await waitFor(() => routers[kind].established(), 15000, 'Established' + context(kind));
+      await waitFor(present(kind), 8000, 'both routes' + context(kind));
+      for (const prefix of [V4, V6]) expect(routers[kind].route(prefix)!.asPath).toBe('65010');
+      expect(log).not.toMatch(/STDOUT/);
+    },
+  );
+
+  it('a service failure withdraws both families at every router; recovery announces them again', async () => {
+    servers[0]!.pause();
+    servers[1]!.pause();
+    for (const kind of KINDS) await waitFor(absent(kind), 8000, 'the withdrawal' + context(kind));
+    servers[0]!.resume();
+    servers[1]!.resume();
+    for (const kind of KINDS) await waitFor(present(kind), 8000, 'the routes' + context(kind));
+  });
+});
