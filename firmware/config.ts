@@ -21,6 +21,8 @@ export const DEFAULTS = {
   recordType: 'A',
   expectRcode: 'NOERROR',
   onShutdown: 'withdraw',
+  gracefulShutdownMs: 0,
+  restartTimeS: 0,
   bgpPort: 179,
   holdTimeS: 90,
   consoleBaud: 115200,
@@ -90,6 +92,16 @@ export interface AnnouncerConfig {
   readonly localAs: number;
   readonly routerId: Address | null;
   readonly peers: readonly BgpPeerConfig[];
+  /**
+   * BGP only: before a planned withdrawal the routes are announced with GRACEFUL_SHUTDOWN (RFC
+   * 8326) for this long, so that routers move the traffic first; 0 withdraws at once.
+   */
+  readonly gracefulShutdownMs: number;
+  /**
+   * BGP only: the restart time offered with the graceful restart capability (RFC 4724): routers
+   * keep our routes this long after the session drops without a NOTIFICATION; 0 offers none.
+   */
+  readonly restartTimeS: number;
   /** ExaBGP only: the next hop written on the API lines (null: `self`, as SPEC.md shows). */
   readonly nextHopV4: Address | null;
   readonly nextHopV6: Address | null;
@@ -577,6 +589,8 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
       'peers',
       'nextHopV4',
       'nextHopV6',
+      'gracefulShutdownMs',
+      'restartTimeS',
     ]) ?? {};
   const kind = reader.choice(record, 'kind', path, ['exabgp', 'bgp'] as const, null);
   const onShutdown = reader.choice(
@@ -586,19 +600,7 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
     ['withdraw', 'keep'] as const,
     DEFAULTS.onShutdown,
   );
-  if (kind === 'exabgp') {
-    for (const key of ['localAs', 'routerId', 'peers']) {
-      if (record[key] !== undefined)
-        reader.problem(path + '.' + key, 'applies to "kind": "bgp" only');
-    }
-    const nextHopV4 = reader.address(record, 'nextHopV4', path, false);
-    const nextHopV6 = reader.address(record, 'nextHopV6', path, false);
-    if (nextHopV4 !== null && nextHopV4.family !== 4)
-      reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
-    if (nextHopV6 !== null && nextHopV6.family !== 6)
-      reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
-    return { kind, onShutdown, localAs: 0, routerId: null, peers: [], nextHopV4, nextHopV6 };
-  }
+  if (kind === 'exabgp') return readExabgpAnnouncer(reader, record, path, onShutdown);
   for (const key of ['nextHopV4', 'nextHopV6']) {
     if (record[key] !== undefined)
       reader.problem(path + '.' + key, 'applies to "kind": "exabgp" only (a BGP peer has its own)');
@@ -613,7 +615,54 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
     const peer = readPeer(reader, list[i], path + '.peers[' + i + ']');
     if (peer !== null) peers.push(peer);
   }
-  return { kind, onShutdown, localAs, routerId, peers, nextHopV4: null, nextHopV6: null };
+  return {
+    kind,
+    onShutdown,
+    localAs,
+    routerId,
+    peers,
+    // At most a minute: the routes stay announced meanwhile, and a stop waits for it.
+    gracefulShutdownMs: reader.integer(
+      record,
+      'gracefulShutdownMs',
+      path,
+      [0, 60000],
+      DEFAULTS.gracefulShutdownMs,
+    ),
+    // RFC 4724 3: 12 bits of seconds.
+    restartTimeS: reader.integer(record, 'restartTimeS', path, [0, 4095], DEFAULTS.restartTimeS),
+    nextHopV4: null,
+    nextHopV6: null,
+  };
+}
+
+function readExabgpAnnouncer(
+  reader: Reader,
+  record: JsonObject,
+  path: string,
+  onShutdown: 'withdraw' | 'keep',
+): AnnouncerConfig {
+  for (const key of ['localAs', 'routerId', 'peers', 'gracefulShutdownMs', 'restartTimeS']) {
+    if (record[key] !== undefined)
+      reader.problem(path + '.' + key, 'applies to "kind": "bgp" only');
+  }
+  const nextHopV4 = reader.address(record, 'nextHopV4', path, false);
+  const nextHopV6 = reader.address(record, 'nextHopV6', path, false);
+  if (nextHopV4 !== null && nextHopV4.family !== 4)
+    reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
+  if (nextHopV6 !== null && nextHopV6.family !== 6)
+    reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
+  return {
+    kind: 'exabgp',
+    onShutdown,
+    localAs: 0,
+    routerId: null,
+    peers: [],
+    gracefulShutdownMs: 0,
+    restartTimeS: 0,
+    nextHopV4,
+    nextHopV6,
+  };
 }
 
 function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig | null {

@@ -149,8 +149,9 @@ export function run(config: Config, consoleDevice: string | null): void {
     watchdog.stop();
     metrics?.close();
     console_?.transport.close();
-    lifeline.stop();
-    hal.stopTimer();
+    // The process exits once the announcer is done (after a graceful shutdown, if any) and the
+    // timer is gone.
+    lifeline.stop(() => hal.stopTimer());
     process.stdin.pause();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

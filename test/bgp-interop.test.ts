@@ -1,7 +1,8 @@
 // The interop matrix: the built-in speaker (`lifeline run`, announcer "bgp") against the routers
 // operators run, BIRD 2, FRR's bgpd and GoBGP, each a peer of one Lifeline on loopback. Every case
 // is a row run against each router it applies to; the case names say which. Lifeline probes three
-// real DNS servers (dnsmasq) and announces an IPv4 /32 and an IPv6 /128.
+// real DNS servers (dnsmasq) as the backbone and a fourth as its local service, and announces an
+// IPv4 /32 and an IPv6 /128, with graceful shutdown (RFC 8326) for GRACEFUL_MS.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +23,8 @@ const ADDRESSES: Record<RouterKind, string> = {
 };
 const LOCAL = '127.0.13.1';
 const DNS = ['127.0.13.41', '127.0.13.42', '127.0.13.43'];
+const LOCAL_DNS = '127.0.13.44';
+const GRACEFUL_MS = 3000;
 const V4 = '192.0.2.53/32';
 const V6 = '2001:db8:53::53/128';
 
@@ -31,6 +34,10 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-interop-'));
   let lifeline: ChildProcess | null = null;
   let log = '';
+  let local: Dnsmasq;
+  /** When each of Lifeline's log lines arrived (test clock), to time what the routers see. */
+  const lines: { atMs: number; line: string }[] = [];
+  const figures: string[] = [];
 
   function startLifeline(): ChildProcess {
     const child = spawn(
@@ -38,7 +45,11 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
       ['dist/lifeline.mjs', 'run', '--config', join(dir, 'config.json')],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => {
+      log += chunk.toString();
+      const atMs = performance.now();
+      for (const line of chunk.toString().split('\n')) if (line !== '') lines.push({ atMs, line });
+    });
     child.stdout!.on('data', (chunk: Buffer) => (log += 'STDOUT ' + chunk.toString()));
     return child;
   }
@@ -53,6 +64,7 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
   beforeAll(async () => {
     const dnsPort = randomPort();
     for (const address of DNS) servers.push(await startDnsmasq(address, dnsPort));
+    local = await startDnsmasq(LOCAL_DNS, dnsPort);
     const peers = [];
     for (const kind of KINDS) {
       const port = randomPort();
@@ -77,7 +89,19 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
     const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 3, rise: 2, quorum: 2 }) as any;
     doc.services[0].prefixes = [V4, V6];
     doc.services[0].backbone.targets = dnsTargets(DNS, dnsPort);
-    doc.announcer = { kind: 'bgp', localAs: 65010, routerId: '192.0.2.10', peers };
+    doc.services[0].local = {
+      kind: 'dns',
+      address: LOCAL_DNS,
+      port: dnsPort,
+      query: 'probe.test.',
+    };
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      gracefulShutdownMs: GRACEFUL_MS,
+      peers,
+    };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
     lifeline = startLifeline();
   });
@@ -86,6 +110,8 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
     await stopProcess(lifeline);
     for (const kind of KINDS) await routers[kind]?.stop();
     for (const server of servers) await server.stop();
+    await local?.stop();
+    if (figures.length > 0) console.log('interop figures:\n' + figures.join('\n'));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -99,12 +125,68 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
     },
   );
 
-  it('a service failure withdraws both families at every router; recovery announces them again', async () => {
+  /** Waits until `check` holds at every router; returns when it did at each (test clock). */
+  async function atEvery(check: (kind: RouterKind) => boolean, what: string) {
+    const seenAtMs = {} as Record<RouterKind, number>;
+    await waitFor(
+      () => {
+        for (const kind of KINDS)
+          if (seenAtMs[kind] === undefined && check(kind)) seenAtMs[kind] = performance.now();
+        return KINDS.every((kind) => seenAtMs[kind] !== undefined);
+      },
+      GRACEFUL_MS + 8000,
+      what + KINDS.map(context).join(''),
+    );
+    return seenAtMs;
+  }
+
+  const withdrawnAtMs = (): number => {
+    const found = lines.findLast((entry) =>
+      / routes service=dns routes=withdrawn/.test(entry.line),
+    );
+    if (found === undefined) throw new Error('no withdrawal in the log\n' + log);
+    return found.atMs;
+  };
+  const shutdownSeen = (kind: RouterKind): boolean => {
+    const route = routers[kind].route(V4);
+    if (route === null || !/65535:0|\(65535,0\)|graceful-shutdown/.test(route.communities))
+      return false;
+    // FRR acts on it itself (RFC 8326 4.2: LOCAL_PREF 0); BIRD and GoBGP leave it to policy.
+    return kind !== 'frr' || route.localPref === 0;
+  };
+
+  it('a backbone failure: GRACEFUL_SHUTDOWN first (FRR: local-pref 0), the routes go GRACEFUL_MS later', async () => {
     servers[0]!.pause();
     servers[1]!.pause();
-    for (const kind of KINDS) await waitFor(absent(kind), 8000, 'the withdrawal' + context(kind));
+    const shutAtMs = await atEvery(shutdownSeen, 'GRACEFUL_SHUTDOWN');
+    const goneAtMs = await atEvery((kind) => absent(kind)(), 'the withdrawal');
+    const decidedAtMs = withdrawnAtMs();
+    for (const kind of KINDS) {
+      const shutMs = shutAtMs[kind] - decidedAtMs;
+      const goneMs = goneAtMs[kind] - decidedAtMs;
+      figures.push(
+        `${kind}: graceful: shutdown seen +${shutMs.toFixed(0)} ms, gone +${goneMs.toFixed(0)} ms`,
+      );
+      expect(shutMs, kind).toBeLessThan(1500);
+      expect(goneMs, kind).toBeGreaterThan(GRACEFUL_MS - 200);
+      expect(goneMs, kind).toBeLessThan(GRACEFUL_MS + 3000);
+    }
     servers[0]!.resume();
     servers[1]!.resume();
-    for (const kind of KINDS) await waitFor(present(kind), 8000, 'the routes' + context(kind));
+    await atEvery((kind) => present(kind)() && !shutdownSeen(kind), 'the routes again');
+    expect(routers.frr.route(V4)!.localPref).not.toBe(0);
+  });
+
+  it('the local service failing withdraws at once, without graceful shutdown', async () => {
+    local.pause();
+    const goneAtMs = await atEvery((kind) => absent(kind)(), 'the urgent withdrawal');
+    const decidedAtMs = withdrawnAtMs();
+    for (const kind of KINDS) {
+      const goneMs = goneAtMs[kind] - decidedAtMs;
+      figures.push(`${kind}: urgent: gone +${goneMs.toFixed(0)} ms`);
+      expect(goneMs, kind).toBeLessThan(1500);
+    }
+    local.resume();
+    await atEvery((kind) => present(kind)(), 'the routes again');
   });
 });

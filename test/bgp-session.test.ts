@@ -24,9 +24,17 @@ import { Behaviour, SimHal, StreamPeer } from '../hal/sim/index';
 import { document } from './helpers';
 
 function bgpRig(
-  options: { drainMed?: number; holdTimeS?: number; rise?: number; peers?: number } = {},
+  options: {
+    drainMed?: number;
+    holdTimeS?: number;
+    rise?: number;
+    peers?: number;
+    gracefulShutdownMs?: number;
+    restartTimeS?: number;
+    local?: boolean;
+  } = {},
 ) {
-  const doc = document({ rise: options.rise ?? 3, fall: 3 }) as any;
+  const doc = document({ rise: options.rise ?? 3, fall: 3, local: options.local ?? false }) as any;
   doc.services[0].prefixes = ['192.0.2.53/32', '2001:db8:53::53/128'];
   if (options.drainMed !== undefined) doc.services[0].drain = { med: options.drainMed };
   doc.announcer = {
@@ -42,6 +50,9 @@ function bgpRig(
       nextHopV6: '2001:db8::10',
     })),
   };
+  if (options.gracefulShutdownMs !== undefined)
+    doc.announcer.gracefulShutdownMs = options.gracefulShutdownMs;
+  if (options.restartTimeS !== undefined) doc.announcer.restartTimeS = options.restartTimeS;
   const result = readConfig(doc);
   if (result.config === null) throw new Error(result.errors.join('\n'));
   const sim = new SimHal({ socketsMax: 16, seed: 3 });
@@ -443,6 +454,91 @@ describe('BGP session FSM (sim HAL)', () => {
     expect(rig.session().lastError).toMatch(/^send-hold-timer-expired/);
     expect(rig.sim.timeMs - blockedAt).toBeGreaterThanOrEqual(480000);
     expect(rig.sim.timeMs - blockedAt).toBeLessThanOrEqual(481000);
+  });
+
+  describe('graceful shutdown (RFC 8326)', () => {
+    const GSHUT = 'c00804ffff0000'; // COMMUNITIES: 65535:0
+
+    it('a planned withdrawal first announces GRACEFUL_SHUTDOWN, then withdraws after gracefulShutdownMs', () => {
+      const rig = bgpRig({ rise: 1, gracefulShutdownMs: 2000, holdTimeS: 90 });
+      establish(rig, 90);
+      rig.sim.runFor(300);
+      const announced = messages(rig.sim.takeWritten(0));
+      expect(announced.map(([, bytes]) => hex(bytes).includes(GSHUT))).toEqual([false, false]);
+      rig.sim.setAll({ behaviour: Behaviour.Silent });
+      rig.sim.runFor(1500);
+      const shutting = messages(rig.sim.takeWritten(0)).filter(
+        ([type]) => type === MessageType.Update,
+      );
+      expect(shutting.length).toBe(2);
+      for (const [, bytes] of shutting) expect(hex(bytes)).toContain(GSHUT);
+      const shutAt = rig.sim.timeMs;
+      rig.sim.runUntil(shutAt + 1000);
+      expect(types(rig.sim.takeWritten(0)).filter((t) => t === MessageType.Update)).toEqual([]);
+      rig.sim.runUntil(shutAt + 2100);
+      const gone = messages(rig.sim.takeWritten(0)).filter(([type]) => type === MessageType.Update);
+      expect(gone.map(([, bytes]) => hex(bytes))).toEqual([
+        'ffffffffffffffffffffffffffffffff001c02000520c00002350000',
+        expect.stringMatching(/800f/), // MP_UNREACH_NLRI
+      ]);
+      // A ROUTE-REFRESH during the graceful shutdown would have been answered with it too; after
+      // it, a withdrawn service has nothing to send.
+      rig.sim.deliver(0, routeRefresh(1));
+      expect(types(rig.sim.takeWritten(0))).toEqual([]);
+    });
+
+    it('a re-announcement during it cancels the withdrawal', () => {
+      const rig = bgpRig({ rise: 1, gracefulShutdownMs: 5000, holdTimeS: 90 });
+      establish(rig, 90);
+      rig.sim.runFor(300);
+      rig.sim.takeWritten(0);
+      rig.sim.setAll({ behaviour: Behaviour.Silent });
+      rig.sim.runFor(1500);
+      const shutting = messages(rig.sim.takeWritten(0)).filter(([t]) => t === MessageType.Update);
+      expect(shutting.length).toBe(2);
+      expect(shutting.every(([, bytes]) => hex(bytes).includes(GSHUT))).toBe(true);
+      rig.sim.setAll({ behaviour: Behaviour.Answer });
+      rig.sim.runFor(1000);
+      const back = messages(rig.sim.takeWritten(0)).filter(([type]) => type === MessageType.Update);
+      expect(back.length).toBe(2);
+      for (const [, bytes] of back) expect(hex(bytes)).not.toContain(GSHUT);
+      rig.sim.runFor(10000);
+      expect(types(rig.sim.takeWritten(0)).filter((t) => t === MessageType.Update)).toEqual([]);
+    });
+
+    it('a failed local service withdraws at once, without it', () => {
+      const rig = bgpRig({ rise: 1, gracefulShutdownMs: 5000, local: true, holdTimeS: 90 });
+      establish(rig, 90);
+      rig.sim.runFor(300);
+      rig.sim.takeWritten(0);
+      rig.sim.setTarget(rig.sim.socketOf('127.0.0.1:53'), { behaviour: Behaviour.Silent });
+      rig.sim.runFor(1500);
+      const sent = messages(rig.sim.takeWritten(0)).filter(([type]) => type === MessageType.Update);
+      expect(sent.length).toBe(2);
+      expect(hex(sent[0]![1])).toBe('ffffffffffffffffffffffffffffffff001c02000520c00002350000');
+    });
+
+    it('a stop announces it, waits, then withdraws and CEASEs; onStopped runs only then', () => {
+      const rig = bgpRig({ rise: 1, gracefulShutdownMs: 3000, holdTimeS: 90 });
+      establish(rig, 90);
+      rig.sim.runFor(300);
+      rig.sim.takeWritten(0);
+      let stoppedAt = -1;
+      const stopAt = rig.sim.timeMs;
+      rig.lifeline.stop(() => (stoppedAt = rig.sim.timeMs));
+      const shutting = messages(rig.sim.takeWritten(0));
+      expect(shutting.map(([type]) => type)).toEqual([MessageType.Update, MessageType.Update]);
+      for (const [, bytes] of shutting) expect(hex(bytes)).toContain(GSHUT);
+      rig.sim.runFor(2900);
+      expect(stoppedAt).toBe(-1);
+      expect(rig.session().state).toBe(SessionState.Established);
+      rig.sim.runFor(200);
+      expect(
+        types(rig.sim.streamWrites[0]!.splice(0)).filter((t) => t !== MessageType.Keepalive),
+      ).toEqual([MessageType.Update, MessageType.Update, MessageType.Notification]);
+      expect(stoppedAt).toBe(stopAt + 3000);
+      expect(rig.session().state).toBe(SessionState.Idle);
+    });
   });
 
   it('survives 100,000 random and mutated messages: no exception escapes, every error is a NOTIFICATION', () => {

@@ -101,6 +101,43 @@ describe('config', () => {
     expect(result.errors!.length).toBe(12);
   });
 
+  it('validates the speaker graceful shutdown and graceful restart keys (issue 13)', () => {
+    const doc = document() as any;
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        {
+          address: '127.0.0.2',
+          remoteAs: 65000,
+          nextHopV4: '192.0.2.10',
+          nextHopV6: '2001:db8::10',
+        },
+      ],
+    };
+    const defaults = readConfig(doc).config!;
+    expect([defaults.announcer.gracefulShutdownMs, defaults.announcer.restartTimeS]).toEqual([
+      0, 0,
+    ]);
+    doc.announcer.gracefulShutdownMs = 5000;
+    doc.announcer.restartTimeS = 120;
+    const set = readConfig(doc).config!;
+    expect([set.announcer.gracefulShutdownMs, set.announcer.restartTimeS]).toEqual([5000, 120]);
+    doc.announcer.gracefulShutdownMs = 60001;
+    doc.announcer.restartTimeS = 4096;
+    expect(readConfig(doc).errors).toEqual([
+      'announcer.gracefulShutdownMs: 60001 must be an integer from 0 to 60000',
+      'announcer.restartTimeS: 4096 must be an integer from 0 to 4095',
+    ]);
+    const exabgp = document() as any;
+    exabgp.announcer = { kind: 'exabgp', gracefulShutdownMs: 5000, restartTimeS: 60 };
+    expect(readConfig(exabgp).errors).toEqual([
+      'announcer.gracefulShutdownMs: applies to "kind": "bgp" only',
+      'announcer.restartTimeS: applies to "kind": "bgp" only',
+    ]);
+  });
+
   it('rejects damping that could never suppress, duplicate names and prefixes, and bad JSON', () => {
     const doc = document() as any;
     doc.services[0].damping = {

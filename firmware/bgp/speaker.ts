@@ -5,9 +5,12 @@
 // pending prefixes (in their current state) as far as its stream's write bound allows, the rest
 // when the HAL says the stream is writable again. A ROUTE-REFRESH only marks, too: a peer that asks
 // again and again and never reads costs a bit per prefix, not a copy per request (issue 11).
-// Received routes are checked and dropped.
+// Received routes are checked and dropped. A planned withdrawal (automatic, console, pin, stop)
+// first announces the routes with GRACEFUL_SHUTDOWN (RFC 8326) for `gracefulShutdownMs`, so that
+// routers move the traffic before the routes go; an urgent one (the local service failed) does not.
 
 import { RouteState, type Announcer } from '../announcer';
+import { assert } from '../assert';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
 import type { Hal } from '../hal';
 import type { Prefix } from '../address';
@@ -20,9 +23,16 @@ import {
 } from './codec';
 import { BgpSession, SESSION_STATE_NAMES, SessionState, type SessionOwner } from './session';
 
-/** Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw. */
-const VARIANTS = 5;
+/**
+ * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw, and the first four
+ * again with GRACEFUL_SHUTDOWN added (empty when graceful shutdown is off).
+ */
+const VARIANTS = 9;
 const VARIANT_WITHDRAW = 4;
+const VARIANT_GRACEFUL_SHUTDOWN = 5;
+/** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
+const GRACEFUL_SHUTDOWN = 0xffff0000;
+const NONE = new Uint8Array(0);
 
 function copyOut(scratch: Uint8Array, length: number): Uint8Array {
   // Not scratch.slice: on Espruino a typed array's slice returns a plain Array.
@@ -56,6 +66,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
   private readonly pending: Uint8Array[];
+  /** Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. */
+  private readonly gracefulUntilMs: Float64Array;
+  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
+  private stopping: boolean;
+  private done: boolean;
   private readonly receive: Uint8Array;
 
   constructor(
@@ -84,6 +99,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.buildUpdates(peer, prefixes, attributes, drains),
     );
     this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
+    this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
+    this.stopping = false;
+    this.done = false;
     this.receive = new Uint8Array(MESSAGE_BYTES_MAX);
     this.sessions = [];
   }
@@ -96,6 +114,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   ): Uint8Array[] {
     const scratch = new Uint8Array(MESSAGE_BYTES_MAX);
     const localAs = this.config.announcer.localAs;
+    const graceful = this.config.announcer.gracefulShutdownMs > 0;
     const updates: Uint8Array[] = [];
     for (let i = 0; i < prefixes.length; i++) {
       const prefix = prefixes[i]!;
@@ -108,20 +127,22 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         throw new Error(
           'config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text,
         );
-      for (const drain of [false, true]) {
-        const chosen = drain ? (drains[i] ?? attributes[i]!) : attributes[i]!;
-        for (const as4 of [true, false]) {
-          const route = {
-            localAs,
-            as4,
-            nextHop,
-            med: chosen.med,
-            communities: chosen.communityValues,
-          };
-          updates.push(copyOut(scratch, encodeAnnounce(scratch, 0, prefix, route)));
+      const at = updates.length;
+      for (const shutdown of [false, true]) {
+        for (const drain of [false, true]) {
+          const chosen = drain ? (drains[i] ?? attributes[i]!) : attributes[i]!;
+          const communities = shutdown
+            ? chosen.communityValues.concat([GRACEFUL_SHUTDOWN])
+            : chosen.communityValues;
+          for (const as4 of [true, false]) {
+            const route = { localAs, as4, nextHop, med: chosen.med, communities };
+            const length = encodeAnnounce(scratch, 0, prefix, route);
+            updates.push(shutdown && !graceful ? NONE : copyOut(scratch, length));
+          }
         }
+        if (!shutdown) updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix)));
       }
-      updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix)));
+      assert(updates.length === at + VARIANTS, 'every prefix has all its variants');
     }
     return updates;
   }
@@ -161,6 +182,14 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     }
   }
 
+  /** The variant of service `s`'s prefixes that `session` is to have now. */
+  private variant(session: BgpSession, s: number): number {
+    const state = this.state[s]!;
+    if (state === RouteState.Withdrawn) return VARIANT_WITHDRAW;
+    const base = this.gracefulUntilMs[s] === Infinity ? 0 : VARIANT_GRACEFUL_SHUTDOWN;
+    return base + (state === RouteState.Drained ? 2 : 0) + (session.as4 ? 0 : 1);
+  }
+
   /**
    * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
    * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
@@ -169,11 +198,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
     for (let s = 0; s < this.state.length; s++) {
-      const state = this.state[s]!;
-      const variant =
-        state === RouteState.Withdrawn
-          ? VARIANT_WITHDRAW
-          : (state === RouteState.Drained ? 2 : 0) + (session.as4 ? 0 : 1);
+      const variant = this.variant(session, s);
       for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
         if (pending[i] === 0) continue;
         if (!session.write(updates[i * VARIANTS + variant]!)) return;
@@ -182,14 +207,37 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     }
   }
 
-  serviceStateChanged(service: number, state: RouteState): void {
-    this.state[service] = state;
-    this.decided[service] = 1;
+  /** Service `s`'s routes change (or change attributes): every established peer is told. */
+  private changed(s: number): void {
     for (const session of this.sessions) {
       if (session.state !== SessionState.Established) continue;
-      this.mark(session, service, session.families, false);
+      this.mark(session, s, session.families, false);
       this.drain(session);
     }
+  }
+
+  /**
+   * `urgent`: withdraw at once even with graceful shutdown on (the local service failed: the
+   * traffic it still attracts would be lost anyway).
+   */
+  serviceStateChanged(service: number, state: RouteState, urgent?: boolean): void {
+    const previous = this.state[service]!;
+    this.decided[service] = 1;
+    const graceful =
+      state === RouteState.Withdrawn &&
+      urgent !== true &&
+      this.config.announcer.gracefulShutdownMs > 0 &&
+      previous !== RouteState.Withdrawn;
+    if (graceful) {
+      // Already on its way out: the first deadline stands.
+      if (this.gracefulUntilMs[service] !== Infinity) return;
+      this.gracefulUntilMs[service] =
+        this.hal.clock.nowMs() + this.config.announcer.gracefulShutdownMs;
+    } else {
+      this.gracefulUntilMs[service] = Infinity;
+      this.state[service] = state;
+    }
+    this.changed(service);
   }
 
   established(session: BgpSession): void {
@@ -205,6 +253,18 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   tick(nowMs: number): number {
     let next = Infinity;
+    for (let s = 0; s < this.state.length; s++) {
+      const untilMs = this.gracefulUntilMs[s]!;
+      if (untilMs === Infinity) continue;
+      if (nowMs < untilMs) {
+        next = Math.min(next, untilMs);
+        continue;
+      }
+      this.gracefulUntilMs[s] = Infinity;
+      this.state[s] = RouteState.Withdrawn;
+      this.changed(s);
+    }
+    if (this.stopping && next === Infinity) this.finishStop(nowMs);
     for (let i = 0; i < this.sessions.length; i++)
       next = Math.min(next, this.sessions[i]!.tick(nowMs));
     return next;
@@ -243,15 +303,28 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     }));
   }
 
+  /**
+   * Clean shutdown. With `withdraw` and graceful shutdown on, the announced services go through
+   * their GRACEFUL_SHUTDOWN time first (`tick` runs on meanwhile; `stopped` says when it is over);
+   * then every prefix is withdrawn and every session gets CEASE.
+   */
   shutdown(withdraw: boolean): void {
-    const nowMs = this.hal.clock.nowMs();
-    if (withdraw) this.state.fill(RouteState.Withdrawn);
-    for (const session of this.sessions) {
-      if (withdraw && session.state === SessionState.Established) {
-        for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, false);
-        this.drain(session);
-      }
-      session.shutdown(nowMs);
+    if (this.stopping || this.done) return;
+    this.stopping = true;
+    if (withdraw) {
+      for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
+    if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
+      this.finishStop(this.hal.clock.nowMs());
+  }
+
+  private finishStop(nowMs: number): void {
+    this.stopping = false;
+    this.done = true;
+    for (const session of this.sessions) session.shutdown(nowMs);
+  }
+
+  stopped(): boolean {
+    return this.done;
   }
 }
