@@ -45,6 +45,8 @@ export function espruinoOptions(config) {
       LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
       LIFELINE_CONSOLE: String(config?.console != null),
       LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
+      // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
+      LIFELINE_LEAN: 'true',
     },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     logLevel: 'silent',

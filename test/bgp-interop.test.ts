@@ -25,6 +25,7 @@ const LOCAL = '127.0.13.1';
 const DNS = ['127.0.13.41', '127.0.13.42', '127.0.13.43'];
 const LOCAL_DNS = '127.0.13.44';
 const GRACEFUL_MS = 3000;
+const RESTART_S = 6;
 const V4 = '192.0.2.53/32';
 const V6 = '2001:db8:53::53/128';
 
@@ -100,6 +101,7 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
       localAs: 65010,
       routerId: '192.0.2.10',
       gracefulShutdownMs: GRACEFUL_MS,
+      restartTimeS: RESTART_S,
       peers,
     };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
@@ -134,18 +136,16 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
           if (seenAtMs[kind] === undefined && check(kind)) seenAtMs[kind] = performance.now();
         return KINDS.every((kind) => seenAtMs[kind] !== undefined);
       },
-      GRACEFUL_MS + 8000,
+      GRACEFUL_MS + RESTART_S * 1000 + 8000,
       what + KINDS.map(context).join(''),
     );
     return seenAtMs;
   }
 
   const withdrawnAtMs = (): number => {
-    const found = lines.findLast((entry) =>
-      / routes service=dns routes=withdrawn/.test(entry.line),
-    );
-    if (found === undefined) throw new Error('no withdrawal in the log\n' + log);
-    return found.atMs;
+    for (let i = lines.length - 1; i >= 0; i--)
+      if (/ routes service=dns routes=withdrawn/.test(lines[i]!.line)) return lines[i]!.atMs;
+    throw new Error('no withdrawal in the log\n' + log);
   };
   const shutdownSeen = (kind: RouterKind): boolean => {
     const route = routers[kind].route(V4);
@@ -188,5 +188,58 @@ describe('interop matrix: the built-in speaker against BIRD 2, FRR and GoBGP', (
     }
     local.resume();
     await atEvery((kind) => present(kind)(), 'the routes again');
+  });
+
+  it('the routes survive a Lifeline restart (SIGKILL, started again) within the restart time', async () => {
+    await atEvery((kind) => present(kind)(), 'the routes');
+    const killedAtMs = performance.now();
+    const exited = new Promise((resolve) => lifeline!.once('exit', resolve));
+    lifeline!.kill('SIGKILL');
+    await exited;
+    const missing = { bird: 0, frr: 0, gobgp: 0 } as Record<RouterKind, number>;
+    let polls = 0;
+    const poll = (): void => {
+      polls++;
+      for (const kind of KINDS) if (routers[kind].route(V4) === null) missing[kind]++;
+    };
+    // Down for 2 s, then back: the routers hold the routes all along, and take them afresh.
+    while (performance.now() - killedAtMs < 2000) poll();
+    const established = log.split('state=established').length;
+    lifeline = startLifeline();
+    await waitFor(
+      () => {
+        poll();
+        return log.split('state=established').length >= established + KINDS.length;
+      },
+      10000,
+      'the sessions again' + context('frr'),
+    );
+    for (let i = 0; i < 20; i++) poll();
+    figures.push(
+      `restart within ${RESTART_S} s: ${polls} polls over ` +
+        `${(performance.now() - killedAtMs).toFixed(0)} ms, route missing in ` +
+        KINDS.map((kind) => kind + ' ' + missing[kind]).join(', '),
+    );
+    for (const kind of KINDS) expect(missing[kind], kind).toBe(0);
+  });
+
+  it('the routes go when Lifeline does not come back within the restart time', async () => {
+    await atEvery((kind) => routers[kind].established() && present(kind)(), 'the routes');
+    // Let End-of-RIB arrive (the routes are no longer stale), then kill for good.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const killedAtMs = performance.now();
+    const exited = new Promise((resolve) => lifeline!.once('exit', resolve));
+    lifeline!.kill('SIGKILL');
+    await exited;
+    lifeline = null;
+    const goneAtMs = await atEvery((kind) => absent(kind)(), 'the routes to go');
+    for (const kind of KINDS) {
+      const goneMs = goneAtMs[kind] - killedAtMs;
+      figures.push(
+        `${kind}: not back: gone after ${goneMs.toFixed(0)} ms (restart time ${RESTART_S} s)`,
+      );
+      expect(goneMs, kind).toBeGreaterThan(RESTART_S * 1000 - 500);
+      expect(goneMs, kind).toBeLessThan(RESTART_S * 1000 + 3000);
+    }
   });
 });

@@ -31,6 +31,7 @@ function bgpRig(
     peers?: number;
     gracefulShutdownMs?: number;
     restartTimeS?: number;
+    onShutdown?: 'keep';
     local?: boolean;
   } = {},
 ) {
@@ -53,6 +54,7 @@ function bgpRig(
   if (options.gracefulShutdownMs !== undefined)
     doc.announcer.gracefulShutdownMs = options.gracefulShutdownMs;
   if (options.restartTimeS !== undefined) doc.announcer.restartTimeS = options.restartTimeS;
+  if (options.onShutdown !== undefined) doc.announcer.onShutdown = options.onShutdown;
   const result = readConfig(doc);
   if (result.config === null) throw new Error(result.errors.join('\n'));
   const sim = new SimHal({ socketsMax: 16, seed: 3 });
@@ -538,6 +540,57 @@ describe('BGP session FSM (sim HAL)', () => {
       ).toEqual([MessageType.Update, MessageType.Update, MessageType.Notification]);
       expect(stoppedAt).toBe(stopAt + 3000);
       expect(rig.session().state).toBe(SessionState.Idle);
+    });
+  });
+
+  describe('graceful restart (RFC 4724), speaker side', () => {
+    it('offers the capability (restarted once), and follows the routes with End-of-RIB for each family', () => {
+      const rig = bgpRig({ rise: 3, restartTimeS: 120, holdTimeS: 90 });
+      rig.sim.runFor(1);
+      const [[, open]] = messages(rig.sim.takeWritten(0)) as [[number, Uint8Array]];
+      // Capability 64, length 10: R bit and 120 s, then IPv4 and IPv6 unicast with F set.
+      expect(hex(open)).toContain('400a8078' + '00010180' + '00020180');
+      // Established before the first decision: no End-of-RIB yet (it would have the router drop
+      // the routes it kept through our restart); it follows the routes once they are decided.
+      rig.sim.deliver(0, peerOpen(65000, 90));
+      rig.sim.deliver(0, keepalive());
+      expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Keepalive]);
+      rig.sim.runFor(600);
+      const sent = messages(rig.sim.takeWritten(0)).map(([, bytes]) => hex(bytes));
+      expect(sent.slice(0, 2).map((h) => h.slice(36, 38))).toEqual(['02', '02']); // the routes
+      expect(sent.slice(2)).toEqual([
+        'ffffffffffffffffffffffffffffffff00170200000000',
+        'ffffffffffffffffffffffffffffffff001d0200000006800f03000201',
+      ]);
+      // The next session (the peer restarted) no longer says that we did.
+      rig.sim.peerClose(0);
+      rig.sim.runFor(1500);
+      const [[, again]] = messages(rig.sim.takeWritten(0)) as [[number, Uint8Array]];
+      expect(hex(again)).toContain('400a0078');
+    });
+
+    it('a stop that keeps the routes closes without CEASE, so routers keep them for the restart time', () => {
+      const rig = bgpRig({ rise: 1, restartTimeS: 120, holdTimeS: 90, onShutdown: 'keep' });
+      establish(rig, 90);
+      rig.sim.runFor(300);
+      rig.sim.takeWritten(0);
+      rig.lifeline.stop();
+      expect(types(rig.sim.streamWrites[0]!.splice(0))).toEqual([]);
+      expect(rig.session().state).toBe(SessionState.Idle);
+      expect(rig.sim.streamOpen[0]).toBe(0);
+    });
+
+    it('without a restart time: no capability, no End-of-RIB (the bytes of before)', () => {
+      const rig = bgpRig({ rise: 1 });
+      rig.sim.runFor(1);
+      expect(hex(messages(rig.sim.takeWritten(0))[0]![1])).not.toContain('4006');
+      rig.sim.deliver(0, peerOpen());
+      rig.sim.deliver(0, keepalive());
+      expect(types(rig.sim.takeWritten(0))).toEqual([
+        MessageType.Keepalive,
+        MessageType.Update,
+        MessageType.Update,
+      ]);
     });
   });
 

@@ -86,6 +86,8 @@ export interface SessionOptions {
   readonly owner: SessionOwner;
   /** Shared scratch buffer the HAL copies received bytes into. */
   readonly receive: Uint8Array;
+  /** Graceful restart (RFC 4724): the restart time we offer, 0 for none. */
+  readonly restartTimeS: number;
 }
 
 export class BgpSession {
@@ -114,6 +116,8 @@ export class BgpSession {
   private backoffMs: number;
   /** When a write was first refused and the peer has not read since (RFC 9687), or Infinity. */
   private sendBlockedAtMs: number;
+  /** No session has been established since boot: our OPEN says we restarted (RFC 4724 3). */
+  private restarted: boolean;
 
   constructor(readonly options: SessionOptions) {
     const peer = options.peer;
@@ -141,6 +145,7 @@ export class BgpSession {
     this.keepaliveAtMs = Infinity;
     this.backoffMs = BACKOFF_MIN_MS;
     this.sendBlockedAtMs = Infinity;
+    this.restarted = true;
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
     this.stream = options.hal.openStream({
       streamId: options.index,
@@ -159,6 +164,7 @@ export class BgpSession {
     assert(next !== previous, 'a session transition changes the state');
     this.state = next;
     if (next === SessionState.Established) {
+      this.restarted = false;
       this.establishedAtMs = nowMs;
       this.establishedCount++;
       this.backoffMs = BACKOFF_MIN_MS;
@@ -283,6 +289,8 @@ export class BgpSession {
         holdTimeS: options.peer.holdTimeS,
         routerId: options.routerId,
         families: options.families,
+        restartTimeS: options.restartTimeS,
+        restarted: this.restarted,
       }),
     );
     this.deadlineMs = nowMs + OPEN_HOLD_MS;
@@ -404,9 +412,13 @@ export class BgpSession {
     this.enter(SessionState.OpenConfirm, nowMs, 'open');
   }
 
-  /** Clean shutdown: CEASE (administrative shutdown), then close; no reconnect. */
-  shutdown(nowMs: number): void {
-    if (this.state !== SessionState.Idle && this.state !== SessionState.Connect) {
+  /**
+   * Clean shutdown: CEASE (administrative shutdown), then close; no reconnect. `restarting`: close
+   * without a NOTIFICATION, so that a graceful restart helper keeps our routes (RFC 4724 4.2).
+   */
+  shutdown(nowMs: number, restarting: boolean): void {
+    const open = this.state !== SessionState.Idle && this.state !== SessionState.Connect;
+    if (open && !restarting) {
       this.error.set(ErrorCode.Cease, CeaseSubcode.AdministrativeShutdown);
       this.send(encodeNotification(this.transmit, 0, this.error));
     }

@@ -16,6 +16,7 @@ import type { Hal } from '../hal';
 import type { Prefix } from '../address';
 import {
   encodeAnnounce,
+  encodeEndOfRib,
   encodeWithdraw,
   FAMILY_IPV4,
   FAMILY_IPV6,
@@ -66,11 +67,17 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
   private readonly pending: Uint8Array[];
+  /** Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. */
+  private readonly endOfRibPending: Uint8Array;
+  /** End-of-RIB for IPv4 and IPv6 unicast. */
+  private readonly endOfRib: Uint8Array[];
   /** Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. */
   private readonly gracefulUntilMs: Float64Array;
   /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
   private stopping: boolean;
   private done: boolean;
+  /** The stop keeps the routes for a graceful restart: no CEASE. */
+  private restarting: boolean;
   private readonly receive: Uint8Array;
 
   constructor(
@@ -99,9 +106,15 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.buildUpdates(peer, prefixes, attributes, drains),
     );
     this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
+    this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
+    const scratch = new Uint8Array(MESSAGE_BYTES_MAX);
+    this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
+      copyOut(scratch, encodeEndOfRib(scratch, 0, family)),
+    );
     this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
     this.stopping = false;
     this.done = false;
+    this.restarting = false;
     this.receive = new Uint8Array(MESSAGE_BYTES_MAX);
     this.sessions = [];
   }
@@ -164,6 +177,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           hal: this.hal,
           owner: this,
           receive: this.receive,
+          restartTimeS: announcer.restartTimeS,
         }),
       );
     }
@@ -205,6 +219,17 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         pending[i] = 0;
       }
     }
+    const index = session.options.index;
+    if (this.endOfRibPending[index] === 0) return;
+    // Not before every service has its first decision: an End-of-RIB before the routes would
+    // have the router drop the ones it kept through our restart.
+    for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
+    for (let f = 0; f < 2; f++) {
+      const family = f === 0 ? FAMILY_IPV4 : FAMILY_IPV6;
+      if ((this.endOfRibPending[index]! & family) === 0) continue;
+      if (!session.write(this.endOfRib[f]!)) return;
+      this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
+    }
   }
 
   /** Service `s`'s routes change (or change attributes): every established peer is told. */
@@ -242,6 +267,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   established(session: BgpSession): void {
     this.pending[session.options.index]!.fill(0);
+    // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
+    // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
+    // that is once every service has decided (`rise` or `fall` rounds after boot).
+    if (this.config.announcer.restartTimeS > 0)
+      this.endOfRibPending[session.options.index] = session.families;
     for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
     this.drain(session);
   }
@@ -306,7 +336,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   /**
    * Clean shutdown. With `withdraw` and graceful shutdown on, the announced services go through
    * their GRACEFUL_SHUTDOWN time first (`tick` runs on meanwhile; `stopped` says when it is over);
-   * then every prefix is withdrawn and every session gets CEASE.
+   * then every prefix is withdrawn and every session gets CEASE. Keeping the routes with graceful
+   * restart on closes the sessions without CEASE: the routers keep the routes for the restart time
+   * (a restart under systemd: an upgrade, a new config).
    */
   shutdown(withdraw: boolean): void {
     if (this.stopping || this.done) return;
@@ -314,6 +346,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (withdraw) {
       for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
+    this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
     if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
       this.finishStop(this.hal.clock.nowMs());
   }
@@ -321,7 +354,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private finishStop(nowMs: number): void {
     this.stopping = false;
     this.done = true;
-    for (const session of this.sessions) session.shutdown(nowMs);
+    for (const session of this.sessions) session.shutdown(nowMs, this.restarting);
   }
 
   stopped(): boolean {

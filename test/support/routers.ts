@@ -291,12 +291,19 @@ ${transport}
     hold-time = 9
     keepalive-interval = 3
     connect-retry = 1
+  [neighbors.graceful-restart.config]
+    enabled = true
+    helper-only = true
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv6-unicast"
+    [neighbors.afi-safis.mp-graceful-restart.config]
+      enabled = true
 `,
     );
   }
