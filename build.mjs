@@ -94,10 +94,11 @@ export async function validatedConfig(path) {
   });
   const url =
     'data:text/javascript;base64,' + Buffer.from(bundled.outputFiles[0].text).toString('base64');
-  const { parseConfigText } = await import(url);
+  const { parseConfigText, espruinoProblems } = await import(url);
   const result = parseConfigText(readFileSync(path, 'utf8'));
-  if (result.config === null) {
-    for (const error of result.errors) process.stderr.write(path + ': ' + error + '\n');
+  const errors = result.config === null ? result.errors : espruinoProblems(result.config);
+  if (errors.length > 0) {
+    for (const error of errors) process.stderr.write(path + ': ' + error + '\n');
     return null;
   }
   const embedded = { ...result.config };

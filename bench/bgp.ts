@@ -128,6 +128,9 @@ export class Driver implements HalClient {
     this.speaker.streamWritable(id);
     this.wake();
   }
+  streamIncoming(listenerId: number, address: string): number {
+    return this.speaker.streamIncoming(listenerId, address);
+  }
 }
 
 export interface Timings {

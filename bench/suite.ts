@@ -129,6 +129,9 @@ export class RoundDriver implements HalClient {
   streamReceived(): void {}
   streamClosed(): void {}
   streamWritable(): void {}
+  streamIncoming(): number {
+    return -1;
+  }
 }
 
 /** The baseline: the same query bytes, sent with bare dgram sockets, waiting for every reply. */

@@ -30,6 +30,8 @@ export interface Announcer {
   streamClosed(streamId: number): void;
   /** The stream can take writes again after refusing one (see HalClient.streamWritable). */
   streamWritable(streamId: number): void;
+  /** A connection on a listener: the stream that takes it, or -1 (HalClient.streamIncoming). */
+  streamIncoming(listenerId: number, address: string): number;
   /**
    * Clean shutdown; `withdraw` true: withdraw every prefix first. It may take time (a graceful
    * shutdown): `tick` and the stream events go on until `stopped`.
@@ -92,6 +94,9 @@ export class ExaBgpAnnouncer implements Announcer {
   streamReceived(): void {}
   streamWritable(): void {}
   streamClosed(): void {}
+  streamIncoming(): number {
+    return -1;
+  }
 
   stopped(): boolean {
     return true;

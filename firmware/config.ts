@@ -83,6 +83,11 @@ export interface BgpPeerConfig {
   readonly localAddress: Address | null;
   readonly nextHopV4: Address | null;
   readonly nextHopV6: Address | null;
+  /**
+   * Listen for the peer's connection (on `localAddress` and `port`) instead of connecting out,
+   * like a router's `passive`: the peer connects when it is ready, without waiting for our backoff.
+   */
+  readonly passive: boolean;
 }
 
 export interface AnnouncerConfig {
@@ -557,6 +562,7 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
     'localAddress',
     'nextHopV4',
     'nextHopV6',
+    'passive',
   ]);
   if (record === null) return null;
   const address = reader.address(record, 'address', path, true);
@@ -568,10 +574,14 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
     localAddress: reader.address(record, 'localAddress', path, false),
     nextHopV4: reader.address(record, 'nextHopV4', path, false),
     nextHopV6: reader.address(record, 'nextHopV6', path, false),
+    passive: reader.boolean(record, 'passive', path, false),
   };
   if (peer.holdTimeS === 1 || peer.holdTimeS === 2) {
     reader.problem(path + '.holdTimeS', 'must be 0 or at least 3 seconds (RFC 4271 4.2)');
   }
+  const local = peer.localAddress;
+  if (peer.passive && local !== null && address !== null && local.family !== address.family)
+    reader.problem(path + '.localAddress', 'must be of the peer address family to listen on');
   if (peer.nextHopV4 !== null && peer.nextHopV4.family !== 4)
     reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
   if (peer.nextHopV6 !== null && peer.nextHopV6.family !== 6)
@@ -886,4 +896,20 @@ export function parseConfigText(text: string): ConfigResult {
     };
   }
   return readConfig(document);
+}
+
+/**
+ * What an Espruino board cannot do with a config the validator accepts, as `PATH: PROBLEM` lines
+ * (the board build prints them and stops): it cannot listen for a passive peer's connection, and
+ * its network stack has no TCP MD5 signatures.
+ */
+export function espruinoProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const peers = config.announcer.peers;
+  for (let i = 0; i < peers.length; i++) {
+    const path = 'announcer.peers[' + i + '].';
+    if (peers[i]!.passive)
+      problems.push(path + 'passive: not on Espruino (the board cannot listen for connections)');
+  }
+  return problems;
 }

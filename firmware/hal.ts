@@ -42,6 +42,13 @@ export interface HalClient {
    * The stream is closed: refused, reset, timed out or ended by the peer. No more events follow.
    */
   streamClosed(streamId: number): void;
+  /**
+   * A connection from `address` (canonical text, see firmware/address.ts) arrived on listener
+   * `listenerId`. Returns the id of the stream that takes it, or -1 to refuse it (the HAL closes
+   * it). The taking stream drops whatever connection it had, without events, and then hears
+   * `streamConnected` for the new one. Must not write to that stream before then.
+   */
+  streamIncoming(listenerId: number, address: string): number;
 }
 
 export interface UdpOpenOptions {
@@ -115,6 +122,23 @@ export interface StreamSocket {
   close(): void;
 }
 
+export interface ListenOptions {
+  readonly listenerId: number;
+  readonly family: 4 | 6;
+  /** The local address to accept on, or null for every address of the family. */
+  readonly address: string | null;
+  readonly port: number;
+}
+
+/**
+ * Accepts TCP connections for passive BGP peers (`streamIncoming` gives each to a stream). A HAL
+ * that cannot listen (Espruino's) logs it and accepts nothing; the config check refuses passive
+ * peers there.
+ */
+export interface StreamListener {
+  close(): void;
+}
+
 /**
  * Durable storage for overrides, used recovery codes and the audit log (files under stateDir on
  * Node, Storage on Espruino). Every call is rare; failures are reported, never thrown.
@@ -139,6 +163,8 @@ export interface Hal {
   openUdp(options: UdpOpenOptions): UdpSocket;
   openTcp(options: TcpOpenOptions): TcpProbeSocket;
   openStream(options: StreamOpenOptions): StreamSocket;
+  /** Listens for connections; failures (the port is taken) are logged, never thrown. */
+  listen(options: ListenOptions): StreamListener;
   /** Fills `target` with unpredictable bytes (query IDs, challenges). */
   fillRandom(target: Uint8Array): void;
   /** Arms the single wake-up timer for `atMs` (clock time), replacing any earlier one. */

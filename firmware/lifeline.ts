@@ -19,6 +19,9 @@ import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from 
 import type { Hal, HalClient } from './hal';
 import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 
+/** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
+declare const LIFELINE_LEAN: boolean | undefined;
+
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
   rounds: number;
@@ -214,6 +217,15 @@ export class Lifeline implements HalClient {
     if (!this.running && !this.stopping) return;
     this.announcer.streamWritable(streamId);
     this.afterStreamEvent();
+  }
+
+  streamIncoming(listenerId: number, address: string): number {
+    // The Espruino build cannot listen (firmware/bgp/speaker.ts): nothing of this on the board.
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
+    if (!this.running && !this.stopping) return -1;
+    const streamId = this.announcer.streamIncoming(listenerId, address);
+    this.afterStreamEvent();
+    return streamId;
   }
 
   private afterStreamEvent(): void {

@@ -33,6 +33,7 @@ function bgpRig(
     restartTimeS?: number;
     onShutdown?: 'keep';
     local?: boolean;
+    passive?: boolean;
   } = {},
 ) {
   const doc = document({ rise: options.rise ?? 3, fall: 3, local: options.local ?? false }) as any;
@@ -49,6 +50,8 @@ function bgpRig(
       holdTimeS: options.holdTimeS ?? 9,
       nextHopV4: '192.0.2.10',
       nextHopV6: '2001:db8::10',
+      ...(options.passive === true ? { passive: true } : {}),
+      ...(options.passive === true && i === 0 ? { localAddress: '127.0.0.1' } : {}),
     })),
   };
   if (options.gracefulShutdownMs !== undefined)
@@ -591,6 +594,60 @@ describe('BGP session FSM (sim HAL)', () => {
         MessageType.Update,
         MessageType.Update,
       ]);
+    });
+  });
+
+  describe('passive peers (the router connects to us)', () => {
+    it('listens on localAddress and port, never connects out, and takes only the peer', () => {
+      const rig = bgpRig({ rise: 1, passive: true, peers: 2 });
+      rig.sim.runFor(5000);
+      expect([rig.sim.streamConnects[0], rig.sim.streamConnects[1]]).toEqual([0, 0]);
+      expect(rig.sim.listeners.map((l) => [l.listenerId, l.family, l.address, l.port])).toEqual([
+        [0, 4, '127.0.0.1', 1179],
+        [1, 6, null, 1179],
+      ]);
+      expect(rig.sim.connectIn(0, '127.0.0.9')).toBe(-1); // not a configured peer
+      expect(rig.sim.connectIn(1, '127.0.0.2')).toBe(-1); // that listener is the IPv6 peer's
+      expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(0);
+      expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Open]);
+      rig.sim.deliver(0, peerOpen());
+      rig.sim.deliver(0, keepalive());
+      expect(rig.session().state).toBe(SessionState.Established);
+      expect(types(rig.sim.takeWritten(0))).toEqual([
+        MessageType.Keepalive,
+        MessageType.Update,
+        MessageType.Update,
+      ]);
+    });
+
+    it('collisions (RFC 4271 6.8): refused while Established; in the handshake the new one wins', () => {
+      const rig = bgpRig({ rise: 1, passive: true, holdTimeS: 90 });
+      rig.sim.runFor(300);
+      expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(0);
+      rig.sim.takeWritten(0);
+      // The peer gave up on that connection mid-handshake and opens another: it replaces it.
+      expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(0);
+      expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Open]);
+      expect(rig.session().lastError).toBe('replaced-by-new-connection');
+      rig.sim.deliver(0, peerOpen(65000, 90));
+      rig.sim.deliver(0, keepalive());
+      expect(rig.session().state).toBe(SessionState.Established);
+      rig.sim.takeWritten(0);
+      expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(-1);
+      expect(rig.session().state).toBe(SessionState.Established);
+      expect(rig.sim.logged.join('\n')).toContain('refused=second-connection (RFC 4271 6.8)');
+      // The peer goes (a restart): the session waits for it, with no backoff of its own.
+      rig.sim.peerClose(0);
+      expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(0);
+      expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Open]);
+    });
+
+    it('closes its listeners on stop', () => {
+      const rig = bgpRig({ rise: 1, passive: true });
+      rig.sim.runFor(300);
+      rig.lifeline.stop();
+      expect(rig.sim.listeners).toEqual([]);
+      expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(-1);
     });
   });
 

@@ -50,6 +50,9 @@ class Prober implements HalClient {
   streamReceived(): void {}
   streamClosed(): void {}
   streamWritable(): void {}
+  streamIncoming(): number {
+    return -1;
+  }
 }
 
 const cleanup: (() => unknown)[] = [];

@@ -139,27 +139,36 @@ export function describeNotification(bytes: Uint8Array, offset: number, length: 
   const subcode = bytes[offset + HEADER_BYTES + 1]!;
   const codeName = ERROR_CODE_NAMES[code] ?? 'unknown';
   const subcodeName = (SUBCODE_NAMES[code] ?? [])[subcode] ?? '';
-  let text = code + '/' + subcode + ' (' + codeName + (subcodeName === '' ? '' : '/' + subcodeName);
-  text += ')';
-  const data = offset + HEADER_BYTES + 2;
-  const end = offset + length;
+  const text =
+    code + '/' + subcode + ' (' + codeName + (subcodeName === '' ? '' : '/' + subcodeName) + ')';
   const shutdown =
     code === ErrorCode.Cease &&
     (subcode === CeaseSubcode.AdministrativeShutdown ||
       subcode === CeaseSubcode.AdministrativeReset);
-  if (!shutdown || data >= end) return text;
-  const textLength = bytes[data]!;
-  if (textLength === 0 || data + 1 + textLength > end) return text;
-  let message = '';
-  for (let i = data + 1; i < data + 1 + textLength; i++) {
-    const byte = bytes[i]!;
-    const plain = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
-    message += plain
-      ? String.fromCharCode(byte)
-      : '\\x' + (byte < 16 ? '0' : '') + byte.toString(16);
-  }
-  return text + ' message="' + message + '"';
+  if (!shutdown || shutdownMessage === null) return text;
+  return text + shutdownMessage(bytes, offset + HEADER_BYTES + 2, offset + length);
 }
+
+/**
+ * The shutdown communication in [data, end) as ` message="..."`, or '' when there is none. Not on
+ * the board (see LEAN above): its log keeps to the numbers and the code's name.
+ */
+const shutdownMessage = LEAN
+  ? null
+  : (bytes: Uint8Array, data: number, end: number): string => {
+      if (data >= end) return '';
+      const textLength = bytes[data]!;
+      if (textLength === 0 || data + 1 + textLength > end) return '';
+      let message = '';
+      for (let i = data + 1; i < data + 1 + textLength; i++) {
+        const byte = bytes[i]!;
+        const plain = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
+        message += plain
+          ? String.fromCharCode(byte)
+          : '\\x' + (byte < 16 ? '0' : '') + byte.toString(16);
+      }
+      return ' message="' + message + '"';
+    };
 
 /** Address family bits, as negotiated. */
 export const FAMILY_IPV4 = 1;

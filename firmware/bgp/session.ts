@@ -67,6 +67,12 @@ export const READ_BYTES_PER_SECOND_MAX = 4 * 1024 * 1024;
 /** RFC 9687 4: the send hold time is the greater of 8 minutes and twice the hold time. */
 const SEND_HOLD_MS_MIN = 480000;
 
+/**
+ * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
+ * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
+ */
+declare const LIFELINE_LEAN: boolean | undefined;
+
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
   /** The session reached Established: send the current state of every prefix. */
@@ -118,6 +124,8 @@ export class BgpSession {
   private sendBlockedAtMs: number;
   /** No session has been established since boot: our OPEN says we restarted (RFC 4724 3). */
   private restarted: boolean;
+  /** `shutdown` was called: no reconnect, no incoming connection. */
+  private stopped: boolean;
 
   constructor(readonly options: SessionOptions) {
     const peer = options.peer;
@@ -146,6 +154,9 @@ export class BgpSession {
     this.backoffMs = BACKOFF_MIN_MS;
     this.sendBlockedAtMs = Infinity;
     this.restarted = true;
+    this.stopped = false;
+    // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
+    if (peer.passive) this.retryAtMs = Infinity;
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
     this.stream = options.hal.openStream({
       streamId: options.index,
@@ -231,7 +242,7 @@ export class BgpSession {
     this.lastError = reason;
     this.options.hal.fillRandom(this.random);
     const jitter = 0.75 + (this.random[0]! / 255) * 0.5;
-    this.retryAtMs = nowMs + this.backoffMs * jitter;
+    this.retryAtMs = this.options.peer.passive ? Infinity : nowMs + this.backoffMs * jitter;
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
@@ -295,6 +306,27 @@ export class BgpSession {
     );
     this.deadlineMs = nowMs + OPEN_HOLD_MS;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
+  }
+
+  /**
+   * A connection from the peer arrived on our listener (a passive peer). Connection collision
+   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
+   * session still in its handshake gives way to the new connection (the peer has given up on the
+   * old one). Returns whether the session takes it; `connected` follows when it does.
+   */
+  incoming(nowMs: number): boolean {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
+    if (!this.options.peer.passive || this.stopped) return false;
+    if (this.state === SessionState.Established) {
+      this.options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
+      return false;
+    }
+    if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
+    this.enter(SessionState.Connect, nowMs, 'incoming');
+    this.frameLength = 0;
+    this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
+    this.keepaliveAtMs = Infinity;
+    return true;
   }
 
   closed(nowMs: number): void {
@@ -424,5 +456,6 @@ export class BgpSession {
     }
     this.drop(nowMs, 'shutdown');
     this.retryAtMs = Infinity;
+    this.stopped = true;
   }
 }

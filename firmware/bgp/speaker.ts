@@ -12,7 +12,7 @@
 import { RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
-import type { Hal } from '../hal';
+import type { Hal, StreamListener } from '../hal';
 import type { Prefix } from '../address';
 import {
   encodeAnnounce,
@@ -42,6 +42,12 @@ function copyOut(scratch: Uint8Array, length: number): Uint8Array {
   return message;
 }
 
+/**
+ * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
+ * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
+ */
+declare const LIFELINE_LEAN: boolean | undefined;
+
 /** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
   readonly peer: string;
@@ -57,6 +63,9 @@ export interface PeerStatus {
 
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
+  /** Per peer: the listener its connections come in on (passive peers), or -1. */
+  private readonly listenerOf: Int8Array;
+  private readonly listeners: StreamListener[];
   private readonly state: Uint8Array;
   private readonly decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -117,6 +126,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.restarting = false;
     this.receive = new Uint8Array(MESSAGE_BYTES_MAX);
     this.sessions = [];
+    this.listenerOf = new Int8Array(config.announcer.peers.length).fill(-1);
+    this.listeners = [];
   }
 
   private buildUpdates(
@@ -178,6 +189,35 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           owner: this,
           receive: this.receive,
           restartTimeS: announcer.restartTimeS,
+        }),
+      );
+    }
+    this.listen();
+  }
+
+  /** One listener per local address and port that passive peers share. */
+  private listen(): void {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    const peers = this.config.announcer.peers;
+    for (let index = 0; index < peers.length; index++) {
+      const peer = peers[index]!;
+      if (!peer.passive) continue;
+      const local = peer.localAddress === null ? null : peer.localAddress.text;
+      for (let other = 0; other < index && this.listenerOf[index] === -1; other++) {
+        const same = peers[other]!;
+        const sameLocal = same.localAddress === null ? null : same.localAddress.text;
+        const shared = same.passive && same.port === peer.port && sameLocal === local;
+        if (shared && same.address.family === peer.address.family)
+          this.listenerOf[index] = this.listenerOf[other]!;
+      }
+      if (this.listenerOf[index] !== -1) continue;
+      this.listenerOf[index] = this.listeners.length;
+      this.listeners.push(
+        this.hal.listen({
+          listenerId: this.listeners.length,
+          family: peer.address.family,
+          address: local,
+          port: peer.port,
         }),
       );
     }
@@ -312,6 +352,19 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.sessions[streamId]?.closed(this.hal.clock.nowMs());
   }
 
+  /** A connection on one of our listeners: the passive peer at `address` on it takes it. */
+  streamIncoming(listenerId: number, address: string): number {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
+    const nowMs = this.hal.clock.nowMs();
+    for (let i = 0; i < this.sessions.length; i++) {
+      const session = this.sessions[i]!;
+      if (this.listenerOf[i] !== listenerId || session.options.peer.address.text !== address)
+        continue;
+      return session.incoming(nowMs) ? i : -1;
+    }
+    return -1;
+  }
+
   streamWritable(streamId: number): void {
     const session = this.sessions[streamId];
     if (session === undefined) return;
@@ -354,6 +407,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private finishStop(nowMs: number): void {
     this.stopping = false;
     this.done = true;
+    for (const listener of this.listeners) listener.close();
     for (const session of this.sessions) session.shutdown(nowMs, this.restarting);
   }
 

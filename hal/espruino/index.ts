@@ -7,6 +7,7 @@ import type {
   Clock,
   Hal,
   HalClient,
+  StreamListener,
   Storage,
   StreamOpenOptions,
   StreamSocket,
@@ -271,6 +272,11 @@ export class EspruinoHal implements Hal {
 
   openStream(options: StreamOpenOptions): StreamSocket {
     return new EspruinoStreamSocket(this, options);
+  }
+
+  /** The board does not listen: the config check refuses passive peers for it. */
+  listen(): StreamListener {
+    return { close(): void {} };
   }
 
   fillRandom(target: Uint8Array): void {

@@ -5,7 +5,7 @@
 
 import { randomFillSync } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'node:dgram';
-import { Socket as NetSocket } from 'node:net';
+import { createServer, Socket as NetSocket, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { FileStorage } from './storage';
@@ -13,6 +13,8 @@ import type {
   Clock,
   Hal,
   HalClient,
+  ListenOptions,
+  StreamListener,
   Storage,
   StreamOpenOptions,
   StreamSocket,
@@ -193,6 +195,13 @@ class NodeStreamSocket implements StreamSocket {
     this.hal.client().streamConnected(this.options.streamId);
   }
 
+  /** Takes a connection our listener accepted, in place of any it had (no events for that). */
+  accept(socket: NetSocket): void {
+    this.close();
+    this.adopt(socket);
+    this.onConnect();
+  }
+
   private onData(chunk: Buffer): void {
     const receive = this.options.receive;
     const socket = this.socket;
@@ -266,6 +275,45 @@ class NodeStreamSocket implements StreamSocket {
   }
 }
 
+/** Strips the IPv4-mapped prefix a dual-stack socket may report, to match canonical text. */
+function canonicalRemote(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** A TCP listener for passive BGP peers: each connection goes to the stream the firmware names. */
+class NodeStreamListener implements StreamListener {
+  private readonly server: Server;
+
+  constructor(
+    private readonly hal: NodeHal,
+    private readonly options: ListenOptions,
+  ) {
+    this.server = createServer((socket) => this.onConnection(socket));
+    this.server.on('error', (error: Error) =>
+      hal.log('bgp listener port=' + options.port + ' failed: ' + error.message),
+    );
+    const any = options.family === 4 ? '0.0.0.0' : '::';
+    this.server.listen({ host: options.address ?? any, port: options.port, ipv6Only: true });
+  }
+
+  private onConnection(socket: NetSocket): void {
+    const address = canonicalRemote(socket.remoteAddress);
+    const streamId = this.hal.client().streamIncoming(this.options.listenerId, address);
+    const stream = this.hal.streams[streamId];
+    if (streamId < 0 || stream === undefined) {
+      socket.on('error', ignoreError);
+      socket.destroy();
+      return;
+    }
+    stream.accept(socket);
+  }
+
+  close(): void {
+    this.server.close();
+  }
+}
+
 export interface NodeHalOptions {
   /** Where overrides and the audit log persist; none when absent. */
   readonly stateDir?: string | null;
@@ -284,6 +332,8 @@ export class NodeHal implements Hal {
   private readonly emitSink: (line: string) => void;
 
   readonly storage: Storage | null;
+  /** The streams by id, for a listener to hand its connections to. */
+  readonly streams: NodeStreamSocket[] = [];
 
   constructor(options: NodeHalOptions = {}) {
     this.wakeHandler = this.onTimer.bind(this);
@@ -311,7 +361,13 @@ export class NodeHal implements Hal {
   }
 
   openStream(options: StreamOpenOptions): StreamSocket {
-    return new NodeStreamSocket(this, options);
+    const stream = new NodeStreamSocket(this, options);
+    this.streams[options.streamId] = stream;
+    return stream;
+  }
+
+  listen(options: ListenOptions): StreamListener {
+    return new NodeStreamListener(this, options);
   }
 
   fillRandom(target: Uint8Array): void {

@@ -7,6 +7,8 @@ import type {
   Clock,
   Hal,
   HalClient,
+  ListenOptions,
+  StreamListener,
   Storage,
   StreamOpenOptions,
   StreamSocket,
@@ -163,6 +165,8 @@ export class SimHal implements Hal {
   readonly streamUnreadBytes: Float64Array;
   readonly streamWriteBytesMax: Float64Array;
   readonly streamRefused: Uint8Array;
+  /** What the firmware listens on. */
+  readonly listeners: ListenOptions[];
   private readonly streamReceive: (Uint8Array | null)[];
   private readonly streamEventAtMs: Float64Array;
   /** 0: connected, 1: closed. */
@@ -207,6 +211,7 @@ export class SimHal implements Hal {
     this.streamUnreadBytes = new Float64Array(STREAMS_MAX);
     this.streamWriteBytesMax = new Float64Array(STREAMS_MAX);
     this.streamRefused = new Uint8Array(STREAMS_MAX);
+    this.listeners = [];
     this.streamReceive = [];
     for (let i = 0; i < STREAMS_MAX; i++) {
       this.streamWrites.push([]);
@@ -264,6 +269,33 @@ export class SimHal implements Hal {
   streamClose(id: number): void {
     this.streamOpen[id] = 0;
     this.streamEventAtMs[id] = NONE;
+  }
+
+  listen(options: ListenOptions): StreamListener {
+    this.listeners.push(options);
+    const sim = this;
+    return {
+      close(): void {
+        sim.listeners.splice(sim.listeners.indexOf(options), 1);
+      },
+    };
+  }
+
+  /**
+   * A peer at `address` connects to listener `listenerId` (now): returns the stream that took it
+   * (connected at once), or -1 when the firmware refused it or nothing listens.
+   */
+  connectIn(listenerId: number, address: string): number {
+    if (!this.listeners.some((listener) => listener.listenerId === listenerId)) return -1;
+    const id = this.client!.streamIncoming(listenerId, address);
+    if (id < 0) return id;
+    this.streamConnects[id] = this.streamConnects[id]! + 1;
+    this.streamEventAtMs[id] = NONE;
+    this.streamOpen[id] = 1;
+    this.streamUnreadBytes[id] = 0;
+    this.streamRefused[id] = 0;
+    this.client!.streamConnected(id);
+    return id;
   }
 
   /** The peer of stream `id` sends `bytes` (delivered now, in chunks of the receive buffer). */
