@@ -9,6 +9,7 @@ import { chmodSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
+import { buildMd5 } from './scripts/build-md5.mjs';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 
 /** What Espruino's interpreter rejects and esbuild can stop at the source line (ESPRUINO.md). */
@@ -136,6 +137,9 @@ export async function build(configPath = 'config/espruino.example.json') {
     report('node', error);
     ok = false;
   }
+  // The TCP MD5 addon for this machine, next to the bundle (the release cross-compiles the rest:
+  // scripts/package.mjs). Without a compiler the bundle still works, without MD5: say so only.
+  for (const problem of buildMd5([process.arch])) process.stderr.write(problem + '\n');
   try {
     const config = await validatedConfig(configPath);
     if (config === null) return false;

@@ -88,6 +88,8 @@ export interface BgpPeerConfig {
    * like a router's `passive`: the peer connects when it is ready, without waiting for our backoff.
    */
   readonly passive: boolean;
+  /** The file holding the TCP MD5 secret (RFC 2385), never the secret itself; null for none. */
+  readonly passwordFile: string | null;
 }
 
 export interface AnnouncerConfig {
@@ -563,6 +565,7 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
     'nextHopV4',
     'nextHopV6',
     'passive',
+    'passwordFile',
   ]);
   if (record === null) return null;
   const address = reader.address(record, 'address', path, true);
@@ -575,6 +578,7 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
     nextHopV4: reader.address(record, 'nextHopV4', path, false),
     nextHopV6: reader.address(record, 'nextHopV6', path, false),
     passive: reader.boolean(record, 'passive', path, false),
+    passwordFile: reader.optionalString(record, 'passwordFile', path),
   };
   if (peer.holdTimeS === 1 || peer.holdTimeS === 2) {
     reader.problem(path + '.holdTimeS', 'must be 0 or at least 3 seconds (RFC 4271 4.2)');
@@ -910,6 +914,8 @@ export function espruinoProblems(config: Config): string[] {
     const path = 'announcer.peers[' + i + '].';
     if (peers[i]!.passive)
       problems.push(path + 'passive: not on Espruino (the board cannot listen for connections)');
+    if (peers[i]!.passwordFile !== null)
+      problems.push(path + 'passwordFile: not on Espruino (its network stack has no TCP MD5)');
   }
   return problems;
 }

@@ -106,6 +106,11 @@ export interface StreamOpenOptions {
    * flow control slows the peer. A HAL whose network is slower than this may ignore it.
    */
   readonly readBytesPerSecondMax: number;
+  /**
+   * The file holding the peer's TCP MD5 secret (RFC 2385), read by the HAL at each connection, or
+   * null for none. A HAL without MD5 (Espruino's) never sees one: the config check refuses it.
+   */
+  readonly passwordFile: string | null;
 }
 
 /** A TCP stream (a BGP session): one connection at a time, reconnected by `connect`. */
@@ -128,6 +133,13 @@ export interface ListenOptions {
   /** The local address to accept on, or null for every address of the family. */
   readonly address: string | null;
   readonly port: number;
+  /** TCP MD5 (RFC 2385): the peers that sign their connections, with their secrets' files. */
+  readonly keys: readonly ListenKey[];
+}
+
+export interface ListenKey {
+  readonly address: string;
+  readonly passwordFile: string;
 }
 
 /**

@@ -18,6 +18,7 @@ import {
   openStdioConsole,
   type ConsoleTransport,
 } from './console';
+import { md5Addon, readMd5Key } from '../hal/node/md5';
 import { runDrill } from './drill';
 import { startMetrics } from './metrics';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
@@ -35,9 +36,31 @@ export function loadConfig(path: string): { config: Config | null; errors: reado
     };
   }
   const result = parseConfigText(text);
-  return result.config === null
-    ? { config: null, errors: result.errors }
-    : { config: result.config, errors: [] };
+  if (result.config === null) return { config: null, errors: result.errors };
+  const errors = hostProblems(result.config);
+  return errors.length > 0 ? { config: null, errors } : { config: result.config, errors: [] };
+}
+
+/**
+ * What only the host can check: each TCP MD5 secret's file is readable and holds a usable key,
+ * and the addon is there to use it (the secret itself never appears in a message).
+ */
+function hostProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const peers = config.announcer.peers;
+  for (let i = 0; i < peers.length; i++) {
+    const passwordFile = peers[i]!.passwordFile;
+    if (passwordFile === null) continue;
+    const path = 'announcer.peers[' + i + '].passwordFile';
+    const read = readMd5Key(passwordFile);
+    if ('error' in read) problems.push(path + ': ' + passwordFile + ' ' + read.error);
+    try {
+      md5Addon();
+    } catch (error) {
+      problems.push(path + ': ' + (error as Error).message);
+    }
+  }
+  return problems;
 }
 
 function stdinIsPipe(): boolean {

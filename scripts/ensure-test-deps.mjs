@@ -23,6 +23,12 @@ const NEEDED = [
   ['/usr/bin/vtysh', 'frr'],
   ['/usr/bin/gobgpd', 'gobgpd'],
   ['/usr/bin/gobgp', 'gobgpd'],
+  // The TCP MD5 addon: built for this machine by the build, and for a Pi by the release.
+  ['/usr/bin/gcc', 'gcc'],
+  ['/usr/bin/aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'],
+  ['/usr/bin/arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
+  ['/usr/aarch64-linux-gnu/include/stdio.h', 'libc6-dev-arm64-cross'],
+  ['/usr/arm-linux-gnueabihf/include/stdio.h', 'libc6-dev-armhf-cross'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];

@@ -331,3 +331,104 @@ describe('interop matrix, passive: BIRD 2, FRR and GoBGP connect to Lifeline', (
     expect(backMs).toBeLessThan(kind === 'gobgp' ? 12000 : 3000);
   });
 });
+
+describe('interop matrix, TCP MD5 (RFC 2385): up with the right password, refused with a wrong one', () => {
+  const SECRET = 'lifeline-md5-secret';
+  /** Each router, its address, and whether it holds the same secret as Lifeline. */
+  const CASES: readonly { kind: RouterKind; address: string; right: boolean }[] = [
+    { kind: 'bird', address: '127.0.13.8', right: true },
+    { kind: 'frr', address: '127.0.13.9', right: true },
+    { kind: 'gobgp', address: '127.0.13.10', right: true },
+    { kind: 'bird', address: '127.0.13.11', right: false },
+    { kind: 'frr', address: '127.0.13.12', right: false },
+  ];
+  const servers: Dnsmasq[] = [];
+  const routers: Router[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-interop-md5-'));
+  let startedAtMs = 0;
+  let lifeline: ChildProcess | null = null;
+  let log = '';
+
+  const context = (i: number): string =>
+    '\nlifeline log:\n' + log + '\nrouter log:\n' + routers[i]!.log().slice(-4000);
+
+  beforeAll(async () => {
+    const dnsPort = randomPort();
+    const dns = ['127.0.13.48', '127.0.13.49', '127.0.13.50'];
+    for (const address of dns) servers.push(await startDnsmasq(address, dnsPort));
+    writeFileSync(join(dir, 'bgp.secret'), SECRET + '\n', { mode: 0o600 });
+    const peers = [];
+    for (const { kind, address, right } of CASES) {
+      const port = randomPort();
+      routers.push(
+        await startRouter({
+          kind,
+          address,
+          port,
+          as: 65000,
+          peerAddress: LOCAL,
+          peerAs: 65010,
+          password: right ? SECRET : 'not-' + SECRET,
+        }),
+      );
+      peers.push({
+        address,
+        port,
+        remoteAs: 65000,
+        holdTimeS: 9,
+        localAddress: LOCAL,
+        passwordFile: join(dir, 'bgp.secret'),
+        nextHopV4: '192.0.2.10',
+        nextHopV6: '2001:db8::10',
+      });
+    }
+    const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 3, rise: 2, quorum: 2 }) as any;
+    doc.services[0].prefixes = [V4, V6];
+    doc.services[0].backbone.targets = dnsTargets(dns, dnsPort);
+    doc.announcer = { kind: 'bgp', localAs: 65010, routerId: '192.0.2.10', peers };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
+    startedAtMs = performance.now();
+    lifeline = spawn(
+      process.execPath,
+      ['dist/lifeline.mjs', 'run', '--config', join(dir, 'config.json')],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    lifeline.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  });
+
+  afterAll(async () => {
+    await stopProcess(lifeline);
+    for (const router of routers) await router.stop();
+    for (const server of servers) await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(
+    CASES.map((c, i) => [c.kind, c.address, i] as const).filter(([, , i]) => CASES[i]!.right),
+  )(
+    '%s (%s), same secret: the signed session comes up and both families arrive',
+    async (_kind, _address, i) => {
+      await waitFor(() => routers[i]!.established(), 15000, 'Established' + context(i));
+      await waitFor(
+        () => routers[i]!.route(V4) !== null && routers[i]!.route(V6) !== null,
+        8000,
+        'both routes' + context(i),
+      );
+    },
+  );
+
+  it.each(
+    CASES.map((c, i) => [c.kind, c.address, i] as const).filter(([, , i]) => !CASES[i]!.right),
+  )(
+    '%s (%s), another secret: no session (its kernel drops SYNs signed with another key)',
+    async (_kind, address, i) => {
+      // More than a connect timeout (5 s) after Lifeline started: it has tried, and been ignored.
+      const waitMs = startedAtMs + 8000 - performance.now();
+      if (waitMs > 0) await new Promise((resolve) => setTimeout(resolve, waitMs));
+      expect(routers[i]!.established(), context(i)).toBe(false);
+      expect(routers[i]!.route(V4)).toBeNull();
+      expect(log).not.toMatch(new RegExp('bgp peer=' + address + ':\\d+ state=established'));
+      expect(log).toMatch(new RegExp('bgp peer=' + address + ':\\d+ state=idle .*connect-'));
+    },
+  );
+});

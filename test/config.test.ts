@@ -101,7 +101,7 @@ describe('config', () => {
     expect(result.errors!.length).toBe(12);
   });
 
-  it('validates the speaker graceful shutdown and graceful restart keys (issue 13)', () => {
+  it('validates the speaker keys of issue 13: graceful shutdown and restart, passive, MD5', () => {
     const doc = document() as any;
     doc.announcer = {
       kind: 'bgp',
@@ -130,6 +130,23 @@ describe('config', () => {
       'announcer.gracefulShutdownMs: 60001 must be an integer from 0 to 60000',
       'announcer.restartTimeS: 4096 must be an integer from 0 to 4095',
     ]);
+    expect([set.announcer.peers[0]!.passive, set.announcer.peers[0]!.passwordFile]).toEqual([
+      false,
+      null,
+    ]);
+    doc.announcer.gracefulShutdownMs = 0;
+    doc.announcer.restartTimeS = 0;
+    Object.assign(doc.announcer.peers[0], {
+      passive: true,
+      localAddress: '2001:db8::1',
+      passwordFile: '/etc/lifeline/bgp.secret',
+    });
+    expect(readConfig(doc).errors).toEqual([
+      'announcer.peers[0].localAddress: must be of the peer address family to listen on',
+    ]);
+    doc.announcer.peers[0].localAddress = '127.0.0.1';
+    const passive = readConfig(doc).config!.announcer.peers[0]!;
+    expect([passive.passive, passive.passwordFile]).toEqual([true, '/etc/lifeline/bgp.secret']);
     const exabgp = document() as any;
     exabgp.announcer = { kind: 'exabgp', gracefulShutdownMs: 5000, restartTimeS: 60 };
     expect(readConfig(exabgp).errors).toEqual([

@@ -82,13 +82,16 @@ describe('Espruino target', () => {
     expect(good.services[0].prefixes[0].bytes).toEqual({ $bytes: [192, 0, 2, 53] });
   });
 
-  it('refuses at the config check what a board cannot do: a passive peer (no listening)', async () => {
+  it('refuses at the config check what a board cannot do: a passive peer, TCP MD5', async () => {
     const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
     doc.announcer = {
       kind: 'bgp',
       localAs: 65010,
       routerId: '192.0.2.10',
-      peers: [{ address: '10.9.0.1', remoteAs: 65000, nextHopV4: '192.0.2.10', passive: true }],
+      peers: [
+        { address: '10.9.0.1', remoteAs: 65000, nextHopV4: '192.0.2.10', passive: true },
+        { address: '10.9.0.2', remoteAs: 65000, nextHopV4: '192.0.2.10', passwordFile: 'k' },
+      ],
     };
     const path = join(mkdtempSync(join(tmpdir(), 'lifeline-espruino-')), 'passive.json');
     writeFileSync(path, JSON.stringify(doc));
@@ -103,6 +106,8 @@ describe('Espruino target', () => {
     expect(lines).toEqual([
       path +
         ': announcer.peers[0].passive: not on Espruino (the board cannot listen for connections)\n',
+      path +
+        ': announcer.peers[1].passwordFile: not on Espruino (its network stack has no TCP MD5)\n',
     ]);
   });
 

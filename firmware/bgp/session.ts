@@ -167,6 +167,7 @@ export class BgpSession {
       receive: options.receive,
       writeBytesMax: WRITE_BYTES_MAX,
       readBytesPerSecondMax: READ_BYTES_PER_SECOND_MAX,
+      passwordFile: peer.passwordFile,
     });
   }
 

@@ -12,7 +12,7 @@
 import { RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
-import type { Hal, StreamListener } from '../hal';
+import type { Hal, ListenKey, StreamListener } from '../hal';
 import type { Prefix } from '../address';
 import {
   encodeAnnounce,
@@ -195,10 +195,28 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.listen();
   }
 
-  /** One listener per local address and port that passive peers share. */
+  /** The MD5 keys of the passive peers on listener `listenerId`. */
+  private listenKeys(listenerId: number): ListenKey[] {
+    const keys: ListenKey[] = [];
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return keys;
+    const peers = this.config.announcer.peers;
+    for (let index = 0; index < peers.length; index++) {
+      const passwordFile = peers[index]!.passwordFile;
+      if (this.listenerOf[index] === listenerId && passwordFile !== null)
+        keys.push({ address: peers[index]!.address.text, passwordFile });
+    }
+    return keys;
+  }
+
+  /**
+   * One listener per family, local address and port that passive peers share: ids first, then
+   * each listener with the keys of all its peers.
+   */
   private listen(): void {
     if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
     const peers = this.config.announcer.peers;
+    let count = 0;
+    const first: number[] = [];
     for (let index = 0; index < peers.length; index++) {
       const peer = peers[index]!;
       if (!peer.passive) continue;
@@ -211,13 +229,18 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           this.listenerOf[index] = this.listenerOf[other]!;
       }
       if (this.listenerOf[index] !== -1) continue;
-      this.listenerOf[index] = this.listeners.length;
+      this.listenerOf[index] = count++;
+      first.push(index);
+    }
+    for (let listenerId = 0; listenerId < count; listenerId++) {
+      const peer = peers[first[listenerId]!]!;
       this.listeners.push(
         this.hal.listen({
-          listenerId: this.listeners.length,
+          listenerId,
           family: peer.address.family,
-          address: local,
+          address: peer.localAddress === null ? null : peer.localAddress.text,
           port: peer.port,
+          keys: this.listenKeys(listenerId),
         }),
       );
     }

@@ -8,6 +8,7 @@ import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'no
 import { createServer, Socket as NetSocket, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+import { md5Addon, readMd5Key } from './md5';
 import { FileStorage } from './storage';
 import type {
   Clock,
@@ -166,10 +167,11 @@ class NodeStreamSocket implements StreamSocket {
 
   connect(): void {
     this.close();
+    const options = this.options;
+    if (options.passwordFile !== null) return this.connectSigned(options.passwordFile);
     // A high-water mark of one byte: any write the kernel did not take at once sets the stream's
     // need-drain flag, so a 'drain' always follows a refusal, whatever `writeBytesMax` is.
     this.adopt(new NetSocket({ writableHighWaterMark: 1 } as object));
-    const options = this.options;
     const local = options.localAddress === null ? {} : { localAddress: options.localAddress };
     this.socket!.connect({
       host: options.address,
@@ -177,6 +179,29 @@ class NodeStreamSocket implements StreamSocket {
       family: options.family,
       ...local,
     });
+  }
+
+  /**
+   * TCP MD5 (RFC 2385): the key must be on the socket before its SYN, which Node's sockets cannot
+   * do; the addon makes the socket (key set, bound), Node connects it. A missing addon or an
+   * unreadable secret is logged and the attempt fails like a refused one (the session backs off).
+   */
+  private connectSigned(passwordFile: string): void {
+    const options = this.options;
+    const read = readMd5Key(passwordFile);
+    let fd = -1;
+    try {
+      if ('error' in read) throw new Error('passwordFile ' + passwordFile + ' ' + read.error);
+      fd = md5Addon().socket(options.family, options.localAddress, options.address, read.key);
+    } catch (error) {
+      this.hal.log('bgp peer=' + options.address + ' md5: ' + (error as Error).message);
+      setImmediate(() => this.hal.client().streamClosed(options.streamId));
+      return;
+    }
+    // Paused until connected: Node would otherwise start reading an unconnected socket.
+    const socket = new NetSocket({ fd, pauseOnCreate: true, writableHighWaterMark: 1 } as object);
+    this.adopt(socket);
+    socket.connect({ host: options.address, port: options.port });
   }
 
   /** Takes over `socket` (ours, or one a listener accepted) as this stream's connection. */
@@ -192,6 +217,7 @@ class NodeStreamSocket implements StreamSocket {
   }
 
   private onConnect(): void {
+    this.socket?.resume(); // a signed socket starts paused
     this.hal.client().streamConnected(this.options.streamId);
   }
 
@@ -294,7 +320,23 @@ class NodeStreamListener implements StreamListener {
       hal.log('bgp listener port=' + options.port + ' failed: ' + error.message),
     );
     const any = options.family === 4 ? '0.0.0.0' : '::';
-    this.server.listen({ host: options.address ?? any, port: options.port, ipv6Only: true });
+    this.server.listen({ host: options.address ?? any, port: options.port, ipv6Only: true }, () =>
+      this.setKeys(),
+    );
+  }
+
+  /** TCP MD5: each signing peer's key on the listening socket, which its connections inherit. */
+  private setKeys(): void {
+    const fd = (this.server as unknown as { _handle: { fd: number } | null })._handle?.fd ?? -1;
+    for (const key of this.options.keys) {
+      const read = readMd5Key(key.passwordFile);
+      try {
+        if ('error' in read) throw new Error('passwordFile ' + key.passwordFile + ' ' + read.error);
+        md5Addon().setKey(fd, this.options.family, key.address, read.key);
+      } catch (error) {
+        this.hal.log('bgp peer=' + key.address + ' md5: ' + (error as Error).message);
+      }
+    }
   }
 
   private onConnection(socket: NetSocket): void {
