@@ -441,7 +441,7 @@ describe('BGP session FSM (sim HAL)', () => {
     const rig = bgpRig({ rise: 1, holdTimeS: 90 });
     establish(rig, 90);
     rig.sim.runFor(300);
-    const flood = Buffer.concat(Array.from({ length: 1000 }, (_, i) => routeRefresh(1 + (i % 2))));
+    const flood = Buffer.concat(Array.from({ length: 50 }, (_, i) => routeRefresh(1 + (i % 2))));
     // It stops reading and keeps asking: reset at 8 minutes (RFC 9687 4: the greater of
     // 8 minutes and twice the hold time) after the first refused write, with NOTIFICATION 8/0.
     rig.sim.stopReading(0);
@@ -482,10 +482,9 @@ describe('BGP session FSM (sim HAL)', () => {
       expect(types(rig.sim.takeWritten(0)).filter((t) => t === MessageType.Update)).toEqual([]);
       rig.sim.runUntil(shutAt + 2100);
       const gone = messages(rig.sim.takeWritten(0)).filter(([type]) => type === MessageType.Update);
-      expect(gone.map(([, bytes]) => hex(bytes))).toEqual([
-        'ffffffffffffffffffffffffffffffff001c02000520c00002350000',
-        expect.stringMatching(/800f/), // MP_UNREACH_NLRI
-      ]);
+      expect(gone.length).toBe(2);
+      expect(hex(gone[0]![1])).toBe('ffffffffffffffffffffffffffffffff001c02000520c00002350000');
+      expect(hex(gone[1]![1])).toContain('800f'); // MP_UNREACH_NLRI
       // A ROUTE-REFRESH during the graceful shutdown would have been answered with it too; after
       // it, a withdrawn service has nothing to send.
       rig.sim.deliver(0, routeRefresh(1));
