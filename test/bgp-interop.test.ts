@@ -318,6 +318,8 @@ describe('interop matrix, passive: BIRD 2, FRR and GoBGP connect to Lifeline', (
     const dnsPort = randomPort();
     const dns = ['127.0.13.45', '127.0.13.46', '127.0.13.47'];
     for (const address of dns) servers.push(await startDnsmasq(address, dnsPort));
+    // FRR signs its connection (TCP MD5): the key is on Lifeline's listener for its address only.
+    writeFileSync(join(dir, 'frr.secret'), 'passive-md5-secret\n', { mode: 0o600 });
     const peers = KINDS.map((kind) => ({
       address: PASSIVE_ADDRESSES[kind],
       port: listenPort,
@@ -325,6 +327,7 @@ describe('interop matrix, passive: BIRD 2, FRR and GoBGP connect to Lifeline', (
       holdTimeS: 9,
       localAddress: LOCAL,
       passive: true,
+      ...(kind === 'frr' ? { passwordFile: join(dir, 'frr.secret') } : {}),
       nextHopV4: '192.0.2.10',
       nextHopV6: '2001:db8::10',
     }));
@@ -348,6 +351,7 @@ describe('interop matrix, passive: BIRD 2, FRR and GoBGP connect to Lifeline', (
         peerAddress: LOCAL,
         peerAs: 65010,
         connectPort: listenPort,
+        ...(kind === 'frr' ? { password: 'passive-md5-secret' } : {}),
       });
     }
   });
@@ -360,13 +364,16 @@ describe('interop matrix, passive: BIRD 2, FRR and GoBGP connect to Lifeline', (
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it.each(KINDS)('%s connects; the session comes up and both families arrive', async (kind) => {
-    await waitFor(() => routers[kind].established(), 15000, 'Established' + context(kind));
-    await waitFor(() => present(kind), 8000, 'both routes' + context(kind));
-    const line = new RegExp('bgp peer=' + PASSIVE_ADDRESSES[kind] + ':\\d+ state=established');
-    await waitFor(() => line.test(log), 3000, 'the log line' + context(kind));
-    expect(log).not.toMatch(/connect-failed/);
-  });
+  it.each(KINDS)(
+    '%s connects (FRR signed, MD5); the session comes up, both families arrive',
+    async (kind) => {
+      await waitFor(() => routers[kind].established(), 15000, 'Established' + context(kind));
+      await waitFor(() => present(kind), 8000, 'both routes' + context(kind));
+      const line = new RegExp('bgp peer=' + PASSIVE_ADDRESSES[kind] + ':\\d+ state=established');
+      await waitFor(() => line.test(log), 3000, 'the log line' + context(kind));
+      expect(log).not.toMatch(/connect-failed|md5:/);
+    },
+  );
 
   it.each(KINDS)('%s restarts: the routes are back as soon as it connects again', async (kind) => {
     await routers[kind].kill();
