@@ -116,7 +116,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     );
     this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
     this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
-    const scratch = new Uint8Array(MESSAGE_BYTES_MAX);
+    const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
     this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
       copyOut(scratch, encodeEndOfRib(scratch, 0, family)),
     );
