@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
+import { buildMd5 } from './scripts/build-md5.mjs';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 import { breakLines } from './scripts/espruino-lines.mjs';
 import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
@@ -56,6 +57,8 @@ export function espruinoOptions(config) {
       LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
       LIFELINE_CONSOLE: String(config?.console != null),
       LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
+      // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
+      LIFELINE_LEAN: 'true',
     },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     logLevel: 'silent',
@@ -124,10 +127,11 @@ export async function validatedConfig(path) {
   });
   const url =
     'data:text/javascript;base64,' + Buffer.from(bundled.outputFiles[0].text).toString('base64');
-  const { parseConfigText } = await import(url);
+  const { parseConfigText, espruinoProblems } = await import(url);
   const result = parseConfigText(readFileSync(path, 'utf8'));
-  if (result.config === null) {
-    for (const error of result.errors) process.stderr.write(path + ': ' + error + '\n');
+  const errors = result.config === null ? result.errors : espruinoProblems(result.config);
+  if (errors.length > 0) {
+    for (const error of errors) process.stderr.write(path + ': ' + error + '\n');
     return null;
   }
   const embedded = { ...result.config };
@@ -165,6 +169,9 @@ export async function build(configPath = 'config/espruino.example.json') {
     report('node', error);
     ok = false;
   }
+  // The TCP MD5 addon for this machine, next to the bundle (the release cross-compiles the rest:
+  // scripts/package.mjs). Without a compiler the bundle still works, without MD5: say so only.
+  for (const problem of buildMd5([process.arch])) process.stderr.write(problem + '\n');
   try {
     const config = await validatedConfig(configPath);
     if (config === null) return false;

@@ -124,6 +124,13 @@ export class Driver implements HalClient {
     this.speaker.streamClosed(id);
     this.wake();
   }
+  streamWritable(id: number): void {
+    this.speaker.streamWritable(id);
+    this.wake();
+  }
+  streamIncoming(listenerId: number, address: string): number {
+    return this.speaker.streamIncoming(listenerId, address);
+  }
 }
 
 export interface Timings {

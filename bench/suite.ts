@@ -129,6 +129,10 @@ export class RoundDriver implements HalClient {
   streamConnected(): void {}
   streamReceived(): void {}
   streamClosed(): void {}
+  streamWritable(): void {}
+  streamIncoming(): number {
+    return -1;
+  }
 }
 
 /** The baseline: the same query bytes, sent with bare dgram sockets, waiting for every reply. */

@@ -18,15 +18,26 @@ export const ROUTE_STATE_NAMES: readonly string[] = ['withdrawn', 'announced', '
 export interface Announcer {
   /** Opens what the announcer needs (sessions); the HAL has the firmware attached. */
   start(): void;
-  /** Service `service` is now to be in `state`. Rare: may allocate. */
-  serviceStateChanged(service: number, state: RouteState): void;
+  /**
+   * Service `service` is now to be in `state`. `urgent`: a withdrawal that must not wait (the
+   * local service failed), not even for a graceful shutdown. Rare: may allocate.
+   */
+  serviceStateChanged(service: number, state: RouteState, urgent?: boolean): void;
   /** Runs the announcer's timers; returns its next deadline (Infinity: none). */
   tick(nowMs: number): number;
   streamConnected(streamId: number): void;
   streamReceived(streamId: number, length: number): void;
   streamClosed(streamId: number): void;
-  /** Clean shutdown; `withdraw` true: withdraw every prefix first. */
+  /** The stream can take writes again after refusing one (see HalClient.streamWritable). */
+  streamWritable(streamId: number): void;
+  /** A connection on a listener: the stream that takes it, or -1 (HalClient.streamIncoming). */
+  streamIncoming(listenerId: number, address: string): number;
+  /**
+   * Clean shutdown; `withdraw` true: withdraw every prefix first. It may take time (a graceful
+   * shutdown): `tick` and the stream events go on until `stopped`.
+   */
   shutdown(withdraw: boolean): void;
+  stopped(): boolean;
 }
 
 function exabgpAttributes(attributes: RouteAttributesConfig): string {
@@ -81,7 +92,15 @@ export class ExaBgpAnnouncer implements Announcer {
 
   streamConnected(): void {}
   streamReceived(): void {}
+  streamWritable(): void {}
   streamClosed(): void {}
+  streamIncoming(): number {
+    return -1;
+  }
+
+  stopped(): boolean {
+    return true;
+  }
 
   shutdown(withdraw: boolean): void {
     if (!withdraw) return;

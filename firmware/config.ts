@@ -27,6 +27,8 @@ export const DEFAULTS = {
   recordType: 'A',
   expectRcode: 'NOERROR',
   onShutdown: 'withdraw',
+  gracefulShutdownMs: 0,
+  restartTimeS: 0,
   bgpPort: 179,
   holdTimeS: 90,
   consoleBaud: 115200,
@@ -88,6 +90,13 @@ export interface BgpPeerConfig {
   readonly localAddress: Address | null;
   readonly nextHopV4: Address | null;
   readonly nextHopV6: Address | null;
+  /**
+   * Listen for the peer's connection (on `localAddress` and `port`) instead of connecting out,
+   * like a router's `passive`: the peer connects when it is ready, without waiting for our backoff.
+   */
+  readonly passive: boolean;
+  /** The file holding the TCP MD5 secret (RFC 2385), never the secret itself; null for none. */
+  readonly passwordFile: string | null;
 }
 
 export interface AnnouncerConfig {
@@ -97,6 +106,16 @@ export interface AnnouncerConfig {
   readonly localAs: number;
   readonly routerId: Address | null;
   readonly peers: readonly BgpPeerConfig[];
+  /**
+   * BGP only: before a planned withdrawal the routes are announced with GRACEFUL_SHUTDOWN (RFC
+   * 8326) for this long, so that routers move the traffic first; 0 withdraws at once.
+   */
+  readonly gracefulShutdownMs: number;
+  /**
+   * BGP only: the restart time offered with the graceful restart capability (RFC 4724): routers
+   * keep our routes this long after the session drops without a NOTIFICATION; 0 offers none.
+   */
+  readonly restartTimeS: number;
   /** ExaBGP only: the next hop written on the API lines (null: `self`, as the reference shows). */
   readonly nextHopV4: Address | null;
   readonly nextHopV6: Address | null;
@@ -345,7 +364,17 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
   ],
   'services[].damping': ['halfLifeMs', 'penalty', 'suppress', 'reuse', 'maxSuppressMs'],
   'services[].drain': ['med', 'communities'],
-  announcer: ['kind', 'onShutdown', 'localAs', 'routerId', 'peers', 'nextHopV4', 'nextHopV6'],
+  announcer: [
+    'kind',
+    'onShutdown',
+    'localAs',
+    'routerId',
+    'peers',
+    'nextHopV4',
+    'nextHopV6',
+    'gracefulShutdownMs',
+    'restartTimeS',
+  ],
   'announcer.peers[]': [
     'address',
     'port',
@@ -354,6 +383,8 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
     'localAddress',
     'nextHopV4',
     'nextHopV6',
+    'passive',
+    'passwordFile',
   ],
   console: ['device', 'path', 'baud', 'keyFile', 'recoveryCodesFile', 'idleTimeoutMs'],
   overridePin: [
@@ -628,10 +659,15 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
     localAddress: reader.address(record, 'localAddress', path, false),
     nextHopV4: reader.address(record, 'nextHopV4', path, false),
     nextHopV6: reader.address(record, 'nextHopV6', path, false),
+    passive: reader.boolean(record, 'passive', path, false),
+    passwordFile: reader.optionalString(record, 'passwordFile', path),
   };
   if (peer.holdTimeS === 1 || peer.holdTimeS === 2) {
     reader.problem(path + '.holdTimeS', 'must be 0 or at least 3 seconds (RFC 4271 4.2)');
   }
+  const local = peer.localAddress;
+  if (peer.passive && local !== null && address !== null && local.family !== address.family)
+    reader.problem(path + '.localAddress', 'must be of the peer address family to listen on');
   if (peer.nextHopV4 !== null && peer.nextHopV4.family !== 4)
     reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
   if (peer.nextHopV6 !== null && peer.nextHopV6.family !== 6)
@@ -649,19 +685,7 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
     ['withdraw', 'keep'] as const,
     DEFAULTS.onShutdown,
   );
-  if (kind === 'exabgp') {
-    for (const key of ['localAs', 'routerId', 'peers']) {
-      if (record[key] !== undefined)
-        reader.problem(path + '.' + key, 'applies to "kind": "bgp" only');
-    }
-    const nextHopV4 = reader.address(record, 'nextHopV4', path, false);
-    const nextHopV6 = reader.address(record, 'nextHopV6', path, false);
-    if (nextHopV4 !== null && nextHopV4.family !== 4)
-      reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
-    if (nextHopV6 !== null && nextHopV6.family !== 6)
-      reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
-    return { kind, onShutdown, localAs: 0, routerId: null, peers: [], nextHopV4, nextHopV6 };
-  }
+  if (kind === 'exabgp') return readExabgpAnnouncer(reader, record, path, onShutdown);
   for (const key of ['nextHopV4', 'nextHopV6']) {
     if (record[key] !== undefined)
       reader.problem(path + '.' + key, 'applies to "kind": "exabgp" only (a BGP peer has its own)');
@@ -676,7 +700,54 @@ function readAnnouncer(reader: Reader, value: Json, path: string): AnnouncerConf
     const peer = readPeer(reader, list[i], path + '.peers[' + i + ']');
     if (peer !== null) peers.push(peer);
   }
-  return { kind, onShutdown, localAs, routerId, peers, nextHopV4: null, nextHopV6: null };
+  return {
+    kind,
+    onShutdown,
+    localAs,
+    routerId,
+    peers,
+    // At most a minute: the routes stay announced meanwhile, and a stop waits for it.
+    gracefulShutdownMs: reader.integer(
+      record,
+      'gracefulShutdownMs',
+      path,
+      [0, 60000],
+      DEFAULTS.gracefulShutdownMs,
+    ),
+    // RFC 4724 3: 12 bits of seconds.
+    restartTimeS: reader.integer(record, 'restartTimeS', path, [0, 4095], DEFAULTS.restartTimeS),
+    nextHopV4: null,
+    nextHopV6: null,
+  };
+}
+
+function readExabgpAnnouncer(
+  reader: Reader,
+  record: JsonObject,
+  path: string,
+  onShutdown: 'withdraw' | 'keep',
+): AnnouncerConfig {
+  for (const key of ['localAs', 'routerId', 'peers', 'gracefulShutdownMs', 'restartTimeS']) {
+    if (record[key] !== undefined)
+      reader.problem(path + '.' + key, 'applies to "kind": "bgp" only');
+  }
+  const nextHopV4 = reader.address(record, 'nextHopV4', path, false);
+  const nextHopV6 = reader.address(record, 'nextHopV6', path, false);
+  if (nextHopV4 !== null && nextHopV4.family !== 4)
+    reader.problem(path + '.nextHopV4', 'must be an IPv4 address');
+  if (nextHopV6 !== null && nextHopV6.family !== 6)
+    reader.problem(path + '.nextHopV6', 'must be an IPv6 address');
+  return {
+    kind: 'exabgp',
+    onShutdown,
+    localAs: 0,
+    routerId: null,
+    peers: [],
+    gracefulShutdownMs: 0,
+    restartTimeS: 0,
+    nextHopV4,
+    nextHopV6,
+  };
 }
 
 function readConsole(reader: Reader, value: Json, path: string): ConsoleConfig | null {
@@ -963,4 +1034,22 @@ export function parseConfigText(text: string): ConfigResult {
     return { config: null, errors: [syntaxProblem(body, error as Error)] };
   }
   return readConfig(document);
+}
+
+/**
+ * What an Espruino board cannot do with a config the validator accepts, as `PATH: PROBLEM` lines
+ * (the board build prints them and stops): it cannot listen for a passive peer's connection, and
+ * its network stack has no TCP MD5 signatures.
+ */
+export function espruinoProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const peers = config.announcer.peers;
+  for (let i = 0; i < peers.length; i++) {
+    const path = 'announcer.peers[' + i + '].';
+    if (peers[i]!.passive)
+      problems.push(path + 'passive: not on Espruino (the board cannot listen for connections)');
+    if (peers[i]!.passwordFile !== null)
+      problems.push(path + 'passwordFile: not on Espruino (its network stack has no TCP MD5)');
+  }
+  return problems;
 }

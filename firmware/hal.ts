@@ -37,9 +37,22 @@ export interface HalClient {
    */
   streamReceived(streamId: number, length: number): void;
   /**
+   * A write to the stream was refused (its unsent bytes were at `writeBytesMax`) and the peer has
+   * since taken enough of them that writes are accepted again. Fires once per refusal episode,
+   * never without an earlier refusal; the firmware resumes what it held back (pending UPDATEs).
+   */
+  streamWritable(streamId: number): void;
+  /**
    * The stream is closed: refused, reset, timed out or ended by the peer. No more events follow.
    */
   streamClosed(streamId: number): void;
+  /**
+   * A connection from `address` (canonical text, see firmware/address.ts) arrived on listener
+   * `listenerId`. Returns the id of the stream that takes it, or -1 to refuse it (the HAL closes
+   * it). The taking stream drops whatever connection it had, without events, and then hears
+   * `streamConnected` for the new one. Must not write to that stream before then.
+   */
+  streamIncoming(listenerId: number, address: string): number;
 }
 
 export interface UdpOpenOptions {
@@ -85,15 +98,60 @@ export interface StreamOpenOptions {
   readonly localAddress: string | null;
   /** Caller-owned: received bytes are copied here, at most its length at a time. */
   readonly receive: Uint8Array;
+  /**
+   * The most bytes the HAL may hold written but not yet taken by the peer (Node's socket buffer,
+   * Espruino's JsVars). A peer that stops reading must not grow our memory: past this bound `write`
+   * refuses, and `streamWritable` says when to try again.
+   */
+  readonly writeBytesMax: number;
+  /**
+   * The pace at which the HAL takes bytes from the peer, at most, on average: a peer that floods
+   * (ROUTE-REFRESH without end) must not take the probe loop's processor. Reading pauses and TCP
+   * flow control slows the peer. A HAL whose network is slower than this may ignore it.
+   */
+  readonly readBytesPerSecondMax: number;
+  /**
+   * The file holding the peer's TCP MD5 secret (RFC 2385), read by the HAL at each connection, or
+   * null for none. A HAL without MD5 (Espruino's) never sees one: the config check refuses it.
+   */
+  readonly passwordFile: string | null;
 }
 
 /** A TCP stream (a BGP session): one connection at a time, reconnected by `connect`. */
 export interface StreamSocket {
   /** Starts connecting; answered by `streamConnected` or `streamClosed`. */
   connect(): void;
-  /** Sends the first `length` bytes of `data` (copied: the caller may reuse `data` at once). */
-  write(data: Uint8Array, length: number): void;
+  /**
+   * Sends the first `length` bytes of `data` (copied: the caller may reuse `data` at once), all or
+   * nothing: false, and nothing written, when the stream is not connected or when the unsent bytes
+   * would pass `writeBytesMax` (then `streamWritable` follows once the peer reads again).
+   */
+  write(data: Uint8Array, length: number): boolean;
   /** Closes the connection after what was written (no events follow). */
+  close(): void;
+}
+
+export interface ListenOptions {
+  readonly listenerId: number;
+  readonly family: 4 | 6;
+  /** The local address to accept on, or null for every address of the family. */
+  readonly address: string | null;
+  readonly port: number;
+  /** TCP MD5 (RFC 2385): the peers that sign their connections, with their secrets' files. */
+  readonly keys: readonly ListenKey[];
+}
+
+export interface ListenKey {
+  readonly address: string;
+  readonly passwordFile: string;
+}
+
+/**
+ * Accepts TCP connections for passive BGP peers (`streamIncoming` gives each to a stream). A HAL
+ * that cannot listen (Espruino's) logs it and accepts nothing; the config check refuses passive
+ * peers there.
+ */
+export interface StreamListener {
   close(): void;
 }
 
@@ -129,6 +187,8 @@ export interface Hal {
   openUdp(options: UdpOpenOptions): UdpSocket;
   openTcp(options: TcpOpenOptions): TcpProbeSocket;
   openStream(options: StreamOpenOptions): StreamSocket;
+  /** Listens for connections; failures (the port is taken) are logged, never thrown. */
+  listen(options: ListenOptions): StreamListener;
   /** Fills `target` with unpredictable bytes (query IDs, challenges). */
   fillRandom(target: Uint8Array): void;
   /** Arms the single wake-up timer for `atMs` (clock time), replacing any earlier one. */

@@ -20,6 +20,9 @@ import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from 
 import type { Hal, HalClient } from './hal';
 import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 
+/** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
+declare const LIFELINE_LEAN: boolean | undefined;
+
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
   rounds: number;
@@ -60,6 +63,9 @@ export class Lifeline implements HalClient {
   /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
   private persistDueMs: number;
   private running: boolean;
+  /** Stopped probing, but the announcer is still at work (a graceful shutdown). */
+  private stopping: boolean;
+  private onStopped: (() => void) | null;
 
   constructor(
     readonly config: Config,
@@ -68,6 +74,8 @@ export class Lifeline implements HalClient {
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,
   ) {
+    this.stopping = false;
+    this.onStopped = null;
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
@@ -162,15 +170,31 @@ export class Lifeline implements HalClient {
     if (restored) this.persistOverrides(nowMs, false);
   }
 
-  /** Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes. */
-  stop(): void {
+  /**
+   * Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes;
+   * `onStopped` runs once the announcer is done, at once or after its graceful shutdown (until
+   * then the wake-ups and stream events go on to it).
+   */
+  stop(onStopped?: () => void): void {
     if (!this.running) return;
     this.running = false;
     if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
+    this.stopping = true;
+    this.onStopped = onStopped ?? null;
     this.probes.close();
     const withdraw = this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
     this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
+    this.continueStop(this.hal.clock.nowMs());
+  }
+
+  private continueStop(nowMs: number): void {
+    const nextMs = this.announcer.tick(nowMs);
+    if (!this.announcer.stopped()) return this.hal.setWakeup(nextMs);
+    this.stopping = false;
+    const onStopped = this.onStopped;
+    this.onStopped = null;
+    if (onStopped !== null) onStopped();
   }
 
   nowMs(): number {
@@ -178,6 +202,7 @@ export class Lifeline implements HalClient {
   }
 
   wake(): void {
+    if (this.stopping) return this.continueStop(this.hal.clock.nowMs());
     if (!this.running) return;
     const nowMs = this.hal.clock.nowMs();
     if (this.roundActive && nowMs >= this.roundDeadlineMs) {
@@ -201,21 +226,42 @@ export class Lifeline implements HalClient {
   }
 
   streamConnected(streamId: number): void {
-    if (!this.running) return;
+    if (!this.running && !this.stopping) return;
     this.announcer.streamConnected(streamId);
-    this.arm(this.hal.clock.nowMs());
+    this.afterStreamEvent();
   }
 
   streamReceived(streamId: number, length: number): void {
-    if (!this.running) return;
+    if (!this.running && !this.stopping) return;
     this.announcer.streamReceived(streamId, length);
-    this.arm(this.hal.clock.nowMs());
+    this.afterStreamEvent();
   }
 
   streamClosed(streamId: number): void {
-    if (!this.running) return;
+    if (!this.running && !this.stopping) return;
     this.announcer.streamClosed(streamId);
-    this.arm(this.hal.clock.nowMs());
+    this.afterStreamEvent();
+  }
+
+  streamWritable(streamId: number): void {
+    if (!this.running && !this.stopping) return;
+    this.announcer.streamWritable(streamId);
+    this.afterStreamEvent();
+  }
+
+  streamIncoming(listenerId: number, address: string): number {
+    // The Espruino build cannot listen (firmware/bgp/speaker.ts): nothing of this on the board.
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
+    if (!this.running && !this.stopping) return -1;
+    const streamId = this.announcer.streamIncoming(listenerId, address);
+    this.afterStreamEvent();
+    return streamId;
+  }
+
+  private afterStreamEvent(): void {
+    const nowMs = this.hal.clock.nowMs();
+    if (this.running) this.arm(nowMs);
+    else this.continueStop(nowMs);
   }
 
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
@@ -311,7 +357,9 @@ export class Lifeline implements HalClient {
     const target = this.arbiter.effective(s, this.automaticRoute(s));
     if (target === UNDECIDED || target === this.effective[s]) return;
     this.effective[s] = target;
-    this.announcer.serviceStateChanged(s, target as RouteState);
+    // The local service failed: the routes go at once, without a graceful shutdown.
+    const urgent = cause === 'auto' && this.localOk[s] === 0;
+    this.announcer.serviceStateChanged(s, target as RouteState, urgent);
     this.audit.record(
       'routes',
       'service=' + this.names[s] + ' routes=' + ROUTE_STATE_NAMES[target] + ' cause=' + cause,

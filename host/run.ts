@@ -18,6 +18,7 @@ import {
   openStdioConsole,
   type ConsoleTransport,
 } from './console';
+import { md5Addon, readMd5Key } from '../hal/node/md5';
 import { runDrill } from './drill';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 import { readRegularFile } from '../hal/node/files';
@@ -28,9 +29,31 @@ export function loadConfig(path: string): { config: Config | null; errors: reado
   const file = readRegularFile(path, CONFIG_BYTES_MAX);
   if (file.text === null) return { config: null, errors: [path + ': ' + file.problem] };
   const result = parseConfigText(file.text);
-  return result.config === null
-    ? { config: null, errors: result.errors }
-    : { config: result.config, errors: [] };
+  if (result.config === null) return { config: null, errors: result.errors };
+  const errors = hostProblems(result.config);
+  return errors.length > 0 ? { config: null, errors } : { config: result.config, errors: [] };
+}
+
+/**
+ * What only the host can check: each TCP MD5 secret's file is readable and holds a usable key,
+ * and the addon is there to use it (the secret itself never appears in a message).
+ */
+function hostProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const peers = config.announcer.peers;
+  for (let i = 0; i < peers.length; i++) {
+    const passwordFile = peers[i]!.passwordFile;
+    if (passwordFile === null) continue;
+    const path = 'announcer.peers[' + i + '].passwordFile';
+    const read = readMd5Key(passwordFile);
+    if ('error' in read) problems.push(path + ': ' + passwordFile + ' ' + read.error);
+    try {
+      md5Addon();
+    } catch (error) {
+      problems.push(path + ': ' + (error as Error).message);
+    }
+  }
+  return problems;
 }
 
 function stdinIsPipe(): boolean {
@@ -152,8 +175,9 @@ export function run(config: Config, consoleDevice: string | null): void {
     watchdog.stop();
     metrics?.close();
     console_?.transport.close();
-    lifeline.stop();
-    hal.stopTimer();
+    // The process exits once the announcer is done (after a graceful shutdown, if any) and the
+    // timer is gone.
+    lifeline.stop(() => hal.stopTimer());
     process.stdin.pause();
   };
   process.on('SIGTERM', () => stop('SIGTERM'));

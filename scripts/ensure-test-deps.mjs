@@ -1,5 +1,5 @@
-// Before `npm test`: the integration tests need real peers from Debian (BIRD 2, ExaBGP, dnsmasq,
-// Prometheus and Alertmanager).
+// Before `npm test`: the integration tests need real peers from Debian (BIRD 2, FRR, GoBGP, ExaBGP,
+// dnsmasq, Prometheus and Alertmanager).
 // Installs what is missing when running as root with apt-get (as CI and these machines do);
 // otherwise says exactly what to install and fails.
 
@@ -22,6 +22,16 @@ const NEEDED = [
   ['/usr/bin/systemd-notify', 'systemd'],
   ['/usr/bin/systemd-analyze', 'systemd'],
   ['/usr/bin/qemu-aarch64', 'qemu-user'],
+  ['/usr/lib/frr/bgpd', 'frr'],
+  ['/usr/bin/vtysh', 'frr'],
+  ['/usr/bin/gobgpd', 'gobgpd'],
+  ['/usr/bin/gobgp', 'gobgpd'],
+  // The TCP MD5 addon: built for this machine by the build, and for a Pi by the release.
+  ['/usr/bin/gcc', 'gcc'],
+  ['/usr/bin/aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'],
+  ['/usr/bin/arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
+  ['/usr/aarch64-linux-gnu/include/stdio.h', 'libc6-dev-arm64-cross'],
+  ['/usr/arm-linux-gnueabihf/include/stdio.h', 'libc6-dev-armhf-cross'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];

@@ -1,6 +1,7 @@
 // `npm run package`: the release tarball for Linux appliances, dist/lifeline-VERSION.tar.gz,
 // holding the Node bundle, the production dependencies (serialport with its prebuilt bindings for
-// linux-arm64, linux-arm and linux-x64 only), the systemd unit, an example config and the README.
+// linux-arm64, linux-arm and linux-x64 only), the TCP MD5 addon built for the same three
+// (scripts/build-md5.mjs), the systemd unit, an example config and the README.
 // Unpack it on the appliance and run `node lifeline-VERSION/lifeline.mjs install`.
 
 import { spawnSync } from 'node:child_process';
@@ -17,11 +18,15 @@ import {
 import { join, relative } from 'node:path';
 
 import { build } from '../build.mjs';
+import { buildMd5 } from './build-md5.mjs';
 
 const KEEP_PREBUILDS = ['linux-arm', 'linux-arm64', 'linux-x64'];
 
 export async function makePackage() {
   if (!(await build())) throw new Error('the build failed');
+  // The TCP MD5 addon for every appliance architecture, prebuilt: a Pi needs no compiler.
+  const problems = buildMd5(['x64', 'arm64', 'arm']);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
   const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
   const name = 'lifeline-' + manifest.version;
   const stage = join('dist', 'package', name);
@@ -32,6 +37,7 @@ export async function makePackage() {
   cpSync('packaging/lifeline.service', join(stage, 'lifeline.service'));
   cpSync('packaging/config.example.json', join(stage, 'config.example.json'));
   cpSync('README.md', join(stage, 'README.md'));
+  cpSync(join('dist', 'tcp-md5'), join(stage, 'tcp-md5'), { recursive: true });
   const listed = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
     encoding: 'utf8',
   });

@@ -72,6 +72,35 @@ describe('lifeline check-config and usage', () => {
     expect(performance.now() - started).toBeLessThan(10000);
   });
 
+  it('checks each TCP MD5 secret file on the host, and never prints the secret', () => {
+    const doc = document() as any;
+    const peer = { remoteAs: 65000, nextHopV4: '192.0.2.10', nextHopV6: '2001:db8::10' };
+    const long = file('long.secret', 'x'.repeat(81) + '\n');
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        { ...peer, address: '127.0.13.2', passwordFile: file('good.secret', 's3cret-value\n') },
+        { ...peer, address: '127.0.13.3', passwordFile: join(dir, 'absent.secret') },
+        { ...peer, address: '127.0.13.4', passwordFile: long },
+        { ...peer, address: '127.0.13.5', passwordFile: file('empty.secret', '\n') },
+      ],
+    };
+    const result = cli('check-config', file('md5.json', JSON.stringify(doc)));
+    expect(result.status).toBe(2);
+    expect(result.stderr.trimEnd().split('\n')).toEqual([
+      expect.stringMatching(
+        /^announcer\.peers\[1\]\.passwordFile: \S+absent\.secret cannot be read: ENOENT/,
+      ),
+      'announcer.peers[2].passwordFile: ' + long + ' holds 81 bytes: a TCP MD5 key has at most 80',
+      'announcer.peers[3].passwordFile: ' + join(dir, 'empty.secret') + ' is empty',
+    ]);
+    expect(result.stderr).not.toContain('s3cret-value');
+    doc.announcer.peers = [doc.announcer.peers[0]];
+    expect(cli('check-config', file('md5-good.json', JSON.stringify(doc))).status).toBe(0);
+  });
+
   it('treats missing files, unknown commands and flags as usage errors (exit 2), --help as exit 0', () => {
     expect(cli('check-config', join(dir, 'nope.json'))).toMatchObject({
       status: 2,

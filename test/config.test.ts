@@ -101,6 +101,60 @@ describe('config', () => {
     expect(result.errors!.length).toBe(12);
   });
 
+  it('validates the speaker keys of issue 13: graceful shutdown and restart, passive, MD5', () => {
+    const doc = document() as any;
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        {
+          address: '127.0.0.2',
+          remoteAs: 65000,
+          nextHopV4: '192.0.2.10',
+          nextHopV6: '2001:db8::10',
+        },
+      ],
+    };
+    const defaults = readConfig(doc).config!;
+    expect([defaults.announcer.gracefulShutdownMs, defaults.announcer.restartTimeS]).toEqual([
+      0, 0,
+    ]);
+    doc.announcer.gracefulShutdownMs = 5000;
+    doc.announcer.restartTimeS = 120;
+    const set = readConfig(doc).config!;
+    expect([set.announcer.gracefulShutdownMs, set.announcer.restartTimeS]).toEqual([5000, 120]);
+    doc.announcer.gracefulShutdownMs = 60001;
+    doc.announcer.restartTimeS = 4096;
+    expect(readConfig(doc).errors).toEqual([
+      'announcer.gracefulShutdownMs: 60001 must be an integer from 0 to 60000',
+      'announcer.restartTimeS: 4096 must be an integer from 0 to 4095',
+    ]);
+    expect([set.announcer.peers[0]!.passive, set.announcer.peers[0]!.passwordFile]).toEqual([
+      false,
+      null,
+    ]);
+    doc.announcer.gracefulShutdownMs = 0;
+    doc.announcer.restartTimeS = 0;
+    Object.assign(doc.announcer.peers[0], {
+      passive: true,
+      localAddress: '2001:db8::1',
+      passwordFile: '/etc/lifeline/bgp.secret',
+    });
+    expect(readConfig(doc).errors).toEqual([
+      'announcer.peers[0].localAddress: must be of the peer address family to listen on',
+    ]);
+    doc.announcer.peers[0].localAddress = '127.0.0.1';
+    const passive = readConfig(doc).config!.announcer.peers[0]!;
+    expect([passive.passive, passive.passwordFile]).toEqual([true, '/etc/lifeline/bgp.secret']);
+    const exabgp = document() as any;
+    exabgp.announcer = { kind: 'exabgp', gracefulShutdownMs: 5000, restartTimeS: 60 };
+    expect(readConfig(exabgp).errors).toEqual([
+      'announcer.gracefulShutdownMs: applies to "kind": "bgp" only',
+      'announcer.restartTimeS: applies to "kind": "bgp" only',
+    ]);
+  });
+
   it('rejects damping that could never suppress, duplicate names and prefixes, and bad JSON', () => {
     const doc = document() as any;
     doc.services[0].damping = {

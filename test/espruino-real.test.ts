@@ -125,7 +125,7 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
 
   it("a TCP target on a closed port is unreachable, and the loop runs on in a board's memory", async () => {
     const doc = example('config/espruino.example.json', dnsPort, bgpPort);
-    doc.services[0].backbone.targets[2].port = randomPort(); // nothing listens there
+    doc['services'][0].backbone.targets[2].port = randomPort(); // nothing listens there
     const b = await boot(doc);
     await b.waitFor(/state=up reason=rise healthy=2\/3 .*failed=lla\(unreachable\)/, 5000);
     await runningMemory(b);

@@ -91,6 +91,35 @@ describe('Espruino target', () => {
     expect(good.services[0].prefixes[0].bytes).toEqual({ $bytes: [192, 0, 2, 53] });
   });
 
+  it('refuses at the config check what a board cannot do: a passive peer, TCP MD5', async () => {
+    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        { address: '10.9.0.1', remoteAs: 65000, nextHopV4: '192.0.2.10', passive: true },
+        { address: '10.9.0.2', remoteAs: 65000, nextHopV4: '192.0.2.10', passwordFile: 'k' },
+      ],
+    };
+    const path = join(mkdtempSync(join(tmpdir(), 'lifeline-espruino-')), 'passive.json');
+    writeFileSync(path, JSON.stringify(doc));
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => lines.push(text) > 0) as typeof process.stderr.write;
+    try {
+      expect(await validatedConfig(path)).toBeNull();
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(lines).toEqual([
+      path +
+        ': announcer.peers[0].passive: not on Espruino (the board cannot listen for connections)\n',
+      path +
+        ': announcer.peers[1].passwordFile: not on Espruino (its network stack has no TCP MD5)\n',
+    ]);
+  });
+
   it('keeps the board build of one service, three targets and one BGP peer within 40 KB', async () => {
     const source = await bgpBundle();
     expect(source.length).toBeLessThanOrEqual(40 * 1024);

@@ -54,6 +54,10 @@ class Prober implements HalClient {
   streamConnected(): void {}
   streamReceived(): void {}
   streamClosed(): void {}
+  streamWritable(): void {}
+  streamIncoming(): number {
+    return -1;
+  }
 }
 
 const cleanup: (() => unknown)[] = [];
@@ -238,5 +242,119 @@ describe('node HAL on loopback', () => {
     prober.round();
     await waitFor(() => prober.probes.pendingCount === 0, 2000, 'the answer');
     expect(prober.probes.counter(0, Counter.Healthy)).toBe(1);
+  });
+});
+
+/** Records the stream events of a NodeHal, and names the stream that takes incoming ones. */
+class StreamRecorder implements HalClient {
+  readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
+  readonly events: string[] = [];
+  readonly receive = new Uint8Array(4096);
+  incomingStream = 0;
+  constructor() {
+    this.hal.attach(this);
+  }
+  wake(): void {}
+  datagramReceived(): void {}
+  socketFailed(): void {}
+  socketConnected(): void {}
+  streamConnected(id: number): void {
+    this.events.push('connected ' + id);
+  }
+  streamReceived(id: number, length: number): void {
+    this.events.push('received ' + id + ' ' + length);
+  }
+  streamClosed(id: number): void {
+    this.events.push('closed ' + id);
+  }
+  streamWritable(id: number): void {
+    this.events.push('writable ' + id);
+  }
+  streamIncoming(listenerId: number, address: string): number {
+    this.events.push('incoming ' + listenerId + ' ' + address);
+    return this.incomingStream;
+  }
+  open(port: number, localAddress: string | null = null) {
+    return this.hal.openStream({
+      streamId: 0,
+      family: 4,
+      address: '127.0.13.20',
+      port,
+      localAddress,
+      receive: this.receive,
+      writeBytesMax: 16384,
+      readBytesPerSecondMax: 4 * 1024 * 1024,
+      passwordFile: null,
+    });
+  }
+}
+
+describe('node HAL streams: the write bound and the listener', () => {
+  it('refuses writes past writeBytesMax while the peer does not read, then says writable', async () => {
+    let accepted: import('node:net').Socket | null = null;
+    const server: Server = createServer((socket) => {
+      socket.pause(); // reads nothing: the kernel's buffers fill, then Node's
+      accepted = socket;
+    });
+    const port = await new Promise<number>((resolve) =>
+      server.listen(0, '127.0.13.20', () => resolve((server.address() as { port: number }).port)),
+    );
+    const recorder = new StreamRecorder();
+    cleanup.push(() => {
+      stream.close();
+      accepted?.destroy();
+      server.close();
+    });
+    const stream = recorder.open(port);
+    stream.connect();
+    await waitFor(() => recorder.events.includes('connected 0'), 2000, 'connected');
+    const chunk = new Uint8Array(4096).fill(0x55);
+    let written = 0;
+    // Bounded: the kernel takes a few MB at most before Node's buffer, and our bound, is reached.
+    for (let i = 0; i < 100000 && stream.write(chunk, chunk.length); i++) {
+      written += chunk.length;
+      if (i % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(written).toBeLessThan(100000 * 4096);
+    expect(stream.write(chunk, 1)).toBe(false); // all or nothing: not even one byte
+    expect(recorder.events).not.toContain('writable 0');
+    accepted!.resume();
+    await waitFor(() => recorder.events.includes('writable 0'), 5000, 'writable');
+    expect(stream.write(chunk, chunk.length)).toBe(true);
+  });
+
+  it('listens: a connection is offered to the firmware with its address, taken or refused', async () => {
+    const recorder = new StreamRecorder();
+    const port = 20000 + Math.floor(Math.random() * 30000);
+    const stream = recorder.open(port, '127.0.13.20');
+    const listener = recorder.hal.listen({
+      listenerId: 3,
+      family: 4,
+      address: '127.0.13.20',
+      port,
+      keys: [],
+    });
+    cleanup.push(() => {
+      stream.close();
+      listener.close();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const { Socket: NetSocket } = await import('node:net');
+    const peer = new NetSocket();
+    peer.on('error', () => {});
+    peer.connect({ host: '127.0.13.20', port, localAddress: '127.0.13.21' });
+    await waitFor(() => recorder.events.includes('connected 0'), 2000, 'taken');
+    expect(recorder.events).toContain('incoming 3 127.0.13.21');
+    peer.write('hello');
+    await waitFor(() => recorder.events.includes('received 0 5'), 2000, 'the bytes');
+    expect(Buffer.from(recorder.receive.subarray(0, 5)).toString()).toBe('hello');
+    recorder.incomingStream = -1;
+    const refused = new NetSocket();
+    const closed = new Promise((resolve) => refused.once('close', resolve));
+    refused.on('error', () => {});
+    refused.connect({ host: '127.0.13.20', port, localAddress: '127.0.13.22' });
+    await closed;
+    expect(recorder.events).toContain('incoming 3 127.0.13.22');
+    peer.destroy();
   });
 });

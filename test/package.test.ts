@@ -33,6 +33,12 @@ describe('release tarball and installer', () => {
     expect(listing).not.toContain('prebuilds/win32');
     const unpacked = mkdtempSync(join(tmpdir(), 'lifeline-release-'));
     expect(spawnSync('tar', ['-xzf', tarball, '-C', unpacked]).status).toBe(0);
+    // The TCP MD5 addon, prebuilt for each appliance architecture (ELF e_machine at byte 18).
+    const machines = { 'linux-x64': 62, 'linux-arm64': 183, 'linux-arm': 40 } as const;
+    for (const [platform, machine] of Object.entries(machines)) {
+      const addon = join(unpacked, 'lifeline-0.1.0', 'tcp-md5', platform, 'tcp_md5.node');
+      expect(readFileSync(addon).readUInt16LE(18), platform).toBe(machine);
+    }
     const program = join(unpacked, 'lifeline-0.1.0', 'lifeline.mjs');
     const root = mkdtempSync(join(tmpdir(), 'lifeline-root-'));
     const run = (...args: string[]): ReturnType<typeof spawnSync> =>

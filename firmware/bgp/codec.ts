@@ -28,6 +28,9 @@ export const enum ErrorCode {
   HoldTimerExpired = 4,
   FiniteStateMachine = 5,
   Cease = 6,
+  RouteRefresh = 7,
+  /** RFC 9687: we could not send for the send hold time (the peer stopped reading). */
+  SendHoldTimerExpired = 8,
 }
 export const enum HeaderSubcode {
   NotSynchronized = 1,
@@ -48,6 +51,8 @@ export const enum UpdateSubcode {
 }
 export const enum CeaseSubcode {
   AdministrativeShutdown = 2,
+  AdministrativeReset = 4,
+  OutOfResources = 8,
 }
 
 export const ERROR_CODE_NAMES: readonly string[] = [
@@ -58,7 +63,112 @@ export const ERROR_CODE_NAMES: readonly string[] = [
   'hold-timer-expired',
   'fsm',
   'cease',
+  'route-refresh',
+  'send-hold-timer-expired',
 ];
+
+/**
+ * `true` in the Espruino build (build.mjs defines it), where the subcode names below are left out
+ * to keep the board's code small (its log says `6/2 (cease)`); undefined anywhere else.
+ */
+declare const LIFELINE_LEAN: boolean | undefined;
+const LEAN = typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN;
+
+/** Subcode names per error code (IANA "BGP Error Subcodes"), index = subcode; '' = unassigned. */
+const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
+  ? []
+  : [
+      [],
+      ['', 'connection-not-synchronized', 'bad-message-length', 'bad-message-type'],
+      [
+        '',
+        'unsupported-version-number',
+        'bad-peer-as',
+        'bad-bgp-identifier',
+        'unsupported-optional-parameter',
+        '',
+        'unacceptable-hold-time',
+        'unsupported-capability',
+        'role-mismatch',
+      ],
+      [
+        '',
+        'malformed-attribute-list',
+        'unrecognized-well-known-attribute',
+        'missing-well-known-attribute',
+        'attribute-flags-error',
+        'attribute-length-error',
+        'invalid-origin-attribute',
+        '',
+        'invalid-next-hop-attribute',
+        'optional-attribute-error',
+        'invalid-network-field',
+        'malformed-as-path',
+      ],
+      [],
+      [
+        '',
+        'unexpected-message-in-opensent',
+        'unexpected-message-in-openconfirm',
+        'unexpected-message-in-established',
+      ],
+      [
+        '',
+        'maximum-number-of-prefixes-reached',
+        'administrative-shutdown',
+        'peer-de-configured',
+        'administrative-reset',
+        'connection-rejected',
+        'other-configuration-change',
+        'connection-collision-resolution',
+        'out-of-resources',
+        'hard-reset',
+        'bfd-down',
+      ],
+      ['', 'invalid-message-length'],
+    ];
+
+/**
+ * A NOTIFICATION for the log: `CODE/SUBCODE (code-name/subcode-name)`, and for a CEASE with an
+ * administrative shutdown or reset its shutdown communication (RFC 8203, RFC 9003: a length byte
+ * and UTF-8 text), quoted, with every byte outside printable ASCII escaped so that a peer cannot
+ * break the log line. Rare: builds strings.
+ */
+export function describeNotification(bytes: Uint8Array, offset: number, length: number): string {
+  const code = bytes[offset + HEADER_BYTES]!;
+  const subcode = bytes[offset + HEADER_BYTES + 1]!;
+  const codeName = ERROR_CODE_NAMES[code] ?? 'unknown';
+  const subcodeName = (SUBCODE_NAMES[code] ?? [])[subcode] ?? '';
+  const text =
+    code + '/' + subcode + ' (' + codeName + (subcodeName === '' ? '' : '/' + subcodeName) + ')';
+  const shutdown =
+    code === ErrorCode.Cease &&
+    (subcode === CeaseSubcode.AdministrativeShutdown ||
+      subcode === CeaseSubcode.AdministrativeReset);
+  if (!shutdown || shutdownMessage === null) return text;
+  return text + shutdownMessage(bytes, offset + HEADER_BYTES + 2, offset + length);
+}
+
+/**
+ * The shutdown communication in [data, end) as ` message="..."`, or '' when there is none. Not on
+ * the board (see LEAN above): its log keeps to the numbers and the code's name.
+ */
+const shutdownMessage = LEAN
+  ? null
+  : (bytes: Uint8Array, data: number, end: number): string => {
+      if (data >= end) return '';
+      const textLength = bytes[data]!;
+      if (textLength === 0 || data + 1 + textLength > end) return '';
+      let message = '';
+      for (let i = data + 1; i < data + 1 + textLength; i++) {
+        const byte = bytes[i]!;
+        const plain = byte >= 0x20 && byte < 0x7f && byte !== 0x22 && byte !== 0x5c;
+        message += plain
+          ? String.fromCharCode(byte)
+          : '\\x' + (byte < 16 ? '0' : '') + byte.toString(16);
+      }
+      return ' message="' + message + '"';
+    };
 
 /** Address family bits, as negotiated. */
 export const FAMILY_IPV4 = 1;
@@ -137,9 +247,36 @@ export interface OpenOptions {
   /** The BGP identifier: 4 bytes (an IPv4 address). */
   readonly routerId: Uint8Array;
   readonly families: number;
+  /** Graceful restart (RFC 4724): the restart time offered; none (or 0) for no capability. */
+  readonly restartTimeS?: number;
+  /** The Restart State bit: this speaker has just (re)started. */
+  readonly restarted?: boolean;
 }
 
-/** OPEN with capabilities: MP IPv4 and/or IPv6 unicast, route refresh, 4-octet AS. */
+/**
+ * The graceful restart capability (RFC 4724 3): flags and restart time, then each family with
+ * "forwarding state preserved" set: the next hop is the appliance itself, which serves on while
+ * Lifeline restarts, so the router may keep forwarding to it.
+ */
+function encodeGracefulRestart(target: Uint8Array, at: number, options: OpenOptions): number {
+  target[at++] = 64;
+  const lengthAt = at++;
+  const flags = options.restarted === true ? 0x8000 : 0;
+  at = putWord(target, at, flags | ((options.restartTimeS ?? 0) & 0x0fff));
+  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+    if ((options.families & family) === 0) continue;
+    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    target[at++] = 1;
+    target[at++] = 0x80;
+  }
+  target[lengthAt] = at - lengthAt - 1;
+  return at;
+}
+
+/**
+ * OPEN with capabilities: MP IPv4 and/or IPv6 unicast, route refresh, 4-octet AS, and graceful
+ * restart when a restart time is set.
+ */
 export function encodeOpen(target: Uint8Array, offset: number, options: OpenOptions): number {
   let at = begin(target, offset, MessageType.Open);
   target[at++] = 4;
@@ -162,6 +299,7 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   target[at++] = 65; // 4-octet AS
   target[at++] = 4;
   at = putLong(target, at, options.localAs);
+  if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
   target[capabilitiesAt] = at - capabilitiesAt - 1;
   target[parametersAt] = at - parametersAt - 1;
   return finish(target, offset, at);
@@ -284,6 +422,20 @@ export function encodeAnnounce(
   at = encodeAs4Path(target, at, route);
   putWord(target, attributesAt, at - attributesAt - 2);
   if (prefix.family === 4) at = encodePrefix(target, at, prefix);
+  return finish(target, offset, at);
+}
+
+/**
+ * End-of-RIB for `family` (RFC 4724 2): an empty UPDATE for IPv4 unicast, an empty
+ * MP_UNREACH_NLRI for IPv6 unicast.
+ */
+export function encodeEndOfRib(target: Uint8Array, offset: number, family: number): number {
+  let at = putWord(target, begin(target, offset, MessageType.Update), 0);
+  if (family === FAMILY_IPV4) return finish(target, offset, putWord(target, at, 0));
+  at = putWord(target, at, 6);
+  at = attribute(target, at, 0x80, 15, 3);
+  at = putWord(target, at, 2);
+  target[at++] = 1;
   return finish(target, offset, at);
 }
 

@@ -12,11 +12,13 @@ import {
   CeaseSubcode,
   checkHeader,
   checkUpdate,
+  describeNotification,
   encodeKeepalive,
   encodeNotification,
   encodeOpen,
-  ERROR_CODE_NAMES,
   ErrorCode,
+  FAMILY_IPV4,
+  FAMILY_IPV6,
   HEADER_BYTES,
   MESSAGE_BYTES_MAX,
   MessageType,
@@ -57,13 +59,36 @@ export const RECEIVE_BYTES = 128;
 const OPEN_HOLD_MS = 240000;
 const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 60000;
+/**
+ * The first retry after the peer's CEASE: it closed the session on purpose (an administrative
+ * reset, a restart, a configuration change) and is likely to take a new one at once.
+ */
+const CEASE_RETRY_MS = 200;
+/**
+ * The most bytes a session may have written and not yet taken by its peer. Four of the largest
+ * message keep the pipe full on a fast link; a peer that stops reading costs us no more (issue 11).
+ */
+export const WRITE_BYTES_MAX = 4 * MESSAGE_BYTES_MAX;
+/**
+ * The most a peer may make us read, on average: several full tables a minute, far more than an
+ * originate-only speaker needs, and a few percent of a Raspberry Pi's processor (issue 11).
+ */
+export const READ_BYTES_PER_SECOND_MAX = 4 * 1024 * 1024;
+/** RFC 9687 4: the send hold time is the greater of 8 minutes and twice the hold time. */
+const SEND_HOLD_MS_MIN = 480000;
+
+/**
+ * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
+ * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
+ */
+declare const LIFELINE_LEAN: boolean | undefined;
 
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
   /** The session reached Established: send the current state of every prefix. */
   established(session: BgpSession): void;
-  /** The peer asked for our routes again (ROUTE-REFRESH). */
-  refreshRequested(session: BgpSession): void;
+  /** The peer asked for our routes of `family` (FAMILY_IPV4 or FAMILY_IPV6) again (RFC 2918). */
+  refreshRequested(session: BgpSession, family: number): void;
 }
 
 export interface SessionOptions {
@@ -83,6 +108,8 @@ export interface SessionOptions {
    * counted: Lifeline installs no route, so it loses nothing it would act on.
    */
   readonly frameBytes: number;
+  /** Graceful restart (RFC 4724): the restart time we offer, 0 for none. */
+  readonly restartTimeS: number;
 }
 
 export class BgpSession {
@@ -113,11 +140,19 @@ export class BgpSession {
   private deadlineMs: number;
   private keepaliveAtMs: number;
   private backoffMs: number;
+  /** When a write was first refused and the peer has not read since (RFC 9687), or Infinity. */
+  private sendBlockedAtMs: number;
+  /** No session has been established since boot: our OPEN says we restarted (RFC 4724 3). */
+  private restarted: boolean;
+  /** `shutdown` was called: no reconnect, no incoming connection. */
+  private stopped: boolean;
 
   constructor(readonly options: SessionOptions) {
     const peer = options.peer;
     this.state = SessionState.Idle;
-    this.name = peer.address.text + (peer.port === 179 ? '' : ':' + peer.port);
+    const text = peer.address.text;
+    const bracketed = peer.address.family === 6 ? '[' + text + ']' : text;
+    this.name = peer.port === 179 ? text : bracketed + ':' + peer.port;
     this.info = new OpenInfo();
     this.families = 0;
     this.holdTimeS = 0;
@@ -141,6 +176,11 @@ export class BgpSession {
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
     this.backoffMs = BACKOFF_MIN_MS;
+    this.sendBlockedAtMs = Infinity;
+    this.restarted = true;
+    this.stopped = false;
+    // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
+    if (peer.passive) this.retryAtMs = Infinity;
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
     this.stream = options.hal.openStream({
       streamId: options.index,
@@ -149,6 +189,9 @@ export class BgpSession {
       port: peer.port,
       localAddress,
       receive: options.receive,
+      writeBytesMax: WRITE_BYTES_MAX,
+      readBytesPerSecondMax: READ_BYTES_PER_SECOND_MAX,
+      passwordFile: peer.passwordFile,
     });
   }
 
@@ -157,6 +200,7 @@ export class BgpSession {
     assert(next !== previous, 'a session transition changes the state');
     this.state = next;
     if (next === SessionState.Established) {
+      this.restarted = false;
       this.establishedAtMs = nowMs;
       this.establishedCount++;
       this.backoffMs = BACKOFF_MIN_MS;
@@ -193,12 +237,19 @@ export class BgpSession {
     } else if (nowMs >= this.deadlineMs) {
       if (this.state === SessionState.Connect) this.drop(nowMs, 'connect-timeout');
       else this.fail(nowMs, ErrorCode.HoldTimerExpired, 0, 'hold-timer-expired');
+    } else if (nowMs >= this.sendHoldDeadlineMs()) {
+      // RFC 9687: the peer has taken nothing for the send hold time while we had bytes for it.
+      this.fail(nowMs, ErrorCode.SendHoldTimerExpired, 0, 'send-hold-timer-expired');
     } else if (nowMs >= this.keepaliveAtMs) {
       this.send(encodeKeepalive(this.transmit, 0));
       this.keepaliveAtMs = nowMs + (this.holdTimeS * 1000) / 3;
     }
     if (this.state === SessionState.Idle) return this.retryAtMs;
-    return Math.min(this.deadlineMs, this.keepaliveAtMs);
+    return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendHoldDeadlineMs());
+  }
+
+  private sendHoldDeadlineMs(): number {
+    return this.sendBlockedAtMs + Math.max(SEND_HOLD_MS_MIN, 2000 * this.holdTimeS);
   }
 
   private startConnect(nowMs: number): void {
@@ -217,10 +268,11 @@ export class BgpSession {
     this.lastError = reason;
     this.options.hal.fillRandom(this.random);
     const jitter = 0.75 + (this.random[0]! / 255) * 0.5;
-    this.retryAtMs = nowMs + this.backoffMs * jitter;
+    this.retryAtMs = this.options.peer.passive ? Infinity : nowMs + this.backoffMs * jitter;
     this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
+    this.sendBlockedAtMs = Infinity;
     this.enter(SessionState.Idle, nowMs, reason);
   }
 
@@ -239,14 +291,30 @@ export class BgpSession {
   }
 
   private send(length: number): void {
-    this.stream.write(this.transmit, length);
+    this.accepted(this.stream.write(this.transmit, length));
   }
 
-  /** Writes a prebuilt message (an UPDATE) when Established. */
-  write(message: Uint8Array): void {
-    if (this.state !== SessionState.Established) return;
-    this.stream.write(message, message.length);
+  /** Notes a refused write: the send hold timer runs until the HAL says `writable`. */
+  private accepted(written: boolean): boolean {
+    if (!written && this.sendBlockedAtMs === Infinity)
+      this.sendBlockedAtMs = this.options.hal.clock.nowMs();
+    return written;
+  }
+
+  /**
+   * Writes a prebuilt message (an UPDATE) when Established; false when the stream's write bound
+   * refused it (the caller keeps it pending until `writable`).
+   */
+  write(message: Uint8Array): boolean {
+    if (this.state !== SessionState.Established) return false;
+    if (!this.accepted(this.stream.write(message, message.length))) return false;
     this.updatesSent++;
+    return true;
+  }
+
+  /** The peer has read again: writes are accepted (the send hold timer stops). */
+  writable(): void {
+    this.sendBlockedAtMs = Infinity;
   }
 
   connected(nowMs: number): void {
@@ -258,10 +326,33 @@ export class BgpSession {
         holdTimeS: options.peer.holdTimeS,
         routerId: options.routerId,
         families: options.families,
+        restartTimeS: options.restartTimeS,
+        restarted: this.restarted,
       }),
     );
     this.deadlineMs = nowMs + OPEN_HOLD_MS;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
+  }
+
+  /**
+   * A connection from the peer arrived on our listener (a passive peer). Connection collision
+   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
+   * session still in its handshake gives way to the new connection (the peer has given up on the
+   * old one). Returns whether the session takes it; `connected` follows when it does.
+   */
+  incoming(nowMs: number): boolean {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
+    if (!this.options.peer.passive || this.stopped) return false;
+    if (this.state === SessionState.Established) {
+      this.options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
+      return false;
+    }
+    if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
+    this.enter(SessionState.Connect, nowMs, 'incoming');
+    this.frameLength = 0;
+    this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
+    this.keepaliveAtMs = Infinity;
+    return true;
   }
 
   closed(nowMs: number): void {
@@ -350,21 +441,35 @@ export class BgpSession {
     if (this.state !== SessionState.Established) {
       return this.fail(nowMs, ErrorCode.FiniteStateMachine, 2, 'unexpected-message');
     }
-    if (type === MessageType.RouteRefresh) return this.options.owner.refreshRequested(this);
+    if (type === MessageType.RouteRefresh) return this.receivedRouteRefresh(offset);
     this.updatesReceived++;
     const verdict = checkUpdate(this.frame, offset, length, this.as4, this.error);
     if (verdict === UpdateVerdict.SessionReset) return this.notify(nowMs, 'malformed-update');
     if (verdict === UpdateVerdict.TreatAsWithdraw) this.treatAsWithdraw++;
   }
 
+  /**
+   * RFC 2918 3: resend the routes of the AFI/SAFI asked for, and of no other; one we did not
+   * negotiate is ignored (RFC 2918 4). Subtypes other than 0 (RFC 7313) are not ours to answer.
+   */
+  private receivedRouteRefresh(offset: number): void {
+    const body = offset + HEADER_BYTES;
+    const afi = (this.frame[body]! << 8) | this.frame[body + 1]!;
+    if (this.frame[body + 2] !== 0 || this.frame[body + 3] !== 1) return;
+    const family = afi === 1 ? FAMILY_IPV4 : afi === 2 ? FAMILY_IPV6 : 0;
+    if ((family & this.families) === 0) return;
+    this.options.owner.refreshRequested(this, family);
+  }
+
   private receivedNotification(offset: number, length: number, nowMs: number): void {
     const code = this.frame[offset + HEADER_BYTES]!;
-    const subcode = this.frame[offset + HEADER_BYTES + 1]!;
-    const name = ERROR_CODE_NAMES[code] ?? String(code);
-    this.drop(
-      nowMs,
-      'received notification ' + code + '/' + subcode + ' (' + name + ') length=' + length,
-    );
+    const text = describeNotification(this.frame, offset, length);
+    // The peer ended an established session on purpose: try again soon, then back off as usual
+    // (a CEASE before Established, such as a refused connection, backs off from the start).
+    const soon = code === ErrorCode.Cease && this.state === SessionState.Established;
+    if (soon) this.backoffMs = CEASE_RETRY_MS;
+    this.drop(nowMs, 'received notification ' + text);
+    if (soon) this.backoffMs = BACKOFF_MIN_MS;
   }
 
   private receivedOpen(offset: number, length: number, nowMs: number): void {
@@ -406,13 +511,18 @@ export class BgpSession {
     this.enter(SessionState.OpenConfirm, nowMs, 'open');
   }
 
-  /** Clean shutdown: CEASE (administrative shutdown), then close; no reconnect. */
-  shutdown(nowMs: number): void {
-    if (this.state !== SessionState.Idle && this.state !== SessionState.Connect) {
+  /**
+   * Clean shutdown: CEASE (administrative shutdown), then close; no reconnect. `restarting`: close
+   * without a NOTIFICATION, so that a graceful restart helper keeps our routes (RFC 4724 4.2).
+   */
+  shutdown(nowMs: number, restarting: boolean): void {
+    const open = this.state !== SessionState.Idle && this.state !== SessionState.Connect;
+    if (open && !restarting) {
       this.error.set(ErrorCode.Cease, CeaseSubcode.AdministrativeShutdown);
       this.send(encodeNotification(this.transmit, 0, this.error));
     }
     this.drop(nowMs, 'shutdown');
     this.retryAtMs = Infinity;
+    this.stopped = true;
   }
 }

@@ -1,14 +1,22 @@
 // The built-in BGP speaker: an Announcer that originates the services' prefixes to every configured
 // peer over its own session. Every UPDATE it can ever send (per peer and prefix: announce and
 // drain, each in 4-octet and 2-octet AS form, and withdraw) is encoded at boot; a state change
-// copies the prebuilt bytes to the established sessions. Received routes are checked and dropped.
+// marks the service's prefixes pending on the established sessions, and each session drains its
+// pending prefixes (in their current state) as far as its stream's write bound allows, the rest
+// when the HAL says the stream is writable again. A ROUTE-REFRESH only marks, too: a peer that asks
+// again and again and never reads costs a bit per prefix, not a copy per request (issue 11).
+// Received routes are checked and dropped. A planned withdrawal (automatic, console, pin, stop)
+// first announces the routes with GRACEFUL_SHUTDOWN (RFC 8326) for `gracefulShutdownMs`, so that
+// routers move the traffic before the routes go; an urgent one (the local service failed) does not.
 
 import { RouteState, type Announcer } from '../announcer';
+import { assert } from '../assert';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
-import type { Hal } from '../hal';
+import type { Hal, ListenKey, StreamListener } from '../hal';
 import type { Prefix } from '../address';
 import {
   encodeAnnounce,
+  encodeEndOfRib,
   encodeWithdraw,
   FAMILY_IPV4,
   FAMILY_IPV6,
@@ -25,9 +33,16 @@ import {
 /** The largest UPDATE the speaker builds (one prefix, all its attributes). */
 const UPDATE_BYTES_MAX = 512;
 
-/** Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw. */
-const VARIANTS = 5;
+/**
+ * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw, and the first four
+ * again with GRACEFUL_SHUTDOWN added (empty when graceful shutdown is off).
+ */
+const VARIANTS = 9;
 const VARIANT_WITHDRAW = 4;
+const VARIANT_GRACEFUL_SHUTDOWN = 5;
+/** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
+const GRACEFUL_SHUTDOWN = 0xffff0000;
+const NONE = new Uint8Array(0);
 
 /** A copy of the first `length` bytes (not `slice`: on Espruino it returns a plain Array). */
 function copyOut(scratch: Uint8Array, length: number): Uint8Array {
@@ -35,6 +50,12 @@ function copyOut(scratch: Uint8Array, length: number): Uint8Array {
   message.set(scratch.subarray(0, length));
   return message;
 }
+
+/**
+ * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
+ * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
+ */
+declare const LIFELINE_LEAN: boolean | undefined;
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
@@ -51,6 +72,9 @@ export interface PeerStatus {
 
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
+  /** Per peer: the listener its connections come in on (passive peers), or -1. */
+  private readonly listenerOf: Int8Array;
+  private readonly listeners: StreamListener[];
   private readonly state: Uint8Array;
   private readonly decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -59,6 +83,19 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly prefixFamily: Uint8Array;
   /** Per peer: `VARIANTS` messages per prefix. */
   private readonly updates: Uint8Array[][];
+  /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
+  private readonly pending: Uint8Array[];
+  /** Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. */
+  private readonly endOfRibPending: Uint8Array;
+  /** End-of-RIB for IPv4 and IPv6 unicast. */
+  private readonly endOfRib: Uint8Array[];
+  /** Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. */
+  private readonly gracefulUntilMs: Float64Array;
+  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
+  private stopping: boolean;
+  private done: boolean;
+  /** The stop keeps the routes for a graceful restart: no CEASE. */
+  private restarting: boolean;
   private readonly receive: Uint8Array;
   private readonly frameBytes: number;
 
@@ -90,8 +127,20 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.updates = config.announcer.peers.map((peer) =>
       this.buildUpdates(peer, prefixes, attributes, drains),
     );
+    this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
+    this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
+    const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
+    this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
+      copyOut(scratch, encodeEndOfRib(scratch, 0, family)),
+    );
+    this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
+    this.stopping = false;
+    this.done = false;
+    this.restarting = false;
     this.receive = new Uint8Array(RECEIVE_BYTES);
     this.sessions = [];
+    this.listenerOf = new Int8Array(config.announcer.peers.length).fill(-1);
+    this.listeners = [];
   }
 
   private buildUpdates(
@@ -104,6 +153,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     // 256 bytes.
     const scratch = new Uint8Array(UPDATE_BYTES_MAX);
     const localAs = this.config.announcer.localAs;
+    const graceful = this.config.announcer.gracefulShutdownMs > 0;
     const updates: Uint8Array[] = [];
     for (let i = 0; i < prefixes.length; i++) {
       const prefix = prefixes[i]!;
@@ -116,20 +166,22 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         throw new Error(
           'config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text,
         );
-      for (const drain of [false, true]) {
-        const chosen = drain ? (drains[i] ?? attributes[i]!) : attributes[i]!;
-        for (const as4 of [true, false]) {
-          const route = {
-            localAs,
-            as4,
-            nextHop,
-            med: chosen.med,
-            communities: chosen.communityValues,
-          };
-          updates.push(copyOut(scratch, encodeAnnounce(scratch, 0, prefix, route)));
+      const at = updates.length;
+      for (const shutdown of [false, true]) {
+        for (const drain of [false, true]) {
+          const chosen = drain ? (drains[i] ?? attributes[i]!) : attributes[i]!;
+          const communities = shutdown
+            ? chosen.communityValues.concat([GRACEFUL_SHUTDOWN])
+            : chosen.communityValues;
+          for (const as4 of [true, false]) {
+            const route = { localAs, as4, nextHop, med: chosen.med, communities };
+            const length = encodeAnnounce(scratch, 0, prefix, route);
+            updates.push(shutdown && !graceful ? NONE : copyOut(scratch, length));
+          }
         }
+        if (!shutdown) updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix)));
       }
-      updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix)));
+      assert(updates.length === at + VARIANTS, 'every prefix has all its variants');
     }
     return updates;
   }
@@ -152,48 +204,176 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           owner: this,
           receive: this.receive,
           frameBytes: this.frameBytes,
+          restartTimeS: announcer.restartTimeS,
+        }),
+      );
+    }
+    this.listen();
+  }
+
+  /** The MD5 keys of the passive peers on listener `listenerId`. */
+  private listenKeys(listenerId: number): ListenKey[] {
+    const keys: ListenKey[] = [];
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return keys;
+    const peers = this.config.announcer.peers;
+    for (let index = 0; index < peers.length; index++) {
+      const passwordFile = peers[index]!.passwordFile;
+      if (this.listenerOf[index] === listenerId && passwordFile !== null)
+        keys.push({ address: peers[index]!.address.text, passwordFile });
+    }
+    return keys;
+  }
+
+  /**
+   * One listener per family, local address and port that passive peers share: ids first, then
+   * each listener with the keys of all its peers.
+   */
+  private listen(): void {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    const peers = this.config.announcer.peers;
+    let count = 0;
+    const first: number[] = [];
+    for (let index = 0; index < peers.length; index++) {
+      const peer = peers[index]!;
+      if (!peer.passive) continue;
+      const local = peer.localAddress === null ? null : peer.localAddress.text;
+      for (let other = 0; other < index && this.listenerOf[index] === -1; other++) {
+        const same = peers[other]!;
+        const sameLocal = same.localAddress === null ? null : same.localAddress.text;
+        const shared = same.passive && same.port === peer.port && sameLocal === local;
+        if (shared && same.address.family === peer.address.family)
+          this.listenerOf[index] = this.listenerOf[other]!;
+      }
+      if (this.listenerOf[index] !== -1) continue;
+      this.listenerOf[index] = count++;
+      first.push(index);
+    }
+    for (let listenerId = 0; listenerId < count; listenerId++) {
+      const peer = peers[first[listenerId]!]!;
+      this.listeners.push(
+        this.hal.listen({
+          listenerId,
+          family: peer.address.family,
+          address: peer.localAddress === null ? null : peer.localAddress.text,
+          port: peer.port,
+          keys: this.listenKeys(listenerId),
         }),
       );
     }
   }
 
   /**
-   * Sends service `s`'s prefixes in its current state; `initial`: the peer has none of them yet.
+   * Marks service `s`'s prefixes (of `families`) pending for `session`; `initial`: the peer has
+   * none of them yet, so a withdrawn or undecided service has nothing to send.
    */
-  private sendService(session: BgpSession, s: number, initial: boolean): void {
-    const state = this.state[s]!;
-    if (initial && state === RouteState.Withdrawn) return;
-    const updates = this.updates[session.options.index]!;
+  private mark(session: BgpSession, s: number, families: number, initial: boolean): void {
+    if (initial && (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn)) return;
+    const pending = this.pending[session.options.index]!;
     for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
       const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
-      if ((session.families & family) === 0) continue;
-      const variant =
-        state === RouteState.Withdrawn
-          ? VARIANT_WITHDRAW
-          : (state === RouteState.Drained ? 2 : 0) + (session.as4 ? 0 : 1);
-      session.write(updates[i * VARIANTS + variant]!);
+      if ((families & family) !== 0) pending[i] = 1;
     }
   }
 
-  serviceStateChanged(service: number, state: RouteState): void {
-    this.state[service] = state;
-    this.decided[service] = 1;
-    for (const session of this.sessions) {
-      if (session.state === SessionState.Established) this.sendService(session, service, false);
+  /** The variant of service `s`'s prefixes that `session` is to have now. */
+  private variant(session: BgpSession, s: number): number {
+    const state = this.state[s]!;
+    if (state === RouteState.Withdrawn) return VARIANT_WITHDRAW;
+    const base = this.gracefulUntilMs[s] === Infinity ? 0 : VARIANT_GRACEFUL_SHUTDOWN;
+    return base + (state === RouteState.Drained ? 2 : 0) + (session.as4 ? 0 : 1);
+  }
+
+  /**
+   * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
+   * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
+   */
+  private drain(session: BgpSession): void {
+    const pending = this.pending[session.options.index]!;
+    const updates = this.updates[session.options.index]!;
+    for (let s = 0; s < this.state.length; s++) {
+      const variant = this.variant(session, s);
+      for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
+        if (pending[i] === 0) continue;
+        if (!session.write(updates[i * VARIANTS + variant]!)) return;
+        pending[i] = 0;
+      }
     }
+    const index = session.options.index;
+    if (this.endOfRibPending[index] === 0) return;
+    // Not before every service has its first decision: an End-of-RIB before the routes would
+    // have the router drop the ones it kept through our restart.
+    for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
+    for (let f = 0; f < 2; f++) {
+      const family = f === 0 ? FAMILY_IPV4 : FAMILY_IPV6;
+      if ((this.endOfRibPending[index]! & family) === 0) continue;
+      if (!session.write(this.endOfRib[f]!)) return;
+      this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
+    }
+  }
+
+  /** Service `s`'s routes change (or change attributes): every established peer is told. */
+  private changed(s: number): void {
+    for (const session of this.sessions) {
+      if (session.state !== SessionState.Established) continue;
+      this.mark(session, s, session.families, false);
+      this.drain(session);
+    }
+  }
+
+  /**
+   * `urgent`: withdraw at once even with graceful shutdown on (the local service failed: the
+   * traffic it still attracts would be lost anyway).
+   */
+  serviceStateChanged(service: number, state: RouteState, urgent?: boolean): void {
+    const previous = this.state[service]!;
+    this.decided[service] = 1;
+    const graceful =
+      state === RouteState.Withdrawn &&
+      urgent !== true &&
+      this.config.announcer.gracefulShutdownMs > 0 &&
+      previous !== RouteState.Withdrawn;
+    if (graceful) {
+      // Already on its way out: the first deadline stands.
+      if (this.gracefulUntilMs[service] !== Infinity) return;
+      this.gracefulUntilMs[service] =
+        this.hal.clock.nowMs() + this.config.announcer.gracefulShutdownMs;
+    } else {
+      this.gracefulUntilMs[service] = Infinity;
+      this.state[service] = state;
+    }
+    this.changed(service);
   }
 
   established(session: BgpSession): void {
-    for (let s = 0; s < this.state.length; s++)
-      if (this.decided[s] === 1) this.sendService(session, s, true);
+    this.pending[session.options.index]!.fill(0);
+    // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
+    // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
+    // that is once every service has decided (`rise` or `fall` rounds after boot).
+    if (this.config.announcer.restartTimeS > 0)
+      this.endOfRibPending[session.options.index] = session.families;
+    for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
+    this.drain(session);
   }
 
-  refreshRequested(session: BgpSession): void {
-    this.established(session);
+  refreshRequested(session: BgpSession, family: number): void {
+    for (let s = 0; s < this.state.length; s++) this.mark(session, s, family, true);
+    this.drain(session);
   }
 
   tick(nowMs: number): number {
     let next = Infinity;
+    for (let s = 0; s < this.state.length; s++) {
+      const untilMs = this.gracefulUntilMs[s]!;
+      if (untilMs === Infinity) continue;
+      if (nowMs < untilMs) {
+        next = Math.min(next, untilMs);
+        continue;
+      }
+      this.gracefulUntilMs[s] = Infinity;
+      this.state[s] = RouteState.Withdrawn;
+      this.changed(s);
+    }
+    if (this.stopping && next === Infinity) this.finishStop(nowMs);
     for (let i = 0; i < this.sessions.length; i++)
       next = Math.min(next, this.sessions[i]!.tick(nowMs));
     return next;
@@ -211,6 +391,26 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.sessions[streamId]?.closed(this.hal.clock.nowMs());
   }
 
+  /** A connection on one of our listeners: the passive peer at `address` on it takes it. */
+  streamIncoming(listenerId: number, address: string): number {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
+    const nowMs = this.hal.clock.nowMs();
+    for (let i = 0; i < this.sessions.length; i++) {
+      const session = this.sessions[i]!;
+      if (this.listenerOf[i] !== listenerId || session.options.peer.address.text !== address)
+        continue;
+      return session.incoming(nowMs) ? i : -1;
+    }
+    return -1;
+  }
+
+  streamWritable(streamId: number): void {
+    const session = this.sessions[streamId];
+    if (session === undefined) return;
+    session.writable();
+    if (session.state === SessionState.Established) this.drain(session);
+  }
+
   /** Every peer's session now. Allocates: for the console and metrics, not the loop. */
   status(nowMs: number): PeerStatus[] {
     return this.sessions.map((session) => ({
@@ -225,16 +425,32 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     }));
   }
 
+  /**
+   * Clean shutdown. With `withdraw` and graceful shutdown on, the announced services go through
+   * their GRACEFUL_SHUTDOWN time first (`tick` runs on meanwhile; `stopped` says when it is over);
+   * then every prefix is withdrawn and every session gets CEASE. Keeping the routes with graceful
+   * restart on closes the sessions without CEASE: the routers keep the routes for the restart time
+   * (a restart under systemd: an upgrade, a new config).
+   */
   shutdown(withdraw: boolean): void {
-    const nowMs = this.hal.clock.nowMs();
-    for (const session of this.sessions) {
-      if (withdraw && session.state === SessionState.Established) {
-        for (let s = 0; s < this.state.length; s++) {
-          this.state[s] = RouteState.Withdrawn;
-          this.sendService(session, s, false);
-        }
-      }
-      session.shutdown(nowMs);
+    if (this.stopping || this.done) return;
+    this.stopping = true;
+    if (withdraw) {
+      for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
+    this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
+    if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
+      this.finishStop(this.hal.clock.nowMs());
+  }
+
+  private finishStop(nowMs: number): void {
+    this.stopping = false;
+    this.done = true;
+    for (const listener of this.listeners) listener.close();
+    for (const session of this.sessions) session.shutdown(nowMs, this.restarting);
+  }
+
+  stopped(): boolean {
+    return this.done;
   }
 }

@@ -58,7 +58,7 @@ interface EspruinoDgram {
   createSocket(type: 'udp4' | 'udp6'): EspruinoDgramSocket;
 }
 interface EspruinoStream {
-  on(event: 'error' | 'close', handler: () => void): void;
+  on(event: 'error' | 'close' | 'drain', handler: () => void): void;
   on(event: 'data', handler: (data: string) => void): void;
   write(data: string): void;
   end(): void;

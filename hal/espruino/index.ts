@@ -7,6 +7,7 @@ import type {
   Clock,
   Hal,
   HalClient,
+  StreamListener,
   Storage,
   StreamOpenOptions,
   StreamSocket,
@@ -124,6 +125,12 @@ class EspruinoStreamSocket implements StreamSocket {
   private attempt = 0;
   /** The attempt whose connection has been reported (streamConnected). */
   private reported = 0;
+  /**
+   * Bytes written since the socket last said 'drain' (its send buffer empty): Espruino holds them
+   * in JsVars, so they are bounded by `writeBytesMax`.
+   */
+  private unsentBytes = 0;
+  private refused = false;
 
   constructor(
     private readonly hal: EspruinoHal,
@@ -156,12 +163,17 @@ class EspruinoStreamSocket implements StreamSocket {
       stream.on('data', (data) => {
         if (self.reportConnected(attempt)) self.onData(data);
       });
+      stream.on('drain', () => {
+        if (attempt === self.attempt) self.onDrain();
+      });
       stream.on('close', () => {
         if (attempt !== self.attempt) return;
         self.stream = null;
         client.streamClosed(id);
       });
       this.stream = stream;
+      this.unsentBytes = 0;
+      this.refused = false;
     } catch (error) {
       client.streamClosed(id);
     }
@@ -176,8 +188,22 @@ class EspruinoStreamSocket implements StreamSocket {
     }
   }
 
-  write(data: Uint8Array, length: number): void {
-    if (this.stream !== null) this.stream.write(E.toString(data.subarray(0, length)));
+  private onDrain(): void {
+    this.unsentBytes = 0;
+    if (!this.refused) return;
+    this.refused = false;
+    this.hal.client().streamWritable(this.options.streamId);
+  }
+
+  write(data: Uint8Array, length: number): boolean {
+    if (this.stream === null) return false;
+    if (this.unsentBytes + length > this.options.writeBytesMax) {
+      this.refused = true;
+      return false;
+    }
+    this.unsentBytes += length;
+    this.stream.write(E.toString(data.subarray(0, length)));
+    return true;
   }
 
   close(): void {
@@ -266,6 +292,11 @@ export class EspruinoHal implements Hal {
 
   openStream(options: StreamOpenOptions): StreamSocket {
     return new EspruinoStreamSocket(this, options);
+  }
+
+  /** The board does not listen: the config check refuses passive peers for it. */
+  listen(): StreamListener {
+    return { close(): void {} };
   }
 
   fillRandom(target: Uint8Array): void {

@@ -5,14 +5,17 @@
 
 import { randomFillSync } from 'node:crypto';
 import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'node:dgram';
-import { Socket as NetSocket } from 'node:net';
+import { createServer, Socket as NetSocket, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+import { md5Addon, readMd5Key } from './md5';
 import { FileStorage } from './storage';
 import type {
   Clock,
   Hal,
   HalClient,
+  ListenOptions,
+  StreamListener,
   Storage,
   StreamOpenOptions,
   StreamSocket,
@@ -166,12 +169,26 @@ class NodeTcpSocket implements TcpProbeSocket {
 
 function ignoreError(): void {}
 
-/** A BGP session's TCP connection: Nagle off, received chunks copied into the caller's buffer. */
+/** What a stream delivers to the firmware at most before it yields to the rest of the loop. */
+const READ_BYTES_PER_TURN = 64 * 1024;
+
+/**
+ * A BGP session's TCP connection: Nagle off, received chunks copied into the caller's buffer, and
+ * writes bounded by `writeBytesMax` of unsent bytes (Node's own buffer grows without limit when the
+ * peer stops reading; the kernel's is bounded by tcp_wmem).
+ */
 class NodeStreamSocket implements StreamSocket {
   private socket: NetSocket | null = null;
+  /** A write was refused: 'drain' then reports `streamWritable`. */
+  private refused = false;
+  /** Bytes delivered since the loop last turned; past READ_BYTES_PER_TURN reading pauses. */
+  private turnBytes = 0;
+  private yielding = false;
   private readonly connectHandler: () => void;
   private readonly dataHandler: (chunk: Buffer) => void;
+  private readonly drainHandler: () => void;
   private readonly closeHandler: () => void;
+  private readonly resumeHandler: () => void;
 
   constructor(
     private readonly hal: NodeHal,
@@ -179,25 +196,72 @@ class NodeStreamSocket implements StreamSocket {
   ) {
     this.connectHandler = this.onConnect.bind(this);
     this.dataHandler = this.onData.bind(this);
+    this.drainHandler = this.onDrain.bind(this);
     this.closeHandler = this.onClose.bind(this);
+    this.resumeHandler = this.onResume.bind(this);
   }
 
   connect(): void {
     this.close();
-    const socket = new NetSocket();
+    const options = this.options;
+    if (options.passwordFile !== null) return this.connectSigned(options.passwordFile);
+    // A high-water mark of one byte: any write the kernel did not take at once sets the stream's
+    // need-drain flag, so a 'drain' always follows a refusal, whatever `writeBytesMax` is.
+    this.adopt(new NetSocket({ writableHighWaterMark: 1 } as object));
+    const local = options.localAddress === null ? {} : { localAddress: options.localAddress };
+    this.socket!.connect({
+      host: options.address,
+      port: options.port,
+      family: options.family,
+      ...local,
+    });
+  }
+
+  /**
+   * TCP MD5 (RFC 2385): the key must be on the socket before its SYN, which Node's sockets cannot
+   * do; the addon makes the socket (key set, bound), Node connects it. A missing addon or an
+   * unreadable secret is logged and the attempt fails like a refused one (the session backs off).
+   */
+  private connectSigned(passwordFile: string): void {
+    const options = this.options;
+    const read = readMd5Key(passwordFile);
+    let fd = -1;
+    try {
+      if ('error' in read) throw new Error('passwordFile ' + passwordFile + ' ' + read.error);
+      fd = md5Addon().socket(options.family, options.localAddress, options.address, read.key);
+    } catch (error) {
+      this.hal.log('bgp peer=' + options.address + ' md5: ' + (error as Error).message);
+      setImmediate(() => this.hal.client().streamClosed(options.streamId));
+      return;
+    }
+    // Paused until connected: Node would otherwise start reading an unconnected socket.
+    const socket = new NetSocket({ fd, pauseOnCreate: true, writableHighWaterMark: 1 } as object);
+    this.adopt(socket);
+    socket.connect({ host: options.address, port: options.port });
+  }
+
+  /** Takes over `socket` (ours, or one a listener accepted) as this stream's connection. */
+  adopt(socket: NetSocket): void {
+    this.refused = false;
     socket.setNoDelay(true);
     socket.on('connect', this.connectHandler);
     socket.on('data', this.dataHandler);
+    socket.on('drain', this.drainHandler);
     socket.on('close', this.closeHandler);
     socket.on('error', ignoreError); // 'close' follows every error
     this.socket = socket;
-    const options = this.options;
-    const local = options.localAddress === null ? {} : { localAddress: options.localAddress };
-    socket.connect({ host: options.address, port: options.port, family: options.family, ...local });
   }
 
   private onConnect(): void {
+    this.socket?.resume(); // a signed socket starts paused
     this.hal.client().streamConnected(this.options.streamId);
+  }
+
+  /** Takes a connection our listener accepted, in place of any it had (no events for that). */
+  accept(socket: NetSocket): void {
+    this.close();
+    this.adopt(socket);
+    this.onConnect();
   }
 
   private onData(chunk: Buffer): void {
@@ -212,6 +276,28 @@ class NodeStreamSocket implements StreamSocket {
       chunk.copy(receive, 0, offset, offset + length);
       this.hal.client().streamReceived(this.options.streamId, length);
     }
+    // A peer that sends without pause (a ROUTE-REFRESH flood, issue 11) must neither keep the
+    // loop in this callback nor take a core: past a budget per turn, reading pauses until the
+    // stream's `readBytesPerSecondMax` allows that much again (TCP flow control slows the peer).
+    this.turnBytes += chunk.length;
+    if (this.turnBytes < READ_BYTES_PER_TURN || this.yielding) return;
+    if (socket === null || this.socket !== socket) return;
+    this.yielding = true;
+    socket.pause();
+    const delayMs = (this.turnBytes * 1000) / this.options.readBytesPerSecondMax;
+    setTimeout(this.resumeHandler, Math.max(1, Math.round(delayMs)));
+  }
+
+  private onResume(): void {
+    this.yielding = false;
+    this.turnBytes = 0;
+    this.socket?.resume();
+  }
+
+  private onDrain(): void {
+    if (!this.refused) return;
+    this.refused = false;
+    this.hal.client().streamWritable(this.options.streamId);
   }
 
   private onClose(): void {
@@ -219,9 +305,16 @@ class NodeStreamSocket implements StreamSocket {
     this.hal.client().streamClosed(this.options.streamId);
   }
 
-  write(data: Uint8Array, length: number): void {
+  write(data: Uint8Array, length: number): boolean {
+    const socket = this.socket;
+    if (socket === null) return false;
+    if (socket.writableLength + length > this.options.writeBytesMax) {
+      this.refused = true;
+      return false;
+    }
     // A copy: the caller reuses its buffer, and Node may hold this one until the kernel takes it.
-    this.socket?.write(Buffer.from(data.subarray(0, length)));
+    socket.write(Buffer.from(data.subarray(0, length)));
+    return true;
   }
 
   close(): void {
@@ -230,9 +323,72 @@ class NodeStreamSocket implements StreamSocket {
     this.socket = null;
     socket.removeListener('connect', this.connectHandler);
     socket.removeListener('data', this.dataHandler);
+    socket.removeListener('drain', this.drainHandler);
     socket.removeListener('close', this.closeHandler);
+    if (this.refused) {
+      // The peer stopped reading: it would take our last words (a CEASE) no sooner than the rest.
+      socket.destroy();
+      return;
+    }
     socket.end();
-    socket.setTimeout(2000, () => socket.destroy()); // a peer that never closes its side
+    // A peer that never closes its side: 2 s at most, activity or not.
+    const timer = setTimeout(() => socket.destroy(), 2000);
+    socket.once('close', () => clearTimeout(timer));
+  }
+}
+
+/** Strips the IPv4-mapped prefix a dual-stack socket may report, to match canonical text. */
+function canonicalRemote(address: string | undefined): string {
+  if (address === undefined) return '';
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** A TCP listener for passive BGP peers: each connection goes to the stream the firmware names. */
+class NodeStreamListener implements StreamListener {
+  private readonly server: Server;
+
+  constructor(
+    private readonly hal: NodeHal,
+    private readonly options: ListenOptions,
+  ) {
+    this.server = createServer((socket) => this.onConnection(socket));
+    this.server.on('error', (error: Error) =>
+      hal.log('bgp listener port=' + options.port + ' failed: ' + error.message),
+    );
+    const any = options.family === 4 ? '0.0.0.0' : '::';
+    this.server.listen({ host: options.address ?? any, port: options.port, ipv6Only: true }, () =>
+      this.setKeys(),
+    );
+  }
+
+  /** TCP MD5: each signing peer's key on the listening socket, which its connections inherit. */
+  private setKeys(): void {
+    const fd = (this.server as unknown as { _handle: { fd: number } | null })._handle?.fd ?? -1;
+    for (const key of this.options.keys) {
+      const read = readMd5Key(key.passwordFile);
+      try {
+        if ('error' in read) throw new Error('passwordFile ' + key.passwordFile + ' ' + read.error);
+        md5Addon().setKey(fd, this.options.family, key.address, read.key);
+      } catch (error) {
+        this.hal.log('bgp peer=' + key.address + ' md5: ' + (error as Error).message);
+      }
+    }
+  }
+
+  private onConnection(socket: NetSocket): void {
+    const address = canonicalRemote(socket.remoteAddress);
+    const streamId = this.hal.client().streamIncoming(this.options.listenerId, address);
+    const stream = this.hal.streams[streamId];
+    if (streamId < 0 || stream === undefined) {
+      socket.on('error', ignoreError);
+      socket.destroy();
+      return;
+    }
+    stream.accept(socket);
+  }
+
+  close(): void {
+    this.server.close();
   }
 }
 
@@ -260,6 +416,8 @@ export class NodeHal implements Hal {
   private readonly udpSendsPerPort: number;
 
   readonly storage: Storage | null;
+  /** The streams by id, for a listener to hand its connections to. */
+  readonly streams: NodeStreamSocket[] = [];
 
   constructor(options: NodeHalOptions = {}) {
     this.wakeHandler = this.onTimer.bind(this);
@@ -288,7 +446,13 @@ export class NodeHal implements Hal {
   }
 
   openStream(options: StreamOpenOptions): StreamSocket {
-    return new NodeStreamSocket(this, options);
+    const stream = new NodeStreamSocket(this, options);
+    this.streams[options.streamId] = stream;
+    return stream;
+  }
+
+  listen(options: ListenOptions): StreamListener {
+    return new NodeStreamListener(this, options);
   }
 
   fillRandom(target: Uint8Array): void {

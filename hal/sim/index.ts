@@ -7,6 +7,8 @@ import type {
   Clock,
   Hal,
   HalClient,
+  ListenOptions,
+  StreamListener,
   Storage,
   StreamOpenOptions,
   StreamSocket,
@@ -115,8 +117,8 @@ class SimStreamSocket implements StreamSocket {
   connect(): void {
     this.sim.streamConnect(this.id);
   }
-  write(data: Uint8Array, length: number): void {
-    this.sim.streamWrite(this.id, data, length);
+  write(data: Uint8Array, length: number): boolean {
+    return this.sim.streamWrite(this.id, data, length);
   }
   close(): void {
     this.sim.streamClose(this.id);
@@ -159,6 +161,16 @@ export class SimHal implements Hal {
   readonly streamOpen: Uint8Array;
   readonly streamWrites: Uint8Array[][];
   readonly streamConnects: Float64Array;
+  /**
+   * Per stream: 0 when its peer has stopped reading (`stopReading`); the bytes written since, the
+   * bound from the open options, and whether a write was refused (`streamWritable` is then due).
+   */
+  readonly streamReading: Uint8Array;
+  readonly streamUnreadBytes: Float64Array;
+  readonly streamWriteBytesMax: Float64Array;
+  readonly streamRefused: Uint8Array;
+  /** What the firmware listens on. */
+  readonly listeners: ListenOptions[];
   private readonly streamReceive: (Uint8Array | null)[];
   private readonly streamEventAtMs: Float64Array;
   /** 0: connected, 1: closed. */
@@ -199,6 +211,11 @@ export class SimHal implements Hal {
     this.streamOpen = new Uint8Array(STREAMS_MAX);
     this.streamWrites = [];
     this.streamConnects = new Float64Array(STREAMS_MAX);
+    this.streamReading = new Uint8Array(STREAMS_MAX).fill(1);
+    this.streamUnreadBytes = new Float64Array(STREAMS_MAX);
+    this.streamWriteBytesMax = new Float64Array(STREAMS_MAX);
+    this.streamRefused = new Uint8Array(STREAMS_MAX);
+    this.listeners = [];
     this.streamReceive = [];
     for (let i = 0; i < STREAMS_MAX; i++) {
       this.streamWrites.push([]);
@@ -212,24 +229,77 @@ export class SimHal implements Hal {
     if (options.streamId < 0 || options.streamId >= STREAMS_MAX)
       throw new Error('sim: stream id beyond ' + STREAMS_MAX);
     this.streamReceive[options.streamId] = options.receive;
+    this.streamWriteBytesMax[options.streamId] = options.writeBytesMax;
     return new SimStreamSocket(this, options.streamId);
   }
 
   streamConnect(id: number): void {
     this.streamConnects[id] = this.streamConnects[id]! + 1;
     this.streamOpen[id] = 0;
+    this.streamUnreadBytes[id] = 0;
+    this.streamRefused[id] = 0;
     const peer = this.streamPeer[id];
     this.streamEventAtMs[id] = peer === StreamPeer.Silent ? NONE : this.timeMs + 1;
     this.streamEventKind[id] = peer === StreamPeer.Accept ? 0 : 1;
   }
 
-  streamWrite(id: number, data: Uint8Array, length: number): void {
-    if (this.streamOpen[id] === 1) this.streamWrites[id]!.push(data.slice(0, length));
+  streamWrite(id: number, data: Uint8Array, length: number): boolean {
+    if (this.streamOpen[id] !== 1) return false;
+    if (this.streamReading[id] === 0) {
+      if (this.streamUnreadBytes[id]! + length > this.streamWriteBytesMax[id]!) {
+        this.streamRefused[id] = 1;
+        return false;
+      }
+      this.streamUnreadBytes[id] = this.streamUnreadBytes[id]! + length;
+    }
+    this.streamWrites[id]!.push(data.slice(0, length));
+    return true;
+  }
+
+  /** The peer of stream `id` stops reading: written bytes pile up to the stream's bound. */
+  stopReading(id: number): void {
+    this.streamReading[id] = 0;
+  }
+
+  /** The peer of stream `id` reads everything again; a refused writer hears `streamWritable`. */
+  resumeReading(id: number): void {
+    this.streamReading[id] = 1;
+    this.streamUnreadBytes[id] = 0;
+    if (this.streamRefused[id] === 0 || this.streamOpen[id] === 0) return;
+    this.streamRefused[id] = 0;
+    this.client!.streamWritable(id);
   }
 
   streamClose(id: number): void {
     this.streamOpen[id] = 0;
     this.streamEventAtMs[id] = NONE;
+  }
+
+  listen(options: ListenOptions): StreamListener {
+    this.listeners.push(options);
+    const sim = this;
+    return {
+      close(): void {
+        sim.listeners.splice(sim.listeners.indexOf(options), 1);
+      },
+    };
+  }
+
+  /**
+   * A peer at `address` connects to listener `listenerId` (now): returns the stream that took it
+   * (connected at once), or -1 when the firmware refused it or nothing listens.
+   */
+  connectIn(listenerId: number, address: string): number {
+    if (!this.listeners.some((listener) => listener.listenerId === listenerId)) return -1;
+    const id = this.client!.streamIncoming(listenerId, address);
+    if (id < 0) return id;
+    this.streamConnects[id] = this.streamConnects[id]! + 1;
+    this.streamEventAtMs[id] = NONE;
+    this.streamOpen[id] = 1;
+    this.streamUnreadBytes[id] = 0;
+    this.streamRefused[id] = 0;
+    this.client!.streamConnected(id);
+    return id;
   }
 
   /** The peer of stream `id` sends `bytes` (delivered now, in chunks of the receive buffer). */

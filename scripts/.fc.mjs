@@ -1,0 +1,14 @@
+import * as esbuild from 'esbuild';
+import * as acorn from 'acorn';
+import * as walk from 'acorn-walk';
+import { espruinoOptions, validatedConfig } from '../build.mjs';
+const config = await validatedConfig(process.argv[2]);
+const r = await esbuild.build({ ...espruinoOptions(config), entryPoints: ['hal/espruino/main.ts'], write: false, metafile: true });
+const out = Object.values(r.metafile.outputs)[0];
+const src = r.outputFiles[0].text;
+console.log('total', src.length);
+for (const [k, v] of Object.entries(out.inputs).sort((a,b)=>b[1].bytesInOutput-a[1].bytesInOutput).slice(0,8)) console.log(v.bytesInOutput, k);
+const ast = acorn.parse(src, { ecmaVersion: 'latest' });
+let f = 0; const names=[]; walk.full(ast, (n) => { if (/Function/.test(n.type)) f++; if (n.type==='MethodDefinition') names.push(n.key.name); });
+console.log('functions', f);
+console.log(names.join(' '));
