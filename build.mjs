@@ -5,7 +5,7 @@
 //                              or config/espruino.example.json), checked against Espruino's subset
 // `node build.mjs [--config FILE]`. Exits 1, with the source line, when a target does not build.
 
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -13,6 +13,8 @@ import * as esbuild from 'esbuild';
 import { buildMd5 } from './scripts/build-md5.mjs';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 import { breakLines } from './scripts/espruino-lines.mjs';
+import { privateNames } from './scripts/espruino-mangle.mjs';
+import { topLevelClashes, unwrap } from './scripts/espruino-unwrap.mjs';
 import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
 
 /** The Espruino globals' declarations, for the type-aware part of the subset check. */
@@ -65,6 +67,23 @@ export function espruinoOptions(config) {
   };
 }
 
+let mangled = null;
+
+/**
+ * The private-only member names of the board's sources, as esbuild's mangleProps pattern (see
+ * scripts/espruino-mangle.mjs), worked out once per process.
+ */
+function manglePattern(root) {
+  if (mangled !== null) return mangled;
+  const files = [];
+  for (const dir of ['firmware', 'firmware/bgp', 'hal/espruino']) {
+    for (const file of readdirSync(join(root, dir)))
+      if (file.endsWith('.ts')) files.push(join(root, dir, file));
+  }
+  mangled = new RegExp('^(' + privateNames(files).join('|') + ')$');
+  return mangled;
+}
+
 /**
  * The Espruino bundle for a validated `config` (from `validatedConfig`), in short lines (see
  * scripts/espruino-lines.mjs), with the TypeScript sources it was built from. `root` is the
@@ -73,13 +92,18 @@ export function espruinoOptions(config) {
 export async function buildEspruino(config, root = '.') {
   const built = await esbuild.build({
     ...espruinoOptions(config),
+    mangleProps: manglePattern(root),
     entryPoints: [join(root, 'hal/espruino/main.ts')],
     absWorkingDir: resolve(root),
     write: false,
     metafile: true,
   });
   const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
-  return { text: breakLines(built.outputFiles[0].text), inputs };
+  const text = unwrap(built.outputFiles[0].text);
+  const clashes = topLevelClashes(text);
+  if (clashes.length > 0)
+    throw new Error('the bundle would overwrite the board globals ' + clashes.join(', '));
+  return { text: breakLines(text), inputs };
 }
 
 export const NODE_OPTIONS = {

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 
 import { buildEspruino, espruinoOptions, validatedConfig } from '../build.mjs';
 import { breakLines } from '../scripts/espruino-lines.mjs';
+import { topLevelClashes, unwrap } from '../scripts/espruino-unwrap.mjs';
 import { checkEspruinoSource } from '../scripts/espruino-check.mjs';
 import { checkEspruinoTypes } from '../scripts/espruino-types.mjs';
 import { boardDir, espruinoMissing, Interpreter, removeBoardDir } from './support/espruino-real';
@@ -57,6 +58,20 @@ describe('Espruino target', () => {
     expect(source.length / lines.length).toBeLessThan(150);
     expect(lines.filter((line) => line.length > 500)).toEqual([]);
     expect(lines.filter((line) => /^\s/.test(line))).toEqual([]);
+  });
+
+  it('takes the IIFE off, and refuses a top-level name that would overwrite a board global', () => {
+    const bundled =
+      'function espruinoRequire(m){return require(m)}\n(()=>{var a=1;function D5(){}})();\n';
+    const text = unwrap(bundled);
+    expect(text).toBe('function espruinoRequire(m){return require(m)}\nvar a=1;function D5(){}\n');
+    expect(topLevelClashes(text)).toEqual(['D5']);
+    expect(topLevelClashes('var print=1,b=2;class Serial1{}')).toEqual(['print', 'Serial1']);
+    expect(() => unwrap('var a=1;')).toThrow(/no IIFE wrapper/);
+    // The real bundle: no wrapper, no clash.
+    const source = readFileSync(BUNDLE, 'utf8');
+    expect(source).not.toContain('(()=>{var');
+    expect(topLevelClashes(source)).toEqual([]);
   });
 
   it('breaks lines only between tokens where no meaning changes', () => {
