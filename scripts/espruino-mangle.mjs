@@ -1,7 +1,8 @@
 // Which property names the Espruino bundle may shorten (esbuild mangleProps): those the sources
 // declare only as class members, and never as an interface member (the HAL contract, an Espruino
-// API, a JSON record the host reads), an object literal key or a member of the standard library. A minified bundle spells every `this.frameLength` out in full, and on a board
-// the bundle's size is Storage and its names are RAM; private names are a sixth of it.
+// API, a JSON record the host reads), an object literal key or a member of the standard library.
+// A minified bundle spells every `this.frameLength` out in full, and on a board the bundle's size
+// is Storage and its names are RAM.
 
 import ts from 'typescript';
 
