@@ -56,7 +56,8 @@ const PROTOTYPE_OWNERS = [
   'ArrayBuffer',
   'DataView',
 ];
-const TYPED_ARRAYS = [
+/** The typed array constructors (shared with the type-aware check). */
+export const TYPED_ARRAYS = [
   'Int8Array',
   'Uint8Array',
   'Uint8ClampedArray',

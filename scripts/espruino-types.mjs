@@ -5,17 +5,9 @@
 
 import ts from 'typescript';
 
-const TYPED_ARRAYS = new Set([
-  'Int8Array',
-  'Uint8Array',
-  'Uint8ClampedArray',
-  'Int16Array',
-  'Uint16Array',
-  'Int32Array',
-  'Uint32Array',
-  'Float32Array',
-  'Float64Array',
-]);
+import { TYPED_ARRAYS } from './espruino-check.mjs';
+
+const TYPED_ARRAY_NAMES = new Set(TYPED_ARRAYS);
 
 /** Typed-array `slice` calls in `files` (with `ambient` declarations), `file:line:col: what`. */
 export function checkEspruinoTypes(files, ambient = []) {
@@ -38,7 +30,7 @@ export function checkEspruinoTypes(files, ambient = []) {
       if (ts.isPropertyAccessExpression(node) && node.name.text === 'slice') {
         const type = checker.getTypeAtLocation(node.expression);
         const name = type.getSymbol()?.getName();
-        if (name !== undefined && TYPED_ARRAYS.has(name)) {
+        if (name !== undefined && TYPED_ARRAY_NAMES.has(name)) {
           const at = source.getLineAndCharacterOfPosition(node.name.getStart(source));
           const where = source.fileName + ':' + (at.line + 1) + ':' + (at.character + 1);
           const why =
