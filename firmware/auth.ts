@@ -10,6 +10,7 @@
 import type { AuditLog } from './audit';
 import { equalConstantTime, fromHex, HmacSha256, Sha256, toHex } from './crypto';
 import type { Hal } from './hal';
+import { Bug, planted } from './planted';
 import { isSpace } from './text';
 
 export const SESSION_IDLE_MS = 5 * 60 * 1000;
@@ -66,6 +67,8 @@ export class Authenticator {
   private readonly response: Uint8Array;
   private readonly used: string[];
   private lastInputMs: number;
+  /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
+  private readonly bugs: number;
 
   constructor(
     private readonly hal: Hal,
@@ -88,6 +91,7 @@ export class Authenticator {
     this.response = new Uint8Array(32);
     this.used = [];
     this.lastInputMs = 0;
+    this.bugs = planted.bugs;
     if (recoveryHashes.length > 0) this.readUsedCodes();
     this.restoreLockout(hal.clock.nowMs());
   }
@@ -221,7 +225,8 @@ export class Authenticator {
     if (this.used.indexOf(hash) >= 0)
       return this.fail('recovery-code-used', nowMs, AuthResult.Failed);
     const storage = this.hal.storage;
-    if (storage !== null && !storage.appendLine(USED_CODES_FILE, hash)) {
+    const recorded = storage === null || storage.appendLine(USED_CODES_FILE, hash);
+    if (!recorded && (this.bugs & Bug.UsedCodeForgotten) === 0) {
       this.codesProblem =
         'the use of the code cannot be recorded in ' +
         USED_CODES_FILE +

@@ -18,6 +18,7 @@ import {
 import type { Config } from './config';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
 import type { Hal, HalClient } from './hal';
+import { Bug, planted } from './planted';
 import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 
 /** Counters of the scheduler itself. */
@@ -60,6 +61,8 @@ export class Lifeline implements HalClient {
   /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
   private persistDueMs: number;
   private running: boolean;
+  /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
+  private readonly bugs: number;
 
   constructor(
     readonly config: Config,
@@ -92,6 +95,7 @@ export class Lifeline implements HalClient {
     this.persistDueMs = Infinity;
     this.persistent = hal.storage !== null;
     this.running = false;
+    this.bugs = planted.bugs;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -132,6 +136,7 @@ export class Lifeline implements HalClient {
     try {
       notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
     } catch (error) {
+      if ((this.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
       for (let s = 0; s < this.names.length; s++)
         this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
       notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
@@ -312,6 +317,7 @@ export class Lifeline implements HalClient {
     if (target === UNDECIDED || target === this.effective[s]) return;
     this.effective[s] = target;
     this.announcer.serviceStateChanged(s, target as RouteState);
+    if (cause === 'pin' && (this.bugs & Bug.PinUnaudited) !== 0) return;
     this.audit.record(
       'routes',
       'service=' + this.names[s] + ' routes=' + ROUTE_STATE_NAMES[target] + ' cause=' + cause,
@@ -354,7 +360,7 @@ export class Lifeline implements HalClient {
       this.audit.record('config', 'problem="' + problem + '"');
     }
     if (this.running) this.arm(nowMs);
-    return saved;
+    return saved || (this.bugs & Bug.OkWithoutSave) !== 0;
   }
 
   /** The override pin changed (after debounce). */

@@ -15,6 +15,7 @@
 import { RouteState } from './announcer';
 import { assert } from './assert';
 import type { Storage } from './hal';
+import { Bug, planted } from './planted';
 
 export const enum OverrideKind {
   None = 0,
@@ -52,6 +53,8 @@ export class OverrideArbiter {
   readonly grantedMs: Float64Array;
   pinAsserted: boolean;
   readonly pinAction: OverrideKind;
+  /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
+  private readonly bugs: number;
 
   constructor(serviceCount: number, pinAction: OverrideKind) {
     this.kind = new Uint8Array(serviceCount);
@@ -59,6 +62,7 @@ export class OverrideArbiter {
     this.grantedMs = new Float64Array(serviceCount).fill(Infinity);
     this.pinAsserted = false;
     this.pinAction = pinAction;
+    this.bugs = planted.bugs;
   }
 
   set(s: number, kind: OverrideKind, expiresAtMs: number, grantedMs: number): void {
@@ -75,7 +79,10 @@ export class OverrideArbiter {
 
   /** The effective route state of service `s` given its automatic one (or UNDECIDED). */
   effective(s: number, automatic: number): number {
-    const kind = this.pinAsserted ? this.pinAction : this.kind[s];
+    const pin =
+      this.pinAsserted &&
+      ((this.bugs & Bug.PinBeatenByConsole) === 0 || this.kind[s] === OverrideKind.None);
+    const kind = pin ? this.pinAction : this.kind[s];
     if (kind === OverrideKind.Announce) return RouteState.Announced;
     if (kind === OverrideKind.Withdraw) return RouteState.Withdrawn;
     return automatic;
@@ -135,6 +142,7 @@ export class OverrideArbiter {
     try {
       entries = JSON.parse(text);
     } catch (error) {
+      if ((this.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
       notes.push(OVERRIDES_FILE + ' is not valid JSON: overrides cleared');
       return notes;
     }
@@ -199,6 +207,7 @@ export class OverrideArbiter {
     exact: boolean,
     note: (text: string) => void,
   ): number {
+    if ((this.bugs & Bug.WallClockTrusted) !== 0) return remainingMs - elapsedMs;
     const chargeMinMs = exact ? 0 : OVERRIDE_PERSIST_MS;
     if (elapsedMs < 0) {
       note(
