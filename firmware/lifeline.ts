@@ -164,7 +164,7 @@ export class Lifeline implements HalClient {
       restored = true;
     }
     // What the restart cost is written at once: a crash loop cannot keep an override alive.
-    if (restored) this.persistOverrides(nowMs, false);
+    if (restored) this.persistOrEnd(nowMs);
   }
 
   /** Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes. */
@@ -396,7 +396,7 @@ export class Lifeline implements HalClient {
   /** Clears the console overrides whose time has come, and re-writes the remaining time. */
   private expireOverrides(nowMs: number): void {
     if (nowMs < this.arbiter.nextExpiryMs()) {
-      if (nowMs >= this.persistDueMs) this.persistOverrides(nowMs, false);
+      if (nowMs >= this.persistDueMs) this.persistOrEnd(nowMs);
       return;
     }
     for (let s = 0; s < this.names.length; s++) {
@@ -405,7 +405,25 @@ export class Lifeline implements HalClient {
       this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
       this.reconcile(s, 'expiry');
     }
-    this.persistOverrides(nowMs, false);
+    this.persistOrEnd(nowMs);
+  }
+
+  /**
+   * Writes the overrides; when that fails, every timed override ends now. Its remaining time on
+   * storage is then stale, and a restart whose wall clock went backwards would grant it again
+   * (the simulator's seed 934: a clean stop, a full disk, a crash, the clock at 1970). Ended at
+   * the first failed write, an override has run at most OVERRIDE_PERSIST_MS since the last good
+   * one, which is what a restart charges at least: so it never outlives its grant.
+   */
+  private persistOrEnd(nowMs: number): void {
+    if (this.persistOverrides(nowMs, false)) return;
+    for (let s = 0; s < this.names.length; s++) {
+      if (this.arbiter.expiresAtMs[s] === Infinity) continue;
+      this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+      this.audit.record('override', 'service=' + this.names[s] + ' override=none by=unrecorded');
+      this.reconcile(s, 'expiry');
+    }
+    this.persistDueMs = Infinity;
   }
 
   describeTransition(s: number, nowMs: number): string {
