@@ -227,11 +227,14 @@ export function explore(params: Params): number {
 }
 
 /** Every parameter set; one line each and a total. */
-export function exhaustive(): { lines: string[]; states: number } {
+export function exhaustive(holdDowns: readonly number[] = [0, ROUND_MS, 2 * ROUND_MS]): {
+  lines: string[];
+  states: number;
+} {
   const lines: string[] = [];
   let states = 0;
   for (const damping of [false, true])
-    for (const holdDownMs of [0, ROUND_MS, 2 * ROUND_MS])
+    for (const holdDownMs of holdDowns)
       for (let rise = 1; rise <= 3; rise++)
         for (let fall = 1; fall <= 3; fall++) {
           const count = explore({ rise, fall, holdDownMs, damping });

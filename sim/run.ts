@@ -16,6 +16,8 @@ export interface RunResult {
   readonly trace: string[];
   readonly simulatedMs: number;
   readonly checks: number;
+  /** The durable files and the router's table at the end: part of what a replay must repeat. */
+  readonly final: string;
 }
 
 export interface RunOptions extends WorldOptions {
@@ -57,6 +59,10 @@ export function runSchedule(options: RunOptions, schedule: readonly SimEvent[]):
     trace,
     simulatedMs: world === null ? 0 : Math.max(world.nowMs(), options.durationMs),
     checks: world === null ? 0 : world.observer.checks,
+    final:
+      world === null
+        ? ''
+        : JSON.stringify({ files: world.storage.files, router: world.observer.router }),
   };
 }
 
