@@ -116,6 +116,7 @@ export class Observer {
     const world = this.world;
     if (!world.running) return;
     this.checks++;
+    if (world.speaker !== null) world.router.pump(world.hal);
     const nowMs = world.hal.timeMs;
     if (this.mapPending) this.mapRestored();
     this.timeOverrides(nowMs - this.lastMs);
@@ -289,8 +290,13 @@ export class Observer {
   private checkRoutes(s: number): void {
     const effective = this.world.lifeline.effective[s]!;
     if (effective === UNDECIDED) return;
+    const speaker = this.world.speaker;
+    // With the built-in speaker, the router's table counts once both ends are Established.
+    if (speaker !== null && !(this.world.router.established && speaker.sessions[0]!.state === 4))
+      return;
+    const table = speaker === null ? this.router : this.world.router.table;
     for (const prefix of PREFIXES[s]!) {
-      if ((this.router[prefix] === true) !== (effective === RouteState.Announced))
+      if ((table[prefix] === true) !== (effective === RouteState.Announced))
         fail('the router holds the effective state', prefix + ' at the router');
     }
   }

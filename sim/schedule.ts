@@ -22,7 +22,10 @@ export type EventKind =
   | 'type' // an operator or line noise types `text` on the console
   | 'login' // an operator logs in with the key (challenge, HMAC)
   | 'code' // an operator logs in with recovery code `a` (3: a wrong one)
-  | 'pin'; // the override pin's raw level becomes `a` (bounces are several of these)
+  | 'pin' // the override pin's raw level becomes `a` (bounces are several of these)
+  | 'router-reset' // the BGP router resets the session (built-in speaker worlds)
+  | 'router-slow' // the router stops answering connection attempts (a = 1) or answers again (0)
+  | 'router-flood'; // the router sends `a` ROUTE-REFRESH messages (b = 1: `a` chunks of garbage)
 
 export interface SimEvent {
   readonly atMs: number;
@@ -104,5 +107,29 @@ export function drawSchedule(seed: number, durationMs: number): SimEvent[] {
     if (atMs >= durationMs) break;
     events.push(drawEvent(random, atMs));
   }
+  return merge(events, drawRouterEvents(seed, durationMs));
+}
+
+/** The router's events, from a stream of their own: the other events of a seed stay the same. */
+function drawRouterEvents(seed: number, durationMs: number): SimEvent[] {
+  const random = new Random(seed ^ 0x0b9b9b9b);
+  const events: SimEvent[] = [];
+  for (let atMs = random.below(30000); atMs < durationMs; atMs += random.below(30000)) {
+    const roll = random.below(10);
+    const kind: EventKind = roll < 4 ? 'router-reset' : roll < 7 ? 'router-slow' : 'router-flood';
+    const a = kind === 'router-slow' ? random.below(2) : random.pick([1, 10, 1000]);
+    events.push({ atMs, kind, a, b: kind === 'router-flood' ? random.below(2) : 0, text: '' });
+  }
   return events;
+}
+
+/** Two schedules in time order (the first's event first at equal times). */
+function merge(first: SimEvent[], second: SimEvent[]): SimEvent[] {
+  const merged: SimEvent[] = [];
+  let j = 0;
+  for (const event of first) {
+    while (j < second.length && second[j]!.atMs < event.atMs) merged.push(second[j++]!);
+    merged.push(event);
+  }
+  return merged.concat(second.slice(j));
 }

@@ -4,7 +4,8 @@
 // event of the schedule; the invariants (sim/invariants.ts) are checked after every event the HAL
 // plays and after every event of the world, so that a run stops at the first wrong state.
 
-import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { ExaBgpAnnouncer, type Announcer } from '../firmware/announcer';
+import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Authenticator, hashCode } from '../firmware/auth';
 import { readConfig, type Config } from '../firmware/config';
 import { Console } from '../firmware/console';
@@ -15,12 +16,20 @@ import { Behaviour, SimHal } from '../hal/sim/index';
 import { Observer, SimViolation } from './invariants';
 import { Random } from './random';
 import type { SimEvent } from './schedule';
+import { SimRouter } from './router';
 import { SimStorage } from './storage';
 
 export const KEY_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 export const CODES = ['ABCD-EFGH-JKLM-NPQR', 'STUV-WXYZ-2345-6789', 'CDEF-GHJK-LMNP-QRST', 'NOPE'];
 export const PREFIXES = [['192.0.2.53/32'], ['198.51.100.0/24']];
 const SLOTS = 6;
+/** The built-in speaker to one router (sim/router.ts), in half of the worlds. */
+const BGP_ANNOUNCER = {
+  kind: 'bgp',
+  localAs: 65010,
+  routerId: '192.0.2.10',
+  peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, localAddress: '10.9.0.2' }],
+};
 
 export interface WorldOptions {
   readonly seed: number;
@@ -31,7 +40,7 @@ export interface WorldOptions {
 }
 
 /** Two services, their rise, fall, hold-down and damping drawn from the seed. */
-export function worldConfig(random: Random): Config {
+export function worldConfig(random: Random, bgp: boolean): Config {
   const dns = (name: string, address: string) => ({
     name,
     kind: 'dns',
@@ -57,7 +66,7 @@ export function worldConfig(random: Random): Config {
     device: { name: 'sim' },
     probe: { intervalMs: 250, timeoutMs: 200 },
     services: [a, b],
-    announcer: { kind: 'exabgp' },
+    announcer: bgp ? BGP_ANNOUNCER : { kind: 'exabgp' },
     overridePin: { driver: 'sysfs', path: '/sim/pin', debounceMs: 50 },
     stateDir: '/sim/state',
   };
@@ -71,6 +80,9 @@ export class World {
   readonly storage: SimStorage;
   readonly config: Config;
   readonly observer: Observer;
+  /** The router of the built-in speaker (worlds with `announcer.kind` bgp). */
+  readonly router: SimRouter;
+  speaker: BgpSpeaker | null;
   hal: SimHal;
   lifeline: Lifeline;
   auth: Authenticator;
@@ -100,7 +112,10 @@ export class World {
     this.bugs = options.bugs ?? 0;
     this.storage = new SimStorage(this.random);
     this.storage.tornReplace = options.tornReplace ?? false;
-    this.config = worldConfig(this.random);
+    // Drawn apart, so that the other draws of a seed are the same in both kinds of world.
+    this.config = worldConfig(this.random, new Random(options.seed ^ 0x0b9b9b9b).chance(50));
+    this.router = new SimRouter();
+    this.speaker = null;
     this.observer = new Observer(this);
     this.behaviour = new Uint8Array(SLOTS);
     this.latencyMs = new Float64Array(SLOTS).fill(1);
@@ -145,7 +160,10 @@ export class World {
     const previous = planted.bugs;
     planted.bugs = this.bugs;
     try {
-      this.lifeline = new Lifeline(this.config, hal, new ExaBgpAnnouncer(this.config, hal));
+      const bgp = this.config.announcer.kind === 'bgp';
+      this.speaker = bgp ? new BgpSpeaker(this.config, hal) : null;
+      const announcer: Announcer = this.speaker ?? new ExaBgpAnnouncer(this.config, hal);
+      this.lifeline = new Lifeline(this.config, hal, announcer);
       const hashes = CODES.slice(0, 3).map(hashCode);
       this.auth = new Authenticator(hal, this.lifeline.audit, this.hmacKey(), hashes);
     } finally {
@@ -253,6 +271,7 @@ export class World {
     if (event.kind === 'crash' && this.running) this.crash(event.a, event.b);
     if (event.kind === 'stop' && this.running) {
       this.lifeline.stop();
+      this.router.pump(this.hal);
       this.observer.stopped();
       this.crash(event.a, 0);
     }
@@ -264,6 +283,7 @@ export class World {
     if (problem !== '') throw new SimViolation('durable state is the old or the new', problem);
     this.hal.onEvent = null;
     this.hal.echo = null;
+    this.router.down(); // the process is gone, and its connection with it
     this.restartAtMs = this.nowMs() + downMs;
     this.wallJumpMs += wallJumpMs;
     this.observer.crashed();
@@ -281,6 +301,9 @@ export class World {
       this.type('auth ' + toHex(out, 32) + '\n');
     }
     if (event.kind === 'code') this.type('auth code ' + CODES[event.a] + '\n');
+    if (event.kind === 'router-reset') this.hal.peerClose(0);
+    if (event.kind === 'router-slow') this.hal.streamPeer[0] = event.a === 1 ? 2 : 0;
+    if (event.kind === 'router-flood') this.router.flood(this.hal, event.a, event.b === 1);
     if (event.kind === 'pin') {
       if (event.a !== this.pinRaw) this.pinRawSinceMs = this.nowMs();
       this.pinRaw = event.a;
