@@ -60,6 +60,11 @@ export class Lifeline implements HalClient {
   private nextRoundMs: number;
   /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
   private persistDueMs: number;
+  /**
+   * Per service, 1 when its current override is on storage (written, or restored from there): a
+   * write that fails then leaves a stale remaining time behind, that a restart would believe.
+   */
+  private readonly recorded: Uint8Array;
   private running: boolean;
   /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
   private readonly bugs: number;
@@ -93,6 +98,7 @@ export class Lifeline implements HalClient {
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
     this.persistDueMs = Infinity;
+    this.recorded = new Uint8Array(serviceCount).fill(1);
     this.persistent = hal.storage !== null;
     this.running = false;
     this.bugs = planted.bugs;
@@ -340,6 +346,7 @@ export class Lifeline implements HalClient {
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
       this.arbiter.set(service, kind, nowMs + durationMs, durationMs);
+      this.recorded[service] = 0;
       const duration =
         kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
       this.audit.record(
@@ -390,7 +397,9 @@ export class Lifeline implements HalClient {
     const storage = this.hal.storage;
     if (storage === null) return true;
     const text = this.arbiter.serialize(nowMs, this.hal.wallClockMs(), this.names, exact);
-    return storage.replace(OVERRIDES_FILE, text);
+    if (!storage.replace(OVERRIDES_FILE, text)) return false;
+    this.recorded.fill(1);
+    return true;
   }
 
   /** Clears the console overrides whose time has come, and re-writes the remaining time. */
@@ -409,21 +418,21 @@ export class Lifeline implements HalClient {
   }
 
   /**
-   * Writes the overrides; when that fails, every timed override ends now. Its remaining time on
-   * storage is then stale, and a restart whose wall clock went backwards would grant it again
-   * (the simulator's seed 934: a clean stop, a full disk, a crash, the clock at 1970). Ended at
-   * the first failed write, an override has run at most OVERRIDE_PERSIST_MS since the last good
-   * one, which is what a restart charges at least: so it never outlives its grant.
+   * Writes the overrides; when that fails, every timed override that storage holds ends now. Its
+   * remaining time there is stale, and a restart whose wall clock went backwards would grant it
+   * again (the simulator's seed 934: a clean stop, a full disk, a crash, the clock at 1970). Ended
+   * at the first failed write, it has run at most OVERRIDE_PERSIST_MS since the last good one,
+   * which is what a restart charges at least: so it never outlives its grant. An override that
+   * never reached storage (answered ERR not-saved) cannot come back, and runs on.
    */
   private persistOrEnd(nowMs: number): void {
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {
-      if (this.arbiter.expiresAtMs[s] === Infinity) continue;
+      if (this.arbiter.expiresAtMs[s] === Infinity || this.recorded[s] === 0) continue;
       this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
       this.audit.record('override', 'service=' + this.names[s] + ' override=none by=unrecorded');
       this.reconcile(s, 'expiry');
     }
-    this.persistDueMs = Infinity;
   }
 
   describeTransition(s: number, nowMs: number): string {
