@@ -197,6 +197,10 @@ export class DecisionEngine {
       this.unhealthyStreak[s] = this.unhealthyStreak[s]! + 1;
       this.healthyStreak[s] = 0;
     }
+    assert(
+      (this.healthyStreak[s] === 0) !== (this.unhealthyStreak[s] === 0),
+      'one streak runs at a time',
+    );
     this.decay(s, nowMs);
     const state = this.state[s];
     if (!healthy) {

@@ -65,6 +65,8 @@ export class Lifeline implements HalClient {
    * write that fails then leaves a stale remaining time behind, that a restart would believe.
    */
   private readonly recorded: Uint8Array;
+  /** The pin's action is `announce` (the default). */
+  private readonly pinAnnounces: boolean;
   private running: boolean;
   /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
   private readonly bugs: number;
@@ -83,6 +85,7 @@ export class Lifeline implements HalClient {
     const pinAction =
       config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
     this.arbiter = new OverrideArbiter(config.services.length, pinAction);
+    this.pinAnnounces = pinAction === OverrideKind.Announce;
     this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
     this.lastRoundEndMs = new Float64Array(1);
     this.roundMs = new Float64Array(ROUND_HISTORY);
@@ -289,6 +292,7 @@ export class Lifeline implements HalClient {
       this.counters.roundsSkipped += missed;
       nextMs += missed * intervalMs;
     }
+    assert(nextMs > nowMs, 'the next round is in the future');
     this.nextRoundMs = nextMs;
   }
 
@@ -321,6 +325,10 @@ export class Lifeline implements HalClient {
   private reconcile(s: number, cause: string): void {
     const target = this.arbiter.effective(s, this.automaticRoute(s));
     if (target === UNDECIDED || target === this.effective[s]) return;
+    assert(
+      target === RouteState.Announced || !this.arbiter.pinAsserted || !this.pinAnnounces,
+      'an asserted announce pin announces',
+    );
     this.effective[s] = target;
     this.announcer.serviceStateChanged(s, target as RouteState);
     if (cause === 'pin' && (this.bugs & Bug.PinUnaudited) !== 0) return;

@@ -193,7 +193,10 @@ export class OverrideArbiter {
     };
     const exact = entry['exact'] === true;
     const leftMs = this.remainingAfterRestart(remaining!, at.wallMs - writtenAt, exact, note);
-    if (leftMs > 0) this.set(s, kind, at.nowMs + leftMs, granted);
+    if (leftMs <= 0) return;
+    // Whatever the clock said, a restart never gives an override more than was granted.
+    assert(leftMs <= granted, 'a restored override is within its grant');
+    this.set(s, kind, at.nowMs + leftMs, granted);
   }
 
   /**
