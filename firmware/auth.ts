@@ -18,8 +18,6 @@ export const LOCKOUT_MS_MAX = 5 * 60 * 1000;
 export const USED_CODES_FILE = 'recovery-used';
 export const LOCKOUT_FILE = 'lockout.json';
 const FAILURES_MAX = 64;
-/** A recovery code's stored hash: SHA-256 in hex. */
-const HASH_HEX_LENGTH = 64;
 
 export const enum AuthResult {
   Ok = 0,
@@ -69,8 +67,6 @@ export class Authenticator {
   private readonly response: Uint8Array;
   private readonly used: string[];
   private lastInputMs: number;
-  /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
-  private readonly bugs: number;
 
   constructor(
     private readonly hal: Hal,
@@ -93,7 +89,6 @@ export class Authenticator {
     this.response = new Uint8Array(32);
     this.used = [];
     this.lastInputMs = 0;
-    this.bugs = planted.bugs;
     if (recoveryHashes.length > 0) this.readUsedCodes();
     this.restoreLockout(hal.clock.nowMs());
   }
@@ -114,7 +109,7 @@ export class Authenticator {
     // A hash is the last 64 characters of its line: a power cut during an append leaves a torn
     // prefix that the next append continues (the simulator's seed 1257 found it forgetting a code).
     for (let i = 0; i < lines.length; i++)
-      if (lines[i] !== '') this.used.push(lines[i]!.slice(-HASH_HEX_LENGTH));
+      if (lines[i] !== '') this.used.push(lines[i]!.slice(-64));
     return true;
   }
 
@@ -231,7 +226,7 @@ export class Authenticator {
       return this.fail('recovery-code-used', nowMs, AuthResult.Failed);
     const storage = this.hal.storage;
     const recorded = storage === null || storage.appendLine(USED_CODES_FILE, hash);
-    if (!recorded && (this.bugs & Bug.UsedCodeForgotten) === 0) {
+    if (!recorded && (planted.bugs & Bug.UsedCodeForgotten) === 0) {
       this.codesProblem =
         'the use of the code cannot be recorded in ' +
         USED_CODES_FILE +

@@ -65,11 +65,7 @@ export class Lifeline implements HalClient {
    * write that fails then leaves a stale remaining time behind, that a restart would believe.
    */
   private readonly recorded: Uint8Array;
-  /** The pin's action is `announce` (the default). */
-  private readonly pinAnnounces: boolean;
   private running: boolean;
-  /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
-  private readonly bugs: number;
 
   constructor(
     readonly config: Config,
@@ -85,7 +81,6 @@ export class Lifeline implements HalClient {
     const pinAction =
       config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
     this.arbiter = new OverrideArbiter(config.services.length, pinAction);
-    this.pinAnnounces = pinAction === OverrideKind.Announce;
     this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
     this.lastRoundEndMs = new Float64Array(1);
     this.roundMs = new Float64Array(ROUND_HISTORY);
@@ -104,7 +99,6 @@ export class Lifeline implements HalClient {
     this.recorded = new Uint8Array(serviceCount).fill(1);
     this.persistent = hal.storage !== null;
     this.running = false;
-    this.bugs = planted.bugs;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -145,7 +139,7 @@ export class Lifeline implements HalClient {
     try {
       notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
     } catch (error) {
-      if ((this.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
+      if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
       for (let s = 0; s < this.names.length; s++)
         this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
       notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
@@ -326,12 +320,14 @@ export class Lifeline implements HalClient {
     const target = this.arbiter.effective(s, this.automaticRoute(s));
     if (target === UNDECIDED || target === this.effective[s]) return;
     assert(
-      target === RouteState.Announced || !this.arbiter.pinAsserted || !this.pinAnnounces,
+      target === RouteState.Announced ||
+        !this.arbiter.pinAsserted ||
+        this.arbiter.pinAction !== OverrideKind.Announce,
       'an asserted announce pin announces',
     );
     this.effective[s] = target;
     this.announcer.serviceStateChanged(s, target as RouteState);
-    if (cause === 'pin' && (this.bugs & Bug.PinUnaudited) !== 0) return;
+    if (cause === 'pin' && (planted.bugs & Bug.PinUnaudited) !== 0) return;
     this.audit.record(
       'routes',
       'service=' + this.names[s] + ' routes=' + ROUTE_STATE_NAMES[target] + ' cause=' + cause,
@@ -375,7 +371,7 @@ export class Lifeline implements HalClient {
       this.audit.record('config', 'problem="' + problem + '"');
     }
     if (this.running) this.arm(nowMs);
-    return saved || (this.bugs & Bug.OkWithoutSave) !== 0;
+    return saved || (planted.bugs & Bug.OkWithoutSave) !== 0;
   }
 
   /** The override pin changed (after debounce). */

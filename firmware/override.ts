@@ -53,8 +53,6 @@ export class OverrideArbiter {
   readonly grantedMs: Float64Array;
   pinAsserted: boolean;
   readonly pinAction: OverrideKind;
-  /** The planted bugs in force (firmware/planted.ts), read once: 0 on every appliance. */
-  private readonly bugs: number;
 
   constructor(serviceCount: number, pinAction: OverrideKind) {
     this.kind = new Uint8Array(serviceCount);
@@ -62,7 +60,6 @@ export class OverrideArbiter {
     this.grantedMs = new Float64Array(serviceCount).fill(Infinity);
     this.pinAsserted = false;
     this.pinAction = pinAction;
-    this.bugs = planted.bugs;
   }
 
   set(s: number, kind: OverrideKind, expiresAtMs: number, grantedMs: number): void {
@@ -81,7 +78,7 @@ export class OverrideArbiter {
   effective(s: number, automatic: number): number {
     const pin =
       this.pinAsserted &&
-      ((this.bugs & Bug.PinBeatenByConsole) === 0 || this.kind[s] === OverrideKind.None);
+      ((planted.bugs & Bug.PinBeatenByConsole) === 0 || this.kind[s] === OverrideKind.None);
     const kind = pin ? this.pinAction : this.kind[s];
     if (kind === OverrideKind.Announce) return RouteState.Announced;
     if (kind === OverrideKind.Withdraw) return RouteState.Withdrawn;
@@ -142,7 +139,7 @@ export class OverrideArbiter {
     try {
       entries = JSON.parse(text);
     } catch (error) {
-      if ((this.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
+      if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
       notes.push(OVERRIDES_FILE + ' is not valid JSON: overrides cleared');
       return notes;
     }
@@ -210,7 +207,7 @@ export class OverrideArbiter {
     exact: boolean,
     note: (text: string) => void,
   ): number {
-    if ((this.bugs & Bug.WallClockTrusted) !== 0) return remainingMs - elapsedMs;
+    if ((planted.bugs & Bug.WallClockTrusted) !== 0) return remainingMs - elapsedMs;
     const chargeMinMs = exact ? 0 : OVERRIDE_PERSIST_MS;
     if (elapsedMs < 0) {
       note(

@@ -1,8 +1,8 @@
 // Bugs planted on purpose, for the deterministic simulator's own test (test/sim.test.ts): a
 // simulator that cannot find a bug put in front of it finds nothing else either. Each is off
-// unless a test sets its bit in `planted.bugs` before the firmware is built; the firmware reads
-// the flags once, at construction, so the hot path pays one comparison of a field at most and the
-// appliance never sets them.
+// unless a test sets its bit in `planted.bugs`. Rare paths (boot, a console command, a pin edge)
+// read the flags where they act; the decision engine reads them once, at construction, so its
+// step pays one comparison of a field. The appliance never sets them.
 
 export const enum Bug {
   /** Boot: a corrupt overrides.json throws out of start (the boot wedged by it). */

@@ -3,6 +3,7 @@
 // and the console's replies) is its fingerprint: the same seed gives the same trace, byte for byte.
 
 import { describeEvent, drawSchedule, type SimEvent } from './schedule';
+import { planted } from '../firmware/planted';
 import { SimViolation } from './invariants';
 import { World, type WorldOptions } from './world';
 
@@ -50,6 +51,8 @@ export function runSchedule(options: RunOptions, schedule: readonly SimEvent[]):
       detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     }
     trace.push((index < schedule.length ? describeEvent(schedule[index]!) : 'end') + ' FAILED');
+  } finally {
+    planted.bugs = 0;
   }
   return {
     seed: options.seed,

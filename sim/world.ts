@@ -110,6 +110,8 @@ export class World {
   constructor(options: WorldOptions) {
     this.random = new Random(options.seed);
     this.bugs = options.bugs ?? 0;
+    // In force for the whole run: runSchedule puts 0 back when it ends.
+    planted.bugs = this.bugs;
     this.storage = new SimStorage(this.random);
     this.storage.tornReplace = options.tornReplace ?? false;
     // Drawn apart, so that the other draws of a seed are the same in both kinds of world.
@@ -157,18 +159,12 @@ export class World {
     const hal = new SimHal({ socketsMax: 8, seed: this.random.next(), storage: this.storage });
     hal.wallOffsetMs = atMs + this.wallJumpMs;
     this.hal = hal;
-    const previous = planted.bugs;
-    planted.bugs = this.bugs;
-    try {
-      const bgp = this.config.announcer.kind === 'bgp';
-      this.speaker = bgp ? new BgpSpeaker(this.config, hal) : null;
-      const announcer: Announcer = this.speaker ?? new ExaBgpAnnouncer(this.config, hal);
-      this.lifeline = new Lifeline(this.config, hal, announcer);
-      const hashes = CODES.slice(0, 3).map(hashCode);
-      this.auth = new Authenticator(hal, this.lifeline.audit, this.hmacKey(), hashes);
-    } finally {
-      planted.bugs = previous;
-    }
+    const bgp = this.config.announcer.kind === 'bgp';
+    this.speaker = bgp ? new BgpSpeaker(this.config, hal) : null;
+    const announcer: Announcer = this.speaker ?? new ExaBgpAnnouncer(this.config, hal);
+    this.lifeline = new Lifeline(this.config, hal, announcer);
+    const hashes = CODES.slice(0, 3).map(hashCode);
+    this.auth = new Authenticator(hal, this.lifeline.audit, this.hmacKey(), hashes);
     this.console = new Console({
       lifeline: this.lifeline,
       auth: this.auth,
