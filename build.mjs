@@ -39,6 +39,24 @@ export const ESPRUINO_UNSUPPORTED = [
   'class-static-blocks',
 ];
 
+/**
+ * Compiles the firmware's assertions out of the board build: each `assert(` call is marked pure,
+ * so esbuild drops it with its message (the board has no room for them; the Node build, the tests
+ * and the simulator keep every one). Nothing an assertion checks has a side effect.
+ */
+export const PURE_ASSERTS = {
+  name: 'pure-asserts',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]firmware[/\\].*\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(
+        /(?<!function )\bassert\(/g,
+        '/* @__PURE__ */ assert(',
+      ),
+      loader: 'ts',
+    }));
+  },
+};
+
 export function espruinoOptions(config) {
   return {
     bundle: true,
@@ -63,6 +81,7 @@ export function espruinoOptions(config) {
       LIFELINE_LEAN: 'true',
     },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
+    plugins: [PURE_ASSERTS],
     logLevel: 'silent',
   };
 }

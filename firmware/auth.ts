@@ -10,6 +10,7 @@
 import type { AuditLog } from './audit';
 import { equalConstantTime, fromHex, HmacSha256, Sha256, toHex } from './crypto';
 import type { Hal } from './hal';
+import { Bug, planted } from './planted';
 import { isSpace } from './text';
 
 export const SESSION_IDLE_MS = 5 * 60 * 1000;
@@ -105,7 +106,10 @@ export class Authenticator {
     this.codesProblem = '';
     this.used.splice(0, this.used.length); // not `length = 0`: a read-only length on Espruino
     const lines = stored === null ? [] : stored.split('\n');
-    for (let i = 0; i < lines.length; i++) if (lines[i] !== '') this.used.push(lines[i]!);
+    // A hash is the last 64 characters of its line: a power cut during an append leaves a torn
+    // prefix that the next append continues (the simulator's seed 1257 found it forgetting a code).
+    for (let i = 0; i < lines.length; i++)
+      if (lines[i] !== '') this.used.push(lines[i]!.slice(-64));
     return true;
   }
 
@@ -221,7 +225,8 @@ export class Authenticator {
     if (this.used.indexOf(hash) >= 0)
       return this.fail('recovery-code-used', nowMs, AuthResult.Failed);
     const storage = this.hal.storage;
-    if (storage !== null && !storage.appendLine(USED_CODES_FILE, hash)) {
+    const recorded = storage === null || storage.appendLine(USED_CODES_FILE, hash);
+    if (!recorded && (planted.bugs & Bug.UsedCodeForgotten) === 0) {
       this.codesProblem =
         'the use of the code cannot be recorded in ' +
         USED_CODES_FILE +

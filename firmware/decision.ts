@@ -7,6 +7,7 @@
 
 import { assert } from './assert';
 import type { ServiceConfig } from './config';
+import { Bug, planted } from './planted';
 
 /** Automatic state of a service. INIT: not decided yet since boot, nothing announced. */
 export const enum AutoState {
@@ -63,6 +64,9 @@ export class DecisionEngine {
    * Damping per service: halfLifeMs (0 = off), penalty, suppress, reuse, maxSuppressMs, ceiling.
    */
   private readonly damping: Float64Array;
+  /** Planted bugs (firmware/planted.ts): 1 withdraws a round early, 0 ignores the hold-down. */
+  private readonly fallEarly: number;
+  private readonly holdDownFactor: number;
 
   constructor(services: readonly ServiceConfig[]) {
     const count = services.length;
@@ -84,6 +88,8 @@ export class DecisionEngine {
     this.fall = new Uint32Array(count);
     this.holdDownMs = new Float64Array(count);
     this.damping = new Float64Array(count * 6);
+    this.fallEarly = (planted.bugs & Bug.FallEarly) !== 0 ? 1 : 0;
+    this.holdDownFactor = (planted.bugs & Bug.HoldDownIgnored) !== 0 ? 0 : 1;
     for (let s = 0; s < count; s++) this.configure(s, services[s]!);
   }
 
@@ -150,6 +156,17 @@ export class DecisionEngine {
       next !== previous && next !== AutoState.Init,
       'a transition changes the state and never returns to init',
     );
+    // The rules of "How it decides", checked on the write side: a bug trips here, not downstream.
+    if (next === AutoState.Down) {
+      assert(this.unhealthyStreak[s]! >= this.fall[s]!, 'a withdrawal comes after `fall` rounds');
+    } else {
+      assert(this.healthyStreak[s]! >= this.rise[s]!, 'an announcement comes after `rise` rounds');
+      assert(this.suppressed[s] === 0, 'a suppressed service is not announced');
+      assert(
+        nowMs - this.changedAtMs[s]! >= this.holdDownMs[s]!,
+        'an announcement waits out the hold-down',
+      );
+    }
     this.state[s] = next;
     this.reason[s] = reason;
     this.changedAtMs[s] = nowMs;
@@ -180,10 +197,14 @@ export class DecisionEngine {
       this.unhealthyStreak[s] = this.unhealthyStreak[s]! + 1;
       this.healthyStreak[s] = 0;
     }
+    assert(
+      (this.healthyStreak[s] === 0) !== (this.unhealthyStreak[s] === 0),
+      'one streak runs at a time',
+    );
     this.decay(s, nowMs);
     const state = this.state[s];
     if (!healthy) {
-      if (state !== AutoState.Down && this.unhealthyStreak[s]! >= this.fall[s]!) {
+      if (state !== AutoState.Down && this.unhealthyStreak[s]! >= this.fall[s]! - this.fallEarly) {
         return this.change(s, AutoState.Down, Reason.Fall, nowMs);
       }
       return Step.Unchanged;
@@ -193,7 +214,7 @@ export class DecisionEngine {
       this.reason[s] = Reason.Suppressed;
       return Step.Unchanged;
     }
-    if (nowMs - this.changedAtMs[s]! < this.holdDownMs[s]!) {
+    if (nowMs - this.changedAtMs[s]! < this.holdDownMs[s]! * this.holdDownFactor) {
       this.reason[s] = Reason.HeldDown;
       return Step.Unchanged;
     }

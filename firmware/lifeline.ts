@@ -18,6 +18,7 @@ import {
 import type { Config } from './config';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
 import type { Hal, HalClient } from './hal';
+import { Bug, planted } from './planted';
 import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 
 /** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
@@ -62,6 +63,11 @@ export class Lifeline implements HalClient {
   private nextRoundMs: number;
   /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
   private persistDueMs: number;
+  /**
+   * Per service, 1 when its current override is on storage (written, or restored from there): a
+   * write that fails then leaves a stale remaining time behind, that a restart would believe.
+   */
+  private readonly recorded: Uint8Array;
   private running: boolean;
   /** Stopped probing, but the announcer is still at work (a graceful shutdown). */
   private stopping: boolean;
@@ -98,6 +104,7 @@ export class Lifeline implements HalClient {
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
     this.persistDueMs = Infinity;
+    this.recorded = new Uint8Array(serviceCount).fill(1);
     this.persistent = hal.storage !== null;
     this.running = false;
   }
@@ -140,6 +147,7 @@ export class Lifeline implements HalClient {
     try {
       notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
     } catch (error) {
+      if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
       for (let s = 0; s < this.names.length; s++)
         this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
       notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
@@ -167,7 +175,7 @@ export class Lifeline implements HalClient {
       restored = true;
     }
     // What the restart cost is written at once: a crash loop cannot keep an override alive.
-    if (restored) this.persistOverrides(nowMs, false);
+    if (restored) this.persistOrEnd(nowMs);
   }
 
   /**
@@ -324,6 +332,7 @@ export class Lifeline implements HalClient {
       this.counters.roundsSkipped += missed;
       nextMs += missed * intervalMs;
     }
+    assert(nextMs > nowMs, 'the next round is in the future');
     this.nextRoundMs = nextMs;
   }
 
@@ -356,10 +365,17 @@ export class Lifeline implements HalClient {
   private reconcile(s: number, cause: string): void {
     const target = this.arbiter.effective(s, this.automaticRoute(s));
     if (target === UNDECIDED || target === this.effective[s]) return;
+    assert(
+      target === RouteState.Announced ||
+        !this.arbiter.pinAsserted ||
+        this.arbiter.pinAction !== OverrideKind.Announce,
+      'an asserted announce pin announces',
+    );
     this.effective[s] = target;
     // The local service failed: the routes go at once, without a graceful shutdown.
     const urgent = cause === 'auto' && this.localOk[s] === 0;
     this.announcer.serviceStateChanged(s, target as RouteState, urgent);
+    if (cause === 'pin' && (planted.bugs & Bug.PinUnaudited) !== 0) return;
     this.audit.record(
       'routes',
       'service=' + this.names[s] + ' routes=' + ROUTE_STATE_NAMES[target] + ' cause=' + cause,
@@ -382,6 +398,7 @@ export class Lifeline implements HalClient {
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
       this.arbiter.set(service, kind, nowMs + durationMs, durationMs);
+      this.recorded[service] = 0;
       const duration =
         kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
       this.audit.record(
@@ -402,7 +419,7 @@ export class Lifeline implements HalClient {
       this.audit.record('config', 'problem="' + problem + '"');
     }
     if (this.running) this.arm(nowMs);
-    return saved;
+    return saved || (planted.bugs & Bug.OkWithoutSave) !== 0;
   }
 
   /** The override pin changed (after debounce). */
@@ -432,13 +449,15 @@ export class Lifeline implements HalClient {
     const storage = this.hal.storage;
     if (storage === null) return true;
     const text = this.arbiter.serialize(nowMs, this.hal.wallClockMs(), this.names, exact);
-    return storage.replace(OVERRIDES_FILE, text);
+    if (!storage.replace(OVERRIDES_FILE, text)) return false;
+    this.recorded.fill(1);
+    return true;
   }
 
   /** Clears the console overrides whose time has come, and re-writes the remaining time. */
   private expireOverrides(nowMs: number): void {
     if (nowMs < this.arbiter.nextExpiryMs()) {
-      if (nowMs >= this.persistDueMs) this.persistOverrides(nowMs, false);
+      if (nowMs >= this.persistDueMs) this.persistOrEnd(nowMs);
       return;
     }
     for (let s = 0; s < this.names.length; s++) {
@@ -447,7 +466,25 @@ export class Lifeline implements HalClient {
       this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
       this.reconcile(s, 'expiry');
     }
-    this.persistOverrides(nowMs, false);
+    this.persistOrEnd(nowMs);
+  }
+
+  /**
+   * Writes the overrides; when that fails, every timed override that storage holds ends now. Its
+   * remaining time there is stale, and a restart whose wall clock went backwards would grant it
+   * again (the simulator's seed 934: a clean stop, a full disk, a crash, the clock at 1970). Ended
+   * at the first failed write, it has run at most OVERRIDE_PERSIST_MS since the last good one,
+   * which is what a restart charges at least: so it never outlives its grant. An override that
+   * never reached storage (answered ERR not-saved) cannot come back, and runs on.
+   */
+  private persistOrEnd(nowMs: number): void {
+    if (this.persistOverrides(nowMs, false)) return;
+    for (let s = 0; s < this.names.length; s++) {
+      if (this.arbiter.expiresAtMs[s] === Infinity || this.recorded[s] === 0) continue;
+      this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+      this.audit.record('override', 'service=' + this.names[s] + ' override=none by=unrecorded');
+      this.reconcile(s, 'expiry');
+    }
   }
 
   describeTransition(s: number, nowMs: number): string {

@@ -15,6 +15,7 @@
 import { RouteState } from './announcer';
 import { assert } from './assert';
 import type { Storage } from './hal';
+import { Bug, planted } from './planted';
 
 export const enum OverrideKind {
   None = 0,
@@ -75,7 +76,10 @@ export class OverrideArbiter {
 
   /** The effective route state of service `s` given its automatic one (or UNDECIDED). */
   effective(s: number, automatic: number): number {
-    const kind = this.pinAsserted ? this.pinAction : this.kind[s];
+    const pin =
+      this.pinAsserted &&
+      ((planted.bugs & Bug.PinBeatenByConsole) === 0 || this.kind[s] === OverrideKind.None);
+    const kind = pin ? this.pinAction : this.kind[s];
     if (kind === OverrideKind.Announce) return RouteState.Announced;
     if (kind === OverrideKind.Withdraw) return RouteState.Withdrawn;
     return automatic;
@@ -135,6 +139,7 @@ export class OverrideArbiter {
     try {
       entries = JSON.parse(text);
     } catch (error) {
+      if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
       notes.push(OVERRIDES_FILE + ' is not valid JSON: overrides cleared');
       return notes;
     }
@@ -185,7 +190,10 @@ export class OverrideArbiter {
     };
     const exact = entry['exact'] === true;
     const leftMs = this.remainingAfterRestart(remaining!, at.wallMs - writtenAt, exact, note);
-    if (leftMs > 0) this.set(s, kind, at.nowMs + leftMs, granted);
+    if (leftMs <= 0) return;
+    // Whatever the clock said, a restart never gives an override more than was granted.
+    assert(leftMs <= granted, 'a restored override is within its grant');
+    this.set(s, kind, at.nowMs + leftMs, granted);
   }
 
   /**
@@ -199,6 +207,7 @@ export class OverrideArbiter {
     exact: boolean,
     note: (text: string) => void,
   ): number {
+    if ((planted.bugs & Bug.WallClockTrusted) !== 0) return remainingMs - elapsedMs;
     const chargeMinMs = exact ? 0 : OVERRIDE_PERSIST_MS;
     if (elapsedMs < 0) {
       note(

@@ -155,6 +155,11 @@ export class SimHal implements Hal {
   wallOffsetMs: number;
   readonly storage: MemoryStorage;
   /**
+   * Called after every event `runUntil` plays (a reply, a connection, a wake-up): the simulator
+   * checks its invariants here, so that a run trips on the first wrong state.
+   */
+  onEvent: (() => void) | null;
+  /**
    * Per stream: how its peer answers a connect, whether it is connected, what was written to it.
    */
   readonly streamPeer: Uint8Array;
@@ -176,7 +181,12 @@ export class SimHal implements Hal {
   /** 0: connected, 1: closed. */
   private readonly streamEventKind: Uint8Array;
 
-  constructor(options: { readonly socketsMax: number; readonly seed: number }) {
+  constructor(options: {
+    readonly socketsMax: number;
+    readonly seed: number;
+    /** The state directory, when it must outlive this HAL (a restart in the simulator). */
+    readonly storage?: MemoryStorage;
+  }) {
     const count = options.socketsMax;
     this.timeMs = 0;
     const sim = this;
@@ -206,7 +216,8 @@ export class SimHal implements Hal {
     this.random = new Uint32Array([options.seed >>> 0 || 0x9e3779b9]);
     this.socketCount = 0;
     this.wallOffsetMs = 0;
-    this.storage = new MemoryStorage();
+    this.storage = options.storage ?? new MemoryStorage();
+    this.onEvent = null;
     this.streamPeer = new Uint8Array(STREAMS_MAX);
     this.streamOpen = new Uint8Array(STREAMS_MAX);
     this.streamWrites = [];
@@ -541,6 +552,7 @@ export class SimHal implements Hal {
         this.wakeAtMs = NONE;
         client.wake();
       }
+      if (this.onEvent !== null) this.onEvent();
     }
     this.timeMs = untilMs;
   }
