@@ -166,6 +166,25 @@ describe('lifeline start-up', () => {
   });
 });
 
+/**
+ * `lifeline run` (the bundle at `cli`) on `config`, whose targets nobody answers: waits for the
+ * boot's explicit withdrawal, stops it with SIGTERM, asserts a clean exit; returns its stderr.
+ */
+async function runUntilWithdrawn(cli: string, config: string): Promise<string> {
+  const child = spawn(process.execPath, [cli, 'run', '--config', config], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let log = '';
+  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  await waitFor(() => out.includes('withdraw route 192.0.2.53/32'), 5000, 'the withdrawal\n' + log);
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  return log;
+}
+
 describe('lifeline run without serialport', () => {
   it('probes and withdraws on when the serial console cannot load serialport, and says why', async () => {
     const alone = mkdtempSync(join(tmpdir(), 'lifeline-alone-')); // no node_modules to find
@@ -176,24 +195,11 @@ describe('lifeline run without serialport', () => {
       target.port = randomPort();
     }
     doc.console = { device: join(alone, 'ttyS0') };
-    const child = spawn(
-      process.execPath,
-      [join(alone, 'lifeline.mjs'), 'run', '--config', file('alone.json', JSON.stringify(doc))],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let out = '';
-    let log = '';
-    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    await waitFor(
-      () => out.includes('withdraw route 192.0.2.53/32'),
-      5000,
-      'the withdrawal\n' + log,
+    const log = await runUntilWithdrawn(
+      join(alone, 'lifeline.mjs'),
+      file('alone.json', JSON.stringify(doc)),
     );
     expect(log).toMatch(/console: .*ttyS0: cannot load serialport \(/);
-    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
   });
 });
 
@@ -217,27 +223,9 @@ describe('lifeline run on a hostile state directory', () => {
           target.port = randomPort();
         }
         doc.stateDir = state;
-        const child = spawn(
-          process.execPath,
-          [CLI, 'run', '--config', file('state.json', JSON.stringify(doc))],
-          {
-            stdio: ['ignore', 'pipe', 'pipe'],
-          },
-        );
-        let out = '';
-        let log = '';
-        child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-        child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-        await waitFor(
-          () => out.includes('withdraw route 192.0.2.53/32'),
-          5000,
-          'the withdrawal\n' + log,
-        );
+        const log = await runUntilWithdrawn(CLI, file('state.json', JSON.stringify(doc)));
         if (what.startsWith('overrides'))
           expect(log).toMatch(/audit config problem="overrides\.json/);
-        const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        expect(await exited).toBe(0);
       },
     );
   }
