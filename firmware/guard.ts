@@ -106,6 +106,7 @@ export class FleetGuard {
     this.others = new Int32Array(count).fill(-1);
     this.holds = new Uint32Array(count);
     this.rejoinAtMs = new Float64Array(count).fill(Infinity);
+    this.rejoinNextMs = new Float64Array(1).fill(Infinity);
     this.guarded = new Uint8Array(count);
     for (let s = 0; s < count; s++) this.guarded[s] = config.services[s]!.drain === null ? 1 : 0;
     const fleet = config.fleet;
@@ -169,12 +170,15 @@ export class FleetGuard {
     return view === null || !view.known(s) || view.healthyOthers(s) === 0;
   }
 
-  /** The earliest pending rejoin (Infinity: none). */
-  nextRejoinMs(): number {
-    let next = Infinity;
-    for (let s = 0; s < this.rejoinAtMs.length; s++)
-      if (this.rejoinAtMs[s]! < next) next = this.rejoinAtMs[s]!;
-    return next;
+  /** The earliest pending rejoin, [0] (Infinity: none); kept by `setRejoin`. */
+  readonly rejoinNextMs: Float64Array;
+
+  /** Sets (or, with Infinity, clears) the pending rejoin of `s`, and the earliest of all. */
+  private setRejoin(s: number, atMs: number): void {
+    this.rejoinAtMs[s] = atMs;
+    this.rejoinNextMs[0] = Infinity;
+    for (let i = 0; i < this.rejoinAtMs.length; i++)
+      if (this.rejoinAtMs[i]! < this.rejoinNextMs[0]!) this.rejoinNextMs[0] = this.rejoinAtMs[i]!;
   }
 
   /**
@@ -238,13 +242,13 @@ export class FleetGuard {
   stateChanged(s: number, nowMs: number, before: number, after: number): void {
     const up = after === AutoState.Up;
     if (!up && this.rejoinAtMs[s] !== Infinity) {
-      this.rejoinAtMs[s] = Infinity;
+      this.setRejoin(s, Infinity);
       this.audit.record('rejoin', 'service=' + this.names[s] + ' cancelled=fall');
       return;
     }
     const withdrawn = before === AutoState.Down && this.downRoute[s] === RouteState.Withdrawn;
     if (!up || !withdrawn || this.rejoinOffsetMs === 0 || this.guarded[s] === 0) return;
-    this.rejoinAtMs[s] = nowMs + this.rejoinOffsetMs;
+    this.setRejoin(s, nowMs + this.rejoinOffsetMs);
     this.audit.record(
       'rejoin',
       'service=' + this.names[s] + ' delay=' + this.rejoinOffsetMs + 'ms',
@@ -253,9 +257,10 @@ export class FleetGuard {
 
   /** A service whose rejoin offset has passed (its pending rejoin cleared), or -1. */
   rejoinDue(nowMs: number): number {
+    if (this.rejoinNextMs[0]! > nowMs) return -1;
     for (let s = 0; s < this.rejoinAtMs.length; s++) {
       if (this.rejoinAtMs[s]! > nowMs) continue;
-      this.rejoinAtMs[s] = Infinity;
+      this.setRejoin(s, Infinity);
       return s;
     }
     return -1;

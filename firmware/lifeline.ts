@@ -256,10 +256,12 @@ export class Lifeline implements HalClient {
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guard = this.guard;
       if (guard !== null) {
-        for (let s = guard.rejoinDue(nowMs); s >= 0; s = guard.rejoinDue(nowMs))
-          this.reconcile(s, 'rejoin');
-        const rejoinMs = guard.nextRejoinMs();
-        if (rejoinMs < expiryMs) expiryMs = rejoinMs;
+        // Called only when one is due: a double argument to a call that is not inlined is boxed.
+        if (guard.rejoinNextMs[0]! <= nowMs)
+          for (let s = guard.rejoinDue(nowMs); s >= 0; s = guard.rejoinDue(nowMs))
+            this.reconcile(s, 'rejoin');
+        // Read from a typed array: a double returned by a call would be boxed (allocated).
+        if (guard.rejoinNextMs[0]! < expiryMs) expiryMs = guard.rejoinNextMs[0]!;
       }
     }
     const overrideMs = expiryMs < this.persistDueMs ? expiryMs : this.persistDueMs;
