@@ -5,10 +5,12 @@
 
 import { describe, expect, it } from 'vitest';
 
+import { parsePrefix, type Prefix } from '../firmware/address';
 import { readConfig, type Config } from '../firmware/config';
 import {
   BgpError,
   checkUpdate,
+  encodeAnnounce,
   encodeKeepalive,
   encodeOpen,
   FAMILY_IPV4,
@@ -23,7 +25,7 @@ import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { FleetTable } from '../firmware/fleet';
 import { Lifeline } from '../firmware/lifeline';
-import { SimHal } from '../hal/sim/index';
+import { Behaviour, SimHal } from '../hal/sim/index';
 import { document } from './helpers';
 import { update, type Route } from './support/updates';
 
@@ -329,5 +331,65 @@ describe('speaker with fleet (sim HAL)', () => {
     sim.runFor(1);
     expect(Buffer.concat(sim.takeWritten(0)).toString('hex')).not.toContain('4508');
     expect(speaker.fleet).toBeNull();
+  });
+});
+
+describe('speaker routes with fleet (sim HAL)', () => {
+  it('tags announcements with the site community, and re-sends them as last resort (MED, community) in place', () => {
+    const doc = document({ rise: 1, fall: 1 }) as Record<string, any>;
+    doc['services'][0].prefixes = ['192.0.2.53/32'];
+    doc['fleet'] = {
+      siteCommunity: '65010:1',
+      lastResortCommunity: '65010:666',
+      lastResortMed: 500,
+      whenUnknown: 'hold',
+    };
+    doc['announcer'] = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address: '127.0.12.2', port: 1179, remoteAs: 65000, nextHopV4: '192.0.2.10' }],
+    };
+    const config = readConfig(doc).config!;
+    const sim = new SimHal({ socketsMax: 16, seed: 3 });
+    const speaker = new BgpSpeaker(config, sim);
+    new Lifeline(config, sim, speaker).start();
+    sim.runFor(1);
+    sim.takeWritten(0);
+    const scratch = new Uint8Array(256);
+    const open = encodeOpen(scratch, 0, {
+      localAs: 65000,
+      holdTimeS: 0,
+      routerId: new Uint8Array([127, 0, 12, 2]),
+      families: 1,
+    });
+    sim.deliver(0, scratch.slice(0, open));
+    sim.deliver(0, scratch.slice(0, encodeKeepalive(scratch, 0)));
+    sim.runFor(300);
+    const prefix = parsePrefix('192.0.2.53/32') as Prefix;
+    const route = (med: number, communities: number[]): string => {
+      const nextHop = { family: 4 as const, bytes: new Uint8Array([192, 0, 2, 10]), text: '' };
+      const length = encodeAnnounce(scratch, 0, prefix, {
+        localAs: 65010,
+        as4: true,
+        nextHop,
+        med,
+        communities,
+      });
+      return Buffer.from(scratch.subarray(0, length)).toString('hex');
+    };
+    const written = (): string[] =>
+      sim
+        .takeWritten(0)
+        .filter((chunk) => chunk[18] === 2) // the UPDATEs
+        .map((chunk) => Buffer.from(chunk).toString('hex'));
+    expect(written()).toEqual([route(-1, [OURS])]);
+    sim.setAll({ behaviour: Behaviour.Silent });
+    sim.runFor(1000);
+    // Held as last resort: the same prefix again (an implicit replace), no withdrawal between.
+    expect(written()).toEqual([route(500, [OURS, LAST_RESORT])]);
+    sim.setAll({ behaviour: Behaviour.Answer });
+    sim.runFor(1000);
+    expect(written()).toEqual([route(-1, [OURS])]);
   });
 });
