@@ -60,7 +60,8 @@ export interface FleetGuardOptions {
   readonly config: Config;
   /** The announcer's view of the other sites (null: none, e.g. the ExaBGP announcer). */
   readonly view: FleetView | null;
-  readonly audit: AuditLog;
+  /** (Not `audit`: an options key cannot be shortened on a board, and `Lifeline.audit` is.) */
+  readonly auditLog: AuditLog;
   /** A line for the log (stderr on Node). */
   readonly log: (line: string) => void;
   readonly names: readonly string[];
@@ -96,7 +97,7 @@ export class FleetGuard {
     const config = options.config;
     const view = options.view;
     const count = config.services.length;
-    this.audit = options.audit;
+    this.audit = options.auditLog;
     this.log = options.log;
     this.names = options.names;
     this.changed = new Uint8Array(count);
@@ -236,11 +237,13 @@ export class FleetGuard {
   }
 
   /**
-   * The automatic state of `s` went from `before` to `after`: a re-announcement after a
-   * withdrawal waits the rejoin offset; a fall cancels a pending one.
+   * The automatic state of `s` changed to `after`, its `transitions`th change since boot: a
+   * re-announcement after a withdrawal waits the rejoin offset; a fall cancels a pending one. (Up
+   * comes from Init only at the first change: after that, from Down.)
    */
-  stateChanged(s: number, nowMs: number, before: number, after: number): void {
+  stateChanged(s: number, nowMs: number, after: number, transitions: number): void {
     const up = after === AutoState.Up;
+    const before = transitions > 1 ? AutoState.Down : AutoState.Init;
     if (!up && this.rejoinAtMs[s] !== Infinity) {
       this.setRejoin(s, Infinity);
       this.audit.record('rejoin', 'service=' + this.names[s] + ' cancelled=fall');
