@@ -118,10 +118,13 @@ export class ExaBgpAnnouncer implements Announcer {
             verb + ' route ' + prefix.text + ' next-hop ' + nextHop(prefix.family) + attributes,
         );
       };
+      const announced = route('announce', RouteState.Announced);
       return route('withdraw', RouteState.Withdrawn).concat(
-        route('announce', RouteState.Announced),
+        announced,
         route(service.drain === null ? 'withdraw' : 'announce', RouteState.Drained),
-        route('announce', RouteState.LastResort),
+        (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && fleet !== null
+          ? route('announce', RouteState.LastResort)
+          : announced,
       );
     });
   }
