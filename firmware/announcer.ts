@@ -25,12 +25,10 @@ export const enum RouteState {
   LastResort = 3,
 }
 
-export const ROUTE_STATE_NAMES: readonly string[] = [
-  'withdrawn',
-  'announced',
-  'drained',
-  'last-resort',
-];
+export const ROUTE_STATE_NAMES: readonly string[] = ['withdrawn', 'announced', 'drained'];
+// Only the guard asks for a last-resort route: a board without it has no name for one.
+if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+  (ROUTE_STATE_NAMES as string[]).push('last-resort');
 
 /**
  * The attributes a route in `state` (Announced, Drained or LastResort) carries: the service's (or

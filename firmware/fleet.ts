@@ -38,9 +38,12 @@ export interface FleetTableOptions {
   readonly fleet: FleetConfig;
   /** Every configured prefix, services' in order. */
   readonly prefixes: readonly Prefix[];
-  /** Per service, its first prefix in `prefixes` and the count. */
-  readonly serviceStart: Uint16Array;
-  readonly serviceCount: Uint16Array;
+  /**
+   * Per service, its first prefix in `prefixes` and the count. (Names of their own: an options
+   * key cannot be shortened on a board, and `serviceCount` is used all over the firmware.)
+   */
+  readonly firstPrefixOf: Uint16Array;
+  readonly prefixCountOf: Uint16Array;
   /** Per peer, its name for the notices. */
   readonly peerNames: readonly string[];
 }
@@ -85,8 +88,8 @@ export class FleetTable implements FleetView, RouteSink {
     this.maxSites = fleet.maxSites;
     assert(this.peerCount > 0 && this.prefixCount > 0 && this.maxSites > 0, 'a table to size');
     this.prefixes = options.prefixes;
-    this.serviceStart = options.serviceStart;
-    this.serviceCount = options.serviceCount;
+    this.serviceStart = options.firstPrefixOf;
+    this.serviceCount = options.prefixCountOf;
     this.peerNames = options.peerNames;
     const slots = this.peerCount * this.prefixCount * this.maxSites;
     this.pathId = new Uint32Array(slots);

@@ -71,8 +71,8 @@ function table(maxSites = 4): FleetTable {
   return new FleetTable({
     fleet: config.fleet!,
     prefixes: config.services[0]!.prefixes,
-    serviceStart: new Uint16Array([0]),
-    serviceCount: new Uint16Array([2]),
+    firstPrefixOf: new Uint16Array([0]),
+    prefixCountOf: new Uint16Array([2]),
     peerNames: ['127.0.12.2', '127.0.12.3'],
   });
 }
