@@ -113,7 +113,12 @@ export class FleetTable implements FleetView, RouteSink {
   /** A session came up: its peer starts with nothing; `addPath`: it sends path identifiers. */
   sessionUp(peer: number, addPath: boolean): void {
     this.clear(peer);
-    if (addPath || this.addPathNoticed[peer] === 1) return;
+    if (!addPath) this.noticeNoAddPath(peer);
+  }
+
+  /** Says once per peer that it sends no path identifiers, so at most one other site is seen. */
+  noticeNoAddPath(peer: number): void {
+    if (this.addPathNoticed[peer] === 1) return;
     this.addPathNoticed[peer] = 1;
     this.notices.push(
       'fleet peer=' + this.peerNames[peer] + ' add-path=no: sees at most one other site',

@@ -5,6 +5,7 @@
 import { fstatSync } from 'node:fs';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Console } from '../firmware/console';
@@ -134,7 +135,13 @@ export function run(config: Config, consoleDevice: string | null): void {
   }
   const hal = new NodeHal({ stateDir: config.stateDir });
   const speaker = config.announcer.kind === 'bgp' ? new BgpSpeaker(config, hal) : null;
-  const lifeline = new Lifeline(config, hal, speaker ?? new ExaBgpAnnouncer(config, hal));
+  // With `fleet`, ExaBGP's messages on stdin give the guard its view (host/exabgp-fleet.ts).
+  const exabgpFleet = speaker === null && config.fleet !== null ? new ExaBgpFleet(config) : null;
+  const exabgp =
+    exabgpFleet === null
+      ? new ExaBgpAnnouncer(config, hal)
+      : new ExaBgpFleetAnnouncer(config, hal, exabgpFleet.table);
+  const lifeline = new Lifeline(config, hal, speaker ?? exabgp);
   lifeline.start();
   const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
   let stopping = false;
@@ -183,10 +190,11 @@ export function run(config: Config, consoleDevice: string | null): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never
-  // fills. A pipe that ends means ExaBGP is gone: stop rather than probe on as an orphan. (Under
+  // fills (with `fleet`, its received UPDATEs and neighbour changes are read into the view). A pipe that ends means ExaBGP is gone: stop rather than probe on as an orphan. (Under
   // systemd stdin is /dev/null, not a pipe, and its immediate end means nothing.)
   if (device !== 'stdio' && stdinIsPipe()) {
-    process.stdin.on('data', () => {}).on('error', () => {});
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => exabgpFleet?.received(chunk)).on('error', () => {});
     process.stdin.on('end', () => stop('stdin-closed'));
   }
   process.stdout.on('error', () => stop('stdout-closed'));
