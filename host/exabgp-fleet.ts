@@ -2,8 +2,8 @@
 // and neighbour changes to its API process as JSON (`api { processes [ lifeline ]; encoder json;
 // receive { parsed; update; } neighbor-changes; }`), writes them on Lifeline's stdin; this reads
 // them, line by line, into the same fleet table the built-in speaker fills (firmware/fleet.ts).
-// Node only (JSON per UPDATE: it allocates); ADD-PATH is ExaBGP's to negotiate (`add-path
-// receive;` in its neighbour's families), and its path identifiers arrive as `path-information`.
+// Node only (JSON per UPDATE: it allocates); ADD-PATH is ExaBGP's to negotiate (`capability {
+// add-path receive; }` in its neighbour), and its path identifiers arrive as `path-information`.
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { parsePrefix, type Prefix } from '../firmware/address';
