@@ -164,6 +164,11 @@ export interface FleetConfig {
   readonly minHealthySites: number;
   readonly whenUnknown: 'local' | 'hold';
   readonly rejoinSpreadMs: number;
+  /**
+   * How long an automatic "down" stays announced as last resort before the fleet view may let it
+   * go: longer than a route change takes to reach the other sites through the router.
+   */
+  readonly settleMs: number;
 }
 
 /** The local panic threshold: hold when most backbone targets of every service fail at once. */
@@ -436,6 +441,7 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
     'minHealthySites',
     'whenUnknown',
     'rejoinSpreadMs',
+    'settleMs',
   ],
   guard: ['panicFraction'],
 };
@@ -607,6 +613,9 @@ function readCommunity(reader: Reader, record: JsonObject, key: string, path: st
   return value;
 }
 
+/** `fleet.settleMs` by default: well over a route's way through a router without MRAI. */
+export const FLEET_SETTLE_MS = 2000;
+
 /** The most sites the fleet table holds per prefix and peer. */
 export const FLEET_SITES_MAX = 1024;
 
@@ -633,6 +642,7 @@ function readFleet(reader: Reader, value: Json): FleetConfig | null {
     minHealthySites,
     whenUnknown: reader.choice(record, 'whenUnknown', 'fleet', ['local', 'hold'], 'local'),
     rejoinSpreadMs: reader.integer(record, 'rejoinSpreadMs', 'fleet', [0, 3600000], 0),
+    settleMs: reader.integer(record, 'settleMs', 'fleet', [0, 600000], FLEET_SETTLE_MS),
   };
 }
 

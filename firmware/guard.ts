@@ -35,9 +35,15 @@ export const enum HoldReason {
   Unknown = 2,
   /** No view, and the panic threshold was met this round. */
   Panic = 3,
+  /**
+   * The service went down less than `fleet.settleMs` ago: its routes stay as last resort until
+   * the other sites have seen that, and it has seen theirs, so that sites failing together do
+   * not all withdraw on a view of one another taken before they failed.
+   */
+  Settle = 4,
 }
 
-export const HOLD_REASON_NAMES: readonly string[] = ['none', 'fleet', 'unknown', 'panic'];
+export const HOLD_REASON_NAMES: readonly string[] = ['none', 'fleet', 'unknown', 'panic', 'settle'];
 
 /** FNV-1a, 32 bits, of an ASCII `text` (without Math.imul, which Espruino lacks). */
 export function fnv1a32(text: string): number {
@@ -79,6 +85,11 @@ export class FleetGuard {
   readonly holds: Uint32Array;
   /** Per service: when a delayed re-announcement may go (Infinity: none pending). */
   readonly rejoinAtMs: Float64Array;
+  /** Per service: until when a fall keeps the routes as last resort (-Infinity: not settling). */
+  readonly settleUntilMs: Float64Array;
+  /** The time of the round being evaluated, [0] (a double passed to a call would be boxed). */
+  readonly roundAtMs: Float64Array;
+  readonly settleMs: number;
   readonly rejoinOffsetMs: number;
   readonly minHealthySites: number;
   /** The panic threshold was met in the last round. */
@@ -108,6 +119,8 @@ export class FleetGuard {
     this.holds = new Uint32Array(count);
     this.rejoinAtMs = new Float64Array(count).fill(Infinity);
     this.rejoinNextMs = new Float64Array(1).fill(Infinity);
+    this.settleUntilMs = new Float64Array(count).fill(-Infinity);
+    this.roundAtMs = new Float64Array(1);
     this.guarded = new Uint8Array(count);
     for (let s = 0; s < count; s++) this.guarded[s] = config.services[s]!.drain === null ? 1 : 0;
     const fleet = config.fleet;
@@ -117,6 +130,7 @@ export class FleetGuard {
       fleet === null ? 0 : rejoinOffsetMs(config.deviceName, fleet.rejoinSpreadMs);
     this.panicFraction = config.guard === null ? 0 : config.guard.panicFraction;
     this.view = fleet === null ? null : view;
+    this.settleMs = fleet === null ? 0 : fleet.settleMs;
     this.panic = false;
     this.noticesAudited = 0;
   }
@@ -148,9 +162,16 @@ export class FleetGuard {
     if (known) reason = others < this.minHealthySites ? HoldReason.Fleet : HoldReason.None;
     else if (this.holdWhenUnknown) reason = HoldReason.Unknown;
     else if (this.panic) reason = HoldReason.Panic;
+    if (reason === HoldReason.None && known && this.roundAtMs[0]! < this.settleUntilMs[s]!)
+      reason = HoldReason.Settle;
     const route = reason === HoldReason.None ? RouteState.Withdrawn : RouteState.LastResort;
+    const settled = this.reason[s] === HoldReason.Settle && reason !== HoldReason.Settle;
     this.reason[s] = reason;
-    if (route === this.downRoute[s]) return false;
+    if (route === this.downRoute[s]) {
+      // Still holding once the fall has settled: the hold now has its lasting reason.
+      if (settled && route === RouteState.LastResort) this.holdAudit(s, 'action=hold');
+      return false;
+    }
     if (route === RouteState.LastResort) this.holds[s] = this.holds[s]! + 1;
     this.downRoute[s] = route;
     return true;
@@ -217,23 +238,49 @@ export class FleetGuard {
    * when an operator withdraws the last announcement. Rare: builds strings.
    */
   routesChanged(s: number, previous: number, target: number, cause: string): string {
-    const counts =
-      ' others=' +
-      (this.others[s]! < 0 ? 'unknown' : this.others[s]) +
-      ' min=' +
-      this.minHealthySites;
-    const fields = 'service=' + this.names[s];
     if (target === RouteState.LastResort) {
-      const reason = HOLD_REASON_NAMES[this.reason[s]!]!;
-      this.audit.record('guard', fields + ' action=hold' + counts + ' reason=' + reason);
+      this.holdAudit(s, 'action=hold');
     } else if (previous === RouteState.LastResort) {
       const reason = target === RouteState.Withdrawn && cause === 'guard' ? 'fleet' : cause;
-      this.audit.record('guard', fields + ' action=release' + counts + ' reason=' + reason);
+      this.holdAudit(s, 'action=release reason=' + reason);
     }
     const operator = cause === 'override' || cause === 'pin';
     const lastSite =
       operator && target === RouteState.Withdrawn && this.wouldRemoveLastSite(s, previous);
     return lastSite ? ' last-site=yes' : '';
+  }
+
+  /** A `guard` record of `s`: `action` (a hold says its reason), the fleet's count, the floor. */
+  private holdAudit(s: number, action: string): void {
+    const reason =
+      action === 'action=hold' ? ' reason=' + HOLD_REASON_NAMES[this.reason[s]!]! : '';
+    const head = action.indexOf(' ');
+    this.audit.record(
+      'guard',
+      'service=' +
+        this.names[s] +
+        ' ' +
+        (head < 0 ? action : action.substring(0, head)) +
+        ' others=' +
+        (this.others[s]! < 0 ? 'unknown' : this.others[s]) +
+        ' min=' +
+        this.minHealthySites +
+        (head < 0 ? reason : action.substring(head)),
+    );
+  }
+
+  /**
+   * Service `s` fell at `nowMs` while announced: with a view, its routes stay as last resort for
+   * `settleMs` whatever the view says (see HoldReason.Settle), then follow the view.
+   */
+  private settle(s: number, nowMs: number): void {
+    const view = this.view;
+    if (view === null || !view.known(s)) return;
+    this.settleUntilMs[s] = nowMs + this.settleMs;
+    if (this.downRoute[s] === RouteState.LastResort) return;
+    this.reason[s] = HoldReason.Settle;
+    this.downRoute[s] = RouteState.LastResort;
+    this.holds[s] = this.holds[s]! + 1;
   }
 
   /**
@@ -243,12 +290,16 @@ export class FleetGuard {
    */
   stateChanged(s: number, nowMs: number, after: number, transitions: number): void {
     const up = after === AutoState.Up;
+    if (up) this.settleUntilMs[s] = -Infinity;
     const before = transitions > 1 ? AutoState.Down : AutoState.Init;
     if (!up && this.rejoinAtMs[s] !== Infinity) {
       this.setRejoin(s, Infinity);
       this.audit.record('rejoin', 'service=' + this.names[s] + ' cancelled=fall');
       return;
     }
+    // A fall from up, announced (not waiting to rejoin): settle before the view may withdraw.
+    if (!up && this.settleMs > 0 && this.guarded[s] === 1 && transitions > 1)
+      this.settle(s, nowMs);
     const withdrawn = before === AutoState.Down && this.downRoute[s] === RouteState.Withdrawn;
     if (!up || !withdrawn || this.rejoinOffsetMs === 0 || this.guarded[s] === 0) return;
     this.setRejoin(s, nowMs + this.rejoinOffsetMs);

@@ -348,8 +348,10 @@ export class Lifeline implements HalClient {
     this.lastRoundEndMs[0] = nowMs;
     this.tallyRound();
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (this.guard !== null)
+      if (this.guard !== null) {
+        this.guard.roundAtMs[0] = nowMs;
         this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
+      }
     let fast = false;
     for (let s = 0; s < this.engine.serviceCount; s++) {
       const step = this.engine.step(

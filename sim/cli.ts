@@ -39,6 +39,7 @@ function fleet(args: Arguments, write: (line: string) => void): number {
       durationMs: args.days * 24 * 3600000,
       minHealthySites: Math.max(1, Math.min(args.min, args.sites - 1)),
       rejoinSpreadMs: 30000,
+      propagationMs: 300,
       faultEveryMs: 20 * 60000,
     };
     const result = runFleet(options, () => performance.now());

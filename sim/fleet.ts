@@ -1,6 +1,7 @@
 // The fleet simulation (issue 12, item 4): N Lifeline sites, each the real firmware on its own sim
-// HAL, stepped in lockstep; a model route reflector gives each site the live announcements of the
-// others (its FleetView: a route "announces normally" while that site's routes are Announced); a
+// HAL, stepped in lockstep; a model route reflector gives each site the announcements of the others
+// `propagationMs` late (its FleetView: a route "announces normally" while that site's routes are
+// Announced; the delay is what lets sites that fail together see a stale view of one another); a
 // seeded schedule of common-mode faults (the backbone cut everywhere, the probe targets answering
 // SERVFAIL everywhere), partial faults (some sites), local failures and operator withdrawals runs
 // for simulated days. Checked on every route change and every step:
@@ -30,6 +31,13 @@ export interface FleetSimOptions {
   readonly rejoinSpreadMs: number;
   /** Mean time between fault events. */
   readonly faultEveryMs: number;
+  /**
+   * How long a site's route change takes to reach the other sites through the reflector (a real
+   * router: milliseconds to its advertisement interval); 0: at once.
+   */
+  readonly propagationMs?: number;
+  /** `fleet.settleMs` of every site (absent: the default). */
+  readonly settleMs?: number;
 }
 
 export interface FleetSimResult {
@@ -73,7 +81,10 @@ interface Fault {
   untilMs: number;
 }
 
-/** The model route reflector's view for one site: the others' live route states. */
+/**
+ * The model route reflector's view for one site: the others' route states as the reflector has
+ * passed them on (`propagationMs` late).
+ */
 class ReflectorView implements FleetView {
   constructor(
     private readonly site: number,
@@ -136,6 +147,7 @@ function siteConfig(site: number, options: FleetSimOptions): Config {
       minHealthySites: options.minHealthySites,
       whenUnknown: 'hold',
       rejoinSpreadMs: options.rejoinSpreadMs,
+      ...(options.settleMs === undefined ? {} : { settleMs: options.settleMs }),
     },
   });
   if (result.config === null) throw new Error(result.errors.join('\n'));
@@ -147,6 +159,10 @@ class FleetWorld {
   readonly sims: SimHal[] = [];
   readonly lifelines: Lifeline[] = [];
   readonly routes: Uint8Array;
+  /** The routes as the other sites see them (`routes`, `propagationMs` late). */
+  readonly seen: Uint8Array;
+  /** Route changes on their way through the reflector: site, state, when they arrive. */
+  private readonly inFlight: { site: number; state: RouteState; atMs: number }[] = [];
   readonly routeChanges: number[];
   readonly overrides: number[];
   readonly violations: string[] = [];
@@ -160,13 +176,14 @@ class FleetWorld {
 
   constructor(readonly options: FleetSimOptions) {
     this.routes = new Uint8Array(options.sites);
+    this.seen = new Uint8Array(options.sites);
     this.routeChanges = new Array<number>(options.sites).fill(0);
     this.overrides = new Array<number>(options.sites).fill(0);
     this.normalAbove = false;
     for (let site = 0; site < options.sites; site++) {
       const config = siteConfig(site, options);
       const sim = new SimHal({ socketsMax: 8, seed: options.seed * 1000 + site });
-      const view = new ReflectorView(site, this.routes);
+      const view = new ReflectorView(site, this.seen);
       const announcer = new SiteAnnouncer(config, sim, view, (state) => this.changed(site, state));
       const lifeline = new Lifeline(config, sim, announcer);
       this.sims.push(sim);
@@ -205,11 +222,22 @@ class FleetWorld {
 
   private changed(site: number, state: RouteState): void {
     this.routes[site] = state;
+    const atMs = this.sims[site]!.clock.nowMs() + (this.options.propagationMs ?? 0);
+    this.inFlight.push({ site, state, atMs });
+    this.deliver(this.nowMs);
     this.routeChanges[site]!++;
     const above = this.count(RouteState.Announced) >= this.options.minHealthySites;
     if (above !== this.normalAbove) this.crossings++;
     this.normalAbove = above;
     this.checkFloor();
+  }
+
+  /** Passes on the route changes that have reached the reflector's clients by `nowMs`. */
+  deliver(nowMs: number): void {
+    while (this.inFlight.length > 0 && this.inFlight[0]!.atMs <= nowMs) {
+      const change = this.inFlight.shift()!;
+      this.seen[change.site] = change.state;
+    }
   }
 
   checkFloor(): boolean {
@@ -324,8 +352,11 @@ export function runFleet(options: FleetSimOptions, wallNowMs: () => number): Fle
     }
     if (changed) applyFaults(world, faults);
     world.boot(nowMs);
-    for (let site = 0; site < world.sims.length; site++)
-      if (world.started[site]) world.sims[site]!.runUntil(nowMs);
+    for (let site = 0; site < world.sims.length; site++) {
+      if (!world.started[site]) continue;
+      world.deliver(world.sims[site]!.clock.nowMs());
+      world.sims[site]!.runUntil(nowMs);
+    }
     world.checkHealthy();
     if (!world.checkFloor()) belowFloorMs += STEP_MS;
     let down = 0;

@@ -29,6 +29,7 @@ describe('fleet config', () => {
       minHealthySites: 1,
       whenUnknown: 'local',
       rejoinSpreadMs: 0,
+      settleMs: 2000,
     });
     expect(result.config!.guard).toBeNull();
     expect(readConfig(document()).config!.fleet).toBeNull();
@@ -45,6 +46,7 @@ describe('fleet config', () => {
           minHealthySites: 5,
           whenUnknown: 'panic',
           rejoinSpreadMs: 3600001,
+          settleMs: -1,
           colour: 1,
         },
         { panicFraction: 0 },
@@ -52,12 +54,13 @@ describe('fleet config', () => {
     );
     expect(result.errors).toEqual([
       'fleet.colour: is not a known key (known: siteCommunity, lastResortCommunity, lastResortMed, ' +
-        'maxSites, minHealthySites, whenUnknown, rejoinSpreadMs)',
+        'maxSites, minHealthySites, whenUnknown, rejoinSpreadMs, settleMs)',
       'fleet.lastResortCommunity: must differ from fleet.siteCommunity',
       'fleet.lastResortMed: -5 must be an integer from 0 to 4294967295',
       'fleet.minHealthySites: 5 must be an integer from 1 to 4',
       'fleet.whenUnknown: "panic" is not allowed: one of local, hold',
       'fleet.rejoinSpreadMs: 3600001 must be an integer from 0 to 3600000',
+      'fleet.settleMs: -1 must be an integer from 0 to 600000',
       'guard.panicFraction: 0 must be a number above 0, at most 1',
     ]);
     expect(readConfig(withFleet({ siteCommunity: '70000:1' })).errors).toEqual([

@@ -21,6 +21,9 @@ describe('fleet of 20 sites (sim HAL)', () => {
         minHealthySites,
         rejoinSpreadMs: 30000,
         faultEveryMs: 20 * 60000,
+        // A reflector that passes changes on 300 ms late: the sites that fail together cannot
+        // see one another fall at once (the race test/fleet-guard-bird.test.ts saw on BIRD).
+        propagationMs: 300,
       };
       const result = runFleet(options, () => performance.now());
       const line = describeFleetRun(options, result);
@@ -36,4 +39,23 @@ describe('fleet of 20 sites (sim HAL)', () => {
     },
     60000,
   );
+
+  it('without the settle (settleMs 0) sites failing together withdraw on a stale view: below the floor', () => {
+    // The model's delay matters: the same day with changes passed on at once shows nothing.
+    const options: FleetSimOptions = {
+      seed: 12,
+      sites: 20,
+      durationMs: 24 * 3600000,
+      minHealthySites: 2,
+      rejoinSpreadMs: 30000,
+      faultEveryMs: 20 * 60000,
+      propagationMs: 300,
+      settleMs: 0,
+    };
+    const stale = runFleet(options, () => performance.now());
+    expect(stale.belowFloorMs).toBeGreaterThan(0);
+    expect(stale.violations[0]).toMatch(/^fleet-floor at \d+ ms: [01] sites announce, min 2$/);
+    const instant = runFleet({ ...options, propagationMs: 0 }, () => performance.now());
+    expect(instant.belowFloorMs).toBe(0);
+  }, 60000);
 });

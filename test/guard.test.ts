@@ -127,14 +127,55 @@ describe('fleet guard (sim HAL)', () => {
     expect(rig.sim.emitted.slice(6)).toEqual(HOLD);
   });
 
-  it('withdraws as before when enough other sites announce normally', () => {
-    const rig = guardRig();
+  it('withdraws once the fall has settled when enough other sites announce normally', () => {
+    const rig = guardRig({ fleet: { settleMs: 3000 } });
     rig.view!.others = 3;
     rig.sim.runFor(2000);
     rig.sim.setAll({ behaviour: Behaviour.Silent });
     rig.sim.runFor(2000);
-    expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
-    expect(rig.audit('guard')).toEqual([]);
+    // Down: still announced, as last resort, while the other sites learn of it.
+    expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
+    const heldMs = rig.sim.emittedAtMs[2]!;
+    expect(rig.audit('guard')).toEqual(['service=dns action=hold others=3 min=1 reason=settle']);
+    rig.sim.runFor(4000);
+    expect(rig.sim.emitted.slice(4)).toEqual(WITHDRAW);
+    const settledMs = rig.sim.emittedAtMs[4]! - heldMs;
+    expect(settledMs).toBeGreaterThanOrEqual(3000);
+    expect(settledMs).toBeLessThanOrEqual(3000 + 1000); // the next round after it
+    expect(rig.audit('guard')[1]).toBe('service=dns action=release others=3 min=1 reason=fleet');
+    // Without a settle (settleMs 0) a fall withdraws at once, as without the guard.
+    const bare = guardRig({ fleet: { settleMs: 0 } });
+    bare.view!.others = 3;
+    bare.sim.runFor(2000);
+    bare.sim.setAll({ behaviour: Behaviour.Silent });
+    bare.sim.runFor(2000);
+    expect(bare.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    expect(bare.audit('guard')).toEqual([]);
+  });
+
+  it('keeps holding when the other sites fell at the same time: the view after the settle decides', () => {
+    // Two sites fail together; each saw the other announcing normally when it fell. Withdrawing
+    // on that view (settleMs 0) takes the prefix off the internet until each sees the other gone.
+    const racing = guardRig({ fleet: { settleMs: 0 } });
+    racing.view!.others = 1;
+    racing.sim.runFor(2000);
+    racing.sim.setAll({ behaviour: Behaviour.Silent });
+    racing.sim.runFor(2000);
+    expect(racing.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    const rig = guardRig({ fleet: { settleMs: 2000 } });
+    rig.view!.others = 1;
+    rig.sim.runFor(2000);
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(1500);
+    expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
+    rig.view!.others = 0; // the other site's last-resort announcement arrives
+    rig.sim.runFor(10000);
+    expect(rig.sim.emitted.length).toBe(4); // never withdrawn
+    expect(rig.audit('guard')).toEqual([
+      'service=dns action=hold others=1 min=1 reason=settle',
+      'service=dns action=hold others=0 min=1 reason=fleet',
+    ]);
+    expect(rig.type('status')[0]).toMatch(/state=last-resort auto=down .* guard=holding$/);
   });
 
   it('re-announces normally at once when a holding site recovers: no rejoin delay for it', () => {
@@ -272,7 +313,7 @@ describe('fleet guard (sim HAL)', () => {
 
     const delayMs = rejoinOffsetMs('edge-7', 20000);
     expect(delayMs).toBeGreaterThan(1000);
-    const rig = guardRig({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000 } });
+    const rig = guardRig({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } });
     rig.view!.others = 5;
     rig.sim.runFor(2000);
     rig.sim.setAll({ behaviour: Behaviour.Silent });
