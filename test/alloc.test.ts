@@ -8,13 +8,12 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
-import { encodeKeepalive, encodeOpen } from '../firmware/bgp/codec';
 import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { readConfig } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { update } from './support/updates';
+import { addPathPeerOpen, update } from './support/updates';
 import { ANNOUNCE, config, document } from './helpers';
 
 setFlagsFromString('--expose-gc');
@@ -116,18 +115,9 @@ function fleetRig(): { sim: SimHal; lifeline: Lifeline; speaker: BgpSpeaker; fee
   const lifeline = new Lifeline(built, sim, speaker);
   lifeline.start();
   sim.runFor(1);
-  const scratch = new Uint8Array(256);
-  const open = encodeOpen(scratch, 0, {
-    localAs: 65000,
-    holdTimeS: 0,
-    routerId: new Uint8Array([127, 0, 12, 2]),
-    families: 3,
-    addPathReceive: 3,
-  });
-  scratch[open - 5] = 3;
-  scratch[open - 1] = 3;
-  sim.deliver(0, scratch.slice(0, open));
-  sim.deliver(0, scratch.slice(0, encodeKeepalive(scratch, 0)));
+  const peer = addPathPeerOpen(0);
+  sim.deliver(0, peer.open);
+  sim.deliver(0, peer.keepalive);
   const both = (pathId: number) => [
     { prefix: '192.0.2.53/32', pathId },
     { prefix: '2001:db8:53::/48', pathId },

@@ -27,7 +27,7 @@ import { FleetTable } from '../firmware/fleet';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
 import { document } from './helpers';
-import { update, type Route } from './support/updates';
+import { addPathPeerOpen, update, type Route } from './support/updates';
 
 const SITE_ASN = 65010;
 const community = (value: number): number => SITE_ASN * 65536 + value;
@@ -294,18 +294,9 @@ describe('speaker with fleet (sim HAL)', () => {
     sim.runFor(1);
     const ourOpen = Buffer.concat(sim.takeWritten(0)).toString('hex');
     expect(ourOpen).toContain('450800010101' + '00020101');
-    const scratch = new Uint8Array(256);
-    const open = encodeOpen(scratch, 0, {
-      localAs: 65000,
-      holdTimeS: 9,
-      routerId: new Uint8Array([127, 0, 12, 2]),
-      families: 3,
-      addPathReceive: 3,
-    });
-    scratch[open - 5] = 3; // send and receive for IPv4
-    scratch[open - 1] = 3; // and IPv6
-    sim.deliver(0, scratch.slice(0, open));
-    sim.deliver(0, scratch.slice(0, encodeKeepalive(scratch, 0)));
+    const peer = addPathPeerOpen(9);
+    sim.deliver(0, peer.open);
+    sim.deliver(0, peer.keepalive);
     expect(speaker.sessions[0]!.state).toBe(SessionState.Established);
     expect(speaker.sessions[0]!.addPath).toBe(3);
     sim.deliver(0, update({ announce: BOTH(1), communities: [community(2)] }));
@@ -401,18 +392,7 @@ describe('fleet table under hostile input (sim HAL)', () => {
     const speaker = new BgpSpeaker(config, sim);
     const lifeline = new Lifeline(config, sim, speaker);
     lifeline.start();
-    const scratch = new Uint8Array(256);
-    const open = encodeOpen(scratch, 0, {
-      localAs: 65000,
-      holdTimeS: 0,
-      routerId: new Uint8Array([127, 0, 12, 2]),
-      families: 3,
-      addPathReceive: 3,
-    });
-    scratch[open - 5] = 3;
-    scratch[open - 1] = 3;
-    const peerOpen = scratch.slice(0, open);
-    const keepalive = scratch.slice(0, encodeKeepalive(scratch, 0));
+    const { open: peerOpen, keepalive } = addPathPeerOpen(0);
     const valid = [
       update({ announce: BOTH(1), communities: [community(2)] }),
       update({ announce: BOTH(2), communities: [community(3), LAST_RESORT] }),

@@ -2,6 +2,29 @@
 // MP_REACH/MP_UNREACH, COMMUNITIES), for the fleet table's tests.
 
 import { parsePrefix, type Prefix } from '../../firmware/address';
+import { encodeKeepalive, encodeOpen } from '../../firmware/bgp/codec';
+
+/**
+ * A peer's OPEN that agrees to send several paths (ADD-PATH send and receive for IPv4 and IPv6)
+ * with `holdTimeS`, and the KEEPALIVE that follows it: what brings a speaker that asked for
+ * ADD-PATH receive to Established with it.
+ */
+export function addPathPeerOpen(holdTimeS: number): { open: Uint8Array; keepalive: Uint8Array } {
+  const scratch = new Uint8Array(256);
+  const open = encodeOpen(scratch, 0, {
+    localAs: 65000,
+    holdTimeS,
+    routerId: new Uint8Array([127, 0, 12, 2]),
+    families: 3,
+    addPathReceive: 3,
+  });
+  scratch[open - 5] = 3; // send and receive for IPv4
+  scratch[open - 1] = 3; // and IPv6
+  return {
+    open: scratch.slice(0, open),
+    keepalive: scratch.slice(0, encodeKeepalive(scratch, 0)),
+  };
+}
 
 export interface Route {
   prefix: string;
