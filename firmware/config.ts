@@ -147,6 +147,30 @@ export interface OverridePinConfig {
   readonly action: 'announce' | 'withdraw';
 }
 
+/**
+ * Fleet safety (README "Fleet safety"): this site's tag on its announcements, the tag of an
+ * announcement kept only by the guard, and how the fleet view read from BGP is used.
+ */
+export interface FleetConfig {
+  readonly siteCommunity: string;
+  /** `siteCommunity` as a 32-bit value. */
+  readonly siteCommunityValue: number;
+  readonly lastResortCommunity: string;
+  readonly lastResortCommunityValue: number;
+  /** MED of a last-resort announcement, -1: unchanged. */
+  readonly lastResortMed: number;
+  /** Sites the fleet table holds per prefix per peer. */
+  readonly maxSites: number;
+  readonly minHealthySites: number;
+  readonly whenUnknown: 'local' | 'hold';
+  readonly rejoinSpreadMs: number;
+}
+
+/** The local panic threshold: hold when most backbone targets of every service fail at once. */
+export interface GuardConfig {
+  readonly panicFraction: number;
+}
+
 export interface Config {
   readonly deviceName: string;
   readonly intervalMs: number;
@@ -161,6 +185,8 @@ export interface Config {
   readonly metricsListen: string | null;
   /** A hardware watchdog device fed by the loop (Linux), or null. */
   readonly watchdogDevice: string | null;
+  readonly fleet: FleetConfig | null;
+  readonly guard: GuardConfig | null;
 }
 
 export type ConfigResult =
@@ -335,6 +361,8 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
     'stateDir',
     'metrics',
     'watchdog',
+    'fleet',
+    'guard',
   ],
   device: ['name'],
   probe: ['intervalMs', 'timeoutMs', 'fastIntervalMs'],
@@ -400,6 +428,16 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
   ],
   metrics: ['listen'],
   watchdog: ['device'],
+  fleet: [
+    'siteCommunity',
+    'lastResortCommunity',
+    'lastResortMed',
+    'maxSites',
+    'minHealthySites',
+    'whenUnknown',
+    'rejoinSpreadMs',
+  ],
+  guard: ['panicFraction'],
 };
 const TARGET_KEYS = CONFIG_KEYS['services[].backbone.targets[]']!;
 
@@ -536,21 +574,98 @@ function readRouteAttributes(
       ? []
       : reader.array(record['communities'], path + '.communities', 1, 32);
   for (let i = 0; list !== null && i < list.length; i++) {
-    const text = list[i];
-    const match = typeof text === 'string' ? /^([0-9]{1,5}):([0-9]{1,5})$/.exec(text) : null;
-    const high = match === null ? -1 : parseInt(match[1]!, 10);
-    const low = match === null ? -1 : parseInt(match[2]!, 10);
-    if (high < 0 || high > 0xffff || low < 0 || low > 0xffff) {
-      reader.problem(
-        path + '.communities[' + i + ']',
-        show(text) + ' is not a community ASN:VALUE (0-65535 each)',
-      );
+    const value = communityValue(list[i]);
+    if (value < 0) {
+      reader.problem(path + '.communities[' + i + ']', show(list[i]) + COMMUNITY_PROBLEM);
     } else {
-      communities.push(text as string);
-      communityValues.push(high * 65536 + low);
+      communities.push(list[i] as string);
+      communityValues.push(value);
     }
   }
   return { med, communities, communityValues };
+}
+
+const COMMUNITY_PROBLEM = ' is not a community ASN:VALUE (0-65535 each)';
+
+/** A community `ASN:VALUE` as its 32-bit value, or -1 when `text` is not one. */
+function communityValue(text: Json): number {
+  const match = typeof text === 'string' ? /^([0-9]{1,5}):([0-9]{1,5})$/.exec(text) : null;
+  const high = match === null ? -1 : parseInt(match[1]!, 10);
+  const low = match === null ? -1 : parseInt(match[2]!, 10);
+  if (high < 0 || high > 0xffff || low < 0 || low > 0xffff) return -1;
+  return high * 65536 + low;
+}
+
+/** A required community key of `record`, as its value (-1 with a problem when it is not one). */
+function readCommunity(reader: Reader, record: JsonObject, key: string, path: string): number {
+  if (record[key] === undefined) {
+    reader.problem(path + '.' + key, 'is required');
+    return -1;
+  }
+  const value = communityValue(record[key]);
+  if (value < 0) reader.problem(path + '.' + key, show(record[key]) + COMMUNITY_PROBLEM);
+  return value;
+}
+
+/** The most sites the fleet table holds per prefix and peer. */
+export const FLEET_SITES_MAX = 1024;
+
+function readFleet(reader: Reader, value: Json): FleetConfig | null {
+  const record = reader.object(value, 'fleet', CONFIG_KEYS['fleet']!);
+  if (record === null) return null;
+  const site = readCommunity(reader, record, 'siteCommunity', 'fleet');
+  const lastResort = readCommunity(reader, record, 'lastResortCommunity', 'fleet');
+  if (site >= 0 && site === lastResort)
+    reader.problem('fleet.lastResortCommunity', 'must differ from fleet.siteCommunity');
+  const lastResortMed =
+    record['lastResortMed'] === undefined
+      ? -1
+      : reader.integer(record, 'lastResortMed', 'fleet', [0, UINT32_MAX], null);
+  const maxSites = reader.integer(record, 'maxSites', 'fleet', [1, FLEET_SITES_MAX], 16);
+  const minHealthySites = reader.integer(record, 'minHealthySites', 'fleet', [1, maxSites], 1);
+  return {
+    siteCommunity: site < 0 ? '' : (record['siteCommunity'] as string),
+    siteCommunityValue: site,
+    lastResortCommunity: lastResort < 0 ? '' : (record['lastResortCommunity'] as string),
+    lastResortCommunityValue: lastResort,
+    lastResortMed,
+    maxSites,
+    minHealthySites,
+    whenUnknown: reader.choice(record, 'whenUnknown', 'fleet', ['local', 'hold'], 'local'),
+    rejoinSpreadMs: reader.integer(record, 'rejoinSpreadMs', 'fleet', [0, 3600000], 0),
+  };
+}
+
+function readGuard(reader: Reader, value: Json): GuardConfig | null {
+  const record = reader.object(value, 'guard', CONFIG_KEYS['guard']!);
+  if (record === null) return null;
+  const fraction = record['panicFraction'];
+  if (fraction === undefined) return { panicFraction: 0 };
+  if (typeof fraction !== 'number' || !(fraction > 0 && fraction <= 1)) {
+    reader.problem('guard.panicFraction', show(fraction) + ' must be a number above 0, at most 1');
+    return null;
+  }
+  return { panicFraction: fraction };
+}
+
+/**
+ * What a valid config does that its author may not expect, as `PATH: NOTE` lines (check-config
+ * prints them; they are not problems): a drained service is never withdrawn, so the fleet guard
+ * has nothing to do for it.
+ */
+export function configNotes(config: Config): string[] {
+  const notes: string[] = [];
+  if (config.fleet === null && config.guard === null) return notes;
+  for (let s = 0; s < config.services.length; s++) {
+    if (config.services[s]!.drain === null) continue;
+    notes.push(
+      'services[' +
+        s +
+        '].drain: note: a drained service is never withdrawn, so the fleet guard has nothing ' +
+        'to do for it',
+    );
+  }
+  return notes;
 }
 
 function readDrain(reader: Reader, value: Json, path: string): RouteAttributesConfig | null {
@@ -947,6 +1062,8 @@ export function readConfig(document: Json): ConfigResult {
       : reader.object(top['watchdog'], 'watchdog', CONFIG_KEYS['watchdog']!);
   const watchdogDevice =
     watchdog === null ? null : reader.string(watchdog, 'device', 'watchdog', null);
+  const fleet = top['fleet'] === undefined ? null : readFleet(reader, top['fleet']);
+  const guard = top['guard'] === undefined ? null : readGuard(reader, top['guard']);
   if (reader.errors.length > 0) return { config: null, errors: reader.errors };
   return {
     config: {
@@ -961,6 +1078,8 @@ export function readConfig(document: Json): ConfigResult {
       stateDir,
       metricsListen,
       watchdogDevice,
+      fleet,
+      guard,
     },
     errors: null,
   };

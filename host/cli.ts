@@ -2,6 +2,7 @@
 // 2. Only `run` and `check-config` are loaded at start-up; every other command is imported when it
 // is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
 
+import { configNotes } from '../firmware/config';
 import { loadConfig, run } from './run';
 
 const USAGE = `usage: lifeline COMMAND [OPTIONS]
@@ -76,7 +77,10 @@ function checkConfig(args: readonly string[]): number {
     return usageError('check-config takes exactly one FILE');
   const loaded = loadConfig(args[0]!);
   for (const line of loaded.errors) process.stderr.write(line + '\n');
-  return loaded.config === null ? 2 : 0;
+  if (loaded.config === null) return 2;
+  // Notes are not problems: the config is valid and the exit code says so.
+  for (const line of configNotes(loaded.config)) process.stdout.write(line + '\n');
+  return 0;
 }
 
 function runCommand(args: readonly string[]): number | null {

@@ -95,7 +95,7 @@ describe('config', () => {
         'announcer.routerId: must be an IPv4 address (RFC 4271 4.2)',
         'announcer.peers[0].holdTimeS: must be 0 or at least 3 seconds (RFC 4271 4.2)',
         'config.colour: is not a known key (known: device, probe, services, announcer, console, overridePin, ' +
-          'stateDir, metrics, watchdog)',
+          'stateDir, metrics, watchdog, fleet, guard)',
       ]),
     );
     expect(result.errors!.length).toBe(12);
