@@ -5,7 +5,7 @@
 // sent during the cut, and when each of the others rejoined.
 
 import { FleetLab, SITES, until, type DataCentre } from './fleet-lab';
-import { FleetRouter } from './fleet-router';
+import { FleetRouter, type RouterPath } from './fleet-router';
 import { DnsResponder } from './responder';
 
 export interface CutFigures {
@@ -22,8 +22,9 @@ export interface CutFigures {
   readonly samples: number;
   /** Route changes the router received from all sites between the cut and the first restore. */
   readonly updatesDuringCut: number;
-  /** Sites holding as last resort at the end of the cut. */
+  /** Sites holding as last resort at the end of the cut, and every path then. */
   readonly holding: readonly string[];
+  readonly pathsAtEndOfCut: readonly RouterPath[];
   /** From the recovered site's normal route to the last release by the others (null: none). */
   readonly handbackMs: number | null;
   /** From the restore of the other sites to each one's normal route, by site. */
@@ -48,6 +49,7 @@ async function cutAndHandBack(lab: FleetLab, cutMs: number, mark: Mark) {
   mark(cutAtMs, 'CUT: every data centre of every site silent (the maintenance command)');
   await new Promise((resolve) => setTimeout(resolve, cutMs));
   const holding = lab.holding();
+  const pathsAtEndOfCut = lab.router.paths();
   const updatesDuringCut = lab.received() - before;
   const restoredAtMs = Date.now();
   lab.restore([0]);
@@ -62,7 +64,15 @@ async function cutAndHandBack(lab: FleetLab, cutMs: number, mark: Mark) {
   const handbackMs =
     backAtMs === null || released.length === 0 ? null : Math.max(...released) - backAtMs;
   const aloneAtMs = Date.now();
-  return { cutAtMs, restoredAtMs, aloneAtMs, holding, updatesDuringCut, handbackMs };
+  return {
+    cutAtMs,
+    restoredAtMs,
+    aloneAtMs,
+    holding,
+    pathsAtEndOfCut,
+    updatesDuringCut,
+    handbackMs,
+  };
 }
 
 /** The October 2021 cut on the whole fleet, then its recovery, site 0 first. */
