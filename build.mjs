@@ -73,10 +73,15 @@ export function espruinoOptions(config) {
     // The board carries only what its config uses: these constants fold, and esbuild drops the
     // speaker, the console (with its crypto) or the pin code when they are off.
     define: {
-      LIFELINE_CONFIG: JSON.stringify(config),
+      // Without `fleet` and `guard` the board has no code that reads them: their nulls stay out.
+      LIFELINE_CONFIG: JSON.stringify(config, (key, value) =>
+        (key === 'fleet' || key === 'guard') && value === null ? undefined : value,
+      ),
       LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
       LIFELINE_CONSOLE: String(config?.console != null),
       LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
+      // Fleet safety (issue 12): the fleet table, ADD-PATH and the guard only where configured.
+      LIFELINE_FLEET: String(config?.fleet != null || config?.guard != null),
       // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
       LIFELINE_LEAN: 'true',
     },

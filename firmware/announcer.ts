@@ -2,8 +2,15 @@
 // the HAL's emit channel, stdout on Node) and the built-in BGP speaker (firmware/bgp/speaker.ts).
 // Both build what they send at boot; a change only sends it.
 
-import type { Config, RouteAttributesConfig } from './config';
+import type { Config, FleetConfig, RouteAttributesConfig } from './config';
+import type { FleetView } from './fleet';
 import type { Hal } from './hal';
+
+/**
+ * `false` in a board build whose config has neither `fleet` nor `guard` (build.mjs): the fleet code
+ * folds away there. Undefined anywhere else (the Node build: the config decides at run time).
+ */
+declare const LIFELINE_FLEET: boolean | undefined;
 
 /** What the routes of a service should be. */
 export const enum RouteState {
@@ -11,9 +18,44 @@ export const enum RouteState {
   Announced = 1,
   /** Announced with the service's `drain` attributes (a high MED, a community), not withdrawn. */
   Drained = 2,
+  /**
+   * Announced only because the fleet guard will not remove the last normal announcement
+   * (firmware/guard.ts): the service's attributes plus `fleet.lastResortCommunity` and MED.
+   */
+  LastResort = 3,
 }
 
-export const ROUTE_STATE_NAMES: readonly string[] = ['withdrawn', 'announced', 'drained'];
+export const ROUTE_STATE_NAMES: readonly string[] = [
+  'withdrawn',
+  'announced',
+  'drained',
+  'last-resort',
+];
+
+/**
+ * The attributes a route in `state` (Announced, Drained or LastResort) carries: the service's (or
+ * its drain's), plus with `fleet` the site community, and for a route that does not count as
+ * healthy (drained, last resort) the last-resort community; a last-resort route takes
+ * `fleet.lastResortMed` when set. Rare: allocates (boot).
+ */
+export function routeAttributes(
+  announce: RouteAttributesConfig,
+  drain: RouteAttributesConfig | null,
+  fleet: FleetConfig | null,
+  state: RouteState,
+): RouteAttributesConfig {
+  const chosen = state === RouteState.Drained && drain !== null ? drain : announce;
+  if (typeof LIFELINE_FLEET !== 'undefined' && !LIFELINE_FLEET) return chosen;
+  if (fleet === null) return chosen;
+  const communities = chosen.communities.concat([fleet.siteCommunity]);
+  const communityValues = chosen.communityValues.concat([fleet.siteCommunityValue]);
+  if (state !== RouteState.Announced) {
+    communities.push(fleet.lastResortCommunity);
+    communityValues.push(fleet.lastResortCommunityValue);
+  }
+  const lastResortMed = state === RouteState.LastResort ? fleet.lastResortMed : -1;
+  return { med: lastResortMed >= 0 ? lastResortMed : chosen.med, communities, communityValues };
+}
 
 export interface Announcer {
   /** Opens what the announcer needs (sessions); the HAL has the firmware attached. */
@@ -38,6 +80,8 @@ export interface Announcer {
    */
   shutdown(withdraw: boolean): void;
   stopped(): boolean;
+  /** What the announcer learns of the other sites (firmware/fleet.ts); absent or null: nothing. */
+  readonly fleet?: FleetView | null;
 }
 
 function exabgpAttributes(attributes: RouteAttributesConfig): string {
@@ -60,20 +104,24 @@ export class ExaBgpAnnouncer implements Announcer {
     // self` from an API process is sent without a usable NEXT_HOP by some ExaBGP releases (README,
     // "ExaBGP").
     const nextHop = (family: 4 | 6): string => (family === 4 ? v4 : v6)?.text ?? 'self';
-    // Per service, the lines for each RouteState in order: withdrawn, announced, drained.
+    // Per service, the lines for each RouteState in order: withdrawn, announced, drained, last
+    // resort (without `fleet`, announced again: the guard never asks for it).
+    const fleet = config.fleet;
     this.lines = config.services.map((service) => {
-      const route = (verb: string, attributes: string): string[] =>
-        service.prefixes.map(
+      const route = (verb: string, state: RouteState): string[] => {
+        const attributes =
+          verb === 'withdraw'
+            ? ''
+            : exabgpAttributes(routeAttributes(service.announce, service.drain, fleet, state));
+        return service.prefixes.map(
           (prefix) =>
             verb + ' route ' + prefix.text + ' next-hop ' + nextHop(prefix.family) + attributes,
         );
-      const drain =
-        service.drain === null
-          ? route('withdraw', '')
-          : route('announce', exabgpAttributes(service.drain));
-      return route('withdraw', '').concat(
-        route('announce', exabgpAttributes(service.announce)),
-        drain,
+      };
+      return route('withdraw', RouteState.Withdrawn).concat(
+        route('announce', RouteState.Announced),
+        route(service.drain === null ? 'withdraw' : 'announce', RouteState.Drained),
+        route('announce', RouteState.LastResort),
       );
     });
   }
@@ -82,7 +130,7 @@ export class ExaBgpAnnouncer implements Announcer {
 
   serviceStateChanged(service: number, state: RouteState): void {
     const lines = this.lines[service]!;
-    const count = lines.length / 3;
+    const count = lines.length / 4;
     for (let i = state * count; i < (state + 1) * count; i++) this.hal.emit(lines[i]!);
   }
 

@@ -73,6 +73,8 @@ export const ERROR_CODE_NAMES: readonly string[] = [
  */
 declare const LIFELINE_LEAN: boolean | undefined;
 const LEAN = typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN;
+/** `false` in a board build without `fleet` (build.mjs): no ADD-PATH there. */
+declare const LIFELINE_FLEET: boolean | undefined;
 
 /** Subcode names per error code (IANA "BGP Error Subcodes"), index = subcode; '' = unassigned. */
 const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
@@ -251,6 +253,25 @@ export interface OpenOptions {
   readonly restartTimeS?: number;
   /** The Restart State bit: this speaker has just (re)started. */
   readonly restarted?: boolean;
+  /** ADD-PATH (RFC 7911): the families (of `families`) we can receive path identifiers for. */
+  readonly addPathReceive?: number;
+}
+
+/**
+ * The ADD-PATH capability (RFC 7911 4): per family AFI, SAFI 1 (unicast) and Send/Receive 1: we
+ * are able to receive several paths per prefix, each with its path identifier.
+ */
+function encodeAddPath(target: Uint8Array, at: number, families: number): number {
+  target[at++] = 69;
+  const lengthAt = at++;
+  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+    if ((families & family) === 0) continue;
+    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    target[at++] = 1;
+    target[at++] = 1;
+  }
+  target[lengthAt] = at - lengthAt - 1;
+  return at;
 }
 
 /**
@@ -300,6 +321,10 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   target[at++] = 4;
   at = putLong(target, at, options.localAs);
   if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
+  if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    const addPath = (options.addPathReceive ?? 0) & options.families;
+    if (addPath !== 0) at = encodeAddPath(target, at, addPath);
+  }
   target[capabilitiesAt] = at - capabilitiesAt - 1;
   target[parametersAt] = at - parametersAt - 1;
   return finish(target, offset, at);
@@ -504,6 +529,20 @@ export class OpenInfo {
   families = 0;
   as4 = false;
   routeRefresh = false;
+  /** The families for which the peer will send path identifiers (ADD-PATH Send, RFC 7911). */
+  addPathSend = 0;
+}
+
+/** ADD-PATH entries (RFC 7911 4): the families the peer can send path identifiers for. */
+function parseAddPath(bytes: Uint8Array, at: number, length: number): number {
+  let families = 0;
+  for (let entry = at; entry + 4 <= at + length; entry += 4) {
+    const afi = word(bytes, entry);
+    const sends = (bytes[entry + 3]! & 2) !== 0 && bytes[entry + 2] === 1;
+    if (sends && afi === 1) families |= FAMILY_IPV4;
+    if (sends && afi === 2) families |= FAMILY_IPV6;
+  }
+  return families;
 }
 
 /** One capabilities parameter: -1 when malformed, 1 when it has a multiprotocol one, else 0. */
@@ -533,6 +572,8 @@ function parseCapabilities(
       info.peerAs = long(bytes, value);
     } else if (code === 2 && length === 0) {
       info.routeRefresh = true;
+    } else if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      if (code === 69 && length % 4 === 0) info.addPathSend |= parseAddPath(bytes, value, length);
     }
     at = value + length;
   }
@@ -557,6 +598,7 @@ export function parseOpen(
   info.families = 0;
   info.as4 = false;
   info.routeRefresh = false;
+  info.addPathSend = 0;
   if (info.holdTimeS === 1 || info.holdTimeS === 2)
     return error.set(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime);
   if (info.identifier === 0) return error.set(ErrorCode.Open, OpenSubcode.BadIdentifier);
@@ -585,9 +627,20 @@ export const enum UpdateVerdict {
   SessionReset = 2,
 }
 
-/** Skips the NLRI in [at, end); false when a prefix is malformed. */
-function checkNlri(bytes: Uint8Array, at: number, end: number, bitsMax: number): boolean {
+/**
+ * Skips the NLRI in [at, end); false when a prefix is malformed. `pathIds`: each prefix follows a
+ * 4-byte path identifier (ADD-PATH, RFC 7911 3).
+ */
+function checkNlri(
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  bitsMax: number,
+  pathIds: boolean,
+): boolean {
   while (at < end) {
+    if (pathIds) at += 4;
+    if (at >= end) return false;
     const bits = bytes[at]!;
     if (bits > bitsMax) return false;
     at += 1 + ((bits + 7) >> 3);
@@ -627,7 +680,9 @@ export function checkUpdate(
   length: number,
   as4: boolean,
   error: BgpError,
+  addPath?: number,
 ): UpdateVerdict {
+  const pathIds = ((addPath ?? 0) & FAMILY_IPV4) !== 0;
   const end = offset + length;
   let at = offset + HEADER_BYTES;
   const withdrawnLength = word(bytes, at);
@@ -636,7 +691,7 @@ export function checkUpdate(
     error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
     return UpdateVerdict.SessionReset;
   }
-  if (!checkNlri(bytes, at, at + withdrawnLength, 32)) {
+  if (!checkNlri(bytes, at, at + withdrawnLength, 32, pathIds)) {
     error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
     return UpdateVerdict.SessionReset;
   }
@@ -674,11 +729,154 @@ export function checkUpdate(
     error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
     return UpdateVerdict.SessionReset;
   }
-  if (!checkNlri(bytes, attributesEnd, end, 32)) {
+  if (!checkNlri(bytes, attributesEnd, end, 32, pathIds)) {
     error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
     return UpdateVerdict.SessionReset;
   }
   // RFC 7606 3(d): NLRI without the well-known mandatory ORIGIN, AS_PATH, NEXT_HOP.
   if (attributesEnd < end && (seen & 0b1110) !== 0b1110) verdict = UpdateVerdict.TreatAsWithdraw;
   return verdict;
+}
+
+/**
+ * Where the routes of a received UPDATE go (the fleet table, firmware/fleet.ts). Called by
+ * `readRoutes` in message order: `attributes` once, then each route. MUST NOT keep `bytes`.
+ */
+export interface RouteSink {
+  /** The COMMUNITIES attribute's value is at [at, at + length) (length 0: none). */
+  attributes(bytes: Uint8Array, at: number, length: number): void;
+  /**
+   * A prefix of `family` (4 or 6), `bits` long, its bytes from `at`, with `pathId` (0 without
+   * ADD-PATH): `announced` with the attributes above, or withdrawn.
+   */
+  route(
+    family: number,
+    bytes: Uint8Array,
+    at: number,
+    bits: number,
+    pathId: number,
+    announced: boolean,
+  ): void;
+  /** An End-of-RIB (RFC 4724 2): the peer has sent all it has for a family. */
+  endOfRibReceived(): void;
+}
+
+/** Hands each prefix of the NLRI in [at, end) to `sink`; false (none handed) when malformed. */
+function readNlri(
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  family: number,
+  pathIds: boolean,
+  announced: boolean,
+  sink: RouteSink | null,
+): boolean {
+  const bitsMax = family === 4 ? 32 : 128;
+  if (sink === null) return checkNlri(bytes, at, end, bitsMax, pathIds);
+  while (at < end) {
+    const pathId = pathIds ? long(bytes, at) : 0;
+    if (pathIds) at += 4;
+    const bits = bytes[at]!;
+    sink.route(family, bytes, at + 1, bits, pathId, announced);
+    at += 1 + ((bits + 7) >> 3);
+  }
+  return true;
+}
+
+/**
+ * The MP_REACH_NLRI (type 14) or MP_UNREACH_NLRI (15) value at [at, end) for IPv6 unicast: its
+ * NLRI to `sink` (null: only checked). Other families are ignored (true); false when malformed.
+ */
+function readMultiprotocol(
+  bytes: Uint8Array,
+  type: number,
+  at: number,
+  end: number,
+  pathIds: boolean,
+  sink: RouteSink | null,
+): boolean {
+  if (word(bytes, at) !== 2 || bytes[at + 2] !== 1) return true;
+  let nlri = at + 3;
+  if (type === 14) {
+    if (nlri >= end) return false;
+    nlri += 1 + bytes[nlri]! + 1; // next hop length, next hop, reserved (RFC 4760 3)
+    if (nlri > end) return false;
+  }
+  return readNlri(bytes, nlri, end, 6, pathIds, type === 14, sink);
+}
+
+/**
+ * The routes of an UPDATE that `checkUpdate` did not refuse, to `sink`: withdrawn routes, then
+ * MP_UNREACH, MP_REACH and the IPv4 NLRI; with `treatAsWithdraw` (RFC 7606) every prefix is
+ * withdrawn. `addPath`: the families whose prefixes carry path identifiers. Every prefix is checked
+ * before any is handed on; false (nothing handed) when one is malformed. Allocates nothing.
+ */
+export function readRoutes(
+  bytes: Uint8Array,
+  offset: number,
+  length: number,
+  addPath: number,
+  treatAsWithdraw: boolean,
+  sink: RouteSink,
+): boolean {
+  const end = offset + length;
+  const v4Ids = (addPath & FAMILY_IPV4) !== 0;
+  const v6Ids = (addPath & FAMILY_IPV6) !== 0;
+  const withdrawnAt = offset + HEADER_BYTES + 2;
+  const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
+  const attributesAt = withdrawnEnd + 2;
+  const attributesEnd = attributesAt + word(bytes, withdrawnEnd);
+  let communitiesAt = 0;
+  let communitiesLength = 0;
+  for (let pass = 0; pass < 2; pass++) {
+    const target = pass === 0 ? null : sink;
+    if (pass === 1) sink.attributes(bytes, communitiesAt, communitiesLength);
+    if (!readNlri(bytes, withdrawnAt, withdrawnEnd, 4, v4Ids, false, target)) return false;
+    for (let at = attributesAt; at < attributesEnd;) {
+      const extended = (bytes[at]! & 0x10) !== 0;
+      const type = bytes[at + 1]!;
+      const valueLength = extended ? word(bytes, at + 2) : bytes[at + 2]!;
+      const value = at + (extended ? 4 : 3);
+      at = value + valueLength;
+      if (type === 8 && !treatAsWithdraw) {
+        communitiesAt = value;
+        communitiesLength = valueLength;
+      }
+      if (type !== 14 && type !== 15) continue;
+      const mpSink = target !== null && type === 14 && treatAsWithdraw ? null : target;
+      if (!readMultiprotocol(bytes, type, value, at, v6Ids, mpSink)) return false;
+      // Treat-as-withdraw: the reachable prefixes go too.
+      if (mpSink === null && target !== null)
+        readMultiprotocolWithdraw(bytes, value, at, v6Ids, target);
+    }
+    if (!readNlri(bytes, attributesEnd, end, 4, v4Ids, !treatAsWithdraw, target)) return false;
+  }
+  // RFC 4724 2: End-of-RIB is an UPDATE with nothing in it, or (IPv6) an empty MP_UNREACH_NLRI.
+  const empty = withdrawnEnd === withdrawnAt && attributesEnd === end;
+  if (
+    empty &&
+    (attributesEnd === attributesAt || isEmptyUnreach(bytes, attributesAt, attributesEnd))
+  )
+    sink.endOfRibReceived();
+  return true;
+}
+
+/** MP_REACH_NLRI's prefixes, withdrawn (RFC 7606 treat-as-withdraw). */
+function readMultiprotocolWithdraw(
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  pathIds: boolean,
+  sink: RouteSink,
+): void {
+  if (word(bytes, at) !== 2 || bytes[at + 2] !== 1) return;
+  const nlri = at + 3 + 1 + bytes[at + 3]! + 1;
+  readNlri(bytes, nlri, end, 6, pathIds, false, sink);
+}
+
+/** The attributes in [at, end) are exactly one MP_UNREACH_NLRI without prefixes. */
+function isEmptyUnreach(bytes: Uint8Array, at: number, end: number): boolean {
+  const extended = (bytes[at]! & 0x10) !== 0;
+  const length = extended ? word(bytes, at + 2) : bytes[at + 2]!;
+  return bytes[at + 1] === 15 && length === 3 && end - at === (extended ? 4 : 3) + 3;
 }

@@ -82,6 +82,8 @@ const SEND_HOLD_MS_MIN = 480000;
  * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
  */
 declare const LIFELINE_LEAN: boolean | undefined;
+/** `false` in a board build without `fleet` (build.mjs): the fleet's hooks fold away. */
+declare const LIFELINE_FLEET: boolean | undefined;
 
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
@@ -89,6 +91,19 @@ export interface SessionOwner {
   established(session: BgpSession): void;
   /** The peer asked for our routes of `family` (FAMILY_IPV4 or FAMILY_IPV6) again (RFC 2918). */
   refreshRequested(session: BgpSession, family: number): void;
+  /**
+   * A checked UPDATE at `bytes[offset]` (the frame: read it now, keep nothing); `treatAsWithdraw`:
+   * its attributes are malformed (RFC 7606). Only when the owner keeps a fleet table.
+   */
+  updateReceived?(
+    session: BgpSession,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    treatAsWithdraw: boolean,
+  ): void;
+  /** The session left Established: what the peer said no longer holds. */
+  sessionDown?(session: BgpSession): void;
 }
 
 export interface SessionOptions {
@@ -110,6 +125,8 @@ export interface SessionOptions {
   readonly frameBytes: number;
   /** Graceful restart (RFC 4724): the restart time we offer, 0 for none. */
   readonly restartTimeS: number;
+  /** ADD-PATH (RFC 7911): the families we ask the peer to send several paths for (0: none). */
+  readonly addPathReceive?: number;
 }
 
 export class BgpSession {
@@ -120,6 +137,8 @@ export class BgpSession {
   families: number;
   holdTimeS: number;
   as4: boolean;
+  /** The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). */
+  addPath: number;
   establishedAtMs: number;
   lastError: string;
   updatesSent: number;
@@ -157,6 +176,7 @@ export class BgpSession {
     this.families = 0;
     this.holdTimeS = 0;
     this.as4 = false;
+    this.addPath = 0;
     this.establishedAtMs = 0;
     this.lastError = '';
     this.updatesSent = 0;
@@ -273,6 +293,11 @@ export class BgpSession {
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
     this.sendBlockedAtMs = Infinity;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const owner = this.options.owner;
+      const established = this.state === SessionState.Established;
+      if (established && owner.sessionDown !== undefined) owner.sessionDown(this);
+    }
     this.enter(SessionState.Idle, nowMs, reason);
   }
 
@@ -328,6 +353,10 @@ export class BgpSession {
         families: options.families,
         restartTimeS: options.restartTimeS,
         restarted: this.restarted,
+        addPathReceive:
+          typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
+            ? (options.addPathReceive ?? 0)
+            : 0,
       }),
     );
     this.deadlineMs = nowMs + OPEN_HOLD_MS;
@@ -443,9 +472,15 @@ export class BgpSession {
     }
     if (type === MessageType.RouteRefresh) return this.receivedRouteRefresh(offset);
     this.updatesReceived++;
-    const verdict = checkUpdate(this.frame, offset, length, this.as4, this.error);
+    const verdict = checkUpdate(this.frame, offset, length, this.as4, this.error, this.addPath);
     if (verdict === UpdateVerdict.SessionReset) return this.notify(nowMs, 'malformed-update');
-    if (verdict === UpdateVerdict.TreatAsWithdraw) this.treatAsWithdraw++;
+    const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
+    if (malformed) this.treatAsWithdraw++;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const owner = this.options.owner;
+      if (owner.updateReceived !== undefined)
+        owner.updateReceived(this, this.frame, offset, length, malformed);
+    }
   }
 
   /**
@@ -504,6 +539,8 @@ export class BgpSession {
       );
     }
     this.as4 = info.as4;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      this.addPath = info.addPathSend & this.families & (this.options.addPathReceive ?? 0);
     this.holdTimeS = Math.min(peer.holdTimeS, info.holdTimeS);
     this.send(encodeKeepalive(this.transmit, 0));
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;

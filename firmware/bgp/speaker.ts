@@ -9,8 +9,9 @@
 // first announces the routes with GRACEFUL_SHUTDOWN (RFC 8326) for `gracefulShutdownMs`, so that
 // routers move the traffic before the routes go; an urgent one (the local service failed) does not.
 
-import { RouteState, type Announcer } from '../announcer';
+import { routeAttributes, RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
+import { FleetTable, type FleetView } from '../fleet';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
 import type { Hal, ListenKey, StreamListener } from '../hal';
 import type { Prefix } from '../address';
@@ -21,6 +22,7 @@ import {
   FAMILY_IPV4,
   FAMILY_IPV6,
   MESSAGE_BYTES_MAX,
+  readRoutes,
 } from './codec';
 import {
   BgpSession,
@@ -34,12 +36,15 @@ import {
 const UPDATE_BYTES_MAX = 512;
 
 /**
- * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), withdraw, and the first four
- * again with GRACEFUL_SHUTDOWN added (empty when graceful shutdown is off).
+ * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), last resort (as4, as2; empty
+ * without `fleet`), withdraw, and the first six again with GRACEFUL_SHUTDOWN added (empty when
+ * graceful shutdown is off).
  */
-const VARIANTS = 9;
-const VARIANT_WITHDRAW = 4;
-const VARIANT_GRACEFUL_SHUTDOWN = 5;
+const VARIANTS = 13;
+const VARIANT_WITHDRAW = 6;
+const VARIANT_GRACEFUL_SHUTDOWN = 7;
+/** The route states that announce, in variant order (two variants each: as4, as2). */
+const ANNOUNCING = [RouteState.Announced, RouteState.Drained, RouteState.LastResort];
 /** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
 const GRACEFUL_SHUTDOWN = 0xffff0000;
 const NONE = new Uint8Array(0);
@@ -56,6 +61,8 @@ function copyOut(scratch: Uint8Array, length: number): Uint8Array {
  * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
  */
 declare const LIFELINE_LEAN: boolean | undefined;
+/** `false` in a board build without `fleet` (build.mjs): no fleet table, no ADD-PATH. */
+declare const LIFELINE_FLEET: boolean | undefined;
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
@@ -72,6 +79,9 @@ export interface PeerStatus {
 
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
+  /** The other sites' routes, with `fleet` configured (else null). */
+  readonly fleet: FleetView | null;
+  private readonly fleetTable: FleetTable | null;
   /** Per peer: the listener its connections come in on (passive peers), or -1. */
   private readonly listenerOf: Int8Array;
   private readonly listeners: StreamListener[];
@@ -112,21 +122,33 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.prefixStart = new Uint16Array(services.length);
     this.prefixCount = new Uint16Array(services.length);
     const prefixes: Prefix[] = [];
+    // Per prefix, its attributes in each announcing state (ANNOUNCING order).
     const attributes: RouteAttributesConfig[] = [];
-    const drains: (RouteAttributesConfig | null)[] = [];
     for (let s = 0; s < services.length; s++) {
       this.prefixStart[s] = prefixes.length;
       this.prefixCount[s] = services[s]!.prefixes.length;
-      for (const prefix of services[s]!.prefixes) {
+      const service = services[s]!;
+      for (const prefix of service.prefixes) {
         prefixes.push(prefix);
-        attributes.push(services[s]!.announce);
-        drains.push(services[s]!.drain);
+        for (const state of ANNOUNCING)
+          attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
+    this.fleetTable =
+      (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && config.fleet !== null
+        ? new FleetTable({
+            fleet: config.fleet,
+            prefixes,
+            serviceStart: this.prefixStart,
+            serviceCount: this.prefixCount,
+            peerNames: config.announcer.peers.map((peer) => peer.address.text),
+          })
+        : null;
     this.prefixFamily = new Uint8Array(prefixes.map((prefix) => prefix.family));
     this.updates = config.announcer.peers.map((peer) =>
-      this.buildUpdates(peer, prefixes, attributes, drains),
+      this.buildUpdates(peer, prefixes, attributes),
     );
+    this.fleet = this.fleetTable;
     this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
     this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
     const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
@@ -147,7 +169,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     peer: BgpPeerConfig,
     prefixes: readonly Prefix[],
     attributes: readonly RouteAttributesConfig[],
-    drains: readonly (RouteAttributesConfig | null)[],
   ): Uint8Array[] {
     // An announcement of one prefix with the most attributes (32 communities, IPv6) is under
     // 256 bytes.
@@ -168,15 +189,18 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         );
       const at = updates.length;
       for (const shutdown of [false, true]) {
-        for (const drain of [false, true]) {
-          const chosen = drain ? (drains[i] ?? attributes[i]!) : attributes[i]!;
+        for (let k = 0; k < ANNOUNCING.length; k++) {
+          const chosen = attributes[i * ANNOUNCING.length + k]!;
           const communities = shutdown
             ? chosen.communityValues.concat([GRACEFUL_SHUTDOWN])
             : chosen.communityValues;
+          // Without `fleet` the guard never asks for a last-resort route: nothing to build.
+          const unused = (shutdown && !graceful) || (k === 2 && this.fleetTable === null);
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
-            const length = encodeAnnounce(scratch, 0, prefix, route);
-            updates.push(shutdown && !graceful ? NONE : copyOut(scratch, length));
+            updates.push(
+              unused ? NONE : copyOut(scratch, encodeAnnounce(scratch, 0, prefix, route)),
+            );
           }
         }
         if (!shutdown) updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix)));
@@ -205,6 +229,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           receive: this.receive,
           frameBytes: this.frameBytes,
           restartTimeS: announcer.restartTimeS,
+          // ADD-PATH receive only with `fleet`: the table is what reads the paths.
+          addPathReceive: this.fleetTable === null ? 0 : families,
         }),
       );
     }
@@ -280,7 +306,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     const state = this.state[s]!;
     if (state === RouteState.Withdrawn) return VARIANT_WITHDRAW;
     const base = this.gracefulUntilMs[s] === Infinity ? 0 : VARIANT_GRACEFUL_SHUTDOWN;
-    return base + (state === RouteState.Drained ? 2 : 0) + (session.as4 ? 0 : 1);
+    return base + (state - RouteState.Announced) * 2 + (session.as4 ? 0 : 1);
   }
 
   /**
@@ -346,6 +372,10 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   established(session: BgpSession): void {
     this.pending[session.options.index]!.fill(0);
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const addPathAll = (session.addPath & session.families) === session.families;
+      if (this.fleetTable !== null) this.fleetTable.sessionUp(session.options.index, addPathAll);
+    }
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
     // that is once every service has decided (`rise` or `fall` rounds after boot).
@@ -353,6 +383,27 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.endOfRibPending[session.options.index] = session.families;
     for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
     this.drain(session);
+  }
+
+  updateReceived(
+    session: BgpSession,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    treatAsWithdraw: boolean,
+  ): void {
+    // A block, not an early return: esbuild drops the reader only where it is not referenced.
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const table = this.fleetTable;
+      if (table === null) return;
+      table.select(session.options.index);
+      readRoutes(bytes, offset, length, session.addPath, treatAsWithdraw, table);
+    }
+  }
+
+  sessionDown(session: BgpSession): void {
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (this.fleetTable !== null) this.fleetTable.sessionDown(session.options.index);
   }
 
   refreshRequested(session: BgpSession, family: number): void {

@@ -1,0 +1,266 @@
+// The fleet table: what the upstream router says the other sites announce for the services'
+// prefixes (issue 12). The built-in speaker hands it every route of every received UPDATE
+// (firmware/bgp/codec.ts `readRoutes`, with ADD-PATH path identifiers when the peer sends them);
+// the table keeps, per peer and configured prefix, up to `fleet.maxSites` routes that announce
+// normally (a site community that is not ours, no last-resort community), and the guard
+// (firmware/guard.ts) asks it how many distinct other sites announce each service. Sized at boot,
+// typed arrays only: an UPDATE allocates nothing. A peer's routes go when its session drops.
+//
+// Contract for the input side (the page firmware/hal.ts is for the HAL):
+// - `sessionUp(peer, addPath)` when a session reaches Established, `sessionDown(peer)` when it
+//   leaves it (both clear the peer's routes); routes arrive only between the two.
+// - `select(peer)` before `readRoutes(..., table)`; `attributes` then `route`s then maybe
+//   `endOfRib` follow (the RouteSink contract), never keeping the bytes.
+// - `known` and `healthyOthers` may be called at any time and allocate nothing.
+
+import { assert } from './assert';
+import type { Prefix } from './address';
+import type { FleetConfig } from './config';
+import type { RouteSink } from './bgp/codec';
+
+/** What the guard needs to know of the fleet, per service. */
+export interface FleetView {
+  /**
+   * A view exists for service s: some Established session has, since it came up, sent a route
+   * for one of s's prefixes or End-of-RIB.
+   */
+  known(service: number): boolean;
+  /** Other sites announcing service s normally (a site community not ours, no last resort). */
+  healthyOthers(service: number): number;
+  /** Things to audit once each (a peer without ADD-PATH, a full table), appended, never removed. */
+  readonly notices?: readonly string[];
+}
+
+/** No site: a slot that is free, or a route that does not announce normally. */
+const NO_SITE = -1;
+
+export interface FleetTableOptions {
+  readonly fleet: FleetConfig;
+  /** Every configured prefix, services' in order. */
+  readonly prefixes: readonly Prefix[];
+  /** Per service, its first prefix in `prefixes` and the count. */
+  readonly serviceStart: Uint16Array;
+  readonly serviceCount: Uint16Array;
+  /** Per peer, its name for the notices. */
+  readonly peerNames: readonly string[];
+}
+
+export class FleetTable implements FleetView, RouteSink {
+  readonly notices: string[];
+  /** Routes refused because the peer's slots for the prefix were full. */
+  overflows: number;
+  /** Routes for prefixes that are not ours (the router's filter lets more through than needed). */
+  foreignRoutes: number;
+  private readonly peerCount: number;
+  private readonly prefixCount: number;
+  private readonly maxSites: number;
+  private readonly prefixes: readonly Prefix[];
+  private readonly serviceStart: Uint16Array;
+  private readonly serviceCount: Uint16Array;
+  private readonly peerNames: readonly string[];
+  /** Per peer, prefix and slot: the path identifier and the site (NO_SITE: free). */
+  private readonly pathId: Uint32Array;
+  private readonly site: Int32Array;
+  /** Per peer and prefix: a route (either way) came since the session came up. */
+  private readonly heard: Uint8Array;
+  /** Per peer: End-of-RIB came since the session came up. */
+  private readonly endOfRibSeen: Uint8Array;
+  /** Per peer: its notice about ADD-PATH was given. */
+  private readonly addPathNoticed: Uint8Array;
+  /** Per prefix: distinct other sites announcing it normally, or -1 when to be counted again. */
+  private readonly counts: Int32Array;
+  private readonly scratch: Int32Array;
+  private overflowNoticed: boolean;
+  private readonly siteAsn: number;
+  private readonly ownSite: number;
+  private readonly lastResort: number;
+  /** The peer whose routes are being read, and the site of the UPDATE's attributes. */
+  private peer: number;
+  private currentSite: number;
+
+  constructor(options: FleetTableOptions) {
+    const fleet = options.fleet;
+    this.peerCount = options.peerNames.length;
+    this.prefixCount = options.prefixes.length;
+    this.maxSites = fleet.maxSites;
+    assert(this.peerCount > 0 && this.prefixCount > 0 && this.maxSites > 0, 'a table to size');
+    this.prefixes = options.prefixes;
+    this.serviceStart = options.serviceStart;
+    this.serviceCount = options.serviceCount;
+    this.peerNames = options.peerNames;
+    const slots = this.peerCount * this.prefixCount * this.maxSites;
+    this.pathId = new Uint32Array(slots);
+    this.site = new Int32Array(slots).fill(NO_SITE);
+    this.heard = new Uint8Array(this.peerCount * this.prefixCount);
+    this.endOfRibSeen = new Uint8Array(this.peerCount);
+    this.addPathNoticed = new Uint8Array(this.peerCount);
+    this.counts = new Int32Array(this.prefixCount);
+    this.scratch = new Int32Array(this.peerCount * this.maxSites);
+    this.notices = [];
+    this.overflows = 0;
+    this.foreignRoutes = 0;
+    this.overflowNoticed = false;
+    this.siteAsn = Math.floor(fleet.siteCommunityValue / 65536);
+    this.ownSite = fleet.siteCommunityValue;
+    this.lastResort = fleet.lastResortCommunityValue;
+    this.peer = 0;
+    this.currentSite = NO_SITE;
+  }
+
+  /** A session came up: its peer starts with nothing; `addPath`: it sends path identifiers. */
+  sessionUp(peer: number, addPath: boolean): void {
+    this.clear(peer);
+    if (addPath || this.addPathNoticed[peer] === 1) return;
+    this.addPathNoticed[peer] = 1;
+    this.notices.push(
+      'fleet peer=' + this.peerNames[peer] + ' add-path=no: sees at most one other site',
+    );
+  }
+
+  /** The session went down: what it said no longer holds. */
+  sessionDown(peer: number): void {
+    this.clear(peer);
+  }
+
+  private clear(peer: number): void {
+    assert(peer >= 0 && peer < this.peerCount, 'a configured peer');
+    const perPeer = this.prefixCount * this.maxSites;
+    this.site.fill(NO_SITE, peer * perPeer, (peer + 1) * perPeer);
+    this.heard.fill(0, peer * this.prefixCount, (peer + 1) * this.prefixCount);
+    this.endOfRibSeen[peer] = 0;
+    this.counts.fill(-1);
+  }
+
+  /** The routes that follow are `peer`'s. */
+  select(peer: number): void {
+    assert(peer >= 0 && peer < this.peerCount, 'a configured peer');
+    this.peer = peer;
+  }
+
+  attributes(bytes: Uint8Array, at: number, length: number): void {
+    let site = NO_SITE;
+    let ours = false;
+    for (let i = at; i + 4 <= at + length; i += 4) {
+      const value =
+        ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0;
+      if (value === this.lastResort) {
+        this.currentSite = NO_SITE;
+        return;
+      }
+      if (value === this.ownSite) ours = true;
+      else if (site === NO_SITE && Math.floor(value / 65536) === this.siteAsn)
+        site = value & 0xffff;
+    }
+    // Our own routes, reflected back, are not another site.
+    this.currentSite = ours ? NO_SITE : site;
+  }
+
+  /** The configured prefix `bits` long at `bytes[at]` of `family`, or -1. */
+  private prefixIndex(family: number, bytes: Uint8Array, at: number, bits: number): number {
+    for (let i = 0; i < this.prefixCount; i++) {
+      const prefix = this.prefixes[i]!;
+      if (prefix.family !== family || prefix.length !== bits) continue;
+      let same = true;
+      for (let b = 0; b < (bits + 7) >> 3 && same; b++) same = prefix.bytes[b] === bytes[at + b];
+      if (same) return i;
+    }
+    return -1;
+  }
+
+  route(
+    family: number,
+    bytes: Uint8Array,
+    at: number,
+    bits: number,
+    pathId: number,
+    announced: boolean,
+  ): void {
+    const prefix = this.prefixIndex(family, bytes, at, bits);
+    if (prefix < 0) {
+      this.foreignRoutes++;
+      return;
+    }
+    this.heard[this.peer * this.prefixCount + prefix] = 1;
+    this.counts[prefix] = -1;
+    const base = (this.peer * this.prefixCount + prefix) * this.maxSites;
+    let found = -1;
+    let free = -1;
+    for (let slot = base; slot < base + this.maxSites; slot++) {
+      if (this.site[slot] === NO_SITE) {
+        if (free < 0) free = slot;
+      } else if (this.pathId[slot] === pathId) {
+        found = slot;
+      }
+    }
+    // A route that does not announce normally replaces (RFC 7911: the same path identifier) a
+    // normal one as a withdrawal would.
+    const site = announced ? this.currentSite : NO_SITE;
+    if (found >= 0) {
+      this.site[found] = site;
+      return;
+    }
+    if (site === NO_SITE) return;
+    if (free < 0) return this.overflow(prefix);
+    this.site[free] = site;
+    this.pathId[free] = pathId;
+  }
+
+  private overflow(prefix: number): void {
+    this.overflows++;
+    if (this.overflowNoticed) return;
+    this.overflowNoticed = true;
+    this.notices.push(
+      'fleet peer=' +
+        this.peerNames[this.peer] +
+        ' prefix=' +
+        this.prefixes[prefix]!.text +
+        ' overflow maxSites=' +
+        this.maxSites,
+    );
+  }
+
+  endOfRibReceived(): void {
+    this.endOfRibSeen[this.peer] = 1;
+  }
+
+  known(service: number): boolean {
+    const start = this.serviceStart[service]!;
+    const end = start + this.serviceCount[service]!;
+    for (let peer = 0; peer < this.peerCount; peer++) {
+      if (this.endOfRibSeen[peer] === 1) return true;
+      for (let i = start; i < end; i++)
+        if (this.heard[peer * this.prefixCount + i] === 1) return true;
+    }
+    return false;
+  }
+
+  healthyOthers(service: number): number {
+    const start = this.serviceStart[service]!;
+    const end = start + this.serviceCount[service]!;
+    let least = -1;
+    for (let i = start; i < end; i++) {
+      const count = this.count(i);
+      if (least < 0 || count < least) least = count;
+    }
+    assert(least >= 0, 'a service has prefixes');
+    return least;
+  }
+
+  /** Distinct sites announcing prefix `i` normally over every peer (cached until it changes). */
+  private count(i: number): number {
+    if (this.counts[i]! >= 0) return this.counts[i]!;
+    let distinct = 0;
+    for (let peer = 0; peer < this.peerCount; peer++) {
+      const base = (peer * this.prefixCount + i) * this.maxSites;
+      for (let slot = base; slot < base + this.maxSites; slot++) {
+        const site = this.site[slot]!;
+        if (site === NO_SITE) continue;
+        let seen = false;
+        for (let k = 0; k < distinct && !seen; k++) seen = this.scratch[k] === site;
+        if (!seen) this.scratch[distinct++] = site;
+      }
+    }
+    this.counts[i] = distinct;
+    return distinct;
+  }
+}
