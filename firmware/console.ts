@@ -16,6 +16,10 @@ import {
   UNDECIDED,
 } from './override';
 import { isDigits, splitWords } from './text';
+import { GUARD_STATE_NAMES } from './guard';
+
+/** `false` in a board build without `fleet` or `guard` (build.mjs): no guard words there. */
+declare const LIFELINE_FLEET: boolean | undefined;
 
 export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
@@ -55,6 +59,34 @@ export function parseDuration(text: string): number {
   const unit = suffix === 's' ? 1000 : suffix === 'm' ? 60000 : 3600000;
   const ms = parseInt(digits, 10) * unit;
   return ms > 0 && ms <= DURATION_MS_MAX ? ms : -1;
+}
+
+/**
+ * Answers `ERR last-site` when withdrawing `service` (-1: all) would remove the fleet's last
+ * announcement of one of them; true when it did (nothing is done then). A function, not a method:
+ * a board without the guard leaves it out.
+ */
+function askLastSite(
+  lifeline: Lifeline,
+  write: (line: string) => void,
+  service: number,
+  command: string,
+): boolean {
+  const guard = lifeline.guard;
+  if (guard === null) return false;
+  for (let s = 0; s < lifeline.names.length; s++) {
+    if (service >= 0 && s !== service) continue;
+    if (!guard.wouldRemoveLastSite(s, lifeline.effective[s]!)) continue;
+    write(
+      'ERR last-site no other site is known to announce ' +
+        lifeline.names[s] +
+        ': this would take it off the internet; to do it anyway: ' +
+        command +
+        ' confirm',
+    );
+    return true;
+  }
+  return false;
 }
 
 export class Console {
@@ -189,12 +221,23 @@ export class Console {
           ' penalty=' +
           Math.round(lifeline.engine.penalty[s]!) +
           ' bgp=' +
-          this.options.bgpSummary(),
+          this.options.bgpSummary() +
+          this.guardStatus(s),
       );
     }
     const device = this.options.deviceSummary;
     if (device !== undefined && device !== null) this.options.write('INFO ' + device());
     this.options.write('OK');
+  }
+
+  /** ` guard=off|idle|holding` with the guard configured, else nothing. */
+  private guardStatus(s: number): string {
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const guard = this.options.lifeline.guard;
+      if (guard !== null)
+        return ' guard=' + GUARD_STATE_NAMES[guard.state(s, this.options.lifeline.effective[s]!)];
+    }
+    return '';
   }
 
   private authenticate(words: string[], nowMs: number): void {
@@ -253,6 +296,9 @@ export class Console {
       }
       at++;
     }
+    // `confirm` last: the operator means to withdraw even the fleet's last announcement.
+    const confirmed = command === 'withdraw' && words[words.length - 1] === 'confirm';
+    if (confirmed) words = words.slice(0, words.length - 1);
     let durationMs = Infinity;
     if (words[at] === 'for' && command !== 'auto') {
       durationMs = parseDuration(words[at + 1] ?? '');
@@ -268,6 +314,9 @@ export class Console {
           command +
           (command === 'auto' ? ' [SERVICE|all]' : ' [SERVICE|all] [for DURATION]'),
       );
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (command === 'withdraw' && !confirmed)
+        if (askLastSite(lifeline, write, service, words.join(' '))) return;
     const kind =
       command === 'announce'
         ? OverrideKind.Announce

@@ -17,12 +17,18 @@ import {
 } from './override';
 import type { Config } from './config';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
+import { FleetGuard } from './guard';
 import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
 import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 
 /** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
 declare const LIFELINE_LEAN: boolean | undefined;
+/**
+ * `false` in a board build without `fleet` or `guard` (build.mjs): the guard's code folds away
+ * there, each use inside a block on it (not after an early return: esbuild keeps what is named).
+ */
+declare const LIFELINE_FLEET: boolean | undefined;
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -55,7 +61,14 @@ export class Lifeline implements HalClient {
   readonly localOk: Uint8Array;
   /** Whether overrides, used codes and the audit outlive a restart (there is storage). */
   readonly persistent: boolean;
-  private readonly targetCount: Uint16Array;
+  /**
+   * The fleet guard (firmware/guard.ts) with `fleet` or `guard` configured, else null. Not even
+   * assigned on a board without them: read it only where LIFELINE_FLEET is not false.
+   */
+  readonly guard!: FleetGuard | null;
+
+  /** Per service, its backbone targets. */
+  readonly targetCount: Uint16Array;
   private roundActive: boolean;
   private roundSentAtMs: number;
   private roundScheduledMs: number;
@@ -107,6 +120,18 @@ export class Lifeline implements HalClient {
     this.recorded = new Uint8Array(serviceCount).fill(1);
     this.persistent = hal.storage !== null;
     this.running = false;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const guarded = config.fleet !== null || config.guard !== null;
+      this.guard = guarded
+        ? new FleetGuard({
+            config,
+            view: announcer.fleet ?? null,
+            audit: this.audit,
+            log: (line) => hal.log(line),
+            names: this.names,
+          })
+        : null;
+    }
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -227,7 +252,16 @@ export class Lifeline implements HalClient {
     this.expireOverrides(nowMs);
     const announcerMs = this.announcer.tick(nowMs);
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
-    const expiryMs = this.arbiter.nextExpiryMs();
+    let expiryMs = this.arbiter.nextExpiryMs();
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const guard = this.guard;
+      if (guard !== null) {
+        for (let s = guard.rejoinDue(nowMs); s >= 0; s = guard.rejoinDue(nowMs))
+          this.reconcile(s, 'rejoin');
+        const rejoinMs = guard.nextRejoinMs();
+        if (rejoinMs < expiryMs) expiryMs = rejoinMs;
+      }
+    }
     const overrideMs = expiryMs < this.persistDueMs ? expiryMs : this.persistDueMs;
     const soonestMs = announcerMs < probeMs ? announcerMs : probeMs;
     this.hal.setWakeup(overrideMs < soonestMs ? overrideMs : soonestMs);
@@ -311,8 +345,12 @@ export class Lifeline implements HalClient {
     this.counters.rounds++;
     this.lastRoundEndMs[0] = nowMs;
     this.tallyRound();
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (this.guard !== null)
+        this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
     let fast = false;
     for (let s = 0; s < this.engine.serviceCount; s++) {
+      const before = this.engine.state[s]!;
       const step = this.engine.step(
         s,
         this.healthyTargets[s]!,
@@ -320,8 +358,14 @@ export class Lifeline implements HalClient {
         this.roundSentAtMs,
         nowMs,
       );
-      if (step === Step.Changed) this.transition(s, nowMs);
+      if (step === Step.Changed) this.transition(s, nowMs, before);
       fast = fast || this.engine.inTransition(s);
+    }
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      // What "down" means changed for a service that stayed down: its routes follow.
+      if (this.guard !== null)
+        for (let s = 0; s < this.engine.serviceCount; s++)
+          if (this.guard.changed[s] === 1) this.reconcile(s, 'guard');
     }
     const intervalMs = fast ? this.config.fastIntervalMs : this.config.intervalMs;
     let nextMs = this.roundScheduledMs + intervalMs;
@@ -355,6 +399,14 @@ export class Lifeline implements HalClient {
   automaticRoute(s: number): number {
     const state = this.engine.state[s];
     if (state === AutoState.Init) return UNDECIDED;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const guard = this.guard;
+      if (guard !== null && this.config.services[s]!.drain === null) {
+        if (state === AutoState.Up)
+          return guard.rejoinAtMs[s] === Infinity ? RouteState.Announced : RouteState.Withdrawn;
+        return guard.downRoute[s]!;
+      }
+    }
     if (state === AutoState.Up) return RouteState.Announced;
     return this.config.services[s]!.drain !== null ? RouteState.Drained : RouteState.Withdrawn;
   }
@@ -371,6 +423,10 @@ export class Lifeline implements HalClient {
         this.arbiter.pinAction !== OverrideKind.Announce,
       'an asserted announce pin announces',
     );
+    const previous = this.effective[s]!;
+    let detail = '';
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (this.guard !== null) detail = this.guard.routesChanged(s, previous, target, cause);
     this.effective[s] = target;
     // The local service failed: the routes go at once, without a graceful shutdown.
     const urgent = cause === 'auto' && this.localOk[s] === 0;
@@ -378,13 +434,21 @@ export class Lifeline implements HalClient {
     if (cause === 'pin' && (planted.bugs & Bug.PinUnaudited) !== 0) return;
     this.audit.record(
       'routes',
-      'service=' + this.names[s] + ' routes=' + ROUTE_STATE_NAMES[target] + ' cause=' + cause,
+      'service=' +
+        this.names[s] +
+        ' routes=' +
+        ROUTE_STATE_NAMES[target] +
+        ' cause=' +
+        cause +
+        detail,
     );
   }
 
   /** The automatic state of `s` changed: record why, and let the arbiter decide the routes. */
-  private transition(s: number, nowMs: number): void {
+  private transition(s: number, nowMs: number, before: number): void {
     this.audit.record('transition', this.describeTransition(s, nowMs));
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (this.guard !== null) this.guard.stateChanged(s, nowMs, before, this.engine.state[s]!);
     this.reconcile(s, 'auto');
   }
 
@@ -399,8 +463,12 @@ export class Lifeline implements HalClient {
       if (s >= 0 && service !== s) continue;
       this.arbiter.set(service, kind, nowMs + durationMs, durationMs);
       this.recorded[service] = 0;
-      const duration =
+      let duration =
         kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
+      if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+        if (kind === OverrideKind.Withdraw && this.guard !== null)
+          if (this.guard.wouldRemoveLastSite(service, this.effective[service]!))
+            duration += ' last-site=yes';
       this.audit.record(
         'override',
         'service=' +
