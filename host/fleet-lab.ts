@@ -48,6 +48,8 @@ export interface SiteOptions {
   readonly address: string;
   readonly community: string;
   readonly routerPort: number;
+  /** The router's address (default ROUTER_ADDRESS). */
+  readonly routerAddress?: string;
   readonly dataCentres: readonly DataCentre[];
   /** The `fleet` section without `siteCommunity`; null: no fleet (the community on the service). */
   readonly fleet: Record<string, unknown> | null;
@@ -90,7 +92,7 @@ export function siteDocument(options: SiteOptions): Record<string, unknown> {
       routerId: options.address,
       peers: [
         {
-          address: ROUTER_ADDRESS,
+          address: options.routerAddress ?? ROUTER_ADDRESS,
           port: options.routerPort,
           remoteAs: ROUTER_AS,
           holdTimeS: 9,
