@@ -3,6 +3,7 @@
 
 import type { Server } from 'node:http';
 
+import { RouteState } from '../firmware/announcer';
 import type { Authenticator } from '../firmware/auth';
 import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
 import type { BgpSpeaker } from '../firmware/bgp/speaker';
@@ -72,8 +73,8 @@ function serviceMetrics(out: Writer, lifeline: Lifeline): void {
     [
       'service_announced',
       'gauge',
-      'Routes announced (1, also when drained) or withdrawn (0).',
-      (s) => (lifeline.effective[s] === 1 || lifeline.effective[s] === 2 ? 1 : 0),
+      'Routes announced (1, also when drained or held as last resort) or withdrawn (0).',
+      (s) => (lifeline.effective[s]! >= 1 && lifeline.effective[s]! <= 3 ? 1 : 0),
     ],
     [
       'service_auto_up',
@@ -119,6 +120,43 @@ function serviceMetrics(out: Writer, lifeline: Lifeline): void {
   }
 }
 
+/** The fleet guard's families, with `fleet` or `guard` configured (docs/reference.md). */
+function guardMetrics(out: Writer, lifeline: Lifeline): void {
+  const guard = lifeline.guard;
+  if (guard === null) return;
+  const families: [string, 'counter' | 'gauge', string, (s: number) => number][] = [
+    [
+      'guard_holding',
+      'gauge',
+      '1 while the guard keeps the routes as last resort.',
+      (s) => (lifeline.effective[s] === RouteState.LastResort ? 1 : 0),
+    ],
+    [
+      'guard_holds_total',
+      'counter',
+      'Times the guard started holding (what an automatic down meant turned to last resort).',
+      (s) => guard.holds[s]!,
+    ],
+    [
+      'fleet_view_known',
+      'gauge',
+      '1 while a BGP session has told Lifeline what the other sites announce.',
+      (s) => (guard.others[s]! >= 0 ? 1 : 0),
+    ],
+    [
+      'fleet_healthy_sites',
+      'gauge',
+      'Other sites announcing the service normally (-1: no view).',
+      (s) => guard.others[s]!,
+    ],
+  ];
+  for (const [name, type, help, value] of families) {
+    out.family(name, type, help);
+    for (let s = 0; s < lifeline.names.length; s++)
+      out.sample(name, { service: lifeline.names[s]! }, value(s));
+  }
+}
+
 export function renderMetrics(sources: MetricsSources, nowMs: number): string {
   const out = new Writer();
   const lifeline = sources.lifeline;
@@ -144,6 +182,7 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
   out.sample('audit_suppressed_total', {}, lifeline.audit.suppressedTotal);
   probeMetrics(out, lifeline);
   serviceMetrics(out, lifeline);
+  guardMetrics(out, lifeline);
   statusMetrics(out, lifeline, nowMs, Date.now());
   if (sources.speaker !== null) {
     const peers = sources.speaker.status(nowMs);
