@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { absences, FleetRouter, PresenceSampler, type RouteEvent } from './fleet-router';
 
 export const FLEET_PREFIX = '192.0.2.53/32';
+export const FLEET_PREFIX_V6 = '2001:db8:53::/48';
 export const SITE_AS = 65010;
 export const ROUTER_AS = 65000;
 export const ROUTER_ADDRESS = '127.0.120.2';
@@ -65,7 +66,7 @@ export interface SiteOptions {
 export function siteDocument(options: SiteOptions): Record<string, unknown> {
   const service: Record<string, unknown> = {
     name: 'dns',
-    prefixes: [FLEET_PREFIX],
+    prefixes: [FLEET_PREFIX, FLEET_PREFIX_V6],
     rise: RISE,
     fall: FALL,
     holdDownMs: options.holdDownMs ?? 500,
@@ -97,6 +98,7 @@ export function siteDocument(options: SiteOptions): Record<string, unknown> {
           remoteAs: ROUTER_AS,
           holdTimeS: 9,
           localAddress: options.address,
+          nextHopV6: '2001:db8::' + options.address.split('.')[3],
         },
       ],
     },
@@ -211,6 +213,7 @@ export class FleetLab {
       port: 20000 + Math.floor(Math.random() * 30000),
       as: ROUTER_AS,
       prefix: FLEET_PREFIX,
+      prefixV6: FLEET_PREFIX_V6,
       sites: SITES.map((site) => ({ name: site.name, address: site.address, as: SITE_AS })),
     });
     const centres: DataCentre[][] = [];

@@ -29,6 +29,8 @@ export interface RouterOptions {
   readonly port: number;
   readonly as: number;
   readonly prefix: string;
+  /** A second, IPv6, prefix: its paths go to the sites too (MP_REACH_NLRI with path ids). */
+  readonly prefixV6?: string;
   readonly sites: readonly RouterSite[];
 }
 
@@ -47,20 +49,30 @@ export interface RouteEvent {
 }
 
 function birdConfig(options: RouterOptions): string {
-  const sites = options.sites.map(
-    (site) =>
-      `protocol bgp ${site.name} from site {
+  const sites = options.sites.map((site) => {
+    const common =
+      'import all; ' +
+      (site.exportRoutes === false ? 'export none' : 'export all') +
+      '; add paths ' +
+      (site.addPaths === false ? 'off' : 'tx') +
+      ';';
+    // An IPv4 session has no IPv6 address of its own for the next hop of IPv6 routes.
+    const v6 =
+      options.prefixV6 === undefined
+        ? ''
+        : `\n  ipv6 { table t6; ${common} next hop address 2001:db8::2; };`;
+    return `protocol bgp ${site.name} from site {
   neighbor ${site.address} as ${site.as};
-  ipv4 { table t4; import all; ${site.exportRoutes === false ? 'export none' : 'export all'};` +
-      ` add paths ${site.addPaths === false ? 'off' : 'tx'}; };
-}`,
-  );
+  ipv4 { table t4; ${common} };${v6}
+}`;
+  });
   return `log "${options.dir}/bird.log" all;
 timeformat log "%F %T.%3f";
 timeformat protocol "%F %T.%3f";
 timeformat route "%F %T.%3f";
 router id ${options.address};
 ipv4 table t4;
+ipv6 table t6;
 template bgp site {
   local ${options.address} port ${options.port} as ${options.as};
   strict bind on; passive on; multihop 2;
@@ -116,15 +128,16 @@ export class FleetRouter {
     return existsSync(path) ? readFileSync(path, 'utf8') : '';
   }
 
-  /** `show route all for PREFIX`: every site's path with its attributes. */
-  routes(): string {
-    return this.birdc('show', 'route', 'table', 't4', 'all', 'for', this.options.prefix);
+  /** `show route all for PREFIX` (the IPv4 prefix unless told): every site's path. */
+  routes(prefix = this.options.prefix): string {
+    const table = prefix.includes(':') ? 't6' : 't4';
+    return this.birdc('show', 'route', 'table', table, 'all', 'for', prefix);
   }
 
-  /** The prefix's paths, one per site that announces it. */
-  paths(): RouterPath[] {
+  /** A prefix's paths (the IPv4 prefix unless told), one per site that announces it. */
+  paths(prefix = this.options.prefix): RouterPath[] {
     const found: RouterPath[] = [];
-    for (const block of this.routes().split(/\n(?=\S| {10,}\S)/)) {
+    for (const block of this.routes(prefix).split(/\n(?=\S| {10,}\S)/)) {
       const site = /\[(\w+) [\d\-: .]+from /.exec(block);
       if (site === null) continue;
       const communities = /BGP\.community: (.*)/.exec(block)?.[1] ?? '';
@@ -142,7 +155,7 @@ export class FleetRouter {
     return this.birdc('show', 'protocols', site).includes('Established');
   }
 
-  /** Route changes BIRD received from `site` (updates and withdrawals, per prefix). */
+  /** Route changes BIRD received from `site` for IPv4 (updates and withdrawals, per prefix). */
   received(site: string): number {
     const text = this.birdc('show', 'protocols', 'all', site);
     const updates = /Import updates:\s+(\d+)/.exec(text);

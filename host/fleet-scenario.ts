@@ -4,7 +4,7 @@
 // absent from the router, the time to hand back to the recovered site, the route changes the sites
 // sent during the cut, and when each of the others rejoined.
 
-import { FleetLab, INTERVAL_MS, SITES, until, type DataCentre } from './fleet-lab';
+import { FLEET_PREFIX_V6, FleetLab, INTERVAL_MS, SITES, until, type DataCentre } from './fleet-lab';
 import { FleetRouter, type RouterPath } from './fleet-router';
 import { DnsResponder } from './responder';
 
@@ -25,6 +25,7 @@ export interface CutFigures {
   /** Sites holding as last resort at the end of the cut, and every path then. */
   readonly holding: readonly string[];
   readonly pathsAtEndOfCut: readonly RouterPath[];
+  readonly pathsV6AtEndOfCut: readonly RouterPath[];
   /** From the recovered site's normal route to the last release by the others (null: none). */
   readonly handbackMs: number | null;
   /** From the restore of the other sites to each one's normal route, by site. */
@@ -50,6 +51,7 @@ async function cutAndHandBack(lab: FleetLab, cutMs: number, mark: Mark) {
   await new Promise((resolve) => setTimeout(resolve, cutMs));
   const holding = lab.holding();
   const pathsAtEndOfCut = lab.router.paths();
+  const pathsV6AtEndOfCut = lab.router.paths(FLEET_PREFIX_V6);
   const updatesDuringCut = lab.received() - before;
   const restoredAtMs = Date.now();
   lab.restore([0]);
@@ -70,6 +72,7 @@ async function cutAndHandBack(lab: FleetLab, cutMs: number, mark: Mark) {
     aloneAtMs,
     holding,
     pathsAtEndOfCut,
+    pathsV6AtEndOfCut,
     updatesDuringCut,
     handbackMs,
   };

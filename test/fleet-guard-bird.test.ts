@@ -234,7 +234,11 @@ function expectHeldAndHandedBack(cut: CutFigures, lab: FleetLab): void {
   expect(cut.samples).toBeGreaterThan(CUT_MS / 20);
   // While every site is down every site stays announced, marked as the last resort.
   expect([...cut.holding].sort(), context).toEqual(SITES.map((site) => site.name).sort());
-  for (const path of cut.pathsAtEndOfCut) {
+  // The IPv6 prefix too: its paths reach the sites in MP_REACH_NLRI with path identifiers.
+  expect(cut.pathsV6AtEndOfCut.map((path) => path.site).sort(), context).toEqual(
+    SITES.map((site) => site.name).sort(),
+  );
+  for (const path of [...cut.pathsAtEndOfCut, ...cut.pathsV6AtEndOfCut]) {
     const site = SITES.find((candidate) => candidate.name === path.site)!;
     expect(path.communities).toEqual(
       expect.arrayContaining([site.community, LAST_RESORT_COMMUNITY]),
