@@ -137,7 +137,7 @@ async function responderCentre(site: number, index: number): Promise<DataCentre>
  * see the other announcing normally and both withdraw, and the guard looks again only at its next
  * probe round (firmware/guard.ts `round`), so the prefix can be gone for up to one interval.
  */
-export const GUARD_ABSENCE_MS_MAX = INTERVAL_MS + 50;
+export const GUARD_ABSENCE_MS_MAX = INTERVAL_MS + 100;
 
 const CUT_MS = 3000;
 const REJOIN_SPREAD_MS = 2000;

@@ -230,7 +230,7 @@ function expectHeldAndHandedBack(cut: CutFigures, lab: FleetLab): void {
   // withdraw; the first of them holds again at its next probe round (printed above).
   expect(cut.absences.length, context).toBeLessThanOrEqual(1);
   expect(cut.absentMs, context).toBeLessThanOrEqual(GUARD_ABSENCE_MS_MAX);
-  expect(Math.abs(cut.sampledAbsentMs - cut.absentMs), context).toBeLessThan(20);
+  expect(Math.abs(cut.sampledAbsentMs - cut.absentMs), context).toBeLessThan(50);
   expect(cut.samples).toBeGreaterThan(CUT_MS / 20);
   // While every site is down every site stays announced, marked as the last resort.
   expect([...cut.holding].sort(), context).toEqual(SITES.map((site) => site.name).sort());
