@@ -297,8 +297,11 @@ export class Console {
       at++;
     }
     // `confirm` last: the operator means to withdraw even the fleet's last announcement.
-    const confirmed = command === 'withdraw' && words[words.length - 1] === 'confirm';
-    if (confirmed) words = words.slice(0, words.length - 1);
+    let confirmed = false;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      confirmed = command === 'withdraw' && words[words.length - 1] === 'confirm';
+      if (confirmed) words = words.slice(0, words.length - 1);
+    }
     let durationMs = Infinity;
     if (words[at] === 'for' && command !== 'auto') {
       durationMs = parseDuration(words[at + 1] ?? '');

@@ -60,7 +60,8 @@ export interface FleetGuardOptions {
   readonly config: Config;
   /** The announcer's view of the other sites (null: none, e.g. the ExaBGP announcer). */
   readonly view: FleetView | null;
-  readonly audit: AuditLog;
+  /** (Not `audit`: an options key cannot be shortened on a board, and `Lifeline.audit` is.) */
+  readonly auditLog: AuditLog;
   /** A line for the log (stderr on Node). */
   readonly log: (line: string) => void;
   readonly names: readonly string[];
@@ -96,7 +97,7 @@ export class FleetGuard {
     const config = options.config;
     const view = options.view;
     const count = config.services.length;
-    this.audit = options.audit;
+    this.audit = options.auditLog;
     this.log = options.log;
     this.names = options.names;
     this.changed = new Uint8Array(count);
@@ -106,6 +107,7 @@ export class FleetGuard {
     this.others = new Int32Array(count).fill(-1);
     this.holds = new Uint32Array(count);
     this.rejoinAtMs = new Float64Array(count).fill(Infinity);
+    this.rejoinNextMs = new Float64Array(1).fill(Infinity);
     this.guarded = new Uint8Array(count);
     for (let s = 0; s < count; s++) this.guarded[s] = config.services[s]!.drain === null ? 1 : 0;
     const fleet = config.fleet;
@@ -169,12 +171,15 @@ export class FleetGuard {
     return view === null || !view.known(s) || view.healthyOthers(s) === 0;
   }
 
-  /** The earliest pending rejoin (Infinity: none). */
-  nextRejoinMs(): number {
-    let next = Infinity;
-    for (let s = 0; s < this.rejoinAtMs.length; s++)
-      if (this.rejoinAtMs[s]! < next) next = this.rejoinAtMs[s]!;
-    return next;
+  /** The earliest pending rejoin, [0] (Infinity: none); kept by `setRejoin`. */
+  readonly rejoinNextMs: Float64Array;
+
+  /** Sets (or, with Infinity, clears) the pending rejoin of `s`, and the earliest of all. */
+  private setRejoin(s: number, atMs: number): void {
+    this.rejoinAtMs[s] = atMs;
+    this.rejoinNextMs[0] = Infinity;
+    for (let i = 0; i < this.rejoinAtMs.length; i++)
+      if (this.rejoinAtMs[i]! < this.rejoinNextMs[0]!) this.rejoinNextMs[0] = this.rejoinAtMs[i]!;
   }
 
   /**
@@ -232,19 +237,21 @@ export class FleetGuard {
   }
 
   /**
-   * The automatic state of `s` went from `before` to `after`: a re-announcement after a
-   * withdrawal waits the rejoin offset; a fall cancels a pending one.
+   * The automatic state of `s` changed to `after`, its `transitions`th change since boot: a
+   * re-announcement after a withdrawal waits the rejoin offset; a fall cancels a pending one. (Up
+   * comes from Init only at the first change: after that, from Down.)
    */
-  stateChanged(s: number, nowMs: number, before: number, after: number): void {
+  stateChanged(s: number, nowMs: number, after: number, transitions: number): void {
     const up = after === AutoState.Up;
+    const before = transitions > 1 ? AutoState.Down : AutoState.Init;
     if (!up && this.rejoinAtMs[s] !== Infinity) {
-      this.rejoinAtMs[s] = Infinity;
+      this.setRejoin(s, Infinity);
       this.audit.record('rejoin', 'service=' + this.names[s] + ' cancelled=fall');
       return;
     }
     const withdrawn = before === AutoState.Down && this.downRoute[s] === RouteState.Withdrawn;
     if (!up || !withdrawn || this.rejoinOffsetMs === 0 || this.guarded[s] === 0) return;
-    this.rejoinAtMs[s] = nowMs + this.rejoinOffsetMs;
+    this.setRejoin(s, nowMs + this.rejoinOffsetMs);
     this.audit.record(
       'rejoin',
       'service=' + this.names[s] + ' delay=' + this.rejoinOffsetMs + 'ms',
@@ -253,9 +260,10 @@ export class FleetGuard {
 
   /** A service whose rejoin offset has passed (its pending rejoin cleared), or -1. */
   rejoinDue(nowMs: number): number {
+    if (this.rejoinNextMs[0]! > nowMs) return -1;
     for (let s = 0; s < this.rejoinAtMs.length; s++) {
       if (this.rejoinAtMs[s]! > nowMs) continue;
-      this.rejoinAtMs[s] = Infinity;
+      this.setRejoin(s, Infinity);
       return s;
     }
     return -1;

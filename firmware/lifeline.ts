@@ -126,7 +126,7 @@ export class Lifeline implements HalClient {
         ? new FleetGuard({
             config,
             view: announcer.fleet ?? null,
-            audit: this.audit,
+            auditLog: this.audit,
             log: (line) => hal.log(line),
             names: this.names,
           })
@@ -256,10 +256,12 @@ export class Lifeline implements HalClient {
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guard = this.guard;
       if (guard !== null) {
-        for (let s = guard.rejoinDue(nowMs); s >= 0; s = guard.rejoinDue(nowMs))
-          this.reconcile(s, 'rejoin');
-        const rejoinMs = guard.nextRejoinMs();
-        if (rejoinMs < expiryMs) expiryMs = rejoinMs;
+        // Called only when one is due: a double argument to a call that is not inlined is boxed.
+        if (guard.rejoinNextMs[0]! <= nowMs)
+          for (let s = guard.rejoinDue(nowMs); s >= 0; s = guard.rejoinDue(nowMs))
+            this.reconcile(s, 'rejoin');
+        // Read from a typed array: a double returned by a call would be boxed (allocated).
+        if (guard.rejoinNextMs[0]! < expiryMs) expiryMs = guard.rejoinNextMs[0]!;
       }
     }
     const overrideMs = expiryMs < this.persistDueMs ? expiryMs : this.persistDueMs;
@@ -350,7 +352,6 @@ export class Lifeline implements HalClient {
         this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
     let fast = false;
     for (let s = 0; s < this.engine.serviceCount; s++) {
-      const before = this.engine.state[s]!;
       const step = this.engine.step(
         s,
         this.healthyTargets[s]!,
@@ -358,7 +359,7 @@ export class Lifeline implements HalClient {
         this.roundSentAtMs,
         nowMs,
       );
-      if (step === Step.Changed) this.transition(s, nowMs, before);
+      if (step === Step.Changed) this.transition(s, nowMs);
       fast = fast || this.engine.inTransition(s);
     }
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
@@ -423,10 +424,10 @@ export class Lifeline implements HalClient {
         this.arbiter.pinAction !== OverrideKind.Announce,
       'an asserted announce pin announces',
     );
-    const previous = this.effective[s]!;
     let detail = '';
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (this.guard !== null) detail = this.guard.routesChanged(s, previous, target, cause);
+      if (this.guard !== null)
+        detail = this.guard.routesChanged(s, this.effective[s]!, target, cause);
     this.effective[s] = target;
     // The local service failed: the routes go at once, without a graceful shutdown.
     const urgent = cause === 'auto' && this.localOk[s] === 0;
@@ -445,10 +446,11 @@ export class Lifeline implements HalClient {
   }
 
   /** The automatic state of `s` changed: record why, and let the arbiter decide the routes. */
-  private transition(s: number, nowMs: number, before: number): void {
+  private transition(s: number, nowMs: number): void {
     this.audit.record('transition', this.describeTransition(s, nowMs));
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (this.guard !== null) this.guard.stateChanged(s, nowMs, before, this.engine.state[s]!);
+      if (this.guard !== null)
+        this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
     this.reconcile(s, 'auto');
   }
 

@@ -2,8 +2,11 @@
 // deterministic simulator. One seed (`--seed`) prints its trace on failure, shrunk with
 // `--shrink`; otherwise a campaign of `--seeds` schedules of `--seconds` each (or as many as fit in
 // `--hours` of simulated time), then the figures. Exits 1 on a violation, 2 on a usage error.
+// `npm run sim -- --fleet [--sites N] [--days D] [--min M] [--seeds K | --seed N]`: the fleet
+// simulation of issue 12 (sim/fleet.ts), K runs of D simulated days each.
 
 import { exhaustive } from './exhaustive';
+import { describeFleetRun, runFleet } from './fleet';
 import { campaign, runSchedule, runSeed, shrink, type RunResult } from './run';
 import { describeEvent, drawSchedule } from './schedule';
 
@@ -14,6 +17,35 @@ interface Arguments {
   hours: number;
   shrink: boolean;
   exhaustive: boolean;
+  /** The fleet simulation (sim/fleet.ts): `--fleet [--sites N] [--days D] [--min M]`. */
+  fleet: boolean;
+  sites: number;
+  days: number;
+  min: number;
+}
+
+const NUMBER_KEYS = ['seed', 'seconds', 'seeds', 'hours', 'sites', 'days', 'min'] as const;
+const NUMBER_FLAGS = NUMBER_KEYS.map((key) => '--' + key);
+
+/** The fleet campaign: `--seeds` runs (from `--seed`, default 1) of `--days` each. */
+function fleet(args: Arguments, write: (line: string) => void): number {
+  let failed = 0;
+  const first = args.seed >= 0 ? args.seed : 1;
+  const count = args.seed >= 0 ? 1 : Math.min(args.seeds, 20);
+  for (let seed = first; seed < first + count; seed++) {
+    const options = {
+      seed,
+      sites: Math.max(2, args.sites),
+      durationMs: args.days * 24 * 3600000,
+      minHealthySites: Math.max(1, Math.min(args.min, args.sites - 1)),
+      rejoinSpreadMs: 30000,
+      faultEveryMs: 20 * 60000,
+    };
+    const result = runFleet(options, () => performance.now());
+    write(describeFleetRun(options, result));
+    if (result.violations.length > 0) failed++;
+  }
+  return failed === 0 ? 0 : 1;
 }
 
 function parse(argv: readonly string[]): Arguments | string {
@@ -24,15 +56,20 @@ function parse(argv: readonly string[]): Arguments | string {
     hours: 0,
     shrink: false,
     exhaustive: false,
+    fleet: false,
+    sites: 20,
+    days: 7,
+    min: 1,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === '--shrink') parsed.shrink = true;
     else if (flag === '--exhaustive') parsed.exhaustive = true;
-    else if (['--seed', '--seconds', '--seeds', '--hours'].indexOf(flag) >= 0) {
+    else if (flag === '--fleet') parsed.fleet = true;
+    else if (NUMBER_FLAGS.indexOf(flag) >= 0) {
       const value = Number(argv[++i]);
       if (!(value >= 0) || !Number.isFinite(value)) return flag + ' needs a number';
-      parsed[flag.slice(2) as 'seed' | 'seconds' | 'seeds' | 'hours'] = value;
+      parsed[flag.slice(2) as (typeof NUMBER_KEYS)[number]] = value;
     } else return 'unknown argument ' + flag;
   }
   return parsed;
@@ -70,6 +107,7 @@ export function main(argv: readonly string[], write: (line: string) => void): nu
     write('sim: ' + args);
     return 2;
   }
+  if (args.fleet) return fleet(args, write);
   if (args.exhaustive) {
     for (const line of exhaustive().lines) write(line);
     return 0;

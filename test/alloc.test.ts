@@ -8,9 +8,14 @@ import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { encodeKeepalive, encodeOpen } from '../firmware/bgp/codec';
+import { SessionState } from '../firmware/bgp/session';
+import { BgpSpeaker } from '../firmware/bgp/speaker';
+import { readConfig } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { ANNOUNCE, config } from './helpers';
+import { update } from './support/updates';
+import { ANNOUNCE, config, document } from './helpers';
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
@@ -62,6 +67,8 @@ function rig(allocating: boolean): { sim: SimHal; lifeline: Lifeline } {
 async function gcsDuring(
   sim: SimHal,
   rounds: number,
+  /** Runs the measured stretch instead of `rounds` plain rounds. */
+  body?: () => void,
 ): Promise<{ gcs: number; heapGrowthBytes: number; kinds: string[] }> {
   collectGarbage();
   // A forced full collection may clear the loop's inline-cache feedback, which is then learnt again
@@ -77,7 +84,8 @@ async function gcsDuring(
   });
   observer.observe({ entryTypes: ['gc'] });
   const heapBefore = process.memoryUsage().heapUsed;
-  sim.runFor(rounds * INTERVAL_MS);
+  if (body === undefined) sim.runFor(rounds * INTERVAL_MS);
+  else body();
   const heapGrowthBytes = process.memoryUsage().heapUsed - heapBefore;
   // Entries are delivered asynchronously: let them arrive before disconnecting.
   await new Promise((resolve) => setTimeout(resolve, 50));
@@ -85,7 +93,84 @@ async function gcsDuring(
   return { gcs, heapGrowthBytes, kinds };
 }
 
+/**
+ * A firmware with `fleet` and `guard` on the built-in speaker, its session Established with
+ * ADD-PATH (hold time 0: no keepalives), the services up. `feed()` hands the speaker the next of
+ * four UPDATEs that move other sites in and out of the fleet table (a site holding as last resort,
+ * a withdrawal, a re-announcement), written straight into the receive buffer as the node HAL does.
+ */
+function fleetRig(): { sim: SimHal; lifeline: Lifeline; speaker: BgpSpeaker; feed: () => void } {
+  const doc = document({ intervalMs: INTERVAL_MS, timeoutMs: 200, local: true }) as any;
+  doc.fleet = { siteCommunity: '65010:1', lastResortCommunity: '65010:666', maxSites: 8 };
+  doc.guard = { panicFraction: 0.9 };
+  doc.announcer = {
+    kind: 'bgp',
+    localAs: 65010,
+    routerId: '192.0.2.10',
+    peers: [{ address: '127.0.12.2', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
+  };
+  doc.announcer.peers[0].nextHopV6 = '2001:db8::10';
+  const built = readConfig(doc).config!;
+  const sim = new SimHal({ socketsMax: 16, seed: 42 });
+  const speaker = new BgpSpeaker(built, sim);
+  const lifeline = new Lifeline(built, sim, speaker);
+  lifeline.start();
+  sim.runFor(1);
+  const scratch = new Uint8Array(256);
+  const open = encodeOpen(scratch, 0, {
+    localAs: 65000,
+    holdTimeS: 0,
+    routerId: new Uint8Array([127, 0, 12, 2]),
+    families: 3,
+    addPathReceive: 3,
+  });
+  scratch[open - 5] = 3;
+  scratch[open - 1] = 3;
+  sim.deliver(0, scratch.slice(0, open));
+  sim.deliver(0, scratch.slice(0, encodeKeepalive(scratch, 0)));
+  const both = (pathId: number) => [
+    { prefix: '192.0.2.53/32', pathId },
+    { prefix: '2001:db8:53::/48', pathId },
+  ];
+  const site = (value: number): number => 65010 * 65536 + value;
+  const updates = [
+    update({ announce: both(1), communities: [site(2)] }),
+    update({ announce: both(2), communities: [site(3), site(666)] }),
+    update({ withdraw: both(1) }),
+    update({ announce: both(2), communities: [site(3)] }),
+  ];
+  const receive = (sim as unknown as { streamReceive: Uint8Array[] }).streamReceive[0]!;
+  let next = 0;
+  const feed = (): void => {
+    const message = updates[next++ & 3]!;
+    receive.set(message);
+    lifeline.streamReceived(0, message.length);
+  };
+  return { sim, lifeline, speaker, feed };
+}
+
 describe('allocation-free steady state', () => {
+  it('keeps the fleet table and the guard allocation-free: 200,000 rounds, an UPDATE every 4', async () => {
+    const { sim, lifeline, speaker, feed } = fleetRig();
+    expect(speaker.sessions[0]!.state).toBe(SessionState.Established);
+    const run = (rounds: number): void => {
+      for (let i = 0; i < rounds / 4; i++) {
+        sim.runFor(4 * INTERVAL_MS);
+        feed();
+      }
+    };
+    run(100_000); // warm-up
+    const updatesBefore = speaker.sessions[0]!.updatesReceived;
+    const rounds = 200_000;
+    const result = await gcsDuring(sim, 0, () => run(rounds));
+    expect(speaker.sessions[0]!.updatesReceived - updatesBefore).toBe(rounds / 4);
+    expect(speaker.sessions[0]!.state).toBe(SessionState.Established);
+    expect(speaker.fleet!.known(0)).toBe(true);
+    expect(lifeline.guard!.others[0]).toBeGreaterThanOrEqual(0);
+    expect(lifeline.effective[0]).toBe(1);
+    expect(result.gcs, result.kinds.join('\n') + ' heap ' + result.heapGrowthBytes).toBe(0);
+  }, 120000);
+
   it('runs 1,000,000 rounds of scheduler + codec + decision without a single GC', async () => {
     const { sim, lifeline } = rig(false);
     sim.runFor(100_000 * INTERVAL_MS); // warm-up: let the optimiser compile the loop

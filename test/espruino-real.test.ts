@@ -152,6 +152,32 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
     await b.kill();
   });
 
+  it('fleet and guard on a board: site community, held as last resort on silence (no view, hold), back', async () => {
+    const doc = example('config/espruino.full.example.json', dnsPort, bgpPort);
+    delete doc['console'];
+    delete doc['overridePin'];
+    doc['fleet'] = {
+      siteCommunity: '65010:1',
+      lastResortCommunity: '65010:666',
+      lastResortMed: 700,
+      whenUnknown: 'hold',
+    };
+    const b = await boot(doc);
+    const communities = (): string => /BGP\.community: (.*)/.exec(bird.routes('t4'))?.[1] ?? '';
+    await waitFor(() => communities() === '(65010,1)', 10000, 'the tagged route in BIRD');
+    const memory = await runningMemory(b);
+    silence();
+    // BIRD sends this board no routes (export none): no view, and `hold` keeps the route.
+    await waitFor(() => communities() === '(65010,1) (65010,666)', 5000, 'the last resort');
+    expect(bird.routes('t4')).toMatch(/BGP\.med: 700/);
+    expect(inBird()).toBe(true);
+    restore();
+    await waitFor(() => communities() === '(65010,1)', 5000, 'the normal route again');
+    expect(b.output).not.toMatch(/Uncaught|ASSERT|OUT OF MEMORY|notification/);
+    process.stdout.write('espruino BGP + fleet on ' + BOARD + ': ' + memory.usage + ' JsVars\n');
+    await b.kill();
+  });
+
   it('the full example: console on Serial1 (pty), HMAC login, override, pin by setWatch, 30% free', async () => {
     requireCommand('/usr/bin/socat', 'socat');
     const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-console-'));

@@ -142,6 +142,26 @@ describe('Espruino target', () => {
     expect(checkEspruinoSource(source)).toEqual([]);
   });
 
+  it('compiles the fleet table and the guard into a board with `fleet`, and out of one without', async () => {
+    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
+    };
+    doc.fleet = { siteCommunity: '65010:1', lastResortCommunity: '65010:666' };
+    doc.guard = { panicFraction: 0.8 };
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+    writeFileSync(join(dir, 'fleet.json'), JSON.stringify(doc));
+    const withFleet = (await buildEspruino(await validatedConfig(join(dir, 'fleet.json')))).text;
+    expect(checkEspruinoSource(withFleet)).toEqual([]);
+    const without = await bgpBundle();
+    for (const code of ['add-path=no', 'action=hold', 'cancelled=fall', 'overflow maxSites'])
+      expect([withFleet.includes(code), without.includes(code)], code).toEqual([true, false]);
+    expect(without).not.toMatch(/siteCommunity|lastResortCommunity/);
+  });
+
   it('stops the build at syntax Espruino rejects', async () => {
     const cases = [
       'const { a } = globalObject; console.log(a);',

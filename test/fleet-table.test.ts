@@ -10,6 +10,7 @@ import { readConfig, type Config } from '../firmware/config';
 import {
   BgpError,
   checkUpdate,
+  encodeAnnounce,
   encodeKeepalive,
   encodeOpen,
   FAMILY_IPV4,
@@ -24,85 +25,14 @@ import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { FleetTable } from '../firmware/fleet';
 import { Lifeline } from '../firmware/lifeline';
-import { SimHal } from '../hal/sim/index';
+import { Behaviour, SimHal } from '../hal/sim/index';
 import { document } from './helpers';
+import { update, type Route } from './support/updates';
 
 const SITE_ASN = 65010;
 const community = (value: number): number => SITE_ASN * 65536 + value;
 const OURS = community(1);
 const LAST_RESORT = community(666);
-
-interface Route {
-  prefix: string;
-  pathId?: number;
-}
-
-function nlri(routes: readonly Route[], addPath: boolean): Buffer {
-  const parts: Buffer[] = [];
-  for (const route of routes) {
-    const prefix = parsePrefix(route.prefix) as Prefix;
-    const id = Buffer.alloc(4);
-    id.writeUInt32BE(route.pathId ?? 0);
-    if (addPath) parts.push(id);
-    parts.push(Buffer.from([prefix.length]));
-    parts.push(Buffer.from(prefix.bytes.subarray(0, (prefix.length + 7) >> 3)));
-  }
-  return Buffer.concat(parts);
-}
-
-function attribute(flags: number, type: number, value: Buffer): Buffer {
-  return Buffer.concat([Buffer.from([flags, type, value.length]), value]);
-}
-
-/** An UPDATE as a router sends it, with path identifiers when `addPath`. */
-export function update(options: {
-  announce?: Route[];
-  withdraw?: Route[];
-  communities?: number[];
-  addPath?: boolean;
-  /** A malformed ORIGIN (RFC 7606: treat-as-withdraw). */
-  badOrigin?: boolean;
-}): Uint8Array {
-  const addPath = options.addPath ?? true;
-  const v4 = (routes: Route[] = []) => routes.filter((route) => !route.prefix.includes(':'));
-  const v6 = (routes: Route[] = []) => routes.filter((route) => route.prefix.includes(':'));
-  const attributes: Buffer[] = [];
-  if ((options.announce ?? []).length > 0) {
-    attributes.push(attribute(0x40, 1, Buffer.from([options.badOrigin === true ? 7 : 0])));
-    attributes.push(attribute(0x40, 2, Buffer.from([2, 1, 0, 0, 0xfd, 0xe8])));
-    attributes.push(attribute(0x40, 3, Buffer.from([192, 0, 2, 99])));
-    const values = Buffer.alloc(4 * (options.communities ?? []).length);
-    (options.communities ?? []).forEach((value, i) => values.writeUInt32BE(value, 4 * i));
-    if (values.length > 0) attributes.push(attribute(0xc0, 8, values));
-  }
-  if (v6(options.announce).length > 0) {
-    const nextHop = Buffer.from('20010db8000000000000000000000099', 'hex');
-    const value = Buffer.concat([
-      Buffer.from([0, 2, 1, 16]),
-      nextHop,
-      Buffer.from([0]),
-      nlri(v6(options.announce), addPath),
-    ]);
-    attributes.push(attribute(0x80, 14, value));
-  }
-  if (v6(options.withdraw).length > 0) {
-    const value = Buffer.concat([Buffer.from([0, 2, 1]), nlri(v6(options.withdraw), addPath)]);
-    attributes.push(attribute(0x80, 15, value));
-  }
-  const withdrawn = nlri(v4(options.withdraw), addPath);
-  const allAttributes = Buffer.concat(attributes);
-  const body = Buffer.concat([
-    Buffer.from([withdrawn.length >> 8, withdrawn.length & 0xff]),
-    withdrawn,
-    Buffer.from([allAttributes.length >> 8, allAttributes.length & 0xff]),
-    allAttributes,
-    nlri(v4(options.announce), addPath),
-  ]);
-  const header = Buffer.alloc(19, 0xff);
-  header.writeUInt16BE(19 + body.length, 16);
-  header[18] = 2;
-  return new Uint8Array(Buffer.concat([header, body]));
-}
 
 /** A sink that writes down what `readRoutes` hands it. */
 class Recorder implements RouteSink {
@@ -401,5 +331,65 @@ describe('speaker with fleet (sim HAL)', () => {
     sim.runFor(1);
     expect(Buffer.concat(sim.takeWritten(0)).toString('hex')).not.toContain('4508');
     expect(speaker.fleet).toBeNull();
+  });
+});
+
+describe('speaker routes with fleet (sim HAL)', () => {
+  it('tags announcements with the site community, and re-sends them as last resort (MED, community) in place', () => {
+    const doc = document({ rise: 1, fall: 1 }) as Record<string, any>;
+    doc['services'][0].prefixes = ['192.0.2.53/32'];
+    doc['fleet'] = {
+      siteCommunity: '65010:1',
+      lastResortCommunity: '65010:666',
+      lastResortMed: 500,
+      whenUnknown: 'hold',
+    };
+    doc['announcer'] = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address: '127.0.12.2', port: 1179, remoteAs: 65000, nextHopV4: '192.0.2.10' }],
+    };
+    const config = readConfig(doc).config!;
+    const sim = new SimHal({ socketsMax: 16, seed: 3 });
+    const speaker = new BgpSpeaker(config, sim);
+    new Lifeline(config, sim, speaker).start();
+    sim.runFor(1);
+    sim.takeWritten(0);
+    const scratch = new Uint8Array(256);
+    const open = encodeOpen(scratch, 0, {
+      localAs: 65000,
+      holdTimeS: 0,
+      routerId: new Uint8Array([127, 0, 12, 2]),
+      families: 1,
+    });
+    sim.deliver(0, scratch.slice(0, open));
+    sim.deliver(0, scratch.slice(0, encodeKeepalive(scratch, 0)));
+    sim.runFor(300);
+    const prefix = parsePrefix('192.0.2.53/32') as Prefix;
+    const route = (med: number, communities: number[]): string => {
+      const nextHop = { family: 4 as const, bytes: new Uint8Array([192, 0, 2, 10]), text: '' };
+      const length = encodeAnnounce(scratch, 0, prefix, {
+        localAs: 65010,
+        as4: true,
+        nextHop,
+        med,
+        communities,
+      });
+      return Buffer.from(scratch.subarray(0, length)).toString('hex');
+    };
+    const written = (): string[] =>
+      sim
+        .takeWritten(0)
+        .filter((chunk) => chunk[18] === 2) // the UPDATEs
+        .map((chunk) => Buffer.from(chunk).toString('hex'));
+    expect(written()).toEqual([route(-1, [OURS])]);
+    sim.setAll({ behaviour: Behaviour.Silent });
+    sim.runFor(1000);
+    // Held as last resort: the same prefix again (an implicit replace), no withdrawal between.
+    expect(written()).toEqual([route(500, [OURS, LAST_RESORT])]);
+    sim.setAll({ behaviour: Behaviour.Answer });
+    sim.runFor(1000);
+    expect(written()).toEqual([route(-1, [OURS])]);
   });
 });
