@@ -58,6 +58,7 @@ export const PURE_ASSERTS = {
 };
 
 export function espruinoOptions(config) {
+  const fleet = config?.fleet != null || config?.guard != null;
   return {
     bundle: true,
     format: 'iife',
@@ -73,15 +74,16 @@ export function espruinoOptions(config) {
     // The board carries only what its config uses: these constants fold, and esbuild drops the
     // speaker, the console (with its crypto) or the pin code when they are off.
     define: {
-      // Without `fleet` and `guard` the board has no code that reads them: their nulls stay out.
+      // Without `fleet` and `guard` the board has no code that reads them: their nulls stay out
+      // (with either, both stay: the guard reads both).
       LIFELINE_CONFIG: JSON.stringify(config, (key, value) =>
-        (key === 'fleet' || key === 'guard') && value === null ? undefined : value,
+        (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
       ),
       LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
       LIFELINE_CONSOLE: String(config?.console != null),
       LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
       // Fleet safety (issue 12): the fleet table, ADD-PATH and the guard only where configured.
-      LIFELINE_FLEET: String(config?.fleet != null || config?.guard != null),
+      LIFELINE_FLEET: String(fleet),
       // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
       LIFELINE_LEAN: 'true',
     },

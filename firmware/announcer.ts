@@ -25,12 +25,10 @@ export const enum RouteState {
   LastResort = 3,
 }
 
-export const ROUTE_STATE_NAMES: readonly string[] = [
-  'withdrawn',
-  'announced',
-  'drained',
-  'last-resort',
-];
+export const ROUTE_STATE_NAMES: readonly string[] = ['withdrawn', 'announced', 'drained'];
+// Only the guard asks for a last-resort route: a board without it has no name for one.
+if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+  (ROUTE_STATE_NAMES as string[]).push('last-resort');
 
 /**
  * The attributes a route in `state` (Announced, Drained or LastResort) carries: the service's (or
@@ -118,10 +116,13 @@ export class ExaBgpAnnouncer implements Announcer {
             verb + ' route ' + prefix.text + ' next-hop ' + nextHop(prefix.family) + attributes,
         );
       };
+      const announced = route('announce', RouteState.Announced);
       return route('withdraw', RouteState.Withdrawn).concat(
-        route('announce', RouteState.Announced),
+        announced,
         route(service.drain === null ? 'withdraw' : 'announce', RouteState.Drained),
-        route('announce', RouteState.LastResort),
+        (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && fleet !== null
+          ? route('announce', RouteState.LastResort)
+          : announced,
       );
     });
   }

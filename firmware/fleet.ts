@@ -38,9 +38,12 @@ export interface FleetTableOptions {
   readonly fleet: FleetConfig;
   /** Every configured prefix, services' in order. */
   readonly prefixes: readonly Prefix[];
-  /** Per service, its first prefix in `prefixes` and the count. */
-  readonly serviceStart: Uint16Array;
-  readonly serviceCount: Uint16Array;
+  /**
+   * Per service, its first prefix in `prefixes` and the count. (Names of their own: an options
+   * key cannot be shortened on a board, and `serviceCount` is used all over the firmware.)
+   */
+  readonly firstPrefixOf: Uint16Array;
+  readonly prefixCountOf: Uint16Array;
   /** Per peer, its name for the notices. */
   readonly peerNames: readonly string[];
 }
@@ -85,8 +88,8 @@ export class FleetTable implements FleetView, RouteSink {
     this.maxSites = fleet.maxSites;
     assert(this.peerCount > 0 && this.prefixCount > 0 && this.maxSites > 0, 'a table to size');
     this.prefixes = options.prefixes;
-    this.serviceStart = options.serviceStart;
-    this.serviceCount = options.serviceCount;
+    this.serviceStart = options.firstPrefixOf;
+    this.serviceCount = options.prefixCountOf;
     this.peerNames = options.peerNames;
     const slots = this.peerCount * this.prefixCount * this.maxSites;
     this.pathId = new Uint32Array(slots);
@@ -110,7 +113,12 @@ export class FleetTable implements FleetView, RouteSink {
   /** A session came up: its peer starts with nothing; `addPath`: it sends path identifiers. */
   sessionUp(peer: number, addPath: boolean): void {
     this.clear(peer);
-    if (addPath || this.addPathNoticed[peer] === 1) return;
+    if (!addPath) this.noticeNoAddPath(peer);
+  }
+
+  /** Says once per peer that it sends no path identifiers, so at most one other site is seen. */
+  noticeNoAddPath(peer: number): void {
+    if (this.addPathNoticed[peer] === 1) return;
     this.addPathNoticed[peer] = 1;
     this.notices.push(
       'fleet peer=' + this.peerNames[peer] + ' add-path=no: sees at most one other site',

@@ -4,12 +4,13 @@
 
 import { fstatSync } from 'node:fs';
 
-import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { ExaBgpAnnouncer, type Announcer } from '../firmware/announcer';
 import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Console } from '../firmware/console';
 import { CONFIG_BYTES_MAX, DEFAULTS, parseConfigText, type Config } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
+import type { Hal } from '../firmware/hal';
 import { NodeHal } from '../hal/node/index';
 import {
   loadKey,
@@ -20,6 +21,7 @@ import {
 } from './console';
 import { md5Addon, readMd5Key } from '../hal/node/md5';
 import { runDrill } from './drill';
+import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 import { readRegularFile } from '../hal/node/files';
 import { ServiceWatchdog } from './systemd';
@@ -124,6 +126,13 @@ function startConsole(
   return { transport, signal, auth };
 }
 
+/** The ExaBGP announcer; with `fleet`, ExaBGP's messages on stdin give the guard its view. */
+function exabgpAnnouncer(config: Config, hal: Hal, fleet: ExaBgpFleet | null): Announcer {
+  return fleet === null
+    ? new ExaBgpAnnouncer(config, hal)
+    : new ExaBgpFleetAnnouncer(config, hal, fleet.table);
+}
+
 export function run(config: Config, consoleDevice: string | null): void {
   const device = consoleDevice ?? config.console?.device ?? null;
   if (device === 'stdio' && config.announcer.kind === 'exabgp') {
@@ -134,7 +143,8 @@ export function run(config: Config, consoleDevice: string | null): void {
   }
   const hal = new NodeHal({ stateDir: config.stateDir });
   const speaker = config.announcer.kind === 'bgp' ? new BgpSpeaker(config, hal) : null;
-  const lifeline = new Lifeline(config, hal, speaker ?? new ExaBgpAnnouncer(config, hal));
+  const exabgpFleet = speaker === null && config.fleet !== null ? new ExaBgpFleet(config) : null;
+  const lifeline = new Lifeline(config, hal, speaker ?? exabgpAnnouncer(config, hal, exabgpFleet));
   lifeline.start();
   const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
   let stopping = false;
@@ -183,10 +193,12 @@ export function run(config: Config, consoleDevice: string | null): void {
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
   // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never
-  // fills. A pipe that ends means ExaBGP is gone: stop rather than probe on as an orphan. (Under
-  // systemd stdin is /dev/null, not a pipe, and its immediate end means nothing.)
+  // fills (with `fleet`, its received UPDATEs and neighbour changes go into the view). A pipe
+  // that ends means ExaBGP is gone: stop rather than probe on as an orphan. (Under systemd stdin
+  // is /dev/null, not a pipe, and its immediate end means nothing.)
   if (device !== 'stdio' && stdinIsPipe()) {
-    process.stdin.on('data', () => {}).on('error', () => {});
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => exabgpFleet?.received(chunk)).on('error', () => {});
     process.stdin.on('end', () => stop('stdin-closed'));
   }
   process.stdout.on('error', () => stop('stdout-closed'));

@@ -34,6 +34,19 @@ describe('lifeline check-config and usage', () => {
     });
   });
 
+  it('notes, on stdout and with exit 0, a drained service that the fleet guard cannot help', () => {
+    const doc = document() as any;
+    doc.services[0].drain = { med: 900 };
+    doc.fleet = { siteCommunity: '65010:1', lastResortCommunity: '65010:666' };
+    expect(cli('check-config', file('fleet.json', JSON.stringify(doc)))).toEqual({
+      status: 0,
+      stdout:
+        'services[0].drain: note: a drained service is never withdrawn, so the fleet guard has ' +
+        'nothing to do for it\n',
+      stderr: '',
+    });
+  });
+
   it('prints one PATH: PROBLEM line per problem and exits 2', () => {
     const broken = document() as any;
     broken.services[0].backbone.targets[1].address = '10.1.0';

@@ -5,9 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 
-import { CONFIG_KEYS } from '../firmware/config';
+import { ExaBgpAnnouncer } from '../firmware/announcer';
+import { CONFIG_KEYS, readConfig } from '../firmware/config';
+import { Lifeline } from '../firmware/lifeline';
+import { SimHal } from '../hal/sim/index';
 import { renderMetrics } from '../host/metrics';
-import { simRig } from './helpers';
+import { document, simRig } from './helpers';
 
 const REFERENCE = readFileSync('docs/reference.md', 'utf8');
 
@@ -37,6 +40,17 @@ describe('docs/reference.md', () => {
     const names = [...text.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]!);
     expect(names.length).toBeGreaterThan(10);
     expect(names.filter((name) => !REFERENCE.includes('`' + name + '`'))).toEqual([]);
+    // With `fleet` the guard's families are served too.
+    const doc = document();
+    doc['fleet'] = { siteCommunity: '65010:1', lastResortCommunity: '65010:666' };
+    const config = readConfig(doc).config!;
+    const sim = new SimHal({ socketsMax: 8, seed: 1 });
+    const fleet = new Lifeline(config, sim, new ExaBgpAnnouncer(config, sim));
+    fleet.start();
+    const fleetText = renderMetrics({ lifeline: fleet, speaker: null, auth: null }, 0);
+    const guardNames = [...fleetText.matchAll(/^# TYPE (\S+)/gm)].map((match) => match[1]!);
+    expect(guardNames.length).toBeGreaterThan(names.length);
+    expect(guardNames.filter((name) => !REFERENCE.includes('`' + name + '`'))).toEqual([]);
     for (const name of [
       'bgp_session_state',
       'bgp_updates_sent_total',

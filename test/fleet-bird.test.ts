@@ -5,10 +5,6 @@
 // the path identifiers (IPv4 NLRI and IPv6 MP_REACH), count two healthy other sites, and forget
 // them when the session drops.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BgpSpeaker } from '../firmware/bgp/speaker';
@@ -16,77 +12,11 @@ import { SessionState } from '../firmware/bgp/session';
 import { readConfig } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
-import { randomPort, requireCommand, stopProcess, waitFor } from './support/peers';
+import { startFleetBird } from './support/fleet-bird';
+import { randomPort, waitFor } from './support/peers';
 
 const BIRD_ADDRESS = '127.0.12.2';
 const OUR_ADDRESS = '127.0.12.1';
-
-function sites(table: 'ipv4' | 'ipv6', prefix: string): string {
-  const tagged: [string, string][] = [
-    ['s2', '(65010,2)'],
-    ['s3', '(65010,3)'],
-    ['us', '(65010,1)'],
-    ['lr', '(65010,4)); bgp_community.add((65010,666)'],
-  ];
-  return tagged
-    .map(
-      ([name, community]) => `protocol static ${name}_${table} {
-  ${table} { table ${table === 'ipv4' ? 't4' : 't6'}; };
-  route ${prefix} blackhole { bgp_community.add(${community}); };
-}
-`,
-    )
-    .join('');
-}
-
-async function startFleetBird(port: number): Promise<{
-  process: ChildProcess;
-  birdc: (...args: string[]) => string;
-  log: () => string;
-  stop: () => Promise<void>;
-}> {
-  requireCommand('/usr/sbin/bird', 'bird2');
-  const dir = mkdtempSync(join(tmpdir(), 'lifeline-fleet-bird-'));
-  const ctl = join(dir, 'bird.ctl');
-  writeFileSync(
-    join(dir, 'bird.conf'),
-    `log "${dir}/bird.log" all;
-router id ${BIRD_ADDRESS};
-ipv4 table t4;
-ipv6 table t6;
-${sites('ipv4', '192.0.2.53/32')}${sites('ipv6', '2001:db8:53::/48')}
-protocol bgp fw {
-  local ${BIRD_ADDRESS} port ${port} as 65000;
-  neighbor ${OUR_ADDRESS} as 65010;
-  strict bind on; passive on; multihop 2;
-  hold time 9; min hold time 3; keepalive time 3;
-  connect retry time 1; error wait time 1, 5;
-  ipv4 { table t4; import all; export all; add paths tx; };
-  ipv6 { table t6; import all; export all; add paths tx; next hop address ::1; };
-}
-`,
-  );
-  const child = spawn('/usr/sbin/bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl], {
-    stdio: 'ignore',
-  });
-  const birdc = (...args: string[]): string => {
-    const result = spawnSync('/usr/sbin/birdc', ['-s', ctl, ...args], { encoding: 'utf8' });
-    return result.status === 0 ? result.stdout : '';
-  };
-  await waitFor(() => birdc('show', 'status').includes('Daemon is up'), 5000, 'BIRD');
-  const log = (): string => {
-    try {
-      return readFileSync(join(dir, 'bird.log'), 'utf8');
-    } catch {
-      return '';
-    }
-  };
-  const stop = async (): Promise<void> => {
-    await stopProcess(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { process: child, birdc, log, stop };
-}
 
 describe('fleet view from a real BIRD 2 with ADD-PATH', () => {
   let bird: Awaited<ReturnType<typeof startFleetBird>>;
@@ -96,7 +26,7 @@ describe('fleet view from a real BIRD 2 with ADD-PATH', () => {
 
   beforeAll(async () => {
     const port = randomPort();
-    bird = await startFleetBird(port);
+    bird = await startFleetBird({ address: BIRD_ADDRESS, neighbor: OUR_ADDRESS, port });
     const result = readConfig({
       device: { name: 'site-1' },
       probe: { intervalMs: 100, timeoutMs: 80 },

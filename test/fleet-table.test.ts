@@ -71,8 +71,8 @@ function table(maxSites = 4): FleetTable {
   return new FleetTable({
     fleet: config.fleet!,
     prefixes: config.services[0]!.prefixes,
-    serviceStart: new Uint16Array([0]),
-    serviceCount: new Uint16Array([2]),
+    firstPrefixOf: new Uint16Array([0]),
+    prefixCountOf: new Uint16Array([2]),
     peerNames: ['127.0.12.2', '127.0.12.3'],
   });
 }
@@ -391,5 +391,58 @@ describe('speaker routes with fleet (sim HAL)', () => {
     sim.setAll({ behaviour: Behaviour.Answer });
     sim.runFor(1000);
     expect(written()).toEqual([route(-1, [OURS])]);
+  });
+});
+
+describe('fleet table under hostile input (sim HAL)', () => {
+  it('survives 50,000 random and mutated UPDATEs with path identifiers: no exception, a bounded count', () => {
+    const config = fleetConfig(4);
+    const sim = new SimHal({ socketsMax: 16, seed: 3 });
+    const speaker = new BgpSpeaker(config, sim);
+    const lifeline = new Lifeline(config, sim, speaker);
+    lifeline.start();
+    const scratch = new Uint8Array(256);
+    const open = encodeOpen(scratch, 0, {
+      localAs: 65000,
+      holdTimeS: 0,
+      routerId: new Uint8Array([127, 0, 12, 2]),
+      families: 3,
+      addPathReceive: 3,
+    });
+    scratch[open - 5] = 3;
+    scratch[open - 1] = 3;
+    const peerOpen = scratch.slice(0, open);
+    const keepalive = scratch.slice(0, encodeKeepalive(scratch, 0));
+    const valid = [
+      update({ announce: BOTH(1), communities: [community(2)] }),
+      update({ announce: BOTH(2), communities: [community(3), LAST_RESORT] }),
+      update({ withdraw: [...BOTH(1), { prefix: '10.0.0.0/8', pathId: 4 }] }),
+      update({ announce: BOTH(7), communities: [community(9), 0xffff0000, OURS] }),
+      update({}),
+    ];
+    let seed = 12;
+    const random = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
+    let resets = 0;
+    let sawOthers = 0;
+    for (let i = 0; i < 50000; i++) {
+      if (speaker.sessions[0]!.state !== SessionState.Established) {
+        resets++;
+        sim.runFor(1300); // the backoff is back to 1 s ±25% after each Established
+        sim.deliver(0, peerOpen);
+        sim.deliver(0, keepalive);
+      }
+      const base = valid[i % valid.length]!;
+      const message = new Uint8Array(base);
+      // Mostly the body: the header is checked before the fleet table sees anything.
+      for (let m = 0; m < 1 + (i % 3); m++)
+        message[19 + Math.floor(random() * (message.length - 19))] = (random() * 256) | 0;
+      sim.deliver(0, message);
+      const others = speaker.fleet!.healthyOthers(0);
+      expect(others >= 0 && others <= 4).toBe(true);
+      sawOthers = Math.max(sawOthers, others);
+    }
+    expect(resets).toBeGreaterThan(100);
+    expect(sawOthers).toBeGreaterThan(0);
+    expect(lifeline.counters.rounds).toBeGreaterThan(0);
   });
 });

@@ -639,8 +639,10 @@ function checkNlri(
   pathIds: boolean,
 ): boolean {
   while (at < end) {
-    if (pathIds) at += 4;
-    if (at >= end) return false;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      if (pathIds) at += 4;
+      if (at >= end) return false;
+    }
     const bits = bytes[at]!;
     if (bits > bitsMax) return false;
     at += 1 + ((bits + 7) >> 3);
@@ -682,7 +684,9 @@ export function checkUpdate(
   error: BgpError,
   addPath?: number,
 ): UpdateVerdict {
-  const pathIds = ((addPath ?? 0) & FAMILY_IPV4) !== 0;
+  const pathIds =
+    (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) &&
+    ((addPath ?? 0) & FAMILY_IPV4) !== 0;
   const end = offset + length;
   let at = offset + HEADER_BYTES;
   const withdrawnLength = word(bytes, at);

@@ -139,8 +139,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         ? new FleetTable({
             fleet: config.fleet,
             prefixes,
-            serviceStart: this.prefixStart,
-            serviceCount: this.prefixCount,
+            firstPrefixOf: this.prefixStart,
+            prefixCountOf: this.prefixCount,
             peerNames: config.announcer.peers.map((peer) => peer.address.text),
           })
         : null;
@@ -230,7 +230,10 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           frameBytes: this.frameBytes,
           restartTimeS: announcer.restartTimeS,
           // ADD-PATH receive only with `fleet`: the table is what reads the paths.
-          addPathReceive: this.fleetTable === null ? 0 : families,
+          addPathReceive:
+            (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && this.fleetTable !== null
+              ? families
+              : 0,
         }),
       );
     }
