@@ -254,7 +254,7 @@ export interface OpenOptions {
   /** The Restart State bit: this speaker has just (re)started. */
   readonly restarted?: boolean;
   /** ADD-PATH (RFC 7911): the families (of `families`) we can receive path identifiers for. */
-  readonly addPathReceive?: number;
+  addPathReceive?: number;
 }
 
 /**
@@ -529,8 +529,11 @@ export class OpenInfo {
   families = 0;
   as4 = false;
   routeRefresh = false;
-  /** The families for which the peer will send path identifiers (ADD-PATH Send, RFC 7911). */
-  addPathSend = 0;
+  /**
+   * The families for which the peer will send path identifiers (ADD-PATH Send, RFC 7911). Set by
+   * `parseOpen` only where LIFELINE_FLEET is not false (a board without `fleet` has no ADD-PATH).
+   */
+  addPathSend!: number;
 }
 
 /** ADD-PATH entries (RFC 7911 4): the families the peer can send path identifiers for. */
@@ -598,7 +601,7 @@ export function parseOpen(
   info.families = 0;
   info.as4 = false;
   info.routeRefresh = false;
-  info.addPathSend = 0;
+  if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) info.addPathSend = 0;
   if (info.holdTimeS === 1 || info.holdTimeS === 2)
     return error.set(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime);
   if (info.identifier === 0) return error.set(ErrorCode.Open, OpenSubcode.BadIdentifier);

@@ -24,6 +24,7 @@ import {
   MessageType,
   OpenInfo,
   OpenSubcode,
+  type OpenOptions,
   parseOpen,
   UpdateVerdict,
 } from './codec';
@@ -125,8 +126,11 @@ export interface SessionOptions {
   readonly frameBytes: number;
   /** Graceful restart (RFC 4724): the restart time we offer, 0 for none. */
   readonly restartTimeS: number;
-  /** ADD-PATH (RFC 7911): the families we ask the peer to send several paths for (0: none). */
-  readonly addPathReceive?: number;
+  /**
+   * ADD-PATH (RFC 7911): the families we ask the peer to send several paths for (absent: none).
+   * Set after the literal, and only with `fleet`: a board without it carries no key.
+   */
+  addPathReceive?: number;
 }
 
 export class BgpSession {
@@ -137,8 +141,11 @@ export class BgpSession {
   families: number;
   holdTimeS: number;
   as4: boolean;
-  /** The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). */
-  addPath: number;
+  /**
+   * The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). Not
+   * even assigned on a board without `fleet`: read only where LIFELINE_FLEET is not false.
+   */
+  addPath!: number;
   establishedAtMs: number;
   lastError: string;
   updatesSent: number;
@@ -176,7 +183,7 @@ export class BgpSession {
     this.families = 0;
     this.holdTimeS = 0;
     this.as4 = false;
-    this.addPath = 0;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) this.addPath = 0;
     this.establishedAtMs = 0;
     this.lastError = '';
     this.updatesSent = 0;
@@ -345,20 +352,18 @@ export class BgpSession {
   connected(nowMs: number): void {
     if (this.state !== SessionState.Connect) return;
     const options = this.options;
-    this.send(
-      encodeOpen(this.transmit, 0, {
-        localAs: options.localAs,
-        holdTimeS: options.peer.holdTimeS,
-        routerId: options.routerId,
-        families: options.families,
-        restartTimeS: options.restartTimeS,
-        restarted: this.restarted,
-        addPathReceive:
-          typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
-            ? (options.addPathReceive ?? 0)
-            : 0,
-      }),
-    );
+    const open: { addPathReceive?: number } & OpenOptions = {
+      localAs: options.localAs,
+      holdTimeS: options.peer.holdTimeS,
+      routerId: options.routerId,
+      families: options.families,
+      restartTimeS: options.restartTimeS,
+      restarted: this.restarted,
+    };
+    // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
+    this.send(encodeOpen(this.transmit, 0, open));
     this.deadlineMs = nowMs + OPEN_HOLD_MS;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
   }
@@ -472,7 +477,8 @@ export class BgpSession {
     }
     if (type === MessageType.RouteRefresh) return this.receivedRouteRefresh(offset);
     this.updatesReceived++;
-    const verdict = checkUpdate(this.frame, offset, length, this.as4, this.error, this.addPath);
+    const addPath = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? this.addPath : 0;
+    const verdict = checkUpdate(this.frame, offset, length, this.as4, this.error, addPath);
     if (verdict === UpdateVerdict.SessionReset) return this.notify(nowMs, 'malformed-update');
     const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
     if (malformed) this.treatAsWithdraw++;

@@ -29,6 +29,7 @@ import {
   RECEIVE_BYTES,
   SESSION_STATE_NAMES,
   SessionState,
+  type SessionOptions,
   type SessionOwner,
 } from './session';
 
@@ -77,11 +78,29 @@ export interface PeerStatus {
   readonly establishedCount: number;
 }
 
+/**
+ * Gives `speaker` the session hooks that feed `table`: functions set on the instance, not methods,
+ * so that a board without `fleet` carries none of it.
+ */
+function fleetHooks(speaker: BgpSpeaker, table: FleetTable): void {
+  speaker.updateReceived = (session, bytes, offset, length, treatAsWithdraw) => {
+    table.select(session.options.index);
+    readRoutes(bytes, offset, length, session.addPath, treatAsWithdraw, table);
+  };
+  speaker.sessionDown = (session) => table.sessionDown(session.options.index);
+}
+
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
-  /** The other sites' routes, with `fleet` configured (else null). */
-  readonly fleet: FleetView | null;
-  private readonly fleetTable: FleetTable | null;
+  /**
+   * The other sites' routes, with `fleet` configured (else null). Not even assigned on a board
+   * without `fleet` (build.mjs): read only where LIFELINE_FLEET is not false.
+   */
+  readonly fleet!: FleetView | null;
+  private readonly fleetTable!: FleetTable | null;
+  /** The session's hooks for received routes (SessionOwner), set only with `fleet`. */
+  updateReceived?: NonNullable<SessionOwner['updateReceived']>;
+  sessionDown?: NonNullable<SessionOwner['sessionDown']>;
   /** Per peer: the listener its connections come in on (passive peers), or -1. */
   private readonly listenerOf: Int8Array;
   private readonly listeners: StreamListener[];
@@ -134,21 +153,25 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
-    this.fleetTable =
-      (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && config.fleet !== null
-        ? new FleetTable({
-            fleet: config.fleet,
-            prefixes,
-            firstPrefixOf: this.prefixStart,
-            prefixCountOf: this.prefixCount,
-            peerNames: config.announcer.peers.map((peer) => peer.address.text),
-          })
-        : null;
+    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      const table =
+        config.fleet === null
+          ? null
+          : new FleetTable({
+              fleet: config.fleet,
+              prefixes,
+              firstPrefixOf: this.prefixStart,
+              prefixCountOf: this.prefixCount,
+              peerNames: config.announcer.peers.map((peer) => peer.address.text),
+            });
+      this.fleetTable = table;
+      this.fleet = table;
+      if (table !== null) fleetHooks(this, table);
+    }
     this.prefixFamily = new Uint8Array(prefixes.map((prefix) => prefix.family));
     this.updates = config.announcer.peers.map((peer) =>
       this.buildUpdates(peer, prefixes, attributes),
     );
-    this.fleet = this.fleetTable;
     this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
     this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
     const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
@@ -195,7 +218,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
             ? chosen.communityValues.concat([GRACEFUL_SHUTDOWN])
             : chosen.communityValues;
           // Without `fleet` the guard never asks for a last-resort route: nothing to build.
-          const unused = (shutdown && !graceful) || (k === 2 && this.fleetTable === null);
+          const lastResort =
+            (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && this.fleetTable !== null;
+          const unused = (shutdown && !graceful) || (k === 2 && !lastResort);
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
             updates.push(
@@ -217,25 +242,22 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     for (let i = 0; i < this.prefixFamily.length; i++)
       families |= this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
     for (let index = 0; index < announcer.peers.length; index++) {
-      this.sessions.push(
-        new BgpSession({
-          index,
-          peer: announcer.peers[index]!,
-          localAs: announcer.localAs,
-          routerId,
-          families,
-          hal: this.hal,
-          owner: this,
-          receive: this.receive,
-          frameBytes: this.frameBytes,
-          restartTimeS: announcer.restartTimeS,
-          // ADD-PATH receive only with `fleet`: the table is what reads the paths.
-          addPathReceive:
-            (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && this.fleetTable !== null
-              ? families
-              : 0,
-        }),
-      );
+      const options: SessionOptions = {
+        index,
+        peer: announcer.peers[index]!,
+        localAs: announcer.localAs,
+        routerId,
+        families,
+        hal: this.hal,
+        owner: this,
+        receive: this.receive,
+        frameBytes: this.frameBytes,
+        restartTimeS: announcer.restartTimeS,
+      };
+      // ADD-PATH receive only with `fleet`: the table is what reads the paths.
+      if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+        if (this.fleetTable !== null) options.addPathReceive = families;
+      this.sessions.push(new BgpSession(options));
     }
     this.listen();
   }
@@ -386,27 +408,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.endOfRibPending[session.options.index] = session.families;
     for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
     this.drain(session);
-  }
-
-  updateReceived(
-    session: BgpSession,
-    bytes: Uint8Array,
-    offset: number,
-    length: number,
-    treatAsWithdraw: boolean,
-  ): void {
-    // A block, not an early return: esbuild drops the reader only where it is not referenced.
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      const table = this.fleetTable;
-      if (table === null) return;
-      table.select(session.options.index);
-      readRoutes(bytes, offset, length, session.addPath, treatAsWithdraw, table);
-    }
-  }
-
-  sessionDown(session: BgpSession): void {
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (this.fleetTable !== null) this.fleetTable.sessionDown(session.options.index);
   }
 
   refreshRequested(session: BgpSession, family: number): void {
