@@ -5,7 +5,7 @@
 // a sampler of its table give the prefix's presence, the sites' audit trails what each decided.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -198,6 +198,7 @@ export async function until(check: () => boolean, limitMs: number): Promise<numb
 export class FleetLab {
   private constructor(
     readonly options: FleetLabOptions,
+    readonly dir: string,
     readonly router: FleetRouter,
     readonly sampler: PresenceSampler,
     readonly sites: readonly Site[],
@@ -242,7 +243,7 @@ export class FleetLab {
     );
     const sampler = new PresenceSampler(router.control, FLEET_PREFIX);
     await sampler.start();
-    return new FleetLab(options, router, sampler, sites, centres);
+    return new FleetLab(options, dir, router, sampler, sites, centres);
   }
 
   /** Sites (by index) whose path at the router carries the last-resort community. */
@@ -296,5 +297,6 @@ export class FleetLab {
     await Promise.all(this.sites.map((site) => site.stop()));
     await this.router.stop();
     for (const list of this.centres) for (const centre of list) await centre.stop();
+    rmSync(this.dir, { recursive: true, force: true });
   }
 }

@@ -6,7 +6,7 @@
 // plays `lifeline lab --scenario fleet` (host/fleet-scenario.ts), which the last case runs.
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,7 @@ describe('fleet guard over BIRD 2, the whole fleet cut at once, guard on (lastRe
   let lab: FleetLab | null = null;
   afterAll(async () => {
     await lab?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   const name =
@@ -277,7 +278,8 @@ describe('fleet guard without a fleet view (no route, no End-of-RIB)', () => {
     'whenUnknown hold keeps the route as last resort, local withdraws, ' +
     'and the panic threshold holds until the local check fails';
   it(name, async () => {
-    const blind = await blindSites(mkdtempSync(join(tmpdir(), 'lifeline-fleet-blind-')));
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-fleet-blind-'));
+    const blind = await blindSites(dir);
     const [hold, local, panic] = blind.sites as [Site, Site, Site];
     const routes = (): string => [0, 1, 2].map((site) => routeAt(blind, site)).join();
     const context = (): string =>
@@ -309,6 +311,7 @@ describe('fleet guard without a fleet view (no route, no End-of-RIB)', () => {
       await Promise.all(blind.sites.map((site) => site.stop()));
       for (const collector of blind.collectors) collector.close();
       for (const centre of blind.centres) await centre.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
