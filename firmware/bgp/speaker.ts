@@ -149,8 +149,15 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       const service = services[s]!;
       for (const prefix of service.prefixes) {
         prefixes.push(prefix);
-        for (const state of ANNOUNCING)
-          attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
+        for (const state of ANNOUNCING) {
+          const drained = state === RouteState.Drained ? service.drain : null;
+          attributes.push(
+            // Without `fleet` (a board without it: folded) the attributes are the service's own.
+            typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
+              ? routeAttributes(service.announce, service.drain, config.fleet, state)
+              : (drained ?? service.announce),
+          );
+        }
       }
     }
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
