@@ -23,7 +23,8 @@ commands:
                            lay out (or remove) an unpacked release on this appliance
   fleet --prometheus URL | --targets HOST:PORT,...
                            one line per appliance and service, from Prometheus or scraped
-  lab [--scenario outage]  the self-contained lab on loopback (npm start)
+  lab [--scenario outage|fleet]
+                           the self-contained lab on loopback (npm start)
   bench [--json FILE]      the latency benchmarks on this device
 
 Every command takes --help.
@@ -60,8 +61,10 @@ const HELP: { readonly [command: string]: string } = {
     '  transition and its reason. In a terminal it refreshes every S seconds (2); piped, or\n' +
     '  with --once, it prints once.\n',
   lab:
-    'usage: lifeline lab [--scenario outage]\n' +
-    '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n',
+    'usage: lifeline lab [--scenario outage|fleet]\n' +
+    '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n' +
+    '  fleet: the cut on three sites (lifeline run processes) and a BIRD 2 route server, the\n' +
+    '  fleet guard off and then on (needs /usr/sbin/bird).\n',
   bench:
     'usage: lifeline bench [--json FILE] [--device DEVICE]\n' +
     '  Runs the latency benchmarks; prints a table and writes JSON (default bench/results/).\n',

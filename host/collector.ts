@@ -26,9 +26,9 @@ export class RouteCollector {
     this.server = createServer((socket) => this.accept(socket));
   }
 
-  listen(): Promise<number> {
+  listen(address = '127.0.0.1'): Promise<number> {
     return new Promise((resolve) =>
-      this.server.listen(0, '127.0.0.1', () =>
+      this.server.listen(0, address, () =>
         resolve((this.server.address() as { port: number }).port),
       ),
     );

@@ -317,12 +317,18 @@ function view(lab: Lab): string {
 
 export async function lab(args: readonly string[]): Promise<number> {
   const scenarioName = args[0] === '--scenario' ? (args[1] ?? '') : null;
-  if ((scenarioName !== null && scenarioName !== 'outage') || args.length > 2) {
+  if (
+    (scenarioName !== null && scenarioName !== 'outage' && scenarioName !== 'fleet') ||
+    args.length > 2
+  ) {
     process.stderr.write(
-      'lab: unknown scenario "' + (scenarioName ?? args.join(' ')) + '" (known: outage)\n',
+      'lab: unknown scenario "' + (scenarioName ?? args.join(' ')) + '" (known: outage, fleet)\n',
     );
     return 2;
   }
+  // The fleet runs three real `lifeline run` processes: this program, as it was started.
+  if (scenarioName === 'fleet')
+    return (await import('./fleet-scenario')).fleetScenario(process.argv[1]!);
   if (scenarioName === null && process.stdin.isTTY && process.stdout.isTTY) return interactive();
   return scenario();
 }
