@@ -29,6 +29,8 @@ export const SITES = [
   { name: 'fra', device: 'edge-fra1', address: '127.0.120.13', community: '65010:3' },
 ] as const;
 export const INTERVAL_MS = 100;
+/** `fleet.settleMs` of the guarded sites. */
+export const SETTLE_MS = 500;
 export const FALL = 3;
 export const RISE = 2;
 
@@ -225,6 +227,8 @@ export class FleetLab {
           lastResortCommunity: LAST_RESORT_COMMUNITY,
           lastResortMed: LAST_RESORT_MED,
           rejoinSpreadMs: options.rejoinSpreadMs,
+          // Five rounds: far above the loopback router's propagation (milliseconds).
+          settleMs: SETTLE_MS,
         }
       : null;
     const sites = SITES.map((site, s) =>

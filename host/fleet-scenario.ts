@@ -4,7 +4,7 @@
 // absent from the router, the time to hand back to the recovered site, the route changes the sites
 // sent during the cut, and when each of the others rejoined.
 
-import { FLEET_PREFIX_V6, FleetLab, INTERVAL_MS, SITES, until, type DataCentre } from './fleet-lab';
+import { FLEET_PREFIX_V6, FleetLab, SITES, until, type DataCentre } from './fleet-lab';
 import { FleetRouter, type RouterPath } from './fleet-router';
 import { DnsResponder } from './responder';
 
@@ -132,12 +132,11 @@ async function responderCentre(site: number, index: number): Promise<DataCentre>
 }
 
 /**
- * The longest absence of the prefix the guard allows today in a whole-fleet cut (issue 12's
- * target is 0 ms): sites that fall within the router's propagation delay of each other each still
- * see the other announcing normally and both withdraw, and the guard looks again only at its next
- * probe round (firmware/guard.ts `round`), so the prefix can be gone for up to one interval.
+ * The longest absence of the prefix the guard allows in a whole-fleet cut: none. Sites that fall
+ * together first mark their routes last resort and decide on the view only `fleet.settleMs` later
+ * (firmware/guard.ts, HoldReason.Settle), when each sees the others' marks: none withdraws.
  */
-export const GUARD_ABSENCE_MS_MAX = INTERVAL_MS + 100;
+export const GUARD_ABSENCE_MS_MAX = 0;
 
 const CUT_MS = 3000;
 const REJOIN_SPREAD_MS = 2000;
