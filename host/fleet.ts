@@ -73,6 +73,19 @@ function find(
   );
 }
 
+/**
+ * The fleet guard: `holding` (routes kept as last resort) or `idle`, with the other sites the
+ * appliance sees announcing normally (`no view` without one); `-` without `fleet` or `guard`.
+ */
+function guardColumn(samples: readonly Sample[], instance: string, service: string): string {
+  const holding = find(samples, 'lifeline_guard_holding', instance, service);
+  if (holding === undefined) return '-';
+  const others = find(samples, 'lifeline_fleet_healthy_sites', instance, service);
+  const view =
+    others === undefined || others.value < 0 ? 'no view' : others.value + ' others';
+  return (holding.value === 1 ? 'holding' : 'idle') + ' (' + view + ')';
+}
+
 function bgpColumn(samples: readonly Sample[], instance: string): string {
   const sessions = samples.filter(
     (sample) =>
@@ -128,7 +141,7 @@ export function fleetRows(
       status.labels['routes'] ?? '-',
       status.labels['auto'] ?? '-',
       overrideColumn(samples, instance, service),
-      '-', // The fleet guard (issue 12) does not exist yet.
+      guardColumn(samples, instance, service),
       bgpColumn(samples, instance),
       last,
       status.labels['reason'] ?? '-',

@@ -126,6 +126,31 @@ describe('the fleet table', () => {
     expect(table[1]!.indexOf('withdrawn')).toBe(table[0]!.indexOf('ROUTES'));
   });
 
+  it('shows the fleet guard: holding or idle, with the other sites it sees, and - without one', () => {
+    const text = (holding: number | null, others: number): string =>
+      'lifeline_service_status_info{service="dns",routes="last-resort",auto="down"} 1\n' +
+      (holding === null
+        ? ''
+        : 'lifeline_guard_holding{service="dns"} ' +
+          holding +
+          '\nlifeline_fleet_healthy_sites{service="dns"} ' +
+          others +
+          '\n');
+    const samples = [
+      ...parseMetrics(text(1, 0), 'a:1'),
+      ...parseMetrics(text(0, 2), 'b:1'),
+      ...parseMetrics(text(0, -1), 'c:1'),
+      ...parseMetrics(text(null, 0), 'd:1'),
+    ];
+    const guard = fleetRows(samples, [], 0).map((row) => row[0] + ' ' + row[6]);
+    expect(guard).toEqual([
+      'a:1 holding (0 others)',
+      'b:1 idle (2 others)',
+      'c:1 idle (no view)',
+      'd:1 -',
+    ]);
+  });
+
   it('parses the text format with escapes and infinities, and shows ages in a unit that fits', () => {
     const samples = parseMetrics(
       '# HELP x y\nlifeline_config_info{device="a \\"b\\"",hash="1"} 1\nup +Inf\n',
