@@ -23,6 +23,7 @@ describe('the Prometheus rules and configs shipped in packaging/prometheus', () 
       'LifelineAuditWriteFailing',
       'LifelineBgpSessionDown',
       'LifelineConsoleLoginFailures',
+      'LifelineGuardHolding',
       'LifelineLoopStalled',
       'LifelineNotScraped',
       'LifelineOverrideActiveLong',
@@ -38,7 +39,7 @@ describe('the Prometheus rules and configs shipped in packaging/prometheus', () 
     requireCommand('/usr/bin/promtool', 'prometheus');
     const check = tool('promtool', ['check', 'rules', 'lifeline.rules.yml']);
     expect(check.status, check.output).toBe(0);
-    expect(check.output).toMatch(/SUCCESS: 15 rules found/);
+    expect(check.output).toMatch(/SUCCESS: 16 rules found/);
     const tests = tool('promtool', ['test', 'rules', 'lifeline.rules.test.yml']);
     expect(tests.status, tests.output).toBe(0);
   });
@@ -90,6 +91,7 @@ describe('the Prometheus rules and configs shipped in packaging/prometheus', () 
     const routes: [string, string][] = [
       ['LifelineServiceWithdrawnEverywhere', 'page'],
       ['LifelineServiceWithdrawnAtMostSites', 'page'],
+      ['LifelineGuardHolding', 'page'],
       ['LifelineServiceWithdrawnAtSite', 'oncall'],
       ['LifelineNotScraped', 'oncall'],
     ];
