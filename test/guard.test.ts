@@ -104,6 +104,19 @@ function guardRig(options: RigOptions = {}, view: FakeView | null = new FakeView
   return { sim, lifeline, type, login, audit, view };
 }
 
+/**
+ * A guarded site up for 2 s with `others` other sites announcing normally, whose data centres then
+ * fall silent for `silentMs`.
+ */
+function fallenSite(options: RigOptions, others: number, silentMs: number) {
+  const rig = guardRig(options);
+  rig.view!.others = others;
+  rig.sim.runFor(2000);
+  rig.sim.setAll({ behaviour: Behaviour.Silent });
+  rig.sim.runFor(silentMs);
+  return rig;
+}
+
 describe('fleet guard (sim HAL)', () => {
   it('holds as last resort while fewer than minHealthySites others announce, releases when enough', () => {
     const rig = guardRig({ fleet: { minHealthySites: 2 } });
@@ -128,11 +141,7 @@ describe('fleet guard (sim HAL)', () => {
   });
 
   it('withdraws once the fall has settled when enough other sites announce normally', () => {
-    const rig = guardRig({ fleet: { settleMs: 3000 } });
-    rig.view!.others = 3;
-    rig.sim.runFor(2000);
-    rig.sim.setAll({ behaviour: Behaviour.Silent });
-    rig.sim.runFor(2000);
+    const rig = fallenSite({ fleet: { settleMs: 3000 } }, 3, 2000);
     // Down: still announced, as last resort, while the other sites learn of it.
     expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
     const heldMs = rig.sim.emittedAtMs[2]!;
@@ -144,11 +153,7 @@ describe('fleet guard (sim HAL)', () => {
     expect(settledMs).toBeLessThanOrEqual(3000 + 1000); // the next round after it
     expect(rig.audit('guard')[1]).toBe('service=dns action=release others=3 min=1 reason=fleet');
     // Without a settle (settleMs 0) a fall withdraws at once, as without the guard.
-    const bare = guardRig({ fleet: { settleMs: 0 } });
-    bare.view!.others = 3;
-    bare.sim.runFor(2000);
-    bare.sim.setAll({ behaviour: Behaviour.Silent });
-    bare.sim.runFor(2000);
+    const bare = fallenSite({ fleet: { settleMs: 0 } }, 3, 2000);
     expect(bare.sim.emitted.slice(2)).toEqual(WITHDRAW);
     expect(bare.audit('guard')).toEqual([]);
   });
@@ -156,17 +161,9 @@ describe('fleet guard (sim HAL)', () => {
   it('keeps holding when the other sites fell at the same time: the view after the settle decides', () => {
     // Two sites fail together; each saw the other announcing normally when it fell. Withdrawing
     // on that view (settleMs 0) takes the prefix off the internet until each sees the other gone.
-    const racing = guardRig({ fleet: { settleMs: 0 } });
-    racing.view!.others = 1;
-    racing.sim.runFor(2000);
-    racing.sim.setAll({ behaviour: Behaviour.Silent });
-    racing.sim.runFor(2000);
+    const racing = fallenSite({ fleet: { settleMs: 0 } }, 1, 2000);
     expect(racing.sim.emitted.slice(2)).toEqual(WITHDRAW);
-    const rig = guardRig({ fleet: { settleMs: 2000 } });
-    rig.view!.others = 1;
-    rig.sim.runFor(2000);
-    rig.sim.setAll({ behaviour: Behaviour.Silent });
-    rig.sim.runFor(1500);
+    const rig = fallenSite({ fleet: { settleMs: 2000 } }, 1, 1500);
     expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
     rig.view!.others = 0; // the other site's last-resort announcement arrives
     rig.sim.runFor(10000);
@@ -313,11 +310,7 @@ describe('fleet guard (sim HAL)', () => {
 
     const delayMs = rejoinOffsetMs('edge-7', 20000);
     expect(delayMs).toBeGreaterThan(1000);
-    const rig = guardRig({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } });
-    rig.view!.others = 5;
-    rig.sim.runFor(2000);
-    rig.sim.setAll({ behaviour: Behaviour.Silent });
-    rig.sim.runFor(2000);
+    const rig = fallenSite({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } }, 5, 2000);
     expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
     rig.sim.setAll({ behaviour: Behaviour.Answer });
     const restoredMs = rig.sim.clock.nowMs();
@@ -343,11 +336,7 @@ describe('fleet guard (sim HAL)', () => {
   });
 
   it('shows the guard in the metrics', () => {
-    const rig = guardRig();
-    rig.view!.others = 0;
-    rig.sim.runFor(2000);
-    rig.sim.setAll({ behaviour: Behaviour.Silent });
-    rig.sim.runFor(2000);
+    const rig = fallenSite({}, 0, 2000);
     const text = renderMetrics({ lifeline: rig.lifeline, speaker: null, auth: null }, 0);
     expect(text).toContain('lifeline_guard_holding{service="dns"} 1');
     expect(text).toContain('lifeline_guard_holds_total{service="dns"} 1');
