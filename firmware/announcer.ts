@@ -107,14 +107,7 @@ export class ExaBgpAnnouncer implements Announcer {
     const fleet = config.fleet;
     this.lines = config.services.map((service) => {
       const route = (verb: string, state: RouteState): string[] => {
-        // Without `fleet` (a board without it: folded) the attributes are the service's own.
-        const own = state === RouteState.Drained && service.drain !== null;
-        const chosen =
-          typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
-            ? routeAttributes(service.announce, service.drain, fleet, state)
-            : own
-              ? service.drain!
-              : service.announce;
+        const chosen = routeAttributes(service.announce, service.drain, fleet, state);
         const attributes = verb === 'withdraw' ? '' : exabgpAttributes(chosen);
         return service.prefixes.map(
           (prefix) =>

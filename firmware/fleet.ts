@@ -16,7 +16,7 @@
 import { assert } from './assert';
 import type { Prefix } from './address';
 import type { FleetConfig } from './config';
-import type { RouteSink } from './bgp/codec';
+import { long, type RouteSink } from './bgp/codec';
 
 /** What the guard needs to know of the fleet, per service. */
 export interface FleetView {
@@ -149,8 +149,7 @@ export class FleetTable implements FleetView, RouteSink {
     let site = NO_SITE;
     let ours = false;
     for (let i = at; i + 4 <= at + length; i += 4) {
-      const value =
-        ((bytes[i]! << 24) | (bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!) >>> 0;
+      const value = long(bytes, i);
       if (value === this.lastResort) {
         this.currentSite = NO_SITE;
         return;

@@ -169,7 +169,8 @@ export class FleetGuard {
     this.reason[s] = reason;
     if (route === this.downRoute[s]) {
       // Still holding once the fall has settled: the hold now has its lasting reason.
-      if (settled && route === RouteState.LastResort) this.holdAudit(s, 'action=hold');
+      if (settled && route === RouteState.LastResort)
+        this.holdAudit(s, 'hold', HOLD_REASON_NAMES[reason]!);
       return false;
     }
     if (route === RouteState.LastResort) this.holds[s] = this.holds[s]! + 1;
@@ -181,15 +182,6 @@ export class FleetGuard {
   state(s: number, effective: number): GuardState {
     if (this.guarded[s] === 0) return GuardState.Off;
     return effective === RouteState.LastResort ? GuardState.Holding : GuardState.Idle;
-  }
-
-  /**
-   * Would withdrawing `s` remove the last normal announcement: no view, or a view with no other
-   * site announcing normally.
-   */
-  lastSite(s: number): boolean {
-    const view = this.view;
-    return view === null || !view.known(s) || view.healthyOthers(s) === 0;
   }
 
   /** The earliest pending rejoin, [0] (Infinity: none); kept by `setRejoin`. */
@@ -228,8 +220,9 @@ export class FleetGuard {
    * has: announced in any way, and no other site known to announce it normally.
    */
   wouldRemoveLastSite(s: number, effective: number): boolean {
-    const announced = effective !== RouteState.Withdrawn && effective !== UNDECIDED;
-    return announced && this.lastSite(s);
+    if (effective === RouteState.Withdrawn || effective === UNDECIDED) return false;
+    const view = this.view;
+    return view === null || !view.known(s) || view.healthyOthers(s) === 0;
   }
 
   /**
@@ -239,10 +232,13 @@ export class FleetGuard {
    */
   routesChanged(s: number, previous: number, target: number, cause: string): string {
     if (target === RouteState.LastResort) {
-      this.holdAudit(s, 'action=hold');
+      this.holdAudit(s, 'hold', HOLD_REASON_NAMES[this.reason[s]!]!);
     } else if (previous === RouteState.LastResort) {
-      const reason = target === RouteState.Withdrawn && cause === 'guard' ? 'fleet' : cause;
-      this.holdAudit(s, 'action=release reason=' + reason);
+      this.holdAudit(
+        s,
+        'release',
+        target === RouteState.Withdrawn && cause === 'guard' ? 'fleet' : cause,
+      );
     }
     const operator = cause === 'override' || cause === 'pin';
     const lastSite =
@@ -250,22 +246,20 @@ export class FleetGuard {
     return lastSite ? ' last-site=yes' : '';
   }
 
-  /** A `guard` record of `s`: `action` (a hold says its reason), the fleet's count, the floor. */
-  private holdAudit(s: number, action: string): void {
-    const reason =
-      action === 'action=hold' ? ' reason=' + HOLD_REASON_NAMES[this.reason[s]!]! : '';
-    const head = action.indexOf(' ');
+  /** A `guard` record of `s`: `action` (hold, release), the fleet's count, the floor, why. */
+  private holdAudit(s: number, action: string, reason: string): void {
     this.audit.record(
       'guard',
       'service=' +
         this.names[s] +
-        ' ' +
-        (head < 0 ? action : action.substring(0, head)) +
+        ' action=' +
+        action +
         ' others=' +
         (this.others[s]! < 0 ? 'unknown' : this.others[s]) +
         ' min=' +
         this.minHealthySites +
-        (head < 0 ? reason : action.substring(head)),
+        ' reason=' +
+        reason,
     );
   }
 
@@ -298,8 +292,7 @@ export class FleetGuard {
       return;
     }
     // A fall from up, announced (not waiting to rejoin): settle before the view may withdraw.
-    if (!up && this.settleMs > 0 && this.guarded[s] === 1 && transitions > 1)
-      this.settle(s, nowMs);
+    if (!up && this.settleMs > 0 && this.guarded[s] === 1 && transitions > 1) this.settle(s, nowMs);
     const withdrawn = before === AutoState.Down && this.downRoute[s] === RouteState.Withdrawn;
     if (!up || !withdrawn || this.rejoinOffsetMs === 0 || this.guarded[s] === 0) return;
     this.setRejoin(s, nowMs + this.rejoinOffsetMs);

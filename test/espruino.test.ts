@@ -157,7 +157,7 @@ describe('Espruino target', () => {
     const withFleet = (await buildEspruino(await validatedConfig(join(dir, 'fleet.json')))).text;
     expect(checkEspruinoSource(withFleet)).toEqual([]);
     const without = await bgpBundle();
-    for (const code of ['add-path=no', 'action=hold', 'cancelled=fall', 'overflow maxSites'])
+    for (const code of ['add-path=no', ' others=', 'cancelled=fall', 'overflow maxSites'])
       expect([withFleet.includes(code), without.includes(code)], code).toEqual([true, false]);
     expect(without).not.toMatch(/siteCommunity|lastResortCommunity/);
   });

@@ -207,7 +207,8 @@ function word(bytes: Uint8Array, offset: number): number {
   return (bytes[offset]! << 8) | bytes[offset + 1]!;
 }
 
-function long(bytes: Uint8Array, offset: number): number {
+/** The big-endian 32-bit value at `bytes[offset]`. */
+export function long(bytes: Uint8Array, offset: number): number {
   return (
     ((bytes[offset]! << 24) |
       (bytes[offset + 1]! << 16) |

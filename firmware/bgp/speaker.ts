@@ -11,7 +11,7 @@
 
 import { routeAttributes, RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
-import { FleetTable, type FleetView } from '../fleet';
+import { FleetTable } from '../fleet';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
 import type { Hal, ListenKey, StreamListener } from '../hal';
 import type { Prefix } from '../address';
@@ -96,8 +96,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * The other sites' routes, with `fleet` configured (else null). Not even assigned on a board
    * without `fleet` (build.mjs): read only where LIFELINE_FLEET is not false.
    */
-  readonly fleet!: FleetView | null;
-  private readonly fleetTable!: FleetTable | null;
+  readonly fleet!: FleetTable | null;
   /** The session's hooks for received routes (SessionOwner), set only with `fleet`. */
   updateReceived?: NonNullable<SessionOwner['updateReceived']>;
   sessionDown?: NonNullable<SessionOwner['sessionDown']>;
@@ -149,15 +148,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       const service = services[s]!;
       for (const prefix of service.prefixes) {
         prefixes.push(prefix);
-        for (const state of ANNOUNCING) {
-          const drained = state === RouteState.Drained ? service.drain : null;
-          attributes.push(
-            // Without `fleet` (a board without it: folded) the attributes are the service's own.
-            typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
-              ? routeAttributes(service.announce, service.drain, config.fleet, state)
-              : (drained ?? service.announce),
-          );
-        }
+        for (const state of ANNOUNCING)
+          attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
@@ -171,7 +163,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
               prefixCountOf: this.prefixCount,
               peerNames: config.announcer.peers.map((peer) => peer.address.text),
             });
-      this.fleetTable = table;
       this.fleet = table;
       if (table !== null) fleetHooks(this, table);
     }
@@ -226,7 +217,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
             : chosen.communityValues;
           // Without `fleet` the guard never asks for a last-resort route: nothing to build.
           const lastResort =
-            (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && this.fleetTable !== null;
+            (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && this.fleet !== null;
           const unused = (shutdown && !graceful) || (k === 2 && !lastResort);
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
@@ -263,7 +254,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       };
       // ADD-PATH receive only with `fleet`: the table is what reads the paths.
       if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-        if (this.fleetTable !== null) options.addPathReceive = families;
+        if (this.fleet !== null) options.addPathReceive = families;
       this.sessions.push(new BgpSession(options));
     }
     this.listen();
@@ -406,7 +397,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.pending[session.options.index]!.fill(0);
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const addPathAll = (session.addPath & session.families) === session.families;
-      if (this.fleetTable !== null) this.fleetTable.sessionUp(session.options.index, addPathAll);
+      if (this.fleet !== null) this.fleet.sessionUp(session.options.index, addPathAll);
     }
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
