@@ -1,3 +1,4 @@
+// The slab (firmware/slab.ts): typed arrays carved from shared blocks on a board, disjoint and aligned.
 import { describe, expect, it } from 'vitest';
 import { carve, SLAB_ARRAY_MAX, SLAB_BYTES, typed } from '../firmware/slab';
 
