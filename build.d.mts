@@ -1,11 +1,11 @@
 // Types of build.mjs for the tests that use its esbuild settings.
 import type { BuildOptions } from 'esbuild';
 export declare const ESPRUINO_UNSUPPORTED: string[];
-export declare function espruinoOptions(config: unknown): BuildOptions;
+export declare function espruinoOptions(config: unknown, embedded?: unknown): BuildOptions;
 export declare const NODE_OPTIONS: BuildOptions;
 export declare function build(configPath?: string): Promise<boolean>;
 export declare function validatedConfig(path: string): Promise<any>;
 export declare function buildEspruino(
   config: unknown,
   root?: string,
-): Promise<{ text: string; inputs: string[] }>;
+): Promise<{ text: string; inputs: string[]; shrunk: number }>;

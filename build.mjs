@@ -13,7 +13,8 @@ import * as esbuild from 'esbuild';
 import { buildMd5 } from './scripts/build-md5.mjs';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 import { breakLines } from './scripts/espruino-lines.mjs';
-import { privateNames } from './scripts/espruino-mangle.mjs';
+import { mangledConfig, namePattern, reservedNames } from './scripts/espruino-mangle.mjs';
+import { inlineConstants, shrink } from './scripts/espruino-shrink.mjs';
 import { topLevelClashes, unwrap } from './scripts/espruino-unwrap.mjs';
 import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
 
@@ -57,7 +58,11 @@ export const PURE_ASSERTS = {
   },
 };
 
-export function espruinoOptions(config) {
+/**
+ * esbuild's options for the board bundle of `config`; `embedded` is what the bundle carries as
+ * LIFELINE_CONFIG (the config with its keys renamed as the mangled code reads them).
+ */
+export function espruinoOptions(config, embedded = config) {
   const fleet = config?.fleet != null || config?.guard != null;
   return {
     bundle: true,
@@ -76,7 +81,7 @@ export function espruinoOptions(config) {
     define: {
       // Without `fleet` and `guard` the board has no code that reads them: their nulls stay out
       // (with either, both stay: the guard reads both).
-      LIFELINE_CONFIG: JSON.stringify(config, (key, value) =>
+      LIFELINE_CONFIG: JSON.stringify(embedded, (key, value) =>
         (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
       ),
       LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
@@ -93,43 +98,70 @@ export function espruinoOptions(config) {
   };
 }
 
-let mangled = null;
+let reserved = null;
 
-/**
- * The private-only member names of the board's sources, as esbuild's mangleProps pattern (see
- * scripts/espruino-mangle.mjs), worked out once per process.
- */
-function manglePattern(root) {
-  if (mangled !== null) return mangled;
+/** The names the board bundle must keep (scripts/espruino-mangle.mjs), worked out once. */
+function reservedSet(root) {
+  if (reserved !== null) return reserved;
   const files = [];
   for (const dir of ['firmware', 'firmware/bgp', 'hal/espruino']) {
     for (const file of readdirSync(join(root, dir)))
       if (file.endsWith('.ts')) files.push(join(root, dir, file));
   }
-  mangled = new RegExp('^(' + privateNames(files).join('|') + ')$');
-  return mangled;
+  reserved = reservedNames(root, files);
+  return reserved;
 }
 
 /**
  * The Espruino bundle for a validated `config` (from `validatedConfig`), in short lines (see
- * scripts/espruino-lines.mjs), with the TypeScript sources it was built from. `root` is the
- * project's folder (the flasher runs from elsewhere).
+ * scripts/espruino-lines.mjs), with the TypeScript sources it was built from and what the shrink
+ * took out (scripts/espruino-shrink.mjs). `root` is the project's folder (the flasher runs from
+ * elsewhere). Built twice: the first build says how each property name is mangled, and the config
+ * is embedded with those names (keys no code reads are left out) in the second.
  */
 export async function buildEspruino(config, root = '.') {
-  const built = await esbuild.build({
-    ...espruinoOptions(config),
-    mangleProps: manglePattern(root),
+  const common = {
+    mangleProps: /./,
+    reserveProps: namePattern(reservedSet(root)),
     entryPoints: [join(root, 'hal/espruino/main.ts')],
     absWorkingDir: resolve(root),
     write: false,
     metafile: true,
+  };
+  const first = await esbuild.build({
+    ...espruinoOptions(config),
+    ...common,
+    mangleCache: {},
+  });
+  const cache = first.mangleCache;
+  const embedded = mangledConfig(config, cache, reservedSet(root), first.outputFiles[0].text);
+  // Names still long, so that the constants' names are the ones the sources declare; minified
+  // after the shrink.
+  const built = await esbuild.build({
+    ...espruinoOptions(config, embedded),
+    ...common,
+    minifyIdentifiers: false,
+    minifyWhitespace: false,
+    mangleCache: cache,
   });
   const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
-  const text = unwrap(built.outputFiles[0].text);
+  const mangled = new Set(Object.values(built.mangleCache).filter((name) => name !== false));
+  const inlined = inlineConstants(built.outputFiles[0].text);
+  const shrunk = shrink(inlined.text, mangled);
+  const options = espruinoOptions(config, embedded);
+  const minified = await esbuild.transform(shrunk.text, {
+    minify: true,
+    charset: options.charset,
+    legalComments: options.legalComments,
+    target: options.target,
+    supported: options.supported,
+  });
+  const text = unwrap(minified.code);
   const clashes = topLevelClashes(text);
   if (clashes.length > 0)
     throw new Error('the bundle would overwrite the board globals ' + clashes.join(', '));
-  return { text: breakLines(text), inputs };
+  const taken = inlined.constants + shrunk.methods.length + shrunk.parameters;
+  return { text: breakLines(text), inputs, shrunk: taken };
 }
 
 export const NODE_OPTIONS = {

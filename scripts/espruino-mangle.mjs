@@ -1,52 +1,87 @@
-// Which property names the Espruino bundle may shorten (esbuild mangleProps): those the sources
-// declare only as class members, and never as an interface member (the HAL contract, an Espruino
-// API, a JSON record the host reads), an object literal key or a member of the standard library.
-// A minified bundle spells every `this.frameLength` out in full, and on a board the bundle's size
-// is Storage and its names are RAM.
+// Which property names the Espruino bundle may shorten (esbuild mangleProps), and the embedded
+// config renamed to match. On a board every property name is RAM: a name of up to 8 characters
+// fits in the JsVar that holds the property, a longer one takes a second (measured on the
+// interpreter), and each class method, instance field and config key has one. The board's program
+// is one bundle, so every name may be shortened except those that cross its edge: the standard
+// library's and Espruino's (declared in the TypeScript library and hal/espruino/globals.d.ts), and
+// what the host reads from the board (EXTERNAL).
 
+import { join, resolve } from 'node:path';
 import ts from 'typescript';
 
-/** The class-only member names of the program made of `files`. */
-export function privateNames(files) {
-  const program = ts.createProgram(files, {
+/**
+ * Names the host reads from the board besides the declared ones: the on-device bench's rows
+ * (`lifeline bench --device` prints them) and process.memory()'s fields, typed where they are used.
+ */
+export const EXTERNAL = [
+  ...['name', 'medianNs', 'p99Ns', 'samples', 'note'],
+  ...['memory', 'usage', 'free', 'total'],
+];
+
+/** Always left alone: what the language itself looks up by name. */
+const LANGUAGE = ['constructor', 'prototype', '__proto__', 'length', 'toString', 'valueOf'];
+
+/**
+ * Every member name the TypeScript library (ES2022 and the DOM) and the Espruino globals declare,
+ * and the members of the board sources' enums (`files`): esbuild writes an enum's members as
+ * strings (`E[E.Open=1]="Open"`) but would shorten the uses it does not inline.
+ */
+export function reservedNames(root, files) {
+  const globals = join(root, 'hal/espruino/globals.d.ts');
+  const program = ts.createProgram([globals, ...files], {
     target: ts.ScriptTarget.ES2022,
-    lib: ['lib.es2022.d.ts'],
+    lib: ['lib.es2022.full.d.ts'],
     types: [],
     noEmit: true,
     skipLibCheck: true,
   });
-  const privates = new Set();
-  const publics = new Set();
+  const names = new Set([...EXTERNAL, ...LANGUAGE]);
+  const own = new Set(files.filter((file) => !file.endsWith('.d.ts')).map((file) => resolve(file)));
   for (const source of program.getSourceFiles()) {
-    const visit = (node, parent) => {
-      const named =
-        ts.isPropertyDeclaration(node) ||
-        ts.isMethodDeclaration(node) ||
-        ts.isGetAccessor(node) ||
-        ts.isSetAccessor(node) ||
-        ts.isPropertySignature(node) ||
-        ts.isMethodSignature(node) ||
-        ts.isPropertyAssignment(node) ||
-        ts.isShorthandPropertyAssignment(node) ||
-        (ts.isParameter(node) && parent !== undefined && ts.isConstructorDeclaration(parent));
-      if (named && node.name !== undefined && ts.isIdentifier(node.name)) {
-        const parameter = ts.isParameter(node);
-        const property = parameter
-          ? ts.getCombinedModifierFlags(node) !== 0 // a parameter property
-          : true;
-        // A class's own members (private or not) are the bundle's business; an interface's, an
-        // object literal's or the library's may be seen from outside.
-        const own =
+    const enumsOnly = own.has(resolve(source.fileName));
+    const visit = (node) => {
+      const member = enumsOnly
+        ? ts.isEnumMember(node)
+        : ts.isPropertySignature(node) ||
+          ts.isMethodSignature(node) ||
           ts.isPropertyDeclaration(node) ||
           ts.isMethodDeclaration(node) ||
           ts.isGetAccessor(node) ||
-          ts.isSetAccessor(node) ||
-          parameter;
-        if (property) (own ? privates : publics).add(node.name.text);
-      }
-      ts.forEachChild(node, (child) => visit(child, node));
+          ts.isSetAccessor(node);
+      if (member && (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name)))
+        names.add(node.name.text);
+      ts.forEachChild(node, visit);
     };
-    visit(source, undefined);
+    visit(source);
   }
-  return [...privates].filter((name) => !publics.has(name)).sort();
+  return names;
+}
+
+/** `names` as one anchored pattern (esbuild's reserveProps). */
+export function namePattern(names) {
+  return new RegExp('^(' + [...names].map((name) => name.replace(/\$/g, '\\$')).join('|') + ')$');
+}
+
+/**
+ * The config as the board's code reads it after mangling: each key renamed as esbuild's mangle
+ * cache says, a reserved key kept, a key no code reads left out (its value takes RAM for nothing),
+ * except where the bundle spells the key as a string (`record['$bytes']`).
+ */
+export function mangledConfig(value, cache, reserved, bundle) {
+  const inner = (item) => mangledConfig(item, cache, reserved, bundle);
+  if (Array.isArray(value)) return value.map(inner);
+  if (value === null || typeof value !== 'object') return value;
+  const out = {};
+  for (const [key, item] of Object.entries(value)) {
+    const renamed = cache[key];
+    if (typeof renamed === 'string') out[renamed] = inner(item);
+    else if (reserved.has(key) || named(bundle, key)) out[key] = inner(item);
+  }
+  return out;
+}
+
+/** Whether `bundle` names `key` as a member (`.key`) or a string (`"key"`). */
+function named(bundle, key) {
+  const escaped = key.replace(/\$/g, '\\$');
+  return new RegExp('\\.' + escaped + '(?![\\w$])|"' + escaped + '"').test(bundle);
 }

@@ -1,0 +1,5 @@
+export declare function shrink(
+  source: string,
+  mangled: Set<string>,
+): { text: string; methods: string[]; parameters: number };
+export declare function inlineConstants(source: string): { text: string; constants: number };

@@ -1,0 +1,192 @@
+// Takes out of a minified Espruino bundle what costs a board RAM and does nothing: class methods
+// that nothing calls, and trailing parameters a function never reads. On a board a function takes
+// four JsVars and each parameter one, for as long as the code is loaded (measured on the
+// interpreter); esbuild keeps both (it does not know which methods are called, and a function's
+// `length` counts its parameters).
+//
+// A method goes only when its name is one esbuild made up (`mangled`: no library or host code can
+// call it) and no code in the bundle names it, as a member, a key or a string; taking one out can
+// leave others uncalled, so it repeats until nothing changes. A parameter goes only from the end
+// of the list, when it is a plain name that the function's body (nested functions included) never
+// mentions and the body never reads `arguments`.
+
+import * as acorn from 'acorn';
+import * as walk from 'acorn-walk';
+
+function keyName(node, computed) {
+  if (!computed && node.type === 'Identifier') return node.name;
+  if (node.type === 'Literal') return String(node.value);
+  return null;
+}
+
+/** `source` with the ranges `cuts` ([start, end, replacement]) replaced. */
+function splice(source, cuts) {
+  cuts.sort((a, b) => b[0] - a[0]);
+  let out = source;
+  for (const [start, end, replacement] of cuts)
+    out = out.slice(0, start) + replacement + out.slice(end);
+  return out;
+}
+
+function deadMethods(source, mangled) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const methods = [];
+  const named = new Set();
+  walk.full(ast, (node) => {
+    if (node.type === 'MethodDefinition' && node.kind === 'method' && !node.static) {
+      const name = keyName(node.key, node.computed);
+      if (name !== null && mangled.has(name)) methods.push({ name, node });
+    } else if (node.type === 'MemberExpression') {
+      const name = keyName(node.property, node.computed);
+      if (name !== null) named.add(name);
+    } else if (node.type === 'Property') {
+      const name = keyName(node.key, node.computed);
+      if (name !== null) named.add(name);
+    } else if (node.type === 'Literal' && typeof node.value === 'string') {
+      named.add(node.value);
+    }
+  });
+  return methods.filter((method) => !named.has(method.name));
+}
+
+function unusedParameters(source) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const cuts = [];
+  let count = 0;
+  walk.fullAncestor(ast, (node, _state, ancestors) => {
+    if (!/^(FunctionDeclaration|FunctionExpression|ArrowFunctionExpression)$/.test(node.type))
+      return;
+    const holder = ancestors[ancestors.length - 2];
+    if (holder !== undefined && holder.kind === 'set') return; // a setter takes one, always
+    const params = node.params;
+    if (params.length === 0 || params.some((param) => param.type !== 'Identifier')) return;
+    const mentioned = new Set();
+    walk.full(node.body, (inner) => {
+      if (inner.type === 'Identifier') mentioned.add(inner.name);
+    });
+    if (mentioned.has('arguments')) return;
+    let keep = params.length;
+    while (keep > 0 && !mentioned.has(params[keep - 1].name)) keep--;
+    if (keep === params.length) return;
+    count += params.length - keep;
+    const last = params[params.length - 1];
+    if (keep > 0) {
+      cuts.push([params[keep - 1].end, last.end, '']);
+    } else if (node.type === 'ArrowFunctionExpression' && source[params[0].start - 1] !== '(') {
+      cuts.push([params[0].start, last.end, '()']); // `t=>...` becomes `()=>...`
+    } else {
+      cuts.push([params[0].start, last.end, '']);
+    }
+  });
+  return { cuts, count };
+}
+
+/**
+ * `source` without uncalled methods (names in `mangled` only) and unread trailing parameters,
+ * with what was taken out.
+ */
+export function shrink(source, mangled) {
+  let text = source;
+  const methods = [];
+  for (;;) {
+    const dead = deadMethods(text, mangled);
+    if (dead.length === 0) break;
+    for (const method of dead) methods.push(method.name);
+    text = splice(
+      text,
+      dead.map((method) => [method.node.start, method.node.end, '']),
+    );
+  }
+  const { cuts, count } = unusedParameters(text);
+  return { text: splice(text, cuts), methods, parameters: count };
+}
+
+/** The statements of the bundle's IIFE (its top level once unwrapped). */
+function topLevel(ast) {
+  for (const statement of ast.body) {
+    const call = statement.type === 'ExpressionStatement' ? statement.expression : null;
+    if (call?.type === 'CallExpression' && call.callee.type === 'ArrowFunctionExpression')
+      return call.callee.body.body;
+  }
+  throw new Error('espruino bundle: no IIFE');
+}
+
+/** Whether `node` is a literal or arithmetic on literals only (`168*3600*1e3`, `-1`, `!1`). */
+function constant(node) {
+  if (node.type === 'Literal') return node.regex === undefined && typeof node.value !== 'bigint';
+  if (node.type === 'UnaryExpression') return constant(node.argument);
+  if (node.type === 'BinaryExpression') return constant(node.left) && constant(node.right);
+  return false;
+}
+
+/**
+ * `source` (a bundle with its identifiers not yet minified) with each top-level constant (a
+ * `var`/`let`/`const` of a literal that nothing assigns, and whose name nothing else declares)
+ * written in where it is used and its declaration gone: on a board each top-level variable is a
+ * JsVar or two, and code costs none (it runs from Storage).
+ */
+export function inlineConstants(source) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const bindings = new Map();
+  const bind = (node) => {
+    if (node?.type === 'Identifier') bindings.set(node.name, (bindings.get(node.name) ?? 0) + 1);
+  };
+  const assigned = new Set();
+  walk.full(ast, (node) => {
+    if (node.type === 'VariableDeclarator') bind(node.id);
+    else if (
+      /^(FunctionDeclaration|FunctionExpression|ClassDeclaration|ClassExpression)$/.test(node.type)
+    )
+      bind(node.id);
+    if (/Function/.test(node.type)) node.params.forEach(bind);
+    if (node.type === 'CatchClause') bind(node.param);
+    if (node.type === 'AssignmentExpression' && node.left.type === 'Identifier')
+      assigned.add(node.left.name);
+    if (node.type === 'UpdateExpression' && node.argument.type === 'Identifier')
+      assigned.add(node.argument.name);
+  });
+  const values = new Map();
+  const cuts = [];
+  for (const statement of topLevel(ast)) {
+    if (statement.type !== 'VariableDeclaration') continue;
+    const kept = statement.declarations.filter((declarator) => {
+      const name = declarator.id.type === 'Identifier' ? declarator.id.name : null;
+      const inline =
+        name !== null &&
+        declarator.init !== null &&
+        constant(declarator.init) &&
+        !assigned.has(name) &&
+        bindings.get(name) === 1;
+      if (inline)
+        values.set(name, '(' + source.slice(declarator.init.start, declarator.init.end) + ')');
+      return !inline;
+    });
+    const all = statement.declarations;
+    if (kept.length === all.length) continue;
+    if (kept.length === 0) {
+      cuts.push([statement.start, statement.end, ';']);
+      continue;
+    }
+    // Each gone declarator with its comma; the leading ones in one cut up to the first kept.
+    const first = all.indexOf(kept[0]);
+    if (first > 0) cuts.push([all[0].start, all[first].start, '']);
+    for (let i = first + 1; i < all.length; i++)
+      if (!kept.includes(all[i])) cuts.push([all[i - 1].end, all[i].end, '']);
+  }
+  const edits = new Map(); // by start: a shorthand `{K}` is visited as its key and its value
+  walk.fullAncestor(ast, (node, _state, ancestors) => {
+    if (node.type !== 'Identifier' || !values.has(node.name)) return;
+    const parent = ancestors[ancestors.length - 2];
+    const value = values.get(node.name);
+    if (parent.type === 'Property' && parent.shorthand) {
+      edits.set(node.start, [node.start, node.end, node.name + ':' + value]);
+      return;
+    }
+    if (parent.type === 'VariableDeclarator' && parent.id === node) return;
+    if (parent.type === 'MemberExpression' && parent.property === node && !parent.computed) return;
+    if (/^(Property|MethodDefinition|PropertyDefinition)$/.test(parent.type) && parent.key === node)
+      if (!parent.computed) return;
+    edits.set(node.start, [node.start, node.end, value]);
+  });
+  return { text: splice(source, [...cuts, ...edits.values()]), constants: values.size };
+}

@@ -1,0 +1,91 @@
+// The board bundle's shrink (scripts/espruino-shrink.mjs) and property mangling
+// (scripts/espruino-mangle.mjs): what they take out, and what they must leave alone.
+import { describe, expect, it } from 'vitest';
+import { mangledConfig, reservedNames } from '../scripts/espruino-mangle.mjs';
+import { inlineConstants, shrink } from '../scripts/espruino-shrink.mjs';
+
+const iife = (body: string): string => '(() => {' + body + '})();';
+const run = (source: string): unknown => new Function('out', source + ';return out')({});
+
+describe('the shrink', () => {
+  it('takes out uncalled methods with made-up names, also those only they called', () => {
+    const source = iife(
+      'class A { ab() { return this.cd(); } cd() { return 1; } ef() { return 2; } toString() {} }' +
+        'out.v = new A().ef();',
+    );
+    const { text, methods } = shrink(source, new Set(['ab', 'cd', 'ef']));
+    expect(methods.sort()).toEqual(['ab', 'cd']);
+    expect(text).toContain('ef()');
+    expect(text).toContain('toString()'); // not a made-up name: the language may call it
+    expect((run(text) as { v: number }).v).toBe(2);
+  });
+
+  it('keeps a method named as a string or a key', () => {
+    const source = iife('class A { ab() {} cd() {} } const k = { cd: 1 }; new A()["ab"]();');
+    expect(shrink(source, new Set(['ab', 'cd'])).methods).toEqual([]);
+  });
+
+  it('drops trailing parameters a function never reads, never one it reads or `arguments`', () => {
+    const source = iife(
+      'function f(a, b, c) { return a; } const g = (x) => 1; const h = (x, y) => y;' +
+        'function k(a) { return arguments.length; } class C { set v(w) {} }' +
+        'out.v = [f(1, 2, 3), g(4), h(5, 6), k(7)].join();',
+    );
+    const { text, parameters } = shrink(source, new Set());
+    expect(parameters).toBe(3);
+    expect(text).toContain('function f(a)');
+    expect(text).toContain('const g = () =>');
+    expect(text).toContain('(x, y) => y');
+    expect(text).toContain('function k(a)');
+    expect(text).toContain('set v(w)');
+    expect((run(text) as { v: string }).v).toBe('1,1,6,1');
+  });
+});
+
+describe('constants written in where they are used', () => {
+  it('inlines literals nothing assigns and nothing else declares, keeps the rest', () => {
+    const source = iife(
+      'var SIZE = 4 * 1024, NAME = "x", COUNT = 1, LIMIT = 9; let seen = 0; seen++;' +
+        'function f(LIMIT) { return LIMIT; } COUNT = 2;' +
+        'out.v = [SIZE, NAME, COUNT, f(3), { SIZE }.SIZE, seen, LIMIT].join();',
+    );
+    const { text, constants } = inlineConstants(source);
+    expect(constants).toBe(2); // SIZE and NAME; COUNT is assigned, LIMIT is also a parameter
+    expect(text).not.toMatch(/SIZE =|NAME =/);
+    expect(text).toMatch(/COUNT = 1/);
+    expect(text).toContain('{ SIZE:(4 * 1024) }');
+    expect((run(text) as { v: string }).v).toBe('4096,x,2,3,4096,1,9');
+  });
+});
+
+describe('the embedded config, renamed as the mangled code reads it', () => {
+  it('renames read keys, keeps reserved and spelled ones, drops keys no code reads', () => {
+    const cache: Record<string, string | false> = { intervalMs: 'a', services: 'b', unread: false };
+    const config = {
+      intervalMs: 1000,
+      services: [{ name: 'dns', prefixes: [{ $bytes: [1, 2] }], damping: null }],
+      neverRead: 5,
+    };
+    const reserved = new Set(['name']);
+    expect(mangledConfig(config, cache, reserved, 'x.$bytes')).toEqual({
+      a: 1000,
+      b: [{ name: 'dns' }],
+    });
+  });
+
+  it('reserves the library, Espruino and host names, and enum members', () => {
+    const names = reservedNames('.', ['firmware/bgp/codec.ts']);
+    for (const name of [
+      'charCodeAt',
+      'subarray',
+      'log',
+      'createSocket',
+      'on',
+      'memory',
+      'medianNs',
+    ])
+      expect(names.has(name), name).toBe(true);
+    expect(names.has('Notification')).toBe(true); // a member of an enum in codec.ts
+    expect(names.has('frameLength')).toBe(false);
+  });
+});
