@@ -120,10 +120,51 @@ function constant(node) {
 }
 
 /**
+ * `node` as a split string when it is an array of strings (`["a","b"]` is `"a|b".split("|")`,
+ * with a separator none of them holds), else null.
+ */
+function names(node) {
+  if (node?.type !== 'ArrayExpression' || node.elements.length === 0) return null;
+  if (!node.elements.every((item) => item?.type === 'Literal' && typeof item.value === 'string'))
+    return null;
+  const strings = node.elements.map((item) => item.value);
+  const separator = ['|', ',', ';', '\u0001'].find(
+    (mark) => !strings.some((text) => text.includes(mark)),
+  );
+  if (separator === undefined) return null;
+  return (
+    '(' + JSON.stringify(strings.join(separator)) + '.split(' + JSON.stringify(separator) + '))'
+  );
+}
+
+/** Whether every use of `name` only reads it: `name[i]`, `name.length`, `name.indexOf(x)`. */
+function readOnly(ast, name) {
+  let ok = true;
+  walk.fullAncestor(ast, (node, _state, ancestors) => {
+    if (!ok || node.type !== 'Identifier' || node.name !== name) return;
+    const parent = ancestors[ancestors.length - 2];
+    if (parent.type === 'VariableDeclarator' && parent.id === node) return;
+    const member = parent.type === 'MemberExpression' && parent.object === node;
+    const grand = ancestors[ancestors.length - 3];
+    const written =
+      (grand?.type === 'AssignmentExpression' && grand.left === parent) ||
+      grand?.type === 'UpdateExpression';
+    const read =
+      member &&
+      !written &&
+      (parent.computed || parent.property.name === 'length' || parent.property.name === 'indexOf');
+    if (!read) ok = false;
+  });
+  return ok;
+}
+
+/**
  * `source` (a bundle with its identifiers not yet minified) with each top-level constant (a
  * `var`/`let`/`const` of a literal that nothing assigns, and whose name nothing else declares)
  * written in where it is used and its declaration gone: on a board each top-level variable is a
- * JsVar or two, and code costs none (it runs from Storage).
+ * JsVar or two, and code costs none (it runs from Storage). An array of strings read only by
+ * index, `length` or `indexOf` (the state and reason names of log lines) is written in as a split
+ * string: about two JsVars per name saved, for a short-lived array where a line is composed.
  */
 export function inlineConstants(source) {
   const ast = acorn.parse(source, { ecmaVersion: 2022 });
@@ -157,9 +198,15 @@ export function inlineConstants(source) {
         constant(declarator.init) &&
         !assigned.has(name) &&
         bindings.get(name) === 1;
-      if (inline)
+      if (inline) {
         values.set(name, '(' + source.slice(declarator.init.start, declarator.init.end) + ')');
-      return !inline;
+        return false;
+      }
+      const list = name === null ? null : names(declarator.init);
+      const once = list !== null && !assigned.has(name) && bindings.get(name) === 1;
+      if (!once || !readOnly(ast, name)) return true;
+      values.set(name, list);
+      return false;
     });
     const all = statement.declarations;
     if (kept.length === all.length) continue;

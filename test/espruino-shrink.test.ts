@@ -58,6 +58,23 @@ describe('constants written in where they are used', () => {
   });
 });
 
+describe('arrays of names written in as split strings', () => {
+  it('replaces one read only by index, length or indexOf, keeps one written or passed on', () => {
+    const source = iife(
+      'var STATES = ["idle", "up", "a|b"], KEPT = ["x"], GIVEN = ["y"]; KEPT[0] = "z";' +
+        'function f(list) { return list.length; }' +
+        'out.v = [STATES[1], STATES.length, STATES.indexOf("a|b"), KEPT[0], f(GIVEN)].join();',
+    );
+    const { text, constants } = inlineConstants(source);
+    expect(constants).toBe(1);
+    expect(text).toContain('"idle,up,a|b".split(",")');
+    expect(text).not.toContain('STATES');
+    expect(text).toContain('KEPT = ["x"]');
+    expect(text).toContain('GIVEN = ["y"]');
+    expect((run(text) as { v: string }).v).toBe('up,3,2,z,1');
+  });
+});
+
 describe('the embedded config, renamed as the mangled code reads it', () => {
   it('renames read keys, keeps reserved and spelled ones, drops keys no code reads', () => {
     const cache: Record<string, string | false> = { intervalMs: 'a', services: 'b', unread: false };
