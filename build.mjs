@@ -14,7 +14,7 @@ import { buildMd5 } from './scripts/build-md5.mjs';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 import { breakLines } from './scripts/espruino-lines.mjs';
 import { mangledConfig, namePattern, reservedNames } from './scripts/espruino-mangle.mjs';
-import { inlineConstants, shrink } from './scripts/espruino-shrink.mjs';
+import { inlineCalledOnce, inlineConstants, shrink } from './scripts/espruino-shrink.mjs';
 import { topLevelClashes, unwrap } from './scripts/espruino-unwrap.mjs';
 import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
 
@@ -147,7 +147,8 @@ export async function buildEspruino(config, root = '.') {
   const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
   const mangled = new Set(Object.values(built.mangleCache).filter((name) => name !== false));
   const inlined = inlineConstants(built.outputFiles[0].text);
-  const shrunk = shrink(inlined.text, mangled);
+  const once = inlineCalledOnce(inlined.text, mangled);
+  const shrunk = shrink(once.text, mangled);
   const options = espruinoOptions(config, embedded);
   const minified = await esbuild.transform(shrunk.text, {
     minify: true,
@@ -160,7 +161,7 @@ export async function buildEspruino(config, root = '.') {
   const clashes = topLevelClashes(text);
   if (clashes.length > 0)
     throw new Error('the bundle would overwrite the board globals ' + clashes.join(', '));
-  const taken = inlined.constants + shrunk.methods.length + shrunk.parameters;
+  const taken = inlined.constants + once.inlined + shrunk.methods.length + shrunk.parameters;
   return { text: breakLines(text), inputs, shrunk: taken };
 }
 

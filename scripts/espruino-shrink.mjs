@@ -237,3 +237,180 @@ export function inlineConstants(source) {
   });
   return { text: splice(source, [...cuts, ...edits.values()]), constants: values.size };
 }
+
+/** Whether `body` uses what an arrow function would change: `arguments`, `super`, `new.target`. */
+function movable(body) {
+  let ok = true;
+  walk.full(body, (node) => {
+    if (node.type === 'Super' || node.type === 'MetaProperty') ok = false;
+    if (node.type === 'Identifier' && node.name === 'arguments') ok = false;
+  });
+  return ok;
+}
+
+/** The names `node` declares anywhere inside it (parameters, variables, functions, classes). */
+function declared(node) {
+  const names = new Set();
+  const add = (id) => id?.type === 'Identifier' && names.add(id.name);
+  walk.full(node, (inner) => {
+    if (inner.type === 'VariableDeclarator') add(inner.id);
+    if (/Function|Class/.test(inner.type)) add(inner.id);
+    if (/Function/.test(inner.type)) inner.params.forEach(add);
+    if (inner.type === 'CatchClause') add(inner.param);
+  });
+  return names;
+}
+
+/**
+ * Whether moving `fn`'s body to the call (inside the functions `around` it) would change what a
+ * name in it means: a name it takes from the top level (the statements `top`) that one of those
+ * functions declares too.
+ */
+function captured(fn, around, top) {
+  // Its own names: parameters and what its body declares outside the functions inside it (a name
+  // used only inside one of those counts as taken from outside: cautious).
+  const own = new Set(fn.params.map((param) => param.name));
+  const visit = (node) => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier') own.add(node.id.name);
+    if (/Declaration$/.test(node.type) && node.id?.type === 'Identifier') own.add(node.id.name);
+    if (/Function|Class/.test(node.type)) return;
+    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
+  };
+  visit(fn.body);
+  const free = new Set();
+  walk.fullAncestor(fn.body, (node, _state, ancestors) => {
+    if (node.type !== 'Identifier' || own.has(node.name)) return;
+    const parent = ancestors[ancestors.length - 2];
+    if (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) return;
+    if (parent?.type === 'Property' && parent.key === node && !parent.computed && !parent.shorthand)
+      return;
+    free.add(node.name);
+  });
+  for (const outer of around) {
+    if (!/Function/.test(outer.type) || outer.body.body === top) continue; // the IIFE: its top level
+    for (const name of declared(outer)) if (free.has(name)) return true;
+  }
+  return false;
+}
+
+/** The `this` expressions of `body` that belong to it (not to a function or class inside it). */
+function ownThis(body) {
+  const found = [];
+  const visit = (node) => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node.type === 'ThisExpression') return found.push(node);
+    if (
+      /^(FunctionExpression|FunctionDeclaration|ClassExpression|ClassDeclaration)$/.test(node.type)
+    )
+      return;
+    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
+  };
+  visit(body);
+  return found;
+}
+
+/** One pass of `inlineCalledOnce`: the candidates that do not overlap, and their edits. */
+function inlinePass(source, mangled) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  // Names as variables (`count`) and as members, keys or strings (`members`): two namespaces.
+  const count = new Map();
+  const members = new Map();
+  const add = (map, name) => map.set(name, (map.get(name) ?? 0) + 1);
+  const methods = new Map();
+  const functions = new Map();
+  const top = topLevel(ast);
+  for (const statement of top)
+    if (statement.type === 'FunctionDeclaration') functions.set(statement.id.name, statement);
+  const calls = new Map();
+  const methodCalls = new Map();
+  walk.fullAncestor(ast, (node, _state, ancestors) => {
+    const parent = ancestors[ancestors.length - 2];
+    const call = parent?.type === 'CallExpression' && !parent.optional ? parent : null;
+    if (node.type === 'MethodDefinition' && node.kind === 'method' && !node.computed) {
+      const name = keyName(node.key, false);
+      if (mangled.has(name)) methods.set(name, methods.has(name) ? null : node);
+      add(members, name);
+    } else if (node.type === 'MemberExpression' && !node.computed) {
+      add(members, node.property.name);
+      if (call?.callee === node && !node.optional && node.object.type !== 'Super')
+        methodCalls.set(node.property.name, { call, around: ancestors.slice(0, -2) });
+    } else if (node.type === 'Property' && !node.computed) {
+      add(members, keyName(node.key, false));
+    } else if (node.type === 'Literal' && typeof node.value === 'string') {
+      add(members, node.value);
+    } else if (node.type === 'Identifier') {
+      add(count, node.name);
+      if (call?.callee === node) calls.set(node.name, { call, around: ancestors.slice(0, -2) });
+    }
+  });
+  const candidates = [];
+  for (const [name, definition] of methods) {
+    if (definition === null || members.get(name) !== 2 || !methodCalls.has(name)) continue;
+    candidates.push({ definition, fn: definition.value, ...methodCalls.get(name), method: true });
+  }
+  for (const [name, definition] of functions) {
+    if (count.get(name) !== 2 || !calls.has(name)) continue;
+    if (calls.get(name).call.callee.type !== 'Identifier' || ownThis(definition.body).length > 0)
+      continue;
+    candidates.push({ definition, fn: definition, ...calls.get(name), method: false });
+  }
+  const chosen = [];
+  const inside = (range, node) => node.start >= range.start && node.end <= range.end;
+  for (const candidate of candidates) {
+    const { fn, call, definition, around } = candidate;
+    if (fn.params.some((param) => param.type !== 'Identifier') || !movable(fn.body)) continue;
+    if (captured(fn, around, top) || call.arguments.some((arg) => arg.type === 'SpreadElement'))
+      continue;
+    if (fn.async || fn.generator || inside(definition, call)) continue;
+    const clash = chosen.some(
+      (other) =>
+        inside(other.definition, call) ||
+        inside(definition, other.call) ||
+        inside(call, other.call) ||
+        inside(other.call, call),
+    );
+    if (!clash) chosen.push(candidate);
+  }
+  const cuts = [];
+  for (const { definition, fn, call, method } of chosen) {
+    const self = '$self';
+    const thisCuts = method ? ownThis(fn.body).map((node) => [node.start, node.end, self]) : [];
+    const body = splice(source.slice(0, fn.body.end), thisCuts).slice(
+      fn.body.start,
+      fn.body.end + thisCuts.reduce((grow, cut) => grow + self.length - (cut[1] - cut[0]), 0),
+    );
+    const params = (method ? [self] : []).concat(fn.params.map((param) => param.name));
+    const args = (method ? [call.callee.object] : []).concat(call.arguments);
+    const text = args.map((arg) => source.slice(arg.start, arg.end));
+    cuts.push([definition.start, definition.end, '']);
+    cuts.push([
+      call.start,
+      call.end,
+      '((' + params.join(',') + ')=>' + body + ')(' + text.join(',') + ')',
+    ]);
+  }
+  return { text: splice(source, cuts), inlined: chosen.length };
+}
+
+/**
+ * `source` (not yet minified) with each method or top-level function that is called from one
+ * place only written in at that place, as an arrow function called at once: a function defined
+ * once takes four JsVars and one per parameter for as long as the board runs, an arrow made where
+ * it is called only while it runs (its code stays in Storage). The price is a function object made
+ * per call. Only methods with made-up names (`mangled`) whose name appears exactly twice (the
+ * definition and the call), and only bodies that an arrow runs the same (no `arguments`, `super`;
+ * a method's `this` becomes a parameter).
+ */
+export function inlineCalledOnce(source, mangled) {
+  let text = source;
+  let inlined = 0;
+  for (;;) {
+    const pass = inlinePass(text, mangled);
+    if (pass.inlined === 0) return { text, inlined };
+    text = pass.text;
+    inlined += pass.inlined;
+  }
+}

@@ -2,7 +2,7 @@
 // (scripts/espruino-mangle.mjs): what they take out, and what they must leave alone.
 import { describe, expect, it } from 'vitest';
 import { mangledConfig, reservedNames } from '../scripts/espruino-mangle.mjs';
-import { inlineConstants, shrink } from '../scripts/espruino-shrink.mjs';
+import { inlineCalledOnce, inlineConstants, shrink } from '../scripts/espruino-shrink.mjs';
 
 const iife = (body: string): string => '(() => {' + body + '})();';
 const run = (source: string): unknown => new Function('out', source + ';return out')({});
@@ -104,5 +104,35 @@ describe('the embedded config, renamed as the mangled code reads it', () => {
       expect(names.has(name), name).toBe(true);
     expect(names.has('Notification')).toBe(true); // a member of an enum in codec.ts
     expect(names.has('frameLength')).toBe(false);
+  });
+});
+
+describe('functions called from one place written in there', () => {
+  it('moves a method and a function called once to their calls, `this` and all', () => {
+    const source = iife(
+      'class A { constructor() { this.n = 2; } ab(x, y) { const f = () => this.n; return x * y + f(); }' +
+        ' cd() { return 1; } }' +
+        'function twice(v) { return v * 2; }' +
+        'const a = new A(); out.v = [a.ab(3, 4), twice(5), a.cd(), a.cd()].join();',
+    );
+    const { text, inlined } = inlineCalledOnce(source, new Set(['ab', 'cd']));
+    expect(inlined).toBe(2); // ab and twice; cd is called twice
+    expect(text).not.toMatch(/ab\(x, y\) \{|function twice/);
+    expect(text).toContain('cd()');
+    expect((run(text) as { v: string }).v).toBe('14,10,1,1');
+  });
+
+  it('leaves a function whose names the call site would capture, or that reads `arguments`', () => {
+    const source = iife(
+      'const LIMIT = 5; function cap(v) { return Math.min(v, LIMIT); }' +
+        'function count() { return arguments.length; }' +
+        'function f() { const LIMIT = 1; return cap(9) + count(1, 2); }' +
+        'out.v = f();',
+    );
+    const { text, inlined } = inlineCalledOnce(source, new Set());
+    expect(inlined).toBe(1); // f itself, into the top level; not cap (LIMIT), not count
+    expect(text).toContain('function cap(v)');
+    expect(text).toContain('function count()');
+    expect((run(text) as { v: number }).v).toBe(7);
   });
 });
