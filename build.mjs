@@ -14,7 +14,7 @@ import { buildMd5 } from './scripts/build-md5.mjs';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 import { breakLines } from './scripts/espruino-lines.mjs';
 import { mangledConfig, namePattern, reservedNames } from './scripts/espruino-mangle.mjs';
-import { inlineCalledOnce, inlineConstants, shrink } from './scripts/espruino-shrink.mjs';
+import { inlineCalls, inlineConstants, shrink } from './scripts/espruino-shrink.mjs';
 import { topLevelClashes, unwrap } from './scripts/espruino-unwrap.mjs';
 import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
 
@@ -147,7 +147,7 @@ export async function buildEspruino(config, root = '.') {
   const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
   const mangled = new Set(Object.values(built.mangleCache).filter((name) => name !== false));
   const inlined = inlineConstants(built.outputFiles[0].text);
-  const once = inlineCalledOnce(inlined.text, mangled);
+  const once = inlineCalls(inlined.text, mangled);
   const shrunk = shrink(once.text, mangled);
   const options = espruinoOptions(config, embedded);
   const minified = await esbuild.transform(shrunk.text, {

@@ -10,19 +10,21 @@ import { join, resolve } from 'node:path';
 import ts from 'typescript';
 
 /**
- * Names the host reads from the board besides the declared ones: the on-device bench's rows
- * (`lifeline bench --device` prints them) and process.memory()'s fields, typed where they are used.
+ * Names used across the edge besides the declared ones: the on-device bench's rows (`lifeline
+ * bench --device` prints them), process.memory() and its fields (typed where they are used), and
+ * console.log (the DOM library declares it, and the DOM's thousands of names stay out: they would
+ * keep `open`, `read` or `step` of the firmware's own long).
  */
 export const EXTERNAL = [
   ...['name', 'medianNs', 'p99Ns', 'samples', 'note'],
-  ...['memory', 'usage', 'free', 'total'],
+  ...['memory', 'usage', 'free', 'total', 'log'],
 ];
 
 /** Always left alone: what the language itself looks up by name. */
 const LANGUAGE = ['constructor', 'prototype', '__proto__', 'length', 'toString', 'valueOf'];
 
 /**
- * Every member name the TypeScript library (ES2022 and the DOM) and the Espruino globals declare,
+ * Every member name the TypeScript library (ES2022) and the Espruino globals declare,
  * and the members of the board sources' enums (`files`): esbuild writes an enum's members as
  * strings (`E[E.Open=1]="Open"`) but would shorten the uses it does not inline.
  */
@@ -30,7 +32,7 @@ export function reservedNames(root, files) {
   const globals = join(root, 'hal/espruino/globals.d.ts');
   const program = ts.createProgram([globals, ...files], {
     target: ts.ScriptTarget.ES2022,
-    lib: ['lib.es2022.full.d.ts'],
+    lib: ['lib.es2022.d.ts'],
     types: [],
     noEmit: true,
     skipLibCheck: true,

@@ -3,7 +3,7 @@ export declare function shrink(
   mangled: Set<string>,
 ): { text: string; methods: string[]; parameters: number };
 export declare function inlineConstants(source: string): { text: string; constants: number };
-export declare function inlineCalledOnce(
+export declare function inlineCalls(
   source: string,
   mangled: Set<string>,
 ): { text: string; inlined: number };

@@ -289,7 +289,8 @@ function captured(fn, around, top) {
     free.add(node.name);
   });
   for (const outer of around) {
-    if (!/Function/.test(outer.type) || outer.body.body === top) continue; // the IIFE: its top level
+    // The bundle's IIFE is the top level itself.
+    if (!/Function/.test(outer.type) || outer.body.body === top) continue;
     for (const name of declared(outer)) if (free.has(name)) return true;
   }
   return false;
@@ -312,13 +313,18 @@ function ownThis(body) {
   return found;
 }
 
-/** One pass of `inlineCalledOnce`: the candidates that do not overlap, and their edits. */
+/** A function called from up to this many places is copied to each, when it is this small. */
+export const INLINE_CALLS_MAX = 3;
+export const INLINE_BYTES_MAX = 400;
+
+/** One pass of `inlineCalls`: the candidates that do not overlap, and their edits. */
 function inlinePass(source, mangled) {
   const ast = acorn.parse(source, { ecmaVersion: 2022 });
   // Names as variables (`count`) and as members, keys or strings (`members`): two namespaces.
   const count = new Map();
   const members = new Map();
   const add = (map, name) => map.set(name, (map.get(name) ?? 0) + 1);
+  const push = (map, name, site) => map.set(name, [...(map.get(name) ?? []), site]);
   const methods = new Map();
   const functions = new Map();
   const top = topLevel(ast);
@@ -336,46 +342,57 @@ function inlinePass(source, mangled) {
     } else if (node.type === 'MemberExpression' && !node.computed) {
       add(members, node.property.name);
       if (call?.callee === node && !node.optional && node.object.type !== 'Super')
-        methodCalls.set(node.property.name, { call, around: ancestors.slice(0, -2) });
+        push(methodCalls, node.property.name, { call, around: ancestors.slice(0, -2) });
     } else if (node.type === 'Property' && !node.computed) {
       add(members, keyName(node.key, false));
     } else if (node.type === 'Literal' && typeof node.value === 'string') {
       add(members, node.value);
     } else if (node.type === 'Identifier') {
       add(count, node.name);
-      if (call?.callee === node) calls.set(node.name, { call, around: ancestors.slice(0, -2) });
+      if (call?.callee === node) push(calls, node.name, { call, around: ancestors.slice(0, -2) });
     }
   });
+  // A function called from more places is copied to each while it is small: flash for RAM.
+  const few = (name, bytes, sites) =>
+    sites.length === 1 || (sites.length <= INLINE_CALLS_MAX && bytes <= INLINE_BYTES_MAX);
   const candidates = [];
   for (const [name, definition] of methods) {
-    if (definition === null || members.get(name) !== 2 || !methodCalls.has(name)) continue;
-    candidates.push({ definition, fn: definition.value, ...methodCalls.get(name), method: true });
+    const sites = methodCalls.get(name) ?? [];
+    if (definition === null || members.get(name) !== sites.length + 1 || sites.length === 0)
+      continue;
+    if (!few(name, definition.end - definition.start, sites)) continue;
+    candidates.push({ definition, fn: definition.value, sites, method: true });
   }
   for (const [name, definition] of functions) {
-    if (count.get(name) !== 2 || !calls.has(name)) continue;
-    if (calls.get(name).call.callee.type !== 'Identifier' || ownThis(definition.body).length > 0)
-      continue;
-    candidates.push({ definition, fn: definition, ...calls.get(name), method: false });
+    const sites = calls.get(name) ?? [];
+    if (count.get(name) !== sites.length + 1 || sites.length === 0) continue;
+    if (!few(name, definition.end - definition.start, sites)) continue;
+    if (ownThis(definition.body).length > 0) continue;
+    candidates.push({ definition, fn: definition, sites, method: false });
   }
   const chosen = [];
   const inside = (range, node) => node.start >= range.start && node.end <= range.end;
+  const overlap = (a, b) => inside(a, b) || inside(b, a);
   for (const candidate of candidates) {
-    const { fn, call, definition, around } = candidate;
+    const { fn, sites, definition } = candidate;
     if (fn.params.some((param) => param.type !== 'Identifier') || !movable(fn.body)) continue;
-    if (captured(fn, around, top) || call.arguments.some((arg) => arg.type === 'SpreadElement'))
-      continue;
-    if (fn.async || fn.generator || inside(definition, call)) continue;
+    if (fn.async || fn.generator) continue;
+    const fits = sites.every(
+      ({ call, around }) =>
+        !captured(fn, around, top) &&
+        !call.arguments.some((arg) => arg.type === 'SpreadElement') &&
+        !inside(definition, call),
+    );
     const clash = chosen.some(
       (other) =>
-        inside(other.definition, call) ||
-        inside(definition, other.call) ||
-        inside(call, other.call) ||
-        inside(other.call, call),
+        sites.some(({ call }) => inside(other.definition, call)) ||
+        other.sites.some(({ call }) => inside(definition, call)) ||
+        sites.some(({ call }) => other.sites.some((site) => overlap(call, site.call))),
     );
-    if (!clash) chosen.push(candidate);
+    if (fits && !clash) chosen.push(candidate);
   }
   const cuts = [];
-  for (const { definition, fn, call, method } of chosen) {
+  for (const { definition, fn, sites, method } of chosen) {
     const self = '$self';
     const thisCuts = method ? ownThis(fn.body).map((node) => [node.start, node.end, self]) : [];
     const body = splice(source.slice(0, fn.body.end), thisCuts).slice(
@@ -383,28 +400,29 @@ function inlinePass(source, mangled) {
       fn.body.end + thisCuts.reduce((grow, cut) => grow + self.length - (cut[1] - cut[0]), 0),
     );
     const params = (method ? [self] : []).concat(fn.params.map((param) => param.name));
-    const args = (method ? [call.callee.object] : []).concat(call.arguments);
-    const text = args.map((arg) => source.slice(arg.start, arg.end));
     cuts.push([definition.start, definition.end, '']);
-    cuts.push([
-      call.start,
-      call.end,
-      '((' + params.join(',') + ')=>' + body + ')(' + text.join(',') + ')',
-    ]);
+    for (const { call } of sites) {
+      const args = (method ? [call.callee.object] : []).concat(call.arguments);
+      const text = args.map((arg) => source.slice(arg.start, arg.end));
+      const arrow = '((' + params.join(',') + ')=>' + body + ')';
+      cuts.push([call.start, call.end, arrow + '(' + text.join(',') + ')']);
+    }
   }
   return { text: splice(source, cuts), inlined: chosen.length };
 }
 
 /**
  * `source` (not yet minified) with each method or top-level function that is called from one
- * place only written in at that place, as an arrow function called at once: a function defined
- * once takes four JsVars and one per parameter for as long as the board runs, an arrow made where
- * it is called only while it runs (its code stays in Storage). The price is a function object made
- * per call. Only methods with made-up names (`mangled`) whose name appears exactly twice (the
- * definition and the call), and only bodies that an arrow runs the same (no `arguments`, `super`;
- * a method's `this` becomes a parameter).
+ * place (or from up to INLINE_CALLS_MAX places, when it is at most INLINE_BYTES_MAX long) written
+ * in at each call, as an arrow function called at once: a function defined once takes four JsVars
+ * and one per parameter for as long as the board runs, an arrow made where it is called only while
+ * it runs (its code stays in Storage). The price: a function object made per call, and the copies'
+ * bytes in Storage. Only methods with made-up names (`mangled`) named nowhere but at their
+ * definition and their calls, and only bodies that an arrow runs the same (no `arguments`,
+ * `super`; a method's `this` becomes a parameter) where the call's enclosing functions declare
+ * none of the names the body takes from the top level.
  */
-export function inlineCalledOnce(source, mangled) {
+export function inlineCalls(source, mangled) {
   let text = source;
   let inlined = 0;
   for (;;) {

@@ -2,7 +2,7 @@
 // (scripts/espruino-mangle.mjs): what they take out, and what they must leave alone.
 import { describe, expect, it } from 'vitest';
 import { mangledConfig, reservedNames } from '../scripts/espruino-mangle.mjs';
-import { inlineCalledOnce, inlineConstants, shrink } from '../scripts/espruino-shrink.mjs';
+import { inlineCalls, inlineConstants, shrink } from '../scripts/espruino-shrink.mjs';
 
 const iife = (body: string): string => '(() => {' + body + '})();';
 const run = (source: string): unknown => new Function('out', source + ';return out')({});
@@ -107,19 +107,30 @@ describe('the embedded config, renamed as the mangled code reads it', () => {
   });
 });
 
-describe('functions called from one place written in there', () => {
+describe('functions called from one place (or a few) written in there', () => {
   it('moves a method and a function called once to their calls, `this` and all', () => {
     const source = iife(
       'class A { constructor() { this.n = 2; } ab(x, y) { const f = () => this.n; return x * y + f(); }' +
         ' cd() { return 1; } }' +
         'function twice(v) { return v * 2; }' +
-        'const a = new A(); out.v = [a.ab(3, 4), twice(5), a.cd(), a.cd()].join();',
+        'const a = new A(); out.v = [a.ab(3, 4), twice(5), a.cd(), a.cd(), a.cd(), a.cd()].join();',
     );
-    const { text, inlined } = inlineCalledOnce(source, new Set(['ab', 'cd']));
-    expect(inlined).toBe(2); // ab and twice; cd is called twice
+    const { text, inlined } = inlineCalls(source, new Set(['ab', 'cd']));
+    expect(inlined).toBe(2); // ab and twice; cd is called from more than INLINE_CALLS_MAX places
     expect(text).not.toMatch(/ab\(x, y\) \{|function twice/);
     expect(text).toContain('cd()');
-    expect((run(text) as { v: string }).v).toBe('14,10,1,1');
+    expect((run(text) as { v: string }).v).toBe('14,10,1,1,1,1');
+  });
+
+  it('copies a small function called from a few places to each of them', () => {
+    const source = iife(
+      'function half(v) { return v / 2; } out.v = [half(4), half(6), half(8)].join();',
+    );
+    const { text, inlined } = inlineCalls(source, new Set());
+    expect(inlined).toBe(1);
+    expect(text).not.toContain('function half');
+    expect(text.match(/=>/g)?.length).toBe(1 + 3); // the bundle's IIFE and the three copies
+    expect((run(text) as { v: string }).v).toBe('2,3,4');
   });
 
   it('leaves a function whose names the call site would capture, or that reads `arguments`', () => {
@@ -129,7 +140,7 @@ describe('functions called from one place written in there', () => {
         'function f() { const LIMIT = 1; return cap(9) + count(1, 2); }' +
         'out.v = f();',
     );
-    const { text, inlined } = inlineCalledOnce(source, new Set());
+    const { text, inlined } = inlineCalls(source, new Set());
     expect(inlined).toBe(1); // f itself, into the top level; not cap (LIMIT), not count
     expect(text).toContain('function cap(v)');
     expect(text).toContain('function count()');
