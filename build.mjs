@@ -14,7 +14,12 @@ import { buildMd5 } from './scripts/build-md5.mjs';
 import { checkEspruinoSource } from './scripts/espruino-check.mjs';
 import { breakLines } from './scripts/espruino-lines.mjs';
 import { mangledConfig, namePattern, reservedNames } from './scripts/espruino-mangle.mjs';
-import { inlineCalls, inlineConstants, shrink } from './scripts/espruino-shrink.mjs';
+import {
+  inlineCalls,
+  inlineConstants,
+  inlineExpressions,
+  shrink,
+} from './scripts/espruino-shrink.mjs';
 import { topLevelClashes, unwrap } from './scripts/espruino-unwrap.mjs';
 import { checkEspruinoTypes } from './scripts/espruino-types.mjs';
 
@@ -140,14 +145,15 @@ export async function buildEspruino(config, root = '.') {
   const built = await esbuild.build({
     ...espruinoOptions(config, embedded),
     ...common,
-    minifyIdentifiers: false,
-    minifyWhitespace: false,
+    minify: false,
+    minifySyntax: true,
     mangleCache: cache,
   });
   const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
   const mangled = new Set(Object.values(built.mangleCache).filter((name) => name !== false));
   const inlined = inlineConstants(built.outputFiles[0].text);
-  const once = inlineCalls(inlined.text, mangled);
+  const expressions = inlineExpressions(inlined.text, mangled);
+  const once = inlineCalls(expressions.text, mangled);
   const shrunk = shrink(once.text, mangled);
   const options = espruinoOptions(config, embedded);
   const minified = await esbuild.transform(shrunk.text, {
@@ -161,7 +167,12 @@ export async function buildEspruino(config, root = '.') {
   const clashes = topLevelClashes(text);
   if (clashes.length > 0)
     throw new Error('the bundle would overwrite the board globals ' + clashes.join(', '));
-  const taken = inlined.constants + once.inlined + shrunk.methods.length + shrunk.parameters;
+  const taken =
+    inlined.constants +
+    expressions.inlined +
+    once.inlined +
+    shrunk.methods.length +
+    shrunk.parameters;
   return { text: breakLines(text), inputs, shrunk: taken };
 }
 

@@ -21,7 +21,8 @@ function keyName(node, computed) {
 
 /** `source` with the ranges `cuts` ([start, end, replacement]) replaced. */
 function splice(source, cuts) {
-  cuts.sort((a, b) => b[0] - a[0]);
+  // From the end; at one position, a replacement before an insertion (which then goes in front).
+  cuts.sort((a, b) => b[0] - a[0] || b[1] - a[1]);
   let out = source;
   for (const [start, end, replacement] of cuts)
     out = out.slice(0, start) + replacement + out.slice(end);
@@ -296,6 +297,19 @@ function captured(fn, around, top) {
   return false;
 }
 
+/**
+ * Whether a call is inside a loop of the function it is in (`around` is the call's ancestors): an
+ * arrow made there would be made on every turn, so the function stays defined.
+ */
+function looped(around) {
+  for (let i = around.length - 1; i >= 0; i--) {
+    const node = around[i];
+    if (/Function/.test(node.type)) return false;
+    if (/^(For|ForIn|ForOf|While|DoWhile)Statement$/.test(node.type)) return true;
+  }
+  return false;
+}
+
 /** The `this` expressions of `body` that belong to it (not to a function or class inside it). */
 function ownThis(body) {
   const found = [];
@@ -318,8 +332,12 @@ export const INLINE_CALLS_MAX = 3;
 export const INLINE_BYTES_MAX = 400;
 
 /** One pass of `inlineCalls`: the candidates that do not overlap, and their edits. */
-function inlinePass(source, mangled) {
-  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+/**
+ * The functions of the top level and the methods with made-up names (`mangled`) that are named
+ * nowhere but at their one definition and their calls, each with its call sites (the call and its
+ * ancestors): what may be written in at its calls.
+ */
+function definitions(ast, top, mangled) {
   // Names as variables (`count`) and as members, keys or strings (`members`): two namespaces.
   const count = new Map();
   const members = new Map();
@@ -327,7 +345,6 @@ function inlinePass(source, mangled) {
   const push = (map, name, site) => map.set(name, [...(map.get(name) ?? []), site]);
   const methods = new Map();
   const functions = new Map();
-  const top = topLevel(ast);
   for (const statement of top)
     if (statement.type === 'FunctionDeclaration') functions.set(statement.id.name, statement);
   const calls = new Map();
@@ -352,24 +369,64 @@ function inlinePass(source, mangled) {
       if (call?.callee === node) push(calls, node.name, { call, around: ancestors.slice(0, -2) });
     }
   });
-  // A function called from more places is copied to each while it is small: flash for RAM.
-  const few = (name, bytes, sites) =>
-    sites.length === 1 || (sites.length <= INLINE_CALLS_MAX && bytes <= INLINE_BYTES_MAX);
-  const candidates = [];
+  const found = [];
   for (const [name, definition] of methods) {
     const sites = methodCalls.get(name) ?? [];
     if (definition === null || members.get(name) !== sites.length + 1 || sites.length === 0)
       continue;
-    if (!few(name, definition.end - definition.start, sites)) continue;
-    candidates.push({ definition, fn: definition.value, sites, method: true });
+    found.push({ definition, fn: definition.value, sites, method: true });
   }
   for (const [name, definition] of functions) {
     const sites = calls.get(name) ?? [];
     if (count.get(name) !== sites.length + 1 || sites.length === 0) continue;
-    if (!few(name, definition.end - definition.start, sites)) continue;
-    if (ownThis(definition.body).length > 0) continue;
-    candidates.push({ definition, fn: definition, sites, method: false });
+    if (ownThis(definition.body).length > 0) continue; // `this` of a plain call: not the caller's
+    found.push({ definition, fn: definition, sites, method: false });
   }
+  return found;
+}
+
+/** `fn` as an arrow function (`this` its first parameter for a method), and `call`'s arguments. */
+function arrowParts(source, fn, call, method) {
+  const self = '$self';
+  const thisCuts = method ? ownThis(fn.body).map((node) => [node.start, node.end, self]) : [];
+  const body = splice(source.slice(0, fn.body.end), thisCuts).slice(
+    fn.body.start,
+    fn.body.end + thisCuts.reduce((grow, cut) => grow + self.length - (cut[1] - cut[0]), 0),
+  );
+  const params = (method ? [self] : []).concat(fn.params.map((param) => param.name));
+  const args = (method ? [call.callee.object] : []).concat(call.arguments);
+  const text = args.map((arg) => source.slice(arg.start, arg.end));
+  return { arrow: '(' + params.join(',') + ')=>' + body, args: '(' + text.join(',') + ')' };
+}
+
+/** `call` of `fn` as an arrow function with `fn`'s body called at once. */
+function arrowCall(source, fn, call, method) {
+  const { arrow, args } = arrowParts(source, fn, call, method);
+  return '(' + arrow + ')' + args;
+}
+
+/** The innermost function around a call (its ancestors `around`) unless it is the top level. */
+function host(around, top) {
+  for (let i = around.length - 1; i >= 0; i--) {
+    const node = around[i];
+    if (!/Function/.test(node.type)) continue;
+    return node.body.type === 'BlockStatement' && node.body.body !== top ? node : null;
+  }
+  return null;
+}
+
+/** How many arrows have been made at the start of a function (their names: `$inline0`...). */
+let hoisted = 0;
+
+function inlinePass(source, mangled) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const top = topLevel(ast);
+  // A function called from more places is copied to each while it is small: flash for RAM.
+  const candidates = definitions(ast, top, mangled).filter(
+    ({ definition, sites }) =>
+      sites.length === 1 ||
+      (sites.length <= INLINE_CALLS_MAX && definition.end - definition.start <= INLINE_BYTES_MAX),
+  );
   const chosen = [];
   const inside = (range, node) => node.start >= range.start && node.end <= range.end;
   const overlap = (a, b) => inside(a, b) || inside(b, a);
@@ -379,6 +436,7 @@ function inlinePass(source, mangled) {
     if (fn.async || fn.generator) continue;
     const fits = sites.every(
       ({ call, around }) =>
+        (!looped(around) || host(around, top) !== null) &&
         !captured(fn, around, top) &&
         !call.arguments.some((arg) => arg.type === 'SpreadElement') &&
         !inside(definition, call),
@@ -393,19 +451,22 @@ function inlinePass(source, mangled) {
   }
   const cuts = [];
   for (const { definition, fn, sites, method } of chosen) {
-    const self = '$self';
-    const thisCuts = method ? ownThis(fn.body).map((node) => [node.start, node.end, self]) : [];
-    const body = splice(source.slice(0, fn.body.end), thisCuts).slice(
-      fn.body.start,
-      fn.body.end + thisCuts.reduce((grow, cut) => grow + self.length - (cut[1] - cut[0]), 0),
-    );
-    const params = (method ? [self] : []).concat(fn.params.map((param) => param.name));
     cuts.push([definition.start, definition.end, '']);
-    for (const { call } of sites) {
-      const args = (method ? [call.callee.object] : []).concat(call.arguments);
-      const text = args.map((arg) => source.slice(arg.start, arg.end));
-      const arrow = '((' + params.join(',') + ')=>' + body + ')';
-      cuts.push([call.start, call.end, arrow + '(' + text.join(',') + ')']);
+    // Called in a loop: the arrow made once, at the start of the function around the loop.
+    const made = new Map();
+    for (const { call, around } of sites) {
+      if (!looped(around)) {
+        cuts.push([call.start, call.end, arrowCall(source, fn, call, method)]);
+        continue;
+      }
+      const outer = host(around, top);
+      const { arrow, args } = arrowParts(source, fn, call, method);
+      if (!made.has(outer)) {
+        made.set(outer, '$inline' + hoisted++);
+        const at = outer.body.start + 1;
+        cuts.push([at, at, 'let ' + made.get(outer) + '=' + arrow + ';']);
+      }
+      cuts.push([call.start, call.end, made.get(outer) + args]);
     }
   }
   return { text: splice(source, cuts), inlined: chosen.length };
@@ -423,10 +484,163 @@ function inlinePass(source, mangled) {
  * none of the names the body takes from the top level.
  */
 export function inlineCalls(source, mangled) {
+  hoisted = 0; // the same names in every build of the same source
   let text = source;
   let inlined = 0;
   for (;;) {
     const pass = inlinePass(text, mangled);
+    if (pass.inlined === 0) return { text, inlined };
+    text = pass.text;
+    inlined += pass.inlined;
+  }
+}
+
+/** An expression whose value and effects do not depend on when, or how often, it is evaluated. */
+function pure(node, members) {
+  switch (node.type) {
+    case 'Identifier':
+    case 'Literal':
+    case 'ThisExpression':
+      return node.type !== 'Literal' || node.regex === undefined;
+    case 'MemberExpression':
+      return members && pure(node.object, true) && (!node.computed || pure(node.property, true));
+    case 'UnaryExpression':
+      return node.operator !== 'delete' && pure(node.argument, members);
+    case 'BinaryExpression':
+    case 'LogicalExpression':
+      return pure(node.left, members) && pure(node.right, members);
+    case 'ConditionalExpression':
+      return (
+        pure(node.test, members) && pure(node.consequent, members) && pure(node.alternate, members)
+      );
+    default:
+      return false;
+  }
+}
+
+/**
+ * The expression `fn` returns when its body is that alone and it calls, creates and assigns
+ * nothing but members (`s[t] = v`, `this.n = 0`), else null; with whether it assigns.
+ */
+function returned(fn) {
+  const body = fn.body.body;
+  if (body.length !== 1 || body[0].type !== 'ReturnStatement' || body[0].argument === null)
+    return null;
+  let ok = true;
+  let assigns = false;
+  walk.full(body[0].argument, (node) => {
+    if (/Call|New|Update|Function|Class|Await|Yield|Super|Meta/.test(node.type)) ok = false;
+    if (node.type === 'Identifier' && node.name === 'arguments') ok = false;
+    if (node.type === 'AssignmentExpression') {
+      assigns = true;
+      if (node.left.type !== 'MemberExpression') ok = false;
+    }
+  });
+  return ok ? { expression: body[0].argument, assigns } : null;
+}
+
+/** One pass of `inlineExpressions`. */
+function expressionPass(source, mangled) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const top = topLevel(ast);
+  const found = definitions(ast, top, mangled);
+  const cuts = [];
+  const taken = [];
+  const inside = (range, node) => node.start >= range.start && node.end <= range.end;
+  for (const { definition, fn, sites, method } of found) {
+    const body = returned(fn);
+    if (body === null || fn.params.some((param) => param.type !== 'Identifier')) continue;
+    const size = body.expression.end - body.expression.start;
+    if (size > EXPRESSION_BYTES_MAX && (sites.length > INLINE_CALLS_MAX || size > INLINE_BYTES_MAX))
+      continue;
+    // At each call: the expression with the arguments written in where they are free of effects,
+    // else (outside a loop) an arrow called at once.
+    const substitutable = ({ call }) => {
+      const receiver = method ? call.callee.object : null;
+      if (receiver !== null && !/^(ThisExpression|Identifier)$/.test(receiver.type)) return false;
+      return (
+        call.arguments.length <= fn.params.length &&
+        call.arguments.every((arg) => arg.type !== 'SpreadElement' && pure(arg, !body.assigns))
+      );
+    };
+    const fits = sites.every(
+      (site) =>
+        !captured(fn, site.around, top) &&
+        !inside(definition, site.call) &&
+        (substitutable(site) ||
+          (!looped(site.around) &&
+            !site.call.arguments.some((arg) => arg.type === 'SpreadElement'))),
+    );
+    const clash = taken.some(
+      (other) =>
+        sites.some(
+          ({ call }) => inside(other.definition, call) || inside(call, other.definition),
+        ) ||
+        other.sites.some(({ call }) => inside(definition, call)) ||
+        sites.some(({ call }) =>
+          other.sites.some((site) => inside(call, site.call) || inside(site.call, call)),
+        ),
+    );
+    if (!fits || clash) continue;
+    taken.push({ definition, sites });
+    cuts.push([definition.start, definition.end, '']);
+    for (const site of sites) {
+      const { call } = site;
+      if (!substitutable(site)) {
+        cuts.push([call.start, call.end, arrowCall(source, fn, call, method)]);
+        continue;
+      }
+      const values = new Map();
+      fn.params.forEach((param, i) => {
+        const arg = call.arguments[i];
+        values.set(
+          param.name,
+          arg === undefined ? 'void 0' : '(' + source.slice(arg.start, arg.end) + ')',
+        );
+      });
+      const receiver = method
+        ? source.slice(call.callee.object.start, call.callee.object.end)
+        : null;
+      const inner = [];
+      walk.fullAncestor(body.expression, (node, _state, ancestors) => {
+        const parent = ancestors[ancestors.length - 2];
+        if (node.type === 'ThisExpression' && receiver !== null)
+          inner.push([node.start, node.end, receiver]);
+        if (node.type !== 'Identifier' || !values.has(node.name)) return;
+        if (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed)
+          return;
+        if (parent?.type === 'Property' && parent.key === node && !parent.computed) return;
+        inner.push([node.start, node.end, values.get(node.name)]);
+      });
+      const text = splice(source.slice(0, body.expression.end), inner);
+      const grown = inner.reduce((sum, [start, end, text]) => sum + text.length - (end - start), 0);
+      cuts.push([
+        call.start,
+        call.end,
+        '(' + text.slice(body.expression.start, body.expression.end + grown) + ')',
+      ]);
+    }
+  }
+  return { text: splice(source, cuts), inlined: taken.length };
+}
+
+/** An expression this long is copied to any number of calls (longer: as INLINE_BYTES_MAX). */
+export const EXPRESSION_BYTES_MAX = 120;
+
+/**
+ * `source` (not yet minified) with each function or made-up-named method whose body only returns
+ * an expression that calls and creates nothing written in at its calls, its parameters replaced by
+ * the arguments: no function object at all, at the call or anywhere (the codec's readers and
+ * writers, called in loops). Only where every argument is free of effects and reads no member
+ * when the expression assigns one, so that evaluating an argument once, twice or never, before or
+ * after the expression's own writes, changes nothing; a call with other arguments gets an arrow
+ * called at once (as in `inlineCalls`), and none inside a loop.
+ */
+export function inlineExpressions(source, mangled) {
+  let text = source;
+  let inlined = 0;
+  for (;;) {
+    const pass = expressionPass(text, mangled);
     if (pass.inlined === 0) return { text, inlined };
     text = pass.text;
     inlined += pass.inlined;

@@ -435,6 +435,7 @@ describe.skipIf(missing !== null)(
         },
       );
       expect(bench.status, bench.stderr).toBe(0);
+      process.stdout.write(bench.stdout); // the on-device table, for the record
       expect(bench.stdout).toMatch(
         /device: decision step\s+\S+ \S+\s+\S+ \S+\s+[\d,]+\s+on LINUX5100 2v29/,
       );

@@ -133,6 +133,29 @@ describe('functions called from one place (or a few) written in there', () => {
     expect((run(text) as { v: string }).v).toBe('2,3,4');
   });
 
+  it('makes the arrow once, before the loop, when a function is called inside one', () => {
+    const source = iife(
+      'function half(v) { return v / 2 + 0 * [v].length; }' +
+        'function sum(n) { let t = 0; for (let i = 0; i < n; i++) t += half(i); return t; }' +
+        'out.v = sum(4);',
+    );
+    const { text, inlined } = inlineCalls(source, new Set());
+    expect(inlined).toBe(2); // half into sum, then sum into the top level
+    expect(text).toMatch(/let \$inline0=\(v\)=>\{[^}]*\}; let t = 0; for/);
+    expect(text).toContain('t += $inline0(i)');
+    expect((run(text) as { v: number }).v).toBe(3);
+  });
+
+  it('leaves a function called inside a loop of the top level (the arrow would stay)', () => {
+    const source = iife(
+      'function half(v) { return v / 2; } let t = 0; for (let i = 0; i < 4; i++) t += half(i);' +
+        'out.v = t;',
+    );
+    const { text, inlined } = inlineCalls(source, new Set());
+    expect(inlined).toBe(0);
+    expect(text).toContain('function half');
+  });
+
   it('leaves a function whose names the call site would capture, or that reads `arguments`', () => {
     const source = iife(
       'const LIMIT = 5; function cap(v) { return Math.min(v, LIMIT); }' +
