@@ -12,8 +12,7 @@ import ts from 'typescript';
 /**
  * Names used across the edge besides the declared ones: the on-device bench's rows (`lifeline
  * bench --device` prints them), process.memory() and its fields (typed where they are used), and
- * console.log (the DOM library declares it, and the DOM's thousands of names stay out: they would
- * keep `open`, `read` or `step` of the firmware's own long).
+ * console.log (the DOM library declares it, and the DOM is left out of the check).
  */
 export const EXTERNAL = [
   ...['name', 'medianNs', 'p99Ns', 'samples', 'note'],
@@ -21,37 +20,61 @@ export const EXTERNAL = [
 ];
 
 /** Always left alone: what the language itself looks up by name. */
-const LANGUAGE = ['constructor', 'prototype', '__proto__', 'length', 'toString', 'valueOf'];
+const LANGUAGE = [
+  'constructor',
+  'prototype',
+  '__proto__',
+  'length',
+  'toString',
+  'valueOf',
+  'toJSON',
+];
 
 /**
- * Every member name the TypeScript library (ES2022) and the Espruino globals declare,
- * and the members of the board sources' enums (`files`): esbuild writes an enum's members as
- * strings (`E[E.Open=1]="Open"`) but would shorten the uses it does not inline.
+ * The member names the board's sources (`files`, from hal/espruino/main.ts) use across the
+ * bundle's edge, as the TypeScript checker resolves them: a member access or an object literal's
+ * key whose declaration is in the library (ES2022) or hal/espruino/globals.d.ts (or that it cannot
+ * resolve), and the members of the sources' enums (esbuild writes an enum's members as strings,
+ * `E[E.Open=1]="Open"`, but would shorten the uses it does not inline). The firmware's own names
+ * are all free to shorten even where the library has the same name (`status`, `resolve`, `set`).
  */
 export function reservedNames(root, files) {
   const globals = join(root, 'hal/espruino/globals.d.ts');
-  const program = ts.createProgram([globals, ...files], {
+  const program = ts.createProgram([join(root, 'hal/espruino/main.ts'), globals, ...files], {
     target: ts.ScriptTarget.ES2022,
+    module: ts.ModuleKind.ESNext,
+    moduleResolution: ts.ModuleResolutionKind.Bundler,
     lib: ['lib.es2022.d.ts'],
     types: [],
     noEmit: true,
     skipLibCheck: true,
+    strict: true,
   });
+  const checker = program.getTypeChecker();
+  const external = (symbol) =>
+    symbol === undefined ||
+    (symbol.declarations ?? []).some(
+      (declaration) => declaration.getSourceFile().isDeclarationFile,
+    );
   const names = new Set([...EXTERNAL, ...LANGUAGE]);
-  const own = new Set(files.filter((file) => !file.endsWith('.d.ts')).map((file) => resolve(file)));
   for (const source of program.getSourceFiles()) {
-    const enumsOnly = own.has(resolve(source.fileName));
+    if (source.isDeclarationFile) continue;
     const visit = (node) => {
-      const member = enumsOnly
-        ? ts.isEnumMember(node)
-        : ts.isPropertySignature(node) ||
-          ts.isMethodSignature(node) ||
-          ts.isPropertyDeclaration(node) ||
-          ts.isMethodDeclaration(node) ||
-          ts.isGetAccessor(node) ||
-          ts.isSetAccessor(node);
-      if (member && (ts.isIdentifier(node.name) || ts.isStringLiteral(node.name)))
+      if (ts.isEnumMember(node) && ts.isIdentifier(node.name)) names.add(node.name.text);
+      if (ts.isPropertyAccessExpression(node) && external(checker.getSymbolAtLocation(node.name)))
         names.add(node.name.text);
+      const keyed =
+        ts.isPropertyAssignment(node) ||
+        ts.isShorthandPropertyAssignment(node) ||
+        ts.isMethodDeclaration(node);
+      if (keyed && ts.isObjectLiteralExpression(node.parent) && ts.isIdentifier(node.name)) {
+        const context = checker.getContextualType(node.parent);
+        const types = context === undefined ? [] : context.isUnion() ? context.types : [context];
+        for (const type of types) {
+          const property = checker.getPropertyOfType(type, node.name.text);
+          if (property !== undefined && external(property)) names.add(node.name.text);
+        }
+      }
       ts.forEachChild(node, visit);
     };
     visit(source);
