@@ -12,6 +12,7 @@
 
 import { assert } from './assert';
 import type { Hal } from './hal';
+import { typed } from './slab';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
@@ -48,16 +49,18 @@ export class AuditLog {
     this.suppressedTotal = 0;
     this.throttledNames = [];
     this.windowStartMs = new Float64Array(THROTTLED_NAMES_MAX);
-    this.windowRecords = new Uint16Array(THROTTLED_NAMES_MAX);
-    this.windowSuppressed = new Uint32Array(THROTTLED_NAMES_MAX);
+    this.windowRecords = typed(Uint16Array, 2, THROTTLED_NAMES_MAX);
+    this.windowSuppressed = typed(Uint32Array, 4, THROTTLED_NAMES_MAX);
     this.pendingSuppressed = 0;
-    const stored = hal.storage === null ? null : hal.storage.read(AUDIT_FILE);
+    // No ring (a board without a console, where nothing reads it): nothing to read back either.
+    const stored = hal.storage === null || capacity === 0 ? null : hal.storage.read(AUDIT_FILE);
     if (stored === null) return;
     const lines = stored.split('\n').filter((line) => line !== '');
     for (const line of lines.slice(-capacity)) this.remember(line);
   }
 
   private remember(line: string): void {
+    if (this.capacity === 0) return;
     this.ring[this.next] = line;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;

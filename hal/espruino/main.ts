@@ -118,7 +118,10 @@ function memoryLine(stage: string): string {
 
 /** The BGP frame on a board (RAM is counted in hundreds of bytes): see SessionOptions. */
 const BOARD_FRAME_BYTES = 512;
-/** Audit records kept in RAM for `log N` (all of them are in Storage's audit.log). */
+/**
+ * Audit records kept in RAM for the console's `log N` (all of them are in Storage's audit.log):
+ * none without a console.
+ */
 const BOARD_AUDIT_RECORDS = 8;
 
 /** Seconds after boot at which the footprint is logged: sessions up, the first rounds done. */
@@ -164,7 +167,7 @@ function boot(): void {
   if (LIFELINE_BGP) speaker = new BgpSpeaker(config, hal, BOARD_FRAME_BYTES);
   // A ternary on the build flag, so that esbuild drops the announcer the board does not use.
   const announcer = LIFELINE_BGP ? speaker! : new ExaBgpAnnouncer(config, hal);
-  const lifeline = new Lifeline(config, hal, announcer, BOARD_AUDIT_RECORDS);
+  const lifeline = new Lifeline(config, hal, announcer, LIFELINE_CONSOLE ? BOARD_AUDIT_RECORDS : 0);
   running = lifeline;
   lifeline.start();
   if (LIFELINE_CONSOLE) startConsole(config, hal, lifeline, embedded);
