@@ -29,6 +29,11 @@ declare const LIFELINE_LEAN: boolean | undefined;
  * there, each use inside a block on it (not after an early return: esbuild keeps what is named).
  */
 declare const LIFELINE_FLEET: boolean | undefined;
+/**
+ * `false` in a board build with neither console nor pin (build.mjs): nothing can set an override
+ * there, so the arbiter, its persistence and its expiry fold away (each use inside a block on it).
+ */
+declare const LIFELINE_OVERRIDES: boolean | undefined;
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -45,7 +50,8 @@ export class Lifeline implements HalClient {
   readonly engine: DecisionEngine;
   readonly counters: LoopCounters;
   readonly audit: AuditLog;
-  readonly arbiter: OverrideArbiter;
+  /** Not even assigned on a board without console and pin: read it where LIFELINE_OVERRIDES is. */
+  readonly arbiter!: OverrideArbiter;
   /** Per service, the route state last given to the announcer (UNDECIDED before the first). */
   readonly effective: Uint8Array;
   /** Clock time at which the last round ended (the watchdogs' proof of a live loop). */
@@ -75,12 +81,12 @@ export class Lifeline implements HalClient {
   private roundDeadlineMs: number;
   private nextRoundMs: number;
   /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
-  private persistDueMs: number;
+  private persistDueMs!: number;
   /**
    * Per service, 1 when its current override is on storage (written, or restored from there): a
    * write that fails then leaves a stale remaining time behind, that a restart would believe.
    */
-  private readonly recorded: Uint8Array;
+  private readonly recorded!: Uint8Array;
   private running: boolean;
   /** Stopped probing, but the announcer is still at work (a graceful shutdown). */
   private stopping: boolean;
@@ -99,9 +105,6 @@ export class Lifeline implements HalClient {
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
     this.audit = new AuditLog(hal, auditRecords ?? AUDIT_RING_RECORDS);
-    const pinAction =
-      config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
-    this.arbiter = new OverrideArbiter(config.services.length, pinAction);
     this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
     this.lastRoundEndMs = new Float64Array(1);
     this.roundMs = new Float64Array(ROUND_HISTORY);
@@ -116,8 +119,13 @@ export class Lifeline implements HalClient {
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
-    this.persistDueMs = Infinity;
-    this.recorded = new Uint8Array(serviceCount).fill(1);
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      const pinAction =
+        config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
+      this.arbiter = new OverrideArbiter(serviceCount, pinAction);
+      this.persistDueMs = Infinity;
+      this.recorded = new Uint8Array(serviceCount).fill(1);
+    }
     this.persistent = hal.storage !== null;
     this.running = false;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
@@ -141,7 +149,50 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
-    this.restoreOverrides();
+    const nowMs = this.hal.clock.nowMs();
+    // The stored overrides. A state file is input like any other: whatever it holds (or whatever
+    // goes wrong reading it), boot goes on without the overrides it could not vouch for.
+    let notes: string[] = [];
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      try {
+        notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
+      } catch (error) {
+        if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
+        for (let s = 0; s < this.names.length; s++)
+          this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+        notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
+      }
+    } else if (this.hal.storage !== null && this.hal.storage.read(OVERRIDES_FILE) !== null) {
+      // Left by a firmware with a console: with neither console nor pin nothing could end an
+      // override, so the automatic decision rules (and the file stays for one that can).
+      notes = [OVERRIDES_FILE + ' ignored: no console or pin on this board to end an override'];
+    }
+    for (const note of notes)
+      this.audit.record('config', 'problem="' + note.split('"').join("'") + '"');
+    this.audit.record(
+      'boot',
+      'device=' + this.config.deviceName + ' services=' + this.names.length,
+    );
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      let restored = false;
+      for (let s = 0; s < this.names.length; s++) {
+        if (this.arbiter.kind[s] === OverrideKind.None) continue;
+        const remaining = this.arbiter.expiresAtMs[s]! - nowMs;
+        this.audit.record(
+          'override',
+          'service=' +
+            this.names[s] +
+            ' override=' +
+            OVERRIDE_NAMES[this.arbiter.kind[s]!] +
+            (remaining === Infinity ? '' : ' forMs=' + Math.round(remaining)) +
+            ' by=restore',
+        );
+        this.reconcile(s, 'restore');
+        restored = true;
+      }
+      // What the restart cost is written at once: a crash loop cannot keep an override alive.
+      if (restored) this.persistOrEnd(nowMs);
+    }
     this.nextRoundMs = this.hal.clock.nowMs();
     this.hal.log(
       'boot device=' +
@@ -163,47 +214,6 @@ export class Lifeline implements HalClient {
   }
 
   /**
-   * Restores the stored overrides. A state file is input like any other: whatever it holds (or
-   * whatever goes wrong reading it), boot goes on without the overrides it could not vouch for.
-   */
-  private restoreOverrides(): void {
-    const nowMs = this.hal.clock.nowMs();
-    let notes: string[];
-    try {
-      notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
-    } catch (error) {
-      if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
-      for (let s = 0; s < this.names.length; s++)
-        this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
-      notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
-    }
-    for (const note of notes)
-      this.audit.record('config', 'problem="' + note.split('"').join("'") + '"');
-    this.audit.record(
-      'boot',
-      'device=' + this.config.deviceName + ' services=' + this.names.length,
-    );
-    let restored = false;
-    for (let s = 0; s < this.names.length; s++) {
-      if (this.arbiter.kind[s] === OverrideKind.None) continue;
-      const remaining = this.arbiter.expiresAtMs[s]! - nowMs;
-      this.audit.record(
-        'override',
-        'service=' +
-          this.names[s] +
-          ' override=' +
-          OVERRIDE_NAMES[this.arbiter.kind[s]!] +
-          (remaining === Infinity ? '' : ' forMs=' + Math.round(remaining)) +
-          ' by=restore',
-      );
-      this.reconcile(s, 'restore');
-      restored = true;
-    }
-    // What the restart cost is written at once: a crash loop cannot keep an override alive.
-    if (restored) this.persistOrEnd(nowMs);
-  }
-
-  /**
    * Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes;
    * `onStopped` runs once the announcer is done, at once or after its graceful shutdown (until
    * then the wake-ups and stream events go on to it).
@@ -211,7 +221,8 @@ export class Lifeline implements HalClient {
   stop(onStopped?: () => void): void {
     if (!this.running) return;
     this.running = false;
-    if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+      if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.stopping = true;
     this.onStopped = onStopped ?? null;
     this.probes.close();
@@ -249,10 +260,24 @@ export class Lifeline implements HalClient {
   /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
   private arm(nowMs: number): void {
     if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
-    this.expireOverrides(nowMs);
+    let expiryMs = Infinity;
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      // The console overrides whose time has come end, and the remaining time is re-written.
+      const arbiter = this.arbiter;
+      if (nowMs >= arbiter.nextExpiryMs()) {
+        for (let s = 0; s < this.names.length; s++) {
+          if (arbiter.expiresAtMs[s]! > nowMs) continue;
+          arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+          this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
+          this.reconcile(s, 'expiry');
+        }
+        this.persistOrEnd(nowMs);
+      } else if (nowMs >= this.persistDueMs) this.persistOrEnd(nowMs);
+      expiryMs = arbiter.nextExpiryMs();
+      if (this.persistDueMs < expiryMs) expiryMs = this.persistDueMs;
+    }
     const announcerMs = this.announcer.tick(nowMs);
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
-    let expiryMs = this.arbiter.nextExpiryMs();
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guard = this.guard;
       if (guard !== null) {
@@ -264,9 +289,8 @@ export class Lifeline implements HalClient {
         if (guard.rejoinNextMs[0]! < expiryMs) expiryMs = guard.rejoinNextMs[0]!;
       }
     }
-    const overrideMs = expiryMs < this.persistDueMs ? expiryMs : this.persistDueMs;
     const soonestMs = announcerMs < probeMs ? announcerMs : probeMs;
-    this.hal.setWakeup(overrideMs < soonestMs ? overrideMs : soonestMs);
+    this.hal.setWakeup(expiryMs < soonestMs ? expiryMs : soonestMs);
   }
 
   streamConnected(streamId: number): void {
@@ -418,14 +442,17 @@ export class Lifeline implements HalClient {
    * Brings service `s`'s routes to what pin, console and automatic decision say. Rare: allocates.
    */
   private reconcile(s: number, cause: string): void {
-    const target = this.arbiter.effective(s, this.automaticRoute(s));
+    let target = this.automaticRoute(s);
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+      target = this.arbiter.effective(s, target);
     if (target === UNDECIDED || target === this.effective[s]) return;
-    assert(
-      target === RouteState.Announced ||
-        !this.arbiter.pinAsserted ||
-        this.arbiter.pinAction !== OverrideKind.Announce,
-      'an asserted announce pin announces',
-    );
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+      assert(
+        target === RouteState.Announced ||
+          !this.arbiter.pinAsserted ||
+          this.arbiter.pinAction !== OverrideKind.Announce,
+        'an asserted announce pin announces',
+      );
     let detail = '';
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (this.guard !== null)
@@ -462,6 +489,7 @@ export class Lifeline implements HalClient {
    * that nobody is told OK for what a restart would lose.
    */
   setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): boolean {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return false;
     const nowMs = this.hal.clock.nowMs();
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
@@ -496,6 +524,7 @@ export class Lifeline implements HalClient {
 
   /** The override pin changed (after debounce). */
   setPin(asserted: boolean, detail: string): void {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
     if (asserted === this.arbiter.pinAsserted) return;
     this.arbiter.pinAsserted = asserted;
     this.audit.record(
@@ -514,6 +543,7 @@ export class Lifeline implements HalClient {
    * one runs. True when durable (or when there is no storage to be durable in).
    */
   private persistOverrides(nowMs: number, exact: boolean): boolean {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return true;
     let timed = false;
     for (let s = 0; s < this.names.length; s++)
       if (this.arbiter.expiresAtMs[s] !== Infinity) timed = true;
@@ -526,21 +556,6 @@ export class Lifeline implements HalClient {
     return true;
   }
 
-  /** Clears the console overrides whose time has come, and re-writes the remaining time. */
-  private expireOverrides(nowMs: number): void {
-    if (nowMs < this.arbiter.nextExpiryMs()) {
-      if (nowMs >= this.persistDueMs) this.persistOrEnd(nowMs);
-      return;
-    }
-    for (let s = 0; s < this.names.length; s++) {
-      if (this.arbiter.expiresAtMs[s]! > nowMs) continue;
-      this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
-      this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
-      this.reconcile(s, 'expiry');
-    }
-    this.persistOrEnd(nowMs);
-  }
-
   /**
    * Writes the overrides; when that fails, every timed override that storage holds ends now. Its
    * remaining time there is stale, and a restart whose wall clock went backwards would grant it
@@ -550,6 +565,7 @@ export class Lifeline implements HalClient {
    * never reached storage (answered ERR not-saved) cannot come back, and runs on.
    */
   private persistOrEnd(nowMs: number): void {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {
       if (this.arbiter.expiresAtMs[s] === Infinity || this.recorded[s] === 0) continue;
