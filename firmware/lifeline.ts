@@ -21,6 +21,7 @@ import { FleetGuard } from './guard';
 import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
 import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
+import { typed } from './slab';
 
 /** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
 declare const LIFELINE_LEAN: boolean | undefined;
@@ -105,14 +106,14 @@ export class Lifeline implements HalClient {
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
     this.audit = new AuditLog(hal, auditRecords ?? AUDIT_RING_RECORDS);
-    this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
-    this.lastRoundEndMs = new Float64Array(1);
+    this.effective = typed(Uint8Array, 1, config.services.length).fill(UNDECIDED);
+    this.lastRoundEndMs = typed(Float64Array, 8, 1);
     this.roundMs = new Float64Array(ROUND_HISTORY);
     this.names = config.services.map((service) => service.name);
     const serviceCount = config.services.length;
-    this.healthyTargets = new Uint16Array(serviceCount);
-    this.localOk = new Uint8Array(serviceCount);
-    this.targetCount = new Uint16Array(serviceCount);
+    this.healthyTargets = typed(Uint16Array, 2, serviceCount);
+    this.localOk = typed(Uint8Array, 1, serviceCount);
+    this.targetCount = typed(Uint16Array, 2, serviceCount);
     for (let s = 0; s < serviceCount; s++) this.targetCount[s] = config.services[s]!.targets.length;
     this.roundActive = false;
     this.roundSentAtMs = 0;
@@ -124,7 +125,7 @@ export class Lifeline implements HalClient {
         config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
       this.arbiter = new OverrideArbiter(serviceCount, pinAction);
       this.persistDueMs = Infinity;
-      this.recorded = new Uint8Array(serviceCount).fill(1);
+      this.recorded = typed(Uint8Array, 1, serviceCount).fill(1);
     }
     this.persistent = hal.storage !== null;
     this.running = false;
