@@ -88,10 +88,12 @@ export class Lifeline implements HalClient {
    * write that fails then leaves a stale remaining time behind, that a restart would believe.
    */
   private readonly recorded!: Uint8Array;
-  private running: boolean;
-  /** Stopped probing, but the announcer is still at work (a graceful shutdown). */
-  private stopping: boolean;
-  private onStopped: (() => void) | null;
+  /**
+   * 0 before the start and after the stop, 1 running, 2 stopped probing but the announcer still at
+   * work (a graceful shutdown; never on a board, which does not stop).
+   */
+  private phase: number;
+  private onStopped!: (() => void) | null;
 
   constructor(
     readonly config: Config,
@@ -100,8 +102,6 @@ export class Lifeline implements HalClient {
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,
   ) {
-    this.stopping = false;
-    this.onStopped = null;
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
@@ -128,7 +128,7 @@ export class Lifeline implements HalClient {
       this.recorded = typed(Uint8Array, 1, serviceCount).fill(1);
     }
     this.persistent = hal.storage !== null;
-    this.running = false;
+    this.phase = 0;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guarded = config.fleet !== null || config.guard !== null;
       this.guard = guarded
@@ -145,8 +145,8 @@ export class Lifeline implements HalClient {
 
   /** Opens the sockets and starts the first round at once. */
   start(): void {
-    assert(!this.running, 'started once');
-    this.running = true;
+    assert(this.phase !== 1, 'started once');
+    this.phase = 1;
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
@@ -220,11 +220,11 @@ export class Lifeline implements HalClient {
    * then the wake-ups and stream events go on to it).
    */
   stop(onStopped?: () => void): void {
-    if (!this.running) return;
-    this.running = false;
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (this.phase !== 1) return;
+    this.phase = 2;
     if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
       if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
-    this.stopping = true;
     this.onStopped = onStopped ?? null;
     this.probes.close();
     const withdraw = this.config.announcer.onShutdown === 'withdraw';
@@ -234,9 +234,10 @@ export class Lifeline implements HalClient {
   }
 
   private continueStop(nowMs: number): void {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
     const nextMs = this.announcer.tick(nowMs);
     if (!this.announcer.stopped()) return this.hal.setWakeup(nextMs);
-    this.stopping = false;
+    this.phase = 0;
     const onStopped = this.onStopped;
     this.onStopped = null;
     if (onStopped !== null) onStopped();
@@ -247,8 +248,9 @@ export class Lifeline implements HalClient {
   }
 
   wake(): void {
-    if (this.stopping) return this.continueStop(this.hal.clock.nowMs());
-    if (!this.running) return;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (this.phase === 2) return this.continueStop(this.hal.clock.nowMs());
+    if (this.phase !== 1) return;
     const nowMs = this.hal.clock.nowMs();
     if (this.roundActive && nowMs >= this.roundDeadlineMs) {
       this.probes.expire(nowMs);
@@ -295,25 +297,25 @@ export class Lifeline implements HalClient {
   }
 
   streamConnected(streamId: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamConnected(streamId);
     this.afterStreamEvent();
   }
 
   streamReceived(streamId: number, length: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamReceived(streamId, length);
     this.afterStreamEvent();
   }
 
   streamClosed(streamId: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamClosed(streamId);
     this.afterStreamEvent();
   }
 
   streamWritable(streamId: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamWritable(streamId);
     this.afterStreamEvent();
   }
@@ -321,7 +323,7 @@ export class Lifeline implements HalClient {
   streamIncoming(listenerId: number, address: string): number {
     // The Espruino build cannot listen (firmware/bgp/speaker.ts): nothing of this on the board.
     if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
-    if (!this.running && !this.stopping) return -1;
+    if (this.phase === 0) return -1;
     const streamId = this.announcer.streamIncoming(listenerId, address);
     this.afterStreamEvent();
     return streamId;
@@ -329,7 +331,7 @@ export class Lifeline implements HalClient {
 
   private afterStreamEvent(): void {
     const nowMs = this.hal.clock.nowMs();
-    if (this.running) this.arm(nowMs);
+    if (this.phase === 1) this.arm(nowMs);
     else this.continueStop(nowMs);
   }
 
@@ -349,7 +351,7 @@ export class Lifeline implements HalClient {
   }
 
   private afterResolve(nowMs: number): void {
-    if (!this.running || !this.roundActive || this.probes.pendingCount > 0) return;
+    if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
     this.arm(nowMs);
   }
@@ -519,7 +521,7 @@ export class Lifeline implements HalClient {
       const problem = OVERRIDES_FILE + ' could not be written: the override is lost on restart';
       this.audit.record('config', 'problem="' + problem + '"');
     }
-    if (this.running) this.arm(nowMs);
+    if (this.phase === 1) this.arm(nowMs);
     return saved || (planted.bugs & Bug.OkWithoutSave) !== 0;
   }
 

@@ -106,8 +106,8 @@ export class ProbeTable {
   private readonly receive: Uint8Array;
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
-  private readonly udp: (UdpSocket | null)[];
-  private readonly tcp: (TcpProbeSocket | null)[];
+  /** Per slot, its socket: a UdpSocket for a DNS target, a TcpProbeSocket for a TCP one. */
+  private readonly sockets: (UdpSocket | TcpProbeSocket)[];
   private hal: Hal | null;
 
   constructor(config: Config) {
@@ -152,8 +152,7 @@ export class ProbeTable {
     this.receive = new Uint8Array(DNS_REPLY_BYTES_MAX);
     this.randomPool = typed(Uint8Array, 1, RANDOM_POOL_BYTES);
     this.randomOffset = RANDOM_POOL_BYTES;
-    this.udp = [];
-    this.tcp = [];
+    this.sockets = [];
     this.hal = null;
     const queries: Uint8Array[] = [];
     // Each query is encoded once into the largest query's room, then kept at its own size: a
@@ -186,20 +185,18 @@ export class ProbeTable {
       const address = target.address.text;
       const dns = target.kind === 'dns';
       const receive = this.receive;
-      this.udp.push(
-        dns ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive }) : null,
-      );
-      this.tcp.push(
-        dns ? null : hal.openTcp({ socketId: slot, family, address, port: target.port }),
+      this.sockets.push(
+        dns
+          ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive })
+          : hal.openTcp({ socketId: slot, family, address, port: target.port }),
       );
     }
   }
 
+  /** Closes every socket (never on a board, which does not stop). */
   close(): void {
-    for (let slot = 0; slot < this.udp.length; slot++) {
-      this.udp[slot]?.close();
-      this.tcp[slot]?.close();
-    }
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]!.close();
   }
 
   /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
@@ -224,7 +221,7 @@ export class ProbeTable {
     // pending.
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
-        this.tcp[slot]!.connect();
+        (this.sockets[slot] as TcpProbeSocket).connect();
       } else {
         // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
         if (this.randomOffset >= RANDOM_POOL_BYTES) {
@@ -235,7 +232,7 @@ export class ProbeTable {
         const query = this.queries[slot]!;
         setQueryId(query, (pool[this.randomOffset]! << 8) | pool[this.randomOffset + 1]!);
         this.randomOffset += 2;
-        this.udp[slot]!.send(query, this.queryLength[slot]!);
+        (this.sockets[slot] as UdpSocket).send(query, this.queryLength[slot]!);
       }
     }
   }
@@ -299,7 +296,7 @@ export class ProbeTable {
   private settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
     if (slot < 0 || slot >= this.slotCount) return false;
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
-    this.tcp[slot]?.abort();
+    if (this.kind[slot] === KIND_TCP) (this.sockets[slot] as TcpProbeSocket).abort();
     this.resolve(slot, outcome, counter, nowMs);
     return true;
   }
@@ -308,7 +305,7 @@ export class ProbeTable {
   expire(nowMs: number): void {
     for (let slot = 0; slot < this.slotCount && this.pendingCount > 0; slot++) {
       if (this.state[slot] !== SlotState.Pending) continue;
-      this.tcp[slot]?.abort();
+      if (this.kind[slot] === KIND_TCP) (this.sockets[slot] as TcpProbeSocket).abort();
       this.resolve(slot, Outcome.Timeout, Counter.Timeout, nowMs);
     }
     assert(this.pendingCount === 0, 'nothing pending after expiry');

@@ -40,9 +40,8 @@ class EspruinoUdpSocket implements UdpSocket {
     }
   }
 
-  close(): void {
-    this.hal.closeUdp();
-  }
+  /** Never called: a board does not stop (ProbeTable.close folds away there). */
+  close(): void {}
 }
 
 class EspruinoTcpSocket implements TcpProbeSocket {
@@ -209,7 +208,7 @@ export class EspruinoHal implements Hal, Clock, Storage {
   /** The one UDP socket of each address family, opened with its first target. */
   dgrams: { [family: number]: EspruinoDgramSocket | undefined } = {};
   /** Every UDP target, for the replies. */
-  private udp: UdpOpenOptions[] = [];
+  private readonly udp: UdpOpenOptions[] = [];
   private timer: unknown = null;
   private lastMs = 0;
   readError = '';
@@ -256,13 +255,6 @@ export class EspruinoHal implements Hal, Clock, Storage {
       this.dgrams[family] = socket;
     }
     return new EspruinoUdpSocket(this, options);
-  }
-
-  /** Closes the UDP sockets (the first target's close closes them all). */
-  closeUdp(): void {
-    for (const family in this.dgrams) this.dgrams[family]!.close();
-    this.dgrams = {};
-    this.udp = [];
   }
 
   openTcp(options: TcpOpenOptions): TcpProbeSocket {
