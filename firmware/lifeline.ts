@@ -66,8 +66,11 @@ export class Lifeline implements HalClient {
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   readonly healthyTargets: Uint16Array;
   readonly localOk: Uint8Array;
-  /** Whether overrides, used codes and the audit outlive a restart (there is storage). */
-  readonly persistent: boolean;
+  /**
+   * Whether overrides, used codes and the audit outlive a restart (there is storage). For the
+   * console: not assigned where LIFELINE_OVERRIDES is false.
+   */
+  readonly persistent!: boolean;
   /**
    * The fleet guard (firmware/guard.ts) with `fleet` or `guard` configured, else null. Not even
    * assigned on a board without them: read it only where LIFELINE_FLEET is not false.
@@ -126,8 +129,8 @@ export class Lifeline implements HalClient {
       this.arbiter = new OverrideArbiter(serviceCount, pinAction);
       this.persistDueMs = Infinity;
       this.recorded = typed(Uint8Array, 1, serviceCount).fill(1);
+      this.persistent = hal.storage !== null;
     }
-    this.persistent = hal.storage !== null;
     this.phase = 0;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guarded = config.fleet !== null || config.guard !== null;

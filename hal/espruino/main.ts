@@ -8,7 +8,7 @@ import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
-import { roundRow, runDeviceBench } from '../../firmware/device-bench';
+import { runDeviceBench } from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
 import { EspruinoHal } from './index';
 import { isDigit, isLetter } from '../../firmware/text';
@@ -145,9 +145,13 @@ function boot(): void {
   // For `lifeline bench --device`: the on-device benchmark, reachable from the REPL, with the
   // running firmware's probe rounds and the board's memory.
   global['lifelineBench'] = (batches: number, perBatch: number) => {
-    const rows = runDeviceBench(() => getTime() * 1e9, batches, perBatch);
-    if (running !== null)
-      rows.push(roundRow('device: probe round', running.roundMs, running.counters.rounds));
+    const rows = runDeviceBench(
+      () => getTime() * 1e9,
+      batches,
+      perBatch,
+      running === null ? null : running.roundMs,
+      running === null ? 0 : running.counters.rounds,
+    );
     rows.push({
       name: 'device: JsVars in use',
       medianNs: -1,
