@@ -20,7 +20,7 @@ import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from 
 import { FleetGuard } from './guard';
 import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
-import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
+import { Counter, Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 import { typed } from './slab';
 
 /** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
@@ -259,7 +259,13 @@ export class Lifeline implements HalClient {
       this.probes.expire(nowMs);
       this.completeRound(nowMs);
     }
-    if (!this.roundActive && nowMs >= this.nextRoundMs) this.startRound(nowMs);
+    if (!this.roundActive && nowMs >= this.nextRoundMs) {
+      this.roundActive = true;
+      this.roundScheduledMs = this.nextRoundMs;
+      this.roundSentAtMs = nowMs;
+      this.roundDeadlineMs = nowMs + this.config.timeoutMs;
+      this.probes.sendAll(nowMs);
+    }
     this.arm(nowMs);
   }
 
@@ -345,26 +351,20 @@ export class Lifeline implements HalClient {
 
   socketFailed(socketId: number): void {
     const nowMs = this.hal.clock.nowMs();
-    if (this.probes.failed(socketId, nowMs)) this.afterResolve(nowMs);
+    if (this.probes.settle(socketId, Outcome.SocketFailed, Counter.SocketFailed, nowMs))
+      this.afterResolve(nowMs);
   }
 
   socketConnected(socketId: number): void {
     const nowMs = this.hal.clock.nowMs();
-    if (this.probes.connected(socketId, nowMs)) this.afterResolve(nowMs);
+    if (this.probes.settle(socketId, Outcome.Healthy, Counter.Healthy, nowMs))
+      this.afterResolve(nowMs);
   }
 
   private afterResolve(nowMs: number): void {
     if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
     this.arm(nowMs);
-  }
-
-  private startRound(nowMs: number): void {
-    this.roundActive = true;
-    this.roundScheduledMs = this.nextRoundMs;
-    this.roundSentAtMs = nowMs;
-    this.roundDeadlineMs = nowMs + this.config.timeoutMs;
-    this.probes.sendAll(nowMs);
   }
 
   private completeRound(nowMs: number): void {
@@ -376,7 +376,18 @@ export class Lifeline implements HalClient {
     this.roundMs[this.counters.rounds % ROUND_HISTORY] = nowMs - this.roundSentAtMs;
     this.counters.rounds++;
     this.lastRoundEndMs[0] = nowMs;
-    this.tallyRound();
+    this.healthyTargets.fill(0);
+    this.localOk.fill(1);
+    const probes = this.probes;
+    for (let slot = 0; slot < probes.slotCount; slot++) {
+      const s = probes.service[slot]!;
+      const healthy = probes.state[slot] === SlotState.Healthy;
+      if (probes.local[slot] === 1) {
+        if (!healthy) this.localOk[s] = 0;
+      } else if (healthy) {
+        this.healthyTargets[s] = this.healthyTargets[s]! + 1;
+      }
+    }
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (this.guard !== null) {
         this.guard.roundAtMs[0] = nowMs;
@@ -391,7 +402,14 @@ export class Lifeline implements HalClient {
         this.roundSentAtMs,
         nowMs,
       );
-      if (step === Step.Changed) this.transition(s, nowMs);
+      if (step === Step.Changed) {
+        // The automatic state changed: record why, and let the arbiter decide the routes.
+        this.audit.record('transition', this.describeTransition(s, nowMs));
+        if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+          if (this.guard !== null)
+            this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
+        this.reconcile(s, 'auto');
+      }
       fast = fast || this.engine.inTransition(s);
     }
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
@@ -411,21 +429,6 @@ export class Lifeline implements HalClient {
     }
     assert(nextMs > nowMs, 'the next round is in the future');
     this.nextRoundMs = nextMs;
-  }
-
-  private tallyRound(): void {
-    this.healthyTargets.fill(0);
-    this.localOk.fill(1);
-    const probes = this.probes;
-    for (let slot = 0; slot < probes.slotCount; slot++) {
-      const s = probes.service[slot]!;
-      const healthy = probes.state[slot] === SlotState.Healthy;
-      if (probes.local[slot] === 1) {
-        if (!healthy) this.localOk[s] = 0;
-      } else if (healthy) {
-        this.healthyTargets[s] = this.healthyTargets[s]! + 1;
-      }
-    }
   }
 
   /** The automatic decision of `s` as a route state, or UNDECIDED before the first. */
@@ -478,15 +481,6 @@ export class Lifeline implements HalClient {
         cause +
         detail,
     );
-  }
-
-  /** The automatic state of `s` changed: record why, and let the arbiter decide the routes. */
-  private transition(s: number, nowMs: number): void {
-    this.audit.record('transition', this.describeTransition(s, nowMs));
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (this.guard !== null)
-        this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
-    this.reconcile(s, 'auto');
   }
 
   /**

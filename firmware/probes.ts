@@ -283,17 +283,11 @@ export class ProbeTable {
     return true;
   }
 
-  /** A TCP connect was accepted. Returns true when it resolved the slot. */
-  connected(slot: number, nowMs: number): boolean {
-    return this.settle(slot, Outcome.Healthy, Counter.Healthy, nowMs);
-  }
-
-  /** A send failed, or a connection was refused. Returns true when it resolved the slot. */
-  failed(slot: number, nowMs: number): boolean {
-    return this.settle(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
-  }
-
-  private settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
+  /**
+   * A TCP connect was accepted (Outcome.Healthy, Counter.Healthy), or a send failed or a connection
+   * was refused (Outcome.SocketFailed, Counter.SocketFailed). Returns true when it resolved the slot.
+   */
+  settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
     if (slot < 0 || slot >= this.slotCount) return false;
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     if (this.kind[slot] === KIND_TCP) (this.sockets[slot] as TcpProbeSocket).abort();
