@@ -137,11 +137,21 @@ class EspruinoStreamSocket implements StreamSocket {
           self.reportConnected(attempt);
         },
       );
+      const receive = this.options.receive;
       stream.on('data', (data) => {
-        if (self.reportConnected(attempt)) self.onData(data);
+        if (!self.reportConnected(attempt)) return;
+        for (let offset = 0; offset < data.length; offset += receive.length) {
+          const length = Math.min(receive.length, data.length - offset);
+          for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
+          client.streamReceived(id, length);
+        }
       });
       stream.on('drain', () => {
-        if (attempt === self.attempt) self.onDrain();
+        if (attempt !== self.attempt) return;
+        self.unsentBytes = 0;
+        if (!self.refused) return;
+        self.refused = false;
+        client.streamWritable(id);
       });
       stream.on('close', () => {
         if (attempt !== self.attempt) return;
@@ -154,22 +164,6 @@ class EspruinoStreamSocket implements StreamSocket {
     } catch (error) {
       client.streamClosed(id);
     }
-  }
-
-  private onData(data: string): void {
-    const receive = this.options.receive;
-    for (let offset = 0; offset < data.length; offset += receive.length) {
-      const length = Math.min(receive.length, data.length - offset);
-      for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
-      this.hal.attached!.streamReceived(this.options.streamId, length);
-    }
-  }
-
-  private onDrain(): void {
-    this.unsentBytes = 0;
-    if (!this.refused) return;
-    this.refused = false;
-    this.hal.attached!.streamWritable(this.options.streamId);
   }
 
   write(data: Uint8Array, length: number): boolean {
