@@ -139,17 +139,6 @@ export class DecisionEngine {
     }
   }
 
-  private addPenalty(s: number, nowMs: number): void {
-    const base = s * 6;
-    if (this.damping[base] === 0) return;
-    this.penalty[s] = Math.min(this.penalty[s]! + this.damping[base + 1]!, this.damping[base + 5]!);
-    this.penaltyAtMs[s] = nowMs;
-    if (this.suppressed[s] === 0 && this.penalty[s]! >= this.damping[base + 2]!) {
-      this.suppressed[s] = 1;
-      this.suppressedAtMs[s] = nowMs;
-    }
-  }
-
   private change(s: number, next: AutoState, reason: Reason, nowMs: number): Step {
     const previous = this.state[s];
     assert(
@@ -171,7 +160,19 @@ export class DecisionEngine {
     this.reason[s] = reason;
     this.changedAtMs[s] = nowMs;
     this.transitions[s] = this.transitions[s]! + 1;
-    if (next === AutoState.Down && previous === AutoState.Up) this.addPenalty(s, nowMs);
+    const base = s * 6;
+    // A withdrawal after being up adds to the flap penalty (with damping on), and may suppress.
+    if (next === AutoState.Down && previous === AutoState.Up && this.damping[base] !== 0) {
+      this.penalty[s] = Math.min(
+        this.penalty[s]! + this.damping[base + 1]!,
+        this.damping[base + 5]!,
+      );
+      this.penaltyAtMs[s] = nowMs;
+      if (this.suppressed[s] === 0 && this.penalty[s]! >= this.damping[base + 2]!) {
+        this.suppressed[s] = 1;
+        this.suppressedAtMs[s] = nowMs;
+      }
+    }
     return Step.Changed;
   }
 
