@@ -19,8 +19,15 @@ export const AUDIT_RING_RECORDS = 256;
 export const AUDIT_BURST = 10;
 export const AUDIT_WINDOW_MS = 60 * 1000;
 const UNTHROTTLED = ['boot', 'transition', 'routes', 'override', 'suppressed'];
-/** Distinct throttled event names tracked (the firmware has fewer; more are not throttled). */
-const THROTTLED_NAMES_MAX = 16;
+/** `false` in a board build with neither console nor pin (build.mjs). */
+declare const LIFELINE_OVERRIDES: boolean | undefined;
+/**
+ * Distinct throttled event names tracked (the firmware has fewer; more are not throttled). A board
+ * without console and pin has no login or pin events: half as many, and the window starts fit a
+ * slab (firmware/slab.ts).
+ */
+const THROTTLED_NAMES_MAX =
+  typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES ? 8 : 16;
 
 export class AuditLog {
   private readonly ring: string[];
@@ -48,7 +55,7 @@ export class AuditLog {
     this.writeFailures = 0;
     this.suppressedTotal = 0;
     this.throttledNames = [];
-    this.windowStartMs = new Float64Array(THROTTLED_NAMES_MAX);
+    this.windowStartMs = typed(Float64Array, 8, THROTTLED_NAMES_MAX);
     this.windowRecords = typed(Uint16Array, 2, THROTTLED_NAMES_MAX);
     this.windowSuppressed = typed(Uint32Array, 4, THROTTLED_NAMES_MAX);
     this.pendingSuppressed = 0;
