@@ -284,8 +284,9 @@ export class ProbeTable {
   }
 
   /**
-   * A TCP connect was accepted (Outcome.Healthy, Counter.Healthy), or a send failed or a connection
-   * was refused (Outcome.SocketFailed, Counter.SocketFailed). Returns true when it resolved the slot.
+   * A TCP connect was accepted (Outcome.Healthy, Counter.Healthy), or a send failed or a
+   * connection was refused (Outcome.SocketFailed, Counter.SocketFailed). Returns true when it
+   * resolved the slot.
    */
   settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
     if (slot < 0 || slot >= this.slotCount) return false;

@@ -1,3 +1,6 @@
+// The slab (firmware/slab.ts): views carved from shared blocks on a board, arrays of their own on
+// Node.
+
 import { describe, expect, it } from 'vitest';
 import { carve, SLAB_ARRAY_MAX, SLAB_BYTES, typed } from '../firmware/slab';
 
