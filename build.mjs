@@ -92,6 +92,10 @@ export function espruinoOptions(config, embedded = config) {
       LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
       LIFELINE_CONSOLE: String(config?.console != null),
       LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
+      // Overrides (arbiter, persistence, expiry) only where a console or a pin can set them.
+      LIFELINE_OVERRIDES: String(
+        config?.console != null || config?.overridePin?.driver === 'espruino',
+      ),
       // Fleet safety (issue 12): the fleet table, ADD-PATH and the guard only where configured.
       LIFELINE_FLEET: String(fleet),
       // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).

@@ -12,14 +12,22 @@
 
 import { assert } from './assert';
 import type { Hal } from './hal';
+import { typed } from './slab';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
 export const AUDIT_BURST = 10;
 export const AUDIT_WINDOW_MS = 60 * 1000;
 const UNTHROTTLED = ['boot', 'transition', 'routes', 'override', 'suppressed'];
-/** Distinct throttled event names tracked (the firmware has fewer; more are not throttled). */
-const THROTTLED_NAMES_MAX = 16;
+/** `false` in a board build with neither console nor pin (build.mjs). */
+declare const LIFELINE_OVERRIDES: boolean | undefined;
+/**
+ * Distinct throttled event names tracked (the firmware has fewer; more are not throttled). A board
+ * without console and pin has no login or pin events: half as many, and the window starts fit a
+ * slab (firmware/slab.ts).
+ */
+const THROTTLED_NAMES_MAX =
+  typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES ? 8 : 16;
 
 export class AuditLog {
   private readonly ring: string[];
@@ -47,17 +55,19 @@ export class AuditLog {
     this.writeFailures = 0;
     this.suppressedTotal = 0;
     this.throttledNames = [];
-    this.windowStartMs = new Float64Array(THROTTLED_NAMES_MAX);
-    this.windowRecords = new Uint16Array(THROTTLED_NAMES_MAX);
-    this.windowSuppressed = new Uint32Array(THROTTLED_NAMES_MAX);
+    this.windowStartMs = typed(Float64Array, 8, THROTTLED_NAMES_MAX);
+    this.windowRecords = typed(Uint16Array, 2, THROTTLED_NAMES_MAX);
+    this.windowSuppressed = typed(Uint32Array, 4, THROTTLED_NAMES_MAX);
     this.pendingSuppressed = 0;
-    const stored = hal.storage === null ? null : hal.storage.read(AUDIT_FILE);
+    // No ring (a board without a console, where nothing reads it): nothing to read back either.
+    const stored = hal.storage === null || capacity === 0 ? null : hal.storage.read(AUDIT_FILE);
     if (stored === null) return;
     const lines = stored.split('\n').filter((line) => line !== '');
     for (const line of lines.slice(-capacity)) this.remember(line);
   }
 
   private remember(line: string): void {
+    if (this.capacity === 0) return;
     this.ring[this.next] = line;
     this.next = (this.next + 1) % this.capacity;
     if (this.count < this.capacity) this.count++;
@@ -73,7 +83,29 @@ export class AuditLog {
     // Problems are throttled apart from the events they accompany: a pin that cannot be read must
     // not silence the pin's edges.
     const key = fields.indexOf('problem=') === 0 ? event + '/problem' : event;
-    if (!this.throttled(key, nowMs)) this.write(event, fields, nowMs);
+    // Counts `key` in its window: over the burst, the record is held back.
+    let i = this.throttledNames.indexOf(key);
+    if (
+      UNTHROTTLED.indexOf(key) < 0 &&
+      (i >= 0 || this.throttledNames.length < THROTTLED_NAMES_MAX)
+    ) {
+      if (i < 0) {
+        i = this.throttledNames.push(key) - 1;
+        this.windowStartMs[i] = nowMs;
+      }
+      if (nowMs - this.windowStartMs[i]! >= AUDIT_WINDOW_MS) {
+        this.windowStartMs[i] = nowMs;
+        this.windowRecords[i] = 0;
+      }
+      if (this.windowRecords[i]! >= AUDIT_BURST) {
+        if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
+        this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
+        this.suppressedTotal++;
+        return;
+      }
+      this.windowRecords[i] = this.windowRecords[i]! + 1;
+    }
+    this.write(event, fields, nowMs);
   }
 
   /** Reports the counts of windows that have ended. Cheap when there is nothing to report. */
@@ -92,29 +124,6 @@ export class AuditLog {
         nowMs,
       );
     }
-  }
-
-  /** Counts `event` in its window; true when it is over the burst and must be held back. */
-  private throttled(event: string, nowMs: number): boolean {
-    if (UNTHROTTLED.indexOf(event) >= 0) return false;
-    let i = this.throttledNames.indexOf(event);
-    if (i < 0) {
-      if (this.throttledNames.length === THROTTLED_NAMES_MAX) return false;
-      i = this.throttledNames.push(event) - 1;
-      this.windowStartMs[i] = nowMs;
-    }
-    if (nowMs - this.windowStartMs[i]! >= AUDIT_WINDOW_MS) {
-      this.windowStartMs[i] = nowMs;
-      this.windowRecords[i] = 0;
-    }
-    if (this.windowRecords[i]! < AUDIT_BURST) {
-      this.windowRecords[i] = this.windowRecords[i]! + 1;
-      return false;
-    }
-    if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
-    this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
-    this.suppressedTotal++;
-    return true;
   }
 
   private write(event: string, fields: string, nowMs: number): void {

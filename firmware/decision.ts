@@ -8,6 +8,7 @@
 import { assert } from './assert';
 import type { ServiceConfig } from './config';
 import { Bug, planted } from './planted';
+import { typed } from './slab';
 
 /** Automatic state of a service. INIT: not decided yet since boot, nothing announced. */
 export const enum AutoState {
@@ -72,43 +73,42 @@ export class DecisionEngine {
     const count = services.length;
     assert(count > 0, 'at least one service');
     this.serviceCount = count;
-    this.state = new Uint8Array(count);
-    this.reason = new Uint8Array(count);
-    this.healthyStreak = new Uint32Array(count);
-    this.unhealthyStreak = new Uint32Array(count);
-    this.changedAtMs = new Float64Array(count).fill(-Infinity);
-    this.streakStartMs = new Float64Array(count);
-    this.penalty = new Float64Array(count);
-    this.penaltyAtMs = new Float64Array(count);
-    this.suppressed = new Uint8Array(count);
-    this.suppressedAtMs = new Float64Array(count);
-    this.transitions = new Uint32Array(count);
-    this.quorum = new Uint16Array(count);
-    this.rise = new Uint32Array(count);
-    this.fall = new Uint32Array(count);
-    this.holdDownMs = new Float64Array(count);
-    this.damping = new Float64Array(count * 6);
+    this.state = typed(Uint8Array, 1, count);
+    this.reason = typed(Uint8Array, 1, count);
+    this.healthyStreak = typed(Uint32Array, 4, count);
+    this.unhealthyStreak = typed(Uint32Array, 4, count);
+    this.changedAtMs = typed(Float64Array, 8, count).fill(-Infinity);
+    this.streakStartMs = typed(Float64Array, 8, count);
+    this.penalty = typed(Float64Array, 8, count);
+    this.penaltyAtMs = typed(Float64Array, 8, count);
+    this.suppressed = typed(Uint8Array, 1, count);
+    this.suppressedAtMs = typed(Float64Array, 8, count);
+    this.transitions = typed(Uint32Array, 4, count);
+    this.quorum = typed(Uint16Array, 2, count);
+    this.rise = typed(Uint32Array, 4, count);
+    this.fall = typed(Uint32Array, 4, count);
+    this.holdDownMs = typed(Float64Array, 8, count);
+    this.damping = typed(Float64Array, 8, count * 6);
     this.fallEarly = (planted.bugs & Bug.FallEarly) !== 0 ? 1 : 0;
     this.holdDownFactor = (planted.bugs & Bug.HoldDownIgnored) !== 0 ? 0 : 1;
-    for (let s = 0; s < count; s++) this.configure(s, services[s]!);
-  }
-
-  private configure(s: number, service: ServiceConfig): void {
-    this.quorum[s] = service.quorum;
-    this.rise[s] = service.rise;
-    this.fall[s] = service.fall;
-    this.holdDownMs[s] = service.holdDownMs;
-    const damping = service.damping;
-    if (damping === null) return;
-    const base = s * 6;
-    this.damping[base] = damping.halfLifeMs;
-    this.damping[base + 1] = damping.penalty;
-    this.damping[base + 2] = damping.suppress;
-    this.damping[base + 3] = damping.reuse;
-    this.damping[base + 4] = damping.maxSuppressMs;
-    // RFC 2439 4.2: the ceiling is the penalty that decays to `reuse` in exactly maxSuppressMs.
-    this.damping[base + 5] =
-      damping.reuse * Math.pow(2, damping.maxSuppressMs / damping.halfLifeMs);
+    for (let s = 0; s < count; s++) {
+      const service = services[s]!;
+      this.quorum[s] = service.quorum;
+      this.rise[s] = service.rise;
+      this.fall[s] = service.fall;
+      this.holdDownMs[s] = service.holdDownMs;
+      const damping = service.damping;
+      if (damping === null) continue;
+      const base = s * 6;
+      this.damping[base] = damping.halfLifeMs;
+      this.damping[base + 1] = damping.penalty;
+      this.damping[base + 2] = damping.suppress;
+      this.damping[base + 3] = damping.reuse;
+      this.damping[base + 4] = damping.maxSuppressMs;
+      // RFC 2439 4.2: the ceiling is the penalty that decays to `reuse` in exactly maxSuppressMs.
+      this.damping[base + 5] =
+        damping.reuse * Math.pow(2, damping.maxSuppressMs / damping.halfLifeMs);
+    }
   }
 
   /** True while the service is part-way through a rise or a fall: probe at the fast interval. */
@@ -139,17 +139,6 @@ export class DecisionEngine {
     }
   }
 
-  private addPenalty(s: number, nowMs: number): void {
-    const base = s * 6;
-    if (this.damping[base] === 0) return;
-    this.penalty[s] = Math.min(this.penalty[s]! + this.damping[base + 1]!, this.damping[base + 5]!);
-    this.penaltyAtMs[s] = nowMs;
-    if (this.suppressed[s] === 0 && this.penalty[s]! >= this.damping[base + 2]!) {
-      this.suppressed[s] = 1;
-      this.suppressedAtMs[s] = nowMs;
-    }
-  }
-
   private change(s: number, next: AutoState, reason: Reason, nowMs: number): Step {
     const previous = this.state[s];
     assert(
@@ -171,7 +160,19 @@ export class DecisionEngine {
     this.reason[s] = reason;
     this.changedAtMs[s] = nowMs;
     this.transitions[s] = this.transitions[s]! + 1;
-    if (next === AutoState.Down && previous === AutoState.Up) this.addPenalty(s, nowMs);
+    const base = s * 6;
+    // A withdrawal after being up adds to the flap penalty (with damping on), and may suppress.
+    if (next === AutoState.Down && previous === AutoState.Up && this.damping[base] !== 0) {
+      this.penalty[s] = Math.min(
+        this.penalty[s]! + this.damping[base + 1]!,
+        this.damping[base + 5]!,
+      );
+      this.penaltyAtMs[s] = nowMs;
+      if (this.suppressed[s] === 0 && this.penalty[s]! >= this.damping[base + 2]!) {
+        this.suppressed[s] = 1;
+        this.suppressedAtMs[s] = nowMs;
+      }
+    }
     return Step.Changed;
   }
 

@@ -53,11 +53,16 @@ export function healthReplyFixture(): ReplyFixture {
 
 /**
  * Runs both benches: `batches` samples of `perBatch` operations each; `nowNs` is the board clock.
+ * With `roundMs`, the running firmware's probe rounds (sending to the last answer) from the
+ * durations it keeps of its `rounds`: real sockets against real servers, timed by the board's own
+ * clock.
  */
 export function runDeviceBench(
   nowNs: () => number,
   batches: number,
   perBatch: number,
+  roundMs: Float64Array | null,
+  rounds: number,
 ): DeviceBenchRow[] {
   // One service as the config validator would make it (not used: it would bring the validator in).
   const service = {
@@ -98,19 +103,14 @@ export function runDeviceBench(
     }
     decodeSamples[batch] = (nowNs() - start) / perBatch;
   }
-  return [
+  const rows = [
     summarise('device: decision step', stepSamples, batches),
     summarise('device: dns decode reply', decodeSamples, batches),
   ];
-}
-
-/**
- * The running firmware's probe rounds (sending to the last answer), from the durations it keeps:
- * real sockets against real servers, timed by the board's own clock.
- */
-export function roundRow(name: string, roundMs: Float64Array, rounds: number): DeviceBenchRow {
+  if (roundMs === null) return rows;
   const count = rounds < roundMs.length ? rounds : roundMs.length;
   const samples = new Float64Array(count);
   for (let i = 0; i < count; i++) samples[i] = roundMs[i]! * 1e6;
-  return summarise(name, samples, count);
+  rows.push(summarise('device: probe round', samples, count));
+  return rows;
 }

@@ -145,69 +145,9 @@ function skipName(reply: Uint8Array, offset: number, length: number): number {
   return -1;
 }
 
-function lowerAscii(byte: number): number {
-  return byte >= 0x41 && byte <= 0x5a ? byte | 0x20 : byte;
-}
-
-/**
- * True when the reply's question section equals the query's (names compared case-insensitively).
- */
-function questionMatches(reply: Uint8Array, query: Uint8Array, queryLength: number): boolean {
-  const nameEnd = queryLength - 4;
-  for (let i = DNS_HEADER_BYTES; i < nameEnd; i++) {
-    if (lowerAscii(reply[i]!) !== lowerAscii(query[i]!)) return false;
-  }
-  for (let i = nameEnd; i < queryLength; i++) {
-    if (reply[i] !== query[i]) return false;
-  }
-  return true;
-}
-
 /** Reads a 16-bit big-endian word. */
 function word(bytes: Uint8Array, offset: number): number {
   return (bytes[offset]! << 8) | bytes[offset + 1]!;
-}
-
-/**
- * Walks every resource record after the question. Returns -1 when a record is malformed, 1 when an
- * answer of `expectType` carries `expectAddress` (its first `expectLength` bytes), 0 otherwise.
- */
-function walkRecords(
-  reply: Uint8Array,
-  length: number,
-  offset: number,
-  expectAddress: Uint8Array,
-  expectOffset: number,
-  expectLength: number,
-): number {
-  const answerCount = word(reply, 6);
-  const recordCount = answerCount + word(reply, 8) + word(reply, 10);
-  let found = 0;
-  // Each record takes at least 11 bytes, so a count larger than that can never fit: bounded by
-  // length.
-  if (recordCount * 11 > length - offset) return -1;
-  for (let record = 0; record < recordCount; record++) {
-    offset = skipName(reply, offset, length);
-    if (offset < 0 || offset + 10 > length) return -1;
-    const type = word(reply, offset);
-    const dataLength = word(reply, offset + 8);
-    const dataOffset = offset + 10;
-    offset = dataOffset + dataLength;
-    if (offset > length) return -1;
-    if (record >= answerCount || expectLength === 0 || found === 1) continue;
-    const expectType = expectLength === 4 ? RecordType.A : RecordType.AAAA;
-    if (
-      type !== expectType ||
-      dataLength !== expectLength ||
-      word(reply, dataOffset - 8) !== CLASS_IN
-    )
-      continue;
-    let same = true;
-    for (let i = 0; i < expectLength; i++)
-      same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
-    if (same) found = 1;
-  }
-  return found;
 }
 
 /**
@@ -233,17 +173,49 @@ export function decodeReply(
   // TC (0x0200) is not checked, on purpose: a truncated reply proves the server and the path are
   // up (a rate-limiting server's "slip" is one); an expected address must still be in it.
   if (word(reply, 4) !== 1 || length < queryLength) return ReplyVerdict.Mismatch;
-  if (!questionMatches(reply, query, queryLength)) return ReplyVerdict.Mismatch;
-  const records = walkRecords(
-    reply,
-    length,
-    queryLength,
-    expectAddress,
-    expectOffset,
-    expectLength,
-  );
-  if (records < 0) return ReplyVerdict.Malformed;
+  // The question section must equal the query's (the name compared case-insensitively).
+  const nameEnd = queryLength - 4;
+  for (let i = DNS_HEADER_BYTES; i < queryLength; i++) {
+    let r = reply[i]!;
+    let q = query[i]!;
+    if (i < nameEnd) {
+      r = r >= 0x41 && r <= 0x5a ? r | 0x20 : r;
+      q = q >= 0x41 && q <= 0x5a ? q | 0x20 : q;
+    }
+    if (r !== q) return ReplyVerdict.Mismatch;
+  }
+  // Every resource record after the question is walked: a malformed one makes the reply
+  // malformed; `found` when an answer of the expected type carries `expectAddress` (its first
+  // `expectLength` bytes).
+  const answerCount = word(reply, 6);
+  const recordCount = answerCount + word(reply, 8) + word(reply, 10);
+  let found = false;
+  let offset = queryLength;
+  // Each record takes at least 11 bytes, so a count larger than that can never fit: bounded by
+  // length.
+  if (recordCount * 11 > length - offset) return ReplyVerdict.Malformed;
+  for (let record = 0; record < recordCount; record++) {
+    offset = skipName(reply, offset, length);
+    if (offset < 0 || offset + 10 > length) return ReplyVerdict.Malformed;
+    const type = word(reply, offset);
+    const dataLength = word(reply, offset + 8);
+    const dataOffset = offset + 10;
+    offset = dataOffset + dataLength;
+    if (offset > length) return ReplyVerdict.Malformed;
+    if (record >= answerCount || expectLength === 0 || found) continue;
+    const expectType = expectLength === 4 ? RecordType.A : RecordType.AAAA;
+    if (
+      type !== expectType ||
+      dataLength !== expectLength ||
+      word(reply, dataOffset - 8) !== CLASS_IN
+    )
+      continue;
+    let same = true;
+    for (let i = 0; i < expectLength; i++)
+      same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
+    if (same) found = true;
+  }
   if ((rcodeMask & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
-  if (expectLength > 0 && records === 0) return ReplyVerdict.AddressMissing;
+  if (expectLength > 0 && !found) return ReplyVerdict.AddressMissing;
   return ReplyVerdict.Healthy;
 }

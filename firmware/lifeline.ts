@@ -20,7 +20,8 @@ import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from 
 import { FleetGuard } from './guard';
 import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
-import { OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
+import { Counter, Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
+import { typed } from './slab';
 
 /** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
 declare const LIFELINE_LEAN: boolean | undefined;
@@ -29,6 +30,11 @@ declare const LIFELINE_LEAN: boolean | undefined;
  * there, each use inside a block on it (not after an early return: esbuild keeps what is named).
  */
 declare const LIFELINE_FLEET: boolean | undefined;
+/**
+ * `false` in a board build with neither console nor pin (build.mjs): nothing can set an override
+ * there, so the arbiter, its persistence and its expiry fold away (each use inside a block on it).
+ */
+declare const LIFELINE_OVERRIDES: boolean | undefined;
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -45,7 +51,8 @@ export class Lifeline implements HalClient {
   readonly engine: DecisionEngine;
   readonly counters: LoopCounters;
   readonly audit: AuditLog;
-  readonly arbiter: OverrideArbiter;
+  /** Not even assigned on a board without console and pin: read it where LIFELINE_OVERRIDES is. */
+  readonly arbiter!: OverrideArbiter;
   /** Per service, the route state last given to the announcer (UNDECIDED before the first). */
   readonly effective: Uint8Array;
   /** Clock time at which the last round ended (the watchdogs' proof of a live loop). */
@@ -59,8 +66,11 @@ export class Lifeline implements HalClient {
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   readonly healthyTargets: Uint16Array;
   readonly localOk: Uint8Array;
-  /** Whether overrides, used codes and the audit outlive a restart (there is storage). */
-  readonly persistent: boolean;
+  /**
+   * Whether overrides, used codes and the audit outlive a restart (there is storage). For the
+   * console: not assigned where LIFELINE_OVERRIDES is false.
+   */
+  readonly persistent!: boolean;
   /**
    * The fleet guard (firmware/guard.ts) with `fleet` or `guard` configured, else null. Not even
    * assigned on a board without them: read it only where LIFELINE_FLEET is not false.
@@ -75,16 +85,18 @@ export class Lifeline implements HalClient {
   private roundDeadlineMs: number;
   private nextRoundMs: number;
   /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
-  private persistDueMs: number;
+  private persistDueMs!: number;
   /**
    * Per service, 1 when its current override is on storage (written, or restored from there): a
    * write that fails then leaves a stale remaining time behind, that a restart would believe.
    */
-  private readonly recorded: Uint8Array;
-  private running: boolean;
-  /** Stopped probing, but the announcer is still at work (a graceful shutdown). */
-  private stopping: boolean;
-  private onStopped: (() => void) | null;
+  private readonly recorded!: Uint8Array;
+  /**
+   * 0 before the start and after the stop, 1 running, 2 stopped probing but the announcer still at
+   * work (a graceful shutdown; never on a board, which does not stop).
+   */
+  private phase: number;
+  private onStopped!: (() => void) | null;
 
   constructor(
     readonly config: Config,
@@ -93,33 +105,33 @@ export class Lifeline implements HalClient {
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,
   ) {
-    this.stopping = false;
-    this.onStopped = null;
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
     this.audit = new AuditLog(hal, auditRecords ?? AUDIT_RING_RECORDS);
-    const pinAction =
-      config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
-    this.arbiter = new OverrideArbiter(config.services.length, pinAction);
-    this.effective = new Uint8Array(config.services.length).fill(UNDECIDED);
-    this.lastRoundEndMs = new Float64Array(1);
+    this.effective = typed(Uint8Array, 1, config.services.length).fill(UNDECIDED);
+    this.lastRoundEndMs = typed(Float64Array, 8, 1);
     this.roundMs = new Float64Array(ROUND_HISTORY);
     this.names = config.services.map((service) => service.name);
     const serviceCount = config.services.length;
-    this.healthyTargets = new Uint16Array(serviceCount);
-    this.localOk = new Uint8Array(serviceCount);
-    this.targetCount = new Uint16Array(serviceCount);
+    this.healthyTargets = typed(Uint16Array, 2, serviceCount);
+    this.localOk = typed(Uint8Array, 1, serviceCount);
+    this.targetCount = typed(Uint16Array, 2, serviceCount);
     for (let s = 0; s < serviceCount; s++) this.targetCount[s] = config.services[s]!.targets.length;
     this.roundActive = false;
     this.roundSentAtMs = 0;
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
-    this.persistDueMs = Infinity;
-    this.recorded = new Uint8Array(serviceCount).fill(1);
-    this.persistent = hal.storage !== null;
-    this.running = false;
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      const pinAction =
+        config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
+      this.arbiter = new OverrideArbiter(serviceCount, pinAction);
+      this.persistDueMs = Infinity;
+      this.recorded = typed(Uint8Array, 1, serviceCount).fill(1);
+      this.persistent = hal.storage !== null;
+    }
+    this.phase = 0;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guarded = config.fleet !== null || config.guard !== null;
       this.guard = guarded
@@ -136,12 +148,55 @@ export class Lifeline implements HalClient {
 
   /** Opens the sockets and starts the first round at once. */
   start(): void {
-    assert(!this.running, 'started once');
-    this.running = true;
+    assert(this.phase !== 1, 'started once');
+    this.phase = 1;
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
-    this.restoreOverrides();
+    const nowMs = this.hal.clock.nowMs();
+    // The stored overrides. A state file is input like any other: whatever it holds (or whatever
+    // goes wrong reading it), boot goes on without the overrides it could not vouch for.
+    let notes: string[] = [];
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      try {
+        notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
+      } catch (error) {
+        if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
+        for (let s = 0; s < this.names.length; s++)
+          this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+        notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
+      }
+    } else if (this.hal.storage !== null && this.hal.storage.read(OVERRIDES_FILE) !== null) {
+      // Left by a firmware with a console: with neither console nor pin nothing could end an
+      // override, so the automatic decision rules (and the file stays for one that can).
+      notes = [OVERRIDES_FILE + ' ignored: no console or pin on this board to end an override'];
+    }
+    for (const note of notes)
+      this.audit.record('config', 'problem="' + note.split('"').join("'") + '"');
+    this.audit.record(
+      'boot',
+      'device=' + this.config.deviceName + ' services=' + this.names.length,
+    );
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      let restored = false;
+      for (let s = 0; s < this.names.length; s++) {
+        if (this.arbiter.kind[s] === OverrideKind.None) continue;
+        const remaining = this.arbiter.expiresAtMs[s]! - nowMs;
+        this.audit.record(
+          'override',
+          'service=' +
+            this.names[s] +
+            ' override=' +
+            OVERRIDE_NAMES[this.arbiter.kind[s]!] +
+            (remaining === Infinity ? '' : ' forMs=' + Math.round(remaining)) +
+            ' by=restore',
+        );
+        this.reconcile(s, 'restore');
+        restored = true;
+      }
+      // What the restart cost is written at once: a crash loop cannot keep an override alive.
+      if (restored) this.persistOrEnd(nowMs);
+    }
     this.nextRoundMs = this.hal.clock.nowMs();
     this.hal.log(
       'boot device=' +
@@ -163,56 +218,16 @@ export class Lifeline implements HalClient {
   }
 
   /**
-   * Restores the stored overrides. A state file is input like any other: whatever it holds (or
-   * whatever goes wrong reading it), boot goes on without the overrides it could not vouch for.
-   */
-  private restoreOverrides(): void {
-    const nowMs = this.hal.clock.nowMs();
-    let notes: string[];
-    try {
-      notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
-    } catch (error) {
-      if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
-      for (let s = 0; s < this.names.length; s++)
-        this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
-      notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
-    }
-    for (const note of notes)
-      this.audit.record('config', 'problem="' + note.split('"').join("'") + '"');
-    this.audit.record(
-      'boot',
-      'device=' + this.config.deviceName + ' services=' + this.names.length,
-    );
-    let restored = false;
-    for (let s = 0; s < this.names.length; s++) {
-      if (this.arbiter.kind[s] === OverrideKind.None) continue;
-      const remaining = this.arbiter.expiresAtMs[s]! - nowMs;
-      this.audit.record(
-        'override',
-        'service=' +
-          this.names[s] +
-          ' override=' +
-          OVERRIDE_NAMES[this.arbiter.kind[s]!] +
-          (remaining === Infinity ? '' : ' forMs=' + Math.round(remaining)) +
-          ' by=restore',
-      );
-      this.reconcile(s, 'restore');
-      restored = true;
-    }
-    // What the restart cost is written at once: a crash loop cannot keep an override alive.
-    if (restored) this.persistOrEnd(nowMs);
-  }
-
-  /**
    * Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes;
    * `onStopped` runs once the announcer is done, at once or after its graceful shutdown (until
    * then the wake-ups and stream events go on to it).
    */
   stop(onStopped?: () => void): void {
-    if (!this.running) return;
-    this.running = false;
-    if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
-    this.stopping = true;
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (this.phase !== 1) return;
+    this.phase = 2;
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+      if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.onStopped = onStopped ?? null;
     this.probes.close();
     const withdraw = this.config.announcer.onShutdown === 'withdraw';
@@ -222,9 +237,10 @@ export class Lifeline implements HalClient {
   }
 
   private continueStop(nowMs: number): void {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
     const nextMs = this.announcer.tick(nowMs);
     if (!this.announcer.stopped()) return this.hal.setWakeup(nextMs);
-    this.stopping = false;
+    this.phase = 0;
     const onStopped = this.onStopped;
     this.onStopped = null;
     if (onStopped !== null) onStopped();
@@ -235,24 +251,45 @@ export class Lifeline implements HalClient {
   }
 
   wake(): void {
-    if (this.stopping) return this.continueStop(this.hal.clock.nowMs());
-    if (!this.running) return;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (this.phase === 2) return this.continueStop(this.hal.clock.nowMs());
+    if (this.phase !== 1) return;
     const nowMs = this.hal.clock.nowMs();
     if (this.roundActive && nowMs >= this.roundDeadlineMs) {
       this.probes.expire(nowMs);
       this.completeRound(nowMs);
     }
-    if (!this.roundActive && nowMs >= this.nextRoundMs) this.startRound(nowMs);
+    if (!this.roundActive && nowMs >= this.nextRoundMs) {
+      this.roundActive = true;
+      this.roundScheduledMs = this.nextRoundMs;
+      this.roundSentAtMs = nowMs;
+      this.roundDeadlineMs = nowMs + this.config.timeoutMs;
+      this.probes.sendAll(nowMs);
+    }
     this.arm(nowMs);
   }
 
   /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
   private arm(nowMs: number): void {
     if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
-    this.expireOverrides(nowMs);
+    let expiryMs = Infinity;
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+      // The console overrides whose time has come end, and the remaining time is re-written.
+      const arbiter = this.arbiter;
+      if (nowMs >= arbiter.nextExpiryMs()) {
+        for (let s = 0; s < this.names.length; s++) {
+          if (arbiter.expiresAtMs[s]! > nowMs) continue;
+          arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+          this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
+          this.reconcile(s, 'expiry');
+        }
+        this.persistOrEnd(nowMs);
+      } else if (nowMs >= this.persistDueMs) this.persistOrEnd(nowMs);
+      expiryMs = arbiter.nextExpiryMs();
+      if (this.persistDueMs < expiryMs) expiryMs = this.persistDueMs;
+    }
     const announcerMs = this.announcer.tick(nowMs);
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
-    let expiryMs = this.arbiter.nextExpiryMs();
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guard = this.guard;
       if (guard !== null) {
@@ -264,31 +301,30 @@ export class Lifeline implements HalClient {
         if (guard.rejoinNextMs[0]! < expiryMs) expiryMs = guard.rejoinNextMs[0]!;
       }
     }
-    const overrideMs = expiryMs < this.persistDueMs ? expiryMs : this.persistDueMs;
     const soonestMs = announcerMs < probeMs ? announcerMs : probeMs;
-    this.hal.setWakeup(overrideMs < soonestMs ? overrideMs : soonestMs);
+    this.hal.setWakeup(expiryMs < soonestMs ? expiryMs : soonestMs);
   }
 
   streamConnected(streamId: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamConnected(streamId);
     this.afterStreamEvent();
   }
 
   streamReceived(streamId: number, length: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamReceived(streamId, length);
     this.afterStreamEvent();
   }
 
   streamClosed(streamId: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamClosed(streamId);
     this.afterStreamEvent();
   }
 
   streamWritable(streamId: number): void {
-    if (!this.running && !this.stopping) return;
+    if (this.phase === 0) return;
     this.announcer.streamWritable(streamId);
     this.afterStreamEvent();
   }
@@ -296,7 +332,7 @@ export class Lifeline implements HalClient {
   streamIncoming(listenerId: number, address: string): number {
     // The Espruino build cannot listen (firmware/bgp/speaker.ts): nothing of this on the board.
     if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
-    if (!this.running && !this.stopping) return -1;
+    if (this.phase === 0) return -1;
     const streamId = this.announcer.streamIncoming(listenerId, address);
     this.afterStreamEvent();
     return streamId;
@@ -304,7 +340,7 @@ export class Lifeline implements HalClient {
 
   private afterStreamEvent(): void {
     const nowMs = this.hal.clock.nowMs();
-    if (this.running) this.arm(nowMs);
+    if (this.phase === 1) this.arm(nowMs);
     else this.continueStop(nowMs);
   }
 
@@ -315,26 +351,20 @@ export class Lifeline implements HalClient {
 
   socketFailed(socketId: number): void {
     const nowMs = this.hal.clock.nowMs();
-    if (this.probes.failed(socketId, nowMs)) this.afterResolve(nowMs);
+    if (this.probes.settle(socketId, Outcome.SocketFailed, Counter.SocketFailed, nowMs))
+      this.afterResolve(nowMs);
   }
 
   socketConnected(socketId: number): void {
     const nowMs = this.hal.clock.nowMs();
-    if (this.probes.connected(socketId, nowMs)) this.afterResolve(nowMs);
+    if (this.probes.settle(socketId, Outcome.Healthy, Counter.Healthy, nowMs))
+      this.afterResolve(nowMs);
   }
 
   private afterResolve(nowMs: number): void {
-    if (!this.running || !this.roundActive || this.probes.pendingCount > 0) return;
+    if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
     this.arm(nowMs);
-  }
-
-  private startRound(nowMs: number): void {
-    this.roundActive = true;
-    this.roundScheduledMs = this.nextRoundMs;
-    this.roundSentAtMs = nowMs;
-    this.roundDeadlineMs = nowMs + this.config.timeoutMs;
-    this.probes.sendAll(nowMs);
   }
 
   private completeRound(nowMs: number): void {
@@ -346,7 +376,18 @@ export class Lifeline implements HalClient {
     this.roundMs[this.counters.rounds % ROUND_HISTORY] = nowMs - this.roundSentAtMs;
     this.counters.rounds++;
     this.lastRoundEndMs[0] = nowMs;
-    this.tallyRound();
+    this.healthyTargets.fill(0);
+    this.localOk.fill(1);
+    const probes = this.probes;
+    for (let slot = 0; slot < probes.slotCount; slot++) {
+      const s = probes.service[slot]!;
+      const healthy = probes.state[slot] === SlotState.Healthy;
+      if (probes.local[slot] === 1) {
+        if (!healthy) this.localOk[s] = 0;
+      } else if (healthy) {
+        this.healthyTargets[s] = this.healthyTargets[s]! + 1;
+      }
+    }
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (this.guard !== null) {
         this.guard.roundAtMs[0] = nowMs;
@@ -361,7 +402,14 @@ export class Lifeline implements HalClient {
         this.roundSentAtMs,
         nowMs,
       );
-      if (step === Step.Changed) this.transition(s, nowMs);
+      if (step === Step.Changed) {
+        // The automatic state changed: record why, and let the arbiter decide the routes.
+        this.audit.record('transition', this.describeTransition(s, nowMs));
+        if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+          if (this.guard !== null)
+            this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
+        this.reconcile(s, 'auto');
+      }
       fast = fast || this.engine.inTransition(s);
     }
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
@@ -381,21 +429,6 @@ export class Lifeline implements HalClient {
     }
     assert(nextMs > nowMs, 'the next round is in the future');
     this.nextRoundMs = nextMs;
-  }
-
-  private tallyRound(): void {
-    this.healthyTargets.fill(0);
-    this.localOk.fill(1);
-    const probes = this.probes;
-    for (let slot = 0; slot < probes.slotCount; slot++) {
-      const s = probes.service[slot]!;
-      const healthy = probes.state[slot] === SlotState.Healthy;
-      if (probes.local[slot] === 1) {
-        if (!healthy) this.localOk[s] = 0;
-      } else if (healthy) {
-        this.healthyTargets[s] = this.healthyTargets[s]! + 1;
-      }
-    }
   }
 
   /** The automatic decision of `s` as a route state, or UNDECIDED before the first. */
@@ -418,14 +451,17 @@ export class Lifeline implements HalClient {
    * Brings service `s`'s routes to what pin, console and automatic decision say. Rare: allocates.
    */
   private reconcile(s: number, cause: string): void {
-    const target = this.arbiter.effective(s, this.automaticRoute(s));
+    let target = this.automaticRoute(s);
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+      target = this.arbiter.effective(s, target);
     if (target === UNDECIDED || target === this.effective[s]) return;
-    assert(
-      target === RouteState.Announced ||
-        !this.arbiter.pinAsserted ||
-        this.arbiter.pinAction !== OverrideKind.Announce,
-      'an asserted announce pin announces',
-    );
+    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+      assert(
+        target === RouteState.Announced ||
+          !this.arbiter.pinAsserted ||
+          this.arbiter.pinAction !== OverrideKind.Announce,
+        'an asserted announce pin announces',
+      );
     let detail = '';
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (this.guard !== null)
@@ -447,21 +483,13 @@ export class Lifeline implements HalClient {
     );
   }
 
-  /** The automatic state of `s` changed: record why, and let the arbiter decide the routes. */
-  private transition(s: number, nowMs: number): void {
-    this.audit.record('transition', this.describeTransition(s, nowMs));
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (this.guard !== null)
-        this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
-    this.reconcile(s, 'auto');
-  }
-
   /**
    * A console override of service `s` (-1: all): `kind` for `durationMs` (Infinity: until auto).
    * Takes effect at once; returns false when it could not be made durable (storage failed), so
    * that nobody is told OK for what a restart would lose.
    */
   setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): boolean {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return false;
     const nowMs = this.hal.clock.nowMs();
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
@@ -490,12 +518,13 @@ export class Lifeline implements HalClient {
       const problem = OVERRIDES_FILE + ' could not be written: the override is lost on restart';
       this.audit.record('config', 'problem="' + problem + '"');
     }
-    if (this.running) this.arm(nowMs);
+    if (this.phase === 1) this.arm(nowMs);
     return saved || (planted.bugs & Bug.OkWithoutSave) !== 0;
   }
 
   /** The override pin changed (after debounce). */
   setPin(asserted: boolean, detail: string): void {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
     if (asserted === this.arbiter.pinAsserted) return;
     this.arbiter.pinAsserted = asserted;
     this.audit.record(
@@ -514,6 +543,7 @@ export class Lifeline implements HalClient {
    * one runs. True when durable (or when there is no storage to be durable in).
    */
   private persistOverrides(nowMs: number, exact: boolean): boolean {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return true;
     let timed = false;
     for (let s = 0; s < this.names.length; s++)
       if (this.arbiter.expiresAtMs[s] !== Infinity) timed = true;
@@ -526,21 +556,6 @@ export class Lifeline implements HalClient {
     return true;
   }
 
-  /** Clears the console overrides whose time has come, and re-writes the remaining time. */
-  private expireOverrides(nowMs: number): void {
-    if (nowMs < this.arbiter.nextExpiryMs()) {
-      if (nowMs >= this.persistDueMs) this.persistOrEnd(nowMs);
-      return;
-    }
-    for (let s = 0; s < this.names.length; s++) {
-      if (this.arbiter.expiresAtMs[s]! > nowMs) continue;
-      this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
-      this.audit.record('override', 'service=' + this.names[s] + ' override=none by=expiry');
-      this.reconcile(s, 'expiry');
-    }
-    this.persistOrEnd(nowMs);
-  }
-
   /**
    * Writes the overrides; when that fails, every timed override that storage holds ends now. Its
    * remaining time there is stale, and a restart whose wall clock went backwards would grant it
@@ -550,6 +565,7 @@ export class Lifeline implements HalClient {
    * never reached storage (answered ERR not-saved) cannot come back, and runs on.
    */
   private persistOrEnd(nowMs: number): void {
+    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {
       if (this.arbiter.expiresAtMs[s] === Infinity || this.recorded[s] === 0) continue;

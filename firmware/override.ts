@@ -16,6 +16,7 @@ import { RouteState } from './announcer';
 import { assert } from './assert';
 import type { Storage } from './hal';
 import { Bug, planted } from './planted';
+import { typed } from './slab';
 
 export const enum OverrideKind {
   None = 0,
@@ -55,9 +56,9 @@ export class OverrideArbiter {
   readonly pinAction: OverrideKind;
 
   constructor(serviceCount: number, pinAction: OverrideKind) {
-    this.kind = new Uint8Array(serviceCount);
-    this.expiresAtMs = new Float64Array(serviceCount).fill(Infinity);
-    this.grantedMs = new Float64Array(serviceCount).fill(Infinity);
+    this.kind = typed(Uint8Array, 1, serviceCount);
+    this.expiresAtMs = typed(Float64Array, 8, serviceCount).fill(Infinity);
+    this.grantedMs = typed(Float64Array, 8, serviceCount).fill(Infinity);
     this.pinAsserted = false;
     this.pinAction = pinAction;
   }

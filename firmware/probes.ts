@@ -7,6 +7,13 @@ import { assert } from './assert';
 import type { Config, TargetConfig } from './config';
 import { decodeReply, DNS_REPLY_BYTES_MAX, encodeQuery, ReplyVerdict, setQueryId } from './dns';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
+import { typed } from './slab';
+
+/**
+ * `true` in the Espruino build (build.mjs): a board has no metrics, so the per-slot counters and
+ * RTT figures (read by host/metrics.ts only) are neither kept nor counted there.
+ */
+declare const LIFELINE_LEAN: boolean | undefined;
 
 export const enum SlotState {
   Idle = 0,
@@ -75,7 +82,6 @@ const RANDOM_POOL_BYTES = 64;
 
 export class ProbeTable {
   readonly slotCount: number;
-  readonly names: readonly string[];
   readonly targets: readonly TargetConfig[];
   /** Service index of each slot, and whether the slot is that service's local check. */
   readonly service: Uint8Array;
@@ -83,12 +89,13 @@ export class ProbeTable {
   readonly state: Uint8Array;
   readonly outcome: Uint8Array;
   readonly sentAtMs: Float64Array;
-  /** Round-trip time of the last healthy answer, in ms (NaN before the first). */
-  readonly rttMs: Float64Array;
-  readonly counters: Float64Array;
+  /** Round-trip time of the last healthy answer, in ms (NaN before the first). Not on a board. */
+  readonly rttMs!: Float64Array;
+  /** Not on a board (LIFELINE_LEAN), as the RTT figures. */
+  readonly counters!: Float64Array;
   /** Per slot: healthy answers per RTT bucket (RTT_BUCKETS_MS + Inf), and the sum of their RTTs. */
-  readonly rttBuckets: Float64Array;
-  readonly rttSumMs: Float64Array;
+  readonly rttBuckets!: Float64Array;
+  readonly rttSumMs!: Float64Array;
   pendingCount: number;
   private readonly kind: Uint8Array;
   private readonly queries: readonly Uint8Array[];
@@ -99,8 +106,8 @@ export class ProbeTable {
   private readonly receive: Uint8Array;
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
-  private readonly udp: (UdpSocket | null)[];
-  private readonly tcp: (TcpProbeSocket | null)[];
+  /** Per slot, its socket: a UdpSocket for a DNS target, a TcpProbeSocket for a TCP one. */
+  private readonly sockets: (UdpSocket | TcpProbeSocket)[];
   private hal: Hal | null;
 
   constructor(config: Config) {
@@ -123,51 +130,50 @@ export class ProbeTable {
     const count = targets.length;
     this.slotCount = count;
     this.targets = targets;
-    this.names = targets.map(
-      (target, slot) => config.services[service[slot]!]!.name + '/' + target.name,
-    );
-    this.service = new Uint8Array(service);
-    this.local = new Uint8Array(local);
-    this.state = new Uint8Array(count);
-    this.outcome = new Uint8Array(count);
-    this.sentAtMs = new Float64Array(count);
-    this.rttMs = new Float64Array(count).fill(NaN);
-    this.counters = new Float64Array(count * COUNTER_COUNT);
-    this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
-    this.rttSumMs = new Float64Array(count);
+    this.service = typed(Uint8Array, 1, count);
+    this.service.set(service);
+    this.local = typed(Uint8Array, 1, count);
+    this.local.set(local);
+    this.state = typed(Uint8Array, 1, count);
+    this.outcome = typed(Uint8Array, 1, count);
+    this.sentAtMs = typed(Float64Array, 8, count);
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.rttMs = new Float64Array(count).fill(NaN);
+      this.counters = new Float64Array(count * COUNTER_COUNT);
+      this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
+      this.rttSumMs = new Float64Array(count);
+    }
     this.pendingCount = 0;
-    this.kind = new Uint8Array(count);
-    this.queryLength = new Uint16Array(count);
-    this.rcodeMask = new Uint16Array(count);
-    this.expect = new Uint8Array(count * 16);
-    this.expectLength = new Uint8Array(count);
+    this.kind = typed(Uint8Array, 1, count);
+    this.queryLength = typed(Uint16Array, 2, count);
+    this.rcodeMask = typed(Uint16Array, 2, count);
+    this.expect = typed(Uint8Array, 1, count * 16);
+    this.expectLength = typed(Uint8Array, 1, count);
     this.receive = new Uint8Array(DNS_REPLY_BYTES_MAX);
-    this.randomPool = new Uint8Array(RANDOM_POOL_BYTES);
+    this.randomPool = typed(Uint8Array, 1, RANDOM_POOL_BYTES);
     this.randomOffset = RANDOM_POOL_BYTES;
-    this.udp = [];
-    this.tcp = [];
+    this.sockets = [];
     this.hal = null;
     const queries: Uint8Array[] = [];
-    for (let slot = 0; slot < count; slot++) queries.push(this.encodeSlot(slot, targets[slot]!));
-    this.queries = queries;
-  }
-
-  private encodeSlot(slot: number, target: TargetConfig): Uint8Array {
-    this.kind[slot] = target.kind === 'dns' ? KIND_DNS : KIND_TCP;
-    this.rcodeMask[slot] = target.rcodeMask;
-    if (target.expectAddress !== null) {
-      this.expect.set(target.expectAddress.bytes, slot * 16);
-      this.expectLength[slot] = target.expectAddress.bytes.length;
-    }
-    if (target.kind !== 'dns') return new Uint8Array(0);
-    // Encoded once into the largest query's room, then kept at its own size: a board counts RAM
-    // in blocks of 12 to 16 bytes.
+    // Each query is encoded once into the largest query's room, then kept at its own size: a
+    // board counts RAM in blocks of 12 to 16 bytes.
     const scratch = new Uint8Array(12 + 255 + 4);
-    const length = encodeQuery(scratch, target.query, target.recordType);
-    this.queryLength[slot] = length;
-    const query = new Uint8Array(length);
-    query.set(scratch.subarray(0, length));
-    return query;
+    for (let slot = 0; slot < count; slot++) {
+      const target = targets[slot]!;
+      this.kind[slot] = target.kind === 'dns' ? KIND_DNS : KIND_TCP;
+      this.rcodeMask[slot] = target.rcodeMask;
+      if (target.expectAddress !== null) {
+        this.expect.set(target.expectAddress.bytes, slot * 16);
+        this.expectLength[slot] = target.expectAddress.bytes.length;
+      }
+      const length =
+        target.kind === 'dns' ? encodeQuery(scratch, target.query, target.recordType) : 0;
+      this.queryLength[slot] = length;
+      const query = typed(Uint8Array, 1, length);
+      query.set(scratch.subarray(0, length));
+      queries.push(query);
+    }
+    this.queries = queries;
   }
 
   /** Opens every socket; the HAL must already have the firmware attached. */
@@ -179,36 +185,27 @@ export class ProbeTable {
       const address = target.address.text;
       const dns = target.kind === 'dns';
       const receive = this.receive;
-      this.udp.push(
-        dns ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive }) : null,
-      );
-      this.tcp.push(
-        dns ? null : hal.openTcp({ socketId: slot, family, address, port: target.port }),
+      this.sockets.push(
+        dns
+          ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive })
+          : hal.openTcp({ socketId: slot, family, address, port: target.port }),
       );
     }
   }
 
+  /** Closes every socket (never on a board, which does not stop). */
   close(): void {
-    for (let slot = 0; slot < this.udp.length; slot++) {
-      this.udp[slot]?.close();
-      this.tcp[slot]?.close();
-    }
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]!.close();
   }
 
-  /** An unpredictable 16-bit query ID, from a pool refilled from the HAL every 128 IDs. */
-  private nextQueryId(): number {
-    if (this.randomOffset >= RANDOM_POOL_BYTES) {
-      this.hal!.fillRandom(this.randomPool);
-      this.randomOffset = 0;
+  /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
+  private count(slot: number, counter: Counter): boolean {
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      const index = slot * COUNTER_COUNT + counter;
+      this.counters[index] = this.counters[index]! + 1;
     }
-    const id = (this.randomPool[this.randomOffset]! << 8) | this.randomPool[this.randomOffset + 1]!;
-    this.randomOffset += 2;
-    return id;
-  }
-
-  private count(slot: number, counter: Counter): void {
-    const index = slot * COUNTER_COUNT + counter;
-    this.counters[index] = this.counters[index]! + 1;
+    return false;
   }
 
   /** Starts one probe on every slot. */
@@ -224,11 +221,18 @@ export class ProbeTable {
     // pending.
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
-        this.tcp[slot]!.connect();
+        (this.sockets[slot] as TcpProbeSocket).connect();
       } else {
+        // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
+        if (this.randomOffset >= RANDOM_POOL_BYTES) {
+          this.hal!.fillRandom(this.randomPool);
+          this.randomOffset = 0;
+        }
+        const pool = this.randomPool;
         const query = this.queries[slot]!;
-        setQueryId(query, this.nextQueryId());
-        this.udp[slot]!.send(query, this.queryLength[slot]!);
+        setQueryId(query, (pool[this.randomOffset]! << 8) | pool[this.randomOffset + 1]!);
+        this.randomOffset += 2;
+        (this.sockets[slot] as UdpSocket).send(query, this.queryLength[slot]!);
       }
     }
   }
@@ -240,25 +244,25 @@ export class ProbeTable {
     );
     this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
     this.outcome[slot] = outcome;
-    if (outcome === Outcome.Healthy) this.recordRtt(slot, nowMs - this.sentAtMs[slot]!);
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (outcome === Outcome.Healthy) {
+        const rttMs = nowMs - this.sentAtMs[slot]!;
+        this.rttMs[slot] = rttMs;
+        this.rttSumMs[slot] = this.rttSumMs[slot]! + rttMs;
+        let bucket = 0;
+        while (bucket < RTT_BUCKETS_MS.length && rttMs > RTT_BUCKETS_MS[bucket]!) bucket++;
+        const index = slot * (RTT_BUCKETS_MS.length + 1) + bucket;
+        this.rttBuckets[index] = this.rttBuckets[index]! + 1;
+      }
     this.pendingCount--;
     this.count(slot, counter);
-  }
-
-  private recordRtt(slot: number, rttMs: number): void {
-    this.rttMs[slot] = rttMs;
-    this.rttSumMs[slot] = this.rttSumMs[slot]! + rttMs;
-    let bucket = 0;
-    while (bucket < RTT_BUCKETS_MS.length && rttMs > RTT_BUCKETS_MS[bucket]!) bucket++;
-    const index = slot * (RTT_BUCKETS_MS.length + 1) + bucket;
-    this.rttBuckets[index] = this.rttBuckets[index]! + 1;
   }
 
   /** A datagram for `slot` is in the receive buffer. Returns true when it resolved the slot. */
   received(slot: number, length: number, fromPeer: boolean, nowMs: number): boolean {
     if (slot < 0 || slot >= this.slotCount) return false;
-    if (!fromPeer) return this.drop(slot, Counter.WrongSource);
-    if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
+    if (!fromPeer) return this.count(slot, Counter.WrongSource);
+    if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     const verdict = decodeReply(
       this.receive,
       length,
@@ -269,8 +273,8 @@ export class ProbeTable {
       slot * 16,
       this.expectLength[slot]!,
     );
-    if (verdict === ReplyVerdict.Mismatch) return this.drop(slot, Counter.Mismatch);
-    if (verdict === ReplyVerdict.Malformed) return this.drop(slot, Counter.Malformed);
+    if (verdict === ReplyVerdict.Mismatch) return this.count(slot, Counter.Mismatch);
+    if (verdict === ReplyVerdict.Malformed) return this.count(slot, Counter.Malformed);
     if (verdict === ReplyVerdict.Healthy)
       this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
     else if (verdict === ReplyVerdict.WrongRcode)
@@ -279,25 +283,15 @@ export class ProbeTable {
     return true;
   }
 
-  private drop(slot: number, counter: Counter): boolean {
-    this.count(slot, counter);
-    return false;
-  }
-
-  /** A TCP connect was accepted. Returns true when it resolved the slot. */
-  connected(slot: number, nowMs: number): boolean {
-    return this.settle(slot, Outcome.Healthy, Counter.Healthy, nowMs);
-  }
-
-  /** A send failed, or a connection was refused. Returns true when it resolved the slot. */
-  failed(slot: number, nowMs: number): boolean {
-    return this.settle(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
-  }
-
-  private settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
+  /**
+   * A TCP connect was accepted (Outcome.Healthy, Counter.Healthy), or a send failed or a
+   * connection was refused (Outcome.SocketFailed, Counter.SocketFailed). Returns true when it
+   * resolved the slot.
+   */
+  settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
     if (slot < 0 || slot >= this.slotCount) return false;
-    if (this.state[slot] !== SlotState.Pending) return this.drop(slot, Counter.Late);
-    this.tcp[slot]?.abort();
+    if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
+    if (this.kind[slot] === KIND_TCP) (this.sockets[slot] as TcpProbeSocket).abort();
     this.resolve(slot, outcome, counter, nowMs);
     return true;
   }
@@ -306,7 +300,7 @@ export class ProbeTable {
   expire(nowMs: number): void {
     for (let slot = 0; slot < this.slotCount && this.pendingCount > 0; slot++) {
       if (this.state[slot] !== SlotState.Pending) continue;
-      this.tcp[slot]?.abort();
+      if (this.kind[slot] === KIND_TCP) (this.sockets[slot] as TcpProbeSocket).abort();
       this.resolve(slot, Outcome.Timeout, Counter.Timeout, nowMs);
     }
     assert(this.pendingCount === 0, 'nothing pending after expiry');

@@ -162,6 +162,28 @@ describe('Espruino target', () => {
     expect(without).not.toMatch(/siteCommunity|lastResortCommunity/);
   });
 
+  it('compiles the overrides into a board with a pin or a console, and out of one with neither', async () => {
+    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
+    };
+    doc.overridePin = { driver: 'espruino', pin: 'D5', activeLow: true, debounceMs: 50 };
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+    writeFileSync(join(dir, 'pin.json'), JSON.stringify(doc));
+    const withPin = (await buildEspruino(await validatedConfig(join(dir, 'pin.json')))).text;
+    expect(checkEspruinoSource(withPin)).toEqual([]);
+    const without = await bgpBundle();
+    // Without either nothing could end an override: a stored one is not restored, but noted.
+    for (const code of ['by=expiry', 'by=unrecorded', 'by=restore', 'no console or pin'])
+      expect([withPin.includes(code), without.includes(code)], code).toEqual([
+        code !== 'no console or pin',
+        code === 'no console or pin',
+      ]);
+  });
+
   it('stops the build at syntax Espruino rejects', async () => {
     const cases = [
       'const { a } = globalObject; console.log(a);',

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { readConfig } from '../firmware/config';
 import type { HalClient } from '../firmware/hal';
-import { Counter, ProbeTable, SlotState } from '../firmware/probes';
+import { Counter, Outcome, ProbeTable, SlotState } from '../firmware/probes';
 import { NodeHal } from '../hal/node/index';
 import { DnsResponder } from '../host/responder';
 import { Driver, Peer } from '../bench/bgp';
@@ -46,10 +46,15 @@ class Prober implements HalClient {
     this.probes.received(socketId, length, fromPeer, this.hal.clock.nowMs());
   }
   socketFailed(socketId: number): void {
-    this.probes.failed(socketId, this.hal.clock.nowMs());
+    this.probes.settle(
+      socketId,
+      Outcome.SocketFailed,
+      Counter.SocketFailed,
+      this.hal.clock.nowMs(),
+    );
   }
   socketConnected(socketId: number): void {
-    this.probes.connected(socketId, this.hal.clock.nowMs());
+    this.probes.settle(socketId, Outcome.Healthy, Counter.Healthy, this.hal.clock.nowMs());
   }
   streamConnected(): void {}
   streamReceived(): void {}

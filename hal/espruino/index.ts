@@ -17,54 +17,31 @@ import type {
   UdpSocket,
 } from '../../firmware/hal';
 
-class EspruinoClock implements Clock {
-  private lastMs = 0;
-  nowMs(): number {
-    const nowMs = getTime() * 1000;
-    if (nowMs > this.lastMs) this.lastMs = nowMs;
-    return this.lastMs;
-  }
-}
-
+/**
+ * One probe target's datagrams: they all go through the HAL's one socket of their family, whose
+ * replies the HAL hands to each target sent from the address and port they come from.
+ */
 class EspruinoUdpSocket implements UdpSocket {
-  private readonly socket: EspruinoDgramSocket;
-
   constructor(
     private readonly hal: EspruinoHal,
     private readonly options: UdpOpenOptions,
-  ) {
-    const self = this;
-    this.socket = espruinoRequire('dgram').createSocket(options.family === 4 ? 'udp4' : 'udp6');
-    this.socket.on('message', (message, remote) =>
-      self.onMessage(message, remote.address, remote.port),
-    );
-    this.socket.on('error', () => hal.client().socketFailed(options.socketId));
-    this.socket.bind(0);
-  }
-
-  private onMessage(message: string, address: string, port: number): void {
-    const receive = this.options.receive;
-    const length = message.length;
-    for (let i = 0; i < length && i < receive.length; i++) receive[i] = message.charCodeAt(i);
-    const fromPeer = port === this.options.port && address === this.options.address;
-    this.hal.client().datagramReceived(this.options.socketId, length, fromPeer);
-  }
+  ) {}
 
   send(data: Uint8Array, length: number): void {
+    const options = this.options;
     try {
-      this.socket.send(
+      this.hal.dgrams[options.family]!.send(
         E.toString(data.subarray(0, length)),
-        this.options.port,
-        this.options.address,
+        options.port,
+        options.address,
       );
     } catch (error) {
-      this.hal.client().socketFailed(this.options.socketId);
+      this.hal.attached!.socketFailed(options.socketId);
     }
   }
 
-  close(): void {
-    this.socket.close();
-  }
+  /** Never called: a board does not stop (ProbeTable.close folds away there). */
+  close(): void {}
 }
 
 class EspruinoTcpSocket implements TcpProbeSocket {
@@ -80,7 +57,7 @@ class EspruinoTcpSocket implements TcpProbeSocket {
     this.abort();
     const self = this;
     const attempt = ++this.attempt;
-    const client = this.hal.client();
+    const client = this.hal.attached!;
     const id = this.options.socketId;
     try {
       this.stream = espruinoRequire('net').connect(
@@ -142,7 +119,7 @@ class EspruinoStreamSocket implements StreamSocket {
     if (attempt !== this.attempt) return false;
     if (this.reported !== attempt) {
       this.reported = attempt;
-      this.hal.client().streamConnected(this.options.streamId);
+      this.hal.attached!.streamConnected(this.options.streamId);
     }
     return attempt === this.attempt;
   }
@@ -151,7 +128,7 @@ class EspruinoStreamSocket implements StreamSocket {
     this.close();
     const self = this;
     const attempt = ++this.attempt;
-    const client = this.hal.client();
+    const client = this.hal.attached!;
     const id = this.options.streamId;
     try {
       const stream = espruinoRequire('net').connect(
@@ -160,11 +137,21 @@ class EspruinoStreamSocket implements StreamSocket {
           self.reportConnected(attempt);
         },
       );
+      const receive = this.options.receive;
       stream.on('data', (data) => {
-        if (self.reportConnected(attempt)) self.onData(data);
+        if (!self.reportConnected(attempt)) return;
+        for (let offset = 0; offset < data.length; offset += receive.length) {
+          const length = Math.min(receive.length, data.length - offset);
+          for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
+          client.streamReceived(id, length);
+        }
       });
       stream.on('drain', () => {
-        if (attempt === self.attempt) self.onDrain();
+        if (attempt !== self.attempt) return;
+        self.unsentBytes = 0;
+        if (!self.refused) return;
+        self.refused = false;
+        client.streamWritable(id);
       });
       stream.on('close', () => {
         if (attempt !== self.attempt) return;
@@ -177,22 +164,6 @@ class EspruinoStreamSocket implements StreamSocket {
     } catch (error) {
       client.streamClosed(id);
     }
-  }
-
-  private onData(data: string): void {
-    const receive = this.options.receive;
-    for (let offset = 0; offset < data.length; offset += receive.length) {
-      const length = Math.min(receive.length, data.length - offset);
-      for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
-      this.hal.client().streamReceived(this.options.streamId, length);
-    }
-  }
-
-  private onDrain(): void {
-    this.unsentBytes = 0;
-    if (!this.refused) return;
-    this.refused = false;
-    this.hal.client().streamWritable(this.options.streamId);
   }
 
   write(data: Uint8Array, length: number): boolean {
@@ -220,11 +191,115 @@ class EspruinoStreamSocket implements StreamSocket {
 const APPEND_BYTES_MAX = 8192;
 
 /**
- * Storage in flash (require('Storage')): replace is Storage.write, one call; an appended file is a
- * StorageFile (append mode), erased when it reaches its bound.
+ * The HAL is also the clock and, in flash (require('Storage')), the storage: replace is
+ * Storage.write, one call; an appended file is a StorageFile (append mode), erased when it reaches
+ * its bound. One object: each class of its own costs a board JsVars.
  */
-class EspruinoStorage implements Storage {
+export class EspruinoHal implements Hal, Clock, Storage {
+  readonly clock: Clock;
+  readonly storage: Storage | null;
+  attached: HalClient | null = null;
+  /** The one UDP socket of each address family, opened with its first target. */
+  dgrams: { [family: number]: EspruinoDgramSocket | undefined } = {};
+  /** Every UDP target, for the replies. */
+  private readonly udp: UdpOpenOptions[] = [];
+  private timer: unknown = null;
+  private lastMs = 0;
   readError = '';
+
+  constructor() {
+    this.clock = this;
+    this.storage = this;
+  }
+
+  nowMs(): number {
+    const nowMs = getTime() * 1000;
+    if (nowMs > this.lastMs) this.lastMs = nowMs;
+    return this.lastMs;
+  }
+
+  attach(client: HalClient): void {
+    this.attached = client;
+  }
+
+  openUdp(options: UdpOpenOptions): UdpSocket {
+    const family = options.family;
+    const udp = this.udp;
+    udp.push(options);
+    if (this.dgrams[family] === undefined) {
+      const self = this;
+      const socket = espruinoRequire('dgram').createSocket(family === 4 ? 'udp4' : 'udp6');
+      // A reply goes to every target it comes from (two targets may share an address and port:
+      // the one whose query it answers takes it); one from anywhere else is dropped.
+      socket.on('message', (message, remote) => {
+        for (let t = 0; t < udp.length; t++) {
+          const target = udp[t]!;
+          if (target.port !== remote.port || target.address !== remote.address) continue;
+          const receive = target.receive;
+          for (let i = 0; i < message.length && i < receive.length; i++)
+            receive[i] = message.charCodeAt(i);
+          self.attached!.datagramReceived(target.socketId, message.length, true);
+        }
+      });
+      socket.on('error', () => {
+        for (let t = 0; t < udp.length; t++)
+          if (udp[t]!.family === family) self.attached!.socketFailed(udp[t]!.socketId);
+      });
+      socket.bind(0);
+      this.dgrams[family] = socket;
+    }
+    return new EspruinoUdpSocket(this, options);
+  }
+
+  openTcp(options: TcpOpenOptions): TcpProbeSocket {
+    return new EspruinoTcpSocket(this, options);
+  }
+
+  openStream(options: StreamOpenOptions): StreamSocket {
+    return new EspruinoStreamSocket(this, options);
+  }
+
+  /** The board does not listen: the config check refuses passive peers for it. */
+  listen(): StreamListener {
+    return { close(): void {} };
+  }
+
+  fillRandom(target: Uint8Array): void {
+    const hardware = E.hwRand;
+    for (let i = 0; i < target.length; i++) {
+      target[i] = (hardware !== undefined ? hardware() : Math.random() * 4294967296) & 0xff;
+    }
+  }
+
+  setWakeup(atMs: number): void {
+    if (this.timer !== null) clearTimeout(this.timer as number);
+    const self = this;
+    this.timer = setTimeout(
+      () => {
+        self.timer = null;
+        if (E.kickWatchdog !== undefined) E.kickWatchdog();
+        self.attached!.wake();
+      },
+      Math.max(0, atMs - this.nowMs()),
+    );
+  }
+
+  wallClockMs(): number {
+    return Date.now();
+  }
+
+  wallClockIso(): string {
+    return new Date().toISOString();
+  }
+
+  log(line: string): void {
+    console.log(Math.round(this.nowMs()) + ' ' + line);
+  }
+
+  emit(line: string): void {
+    console.log(line);
+  }
+
   read(name: string): string | null {
     this.readError = '';
     try {
@@ -265,75 +340,5 @@ class EspruinoStorage implements Storage {
     } catch (error) {
       return false;
     }
-  }
-}
-
-export class EspruinoHal implements Hal {
-  readonly clock: Clock = new EspruinoClock();
-  private attached: HalClient | null = null;
-  private timer: unknown = null;
-
-  client(): HalClient {
-    if (this.attached === null) throw new Error('EspruinoHal: no firmware attached');
-    return this.attached;
-  }
-
-  attach(client: HalClient): void {
-    this.attached = client;
-  }
-
-  openUdp(options: UdpOpenOptions): UdpSocket {
-    return new EspruinoUdpSocket(this, options);
-  }
-
-  openTcp(options: TcpOpenOptions): TcpProbeSocket {
-    return new EspruinoTcpSocket(this, options);
-  }
-
-  openStream(options: StreamOpenOptions): StreamSocket {
-    return new EspruinoStreamSocket(this, options);
-  }
-
-  /** The board does not listen: the config check refuses passive peers for it. */
-  listen(): StreamListener {
-    return { close(): void {} };
-  }
-
-  fillRandom(target: Uint8Array): void {
-    const hardware = E.hwRand;
-    for (let i = 0; i < target.length; i++) {
-      target[i] = (hardware !== undefined ? hardware() : Math.random() * 4294967296) & 0xff;
-    }
-  }
-
-  setWakeup(atMs: number): void {
-    if (this.timer !== null) clearTimeout(this.timer as number);
-    const self = this;
-    this.timer = setTimeout(
-      () => {
-        self.timer = null;
-        if (E.kickWatchdog !== undefined) E.kickWatchdog();
-        self.client().wake();
-      },
-      Math.max(0, atMs - this.clock.nowMs()),
-    );
-  }
-
-  wallClockMs(): number {
-    return Date.now();
-  }
-
-  readonly storage: Storage | null = new EspruinoStorage();
-
-  wallClockIso(): string {
-    return new Date().toISOString();
-  }
-
-  log(line: string): void {
-    console.log(Math.round(this.clock.nowMs()) + ' ' + line);
-  }
-
-  emit(line: string): void {
-    console.log(line);
   }
 }

@@ -8,7 +8,7 @@ import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
-import { roundRow, runDeviceBench } from '../../firmware/device-bench';
+import { runDeviceBench } from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
 import { EspruinoHal } from './index';
 import { isDigit, isLetter } from '../../firmware/text';
@@ -118,7 +118,10 @@ function memoryLine(stage: string): string {
 
 /** The BGP frame on a board (RAM is counted in hundreds of bytes): see SessionOptions. */
 const BOARD_FRAME_BYTES = 512;
-/** Audit records kept in RAM for `log N` (all of them are in Storage's audit.log). */
+/**
+ * Audit records kept in RAM for the console's `log N` (all of them are in Storage's audit.log):
+ * none without a console.
+ */
 const BOARD_AUDIT_RECORDS = 8;
 
 /** Seconds after boot at which the footprint is logged: sessions up, the first rounds done. */
@@ -142,9 +145,13 @@ function boot(): void {
   // For `lifeline bench --device`: the on-device benchmark, reachable from the REPL, with the
   // running firmware's probe rounds and the board's memory.
   global['lifelineBench'] = (batches: number, perBatch: number) => {
-    const rows = runDeviceBench(() => getTime() * 1e9, batches, perBatch);
-    if (running !== null)
-      rows.push(roundRow('device: probe round', running.roundMs, running.counters.rounds));
+    const rows = runDeviceBench(
+      () => getTime() * 1e9,
+      batches,
+      perBatch,
+      running === null ? null : running.roundMs,
+      running === null ? 0 : running.counters.rounds,
+    );
     rows.push({
       name: 'device: JsVars in use',
       medianNs: -1,
@@ -164,7 +171,7 @@ function boot(): void {
   if (LIFELINE_BGP) speaker = new BgpSpeaker(config, hal, BOARD_FRAME_BYTES);
   // A ternary on the build flag, so that esbuild drops the announcer the board does not use.
   const announcer = LIFELINE_BGP ? speaker! : new ExaBgpAnnouncer(config, hal);
-  const lifeline = new Lifeline(config, hal, announcer, BOARD_AUDIT_RECORDS);
+  const lifeline = new Lifeline(config, hal, announcer, LIFELINE_CONSOLE ? BOARD_AUDIT_RECORDS : 0);
   running = lifeline;
   lifeline.start();
   if (LIFELINE_CONSOLE) startConsole(config, hal, lifeline, embedded);
