@@ -75,6 +75,12 @@ declare const LIFELINE_LEAN: boolean | undefined;
 const LEAN = typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN;
 /** `false` in a board build without `fleet` (build.mjs): no ADD-PATH there. */
 declare const LIFELINE_FLEET: boolean | undefined;
+/**
+ * `false` in a board build whose config has no IPv6 prefix (build.mjs): no MP_REACH_NLRI or
+ * MP_UNREACH_NLRI to encode there. Graceful restart (RFC 4724) likewise, without `restartTimeS`.
+ */
+declare const LIFELINE_BGP_V6: boolean | undefined;
+declare const LIFELINE_BGP_GR: boolean | undefined;
 
 /** Subcode names per error code (IANA "BGP Error Subcodes"), index = subcode; '' = unassigned. */
 const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
@@ -251,9 +257,9 @@ export interface OpenOptions {
   readonly routerId: Uint8Array;
   readonly families: number;
   /** Graceful restart (RFC 4724): the restart time offered; none (or 0) for no capability. */
-  readonly restartTimeS?: number;
+  restartTimeS?: number;
   /** The Restart State bit: this speaker has just (re)started. */
-  readonly restarted?: boolean;
+  restarted?: boolean;
   /** ADD-PATH (RFC 7911): the families (of `families`) we can receive path identifiers for. */
   addPathReceive?: number;
 }
@@ -321,7 +327,8 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   target[at++] = 65; // 4-octet AS
   target[at++] = 4;
   at = putLong(target, at, options.localAs);
-  if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
+  if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+    if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
   if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
     const addPath = (options.addPathReceive ?? 0) & options.families;
     if (addPath !== 0) at = encodeAddPath(target, at, addPath);
@@ -444,7 +451,8 @@ export function encodeAnnounce(
     at = attribute(target, at, 0xc0, 8, 4 * route.communities.length);
     for (const community of route.communities) at = putLong(target, at, community);
   }
-  if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
+  if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6)
+    if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
   at = encodeAs4Path(target, at, route);
   putWord(target, attributesAt, at - attributesAt - 2);
   if (prefix.family === 4) at = encodePrefix(target, at, prefix);
@@ -457,7 +465,8 @@ export function encodeAnnounce(
  */
 export function encodeEndOfRib(target: Uint8Array, offset: number, family: number): number {
   let at = putWord(target, begin(target, offset, MessageType.Update), 0);
-  if (family === FAMILY_IPV4) return finish(target, offset, putWord(target, at, 0));
+  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  if (!v6 || family === FAMILY_IPV4) return finish(target, offset, putWord(target, at, 0));
   at = putWord(target, at, 6);
   at = attribute(target, at, 0x80, 15, 3);
   at = putWord(target, at, 2);
@@ -468,7 +477,8 @@ export function encodeEndOfRib(target: Uint8Array, offset: number, family: numbe
 /** An UPDATE that withdraws `prefix`. */
 export function encodeWithdraw(target: Uint8Array, offset: number, prefix: Prefix): number {
   let at = begin(target, offset, MessageType.Update);
-  if (prefix.family === 4) {
+  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  if (!v6 || prefix.family === 4) {
     const withdrawnAt = at;
     at = encodePrefix(target, at + 2, prefix);
     putWord(target, withdrawnAt, at - withdrawnAt - 2);

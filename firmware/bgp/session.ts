@@ -85,6 +85,8 @@ const SEND_HOLD_MS_MIN = 480000;
 declare const LIFELINE_LEAN: boolean | undefined;
 /** `false` in a board build without `fleet` (build.mjs): the fleet's hooks fold away. */
 declare const LIFELINE_FLEET: boolean | undefined;
+/** `false` in a board build without `restartTimeS` (build.mjs): no graceful restart. */
+declare const LIFELINE_BGP_GR: boolean | undefined;
 
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
@@ -124,8 +126,11 @@ export interface SessionOptions {
    * counted: Lifeline installs no route, so it loses nothing it would act on.
    */
   readonly frameBytes: number;
-  /** Graceful restart (RFC 4724): the restart time we offer, 0 for none. */
-  readonly restartTimeS: number;
+  /**
+   * Graceful restart (RFC 4724): the restart time we offer, 0 for none. Absent on a board without
+   * `restartTimeS` (LIFELINE_BGP_GR).
+   */
+  restartTimeS?: number;
   /**
    * ADD-PATH (RFC 7911): the families we ask the peer to send several paths for (absent: none).
    * Set after the literal, and only with `fleet`: a board without it carries no key.
@@ -168,10 +173,13 @@ export class BgpSession {
   private backoffMs: number;
   /** When a write was first refused and the peer has not read since (RFC 9687), or Infinity. */
   private sendBlockedAtMs: number;
-  /** No session has been established since boot: our OPEN says we restarted (RFC 4724 3). */
-  private restarted: boolean;
-  /** `shutdown` was called: no reconnect, no incoming connection. */
-  private stopped: boolean;
+  /**
+   * No session has been established since boot: our OPEN says we restarted (RFC 4724 3). Only
+   * where LIFELINE_BGP_GR is not false.
+   */
+  private restarted!: boolean;
+  /** `shutdown` was called: no incoming connection. Not on a board (it does not listen). */
+  private stopped!: boolean;
 
   constructor(readonly options: SessionOptions) {
     const peer = options.peer;
@@ -204,8 +212,8 @@ export class BgpSession {
     this.keepaliveAtMs = Infinity;
     this.backoffMs = BACKOFF_MIN_MS;
     this.sendBlockedAtMs = Infinity;
-    this.restarted = true;
-    this.stopped = false;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = true;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = false;
     // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
     if (peer.passive) this.retryAtMs = Infinity;
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
@@ -227,7 +235,7 @@ export class BgpSession {
     assert(next !== previous, 'a session transition changes the state');
     this.state = next;
     if (next === SessionState.Established) {
-      this.restarted = false;
+      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = false;
       this.establishedAtMs = nowMs;
       this.establishedCount++;
       this.backoffMs = BACKOFF_MIN_MS;
@@ -352,14 +360,16 @@ export class BgpSession {
   connected(nowMs: number): void {
     if (this.state !== SessionState.Connect) return;
     const options = this.options;
-    const open: { addPathReceive?: number } & OpenOptions = {
+    const open: OpenOptions = {
       localAs: options.localAs,
       holdTimeS: options.peer.holdTimeS,
       routerId: options.routerId,
       families: options.families,
-      restartTimeS: options.restartTimeS,
-      restarted: this.restarted,
     };
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+      open.restartTimeS = options.restartTimeS ?? 0;
+      open.restarted = this.restarted;
+    }
     // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
@@ -566,6 +576,6 @@ export class BgpSession {
     }
     this.drop(nowMs, 'shutdown');
     this.retryAtMs = Infinity;
-    this.stopped = true;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = true;
   }
 }

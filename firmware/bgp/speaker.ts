@@ -37,11 +37,18 @@ import {
 const UPDATE_BYTES_MAX = 512;
 
 /**
+ * `false` in a board build without graceful shutdown (`gracefulShutdownMs`), graceful restart
+ * (`restartTimeS`) (build.mjs): their code and state fold away there.
+ */
+declare const LIFELINE_BGP_GSHUT: boolean | undefined;
+declare const LIFELINE_BGP_GR: boolean | undefined;
+
+/**
  * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), last resort (as4, as2; empty
  * without `fleet`), withdraw, and the first six again with GRACEFUL_SHUTDOWN added (empty when
- * graceful shutdown is off).
+ * graceful shutdown is off; not even there on a board without it).
  */
-const VARIANTS = 13;
+const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
 const VARIANT_WITHDRAW = 6;
 const VARIANT_GRACEFUL_SHUTDOWN = 7;
 /** The route states that announce, in variant order (two variants each: as4, as2). */
@@ -100,9 +107,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   /** The session's hooks for received routes (SessionOwner), set only with `fleet`. */
   updateReceived?: NonNullable<SessionOwner['updateReceived']>;
   sessionDown?: NonNullable<SessionOwner['sessionDown']>;
-  /** Per peer: the listener its connections come in on (passive peers), or -1. */
-  private readonly listenerOf: Int8Array;
-  private readonly listeners: StreamListener[];
+  /** Per peer: the listener its connections come in on (passive peers), or -1. Not on a board. */
+  private readonly listenerOf!: Int8Array;
+  private readonly listeners!: StreamListener[];
   private readonly state: Uint8Array;
   private readonly decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -113,17 +120,23 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
   private readonly pending: Uint8Array[];
-  /** Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. */
-  private readonly endOfRibPending: Uint8Array;
+  /**
+   * Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. This and the
+   * next two only where LIFELINE_BGP_GR is not false.
+   */
+  private readonly endOfRibPending!: Uint8Array;
   /** End-of-RIB for IPv4 and IPv6 unicast. */
-  private readonly endOfRib: Uint8Array[];
-  /** Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. */
-  private readonly gracefulUntilMs: Float64Array;
-  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
-  private stopping: boolean;
-  private done: boolean;
+  private readonly endOfRib!: Uint8Array[];
   /** The stop keeps the routes for a graceful restart: no CEASE. */
-  private restarting: boolean;
+  private restarting!: boolean;
+  /**
+   * Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. This
+   * and the next only where LIFELINE_BGP_GSHUT is not false.
+   */
+  private readonly gracefulUntilMs!: Float64Array;
+  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
+  private stopping!: boolean;
+  private done: boolean;
   private readonly receive: Uint8Array;
   private readonly frameBytes: number;
 
@@ -171,19 +184,25 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.buildUpdates(peer, prefixes, attributes),
     );
     this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
-    this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
-    const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
-    this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
-      copyOut(scratch, encodeEndOfRib(scratch, 0, family)),
-    );
-    this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
-    this.stopping = false;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+      this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
+      const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
+      this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
+        copyOut(scratch, encodeEndOfRib(scratch, 0, family)),
+      );
+      this.restarting = false;
+    }
+    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) {
+      this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
+      this.stopping = false;
+    }
     this.done = false;
-    this.restarting = false;
     this.receive = new Uint8Array(RECEIVE_BYTES);
     this.sessions = [];
-    this.listenerOf = new Int8Array(config.announcer.peers.length).fill(-1);
-    this.listeners = [];
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.listenerOf = new Int8Array(config.announcer.peers.length).fill(-1);
+      this.listeners = [];
+    }
   }
 
   private buildUpdates(
@@ -209,7 +228,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           'config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text,
         );
       const at = updates.length;
-      for (const shutdown of [false, true]) {
+      const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+      for (const shutdown of gshut ? [false, true] : [false]) {
         for (let k = 0; k < ANNOUNCING.length; k++) {
           const chosen = attributes[i * ANNOUNCING.length + k]!;
           const communities = shutdown
@@ -250,14 +270,16 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         owner: this,
         receive: this.receive,
         frameBytes: this.frameBytes,
-        restartTimeS: announcer.restartTimeS,
       };
+      // Set after the literal: a board without graceful restart carries no key for it.
+      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+        options.restartTimeS = announcer.restartTimeS;
       // ADD-PATH receive only with `fleet`: the table is what reads the paths.
       if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
         if (this.fleet !== null) options.addPathReceive = families;
       this.sessions.push(new BgpSession(options));
     }
-    this.listen();
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.listen();
   }
 
   /** The MD5 keys of the passive peers on listener `listenerId`. */
@@ -328,7 +350,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private variant(session: BgpSession, s: number): number {
     const state = this.state[s]!;
     if (state === RouteState.Withdrawn) return VARIANT_WITHDRAW;
-    const base = this.gracefulUntilMs[s] === Infinity ? 0 : VARIANT_GRACEFUL_SHUTDOWN;
+    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    const base = !gshut || this.gracefulUntilMs[s] === Infinity ? 0 : VARIANT_GRACEFUL_SHUTDOWN;
     return base + (state - RouteState.Announced) * 2 + (session.as4 ? 0 : 1);
   }
 
@@ -347,6 +370,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         pending[i] = 0;
       }
     }
+    if (typeof LIFELINE_BGP_GR !== 'undefined' && !LIFELINE_BGP_GR) return;
     const index = session.options.index;
     if (this.endOfRibPending[index] === 0) return;
     // Not before every service has its first decision: an End-of-RIB before the routes would
@@ -377,6 +401,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     const previous = this.state[service]!;
     this.decided[service] = 1;
     const graceful =
+      (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) &&
       state === RouteState.Withdrawn &&
       urgent !== true &&
       this.config.announcer.gracefulShutdownMs > 0 &&
@@ -387,7 +412,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.gracefulUntilMs[service] =
         this.hal.clock.nowMs() + this.config.announcer.gracefulShutdownMs;
     } else {
-      this.gracefulUntilMs[service] = Infinity;
+      if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT)
+        this.gracefulUntilMs[service] = Infinity;
       this.state[service] = state;
     }
     this.changed(service);
@@ -402,8 +428,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
     // that is once every service has decided (`rise` or `fall` rounds after boot).
-    if (this.config.announcer.restartTimeS > 0)
-      this.endOfRibPending[session.options.index] = session.families;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+      if (this.config.announcer.restartTimeS > 0)
+        this.endOfRibPending[session.options.index] = session.families;
     for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
     this.drain(session);
   }
@@ -415,7 +442,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   tick(nowMs: number): number {
     let next = Infinity;
-    for (let s = 0; s < this.state.length; s++) {
+    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    for (let s = 0; gshut && s < this.state.length; s++) {
       const untilMs = this.gracefulUntilMs[s]!;
       if (untilMs === Infinity) continue;
       if (nowMs < untilMs) {
@@ -426,7 +454,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.state[s] = RouteState.Withdrawn;
       this.changed(s);
     }
-    if (this.stopping && next === Infinity) this.finishStop(nowMs);
+    if (gshut && this.stopping && next === Infinity) this.finishStop(nowMs);
     for (let i = 0; i < this.sessions.length; i++)
       next = Math.min(next, this.sessions[i]!.tick(nowMs));
     return next;
@@ -486,21 +514,26 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * (a restart under systemd: an upgrade, a new config).
    */
   shutdown(withdraw: boolean): void {
-    if (this.stopping || this.done) return;
-    this.stopping = true;
+    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    if ((gshut && this.stopping) || this.done) return;
+    if (gshut) this.stopping = true;
     if (withdraw) {
       for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
-    this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+      this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
     if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
       this.finishStop(this.hal.clock.nowMs());
   }
 
   private finishStop(nowMs: number): void {
-    this.stopping = false;
+    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) this.stopping = false;
     this.done = true;
-    for (const listener of this.listeners) listener.close();
-    for (const session of this.sessions) session.shutdown(nowMs, this.restarting);
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      for (const listener of this.listeners) listener.close();
+    const restarting =
+      (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) && this.restarting;
+    for (const session of this.sessions) session.shutdown(nowMs, restarting);
   }
 
   stopped(): boolean {
