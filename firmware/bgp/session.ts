@@ -178,7 +178,15 @@ export class BgpSession {
    * where LIFELINE_BGP_GR is not false.
    */
   private restarted!: boolean;
-  /** `shutdown` was called: no incoming connection. Not on a board (it does not listen). */
+  /**
+   * A connection from the peer arrived on our listener (a passive peer). Connection collision
+   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
+   * session still in its handshake gives way to the new connection (the peer has given up on the
+   * old one). Returns whether the session takes it; `connected` follows when it does. Not on a
+   * board (it does not listen).
+   */
+  incoming!: (nowMs: number) => boolean;
+  /** `shutdown` was called: no incoming connection. Not on a board. */
   private stopped!: boolean;
 
   constructor(readonly options: SessionOptions) {
@@ -213,10 +221,25 @@ export class BgpSession {
     this.backoffMs = BACKOFF_MIN_MS;
     this.sendBlockedAtMs = Infinity;
     if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = true;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = false;
     // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
     if (peer.passive) this.retryAtMs = Infinity;
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.stopped = false;
+      this.incoming = (nowMs) => {
+        if (!peer.passive || this.stopped) return false;
+        if (this.state === SessionState.Established) {
+          options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
+          return false;
+        }
+        if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
+        this.enter(SessionState.Connect, nowMs, 'incoming');
+        this.frameLength = 0;
+        this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
+        this.keepaliveAtMs = Infinity;
+        return true;
+      };
+    }
     this.stream = options.hal.openStream({
       streamId: options.index,
       family: peer.address.family,
@@ -376,27 +399,6 @@ export class BgpSession {
     this.send(encodeOpen(this.transmit, 0, open));
     this.deadlineMs = nowMs + OPEN_HOLD_MS;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
-  }
-
-  /**
-   * A connection from the peer arrived on our listener (a passive peer). Connection collision
-   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
-   * session still in its handshake gives way to the new connection (the peer has given up on the
-   * old one). Returns whether the session takes it; `connected` follows when it does.
-   */
-  incoming(nowMs: number): boolean {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
-    if (!this.options.peer.passive || this.stopped) return false;
-    if (this.state === SessionState.Established) {
-      this.options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
-      return false;
-    }
-    if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
-    this.enter(SessionState.Connect, nowMs, 'incoming');
-    this.frameLength = 0;
-    this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
-    this.keepaliveAtMs = Infinity;
-    return true;
   }
 
   closed(nowMs: number): void {

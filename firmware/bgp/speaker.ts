@@ -97,6 +97,55 @@ function fleetHooks(speaker: BgpSpeaker, table: FleetTable): void {
   speaker.sessionDown = (session) => table.sessionDown(session.options.index);
 }
 
+/**
+ * Opens one listener per family, local address and port that passive peers share, each with the
+ * MD5 keys of all its peers, and notes each passive peer's listener in `listenerOf` (-1: none).
+ * Not on a board (it does not listen).
+ */
+function listenPassive(
+  peers: readonly BgpPeerConfig[],
+  hal: Hal,
+  listenerOf: Int8Array,
+): StreamListener[] {
+  let count = 0;
+  const first: number[] = [];
+  for (let index = 0; index < peers.length; index++) {
+    const peer = peers[index]!;
+    if (!peer.passive) continue;
+    const local = peer.localAddress === null ? null : peer.localAddress.text;
+    for (let other = 0; other < index && listenerOf[index] === -1; other++) {
+      const same = peers[other]!;
+      const sameLocal = same.localAddress === null ? null : same.localAddress.text;
+      const shared = same.passive && same.port === peer.port && sameLocal === local;
+      if (shared && same.address.family === peer.address.family)
+        listenerOf[index] = listenerOf[other]!;
+    }
+    if (listenerOf[index] !== -1) continue;
+    listenerOf[index] = count++;
+    first.push(index);
+  }
+  const listeners: StreamListener[] = [];
+  for (let listenerId = 0; listenerId < count; listenerId++) {
+    const peer = peers[first[listenerId]!]!;
+    const keys: ListenKey[] = [];
+    for (let index = 0; index < peers.length; index++) {
+      const passwordFile = peers[index]!.passwordFile;
+      if (listenerOf[index] === listenerId && passwordFile !== null)
+        keys.push({ address: peers[index]!.address.text, passwordFile });
+    }
+    listeners.push(
+      hal.listen({
+        listenerId,
+        family: peer.address.family,
+        address: peer.localAddress === null ? null : peer.localAddress.text,
+        port: peer.port,
+        keys,
+      }),
+    );
+  }
+  return listeners;
+}
+
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
   /**
@@ -107,9 +156,13 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   /** The session's hooks for received routes (SessionOwner), set only with `fleet`. */
   updateReceived?: NonNullable<SessionOwner['updateReceived']>;
   sessionDown?: NonNullable<SessionOwner['sessionDown']>;
-  /** Per peer: the listener its connections come in on (passive peers), or -1. Not on a board. */
-  private readonly listenerOf!: Int8Array;
-  private readonly listeners!: StreamListener[];
+  /**
+   * A connection on one of our listeners: the passive peer at `address` on it takes it. Set by
+   * `start`, not on a board (it does not listen: HalClient.streamIncoming).
+   */
+  streamIncoming!: (listenerId: number, address: string) => number;
+  /** The listeners, for the stop. Not on a board. */
+  private listeners!: StreamListener[];
   private readonly state: Uint8Array;
   private readonly decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -199,10 +252,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.done = false;
     this.receive = new Uint8Array(RECEIVE_BYTES);
     this.sessions = [];
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-      this.listenerOf = new Int8Array(config.announcer.peers.length).fill(-1);
-      this.listeners = [];
-    }
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.listeners = [];
   }
 
   private buildUpdates(
@@ -279,57 +329,18 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         if (this.fleet !== null) options.addPathReceive = families;
       this.sessions.push(new BgpSession(options));
     }
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.listen();
-  }
-
-  /** The MD5 keys of the passive peers on listener `listenerId`. */
-  private listenKeys(listenerId: number): ListenKey[] {
-    const keys: ListenKey[] = [];
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return keys;
-    const peers = this.config.announcer.peers;
-    for (let index = 0; index < peers.length; index++) {
-      const passwordFile = peers[index]!.passwordFile;
-      if (this.listenerOf[index] === listenerId && passwordFile !== null)
-        keys.push({ address: peers[index]!.address.text, passwordFile });
-    }
-    return keys;
-  }
-
-  /**
-   * One listener per family, local address and port that passive peers share: ids first, then
-   * each listener with the keys of all its peers.
-   */
-  private listen(): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
-    const peers = this.config.announcer.peers;
-    let count = 0;
-    const first: number[] = [];
-    for (let index = 0; index < peers.length; index++) {
-      const peer = peers[index]!;
-      if (!peer.passive) continue;
-      const local = peer.localAddress === null ? null : peer.localAddress.text;
-      for (let other = 0; other < index && this.listenerOf[index] === -1; other++) {
-        const same = peers[other]!;
-        const sameLocal = same.localAddress === null ? null : same.localAddress.text;
-        const shared = same.passive && same.port === peer.port && sameLocal === local;
-        if (shared && same.address.family === peer.address.family)
-          this.listenerOf[index] = this.listenerOf[other]!;
-      }
-      if (this.listenerOf[index] !== -1) continue;
-      this.listenerOf[index] = count++;
-      first.push(index);
-    }
-    for (let listenerId = 0; listenerId < count; listenerId++) {
-      const peer = peers[first[listenerId]!]!;
-      this.listeners.push(
-        this.hal.listen({
-          listenerId,
-          family: peer.address.family,
-          address: peer.localAddress === null ? null : peer.localAddress.text,
-          port: peer.port,
-          keys: this.listenKeys(listenerId),
-        }),
-      );
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      const listenerOf = new Int8Array(announcer.peers.length).fill(-1);
+      this.listeners = listenPassive(announcer.peers, this.hal, listenerOf);
+      this.streamIncoming = (listenerId, address) => {
+        const nowMs = this.hal.clock.nowMs();
+        for (let i = 0; i < this.sessions.length; i++) {
+          const session = this.sessions[i]!;
+          if (listenerOf[i] === listenerId && session.options.peer.address.text === address)
+            return session.incoming(nowMs) ? i : -1;
+        }
+        return -1;
+      };
     }
   }
 
@@ -370,17 +381,18 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         pending[i] = 0;
       }
     }
-    if (typeof LIFELINE_BGP_GR !== 'undefined' && !LIFELINE_BGP_GR) return;
     const index = session.options.index;
-    if (this.endOfRibPending[index] === 0) return;
-    // Not before every service has its first decision: an End-of-RIB before the routes would
-    // have the router drop the ones it kept through our restart.
-    for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
-    for (let f = 0; f < 2; f++) {
-      const family = f === 0 ? FAMILY_IPV4 : FAMILY_IPV6;
-      if ((this.endOfRibPending[index]! & family) === 0) continue;
-      if (!session.write(this.endOfRib[f]!)) return;
-      this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+      if (this.endOfRibPending[index] === 0) return;
+      // Not before every service has its first decision: an End-of-RIB before the routes would
+      // have the router drop the ones it kept through our restart.
+      for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
+      for (let f = 0; f < 2; f++) {
+        const family = f === 0 ? FAMILY_IPV4 : FAMILY_IPV6;
+        if ((this.endOfRibPending[index]! & family) === 0) continue;
+        if (!session.write(this.endOfRib[f]!)) return;
+        this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
+      }
     }
   }
 
@@ -470,19 +482,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   streamClosed(streamId: number): void {
     this.sessions[streamId]?.closed(this.hal.clock.nowMs());
-  }
-
-  /** A connection on one of our listeners: the passive peer at `address` on it takes it. */
-  streamIncoming(listenerId: number, address: string): number {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
-    const nowMs = this.hal.clock.nowMs();
-    for (let i = 0; i < this.sessions.length; i++) {
-      const session = this.sessions[i]!;
-      if (this.listenerOf[i] !== listenerId || session.options.peer.address.text !== address)
-        continue;
-      return session.incoming(nowMs) ? i : -1;
-    }
-    return -1;
   }
 
   streamWritable(streamId: number): void {
