@@ -189,23 +189,17 @@ export class BgpError {
   readonly data = new Uint8Array(8);
   dataLength = 0;
 
-  set(code: number, subcode: number): false {
+  /**
+   * Sets the problem, with the low `bytes` bytes of `value` (up to 8: a length, a version, a type)
+   * as its data, none without. Returns false, for the caller to return.
+   */
+  set(code: number, subcode: number, value?: number, bytes?: number): false {
     this.code = code;
     this.subcode = subcode;
-    this.dataLength = 0;
+    this.dataLength = bytes ?? 0;
+    for (let i = 0; i < this.dataLength; i++)
+      this.data[i] = ((value ?? 0) >>> (8 * (this.dataLength - 1 - i))) & 0xff;
     return false;
-  }
-
-  /** Sets the problem with up to 8 bytes of data (a length, a version, a type). */
-  withData(code: number, subcode: number, value: number, bytes: number): false {
-    this.set(code, subcode);
-    for (let i = 0; i < bytes; i++) this.data[i] = (value >>> (8 * (bytes - 1 - i))) & 0xff;
-    this.dataLength = bytes;
-    return false;
-  }
-
-  clear(): void {
-    this.set(0, 0);
   }
 }
 
@@ -386,27 +380,6 @@ function attribute(
   return offset + 3;
 }
 
-/**
- * AS_PATH of one AS_SEQUENCE holding our AS: 4-octet, or 2-octet (AS_TRANS when it does not fit).
- */
-function encodeAsPath(target: Uint8Array, at: number, route: RouteAttributes): number {
-  const asSize = route.as4 ? 4 : 2;
-  at = attribute(target, at, 0x40, 2, 2 + asSize); // AS_PATH, well-known transitive
-  target[at++] = 2; // AS_SEQUENCE
-  target[at++] = 1;
-  if (route.as4) return putLong(target, at, route.localAs);
-  return putWord(target, at, route.localAs > 0xffff ? AS_TRANS : route.localAs);
-}
-
-/** AS4_PATH (RFC 6793 4.2.2), for a 2-octet session when our AS does not fit in 2 octets. */
-function encodeAs4Path(target: Uint8Array, at: number, route: RouteAttributes): number {
-  if (route.as4 || route.localAs <= 0xffff) return at;
-  at = attribute(target, at, 0xc0, 17, 6); // optional transitive
-  target[at++] = 2;
-  target[at++] = 1;
-  return putLong(target, at, route.localAs);
-}
-
 function encodeMpReach(
   target: Uint8Array,
   at: number,
@@ -441,7 +414,12 @@ export function encodeAnnounce(
   at += 2;
   at = attribute(target, at, 0x40, 1, 1); // ORIGIN IGP
   target[at++] = 0;
-  at = encodeAsPath(target, at, route);
+  // AS_PATH of one AS_SEQUENCE holding our AS: 4-octet, or 2-octet (AS_TRANS when it does not fit).
+  at = attribute(target, at, 0x40, 2, route.as4 ? 6 : 4); // AS_PATH, well-known transitive
+  target[at++] = 2; // AS_SEQUENCE
+  target[at++] = 1;
+  if (route.as4) at = putLong(target, at, route.localAs);
+  else at = putWord(target, at, route.localAs > 0xffff ? AS_TRANS : route.localAs);
   if (prefix.family === 4) {
     at = attribute(target, at, 0x40, 3, 4); // NEXT_HOP
     for (let i = 0; i < 4; i++) target[at++] = route.nextHop.bytes[i]!;
@@ -453,7 +431,13 @@ export function encodeAnnounce(
   }
   if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6)
     if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
-  at = encodeAs4Path(target, at, route);
+  // AS4_PATH (RFC 6793 4.2.2), for a 2-octet session when our AS does not fit in 2 octets.
+  if (!route.as4 && route.localAs > 0xffff) {
+    at = attribute(target, at, 0xc0, 17, 6); // optional transitive
+    target[at++] = 2;
+    target[at++] = 1;
+    at = putLong(target, at, route.localAs);
+  }
   putWord(target, attributesAt, at - attributesAt - 2);
   if (prefix.family === 4) at = encodePrefix(target, at, prefix);
   return finish(target, offset, at);
@@ -520,13 +504,13 @@ export function checkHeader(
   const length = word(bytes, offset + 16);
   const type = bytes[offset + 18]!;
   if (type < MessageType.Open || type > MessageType.RouteRefresh) {
-    error.withData(ErrorCode.Header, HeaderSubcode.BadType, type, 1);
+    error.set(ErrorCode.Header, HeaderSubcode.BadType, type, 1);
     return -1;
   }
   const minimum = LENGTH_MIN[type]!;
   const exact = type === MessageType.Keepalive;
   if (length < minimum || length > MESSAGE_BYTES_MAX || (exact && length !== 19)) {
-    error.withData(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
+    error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
     return -1;
   }
   return available < length ? 0 : length;
@@ -559,41 +543,6 @@ function parseAddPath(bytes: Uint8Array, at: number, length: number): number {
   return families;
 }
 
-/** One capabilities parameter: -1 when malformed, 1 when it has a multiprotocol one, else 0. */
-function parseCapabilities(
-  bytes: Uint8Array,
-  at: number,
-  end: number,
-  info: OpenInfo,
-  error: BgpError,
-): number {
-  let multiprotocol = 0;
-  while (at < end) {
-    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) {
-      error.set(ErrorCode.Open, 0);
-      return -1;
-    }
-    const code = bytes[at]!;
-    const length = bytes[at + 1]!;
-    const value = at + 2;
-    if (code === 1 && length === 4) {
-      multiprotocol = 1;
-      const afi = word(bytes, value);
-      if (afi === 1 && bytes[value + 3] === 1) info.families |= FAMILY_IPV4;
-      if (afi === 2 && bytes[value + 3] === 1) info.families |= FAMILY_IPV6;
-    } else if (code === 65 && length === 4) {
-      info.as4 = true;
-      info.peerAs = long(bytes, value);
-    } else if (code === 2 && length === 0) {
-      info.routeRefresh = true;
-    } else if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      if (code === 69 && length % 4 === 0) info.addPathSend |= parseAddPath(bytes, value, length);
-    }
-    at = value + length;
-  }
-  return multiprotocol;
-}
-
 /** Parses and checks an OPEN (RFC 4271 6.2); false with `error` set when it must be refused. */
 export function parseOpen(
   bytes: Uint8Array,
@@ -604,8 +553,7 @@ export function parseOpen(
 ): boolean {
   const body = offset + HEADER_BYTES;
   const end = offset + length;
-  if (bytes[body] !== 4)
-    return error.withData(ErrorCode.Open, OpenSubcode.UnsupportedVersion, 4, 2);
+  if (bytes[body] !== 4) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedVersion, 4, 2);
   info.peerAs = word(bytes, body + 1);
   info.holdTimeS = word(bytes, body + 3);
   info.identifier = long(bytes, body + 5);
@@ -620,14 +568,32 @@ export function parseOpen(
   let sawMultiprotocol = false;
   let at = body + 10;
   if (at + parametersLength !== end)
-    return error.withData(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
+    return error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
   while (at < end) {
     if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return error.set(ErrorCode.Open, 0);
     if (bytes[at] !== 2) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedParameter);
-    const found = parseCapabilities(bytes, at + 2, at + 2 + bytes[at + 1]!, info, error);
-    if (found < 0) return false;
-    if (found > 0) sawMultiprotocol = true;
-    at += 2 + bytes[at + 1]!;
+    // A capabilities parameter (RFC 5492): each capability in turn.
+    const parameterEnd = at + 2 + bytes[at + 1]!;
+    for (at += 2; at < parameterEnd; at += 2 + bytes[at + 1]!) {
+      if (at + 2 > parameterEnd || at + 2 + bytes[at + 1]! > parameterEnd)
+        return error.set(ErrorCode.Open, 0);
+      const code = bytes[at]!;
+      const size = bytes[at + 1]!;
+      const value = at + 2;
+      if (code === 1 && size === 4) {
+        sawMultiprotocol = true;
+        const afi = word(bytes, value);
+        if (afi === 1 && bytes[value + 3] === 1) info.families |= FAMILY_IPV4;
+        if (afi === 2 && bytes[value + 3] === 1) info.families |= FAMILY_IPV6;
+      } else if (code === 65 && size === 4) {
+        info.as4 = true;
+        info.peerAs = long(bytes, value);
+      } else if (code === 2 && size === 0) {
+        info.routeRefresh = true;
+      } else if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+        if (code === 69 && size % 4 === 0) info.addPathSend |= parseAddPath(bytes, value, size);
+      }
+    }
   }
   // RFC 4760 8: a peer that sends no multiprotocol capability at all speaks IPv4 unicast only.
   if (!sawMultiprotocol) info.families = FAMILY_IPV4;

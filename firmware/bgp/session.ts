@@ -539,7 +539,7 @@ export class BgpSession {
       return this.notify(nowMs, 'bad-open');
     const peer = this.options.peer;
     if (info.peerAs !== peer.remoteAs) {
-      this.error.withData(
+      this.error.set(
         ErrorCode.Open,
         OpenSubcode.BadPeerAs,
         info.peerAs > 0xffff ? 23456 : info.peerAs,
