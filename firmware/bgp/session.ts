@@ -281,42 +281,31 @@ export class BgpSession {
     }
   }
 
-  /**
-   * A method, not a comparison inline: the state changes under calls TypeScript cannot see into.
-   */
-  private idle(): boolean {
-    return this.state === SessionState.Idle;
-  }
-
   /** Runs the timers; returns the next deadline. */
   tick(nowMs: number): number {
+    // RFC 9687: the send hold timer runs from the first refused write until the peer reads again.
+    const sendHoldMs = Math.max(SEND_HOLD_MS_MIN, 2000 * this.holdTimeS);
     if (this.state === SessionState.Idle) {
-      if (nowMs >= this.retryAtMs) this.startConnect(nowMs);
+      if (nowMs >= this.retryAtMs) {
+        this.enter(SessionState.Connect, nowMs, 'retry');
+        this.frameLength = 0;
+        this.skipBytes = 0;
+        this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
+        this.keepaliveAtMs = Infinity;
+        this.stream.connect();
+      }
     } else if (nowMs >= this.deadlineMs) {
       if (this.state === SessionState.Connect) this.drop(nowMs, 'connect-timeout');
-      else this.fail(nowMs, ErrorCode.HoldTimerExpired, 0, 'hold-timer-expired');
-    } else if (nowMs >= this.sendHoldDeadlineMs()) {
-      // RFC 9687: the peer has taken nothing for the send hold time while we had bytes for it.
-      this.fail(nowMs, ErrorCode.SendHoldTimerExpired, 0, 'send-hold-timer-expired');
+      else this.fail(nowMs, 'hold-timer-expired', ErrorCode.HoldTimerExpired);
+    } else if (nowMs >= this.sendBlockedAtMs + sendHoldMs) {
+      // The peer has taken nothing for the send hold time while we had bytes for it.
+      this.fail(nowMs, 'send-hold-timer-expired', ErrorCode.SendHoldTimerExpired);
     } else if (nowMs >= this.keepaliveAtMs) {
-      this.send(encodeKeepalive(this.transmit, 0));
+      this.send(this.transmit, encodeKeepalive(this.transmit, 0));
       this.keepaliveAtMs = nowMs + (this.holdTimeS * 1000) / 3;
     }
     if (this.state === SessionState.Idle) return this.retryAtMs;
-    return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendHoldDeadlineMs());
-  }
-
-  private sendHoldDeadlineMs(): number {
-    return this.sendBlockedAtMs + Math.max(SEND_HOLD_MS_MIN, 2000 * this.holdTimeS);
-  }
-
-  private startConnect(nowMs: number): void {
-    this.enter(SessionState.Connect, nowMs, 'retry');
-    this.frameLength = 0;
-    this.skipBytes = 0;
-    this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
-    this.keepaliveAtMs = Infinity;
-    this.stream.connect();
+    return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendBlockedAtMs + sendHoldMs);
   }
 
   /** Closes the connection and schedules a reconnect after the backoff, with ±25% jitter. */
@@ -339,26 +328,22 @@ export class BgpSession {
     this.enter(SessionState.Idle, nowMs, reason);
   }
 
-  /** Sends the NOTIFICATION for `error` and drops the session. */
-  private notify(nowMs: number, reason: string): void {
-    this.send(encodeNotification(this.transmit, 0, this.error));
+  /**
+   * Sends the NOTIFICATION for `code` and `subcode` (0 when absent), or without a code for `error`
+   * as set, and drops the session.
+   */
+  private fail(nowMs: number, reason: string, code?: number, subcode?: number): void {
+    if (code !== undefined) this.error.set(code, subcode ?? 0);
+    this.send(this.transmit, encodeNotification(this.transmit, 0, this.error));
     this.drop(
       nowMs,
       reason + ' (sent notification ' + this.error.code + '/' + this.error.subcode + ')',
     );
   }
 
-  private fail(nowMs: number, code: number, subcode: number, reason: string): void {
-    this.error.set(code, subcode);
-    this.notify(nowMs, reason);
-  }
-
-  private send(length: number): void {
-    this.accepted(this.stream.write(this.transmit, length));
-  }
-
-  /** Notes a refused write: the send hold timer runs until the HAL says `writable`. */
-  private accepted(written: boolean): boolean {
+  /** Writes; a refused write starts the send hold timer, which runs until `writable`. */
+  private send(message: Uint8Array, length: number): boolean {
+    const written = this.stream.write(message, length);
     if (!written && this.sendBlockedAtMs === Infinity)
       this.sendBlockedAtMs = this.options.hal.clock.nowMs();
     return written;
@@ -370,7 +355,7 @@ export class BgpSession {
    */
   write(message: Uint8Array): boolean {
     if (this.state !== SessionState.Established) return false;
-    if (!this.accepted(this.stream.write(message, message.length))) return false;
+    if (!this.send(message, message.length)) return false;
     this.updatesSent++;
     return true;
   }
@@ -396,7 +381,7 @@ export class BgpSession {
     // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
-    this.send(encodeOpen(this.transmit, 0, open));
+    this.send(this.transmit, encodeOpen(this.transmit, 0, open));
     this.deadlineMs = nowMs + OPEN_HOLD_MS;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
   }
@@ -413,43 +398,41 @@ export class BgpSession {
   received(length: number, nowMs: number): void {
     if (this.state === SessionState.Idle || this.state === SessionState.Connect) return;
     const receive = this.options.receive;
+    const frame = this.frame;
     let taken = 0;
-    while (taken < length && !this.idle()) {
+    // A cast: the state changes under calls TypeScript cannot see into.
+    while (taken < length && (this.state as SessionState) !== SessionState.Idle) {
       if (this.skipBytes > 0) {
         const dropped = this.skipBytes < length - taken ? this.skipBytes : length - taken;
         this.skipBytes -= dropped;
         taken += dropped;
         continue;
       }
-      const room = this.frame.length - this.frameLength;
+      const room = frame.length - this.frameLength;
       assert(room > 0, 'the frame holds less than one whole message');
       const count = room < length - taken ? room : length - taken;
-      for (let i = 0; i < count; i++) this.frame[this.frameLength + i] = receive[taken + i]!;
+      for (let i = 0; i < count; i++) frame[this.frameLength + i] = receive[taken + i]!;
       this.frameLength += count;
       taken += count;
-      this.handleFramed(nowMs);
-    }
-  }
-
-  /** Handles every whole message in the frame and moves the unread tail to its front. */
-  private handleFramed(nowMs: number): void {
-    let offset = 0;
-    // Bounded: every pass consumes at least one whole message of 19 bytes or more, or stops.
-    while (!this.idle()) {
-      const messageLength = checkHeader(this.frame, offset, this.frameLength - offset, this.error);
-      if (messageLength < 0) return this.notify(nowMs, 'bad-header');
-      if (messageLength === 0) {
-        if (this.frameLength - offset >= HEADER_BYTES) this.oversize(offset, nowMs);
-        break;
+      // Every whole message in the frame. Bounded: every pass consumes at least one whole message
+      // of 19 bytes or more, or stops.
+      let offset = 0;
+      while ((this.state as SessionState) !== SessionState.Idle) {
+        const messageLength = checkHeader(frame, offset, this.frameLength - offset, this.error);
+        if (messageLength < 0) return this.fail(nowMs, 'bad-header');
+        if (messageLength === 0) {
+          if (this.frameLength - offset >= HEADER_BYTES) this.oversize(offset, nowMs);
+          break;
+        }
+        this.handle(offset, messageLength, nowMs);
+        offset += messageLength;
       }
-      this.handle(offset, messageLength, nowMs);
-      offset += messageLength;
+      if ((this.state as SessionState) === SessionState.Idle) return;
+      // The unread tail moves to the front (a loop: Espruino's typed arrays have no copyWithin).
+      const remaining = this.frameLength - offset;
+      for (let i = 0; i < remaining; i++) frame[i] = frame[offset + i]!;
+      this.frameLength = remaining;
     }
-    if (this.idle()) return;
-    // The unread tail moves to the front (a loop: Espruino's typed arrays have no copyWithin).
-    const remaining = this.frameLength - offset;
-    for (let i = 0; i < remaining; i++) this.frame[i] = this.frame[offset + i]!;
-    this.frameLength = remaining;
   }
 
   /**
@@ -461,7 +444,7 @@ export class BgpSession {
     const length = (this.frame[offset + 16]! << 8) | this.frame[offset + 17]!;
     if (length <= this.frame.length) return;
     if (this.frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
-      return this.fail(nowMs, ErrorCode.Cease, 8, 'message-larger-than-frame length=' + length);
+      return this.fail(nowMs, 'message-larger-than-frame length=' + length, ErrorCode.Cease, 8);
     this.updatesReceived++;
     this.updatesUnchecked++;
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
@@ -470,11 +453,21 @@ export class BgpSession {
   }
 
   private handle(offset: number, length: number, nowMs: number): void {
-    const type = this.frame[offset + 18];
-    if (type === MessageType.Notification) return this.receivedNotification(offset, length, nowMs);
+    const frame = this.frame;
+    const type = frame[offset + 18];
+    const body = offset + HEADER_BYTES;
+    if (type === MessageType.Notification) {
+      // The peer ended an established session on purpose: try again soon, then back off as usual
+      // (a CEASE before Established, such as a refused connection, backs off from the start).
+      const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
+      if (soon) this.backoffMs = CEASE_RETRY_MS;
+      this.drop(nowMs, 'received notification ' + describeNotification(frame, offset, length));
+      if (soon) this.backoffMs = BACKOFF_MIN_MS;
+      return;
+    }
     if (type === MessageType.Open) return this.receivedOpen(offset, length, nowMs);
     if (this.state === SessionState.OpenSent) {
-      return this.fail(nowMs, ErrorCode.FiniteStateMachine, 1, 'unexpected-message'); // RFC 6608
+      return this.fail(nowMs, 'unexpected-message', ErrorCode.FiniteStateMachine, 1); // RFC 6608
     }
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
     if (type === MessageType.Keepalive) {
@@ -485,58 +478,38 @@ export class BgpSession {
       return;
     }
     if (this.state !== SessionState.Established) {
-      return this.fail(nowMs, ErrorCode.FiniteStateMachine, 2, 'unexpected-message');
+      return this.fail(nowMs, 'unexpected-message', ErrorCode.FiniteStateMachine, 2);
     }
-    if (type === MessageType.RouteRefresh) return this.receivedRouteRefresh(offset);
+    if (type === MessageType.RouteRefresh) {
+      // RFC 2918 3: resend the routes of the AFI/SAFI asked for, and of no other; one we did not
+      // negotiate is ignored (RFC 2918 4). Subtypes other than 0 (RFC 7313) are not ours.
+      const afi = (frame[body]! << 8) | frame[body + 1]!;
+      const family = afi === 1 ? FAMILY_IPV4 : afi === 2 ? FAMILY_IPV6 : 0;
+      if (frame[body + 2] === 0 && frame[body + 3] === 1 && (family & this.families) !== 0)
+        this.options.owner.refreshRequested(this, family);
+      return;
+    }
     this.updatesReceived++;
     const addPath = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? this.addPath : 0;
-    const verdict = checkUpdate(this.frame, offset, length, this.as4, this.error, addPath);
-    if (verdict === UpdateVerdict.SessionReset) return this.notify(nowMs, 'malformed-update');
+    const verdict = checkUpdate(frame, offset, length, this.as4, this.error, addPath);
+    if (verdict === UpdateVerdict.SessionReset) return this.fail(nowMs, 'malformed-update');
     const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
     if (malformed) this.treatAsWithdraw++;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const owner = this.options.owner;
       if (owner.updateReceived !== undefined)
-        owner.updateReceived(this, this.frame, offset, length, malformed);
+        owner.updateReceived(this, frame, offset, length, malformed);
     }
-  }
-
-  /**
-   * RFC 2918 3: resend the routes of the AFI/SAFI asked for, and of no other; one we did not
-   * negotiate is ignored (RFC 2918 4). Subtypes other than 0 (RFC 7313) are not ours to answer.
-   */
-  private receivedRouteRefresh(offset: number): void {
-    const body = offset + HEADER_BYTES;
-    const afi = (this.frame[body]! << 8) | this.frame[body + 1]!;
-    if (this.frame[body + 2] !== 0 || this.frame[body + 3] !== 1) return;
-    const family = afi === 1 ? FAMILY_IPV4 : afi === 2 ? FAMILY_IPV6 : 0;
-    if ((family & this.families) === 0) return;
-    this.options.owner.refreshRequested(this, family);
-  }
-
-  private receivedNotification(offset: number, length: number, nowMs: number): void {
-    const code = this.frame[offset + HEADER_BYTES]!;
-    const text = describeNotification(this.frame, offset, length);
-    // The peer ended an established session on purpose: try again soon, then back off as usual
-    // (a CEASE before Established, such as a refused connection, backs off from the start).
-    const soon = code === ErrorCode.Cease && this.state === SessionState.Established;
-    if (soon) this.backoffMs = CEASE_RETRY_MS;
-    this.drop(nowMs, 'received notification ' + text);
-    if (soon) this.backoffMs = BACKOFF_MIN_MS;
   }
 
   private receivedOpen(offset: number, length: number, nowMs: number): void {
     if (this.state !== SessionState.OpenSent) {
-      return this.fail(
-        nowMs,
-        ErrorCode.FiniteStateMachine,
-        this.state === SessionState.OpenConfirm ? 2 : 3,
-        'unexpected-open',
-      );
+      const subcode = this.state === SessionState.OpenConfirm ? 2 : 3;
+      return this.fail(nowMs, 'unexpected-open', ErrorCode.FiniteStateMachine, subcode);
     }
     const info = this.info;
     if (!parseOpen(this.frame, offset, length, info, this.error))
-      return this.notify(nowMs, 'bad-open');
+      return this.fail(nowMs, 'bad-open');
     const peer = this.options.peer;
     if (info.peerAs !== peer.remoteAs) {
       this.error.set(
@@ -545,22 +518,22 @@ export class BgpSession {
         info.peerAs > 0xffff ? 23456 : info.peerAs,
         2,
       );
-      return this.notify(nowMs, 'bad-peer-as ' + info.peerAs + ' (expected ' + peer.remoteAs + ')');
+      return this.fail(nowMs, 'bad-peer-as ' + info.peerAs + ' (expected ' + peer.remoteAs + ')');
     }
     this.families = info.families & this.options.families;
     if (this.families === 0) {
       return this.fail(
         nowMs,
+        'no-common-family',
         ErrorCode.Open,
         OpenSubcode.UnsupportedCapability,
-        'no-common-family',
       );
     }
     this.as4 = info.as4;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       this.addPath = info.addPathSend & this.families & (this.options.addPathReceive ?? 0);
     this.holdTimeS = Math.min(peer.holdTimeS, info.holdTimeS);
-    this.send(encodeKeepalive(this.transmit, 0));
+    this.send(this.transmit, encodeKeepalive(this.transmit, 0));
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
     this.keepaliveAtMs = this.holdTimeS === 0 ? Infinity : nowMs + (this.holdTimeS * 1000) / 3;
     this.enter(SessionState.OpenConfirm, nowMs, 'open');
@@ -574,7 +547,7 @@ export class BgpSession {
     const open = this.state !== SessionState.Idle && this.state !== SessionState.Connect;
     if (open && !restarting) {
       this.error.set(ErrorCode.Cease, CeaseSubcode.AdministrativeShutdown);
-      this.send(encodeNotification(this.transmit, 0, this.error));
+      this.send(this.transmit, encodeNotification(this.transmit, 0, this.error));
     }
     this.drop(nowMs, 'shutdown');
     this.retryAtMs = Infinity;
