@@ -357,15 +357,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     }
   }
 
-  /** The variant of service `s`'s prefixes that `session` is to have now. */
-  private variant(session: BgpSession, s: number): number {
-    const state = this.state[s]!;
-    if (state === RouteState.Withdrawn) return VARIANT_WITHDRAW;
-    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
-    const base = !gshut || this.gracefulUntilMs[s] === Infinity ? 0 : VARIANT_GRACEFUL_SHUTDOWN;
-    return base + (state - RouteState.Announced) * 2 + (session.as4 ? 0 : 1);
-  }
-
   /**
    * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
    * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
@@ -373,8 +364,17 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private drain(session: BgpSession): void {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
+    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
     for (let s = 0; s < this.state.length; s++) {
-      const variant = this.variant(session, s);
+      // The variant of service `s`'s prefixes that `session` is to have now.
+      const state = this.state[s]!;
+      const graceful = gshut && this.gracefulUntilMs[s] !== Infinity;
+      const variant =
+        state === RouteState.Withdrawn
+          ? VARIANT_WITHDRAW
+          : (graceful ? VARIANT_GRACEFUL_SHUTDOWN : 0) +
+            (state - RouteState.Announced) * 2 +
+            (session.as4 ? 0 : 1);
       for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
         if (pending[i] === 0) continue;
         if (!session.write(updates[i * VARIANTS + variant]!)) return;
@@ -393,15 +393,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         if (!session.write(this.endOfRib[f]!)) return;
         this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
       }
-    }
-  }
-
-  /** Service `s`'s routes change (or change attributes): every established peer is told. */
-  private changed(s: number): void {
-    for (const session of this.sessions) {
-      if (session.state !== SessionState.Established) continue;
-      this.mark(session, s, session.families, false);
-      this.drain(session);
     }
   }
 
@@ -428,7 +419,12 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         this.gracefulUntilMs[service] = Infinity;
       this.state[service] = state;
     }
-    this.changed(service);
+    // Every established peer is told.
+    for (const session of this.sessions) {
+      if (session.state !== SessionState.Established) continue;
+      this.mark(session, service, session.families, false);
+      this.drain(session);
+    }
   }
 
   established(session: BgpSession): void {
@@ -462,9 +458,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         next = Math.min(next, untilMs);
         continue;
       }
-      this.gracefulUntilMs[s] = Infinity;
-      this.state[s] = RouteState.Withdrawn;
-      this.changed(s);
+      // Its graceful shutdown is over: withdrawn now, as an urgent withdrawal would be.
+      this.serviceStateChanged(s, RouteState.Withdrawn, true);
     }
     if (gshut && this.stopping && next === Infinity) this.finishStop(nowMs);
     for (let i = 0; i < this.sessions.length; i++)
