@@ -48,9 +48,10 @@ export const SESSION_STATE_NAMES: readonly string[] = [
 const CONNECT_TIMEOUT_MS = 5000;
 /**
  * Our own OPEN, KEEPALIVE and NOTIFICATION are encoded here (UPDATEs are prebuilt by the speaker):
- * an OPEN with every capability we offer is under 64 bytes.
+ * an OPEN with every capability we offer is 73 bytes, 63 without ADD-PATH (a board without
+ * `fleet`, where 64 bytes less are 4 JsVars).
  */
-const TRANSMIT_BYTES = 128;
+const TRANSMIT_BYTES = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? 128 : 64;
 /**
  * Bytes the HAL copies in at a time (it loops over a larger chunk). Small, because a board has
  * little RAM; the frame below holds a whole message.

@@ -57,8 +57,18 @@ const ANNOUNCING = [RouteState.Announced, RouteState.Drained, RouteState.LastRes
 const GRACEFUL_SHUTDOWN = 0xffff0000;
 const NONE = new Uint8Array(0);
 
-/** A copy of the first `length` bytes (not `slice`: on Espruino it returns a plain Array). */
-function copyOut(scratch: Uint8Array, length: number): Uint8Array {
+/**
+ * A copy of the first `length` bytes (not `slice`: on Espruino it returns a plain Array), or one of
+ * the last `VARIANTS` of `earlier` (this prefix's) with the same bytes: a drain without attributes
+ * of its own is the announcement, and needs no copy of its own.
+ */
+function copyOut(scratch: Uint8Array, length: number, earlier: readonly Uint8Array[]): Uint8Array {
+  for (let j = earlier.length - 1; j >= 0 && j >= earlier.length - VARIANTS; j--) {
+    const message = earlier[j]!;
+    let same = message.length === length;
+    for (let i = 0; same && i < length; i++) same = message[i] === scratch[i];
+    if (same) return message;
+  }
   const message = new Uint8Array(length);
   message.set(scratch.subarray(0, length));
   return message;
@@ -232,7 +242,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.fleet = table;
       if (table !== null) fleetHooks(this, table);
     }
-    this.prefixFamily = new Uint8Array(prefixes.map((prefix) => prefix.family));
+    this.prefixFamily = new Uint8Array(prefixes.length);
+    for (let i = 0; i < prefixes.length; i++) this.prefixFamily[i] = prefixes[i]!.family;
     this.updates = config.announcer.peers.map((peer) =>
       this.buildUpdates(peer, prefixes, attributes),
     );
@@ -241,7 +252,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
       const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
       this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
-        copyOut(scratch, encodeEndOfRib(scratch, 0, family)),
+        copyOut(scratch, encodeEndOfRib(scratch, 0, family), []),
       );
       this.restarting = false;
     }
@@ -292,11 +303,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
             updates.push(
-              unused ? NONE : copyOut(scratch, encodeAnnounce(scratch, 0, prefix, route)),
+              unused ? NONE : copyOut(scratch, encodeAnnounce(scratch, 0, prefix, route), updates),
             );
           }
         }
-        if (!shutdown) updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix)));
+        if (!shutdown) updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix), updates));
       }
       assert(updates.length === at + VARIANTS, 'every prefix has all its variants');
     }
