@@ -422,7 +422,18 @@ export class BgpSession {
         const messageLength = checkHeader(frame, offset, this.frameLength - offset, this.error);
         if (messageLength < 0) return this.fail(nowMs, 'bad-header');
         if (messageLength === 0) {
-          if (this.frameLength - offset >= HEADER_BYTES) this.oversize(offset, nowMs);
+          // A valid header, and perhaps a message larger than the frame. An UPDATE is dropped as
+          // it arrives (counted); any other such message ends the session (CEASE, out of
+          // resources: RFC 4486), which on a board only an OPEN or NOTIFICATION over a KB could do.
+          const size = (frame[offset + 16]! << 8) | frame[offset + 17]!;
+          if (this.frameLength - offset < HEADER_BYTES || size <= frame.length) break;
+          if (frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
+            return this.fail(nowMs, 'message-larger-than-frame length=' + size, ErrorCode.Cease, 8);
+          this.updatesReceived++;
+          this.updatesUnchecked++;
+          this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
+          this.skipBytes = size - (this.frameLength - offset);
+          this.frameLength = offset;
           break;
         }
         this.handle(offset, messageLength, nowMs);
@@ -434,23 +445,6 @@ export class BgpSession {
       for (let i = 0; i < remaining; i++) frame[i] = frame[offset + i]!;
       this.frameLength = remaining;
     }
-  }
-
-  /**
-   * The message at `offset` has a valid header but may not fit the frame. An UPDATE that does
-   * not is dropped as it arrives (counted); any other such message ends the session (CEASE, out
-   * of resources: RFC 4486), which on a board only an OPEN or NOTIFICATION over a KB could do.
-   */
-  private oversize(offset: number, nowMs: number): void {
-    const length = (this.frame[offset + 16]! << 8) | this.frame[offset + 17]!;
-    if (length <= this.frame.length) return;
-    if (this.frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
-      return this.fail(nowMs, 'message-larger-than-frame length=' + length, ErrorCode.Cease, 8);
-    this.updatesReceived++;
-    this.updatesUnchecked++;
-    this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
-    this.skipBytes = length - (this.frameLength - offset);
-    this.frameLength = offset;
   }
 
   private handle(offset: number, length: number, nowMs: number): void {

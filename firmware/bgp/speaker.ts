@@ -356,19 +356,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   /**
-   * Marks service `s`'s prefixes (of `families`) pending for `session`; `initial`: the peer has
-   * none of them yet, so a withdrawn or undecided service has nothing to send.
-   */
-  private mark(session: BgpSession, s: number, families: number, initial: boolean): void {
-    if (initial && (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn)) return;
-    const pending = this.pending[session.options.index]!;
-    for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
-      const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
-      if ((families & family) !== 0) pending[i] = 1;
-    }
-  }
-
-  /**
    * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
    * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
    */
@@ -430,10 +417,15 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         this.gracefulUntilMs[service] = Infinity;
       this.state[service] = state;
     }
-    // Every established peer is told.
+    // Every established peer is told: the service's prefixes (of its families) are pending.
+    const end = this.prefixStart[service]! + this.prefixCount[service]!;
     for (const session of this.sessions) {
       if (session.state !== SessionState.Established) continue;
-      this.mark(session, service, session.families, false);
+      const pending = this.pending[session.options.index]!;
+      for (let i = this.prefixStart[service]!; i < end; i++) {
+        const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+        if ((session.families & family) !== 0) pending[i] = 1;
+      }
       this.drain(session);
     }
   }
@@ -450,12 +442,22 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
       if (this.config.announcer.restartTimeS > 0)
         this.endOfRibPending[session.options.index] = session.families;
-    for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
-    this.drain(session);
+    this.refreshRequested(session, session.families);
   }
 
-  refreshRequested(session: BgpSession, family: number): void {
-    for (let s = 0; s < this.state.length; s++) this.mark(session, s, family, true);
+  /**
+   * Sends `session` the prefixes of `families` (again): those of every service that has decided
+   * and is not withdrawn (the peer has none of the others).
+   */
+  refreshRequested(session: BgpSession, families: number): void {
+    const pending = this.pending[session.options.index]!;
+    for (let s = 0; s < this.state.length; s++) {
+      if (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn) continue;
+      for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
+        const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+        if ((families & family) !== 0) pending[i] = 1;
+      }
+    }
     this.drain(session);
   }
 
