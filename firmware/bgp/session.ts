@@ -139,14 +139,23 @@ export interface SessionOptions {
   addPathReceive?: number;
 }
 
-export class BgpSession {
+/**
+ * The session is the OpenInfo its peer's OPEN is parsed into (no object of its own for it):
+ * `families` and `holdTimeS` hold the peer's only until `receivedOpen` has worked out the
+ * negotiated ones, and the peer's AS, identifier and capabilities are there after its first OPEN.
+ */
+export class BgpSession implements OpenInfo {
   state: SessionState;
   readonly name: string;
-  readonly info: OpenInfo;
   /** Negotiated: families in common, hold time, whether 4-octet AS numbers are in use. */
   families: number;
   holdTimeS: number;
   as4: boolean;
+  /** The peer's AS number, BGP identifier, route refresh and ADD-PATH Send capabilities. */
+  peerAs!: number;
+  identifier!: number;
+  routeRefresh!: boolean;
+  addPathSend!: number;
   /**
    * The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). Not
    * even assigned on a board without `fleet`: read only where LIFELINE_FLEET is not false.
@@ -196,7 +205,6 @@ export class BgpSession {
     const text = peer.address.text;
     const bracketed = peer.address.family === 6 ? '[' + text + ']' : text;
     this.name = peer.port === 179 ? text : bracketed + ':' + peer.port;
-    this.info = new OpenInfo();
     this.families = 0;
     this.holdTimeS = 0;
     this.as4 = false;
@@ -502,20 +510,15 @@ export class BgpSession {
       const subcode = this.state === SessionState.OpenConfirm ? 2 : 3;
       return this.fail(nowMs, 'unexpected-open', ErrorCode.FiniteStateMachine, subcode);
     }
-    const info = this.info;
-    if (!parseOpen(this.frame, offset, length, info, this.error))
+    if (!parseOpen(this.frame, offset, length, this, this.error))
       return this.fail(nowMs, 'bad-open');
     const peer = this.options.peer;
-    if (info.peerAs !== peer.remoteAs) {
-      this.error.set(
-        ErrorCode.Open,
-        OpenSubcode.BadPeerAs,
-        info.peerAs > 0xffff ? 23456 : info.peerAs,
-        2,
-      );
-      return this.fail(nowMs, 'bad-peer-as ' + info.peerAs + ' (expected ' + peer.remoteAs + ')');
+    const peerAs = this.peerAs;
+    if (peerAs !== peer.remoteAs) {
+      this.error.set(ErrorCode.Open, OpenSubcode.BadPeerAs, peerAs > 0xffff ? 23456 : peerAs, 2);
+      return this.fail(nowMs, 'bad-peer-as ' + peerAs + ' (expected ' + peer.remoteAs + ')');
     }
-    this.families = info.families & this.options.families;
+    this.families &= this.options.families;
     if (this.families === 0) {
       return this.fail(
         nowMs,
@@ -524,10 +527,9 @@ export class BgpSession {
         OpenSubcode.UnsupportedCapability,
       );
     }
-    this.as4 = info.as4;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      this.addPath = info.addPathSend & this.families & (this.options.addPathReceive ?? 0);
-    this.holdTimeS = Math.min(peer.holdTimeS, info.holdTimeS);
+      this.addPath = this.addPathSend & this.families & (this.options.addPathReceive ?? 0);
+    this.holdTimeS = Math.min(peer.holdTimeS, this.holdTimeS);
     this.send(this.transmit, encodeKeepalive(this.transmit, 0));
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
     this.keepaliveAtMs = this.holdTimeS === 0 ? Infinity : nowMs + (this.holdTimeS * 1000) / 3;
