@@ -69,7 +69,8 @@ export const ERROR_CODE_NAMES: readonly string[] = [
 
 /**
  * `true` in the Espruino build (build.mjs defines it), where the subcode names below are left out
- * to keep the board's code small (its log says `6/2 (cease)`); undefined anywhere else.
+ * to keep the board's code small (its session does not even call describeNotification: its log
+ * says `6/2`); undefined anywhere else.
  */
 declare const LIFELINE_LEAN: boolean | undefined;
 const LEAN = typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN;

@@ -173,8 +173,8 @@ export class BgpSession implements OpenInfo {
   private frameLength: number;
   /** Bytes still to drop of an UPDATE larger than the frame. */
   private skipBytes: number;
-  /** UPDATEs larger than the frame, consumed unchecked. */
-  updatesUnchecked: number;
+  /** UPDATEs larger than the frame, consumed unchecked. Not on a board (nothing reads it there). */
+  updatesUnchecked!: number;
   private readonly error: BgpError;
   private readonly random: Uint8Array;
   private retryAtMs: number;
@@ -221,7 +221,7 @@ export class BgpSession implements OpenInfo {
     this.frame = new Uint8Array(options.frameBytes);
     this.frameLength = 0;
     this.skipBytes = 0;
-    this.updatesUnchecked = 0;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesUnchecked = 0;
     this.error = new BgpError();
     this.random = new Uint8Array(1);
     this.retryAtMs = 0;
@@ -438,7 +438,7 @@ export class BgpSession implements OpenInfo {
           if (frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
             return this.fail(nowMs, 'message-larger-than-frame length=' + size, ErrorCode.Cease, 8);
           this.updatesReceived++;
-          this.updatesUnchecked++;
+          if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesUnchecked++;
           this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
           this.skipBytes = size - (this.frameLength - offset);
           this.frameLength = offset;
@@ -464,7 +464,12 @@ export class BgpSession implements OpenInfo {
       // (a CEASE before Established, such as a refused connection, backs off from the start).
       const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
       if (soon) this.backoffMs = CEASE_RETRY_MS;
-      this.drop(nowMs, 'received notification ' + describeNotification(frame, offset, length));
+      // On a board only the numbers (`6/2`): no names, no shutdown communication (codec.ts).
+      const text =
+        typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN
+          ? frame[body] + '/' + frame[body + 1]
+          : describeNotification(frame, offset, length);
+      this.drop(nowMs, 'received notification ' + text);
       if (soon) this.backoffMs = BACKOFF_MIN_MS;
       return;
     }
