@@ -45,39 +45,48 @@ export const SESSION_STATE_NAMES: readonly string[] = [
   'established',
 ];
 
-const CONNECT_TIMEOUT_MS = 5000;
 /**
- * Our own OPEN, KEEPALIVE and NOTIFICATION are encoded here (UPDATEs are prebuilt by the speaker):
- * an OPEN with every capability we offer is 73 bytes, 63 without ADD-PATH (a board without
- * `fleet`, where 64 bytes less are 4 JsVars).
+ * The session's timers and sizes. A const enum: esbuild writes each number where it is used, and a
+ * board keeps no variable for it (a top-level constant of a module would be one).
  */
-const TRANSMIT_BYTES = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? 128 : 64;
-/**
- * Bytes the HAL copies in at a time (it loops over a larger chunk). Small, because a board has
- * little RAM; the frame below holds a whole message.
- */
-export const RECEIVE_BYTES = 128;
-/** RFC 4271 8: a large hold time (4 minutes) until the OPEN has been received. */
-const OPEN_HOLD_MS = 240000;
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 60000;
-/**
- * The first retry after the peer's CEASE: it closed the session on purpose (an administrative
- * reset, a restart, a configuration change) and is likely to take a new one at once.
- */
-const CEASE_RETRY_MS = 200;
-/**
- * The most bytes a session may have written and not yet taken by its peer. Four of the largest
- * message keep the pipe full on a fast link; a peer that stops reading costs us no more (issue 11).
- */
-export const WRITE_BYTES_MAX = 4 * MESSAGE_BYTES_MAX;
-/**
- * The most a peer may make us read, on average: several full tables a minute, far more than an
- * originate-only speaker needs, and a few percent of a Raspberry Pi's processor (issue 11).
- */
-export const READ_BYTES_PER_SECOND_MAX = 4 * 1024 * 1024;
-/** RFC 9687 4: the send hold time is the greater of 8 minutes and twice the hold time. */
-const SEND_HOLD_MS_MIN = 480000;
+export const enum Limit {
+  ConnectTimeoutMs = 5000,
+  /**
+   * Our own OPEN, KEEPALIVE and NOTIFICATION are encoded here (UPDATEs are prebuilt by the
+   * speaker): an OPEN with every capability we offer is 73 bytes, 63 without ADD-PATH (a board
+   * without `fleet`, where 64 bytes less are 4 JsVars).
+   */
+  TransmitBytes = 128,
+  TransmitBytesWithoutAddPath = 64,
+  /**
+   * Bytes the HAL copies in at a time (it loops over a larger chunk). Small, because a board has
+   * little RAM; the frame holds a whole message.
+   */
+  ReceiveBytes = 128,
+  /** RFC 4271 8: a large hold time (4 minutes) until the OPEN has been received. */
+  OpenHoldMs = 240000,
+  BackoffMinMs = 1000,
+  BackoffMaxMs = 60000,
+  /**
+   * The first retry after the peer's CEASE: it closed the session on purpose (an administrative
+   * reset, a restart, a configuration change) and is likely to take a new one at once.
+   */
+  CeaseRetryMs = 200,
+  /**
+   * The most bytes a session may have written and not yet taken by its peer. Four of the largest
+   * message (MESSAGE_BYTES_MAX) keep the pipe full on a fast link; a peer that stops reading costs
+   * us no more (issue 11).
+   */
+  WriteBytesMax = 4 * 4096,
+  /**
+   * The most a peer may make us read, on average: several full tables a minute, far more than an
+   * originate-only speaker needs, and a few percent of a Raspberry Pi's processor (issue 11).
+   */
+  ReadBytesPerSecondMax = 4 * 1024 * 1024,
+  /** RFC 9687 4: the send hold time is the greater of 8 minutes and twice the hold time. */
+  SendHoldMsMin = 480000,
+}
+export const WRITE_BYTES_MAX = Limit.WriteBytesMax;
 
 /**
  * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
@@ -215,7 +224,11 @@ export class BgpSession implements OpenInfo {
     this.updatesReceived = 0;
     this.treatAsWithdraw = 0;
     this.establishedCount = 0;
-    this.transmit = new Uint8Array(TRANSMIT_BYTES);
+    this.transmit = new Uint8Array(
+      typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
+        ? Limit.TransmitBytes
+        : Limit.TransmitBytesWithoutAddPath,
+    );
     // Each whole message is handled as soon as it is in.
     assert(options.frameBytes >= 256 && options.frameBytes <= MESSAGE_BYTES_MAX, 'a frame size');
     this.frame = new Uint8Array(options.frameBytes);
@@ -227,7 +240,7 @@ export class BgpSession implements OpenInfo {
     this.retryAtMs = 0;
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
-    this.backoffMs = BACKOFF_MIN_MS;
+    this.backoffMs = Limit.BackoffMinMs;
     this.sendBlockedAtMs = Infinity;
     if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = true;
     // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
@@ -244,7 +257,7 @@ export class BgpSession implements OpenInfo {
         if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
         this.enter(SessionState.Connect, nowMs, 'incoming');
         this.frameLength = 0;
-        this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
+        this.deadlineMs = nowMs + Limit.ConnectTimeoutMs;
         this.keepaliveAtMs = Infinity;
         return true;
       };
@@ -256,8 +269,8 @@ export class BgpSession implements OpenInfo {
       port: peer.port,
       localAddress,
       receive: options.receive,
-      writeBytesMax: WRITE_BYTES_MAX,
-      readBytesPerSecondMax: READ_BYTES_PER_SECOND_MAX,
+      writeBytesMax: Limit.WriteBytesMax,
+      readBytesPerSecondMax: Limit.ReadBytesPerSecondMax,
       passwordFile: peer.passwordFile,
     });
   }
@@ -270,7 +283,7 @@ export class BgpSession implements OpenInfo {
       if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = false;
       this.establishedAtMs = nowMs;
       this.establishedCount++;
-      this.backoffMs = BACKOFF_MIN_MS;
+      this.backoffMs = Limit.BackoffMinMs;
     }
     if (
       next === SessionState.Established ||
@@ -293,13 +306,13 @@ export class BgpSession implements OpenInfo {
   /** Runs the timers; returns the next deadline. */
   tick(nowMs: number): number {
     // RFC 9687: the send hold timer runs from the first refused write until the peer reads again.
-    const sendHoldMs = Math.max(SEND_HOLD_MS_MIN, 2000 * this.holdTimeS);
+    const sendHoldMs = Math.max(Limit.SendHoldMsMin, 2000 * this.holdTimeS);
     if (this.state === SessionState.Idle) {
       if (nowMs >= this.retryAtMs) {
         this.enter(SessionState.Connect, nowMs, 'retry');
         this.frameLength = 0;
         this.skipBytes = 0;
-        this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
+        this.deadlineMs = nowMs + Limit.ConnectTimeoutMs;
         this.keepaliveAtMs = Infinity;
         this.stream.connect();
       }
@@ -325,7 +338,7 @@ export class BgpSession implements OpenInfo {
     this.options.hal.fillRandom(this.random);
     const jitter = 0.75 + (this.random[0]! / 255) * 0.5;
     this.retryAtMs = this.options.peer.passive ? Infinity : nowMs + this.backoffMs * jitter;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.backoffMs = Math.min(this.backoffMs * 2, Limit.BackoffMaxMs);
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
     this.sendBlockedAtMs = Infinity;
@@ -391,7 +404,7 @@ export class BgpSession implements OpenInfo {
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
     this.send(this.transmit, encodeOpen(this.transmit, 0, open));
-    this.deadlineMs = nowMs + OPEN_HOLD_MS;
+    this.deadlineMs = nowMs + Limit.OpenHoldMs;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
   }
 
@@ -463,14 +476,14 @@ export class BgpSession implements OpenInfo {
       // The peer ended an established session on purpose: try again soon, then back off as usual
       // (a CEASE before Established, such as a refused connection, backs off from the start).
       const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
-      if (soon) this.backoffMs = CEASE_RETRY_MS;
+      if (soon) this.backoffMs = Limit.CeaseRetryMs;
       // On a board only the numbers (`6/2`): no names, no shutdown communication (codec.ts).
       const text =
         typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN
           ? frame[body] + '/' + frame[body + 1]
           : describeNotification(frame, offset, length);
       this.drop(nowMs, 'received notification ' + text);
-      if (soon) this.backoffMs = BACKOFF_MIN_MS;
+      if (soon) this.backoffMs = Limit.BackoffMinMs;
       return;
     }
     if (type === MessageType.Open) return this.receivedOpen(offset, length, nowMs);

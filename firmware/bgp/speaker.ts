@@ -26,15 +26,26 @@ import {
 } from './codec';
 import {
   BgpSession,
-  RECEIVE_BYTES,
+  Limit,
   SESSION_STATE_NAMES,
   SessionState,
   type SessionOptions,
   type SessionOwner,
 } from './session';
 
-/** The largest UPDATE the speaker builds (one prefix, all its attributes). */
-const UPDATE_BYTES_MAX = 512;
+/**
+ * The speaker's numbers. A const enum: esbuild writes each where it is used, and a board keeps no
+ * variable for it (a top-level constant of a module would be one).
+ */
+const enum Build {
+  /** The largest UPDATE the speaker builds (one prefix, all its attributes). */
+  UpdateBytesMax = 512,
+  /** The variant (see VARIANTS) that withdraws, and the first with GRACEFUL_SHUTDOWN. */
+  VariantWithdraw = 6,
+  VariantGracefulShutdown = 7,
+  /** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
+  GracefulShutdown = 0xffff0000,
+}
 
 /**
  * `false` in a board build without graceful shutdown (`gracefulShutdownMs`), graceful restart
@@ -49,12 +60,8 @@ declare const LIFELINE_BGP_GR: boolean | undefined;
  * graceful shutdown is off; not even there on a board without it).
  */
 const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
-const VARIANT_WITHDRAW = 6;
-const VARIANT_GRACEFUL_SHUTDOWN = 7;
 /** The route states that announce, in variant order (two variants each: as4, as2). */
 const ANNOUNCING = [RouteState.Announced, RouteState.Drained, RouteState.LastResort];
-/** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
-const GRACEFUL_SHUTDOWN = 0xffff0000;
 const NONE = new Uint8Array(0);
 
 /**
@@ -261,7 +268,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.stopping = false;
     }
     this.done = false;
-    this.receive = new Uint8Array(RECEIVE_BYTES);
+    this.receive = new Uint8Array(Limit.ReceiveBytes);
     this.sessions = [];
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.listeners = [];
   }
@@ -273,7 +280,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   ): Uint8Array[] {
     // An announcement of one prefix with the most attributes (32 communities, IPv6) is under
     // 256 bytes.
-    const scratch = new Uint8Array(UPDATE_BYTES_MAX);
+    const scratch = new Uint8Array(Build.UpdateBytesMax);
     const localAs = this.config.announcer.localAs;
     const graceful = this.config.announcer.gracefulShutdownMs > 0;
     const updates: Uint8Array[] = [];
@@ -294,7 +301,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         for (let k = 0; k < ANNOUNCING.length; k++) {
           const chosen = attributes[i * ANNOUNCING.length + k]!;
           const communities = shutdown
-            ? chosen.communityValues.concat([GRACEFUL_SHUTDOWN])
+            ? chosen.communityValues.concat([Build.GracefulShutdown])
             : chosen.communityValues;
           // Without `fleet` the guard never asks for a last-resort route: nothing to build.
           const lastResort =
@@ -369,8 +376,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       const graceful = gshut && this.gracefulUntilMs[s] !== Infinity;
       const variant =
         state === RouteState.Withdrawn
-          ? VARIANT_WITHDRAW
-          : (graceful ? VARIANT_GRACEFUL_SHUTDOWN : 0) +
+          ? Build.VariantWithdraw
+          : (graceful ? Build.VariantGracefulShutdown : 0) +
             (state - RouteState.Announced) * 2 +
             (session.as4 ? 0 : 1);
       for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
