@@ -180,8 +180,16 @@ const shutdownMessage = LEAN
     };
 
 /** Address family bits, as negotiated. */
-export const FAMILY_IPV4 = 1;
-export const FAMILY_IPV6 = 2;
+export const enum Family {
+  Ipv4 = 1,
+  Ipv6 = 2,
+}
+/**
+ * The same, for the tests, the simulator and the host; the firmware uses Family (a const enum:
+ * no variable for it on a board).
+ */
+export const FAMILY_IPV4 = Family.Ipv4;
+export const FAMILY_IPV6 = Family.Ipv6;
 
 /** A problem found in a received message, as the NOTIFICATION that answers it. */
 export class BgpError {
@@ -266,9 +274,9 @@ export interface OpenOptions {
 function encodeAddPath(target: Uint8Array, at: number, families: number): number {
   target[at++] = 69;
   const lengthAt = at++;
-  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+  for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((families & family) === 0) continue;
-    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    at = putWord(target, at, family === Family.Ipv4 ? 1 : 2);
     target[at++] = 1;
     target[at++] = 1;
   }
@@ -286,9 +294,9 @@ function encodeGracefulRestart(target: Uint8Array, at: number, options: OpenOpti
   const lengthAt = at++;
   const flags = options.restarted === true ? 0x8000 : 0;
   at = putWord(target, at, flags | ((options.restartTimeS ?? 0) & 0x0fff));
-  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+  for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((options.families & family) === 0) continue;
-    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    at = putWord(target, at, family === Family.Ipv4 ? 1 : 2);
     target[at++] = 1;
     target[at++] = 0x80;
   }
@@ -309,11 +317,11 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   const parametersAt = at++;
   target[at++] = 2; // optional parameter: capabilities (RFC 5492)
   const capabilitiesAt = at++;
-  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+  for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((options.families & family) === 0) continue;
     target[at++] = 1; // multiprotocol: AFI, reserved, SAFI 1 (unicast)
     target[at++] = 4;
-    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    at = putWord(target, at, family === Family.Ipv4 ? 1 : 2);
     target[at++] = 0;
     target[at++] = 1;
   }
@@ -451,7 +459,7 @@ export function encodeAnnounce(
 export function encodeEndOfRib(target: Uint8Array, offset: number, family: number): number {
   let at = putWord(target, begin(target, offset, MessageType.Update), 0);
   const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
-  if (!v6 || family === FAMILY_IPV4) return finish(target, offset, putWord(target, at, 0));
+  if (!v6 || family === Family.Ipv4) return finish(target, offset, putWord(target, at, 0));
   at = putWord(target, at, 6);
   at = attribute(target, at, 0x80, 15, 3);
   at = putWord(target, at, 2);
@@ -482,9 +490,6 @@ export function encodeWithdraw(target: Uint8Array, offset: number, prefix: Prefi
   return finish(target, offset, at);
 }
 
-/** The smallest length of each message type (RFC 4271 4.2-4.5, RFC 2918 3). */
-const LENGTH_MIN = new Uint8Array([0, 29, 23, 21, 19, 23]);
-
 /**
  * Checks the header of the message at `offset` with `available` bytes. Returns its length, 0 when
  * more bytes are needed, or -1 with `error` set (RFC 4271 6.1).
@@ -508,7 +513,16 @@ export function checkHeader(
     error.set(ErrorCode.Header, HeaderSubcode.BadType, type, 1);
     return -1;
   }
-  const minimum = LENGTH_MIN[type]!;
+  // The smallest length of each message type (RFC 4271 4.2-4.5, RFC 2918 3): OPEN 29, UPDATE and
+  // ROUTE-REFRESH 23, NOTIFICATION 21, KEEPALIVE 19.
+  const minimum =
+    type === MessageType.Open
+      ? 29
+      : type === MessageType.Notification
+        ? 21
+        : type === MessageType.Keepalive
+          ? 19
+          : 23;
   const exact = type === MessageType.Keepalive;
   if (length < minimum || length > MESSAGE_BYTES_MAX || (exact && length !== 19)) {
     error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
@@ -538,8 +552,8 @@ function parseAddPath(bytes: Uint8Array, at: number, length: number): number {
   for (let entry = at; entry + 4 <= at + length; entry += 4) {
     const afi = word(bytes, entry);
     const sends = (bytes[entry + 3]! & 2) !== 0 && bytes[entry + 2] === 1;
-    if (sends && afi === 1) families |= FAMILY_IPV4;
-    if (sends && afi === 2) families |= FAMILY_IPV6;
+    if (sends && afi === 1) families |= Family.Ipv4;
+    if (sends && afi === 2) families |= Family.Ipv6;
   }
   return families;
 }
@@ -584,8 +598,8 @@ export function parseOpen(
       if (code === 1 && size === 4) {
         sawMultiprotocol = true;
         const afi = word(bytes, value);
-        if (afi === 1 && bytes[value + 3] === 1) info.families |= FAMILY_IPV4;
-        if (afi === 2 && bytes[value + 3] === 1) info.families |= FAMILY_IPV6;
+        if (afi === 1 && bytes[value + 3] === 1) info.families |= Family.Ipv4;
+        if (afi === 2 && bytes[value + 3] === 1) info.families |= Family.Ipv6;
       } else if (code === 65 && size === 4) {
         info.as4 = true;
         info.peerAs = long(bytes, value);
@@ -597,7 +611,7 @@ export function parseOpen(
     }
   }
   // RFC 4760 8: a peer that sends no multiprotocol capability at all speaks IPv4 unicast only.
-  if (!sawMultiprotocol) info.families = FAMILY_IPV4;
+  if (!sawMultiprotocol) info.families = Family.Ipv4;
   return true;
 }
 
@@ -667,7 +681,7 @@ export function checkUpdate(
 ): UpdateVerdict {
   const pathIds =
     (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) &&
-    ((addPath ?? 0) & FAMILY_IPV4) !== 0;
+    ((addPath ?? 0) & Family.Ipv4) !== 0;
   const end = offset + length;
   let at = offset + HEADER_BYTES;
   const withdrawnLength = word(bytes, at);
@@ -805,8 +819,8 @@ export function readRoutes(
   sink: RouteSink,
 ): boolean {
   const end = offset + length;
-  const v4Ids = (addPath & FAMILY_IPV4) !== 0;
-  const v6Ids = (addPath & FAMILY_IPV6) !== 0;
+  const v4Ids = (addPath & Family.Ipv4) !== 0;
+  const v6Ids = (addPath & Family.Ipv6) !== 0;
   const withdrawnAt = offset + HEADER_BYTES + 2;
   const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
   const attributesAt = withdrawnEnd + 2;

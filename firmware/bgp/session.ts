@@ -17,8 +17,7 @@ import {
   encodeNotification,
   encodeOpen,
   ErrorCode,
-  FAMILY_IPV4,
-  FAMILY_IPV6,
+  Family,
   HEADER_BYTES,
   MESSAGE_BYTES_MAX,
   MessageType,
@@ -505,7 +504,7 @@ export class BgpSession implements OpenInfo {
       // RFC 2918 3: resend the routes of the AFI/SAFI asked for, and of no other; one we did not
       // negotiate is ignored (RFC 2918 4). Subtypes other than 0 (RFC 7313) are not ours.
       const afi = (frame[body]! << 8) | frame[body + 1]!;
-      const family = afi === 1 ? FAMILY_IPV4 : afi === 2 ? FAMILY_IPV6 : 0;
+      const family = afi === 1 ? Family.Ipv4 : afi === 2 ? Family.Ipv6 : 0;
       if (frame[body + 2] === 0 && frame[body + 3] === 1 && (family & this.families) !== 0)
         this.options.owner.refreshRequested(this, family);
       return;

@@ -19,8 +19,7 @@ import {
   encodeAnnounce,
   encodeEndOfRib,
   encodeWithdraw,
-  FAMILY_IPV4,
-  FAMILY_IPV6,
+  Family,
   MESSAGE_BYTES_MAX,
   readRoutes,
 } from './codec';
@@ -258,7 +257,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
       this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
       const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
-      this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
+      this.endOfRib = [Family.Ipv4, Family.Ipv6].map((family) =>
         copyOut(scratch, encodeEndOfRib(scratch, 0, family), []),
       );
       this.restarting = false;
@@ -326,7 +325,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     const routerId = announcer.routerId === null ? new Uint8Array(4) : announcer.routerId.bytes;
     let families = 0;
     for (let i = 0; i < this.prefixFamily.length; i++)
-      families |= this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+      families |= this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
     for (let index = 0; index < announcer.peers.length; index++) {
       const options: SessionOptions = {
         index,
@@ -393,7 +392,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       // have the router drop the ones it kept through our restart.
       for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
       for (let f = 0; f < 2; f++) {
-        const family = f === 0 ? FAMILY_IPV4 : FAMILY_IPV6;
+        const family = f === 0 ? Family.Ipv4 : Family.Ipv6;
         if ((this.endOfRibPending[index]! & family) === 0) continue;
         if (!session.write(this.endOfRib[f]!)) return;
         this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
@@ -430,7 +429,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       if (session.state !== SessionState.Established) continue;
       const pending = this.pending[session.options.index]!;
       for (let i = this.prefixStart[service]!; i < end; i++) {
-        const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+        const family = this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
         if ((session.families & family) !== 0) pending[i] = 1;
       }
       this.drain(session);
@@ -461,7 +460,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     for (let s = 0; s < this.state.length; s++) {
       if (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn) continue;
       for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
-        const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+        const family = this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
         if ((families & family) !== 0) pending[i] = 1;
       }
     }
