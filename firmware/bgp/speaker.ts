@@ -44,6 +44,11 @@ const enum Build {
   VariantGracefulShutdown = 7,
   /** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
   GracefulShutdown = 0xffff0000,
+  /**
+   * The route states that announce: Announced, Drained, LastResort (RouteState 1 to 3), in
+   * variant order (two variants each: as4, as2).
+   */
+  Announcing = 3,
 }
 
 /**
@@ -59,8 +64,6 @@ declare const LIFELINE_BGP_GR: boolean | undefined;
  * graceful shutdown is off; not even there on a board without it).
  */
 const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
-/** The route states that announce, in variant order (two variants each: as4, as2). */
-const ANNOUNCING = [RouteState.Announced, RouteState.Drained, RouteState.LastResort];
 const NONE = new Uint8Array(0);
 
 /**
@@ -222,7 +225,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.prefixStart = new Uint16Array(services.length);
     this.prefixCount = new Uint16Array(services.length);
     const prefixes: Prefix[] = [];
-    // Per prefix, its attributes in each announcing state (ANNOUNCING order).
+    // Per prefix, its attributes in each announcing state (RouteState order).
     const attributes: RouteAttributesConfig[] = [];
     for (let s = 0; s < services.length; s++) {
       this.prefixStart[s] = prefixes.length;
@@ -230,7 +233,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       const service = services[s]!;
       for (const prefix of service.prefixes) {
         prefixes.push(prefix);
-        for (const state of ANNOUNCING)
+        for (let state = RouteState.Announced; state <= RouteState.LastResort; state++)
           attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
@@ -297,8 +300,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       const at = updates.length;
       const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
       for (const shutdown of gshut ? [false, true] : [false]) {
-        for (let k = 0; k < ANNOUNCING.length; k++) {
-          const chosen = attributes[i * ANNOUNCING.length + k]!;
+        for (let k = 0; k < Build.Announcing; k++) {
+          const chosen = attributes[i * Build.Announcing + k]!;
           const communities = shutdown
             ? chosen.communityValues.concat([Build.GracefulShutdown])
             : chosen.communityValues;
