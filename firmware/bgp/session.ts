@@ -169,12 +169,16 @@ export class BgpSession implements OpenInfo {
    * even assigned on a board without `fleet`: read only where LIFELINE_FLEET is not false.
    */
   addPath!: number;
-  establishedAtMs: number;
-  lastError: string;
-  updatesSent: number;
-  updatesReceived: number;
-  treatAsWithdraw: number;
-  establishedCount: number;
+  /**
+   * The statistics for `status` (the metrics, the lab): not kept on a board (LIFELINE_LEAN), where
+   * nothing reads them, so they are written only where LIFELINE_LEAN is not true.
+   */
+  establishedAtMs!: number;
+  lastError!: string;
+  updatesSent!: number;
+  updatesReceived!: number;
+  treatAsWithdraw!: number;
+  establishedCount!: number;
   private readonly stream: StreamSocket;
   private readonly transmit: Uint8Array;
   private readonly frame: Uint8Array;
@@ -217,12 +221,15 @@ export class BgpSession implements OpenInfo {
     this.holdTimeS = 0;
     this.as4 = false;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) this.addPath = 0;
-    this.establishedAtMs = 0;
-    this.lastError = '';
-    this.updatesSent = 0;
-    this.updatesReceived = 0;
-    this.treatAsWithdraw = 0;
-    this.establishedCount = 0;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.establishedAtMs = 0;
+      this.lastError = '';
+      this.updatesSent = 0;
+      this.updatesReceived = 0;
+      this.treatAsWithdraw = 0;
+      this.establishedCount = 0;
+      this.updatesUnchecked = 0;
+    }
     this.transmit = new Uint8Array(
       typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
         ? Limit.TransmitBytes
@@ -233,7 +240,6 @@ export class BgpSession implements OpenInfo {
     this.frame = new Uint8Array(options.frameBytes);
     this.frameLength = 0;
     this.skipBytes = 0;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesUnchecked = 0;
     this.error = new BgpError();
     this.random = new Uint8Array(1);
     this.retryAtMs = 0;
@@ -280,8 +286,10 @@ export class BgpSession implements OpenInfo {
     this.state = next;
     if (next === SessionState.Established) {
       if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = false;
-      this.establishedAtMs = nowMs;
-      this.establishedCount++;
+      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+        this.establishedAtMs = nowMs;
+        this.establishedCount++;
+      }
       this.backoffMs = Limit.BackoffMinMs;
     }
     if (
@@ -333,7 +341,7 @@ export class BgpSession implements OpenInfo {
   private drop(nowMs: number, reason: string): void {
     if (this.state === SessionState.Idle) return;
     this.stream.close();
-    this.lastError = reason;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.lastError = reason;
     this.options.hal.fillRandom(this.random);
     const jitter = 0.75 + (this.random[0]! / 255) * 0.5;
     this.retryAtMs = this.options.peer.passive ? Infinity : nowMs + this.backoffMs * jitter;
@@ -377,7 +385,7 @@ export class BgpSession implements OpenInfo {
   write(message: Uint8Array): boolean {
     if (this.state !== SessionState.Established) return false;
     if (!this.send(message, message.length)) return false;
-    this.updatesSent++;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesSent++;
     return true;
   }
 
@@ -449,8 +457,10 @@ export class BgpSession implements OpenInfo {
           if (this.frameLength - offset < HEADER_BYTES || size <= frame.length) break;
           if (frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
             return this.fail(nowMs, 'message-larger-than-frame length=' + size, ErrorCode.Cease, 8);
-          this.updatesReceived++;
-          if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesUnchecked++;
+          if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+            this.updatesReceived++;
+            this.updatesUnchecked++;
+          }
           this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
           this.skipBytes = size - (this.frameLength - offset);
           this.frameLength = offset;
@@ -509,12 +519,13 @@ export class BgpSession implements OpenInfo {
         this.options.owner.refreshRequested(this, family);
       return;
     }
-    this.updatesReceived++;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesReceived++;
     const addPath = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? this.addPath : 0;
     const verdict = checkUpdate(frame, offset, length, this.as4, this.error, addPath);
     if (verdict === UpdateVerdict.SessionReset) return this.fail(nowMs, 'malformed-update');
     const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
-    if (malformed) this.treatAsWithdraw++;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (malformed) this.treatAsWithdraw++;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const owner = this.options.owner;
       if (owner.updateReceived !== undefined)

@@ -165,8 +165,27 @@ function listenPassive(
   return listeners;
 }
 
+/** Every peer's session now. Allocates: for the metrics and the lab, not the loop. */
+function peerStatus(sessions: readonly BgpSession[], nowMs: number): PeerStatus[] {
+  return sessions.map((session) => ({
+    peer: session.name,
+    state: SESSION_STATE_NAMES[session.state]!,
+    uptimeMs: session.state === SessionState.Established ? nowMs - session.establishedAtMs : 0,
+    lastError: session.lastError,
+    updatesSent: session.updatesSent,
+    updatesReceived: session.updatesReceived,
+    treatAsWithdraw: session.treatAsWithdraw,
+    establishedCount: session.establishedCount,
+  }));
+}
+
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
+  /**
+   * Every peer's session now (peerStatus). Not on a board (LIFELINE_LEAN): nothing there asks, and
+   * its sessions keep no statistics.
+   */
+  readonly status!: (nowMs: number) => PeerStatus[];
   /**
    * The other sites' routes, with `fleet` configured (else null). Not even assigned on a board
    * without `fleet` (build.mjs): read only where LIFELINE_FLEET is not false.
@@ -272,7 +291,10 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.done = false;
     this.receive = new Uint8Array(Limit.ReceiveBytes);
     this.sessions = [];
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.listeners = [];
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.listeners = [];
+      this.status = (nowMs) => peerStatus(this.sessions, nowMs);
+    }
   }
 
   private buildUpdates(
@@ -506,20 +528,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (session === undefined) return;
     session.writable();
     if (session.state === SessionState.Established) this.drain(session);
-  }
-
-  /** Every peer's session now. Allocates: for the console and metrics, not the loop. */
-  status(nowMs: number): PeerStatus[] {
-    return this.sessions.map((session) => ({
-      peer: session.name,
-      state: SESSION_STATE_NAMES[session.state]!,
-      uptimeMs: session.state === SessionState.Established ? nowMs - session.establishedAtMs : 0,
-      lastError: session.lastError,
-      updatesSent: session.updatesSent,
-      updatesReceived: session.updatesReceived,
-      treatAsWithdraw: session.treatAsWithdraw,
-      establishedCount: session.establishedCount,
-    }));
   }
 
   /**
