@@ -228,8 +228,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
   private stopping!: boolean;
   private done: boolean;
-  private readonly receive: Uint8Array;
-  private readonly frameBytes: number;
+  /** Each session's frame size (a name of the class's own: shortened on a board). */
+  private readonly frameSize: number;
 
   constructor(
     private readonly config: Config,
@@ -237,7 +237,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
     frameBytes?: number,
   ) {
-    this.frameBytes = frameBytes ?? MESSAGE_BYTES_MAX;
+    this.frameSize = frameBytes ?? MESSAGE_BYTES_MAX;
     const services = config.services;
     this.state = new Uint8Array(services.length);
     this.decided = new Uint8Array(services.length);
@@ -289,7 +289,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.stopping = false;
     }
     this.done = false;
-    this.receive = new Uint8Array(Limit.ReceiveBytes);
     this.sessions = [];
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       this.listeners = [];
@@ -348,6 +347,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   start(): void {
     const announcer = this.config.announcer;
     const routerId = announcer.routerId === null ? new Uint8Array(4) : announcer.routerId.bytes;
+    // The buffer the HAL copies received bytes into, shared by the sessions.
+    const receive = new Uint8Array(Limit.ReceiveBytes);
     let families = 0;
     for (let i = 0; i < this.prefixFamily.length; i++)
       families |= this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
@@ -360,8 +361,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         families,
         hal: this.hal,
         owner: this,
-        receive: this.receive,
-        frameBytes: this.frameBytes,
+        receive,
+        frameBytes: this.frameSize,
       };
       // Set after the literal: a board without graceful restart carries no key for it.
       if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
