@@ -645,28 +645,6 @@ function checkNlri(
   return at === end;
 }
 
-/** Checks one path attribute's value; false when it is malformed (RFC 7606 7). */
-function attributeValid(
-  bytes: Uint8Array,
-  type: number,
-  at: number,
-  length: number,
-  as4: boolean,
-): boolean {
-  if (type === 1) return length === 1 && bytes[at]! <= 2;
-  if (type === 3) return length === 4;
-  if (type === 4 || type === 5) return length === 4;
-  if (type === 8) return length % 4 === 0;
-  if (type !== 2 && type !== 17) return true;
-  const asSize = type === 17 || as4 ? 4 : 2;
-  const end = at + length;
-  while (at < end) {
-    if (at + 2 > end || bytes[at]! < 1 || bytes[at]! > 4 || bytes[at + 1] === 0) return false;
-    at += 2 + bytes[at + 1]! * asSize;
-  }
-  return at === end;
-}
-
 /**
  * Checks a received UPDATE (RFC 4271 6.3, RFC 7606). Framing errors that leave the rest unparseable
  * reset the session (`error` set); a malformed attribute is treat-as-withdraw.
@@ -683,53 +661,54 @@ export function checkUpdate(
     (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) &&
     ((addPath ?? 0) & Family.Ipv4) !== 0;
   const end = offset + length;
-  let at = offset + HEADER_BYTES;
-  const withdrawnLength = word(bytes, at);
-  at += 2;
-  if (at + withdrawnLength + 2 > end) {
-    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-    return UpdateVerdict.SessionReset;
-  }
-  if (!checkNlri(bytes, at, at + withdrawnLength, 32, pathIds)) {
-    error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
-    return UpdateVerdict.SessionReset;
-  }
-  at += withdrawnLength;
-  const attributesLength = word(bytes, at);
-  at += 2;
-  const attributesEnd = at + attributesLength;
-  if (attributesEnd > end) {
-    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-    return UpdateVerdict.SessionReset;
-  }
+  const withdrawnAt = offset + HEADER_BYTES + 2;
+  const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
+  // The first framing error, as its NOTIFICATION subcode (0: none); the checks stop there.
+  let subcode = 0;
+  if (withdrawnEnd + 2 > end) subcode = UpdateSubcode.MalformedAttributeList;
+  else if (!checkNlri(bytes, withdrawnAt, withdrawnEnd, 32, pathIds))
+    subcode = UpdateSubcode.InvalidNetworkField;
+  let at = withdrawnEnd + 2;
+  const attributesEnd = subcode !== 0 ? end : at + word(bytes, withdrawnEnd);
+  if (attributesEnd > end) subcode = UpdateSubcode.MalformedAttributeList;
   let verdict = UpdateVerdict.Valid;
   let seen = 0;
-  while (at < attributesEnd) {
-    const flags = bytes[at]!;
-    const headerBytes = (flags & 0x10) !== 0 ? 4 : 3;
+  while (subcode === 0 && at < attributesEnd) {
+    const headerBytes = (bytes[at]! & 0x10) !== 0 ? 4 : 3;
     if (at + headerBytes > attributesEnd) break;
     const type = bytes[at + 1]!;
-    const valueLength = headerBytes === 4 ? word(bytes, at + 2) : bytes[at + 2]!;
+    const size = headerBytes === 4 ? word(bytes, at + 2) : bytes[at + 2]!;
     const value = at + headerBytes;
-    if (value + valueLength > attributesEnd) {
-      error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-      return UpdateVerdict.SessionReset;
-    }
-    if ((type === 14 || type === 15) && valueLength < 3) {
-      error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList); // RFC 7606 7.3/7.4
-      return UpdateVerdict.SessionReset;
+    at = value + size;
+    // Past the attributes, or an MP_(UN)REACH_NLRI too short to read (RFC 7606 7.3/7.4).
+    if (at > attributesEnd || ((type === 14 || type === 15) && size < 3)) {
+      subcode = UpdateSubcode.MalformedAttributeList;
+      break;
     }
     if (type < 8) seen |= 1 << type;
-    if (!attributeValid(bytes, type, value, valueLength, as4))
-      verdict = UpdateVerdict.TreatAsWithdraw;
-    at = value + valueLength;
+    // The attribute's value (RFC 7606 7): a malformed one makes the UPDATE treat-as-withdraw.
+    let valid = true;
+    if (type === 1) valid = size === 1 && bytes[value]! <= 2;
+    else if (type === 3 || type === 4 || type === 5) valid = size === 4;
+    else if (type === 8) valid = size % 4 === 0;
+    else if (type === 2 || type === 17) {
+      // AS_PATH or AS4_PATH: segments of a type 1-4 and a non-zero count of ASes each.
+      const asSize = type === 17 || as4 ? 4 : 2;
+      let segment = value;
+      while (valid && segment < at) {
+        const kind = bytes[segment]!;
+        valid = segment + 2 <= at && kind >= 1 && kind <= 4 && bytes[segment + 1] !== 0;
+        segment += 2 + bytes[segment + 1]! * asSize;
+      }
+      valid = valid && segment === at;
+    }
+    if (!valid) verdict = UpdateVerdict.TreatAsWithdraw;
   }
-  if (at !== attributesEnd) {
-    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-    return UpdateVerdict.SessionReset;
-  }
-  if (!checkNlri(bytes, attributesEnd, end, 32, pathIds)) {
-    error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
+  if (subcode === 0 && at !== attributesEnd) subcode = UpdateSubcode.MalformedAttributeList;
+  if (subcode === 0 && !checkNlri(bytes, attributesEnd, end, 32, pathIds))
+    subcode = UpdateSubcode.InvalidNetworkField;
+  if (subcode !== 0) {
+    error.set(ErrorCode.Update, subcode);
     return UpdateVerdict.SessionReset;
   }
   // RFC 7606 3(d): NLRI without the well-known mandatory ORIGIN, AS_PATH, NEXT_HOP.
