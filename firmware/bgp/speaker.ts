@@ -239,10 +239,14 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   ) {
     this.frameSize = frameBytes ?? MESSAGE_BYTES_MAX;
     const services = config.services;
-    this.state = new Uint8Array(services.length);
-    this.decided = new Uint8Array(services.length);
-    this.prefixStart = new Uint16Array(services.length);
-    this.prefixCount = new Uint16Array(services.length);
+    // The four per-service arrays are views of one buffer: on a board a typed array of its own
+    // costs about three JsVars more than a view (firmware/slab.ts).
+    const n = services.length;
+    const perService = new Uint16Array(3 * n);
+    this.prefixStart = perService.subarray(0, n);
+    this.prefixCount = perService.subarray(n, 2 * n);
+    this.state = new Uint8Array(perService.buffer, 4 * n, n);
+    this.decided = new Uint8Array(perService.buffer, 5 * n, n);
     const prefixes: Prefix[] = [];
     // Per prefix, its attributes in each announcing state (RouteState order).
     const attributes: RouteAttributesConfig[] = [];
