@@ -100,6 +100,13 @@ export function espruinoOptions(config, embedded = config) {
       LIFELINE_FLEET: String(fleet),
       // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
       LIFELINE_LEAN: 'true',
+      // The BGP speaker's IPv6 routes (MP_REACH_NLRI), graceful restart (RFC 4724) and graceful
+      // shutdown (RFC 8326) only where the config has an IPv6 prefix, a restart or shutdown time.
+      LIFELINE_BGP_V6: String(
+        (config?.services ?? []).some((s) => s.prefixes.some((prefix) => prefix.family === 6)),
+      ),
+      LIFELINE_BGP_GR: String((config?.announcer?.restartTimeS ?? 0) > 0),
+      LIFELINE_BGP_GSHUT: String((config?.announcer?.gracefulShutdownMs ?? 0) > 0),
     },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     plugins: [PURE_ASSERTS],

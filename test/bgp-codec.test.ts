@@ -158,7 +158,7 @@ describe('BGP codec: byte-exact against captured peers', () => {
     const out = new Uint8Array(64);
     expect(hex(out, encodeKeepalive(out, 0))).toBe(MARKER + '001304');
     const error = new BgpError();
-    error.withData(2, 2, 65001, 2);
+    error.set(2, 2, 65001, 2);
     expect(hex(out, encodeNotification(out, 0, error))).toBe(MARKER + '0017030202fde9');
   });
 });

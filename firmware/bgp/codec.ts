@@ -69,12 +69,19 @@ export const ERROR_CODE_NAMES: readonly string[] = [
 
 /**
  * `true` in the Espruino build (build.mjs defines it), where the subcode names below are left out
- * to keep the board's code small (its log says `6/2 (cease)`); undefined anywhere else.
+ * to keep the board's code small (its session does not even call describeNotification: its log
+ * says `6/2`); undefined anywhere else.
  */
 declare const LIFELINE_LEAN: boolean | undefined;
 const LEAN = typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN;
 /** `false` in a board build without `fleet` (build.mjs): no ADD-PATH there. */
 declare const LIFELINE_FLEET: boolean | undefined;
+/**
+ * `false` in a board build whose config has no IPv6 prefix (build.mjs): no MP_REACH_NLRI or
+ * MP_UNREACH_NLRI to encode there. Graceful restart (RFC 4724) likewise, without `restartTimeS`.
+ */
+declare const LIFELINE_BGP_V6: boolean | undefined;
+declare const LIFELINE_BGP_GR: boolean | undefined;
 
 /** Subcode names per error code (IANA "BGP Error Subcodes"), index = subcode; '' = unassigned. */
 const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
@@ -173,8 +180,16 @@ const shutdownMessage = LEAN
     };
 
 /** Address family bits, as negotiated. */
-export const FAMILY_IPV4 = 1;
-export const FAMILY_IPV6 = 2;
+export const enum Family {
+  Ipv4 = 1,
+  Ipv6 = 2,
+}
+/**
+ * The same, for the tests, the simulator and the host; the firmware uses Family (a const enum:
+ * no variable for it on a board).
+ */
+export const FAMILY_IPV4 = Family.Ipv4;
+export const FAMILY_IPV6 = Family.Ipv6;
 
 /** A problem found in a received message, as the NOTIFICATION that answers it. */
 export class BgpError {
@@ -183,23 +198,17 @@ export class BgpError {
   readonly data = new Uint8Array(8);
   dataLength = 0;
 
-  set(code: number, subcode: number): false {
+  /**
+   * Sets the problem, with the low `bytes` bytes of `value` (up to 8: a length, a version, a type)
+   * as its data, none without. Returns false, for the caller to return.
+   */
+  set(code: number, subcode: number, value?: number, bytes?: number): false {
     this.code = code;
     this.subcode = subcode;
-    this.dataLength = 0;
+    this.dataLength = bytes ?? 0;
+    for (let i = 0; i < this.dataLength; i++)
+      this.data[i] = ((value ?? 0) >>> (8 * (this.dataLength - 1 - i))) & 0xff;
     return false;
-  }
-
-  /** Sets the problem with up to 8 bytes of data (a length, a version, a type). */
-  withData(code: number, subcode: number, value: number, bytes: number): false {
-    this.set(code, subcode);
-    for (let i = 0; i < bytes; i++) this.data[i] = (value >>> (8 * (bytes - 1 - i))) & 0xff;
-    this.dataLength = bytes;
-    return false;
-  }
-
-  clear(): void {
-    this.set(0, 0);
   }
 }
 
@@ -251,9 +260,9 @@ export interface OpenOptions {
   readonly routerId: Uint8Array;
   readonly families: number;
   /** Graceful restart (RFC 4724): the restart time offered; none (or 0) for no capability. */
-  readonly restartTimeS?: number;
+  restartTimeS?: number;
   /** The Restart State bit: this speaker has just (re)started. */
-  readonly restarted?: boolean;
+  restarted?: boolean;
   /** ADD-PATH (RFC 7911): the families (of `families`) we can receive path identifiers for. */
   addPathReceive?: number;
 }
@@ -265,9 +274,9 @@ export interface OpenOptions {
 function encodeAddPath(target: Uint8Array, at: number, families: number): number {
   target[at++] = 69;
   const lengthAt = at++;
-  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+  for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((families & family) === 0) continue;
-    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    at = putWord(target, at, family === Family.Ipv4 ? 1 : 2);
     target[at++] = 1;
     target[at++] = 1;
   }
@@ -285,9 +294,9 @@ function encodeGracefulRestart(target: Uint8Array, at: number, options: OpenOpti
   const lengthAt = at++;
   const flags = options.restarted === true ? 0x8000 : 0;
   at = putWord(target, at, flags | ((options.restartTimeS ?? 0) & 0x0fff));
-  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+  for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((options.families & family) === 0) continue;
-    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    at = putWord(target, at, family === Family.Ipv4 ? 1 : 2);
     target[at++] = 1;
     target[at++] = 0x80;
   }
@@ -308,11 +317,11 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   const parametersAt = at++;
   target[at++] = 2; // optional parameter: capabilities (RFC 5492)
   const capabilitiesAt = at++;
-  for (const family of [FAMILY_IPV4, FAMILY_IPV6]) {
+  for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((options.families & family) === 0) continue;
     target[at++] = 1; // multiprotocol: AFI, reserved, SAFI 1 (unicast)
     target[at++] = 4;
-    at = putWord(target, at, family === FAMILY_IPV4 ? 1 : 2);
+    at = putWord(target, at, family === Family.Ipv4 ? 1 : 2);
     target[at++] = 0;
     target[at++] = 1;
   }
@@ -321,7 +330,8 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   target[at++] = 65; // 4-octet AS
   target[at++] = 4;
   at = putLong(target, at, options.localAs);
-  if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
+  if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+    if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
   if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
     const addPath = (options.addPathReceive ?? 0) & options.families;
     if (addPath !== 0) at = encodeAddPath(target, at, addPath);
@@ -379,27 +389,6 @@ function attribute(
   return offset + 3;
 }
 
-/**
- * AS_PATH of one AS_SEQUENCE holding our AS: 4-octet, or 2-octet (AS_TRANS when it does not fit).
- */
-function encodeAsPath(target: Uint8Array, at: number, route: RouteAttributes): number {
-  const asSize = route.as4 ? 4 : 2;
-  at = attribute(target, at, 0x40, 2, 2 + asSize); // AS_PATH, well-known transitive
-  target[at++] = 2; // AS_SEQUENCE
-  target[at++] = 1;
-  if (route.as4) return putLong(target, at, route.localAs);
-  return putWord(target, at, route.localAs > 0xffff ? AS_TRANS : route.localAs);
-}
-
-/** AS4_PATH (RFC 6793 4.2.2), for a 2-octet session when our AS does not fit in 2 octets. */
-function encodeAs4Path(target: Uint8Array, at: number, route: RouteAttributes): number {
-  if (route.as4 || route.localAs <= 0xffff) return at;
-  at = attribute(target, at, 0xc0, 17, 6); // optional transitive
-  target[at++] = 2;
-  target[at++] = 1;
-  return putLong(target, at, route.localAs);
-}
-
 function encodeMpReach(
   target: Uint8Array,
   at: number,
@@ -434,7 +423,12 @@ export function encodeAnnounce(
   at += 2;
   at = attribute(target, at, 0x40, 1, 1); // ORIGIN IGP
   target[at++] = 0;
-  at = encodeAsPath(target, at, route);
+  // AS_PATH of one AS_SEQUENCE holding our AS: 4-octet, or 2-octet (AS_TRANS when it does not fit).
+  at = attribute(target, at, 0x40, 2, route.as4 ? 6 : 4); // AS_PATH, well-known transitive
+  target[at++] = 2; // AS_SEQUENCE
+  target[at++] = 1;
+  if (route.as4) at = putLong(target, at, route.localAs);
+  else at = putWord(target, at, route.localAs > 0xffff ? AS_TRANS : route.localAs);
   if (prefix.family === 4) {
     at = attribute(target, at, 0x40, 3, 4); // NEXT_HOP
     for (let i = 0; i < 4; i++) target[at++] = route.nextHop.bytes[i]!;
@@ -444,8 +438,15 @@ export function encodeAnnounce(
     at = attribute(target, at, 0xc0, 8, 4 * route.communities.length);
     for (const community of route.communities) at = putLong(target, at, community);
   }
-  if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
-  at = encodeAs4Path(target, at, route);
+  if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6)
+    if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
+  // AS4_PATH (RFC 6793 4.2.2), for a 2-octet session when our AS does not fit in 2 octets.
+  if (!route.as4 && route.localAs > 0xffff) {
+    at = attribute(target, at, 0xc0, 17, 6); // optional transitive
+    target[at++] = 2;
+    target[at++] = 1;
+    at = putLong(target, at, route.localAs);
+  }
   putWord(target, attributesAt, at - attributesAt - 2);
   if (prefix.family === 4) at = encodePrefix(target, at, prefix);
   return finish(target, offset, at);
@@ -457,7 +458,8 @@ export function encodeAnnounce(
  */
 export function encodeEndOfRib(target: Uint8Array, offset: number, family: number): number {
   let at = putWord(target, begin(target, offset, MessageType.Update), 0);
-  if (family === FAMILY_IPV4) return finish(target, offset, putWord(target, at, 0));
+  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  if (!v6 || family === Family.Ipv4) return finish(target, offset, putWord(target, at, 0));
   at = putWord(target, at, 6);
   at = attribute(target, at, 0x80, 15, 3);
   at = putWord(target, at, 2);
@@ -468,7 +470,8 @@ export function encodeEndOfRib(target: Uint8Array, offset: number, family: numbe
 /** An UPDATE that withdraws `prefix`. */
 export function encodeWithdraw(target: Uint8Array, offset: number, prefix: Prefix): number {
   let at = begin(target, offset, MessageType.Update);
-  if (prefix.family === 4) {
+  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  if (!v6 || prefix.family === 4) {
     const withdrawnAt = at;
     at = encodePrefix(target, at + 2, prefix);
     putWord(target, withdrawnAt, at - withdrawnAt - 2);
@@ -486,9 +489,6 @@ export function encodeWithdraw(target: Uint8Array, offset: number, prefix: Prefi
   putWord(target, attributesAt, at - attributesAt - 2);
   return finish(target, offset, at);
 }
-
-/** The smallest length of each message type (RFC 4271 4.2-4.5, RFC 2918 3). */
-const LENGTH_MIN = new Uint8Array([0, 29, 23, 21, 19, 23]);
 
 /**
  * Checks the header of the message at `offset` with `available` bytes. Returns its length, 0 when
@@ -510,13 +510,22 @@ export function checkHeader(
   const length = word(bytes, offset + 16);
   const type = bytes[offset + 18]!;
   if (type < MessageType.Open || type > MessageType.RouteRefresh) {
-    error.withData(ErrorCode.Header, HeaderSubcode.BadType, type, 1);
+    error.set(ErrorCode.Header, HeaderSubcode.BadType, type, 1);
     return -1;
   }
-  const minimum = LENGTH_MIN[type]!;
+  // The smallest length of each message type (RFC 4271 4.2-4.5, RFC 2918 3): OPEN 29, UPDATE and
+  // ROUTE-REFRESH 23, NOTIFICATION 21, KEEPALIVE 19.
+  const minimum =
+    type === MessageType.Open
+      ? 29
+      : type === MessageType.Notification
+        ? 21
+        : type === MessageType.Keepalive
+          ? 19
+          : 23;
   const exact = type === MessageType.Keepalive;
   if (length < minimum || length > MESSAGE_BYTES_MAX || (exact && length !== 19)) {
-    error.withData(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
+    error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
     return -1;
   }
   return available < length ? 0 : length;
@@ -543,45 +552,10 @@ function parseAddPath(bytes: Uint8Array, at: number, length: number): number {
   for (let entry = at; entry + 4 <= at + length; entry += 4) {
     const afi = word(bytes, entry);
     const sends = (bytes[entry + 3]! & 2) !== 0 && bytes[entry + 2] === 1;
-    if (sends && afi === 1) families |= FAMILY_IPV4;
-    if (sends && afi === 2) families |= FAMILY_IPV6;
+    if (sends && afi === 1) families |= Family.Ipv4;
+    if (sends && afi === 2) families |= Family.Ipv6;
   }
   return families;
-}
-
-/** One capabilities parameter: -1 when malformed, 1 when it has a multiprotocol one, else 0. */
-function parseCapabilities(
-  bytes: Uint8Array,
-  at: number,
-  end: number,
-  info: OpenInfo,
-  error: BgpError,
-): number {
-  let multiprotocol = 0;
-  while (at < end) {
-    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) {
-      error.set(ErrorCode.Open, 0);
-      return -1;
-    }
-    const code = bytes[at]!;
-    const length = bytes[at + 1]!;
-    const value = at + 2;
-    if (code === 1 && length === 4) {
-      multiprotocol = 1;
-      const afi = word(bytes, value);
-      if (afi === 1 && bytes[value + 3] === 1) info.families |= FAMILY_IPV4;
-      if (afi === 2 && bytes[value + 3] === 1) info.families |= FAMILY_IPV6;
-    } else if (code === 65 && length === 4) {
-      info.as4 = true;
-      info.peerAs = long(bytes, value);
-    } else if (code === 2 && length === 0) {
-      info.routeRefresh = true;
-    } else if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      if (code === 69 && length % 4 === 0) info.addPathSend |= parseAddPath(bytes, value, length);
-    }
-    at = value + length;
-  }
-  return multiprotocol;
 }
 
 /** Parses and checks an OPEN (RFC 4271 6.2); false with `error` set when it must be refused. */
@@ -594,8 +568,7 @@ export function parseOpen(
 ): boolean {
   const body = offset + HEADER_BYTES;
   const end = offset + length;
-  if (bytes[body] !== 4)
-    return error.withData(ErrorCode.Open, OpenSubcode.UnsupportedVersion, 4, 2);
+  if (bytes[body] !== 4) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedVersion, 4, 2);
   info.peerAs = word(bytes, body + 1);
   info.holdTimeS = word(bytes, body + 3);
   info.identifier = long(bytes, body + 5);
@@ -610,17 +583,35 @@ export function parseOpen(
   let sawMultiprotocol = false;
   let at = body + 10;
   if (at + parametersLength !== end)
-    return error.withData(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
+    return error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
   while (at < end) {
     if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return error.set(ErrorCode.Open, 0);
     if (bytes[at] !== 2) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedParameter);
-    const found = parseCapabilities(bytes, at + 2, at + 2 + bytes[at + 1]!, info, error);
-    if (found < 0) return false;
-    if (found > 0) sawMultiprotocol = true;
-    at += 2 + bytes[at + 1]!;
+    // A capabilities parameter (RFC 5492): each capability in turn.
+    const parameterEnd = at + 2 + bytes[at + 1]!;
+    for (at += 2; at < parameterEnd; at += 2 + bytes[at + 1]!) {
+      if (at + 2 > parameterEnd || at + 2 + bytes[at + 1]! > parameterEnd)
+        return error.set(ErrorCode.Open, 0);
+      const code = bytes[at]!;
+      const size = bytes[at + 1]!;
+      const value = at + 2;
+      if (code === 1 && size === 4) {
+        sawMultiprotocol = true;
+        const afi = word(bytes, value);
+        if (afi === 1 && bytes[value + 3] === 1) info.families |= Family.Ipv4;
+        if (afi === 2 && bytes[value + 3] === 1) info.families |= Family.Ipv6;
+      } else if (code === 65 && size === 4) {
+        info.as4 = true;
+        info.peerAs = long(bytes, value);
+      } else if (code === 2 && size === 0) {
+        info.routeRefresh = true;
+      } else if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+        if (code === 69 && size % 4 === 0) info.addPathSend |= parseAddPath(bytes, value, size);
+      }
+    }
   }
   // RFC 4760 8: a peer that sends no multiprotocol capability at all speaks IPv4 unicast only.
-  if (!sawMultiprotocol) info.families = FAMILY_IPV4;
+  if (!sawMultiprotocol) info.families = Family.Ipv4;
   return true;
 }
 
@@ -654,28 +645,6 @@ function checkNlri(
   return at === end;
 }
 
-/** Checks one path attribute's value; false when it is malformed (RFC 7606 7). */
-function attributeValid(
-  bytes: Uint8Array,
-  type: number,
-  at: number,
-  length: number,
-  as4: boolean,
-): boolean {
-  if (type === 1) return length === 1 && bytes[at]! <= 2;
-  if (type === 3) return length === 4;
-  if (type === 4 || type === 5) return length === 4;
-  if (type === 8) return length % 4 === 0;
-  if (type !== 2 && type !== 17) return true;
-  const asSize = type === 17 || as4 ? 4 : 2;
-  const end = at + length;
-  while (at < end) {
-    if (at + 2 > end || bytes[at]! < 1 || bytes[at]! > 4 || bytes[at + 1] === 0) return false;
-    at += 2 + bytes[at + 1]! * asSize;
-  }
-  return at === end;
-}
-
 /**
  * Checks a received UPDATE (RFC 4271 6.3, RFC 7606). Framing errors that leave the rest unparseable
  * reset the session (`error` set); a malformed attribute is treat-as-withdraw.
@@ -690,55 +659,56 @@ export function checkUpdate(
 ): UpdateVerdict {
   const pathIds =
     (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) &&
-    ((addPath ?? 0) & FAMILY_IPV4) !== 0;
+    ((addPath ?? 0) & Family.Ipv4) !== 0;
   const end = offset + length;
-  let at = offset + HEADER_BYTES;
-  const withdrawnLength = word(bytes, at);
-  at += 2;
-  if (at + withdrawnLength + 2 > end) {
-    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-    return UpdateVerdict.SessionReset;
-  }
-  if (!checkNlri(bytes, at, at + withdrawnLength, 32, pathIds)) {
-    error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
-    return UpdateVerdict.SessionReset;
-  }
-  at += withdrawnLength;
-  const attributesLength = word(bytes, at);
-  at += 2;
-  const attributesEnd = at + attributesLength;
-  if (attributesEnd > end) {
-    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-    return UpdateVerdict.SessionReset;
-  }
+  const withdrawnAt = offset + HEADER_BYTES + 2;
+  const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
+  // The first framing error, as its NOTIFICATION subcode (0: none); the checks stop there.
+  let subcode = 0;
+  if (withdrawnEnd + 2 > end) subcode = UpdateSubcode.MalformedAttributeList;
+  else if (!checkNlri(bytes, withdrawnAt, withdrawnEnd, 32, pathIds))
+    subcode = UpdateSubcode.InvalidNetworkField;
+  let at = withdrawnEnd + 2;
+  const attributesEnd = subcode !== 0 ? end : at + word(bytes, withdrawnEnd);
+  if (attributesEnd > end) subcode = UpdateSubcode.MalformedAttributeList;
   let verdict = UpdateVerdict.Valid;
   let seen = 0;
-  while (at < attributesEnd) {
-    const flags = bytes[at]!;
-    const headerBytes = (flags & 0x10) !== 0 ? 4 : 3;
+  while (subcode === 0 && at < attributesEnd) {
+    const headerBytes = (bytes[at]! & 0x10) !== 0 ? 4 : 3;
     if (at + headerBytes > attributesEnd) break;
     const type = bytes[at + 1]!;
-    const valueLength = headerBytes === 4 ? word(bytes, at + 2) : bytes[at + 2]!;
+    const size = headerBytes === 4 ? word(bytes, at + 2) : bytes[at + 2]!;
     const value = at + headerBytes;
-    if (value + valueLength > attributesEnd) {
-      error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-      return UpdateVerdict.SessionReset;
-    }
-    if ((type === 14 || type === 15) && valueLength < 3) {
-      error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList); // RFC 7606 7.3/7.4
-      return UpdateVerdict.SessionReset;
+    at = value + size;
+    // Past the attributes, or an MP_(UN)REACH_NLRI too short to read (RFC 7606 7.3/7.4).
+    if (at > attributesEnd || ((type === 14 || type === 15) && size < 3)) {
+      subcode = UpdateSubcode.MalformedAttributeList;
+      break;
     }
     if (type < 8) seen |= 1 << type;
-    if (!attributeValid(bytes, type, value, valueLength, as4))
-      verdict = UpdateVerdict.TreatAsWithdraw;
-    at = value + valueLength;
+    // The attribute's value (RFC 7606 7): a malformed one makes the UPDATE treat-as-withdraw.
+    let valid = true;
+    if (type === 1) valid = size === 1 && bytes[value]! <= 2;
+    else if (type === 3 || type === 4 || type === 5) valid = size === 4;
+    else if (type === 8) valid = size % 4 === 0;
+    else if (type === 2 || type === 17) {
+      // AS_PATH or AS4_PATH: segments of a type 1-4 and a non-zero count of ASes each.
+      const asSize = type === 17 || as4 ? 4 : 2;
+      let segment = value;
+      while (valid && segment < at) {
+        const kind = bytes[segment]!;
+        valid = segment + 2 <= at && kind >= 1 && kind <= 4 && bytes[segment + 1] !== 0;
+        segment += 2 + bytes[segment + 1]! * asSize;
+      }
+      valid = valid && segment === at;
+    }
+    if (!valid) verdict = UpdateVerdict.TreatAsWithdraw;
   }
-  if (at !== attributesEnd) {
-    error.set(ErrorCode.Update, UpdateSubcode.MalformedAttributeList);
-    return UpdateVerdict.SessionReset;
-  }
-  if (!checkNlri(bytes, attributesEnd, end, 32, pathIds)) {
-    error.set(ErrorCode.Update, UpdateSubcode.InvalidNetworkField);
+  if (subcode === 0 && at !== attributesEnd) subcode = UpdateSubcode.MalformedAttributeList;
+  if (subcode === 0 && !checkNlri(bytes, attributesEnd, end, 32, pathIds))
+    subcode = UpdateSubcode.InvalidNetworkField;
+  if (subcode !== 0) {
+    error.set(ErrorCode.Update, subcode);
     return UpdateVerdict.SessionReset;
   }
   // RFC 7606 3(d): NLRI without the well-known mandatory ORIGIN, AS_PATH, NEXT_HOP.
@@ -828,8 +798,8 @@ export function readRoutes(
   sink: RouteSink,
 ): boolean {
   const end = offset + length;
-  const v4Ids = (addPath & FAMILY_IPV4) !== 0;
-  const v6Ids = (addPath & FAMILY_IPV6) !== 0;
+  const v4Ids = (addPath & Family.Ipv4) !== 0;
+  const v6Ids = (addPath & Family.Ipv6) !== 0;
   const withdrawnAt = offset + HEADER_BYTES + 2;
   const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
   const attributesAt = withdrawnEnd + 2;

@@ -17,8 +17,7 @@ import {
   encodeNotification,
   encodeOpen,
   ErrorCode,
-  FAMILY_IPV4,
-  FAMILY_IPV6,
+  Family,
   HEADER_BYTES,
   MESSAGE_BYTES_MAX,
   MessageType,
@@ -45,38 +44,48 @@ export const SESSION_STATE_NAMES: readonly string[] = [
   'established',
 ];
 
-const CONNECT_TIMEOUT_MS = 5000;
 /**
- * Our own OPEN, KEEPALIVE and NOTIFICATION are encoded here (UPDATEs are prebuilt by the speaker):
- * an OPEN with every capability we offer is under 64 bytes.
+ * The session's timers and sizes. A const enum: esbuild writes each number where it is used, and a
+ * board keeps no variable for it (a top-level constant of a module would be one).
  */
-const TRANSMIT_BYTES = 128;
-/**
- * Bytes the HAL copies in at a time (it loops over a larger chunk). Small, because a board has
- * little RAM; the frame below holds a whole message.
- */
-export const RECEIVE_BYTES = 128;
-/** RFC 4271 8: a large hold time (4 minutes) until the OPEN has been received. */
-const OPEN_HOLD_MS = 240000;
-const BACKOFF_MIN_MS = 1000;
-const BACKOFF_MAX_MS = 60000;
-/**
- * The first retry after the peer's CEASE: it closed the session on purpose (an administrative
- * reset, a restart, a configuration change) and is likely to take a new one at once.
- */
-const CEASE_RETRY_MS = 200;
-/**
- * The most bytes a session may have written and not yet taken by its peer. Four of the largest
- * message keep the pipe full on a fast link; a peer that stops reading costs us no more (issue 11).
- */
-export const WRITE_BYTES_MAX = 4 * MESSAGE_BYTES_MAX;
-/**
- * The most a peer may make us read, on average: several full tables a minute, far more than an
- * originate-only speaker needs, and a few percent of a Raspberry Pi's processor (issue 11).
- */
-export const READ_BYTES_PER_SECOND_MAX = 4 * 1024 * 1024;
-/** RFC 9687 4: the send hold time is the greater of 8 minutes and twice the hold time. */
-const SEND_HOLD_MS_MIN = 480000;
+export const enum Limit {
+  ConnectTimeoutMs = 5000,
+  /**
+   * Our own OPEN, KEEPALIVE and NOTIFICATION are encoded here (UPDATEs are prebuilt by the
+   * speaker): an OPEN with every capability we offer is 73 bytes, 63 without ADD-PATH (a board
+   * without `fleet`, where 64 bytes less are 4 JsVars).
+   */
+  TransmitBytes = 128,
+  TransmitBytesWithoutAddPath = 64,
+  /**
+   * Bytes the HAL copies in at a time (it loops over a larger chunk). Small, because a board has
+   * little RAM; the frame holds a whole message.
+   */
+  ReceiveBytes = 128,
+  /** RFC 4271 8: a large hold time (4 minutes) until the OPEN has been received. */
+  OpenHoldMs = 240000,
+  BackoffMinMs = 1000,
+  BackoffMaxMs = 60000,
+  /**
+   * The first retry after the peer's CEASE: it closed the session on purpose (an administrative
+   * reset, a restart, a configuration change) and is likely to take a new one at once.
+   */
+  CeaseRetryMs = 200,
+  /**
+   * The most bytes a session may have written and not yet taken by its peer. Four of the largest
+   * message (MESSAGE_BYTES_MAX) keep the pipe full on a fast link; a peer that stops reading costs
+   * us no more (issue 11).
+   */
+  WriteBytesMax = 4 * 4096,
+  /**
+   * The most a peer may make us read, on average: several full tables a minute, far more than an
+   * originate-only speaker needs, and a few percent of a Raspberry Pi's processor (issue 11).
+   */
+  ReadBytesPerSecondMax = 4 * 1024 * 1024,
+  /** RFC 9687 4: the send hold time is the greater of 8 minutes and twice the hold time. */
+  SendHoldMsMin = 480000,
+}
+export const WRITE_BYTES_MAX = Limit.WriteBytesMax;
 
 /**
  * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
@@ -85,6 +94,8 @@ const SEND_HOLD_MS_MIN = 480000;
 declare const LIFELINE_LEAN: boolean | undefined;
 /** `false` in a board build without `fleet` (build.mjs): the fleet's hooks fold away. */
 declare const LIFELINE_FLEET: boolean | undefined;
+/** `false` in a board build without `restartTimeS` (build.mjs): no graceful restart. */
+declare const LIFELINE_BGP_GR: boolean | undefined;
 
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
@@ -124,8 +135,11 @@ export interface SessionOptions {
    * counted: Lifeline installs no route, so it loses nothing it would act on.
    */
   readonly frameBytes: number;
-  /** Graceful restart (RFC 4724): the restart time we offer, 0 for none. */
-  readonly restartTimeS: number;
+  /**
+   * Graceful restart (RFC 4724): the restart time we offer, 0 for none. Absent on a board without
+   * `restartTimeS` (LIFELINE_BGP_GR).
+   */
+  restartTimeS?: number;
   /**
    * ADD-PATH (RFC 7911): the families we ask the peer to send several paths for (absent: none).
    * Set after the literal, and only with `fleet`: a board without it carries no key.
@@ -133,33 +147,46 @@ export interface SessionOptions {
   addPathReceive?: number;
 }
 
-export class BgpSession {
+/**
+ * The session is the OpenInfo its peer's OPEN is parsed into (no object of its own for it):
+ * `families` and `holdTimeS` hold the peer's only until `receivedOpen` has worked out the
+ * negotiated ones, and the peer's AS, identifier and capabilities are there after its first OPEN.
+ */
+export class BgpSession implements OpenInfo {
   state: SessionState;
   readonly name: string;
-  readonly info: OpenInfo;
   /** Negotiated: families in common, hold time, whether 4-octet AS numbers are in use. */
   families: number;
   holdTimeS: number;
   as4: boolean;
+  /** The peer's AS number, BGP identifier, route refresh and ADD-PATH Send capabilities. */
+  peerAs!: number;
+  identifier!: number;
+  routeRefresh!: boolean;
+  addPathSend!: number;
   /**
    * The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). Not
    * even assigned on a board without `fleet`: read only where LIFELINE_FLEET is not false.
    */
   addPath!: number;
-  establishedAtMs: number;
-  lastError: string;
-  updatesSent: number;
-  updatesReceived: number;
-  treatAsWithdraw: number;
-  establishedCount: number;
+  /**
+   * The statistics for `status` (the metrics, the lab): not kept on a board (LIFELINE_LEAN), where
+   * nothing reads them, so they are written only where LIFELINE_LEAN is not true.
+   */
+  establishedAtMs!: number;
+  lastError!: string;
+  updatesSent!: number;
+  updatesReceived!: number;
+  treatAsWithdraw!: number;
+  establishedCount!: number;
   private readonly stream: StreamSocket;
   private readonly transmit: Uint8Array;
   private readonly frame: Uint8Array;
   private frameLength: number;
   /** Bytes still to drop of an UPDATE larger than the frame. */
   private skipBytes: number;
-  /** UPDATEs larger than the frame, consumed unchecked. */
-  updatesUnchecked: number;
+  /** UPDATEs larger than the frame, consumed unchecked. Not on a board (nothing reads it there). */
+  updatesUnchecked!: number;
   private readonly error: BgpError;
   private readonly random: Uint8Array;
   private retryAtMs: number;
@@ -168,10 +195,21 @@ export class BgpSession {
   private backoffMs: number;
   /** When a write was first refused and the peer has not read since (RFC 9687), or Infinity. */
   private sendBlockedAtMs: number;
-  /** No session has been established since boot: our OPEN says we restarted (RFC 4724 3). */
-  private restarted: boolean;
-  /** `shutdown` was called: no reconnect, no incoming connection. */
-  private stopped: boolean;
+  /**
+   * No session has been established since boot: our OPEN says we restarted (RFC 4724 3). Only
+   * where LIFELINE_BGP_GR is not false.
+   */
+  private restarted!: boolean;
+  /**
+   * A connection from the peer arrived on our listener (a passive peer). Connection collision
+   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
+   * session still in its handshake gives way to the new connection (the peer has given up on the
+   * old one). Returns whether the session takes it; `connected` follows when it does. Not on a
+   * board (it does not listen).
+   */
+  incoming!: (nowMs: number) => boolean;
+  /** `shutdown` was called: no incoming connection. Not on a board. */
+  private stopped!: boolean;
 
   constructor(readonly options: SessionOptions) {
     const peer = options.peer;
@@ -179,36 +217,56 @@ export class BgpSession {
     const text = peer.address.text;
     const bracketed = peer.address.family === 6 ? '[' + text + ']' : text;
     this.name = peer.port === 179 ? text : bracketed + ':' + peer.port;
-    this.info = new OpenInfo();
     this.families = 0;
     this.holdTimeS = 0;
     this.as4 = false;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) this.addPath = 0;
-    this.establishedAtMs = 0;
-    this.lastError = '';
-    this.updatesSent = 0;
-    this.updatesReceived = 0;
-    this.treatAsWithdraw = 0;
-    this.establishedCount = 0;
-    this.transmit = new Uint8Array(TRANSMIT_BYTES);
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.establishedAtMs = 0;
+      this.lastError = '';
+      this.updatesSent = 0;
+      this.updatesReceived = 0;
+      this.treatAsWithdraw = 0;
+      this.establishedCount = 0;
+      this.updatesUnchecked = 0;
+    }
+    this.transmit = new Uint8Array(
+      typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
+        ? Limit.TransmitBytes
+        : Limit.TransmitBytesWithoutAddPath,
+    );
     // Each whole message is handled as soon as it is in.
     assert(options.frameBytes >= 256 && options.frameBytes <= MESSAGE_BYTES_MAX, 'a frame size');
     this.frame = new Uint8Array(options.frameBytes);
     this.frameLength = 0;
     this.skipBytes = 0;
-    this.updatesUnchecked = 0;
     this.error = new BgpError();
     this.random = new Uint8Array(1);
     this.retryAtMs = 0;
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
-    this.backoffMs = BACKOFF_MIN_MS;
+    this.backoffMs = Limit.BackoffMinMs;
     this.sendBlockedAtMs = Infinity;
-    this.restarted = true;
-    this.stopped = false;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = true;
     // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
     if (peer.passive) this.retryAtMs = Infinity;
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.stopped = false;
+      this.incoming = (nowMs) => {
+        if (!peer.passive || this.stopped) return false;
+        if (this.state === SessionState.Established) {
+          options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
+          return false;
+        }
+        if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
+        this.enter(SessionState.Connect, nowMs, 'incoming');
+        this.frameLength = 0;
+        this.deadlineMs = nowMs + Limit.ConnectTimeoutMs;
+        this.keepaliveAtMs = Infinity;
+        return true;
+      };
+    }
     this.stream = options.hal.openStream({
       streamId: options.index,
       family: peer.address.family,
@@ -216,8 +274,8 @@ export class BgpSession {
       port: peer.port,
       localAddress,
       receive: options.receive,
-      writeBytesMax: WRITE_BYTES_MAX,
-      readBytesPerSecondMax: READ_BYTES_PER_SECOND_MAX,
+      writeBytesMax: Limit.WriteBytesMax,
+      readBytesPerSecondMax: Limit.ReadBytesPerSecondMax,
       passwordFile: peer.passwordFile,
     });
   }
@@ -227,10 +285,12 @@ export class BgpSession {
     assert(next !== previous, 'a session transition changes the state');
     this.state = next;
     if (next === SessionState.Established) {
-      this.restarted = false;
-      this.establishedAtMs = nowMs;
-      this.establishedCount++;
-      this.backoffMs = BACKOFF_MIN_MS;
+      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = false;
+      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+        this.establishedAtMs = nowMs;
+        this.establishedCount++;
+      }
+      this.backoffMs = Limit.BackoffMinMs;
     }
     if (
       next === SessionState.Established ||
@@ -250,53 +310,42 @@ export class BgpSession {
     }
   }
 
-  /**
-   * A method, not a comparison inline: the state changes under calls TypeScript cannot see into.
-   */
-  private idle(): boolean {
-    return this.state === SessionState.Idle;
-  }
-
   /** Runs the timers; returns the next deadline. */
   tick(nowMs: number): number {
+    // RFC 9687: the send hold timer runs from the first refused write until the peer reads again.
+    const sendHoldMs = Math.max(Limit.SendHoldMsMin, 2000 * this.holdTimeS);
     if (this.state === SessionState.Idle) {
-      if (nowMs >= this.retryAtMs) this.startConnect(nowMs);
+      if (nowMs >= this.retryAtMs) {
+        this.enter(SessionState.Connect, nowMs, 'retry');
+        this.frameLength = 0;
+        this.skipBytes = 0;
+        this.deadlineMs = nowMs + Limit.ConnectTimeoutMs;
+        this.keepaliveAtMs = Infinity;
+        this.stream.connect();
+      }
     } else if (nowMs >= this.deadlineMs) {
       if (this.state === SessionState.Connect) this.drop(nowMs, 'connect-timeout');
-      else this.fail(nowMs, ErrorCode.HoldTimerExpired, 0, 'hold-timer-expired');
-    } else if (nowMs >= this.sendHoldDeadlineMs()) {
-      // RFC 9687: the peer has taken nothing for the send hold time while we had bytes for it.
-      this.fail(nowMs, ErrorCode.SendHoldTimerExpired, 0, 'send-hold-timer-expired');
+      else this.fail(nowMs, 'hold-timer-expired', ErrorCode.HoldTimerExpired);
+    } else if (nowMs >= this.sendBlockedAtMs + sendHoldMs) {
+      // The peer has taken nothing for the send hold time while we had bytes for it.
+      this.fail(nowMs, 'send-hold-timer-expired', ErrorCode.SendHoldTimerExpired);
     } else if (nowMs >= this.keepaliveAtMs) {
-      this.send(encodeKeepalive(this.transmit, 0));
+      this.send(this.transmit, encodeKeepalive(this.transmit, 0));
       this.keepaliveAtMs = nowMs + (this.holdTimeS * 1000) / 3;
     }
     if (this.state === SessionState.Idle) return this.retryAtMs;
-    return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendHoldDeadlineMs());
-  }
-
-  private sendHoldDeadlineMs(): number {
-    return this.sendBlockedAtMs + Math.max(SEND_HOLD_MS_MIN, 2000 * this.holdTimeS);
-  }
-
-  private startConnect(nowMs: number): void {
-    this.enter(SessionState.Connect, nowMs, 'retry');
-    this.frameLength = 0;
-    this.skipBytes = 0;
-    this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
-    this.keepaliveAtMs = Infinity;
-    this.stream.connect();
+    return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendBlockedAtMs + sendHoldMs);
   }
 
   /** Closes the connection and schedules a reconnect after the backoff, with ±25% jitter. */
   private drop(nowMs: number, reason: string): void {
     if (this.state === SessionState.Idle) return;
     this.stream.close();
-    this.lastError = reason;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.lastError = reason;
     this.options.hal.fillRandom(this.random);
     const jitter = 0.75 + (this.random[0]! / 255) * 0.5;
     this.retryAtMs = this.options.peer.passive ? Infinity : nowMs + this.backoffMs * jitter;
-    this.backoffMs = Math.min(this.backoffMs * 2, BACKOFF_MAX_MS);
+    this.backoffMs = Math.min(this.backoffMs * 2, Limit.BackoffMaxMs);
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
     this.sendBlockedAtMs = Infinity;
@@ -308,26 +357,22 @@ export class BgpSession {
     this.enter(SessionState.Idle, nowMs, reason);
   }
 
-  /** Sends the NOTIFICATION for `error` and drops the session. */
-  private notify(nowMs: number, reason: string): void {
-    this.send(encodeNotification(this.transmit, 0, this.error));
+  /**
+   * Sends the NOTIFICATION for `code` and `subcode` (0 when absent), or without a code for `error`
+   * as set, and drops the session.
+   */
+  private fail(nowMs: number, reason: string, code?: number, subcode?: number): void {
+    if (code !== undefined) this.error.set(code, subcode ?? 0);
+    this.send(this.transmit, encodeNotification(this.transmit, 0, this.error));
     this.drop(
       nowMs,
       reason + ' (sent notification ' + this.error.code + '/' + this.error.subcode + ')',
     );
   }
 
-  private fail(nowMs: number, code: number, subcode: number, reason: string): void {
-    this.error.set(code, subcode);
-    this.notify(nowMs, reason);
-  }
-
-  private send(length: number): void {
-    this.accepted(this.stream.write(this.transmit, length));
-  }
-
-  /** Notes a refused write: the send hold timer runs until the HAL says `writable`. */
-  private accepted(written: boolean): boolean {
+  /** Writes; a refused write starts the send hold timer, which runs until `writable`. */
+  private send(message: Uint8Array, length: number): boolean {
+    const written = this.stream.write(message, length);
     if (!written && this.sendBlockedAtMs === Infinity)
       this.sendBlockedAtMs = this.options.hal.clock.nowMs();
     return written;
@@ -339,8 +384,8 @@ export class BgpSession {
    */
   write(message: Uint8Array): boolean {
     if (this.state !== SessionState.Established) return false;
-    if (!this.accepted(this.stream.write(message, message.length))) return false;
-    this.updatesSent++;
+    if (!this.send(message, message.length)) return false;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesSent++;
     return true;
   }
 
@@ -352,41 +397,22 @@ export class BgpSession {
   connected(nowMs: number): void {
     if (this.state !== SessionState.Connect) return;
     const options = this.options;
-    const open: { addPathReceive?: number } & OpenOptions = {
+    const open: OpenOptions = {
       localAs: options.localAs,
       holdTimeS: options.peer.holdTimeS,
       routerId: options.routerId,
       families: options.families,
-      restartTimeS: options.restartTimeS,
-      restarted: this.restarted,
     };
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+      open.restartTimeS = options.restartTimeS ?? 0;
+      open.restarted = this.restarted;
+    }
     // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
-    this.send(encodeOpen(this.transmit, 0, open));
-    this.deadlineMs = nowMs + OPEN_HOLD_MS;
+    this.send(this.transmit, encodeOpen(this.transmit, 0, open));
+    this.deadlineMs = nowMs + Limit.OpenHoldMs;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
-  }
-
-  /**
-   * A connection from the peer arrived on our listener (a passive peer). Connection collision
-   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
-   * session still in its handshake gives way to the new connection (the peer has given up on the
-   * old one). Returns whether the session takes it; `connected` follows when it does.
-   */
-  incoming(nowMs: number): boolean {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
-    if (!this.options.peer.passive || this.stopped) return false;
-    if (this.state === SessionState.Established) {
-      this.options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
-      return false;
-    }
-    if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
-    this.enter(SessionState.Connect, nowMs, 'incoming');
-    this.frameLength = 0;
-    this.deadlineMs = nowMs + CONNECT_TIMEOUT_MS;
-    this.keepaliveAtMs = Infinity;
-    return true;
   }
 
   closed(nowMs: number): void {
@@ -401,68 +427,77 @@ export class BgpSession {
   received(length: number, nowMs: number): void {
     if (this.state === SessionState.Idle || this.state === SessionState.Connect) return;
     const receive = this.options.receive;
+    const frame = this.frame;
     let taken = 0;
-    while (taken < length && !this.idle()) {
+    // A cast: the state changes under calls TypeScript cannot see into.
+    while (taken < length && (this.state as SessionState) !== SessionState.Idle) {
       if (this.skipBytes > 0) {
         const dropped = this.skipBytes < length - taken ? this.skipBytes : length - taken;
         this.skipBytes -= dropped;
         taken += dropped;
         continue;
       }
-      const room = this.frame.length - this.frameLength;
+      const room = frame.length - this.frameLength;
       assert(room > 0, 'the frame holds less than one whole message');
       const count = room < length - taken ? room : length - taken;
-      for (let i = 0; i < count; i++) this.frame[this.frameLength + i] = receive[taken + i]!;
+      for (let i = 0; i < count; i++) frame[this.frameLength + i] = receive[taken + i]!;
       this.frameLength += count;
       taken += count;
-      this.handleFramed(nowMs);
-    }
-  }
-
-  /** Handles every whole message in the frame and moves the unread tail to its front. */
-  private handleFramed(nowMs: number): void {
-    let offset = 0;
-    // Bounded: every pass consumes at least one whole message of 19 bytes or more, or stops.
-    while (!this.idle()) {
-      const messageLength = checkHeader(this.frame, offset, this.frameLength - offset, this.error);
-      if (messageLength < 0) return this.notify(nowMs, 'bad-header');
-      if (messageLength === 0) {
-        if (this.frameLength - offset >= HEADER_BYTES) this.oversize(offset, nowMs);
-        break;
+      // Every whole message in the frame. Bounded: every pass consumes at least one whole message
+      // of 19 bytes or more, or stops.
+      let offset = 0;
+      while ((this.state as SessionState) !== SessionState.Idle) {
+        const messageLength = checkHeader(frame, offset, this.frameLength - offset, this.error);
+        if (messageLength < 0) return this.fail(nowMs, 'bad-header');
+        if (messageLength === 0) {
+          // A valid header, and perhaps a message larger than the frame. An UPDATE is dropped as
+          // it arrives (counted); any other such message ends the session (CEASE, out of
+          // resources: RFC 4486), which on a board only an OPEN or NOTIFICATION over a KB could do.
+          const size = (frame[offset + 16]! << 8) | frame[offset + 17]!;
+          if (this.frameLength - offset < HEADER_BYTES || size <= frame.length) break;
+          if (frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
+            return this.fail(nowMs, 'message-larger-than-frame length=' + size, ErrorCode.Cease, 8);
+          if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+            this.updatesReceived++;
+            this.updatesUnchecked++;
+          }
+          this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
+          this.skipBytes = size - (this.frameLength - offset);
+          this.frameLength = offset;
+          break;
+        }
+        this.handle(offset, messageLength, nowMs);
+        offset += messageLength;
       }
-      this.handle(offset, messageLength, nowMs);
-      offset += messageLength;
+      if ((this.state as SessionState) === SessionState.Idle) return;
+      // The unread tail moves to the front (a loop: Espruino's typed arrays have no copyWithin).
+      const remaining = this.frameLength - offset;
+      for (let i = 0; i < remaining; i++) frame[i] = frame[offset + i]!;
+      this.frameLength = remaining;
     }
-    if (this.idle()) return;
-    // The unread tail moves to the front (a loop: Espruino's typed arrays have no copyWithin).
-    const remaining = this.frameLength - offset;
-    for (let i = 0; i < remaining; i++) this.frame[i] = this.frame[offset + i]!;
-    this.frameLength = remaining;
-  }
-
-  /**
-   * The message at `offset` has a valid header but may not fit the frame. An UPDATE that does
-   * not is dropped as it arrives (counted); any other such message ends the session (CEASE, out
-   * of resources: RFC 4486), which on a board only an OPEN or NOTIFICATION over a KB could do.
-   */
-  private oversize(offset: number, nowMs: number): void {
-    const length = (this.frame[offset + 16]! << 8) | this.frame[offset + 17]!;
-    if (length <= this.frame.length) return;
-    if (this.frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
-      return this.fail(nowMs, ErrorCode.Cease, 8, 'message-larger-than-frame length=' + length);
-    this.updatesReceived++;
-    this.updatesUnchecked++;
-    this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
-    this.skipBytes = length - (this.frameLength - offset);
-    this.frameLength = offset;
   }
 
   private handle(offset: number, length: number, nowMs: number): void {
-    const type = this.frame[offset + 18];
-    if (type === MessageType.Notification) return this.receivedNotification(offset, length, nowMs);
+    const frame = this.frame;
+    const type = frame[offset + 18];
+    const body = offset + HEADER_BYTES;
+    if (type === MessageType.Notification) {
+      // The peer ended an established session on purpose: try again soon, then back off as usual
+      // (a CEASE before Established, such as a refused connection, backs off from the start).
+      const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
+      if (soon) this.backoffMs = Limit.CeaseRetryMs;
+      // On a board only the numbers (`6/2`): no names, no shutdown communication (codec.ts).
+      const text =
+        typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN
+          ? frame[body] + '/' + frame[body + 1]
+          : describeNotification(frame, offset, length);
+      this.drop(nowMs, 'received notification ' + text);
+      if (soon) this.backoffMs = Limit.BackoffMinMs;
+      return;
+    }
     if (type === MessageType.Open) return this.receivedOpen(offset, length, nowMs);
     if (this.state === SessionState.OpenSent) {
-      return this.fail(nowMs, ErrorCode.FiniteStateMachine, 1, 'unexpected-message'); // RFC 6608
+      return this.fail(nowMs, 'unexpected-message', ErrorCode.FiniteStateMachine, 1); // RFC 6608
     }
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
     if (type === MessageType.Keepalive) {
@@ -473,82 +508,57 @@ export class BgpSession {
       return;
     }
     if (this.state !== SessionState.Established) {
-      return this.fail(nowMs, ErrorCode.FiniteStateMachine, 2, 'unexpected-message');
+      return this.fail(nowMs, 'unexpected-message', ErrorCode.FiniteStateMachine, 2);
     }
-    if (type === MessageType.RouteRefresh) return this.receivedRouteRefresh(offset);
-    this.updatesReceived++;
+    if (type === MessageType.RouteRefresh) {
+      // RFC 2918 3: resend the routes of the AFI/SAFI asked for, and of no other; one we did not
+      // negotiate is ignored (RFC 2918 4). Subtypes other than 0 (RFC 7313) are not ours.
+      const afi = (frame[body]! << 8) | frame[body + 1]!;
+      const family = afi === 1 ? Family.Ipv4 : afi === 2 ? Family.Ipv6 : 0;
+      if (frame[body + 2] === 0 && frame[body + 3] === 1 && (family & this.families) !== 0)
+        this.options.owner.refreshRequested(this, family);
+      return;
+    }
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesReceived++;
     const addPath = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? this.addPath : 0;
-    const verdict = checkUpdate(this.frame, offset, length, this.as4, this.error, addPath);
-    if (verdict === UpdateVerdict.SessionReset) return this.notify(nowMs, 'malformed-update');
+    const verdict = checkUpdate(frame, offset, length, this.as4, this.error, addPath);
+    if (verdict === UpdateVerdict.SessionReset) return this.fail(nowMs, 'malformed-update');
     const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
-    if (malformed) this.treatAsWithdraw++;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (malformed) this.treatAsWithdraw++;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const owner = this.options.owner;
       if (owner.updateReceived !== undefined)
-        owner.updateReceived(this, this.frame, offset, length, malformed);
+        owner.updateReceived(this, frame, offset, length, malformed);
     }
-  }
-
-  /**
-   * RFC 2918 3: resend the routes of the AFI/SAFI asked for, and of no other; one we did not
-   * negotiate is ignored (RFC 2918 4). Subtypes other than 0 (RFC 7313) are not ours to answer.
-   */
-  private receivedRouteRefresh(offset: number): void {
-    const body = offset + HEADER_BYTES;
-    const afi = (this.frame[body]! << 8) | this.frame[body + 1]!;
-    if (this.frame[body + 2] !== 0 || this.frame[body + 3] !== 1) return;
-    const family = afi === 1 ? FAMILY_IPV4 : afi === 2 ? FAMILY_IPV6 : 0;
-    if ((family & this.families) === 0) return;
-    this.options.owner.refreshRequested(this, family);
-  }
-
-  private receivedNotification(offset: number, length: number, nowMs: number): void {
-    const code = this.frame[offset + HEADER_BYTES]!;
-    const text = describeNotification(this.frame, offset, length);
-    // The peer ended an established session on purpose: try again soon, then back off as usual
-    // (a CEASE before Established, such as a refused connection, backs off from the start).
-    const soon = code === ErrorCode.Cease && this.state === SessionState.Established;
-    if (soon) this.backoffMs = CEASE_RETRY_MS;
-    this.drop(nowMs, 'received notification ' + text);
-    if (soon) this.backoffMs = BACKOFF_MIN_MS;
   }
 
   private receivedOpen(offset: number, length: number, nowMs: number): void {
     if (this.state !== SessionState.OpenSent) {
-      return this.fail(
-        nowMs,
-        ErrorCode.FiniteStateMachine,
-        this.state === SessionState.OpenConfirm ? 2 : 3,
-        'unexpected-open',
-      );
+      const subcode = this.state === SessionState.OpenConfirm ? 2 : 3;
+      return this.fail(nowMs, 'unexpected-open', ErrorCode.FiniteStateMachine, subcode);
     }
-    const info = this.info;
-    if (!parseOpen(this.frame, offset, length, info, this.error))
-      return this.notify(nowMs, 'bad-open');
+    if (!parseOpen(this.frame, offset, length, this, this.error))
+      return this.fail(nowMs, 'bad-open');
     const peer = this.options.peer;
-    if (info.peerAs !== peer.remoteAs) {
-      this.error.withData(
-        ErrorCode.Open,
-        OpenSubcode.BadPeerAs,
-        info.peerAs > 0xffff ? 23456 : info.peerAs,
-        2,
-      );
-      return this.notify(nowMs, 'bad-peer-as ' + info.peerAs + ' (expected ' + peer.remoteAs + ')');
+    const peerAs = this.peerAs;
+    if (peerAs !== peer.remoteAs) {
+      this.error.set(ErrorCode.Open, OpenSubcode.BadPeerAs, peerAs > 0xffff ? 23456 : peerAs, 2);
+      return this.fail(nowMs, 'bad-peer-as ' + peerAs + ' (expected ' + peer.remoteAs + ')');
     }
-    this.families = info.families & this.options.families;
+    this.families &= this.options.families;
     if (this.families === 0) {
       return this.fail(
         nowMs,
+        'no-common-family',
         ErrorCode.Open,
         OpenSubcode.UnsupportedCapability,
-        'no-common-family',
       );
     }
-    this.as4 = info.as4;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      this.addPath = info.addPathSend & this.families & (this.options.addPathReceive ?? 0);
-    this.holdTimeS = Math.min(peer.holdTimeS, info.holdTimeS);
-    this.send(encodeKeepalive(this.transmit, 0));
+      this.addPath = this.addPathSend & this.families & (this.options.addPathReceive ?? 0);
+    this.holdTimeS = Math.min(peer.holdTimeS, this.holdTimeS);
+    this.send(this.transmit, encodeKeepalive(this.transmit, 0));
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
     this.keepaliveAtMs = this.holdTimeS === 0 ? Infinity : nowMs + (this.holdTimeS * 1000) / 3;
     this.enter(SessionState.OpenConfirm, nowMs, 'open');
@@ -562,10 +572,10 @@ export class BgpSession {
     const open = this.state !== SessionState.Idle && this.state !== SessionState.Connect;
     if (open && !restarting) {
       this.error.set(ErrorCode.Cease, CeaseSubcode.AdministrativeShutdown);
-      this.send(encodeNotification(this.transmit, 0, this.error));
+      this.send(this.transmit, encodeNotification(this.transmit, 0, this.error));
     }
     this.drop(nowMs, 'shutdown');
     this.retryAtMs = Infinity;
-    this.stopped = true;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = true;
   }
 }

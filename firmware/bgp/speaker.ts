@@ -19,39 +19,65 @@ import {
   encodeAnnounce,
   encodeEndOfRib,
   encodeWithdraw,
-  FAMILY_IPV4,
-  FAMILY_IPV6,
+  Family,
   MESSAGE_BYTES_MAX,
   readRoutes,
 } from './codec';
 import {
   BgpSession,
-  RECEIVE_BYTES,
+  Limit,
   SESSION_STATE_NAMES,
   SessionState,
   type SessionOptions,
   type SessionOwner,
 } from './session';
 
-/** The largest UPDATE the speaker builds (one prefix, all its attributes). */
-const UPDATE_BYTES_MAX = 512;
+/**
+ * The speaker's numbers. A const enum: esbuild writes each where it is used, and a board keeps no
+ * variable for it (a top-level constant of a module would be one).
+ */
+const enum Build {
+  /** The largest UPDATE the speaker builds (one prefix, all its attributes). */
+  UpdateBytesMax = 512,
+  /** The variant (see VARIANTS) that withdraws, and the first with GRACEFUL_SHUTDOWN. */
+  VariantWithdraw = 6,
+  VariantGracefulShutdown = 7,
+  /** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
+  GracefulShutdown = 0xffff0000,
+  /**
+   * The route states that announce: Announced, Drained, LastResort (RouteState 1 to 3), in
+   * variant order (two variants each: as4, as2).
+   */
+  Announcing = 3,
+}
+
+/**
+ * `false` in a board build without graceful shutdown (`gracefulShutdownMs`), graceful restart
+ * (`restartTimeS`) (build.mjs): their code and state fold away there.
+ */
+declare const LIFELINE_BGP_GSHUT: boolean | undefined;
+declare const LIFELINE_BGP_GR: boolean | undefined;
 
 /**
  * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), last resort (as4, as2; empty
  * without `fleet`), withdraw, and the first six again with GRACEFUL_SHUTDOWN added (empty when
- * graceful shutdown is off).
+ * graceful shutdown is off; not even there on a board without it).
  */
-const VARIANTS = 13;
-const VARIANT_WITHDRAW = 6;
-const VARIANT_GRACEFUL_SHUTDOWN = 7;
-/** The route states that announce, in variant order (two variants each: as4, as2). */
-const ANNOUNCING = [RouteState.Announced, RouteState.Drained, RouteState.LastResort];
-/** RFC 8326: the well-known GRACEFUL_SHUTDOWN community, 65535:0. */
-const GRACEFUL_SHUTDOWN = 0xffff0000;
+const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
 const NONE = new Uint8Array(0);
 
-/** A copy of the first `length` bytes (not `slice`: on Espruino it returns a plain Array). */
-function copyOut(scratch: Uint8Array, length: number): Uint8Array {
+/**
+ * A copy of the first `length` bytes (not `slice`: on Espruino it returns a plain Array), or one of
+ * the last `VARIANTS` of `earlier` (this prefix's) with the same bytes: a drain without attributes
+ * of its own is the announcement, and needs no copy of its own.
+ */
+function copyOut(scratch: Uint8Array, length: number, earlier: readonly Uint8Array[]): Uint8Array {
+  for (let j = earlier.length - 1; j >= 0 && j >= earlier.length - VARIANTS; j--) {
+    const message = earlier[j]!;
+    let same = message.length === length;
+    for (let i = 0; same && i < length; i++) same = message[i] === scratch[i];
+    if (same) return message;
+  }
   const message = new Uint8Array(length);
   message.set(scratch.subarray(0, length));
   return message;
@@ -90,8 +116,76 @@ function fleetHooks(speaker: BgpSpeaker, table: FleetTable): void {
   speaker.sessionDown = (session) => table.sessionDown(session.options.index);
 }
 
+/**
+ * Opens one listener per family, local address and port that passive peers share, each with the
+ * MD5 keys of all its peers, and notes each passive peer's listener in `listenerOf` (-1: none).
+ * Not on a board (it does not listen).
+ */
+function listenPassive(
+  peers: readonly BgpPeerConfig[],
+  hal: Hal,
+  listenerOf: Int8Array,
+): StreamListener[] {
+  let count = 0;
+  const first: number[] = [];
+  for (let index = 0; index < peers.length; index++) {
+    const peer = peers[index]!;
+    if (!peer.passive) continue;
+    const local = peer.localAddress === null ? null : peer.localAddress.text;
+    for (let other = 0; other < index && listenerOf[index] === -1; other++) {
+      const same = peers[other]!;
+      const sameLocal = same.localAddress === null ? null : same.localAddress.text;
+      const shared = same.passive && same.port === peer.port && sameLocal === local;
+      if (shared && same.address.family === peer.address.family)
+        listenerOf[index] = listenerOf[other]!;
+    }
+    if (listenerOf[index] !== -1) continue;
+    listenerOf[index] = count++;
+    first.push(index);
+  }
+  const listeners: StreamListener[] = [];
+  for (let listenerId = 0; listenerId < count; listenerId++) {
+    const peer = peers[first[listenerId]!]!;
+    const keys: ListenKey[] = [];
+    for (let index = 0; index < peers.length; index++) {
+      const passwordFile = peers[index]!.passwordFile;
+      if (listenerOf[index] === listenerId && passwordFile !== null)
+        keys.push({ address: peers[index]!.address.text, passwordFile });
+    }
+    listeners.push(
+      hal.listen({
+        listenerId,
+        family: peer.address.family,
+        address: peer.localAddress === null ? null : peer.localAddress.text,
+        port: peer.port,
+        keys,
+      }),
+    );
+  }
+  return listeners;
+}
+
+/** Every peer's session now. Allocates: for the metrics and the lab, not the loop. */
+function peerStatus(sessions: readonly BgpSession[], nowMs: number): PeerStatus[] {
+  return sessions.map((session) => ({
+    peer: session.name,
+    state: SESSION_STATE_NAMES[session.state]!,
+    uptimeMs: session.state === SessionState.Established ? nowMs - session.establishedAtMs : 0,
+    lastError: session.lastError,
+    updatesSent: session.updatesSent,
+    updatesReceived: session.updatesReceived,
+    treatAsWithdraw: session.treatAsWithdraw,
+    establishedCount: session.establishedCount,
+  }));
+}
+
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
+  /**
+   * Every peer's session now (peerStatus). Not on a board (LIFELINE_LEAN): nothing there asks, and
+   * its sessions keep no statistics.
+   */
+  readonly status!: (nowMs: number) => PeerStatus[];
   /**
    * The other sites' routes, with `fleet` configured (else null). Not even assigned on a board
    * without `fleet` (build.mjs): read only where LIFELINE_FLEET is not false.
@@ -100,9 +194,13 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   /** The session's hooks for received routes (SessionOwner), set only with `fleet`. */
   updateReceived?: NonNullable<SessionOwner['updateReceived']>;
   sessionDown?: NonNullable<SessionOwner['sessionDown']>;
-  /** Per peer: the listener its connections come in on (passive peers), or -1. */
-  private readonly listenerOf: Int8Array;
-  private readonly listeners: StreamListener[];
+  /**
+   * A connection on one of our listeners: the passive peer at `address` on it takes it. Set by
+   * `start`, not on a board (it does not listen: HalClient.streamIncoming).
+   */
+  streamIncoming!: (listenerId: number, address: string) => number;
+  /** The listeners, for the stop. Not on a board. */
+  private listeners!: StreamListener[];
   private readonly state: Uint8Array;
   private readonly decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -113,19 +211,25 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
   private readonly pending: Uint8Array[];
-  /** Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. */
-  private readonly endOfRibPending: Uint8Array;
+  /**
+   * Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. This and the
+   * next two only where LIFELINE_BGP_GR is not false.
+   */
+  private readonly endOfRibPending!: Uint8Array;
   /** End-of-RIB for IPv4 and IPv6 unicast. */
-  private readonly endOfRib: Uint8Array[];
-  /** Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. */
-  private readonly gracefulUntilMs: Float64Array;
-  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
-  private stopping: boolean;
-  private done: boolean;
+  private readonly endOfRib!: Uint8Array[];
   /** The stop keeps the routes for a graceful restart: no CEASE. */
-  private restarting: boolean;
-  private readonly receive: Uint8Array;
-  private readonly frameBytes: number;
+  private restarting!: boolean;
+  /**
+   * Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. This
+   * and the next only where LIFELINE_BGP_GSHUT is not false.
+   */
+  private readonly gracefulUntilMs!: Float64Array;
+  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
+  private stopping!: boolean;
+  private done: boolean;
+  /** Each session's frame size (a name of the class's own: shortened on a board). */
+  private readonly frameSize: number;
 
   constructor(
     private readonly config: Config,
@@ -133,14 +237,18 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
     frameBytes?: number,
   ) {
-    this.frameBytes = frameBytes ?? MESSAGE_BYTES_MAX;
+    this.frameSize = frameBytes ?? MESSAGE_BYTES_MAX;
     const services = config.services;
-    this.state = new Uint8Array(services.length);
-    this.decided = new Uint8Array(services.length);
-    this.prefixStart = new Uint16Array(services.length);
-    this.prefixCount = new Uint16Array(services.length);
+    // The four per-service arrays are views of one buffer: on a board a typed array of its own
+    // costs about three JsVars more than a view (firmware/slab.ts).
+    const n = services.length;
+    const perService = new Uint16Array(3 * n);
+    this.prefixStart = perService.subarray(0, n);
+    this.prefixCount = perService.subarray(n, 2 * n);
+    this.state = new Uint8Array(perService.buffer, 4 * n, n);
+    this.decided = new Uint8Array(perService.buffer, 5 * n, n);
     const prefixes: Prefix[] = [];
-    // Per prefix, its attributes in each announcing state (ANNOUNCING order).
+    // Per prefix, its attributes in each announcing state (RouteState order).
     const attributes: RouteAttributesConfig[] = [];
     for (let s = 0; s < services.length; s++) {
       this.prefixStart[s] = prefixes.length;
@@ -148,7 +256,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       const service = services[s]!;
       for (const prefix of service.prefixes) {
         prefixes.push(prefix);
-        for (const state of ANNOUNCING)
+        for (let state = RouteState.Announced; state <= RouteState.LastResort; state++)
           attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
@@ -166,24 +274,30 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.fleet = table;
       if (table !== null) fleetHooks(this, table);
     }
-    this.prefixFamily = new Uint8Array(prefixes.map((prefix) => prefix.family));
+    this.prefixFamily = new Uint8Array(prefixes.length);
+    for (let i = 0; i < prefixes.length; i++) this.prefixFamily[i] = prefixes[i]!.family;
     this.updates = config.announcer.peers.map((peer) =>
       this.buildUpdates(peer, prefixes, attributes),
     );
     this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
-    this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
-    const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
-    this.endOfRib = [FAMILY_IPV4, FAMILY_IPV6].map((family) =>
-      copyOut(scratch, encodeEndOfRib(scratch, 0, family)),
-    );
-    this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
-    this.stopping = false;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+      this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
+      const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
+      this.endOfRib = [Family.Ipv4, Family.Ipv6].map((family) =>
+        copyOut(scratch, encodeEndOfRib(scratch, 0, family), []),
+      );
+      this.restarting = false;
+    }
+    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) {
+      this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
+      this.stopping = false;
+    }
     this.done = false;
-    this.restarting = false;
-    this.receive = new Uint8Array(RECEIVE_BYTES);
     this.sessions = [];
-    this.listenerOf = new Int8Array(config.announcer.peers.length).fill(-1);
-    this.listeners = [];
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      this.listeners = [];
+      this.status = (nowMs) => peerStatus(this.sessions, nowMs);
+    }
   }
 
   private buildUpdates(
@@ -193,7 +307,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   ): Uint8Array[] {
     // An announcement of one prefix with the most attributes (32 communities, IPv6) is under
     // 256 bytes.
-    const scratch = new Uint8Array(UPDATE_BYTES_MAX);
+    const scratch = new Uint8Array(Build.UpdateBytesMax);
     const localAs = this.config.announcer.localAs;
     const graceful = this.config.announcer.gracefulShutdownMs > 0;
     const updates: Uint8Array[] = [];
@@ -209,11 +323,12 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           'config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text,
         );
       const at = updates.length;
-      for (const shutdown of [false, true]) {
-        for (let k = 0; k < ANNOUNCING.length; k++) {
-          const chosen = attributes[i * ANNOUNCING.length + k]!;
+      const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+      for (const shutdown of gshut ? [false, true] : [false]) {
+        for (let k = 0; k < Build.Announcing; k++) {
+          const chosen = attributes[i * Build.Announcing + k]!;
           const communities = shutdown
-            ? chosen.communityValues.concat([GRACEFUL_SHUTDOWN])
+            ? chosen.communityValues.concat([Build.GracefulShutdown])
             : chosen.communityValues;
           // Without `fleet` the guard never asks for a last-resort route: nothing to build.
           const lastResort =
@@ -222,11 +337,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
             updates.push(
-              unused ? NONE : copyOut(scratch, encodeAnnounce(scratch, 0, prefix, route)),
+              unused ? NONE : copyOut(scratch, encodeAnnounce(scratch, 0, prefix, route), updates),
             );
           }
         }
-        if (!shutdown) updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix)));
+        if (!shutdown) updates.push(copyOut(scratch, encodeWithdraw(scratch, 0, prefix), updates));
       }
       assert(updates.length === at + VARIANTS, 'every prefix has all its variants');
     }
@@ -236,9 +351,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   start(): void {
     const announcer = this.config.announcer;
     const routerId = announcer.routerId === null ? new Uint8Array(4) : announcer.routerId.bytes;
+    // The buffer the HAL copies received bytes into, shared by the sessions.
+    const receive = new Uint8Array(Limit.ReceiveBytes);
     let families = 0;
     for (let i = 0; i < this.prefixFamily.length; i++)
-      families |= this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+      families |= this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
     for (let index = 0; index < announcer.peers.length; index++) {
       const options: SessionOptions = {
         index,
@@ -248,88 +365,30 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         families,
         hal: this.hal,
         owner: this,
-        receive: this.receive,
-        frameBytes: this.frameBytes,
-        restartTimeS: announcer.restartTimeS,
+        receive,
+        frameBytes: this.frameSize,
       };
+      // Set after the literal: a board without graceful restart carries no key for it.
+      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+        options.restartTimeS = announcer.restartTimeS;
       // ADD-PATH receive only with `fleet`: the table is what reads the paths.
       if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
         if (this.fleet !== null) options.addPathReceive = families;
       this.sessions.push(new BgpSession(options));
     }
-    this.listen();
-  }
-
-  /** The MD5 keys of the passive peers on listener `listenerId`. */
-  private listenKeys(listenerId: number): ListenKey[] {
-    const keys: ListenKey[] = [];
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return keys;
-    const peers = this.config.announcer.peers;
-    for (let index = 0; index < peers.length; index++) {
-      const passwordFile = peers[index]!.passwordFile;
-      if (this.listenerOf[index] === listenerId && passwordFile !== null)
-        keys.push({ address: peers[index]!.address.text, passwordFile });
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      const listenerOf = new Int8Array(announcer.peers.length).fill(-1);
+      this.listeners = listenPassive(announcer.peers, this.hal, listenerOf);
+      this.streamIncoming = (listenerId, address) => {
+        const nowMs = this.hal.clock.nowMs();
+        for (let i = 0; i < this.sessions.length; i++) {
+          const session = this.sessions[i]!;
+          if (listenerOf[i] === listenerId && session.options.peer.address.text === address)
+            return session.incoming(nowMs) ? i : -1;
+        }
+        return -1;
+      };
     }
-    return keys;
-  }
-
-  /**
-   * One listener per family, local address and port that passive peers share: ids first, then
-   * each listener with the keys of all its peers.
-   */
-  private listen(): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
-    const peers = this.config.announcer.peers;
-    let count = 0;
-    const first: number[] = [];
-    for (let index = 0; index < peers.length; index++) {
-      const peer = peers[index]!;
-      if (!peer.passive) continue;
-      const local = peer.localAddress === null ? null : peer.localAddress.text;
-      for (let other = 0; other < index && this.listenerOf[index] === -1; other++) {
-        const same = peers[other]!;
-        const sameLocal = same.localAddress === null ? null : same.localAddress.text;
-        const shared = same.passive && same.port === peer.port && sameLocal === local;
-        if (shared && same.address.family === peer.address.family)
-          this.listenerOf[index] = this.listenerOf[other]!;
-      }
-      if (this.listenerOf[index] !== -1) continue;
-      this.listenerOf[index] = count++;
-      first.push(index);
-    }
-    for (let listenerId = 0; listenerId < count; listenerId++) {
-      const peer = peers[first[listenerId]!]!;
-      this.listeners.push(
-        this.hal.listen({
-          listenerId,
-          family: peer.address.family,
-          address: peer.localAddress === null ? null : peer.localAddress.text,
-          port: peer.port,
-          keys: this.listenKeys(listenerId),
-        }),
-      );
-    }
-  }
-
-  /**
-   * Marks service `s`'s prefixes (of `families`) pending for `session`; `initial`: the peer has
-   * none of them yet, so a withdrawn or undecided service has nothing to send.
-   */
-  private mark(session: BgpSession, s: number, families: number, initial: boolean): void {
-    if (initial && (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn)) return;
-    const pending = this.pending[session.options.index]!;
-    for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
-      const family = this.prefixFamily[i] === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
-      if ((families & family) !== 0) pending[i] = 1;
-    }
-  }
-
-  /** The variant of service `s`'s prefixes that `session` is to have now. */
-  private variant(session: BgpSession, s: number): number {
-    const state = this.state[s]!;
-    if (state === RouteState.Withdrawn) return VARIANT_WITHDRAW;
-    const base = this.gracefulUntilMs[s] === Infinity ? 0 : VARIANT_GRACEFUL_SHUTDOWN;
-    return base + (state - RouteState.Announced) * 2 + (session.as4 ? 0 : 1);
   }
 
   /**
@@ -339,8 +398,17 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private drain(session: BgpSession): void {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
+    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
     for (let s = 0; s < this.state.length; s++) {
-      const variant = this.variant(session, s);
+      // The variant of service `s`'s prefixes that `session` is to have now.
+      const state = this.state[s]!;
+      const graceful = gshut && this.gracefulUntilMs[s] !== Infinity;
+      const variant =
+        state === RouteState.Withdrawn
+          ? Build.VariantWithdraw
+          : (graceful ? Build.VariantGracefulShutdown : 0) +
+            (state - RouteState.Announced) * 2 +
+            (session.as4 ? 0 : 1);
       for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
         if (pending[i] === 0) continue;
         if (!session.write(updates[i * VARIANTS + variant]!)) return;
@@ -348,24 +416,17 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       }
     }
     const index = session.options.index;
-    if (this.endOfRibPending[index] === 0) return;
-    // Not before every service has its first decision: an End-of-RIB before the routes would
-    // have the router drop the ones it kept through our restart.
-    for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
-    for (let f = 0; f < 2; f++) {
-      const family = f === 0 ? FAMILY_IPV4 : FAMILY_IPV6;
-      if ((this.endOfRibPending[index]! & family) === 0) continue;
-      if (!session.write(this.endOfRib[f]!)) return;
-      this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
-    }
-  }
-
-  /** Service `s`'s routes change (or change attributes): every established peer is told. */
-  private changed(s: number): void {
-    for (const session of this.sessions) {
-      if (session.state !== SessionState.Established) continue;
-      this.mark(session, s, session.families, false);
-      this.drain(session);
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+      if (this.endOfRibPending[index] === 0) return;
+      // Not before every service has its first decision: an End-of-RIB before the routes would
+      // have the router drop the ones it kept through our restart.
+      for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
+      for (let f = 0; f < 2; f++) {
+        const family = f === 0 ? Family.Ipv4 : Family.Ipv6;
+        if ((this.endOfRibPending[index]! & family) === 0) continue;
+        if (!session.write(this.endOfRib[f]!)) return;
+        this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
+      }
     }
   }
 
@@ -377,6 +438,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     const previous = this.state[service]!;
     this.decided[service] = 1;
     const graceful =
+      (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) &&
       state === RouteState.Withdrawn &&
       urgent !== true &&
       this.config.announcer.gracefulShutdownMs > 0 &&
@@ -387,10 +449,21 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.gracefulUntilMs[service] =
         this.hal.clock.nowMs() + this.config.announcer.gracefulShutdownMs;
     } else {
-      this.gracefulUntilMs[service] = Infinity;
+      if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT)
+        this.gracefulUntilMs[service] = Infinity;
       this.state[service] = state;
     }
-    this.changed(service);
+    // Every established peer is told: the service's prefixes (of its families) are pending.
+    const end = this.prefixStart[service]! + this.prefixCount[service]!;
+    for (const session of this.sessions) {
+      if (session.state !== SessionState.Established) continue;
+      const pending = this.pending[session.options.index]!;
+      for (let i = this.prefixStart[service]!; i < end; i++) {
+        const family = this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
+        if ((session.families & family) !== 0) pending[i] = 1;
+      }
+      this.drain(session);
+    }
   }
 
   established(session: BgpSession): void {
@@ -402,31 +475,42 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
     // that is once every service has decided (`rise` or `fall` rounds after boot).
-    if (this.config.announcer.restartTimeS > 0)
-      this.endOfRibPending[session.options.index] = session.families;
-    for (let s = 0; s < this.state.length; s++) this.mark(session, s, session.families, true);
-    this.drain(session);
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+      if (this.config.announcer.restartTimeS > 0)
+        this.endOfRibPending[session.options.index] = session.families;
+    this.refreshRequested(session, session.families);
   }
 
-  refreshRequested(session: BgpSession, family: number): void {
-    for (let s = 0; s < this.state.length; s++) this.mark(session, s, family, true);
+  /**
+   * Sends `session` the prefixes of `families` (again): those of every service that has decided
+   * and is not withdrawn (the peer has none of the others).
+   */
+  refreshRequested(session: BgpSession, families: number): void {
+    const pending = this.pending[session.options.index]!;
+    for (let s = 0; s < this.state.length; s++) {
+      if (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn) continue;
+      for (let i = this.prefixStart[s]!; i < this.prefixStart[s]! + this.prefixCount[s]!; i++) {
+        const family = this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
+        if ((families & family) !== 0) pending[i] = 1;
+      }
+    }
     this.drain(session);
   }
 
   tick(nowMs: number): number {
     let next = Infinity;
-    for (let s = 0; s < this.state.length; s++) {
+    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    for (let s = 0; gshut && s < this.state.length; s++) {
       const untilMs = this.gracefulUntilMs[s]!;
       if (untilMs === Infinity) continue;
       if (nowMs < untilMs) {
         next = Math.min(next, untilMs);
         continue;
       }
-      this.gracefulUntilMs[s] = Infinity;
-      this.state[s] = RouteState.Withdrawn;
-      this.changed(s);
+      // Its graceful shutdown is over: withdrawn now, as an urgent withdrawal would be.
+      this.serviceStateChanged(s, RouteState.Withdrawn, true);
     }
-    if (this.stopping && next === Infinity) this.finishStop(nowMs);
+    if (gshut && this.stopping && next === Infinity) this.finishStop(nowMs);
     for (let i = 0; i < this.sessions.length; i++)
       next = Math.min(next, this.sessions[i]!.tick(nowMs));
     return next;
@@ -444,38 +528,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     this.sessions[streamId]?.closed(this.hal.clock.nowMs());
   }
 
-  /** A connection on one of our listeners: the passive peer at `address` on it takes it. */
-  streamIncoming(listenerId: number, address: string): number {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
-    const nowMs = this.hal.clock.nowMs();
-    for (let i = 0; i < this.sessions.length; i++) {
-      const session = this.sessions[i]!;
-      if (this.listenerOf[i] !== listenerId || session.options.peer.address.text !== address)
-        continue;
-      return session.incoming(nowMs) ? i : -1;
-    }
-    return -1;
-  }
-
   streamWritable(streamId: number): void {
     const session = this.sessions[streamId];
     if (session === undefined) return;
     session.writable();
     if (session.state === SessionState.Established) this.drain(session);
-  }
-
-  /** Every peer's session now. Allocates: for the console and metrics, not the loop. */
-  status(nowMs: number): PeerStatus[] {
-    return this.sessions.map((session) => ({
-      peer: session.name,
-      state: SESSION_STATE_NAMES[session.state]!,
-      uptimeMs: session.state === SessionState.Established ? nowMs - session.establishedAtMs : 0,
-      lastError: session.lastError,
-      updatesSent: session.updatesSent,
-      updatesReceived: session.updatesReceived,
-      treatAsWithdraw: session.treatAsWithdraw,
-      establishedCount: session.establishedCount,
-    }));
   }
 
   /**
@@ -486,21 +543,26 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * (a restart under systemd: an upgrade, a new config).
    */
   shutdown(withdraw: boolean): void {
-    if (this.stopping || this.done) return;
-    this.stopping = true;
+    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    if ((gshut && this.stopping) || this.done) return;
+    if (gshut) this.stopping = true;
     if (withdraw) {
       for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
-    this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
+    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+      this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
     if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
       this.finishStop(this.hal.clock.nowMs());
   }
 
   private finishStop(nowMs: number): void {
-    this.stopping = false;
+    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) this.stopping = false;
     this.done = true;
-    for (const listener of this.listeners) listener.close();
-    for (const session of this.sessions) session.shutdown(nowMs, this.restarting);
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      for (const listener of this.listeners) listener.close();
+    const restarting =
+      (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) && this.restarting;
+    for (const session of this.sessions) session.shutdown(nowMs, restarting);
   }
 
   stopped(): boolean {
