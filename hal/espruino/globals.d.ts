@@ -44,12 +44,20 @@ declare const LIFELINE_BGP: boolean;
 declare const LIFELINE_CONSOLE: boolean;
 declare const LIFELINE_PIN: boolean;
 
+/** Where a datagram came from. */
+interface EspruinoRemote {
+  address: string;
+  port: number;
+}
 interface EspruinoDgramSocket {
   on(
     event: 'message',
-    handler: (message: string, remote: { address: string; port: number }) => void,
+    handler: (this: EspruinoDgramSocket, message: string, remote: EspruinoRemote) => void,
   ): void;
-  on(event: 'error', handler: () => void): void;
+  on(event: 'error', handler: (this: EspruinoDgramSocket) => void): void;
+  /** Lifeline's own, on the socket: its HAL and its address family (hal/espruino/index.ts). */
+  o?: unknown;
+  n?: number;
   send(message: string, port: number, address: string): void;
   bind(port: number): void;
   close(): void;
@@ -57,12 +65,19 @@ interface EspruinoDgramSocket {
 interface EspruinoDgram {
   createSocket(type: 'udp4' | 'udp6'): EspruinoDgramSocket;
 }
+/** Espruino calls a socket's listeners with the socket as `this`. */
 interface EspruinoStream {
-  on(event: 'error' | 'close' | 'drain', handler: () => void): void;
-  on(event: 'data', handler: (data: string) => void): void;
+  on(event: 'error' | 'close' | 'drain', handler: (this: EspruinoStream) => void): void;
+  on(event: 'data', handler: (this: EspruinoStream, data: string) => void): void;
   write(data: string): void;
   end(): void;
+  /** Lifeline's own, on the socket: its owner and the owner's attempt (hal/espruino/index.ts). */
+  o?: unknown;
+  n?: number;
 }
 interface EspruinoNet {
-  connect(options: { host: string; port: number }, onConnect: () => void): EspruinoStream;
+  connect(
+    options: { host: string; port: number },
+    onConnect: (this: EspruinoStream) => void,
+  ): EspruinoStream;
 }

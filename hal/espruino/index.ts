@@ -44,38 +44,59 @@ class EspruinoUdpSocket implements UdpSocket {
   close(): void {}
 }
 
+/*
+ * Espruino calls a socket's listeners (and the net.connect callback) with the socket as `this`
+ * (checked on the interpreter: test/espruino-real.test.ts): one function each serves every
+ * connection, the owner and its attempt kept on the Espruino socket (`o`, `n`), instead of closures
+ * made per connection, each a few JsVars with its scope.
+ */
+
+/** A TCP probe's connection is up: the target is reachable (the connection is closed at once). */
+function tcpConnected(this: EspruinoStream): void {
+  const owner = this.o as EspruinoTcpSocket;
+  if (this.n !== owner.attempt) return;
+  owner.abort();
+  owner.hal.attached!.socketConnected(owner.id);
+}
+
+/** A TCP probe's connection failed. */
+function tcpFailed(this: EspruinoStream): void {
+  const owner = this.o as EspruinoTcpSocket;
+  if (this.n !== owner.attempt) return;
+  owner.abort();
+  owner.hal.attached!.socketFailed(owner.id);
+}
+
 class EspruinoTcpSocket implements TcpProbeSocket {
   private stream: EspruinoStream | null = null;
-  private attempt = 0;
+  attempt = 0;
+  readonly id: number;
+  private readonly address: string;
+  private readonly port: number;
 
   constructor(
-    private readonly hal: EspruinoHal,
-    private readonly options: TcpOpenOptions,
-  ) {}
+    readonly hal: EspruinoHal,
+    options: TcpOpenOptions,
+  ) {
+    this.id = options.socketId;
+    this.address = options.address;
+    this.port = options.port;
+  }
 
   connect(): void {
     this.abort();
-    const self = this;
-    const attempt = ++this.attempt;
-    const client = this.hal.attached!;
-    const id = this.options.socketId;
     try {
-      this.stream = espruinoRequire('net').connect(
-        { host: this.options.address, port: this.options.port },
-        () => {
-          if (attempt !== self.attempt) return;
-          self.abort();
-          client.socketConnected(id);
-        },
+      const stream = espruinoRequire('net').connect(
+        { host: this.address, port: this.port },
+        tcpConnected,
       );
-      this.stream.on('error', () => {
-        if (attempt !== self.attempt) return;
-        self.abort();
-        client.socketFailed(id);
-      });
+      stream.o = this;
+      stream.n = ++this.attempt;
+      stream.on('error', tcpFailed);
+      this.stream = stream;
     } catch (error) {
       this.stream = null;
-      client.socketFailed(id);
+      this.hal.attached!.socketFailed(this.id);
     }
   }
 
@@ -91,84 +112,110 @@ class EspruinoTcpSocket implements TcpProbeSocket {
   }
 }
 
+/** A BGP connection is up (the connect callback; data may have come first). */
+function streamUp(this: EspruinoStream): void {
+  (this.o as EspruinoStreamSocket).reportConnected(this.n!);
+}
+
+/** Bytes from the peer, into the session's receive buffer, a buffer's length at a time. */
+function streamData(this: EspruinoStream, data: string): void {
+  const owner = this.o as EspruinoStreamSocket;
+  if (!owner.reportConnected(this.n!)) return;
+  const receive = owner.receive;
+  for (let offset = 0; offset < data.length; offset += receive.length) {
+    const length = Math.min(receive.length, data.length - offset);
+    for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
+    owner.hal.attached!.streamReceived(owner.id, length);
+  }
+}
+
+/** The send buffer is empty: a refused write may be tried again. */
+function streamDrain(this: EspruinoStream): void {
+  const owner = this.o as EspruinoStreamSocket;
+  if (this.n !== owner.attempt) return;
+  owner.unsentBytes = 0;
+  if (!owner.refused) return;
+  owner.refused = false;
+  owner.hal.attached!.streamWritable(owner.id);
+}
+
+/** The connection is gone. */
+function streamGone(this: EspruinoStream): void {
+  const owner = this.o as EspruinoStreamSocket;
+  if (this.n !== owner.attempt) return;
+  owner.stream = null;
+  owner.hal.attached!.streamClosed(owner.id);
+}
+
 /**
  * A BGP session's connection: binary crosses as strings both ways (ESPRUINO.md). Espruino runs a
  * socket's `data` callback as soon as bytes arrive but only queues the `net.connect` callback, so
  * the peer's first bytes can come before it: the first of the two reports the connection, as the
- * HAL contract promises (streamConnected before any streamReceived).
+ * HAL contract promises (streamConnected before any streamReceived). Only what the board uses of
+ * the options is kept (a field is a JsVar or two).
  */
 class EspruinoStreamSocket implements StreamSocket {
-  private stream: EspruinoStream | null = null;
-  private attempt = 0;
+  stream: EspruinoStream | null = null;
+  attempt = 0;
   /** The attempt whose connection has been reported (streamConnected). */
   private reported = 0;
   /**
    * Bytes written since the socket last said 'drain' (its send buffer empty): Espruino holds them
    * in JsVars, so they are bounded by `writeBytesMax`.
    */
-  private unsentBytes = 0;
-  private refused = false;
+  unsentBytes = 0;
+  refused = false;
+  readonly id: number;
+  readonly receive: Uint8Array;
+  private readonly address: string;
+  private readonly port: number;
+  private readonly writeBytesMax: number;
 
   constructor(
-    private readonly hal: EspruinoHal,
-    private readonly options: StreamOpenOptions,
-  ) {}
+    readonly hal: EspruinoHal,
+    options: StreamOpenOptions,
+  ) {
+    this.id = options.streamId;
+    this.receive = options.receive;
+    this.address = options.address;
+    this.port = options.port;
+    this.writeBytesMax = options.writeBytesMax;
+  }
 
   /** Reports the connection of `attempt` once, whichever of connect and data comes first. */
-  private reportConnected(attempt: number): boolean {
+  reportConnected(attempt: number): boolean {
     if (attempt !== this.attempt) return false;
     if (this.reported !== attempt) {
       this.reported = attempt;
-      this.hal.attached!.streamConnected(this.options.streamId);
+      this.hal.attached!.streamConnected(this.id);
     }
     return attempt === this.attempt;
   }
 
   connect(): void {
     this.close();
-    const self = this;
     const attempt = ++this.attempt;
-    const client = this.hal.attached!;
-    const id = this.options.streamId;
     try {
       const stream = espruinoRequire('net').connect(
-        { host: this.options.address, port: this.options.port },
-        () => {
-          self.reportConnected(attempt);
-        },
+        { host: this.address, port: this.port },
+        streamUp,
       );
-      const receive = this.options.receive;
-      stream.on('data', (data) => {
-        if (!self.reportConnected(attempt)) return;
-        for (let offset = 0; offset < data.length; offset += receive.length) {
-          const length = Math.min(receive.length, data.length - offset);
-          for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
-          client.streamReceived(id, length);
-        }
-      });
-      stream.on('drain', () => {
-        if (attempt !== self.attempt) return;
-        self.unsentBytes = 0;
-        if (!self.refused) return;
-        self.refused = false;
-        client.streamWritable(id);
-      });
-      stream.on('close', () => {
-        if (attempt !== self.attempt) return;
-        self.stream = null;
-        client.streamClosed(id);
-      });
+      stream.o = this;
+      stream.n = attempt;
+      stream.on('data', streamData);
+      stream.on('drain', streamDrain);
+      stream.on('close', streamGone);
       this.stream = stream;
       this.unsentBytes = 0;
       this.refused = false;
     } catch (error) {
-      client.streamClosed(id);
+      this.hal.attached!.streamClosed(this.id);
     }
   }
 
   write(data: Uint8Array, length: number): boolean {
     if (this.stream === null) return false;
-    if (this.unsentBytes + length > this.options.writeBytesMax) {
+    if (this.unsentBytes + length > this.writeBytesMax) {
       this.refused = true;
       return false;
     }
@@ -183,6 +230,42 @@ class EspruinoStreamSocket implements StreamSocket {
     this.stream = null;
     if (stream !== null) stream.end();
   }
+}
+
+/**
+ * A reply goes to every target it comes from (two targets may share an address and port: the one
+ * whose query it answers takes it); one from anywhere else is dropped. `this` is the HAL's socket.
+ * `remote` has the declaration's type: the names a board keeps long are those the checker finds
+ * declared there (scripts/espruino-mangle.mjs), and `remote.address` is Espruino's.
+ */
+function datagram(this: EspruinoDgramSocket, message: string, remote: EspruinoRemote): void {
+  const hal = this.o as EspruinoHal;
+  const udp = hal.udp;
+  for (let t = 0; t < udp.length; t++) {
+    const target = udp[t]!;
+    if (target.port !== remote.port || target.address !== remote.address) continue;
+    const receive = target.receive;
+    for (let i = 0; i < message.length && i < receive.length; i++)
+      receive[i] = message.charCodeAt(i);
+    hal.attached!.datagramReceived(target.socketId, message.length, true);
+  }
+}
+
+/** The socket of a family failed: every target of that family has. */
+function datagramFailed(this: EspruinoDgramSocket): void {
+  const hal = this.o as EspruinoHal;
+  for (let t = 0; t < hal.udp.length; t++)
+    if (hal.udp[t]!.family === this.n) hal.attached!.socketFailed(hal.udp[t]!.socketId);
+}
+
+/** The HAL whose wake-up timer runs (a board has one): a timer callback gets no `this`. */
+let wakeHal: EspruinoHal | null = null;
+
+function wakeup(): void {
+  const hal = wakeHal!;
+  hal.timer = null;
+  if (E.kickWatchdog !== undefined) E.kickWatchdog();
+  hal.attached!.wake();
 }
 
 /**
@@ -202,8 +285,8 @@ export class EspruinoHal implements Hal, Clock, Storage {
   /** The one UDP socket of each address family, opened with its first target. */
   dgrams: { [family: number]: EspruinoDgramSocket | undefined } = {};
   /** Every UDP target, for the replies. */
-  private readonly udp: UdpOpenOptions[] = [];
-  private timer: unknown = null;
+  readonly udp: UdpOpenOptions[] = [];
+  timer: unknown = null;
   private lastMs = 0;
   readError = '';
 
@@ -227,24 +310,11 @@ export class EspruinoHal implements Hal, Clock, Storage {
     const udp = this.udp;
     udp.push(options);
     if (this.dgrams[family] === undefined) {
-      const self = this;
       const socket = espruinoRequire('dgram').createSocket(family === 4 ? 'udp4' : 'udp6');
-      // A reply goes to every target it comes from (two targets may share an address and port:
-      // the one whose query it answers takes it); one from anywhere else is dropped.
-      socket.on('message', (message, remote) => {
-        for (let t = 0; t < udp.length; t++) {
-          const target = udp[t]!;
-          if (target.port !== remote.port || target.address !== remote.address) continue;
-          const receive = target.receive;
-          for (let i = 0; i < message.length && i < receive.length; i++)
-            receive[i] = message.charCodeAt(i);
-          self.attached!.datagramReceived(target.socketId, message.length, true);
-        }
-      });
-      socket.on('error', () => {
-        for (let t = 0; t < udp.length; t++)
-          if (udp[t]!.family === family) self.attached!.socketFailed(udp[t]!.socketId);
-      });
+      socket.o = this;
+      socket.n = family;
+      socket.on('message', datagram);
+      socket.on('error', datagramFailed);
       socket.bind(0);
       this.dgrams[family] = socket;
     }
@@ -273,15 +343,8 @@ export class EspruinoHal implements Hal, Clock, Storage {
 
   setWakeup(atMs: number): void {
     if (this.timer !== null) clearTimeout(this.timer as number);
-    const self = this;
-    this.timer = setTimeout(
-      () => {
-        self.timer = null;
-        if (E.kickWatchdog !== undefined) E.kickWatchdog();
-        self.attached!.wake();
-      },
-      Math.max(0, atMs - this.nowMs()),
-    );
+    wakeHal = this;
+    this.timer = setTimeout(wakeup, Math.max(0, atMs - this.nowMs()));
   }
 
   wallClockMs(): number {
