@@ -7,6 +7,7 @@
 // are never installed: they are only checked.
 
 import type { Address, Prefix } from '../address';
+import { typed } from '../slab';
 
 export const HEADER_BYTES = 19;
 export const MESSAGE_BYTES_MAX = 4096;
@@ -195,7 +196,7 @@ export const FAMILY_IPV6 = Family.Ipv6;
 export class BgpError {
   code = 0;
   subcode = 0;
-  readonly data = new Uint8Array(8);
+  readonly data = typed(Uint8Array, 1, 8);
   dataLength = 0;
 
   /**

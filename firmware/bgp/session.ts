@@ -27,6 +27,7 @@ import {
   parseOpen,
   UpdateVerdict,
 } from './codec';
+import { typed } from '../slab';
 
 export const enum SessionState {
   Idle = 0,
@@ -230,7 +231,9 @@ export class BgpSession implements OpenInfo {
       this.establishedCount = 0;
       this.updatesUnchecked = 0;
     }
-    this.transmit = new Uint8Array(
+    this.transmit = typed(
+      Uint8Array,
+      1,
       typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
         ? Limit.TransmitBytes
         : Limit.TransmitBytesWithoutAddPath,
@@ -241,7 +244,7 @@ export class BgpSession implements OpenInfo {
     this.frameLength = 0;
     this.skipBytes = 0;
     this.error = new BgpError();
-    this.random = new Uint8Array(1);
+    this.random = typed(Uint8Array, 1, 1);
     this.retryAtMs = 0;
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;

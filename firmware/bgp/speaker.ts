@@ -31,6 +31,7 @@ import {
   type SessionOptions,
   type SessionOwner,
 } from './session';
+import { typed } from '../slab';
 
 /**
  * The speaker's numbers. A const enum: esbuild writes each where it is used, and a board keeps no
@@ -78,7 +79,7 @@ function copyOut(scratch: Uint8Array, length: number, earlier: readonly Uint8Arr
     for (let i = 0; same && i < length; i++) same = message[i] === scratch[i];
     if (same) return message;
   }
-  const message = new Uint8Array(length);
+  const message = typed(Uint8Array, 1, length); // carved on a board: they live as long as it runs
   message.set(scratch.subarray(0, length));
   return message;
 }
@@ -274,12 +275,12 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.fleet = table;
       if (table !== null) fleetHooks(this, table);
     }
-    this.prefixFamily = new Uint8Array(prefixes.length);
+    this.prefixFamily = typed(Uint8Array, 1, prefixes.length);
     for (let i = 0; i < prefixes.length; i++) this.prefixFamily[i] = prefixes[i]!.family;
     this.updates = config.announcer.peers.map((peer) =>
       this.buildUpdates(peer, prefixes, attributes),
     );
-    this.pending = config.announcer.peers.map(() => new Uint8Array(prefixes.length));
+    this.pending = config.announcer.peers.map(() => typed(Uint8Array, 1, prefixes.length));
     if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
       this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
       const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board

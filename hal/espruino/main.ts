@@ -8,8 +8,9 @@ import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
-import { runDeviceBench } from '../../firmware/device-bench';
+import { runDeviceBench, type DeviceBenchRow } from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
+import { typed } from '../../firmware/slab';
 import { EspruinoHal } from './index';
 import { isDigit, isLetter } from '../../firmware/text';
 
@@ -19,7 +20,12 @@ let booted = false;
 function revive(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   const record = value as { [key: string]: unknown };
-  if (Array.isArray(record['$bytes'])) return new Uint8Array(record['$bytes'] as number[]);
+  const bytes = record['$bytes'] as number[] | undefined;
+  if (Array.isArray(bytes)) {
+    const array = typed(Uint8Array, 1, bytes.length); // addresses: carved from the slab
+    for (let i = 0; i < bytes.length; i++) array[i] = bytes[i]!;
+    return array;
+  }
   for (const key in record) record[key] = revive(record[key]);
   return record;
 }
@@ -139,31 +145,41 @@ function bgpSummary(): string {
 let speaker: BgpSpeaker | null = null;
 let running: Lifeline | null = null;
 
+/**
+ * For `lifeline bench --device`: the on-device benchmark, reachable from the REPL, with the
+ * running firmware's probe rounds and the board's memory. A function of the top level, not a
+ * closure of boot's: that would keep boot's scope for as long as the board runs.
+ */
+function lifelineBench(batches: number, perBatch: number): DeviceBenchRow[] {
+  const rows = runDeviceBench(
+    () => getTime() * 1e9,
+    batches,
+    perBatch,
+    running === null ? null : running.roundMs,
+    running === null ? 0 : running.counters.rounds,
+  );
+  rows.push({
+    name: 'device: JsVars in use',
+    medianNs: -1,
+    p99Ns: -1,
+    samples: 1,
+    note: memoryLine('now'),
+  });
+  return rows;
+}
+
+/** The footprint once the firmware runs, logged MEMORY_REPORT_S after boot. */
+function reportRunning(): void {
+  console.log(memoryLine('running'));
+}
+
 function boot(): void {
   if (booted) return;
   booted = true;
-  // For `lifeline bench --device`: the on-device benchmark, reachable from the REPL, with the
-  // running firmware's probe rounds and the board's memory.
-  global['lifelineBench'] = (batches: number, perBatch: number) => {
-    const rows = runDeviceBench(
-      () => getTime() * 1e9,
-      batches,
-      perBatch,
-      running === null ? null : running.roundMs,
-      running === null ? 0 : running.counters.rounds,
-    );
-    rows.push({
-      name: 'device: JsVars in use',
-      medianNs: -1,
-      p99Ns: -1,
-      samples: 1,
-      note: memoryLine('now'),
-    });
-    return rows;
-  };
+  global['lifelineBench'] = lifelineBench;
   if (E.enableWatchdog !== undefined) E.enableWatchdog(10, false); // kicked on every wake-up
   console.log(memoryLine('loaded'));
-  setTimeout(() => console.log(memoryLine('running')), MEMORY_REPORT_S * 1000);
+  setTimeout(reportRunning, MEMORY_REPORT_S * 1000);
   const embedded = revive(LIFELINE_CONFIG) as Config & Embedded;
   const config = embedded as Config;
   const hal = new EspruinoHal();
