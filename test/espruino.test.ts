@@ -33,6 +33,20 @@ async function buildSnippet(code: string): Promise<string> {
 }
 
 /** The board build of the example service with one BGP peer (10.9.0.1, AS 65000). */
+/** The board bundle of the ExaBGP example turned to one BGP peer, with `extra` in its config. */
+async function oneBgpPeerBundle(extra: Record<string, unknown>): Promise<string> {
+  const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+  doc.announcer = {
+    kind: 'bgp',
+    localAs: 65010,
+    routerId: '192.0.2.10',
+    peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
+  };
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+  writeFileSync(join(dir, 'board.json'), JSON.stringify({ ...doc, ...extra }));
+  return (await buildEspruino(await validatedConfig(join(dir, 'board.json')))).text;
+}
+
 async function bgpBundle(): Promise<string> {
   const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
   doc.announcer = {
@@ -143,18 +157,10 @@ describe('Espruino target', () => {
   });
 
   it('compiles the fleet table and the guard into a board with `fleet`, and out of one without', async () => {
-    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
-    doc.announcer = {
-      kind: 'bgp',
-      localAs: 65010,
-      routerId: '192.0.2.10',
-      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
-    };
-    doc.fleet = { siteCommunity: '65010:1', lastResortCommunity: '65010:666' };
-    doc.guard = { panicFraction: 0.8 };
-    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
-    writeFileSync(join(dir, 'fleet.json'), JSON.stringify(doc));
-    const withFleet = (await buildEspruino(await validatedConfig(join(dir, 'fleet.json')))).text;
+    const withFleet = await oneBgpPeerBundle({
+      fleet: { siteCommunity: '65010:1', lastResortCommunity: '65010:666' },
+      guard: { panicFraction: 0.8 },
+    });
     expect(checkEspruinoSource(withFleet)).toEqual([]);
     const without = await bgpBundle();
     for (const code of ['add-path=no', ' others=', 'cancelled=fall', 'overflow maxSites'])
@@ -163,17 +169,9 @@ describe('Espruino target', () => {
   });
 
   it('compiles the overrides into a board with a pin or a console, and out of one with neither', async () => {
-    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
-    doc.announcer = {
-      kind: 'bgp',
-      localAs: 65010,
-      routerId: '192.0.2.10',
-      peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
-    };
-    doc.overridePin = { driver: 'espruino', pin: 'D5', activeLow: true, debounceMs: 50 };
-    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
-    writeFileSync(join(dir, 'pin.json'), JSON.stringify(doc));
-    const withPin = (await buildEspruino(await validatedConfig(join(dir, 'pin.json')))).text;
+    const withPin = await oneBgpPeerBundle({
+      overridePin: { driver: 'espruino', pin: 'D5', activeLow: true, debounceMs: 50 },
+    });
     expect(checkEspruinoSource(withPin)).toEqual([]);
     const without = await bgpBundle();
     // Without either nothing could end an override: a stored one is not restored, but noted.
