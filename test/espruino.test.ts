@@ -32,9 +32,11 @@ async function buildSnippet(code: string): Promise<string> {
   }
 }
 
-/** The board build of the example service with one BGP peer (10.9.0.1, AS 65000). */
-/** The board bundle of the ExaBGP example turned to one BGP peer, with `extra` in its config. */
-async function oneBgpPeerBundle(extra: Record<string, unknown>): Promise<string> {
+/**
+ * The board build of the example service with one BGP peer (10.9.0.1, AS 65000), with `extra` in
+ * its config.
+ */
+async function bgpBundle(extra: Record<string, unknown> = {}): Promise<string> {
   const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
   doc.announcer = {
     kind: 'bgp',
@@ -43,22 +45,8 @@ async function oneBgpPeerBundle(extra: Record<string, unknown>): Promise<string>
     peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
   };
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
-  writeFileSync(join(dir, 'board.json'), JSON.stringify({ ...doc, ...extra }));
-  return (await buildEspruino(await validatedConfig(join(dir, 'board.json')))).text;
-}
-
-async function bgpBundle(): Promise<string> {
-  const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
-  doc.announcer = {
-    kind: 'bgp',
-    localAs: 65010,
-    routerId: '192.0.2.10',
-    peers: [{ address: '10.9.0.1', remoteAs: 65000, holdTimeS: 9, nextHopV4: '192.0.2.10' }],
-  };
-  const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
-  writeFileSync(join(dir, 'bgp.json'), JSON.stringify(doc));
-  const config = await validatedConfig(join(dir, 'bgp.json'));
-  return (await buildEspruino(config)).text;
+  writeFileSync(join(dir, 'bgp.json'), JSON.stringify({ ...doc, ...extra }));
+  return (await buildEspruino(await validatedConfig(join(dir, 'bgp.json')))).text;
 }
 
 describe('Espruino target', () => {
@@ -157,7 +145,7 @@ describe('Espruino target', () => {
   });
 
   it('compiles the fleet table and the guard into a board with `fleet`, and out of one without', async () => {
-    const withFleet = await oneBgpPeerBundle({
+    const withFleet = await bgpBundle({
       fleet: { siteCommunity: '65010:1', lastResortCommunity: '65010:666' },
       guard: { panicFraction: 0.8 },
     });
@@ -169,7 +157,7 @@ describe('Espruino target', () => {
   });
 
   it('compiles the overrides into a board with a pin or a console, and out of one with neither', async () => {
-    const withPin = await oneBgpPeerBundle({
+    const withPin = await bgpBundle({
       overridePin: { driver: 'espruino', pin: 'D5', activeLow: true, debounceMs: 50 },
     });
     expect(checkEspruinoSource(withPin)).toEqual([]);
