@@ -3,12 +3,13 @@
 
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
 import { dnsTargets, document } from './helpers';
 import {
+  lifelineRunCommand,
   randomPort,
   startBird,
   startExaBgp,
@@ -44,19 +45,13 @@ describe('ExaBGP runs lifeline and peers with BIRD 2', () => {
     doc.announcer = { kind: 'exabgp', nextHopV4: '127.0.0.1', nextHopV6: '::1' };
     const dir = mkdtempSync(join(tmpdir(), 'lifeline-exa-'));
     writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
-    const command =
-      process.execPath +
-      ' ' +
-      resolve('dist/lifeline.mjs') +
-      ' run --config ' +
-      join(dir, 'config.json');
     exabgp = startExaBgp({
       peerAddress: '127.0.0.2',
       peerPort: bgpPort,
       localAddress: '127.0.0.1',
       as: 65001,
       peerAs: 65000,
-      processCommand: command,
+      processCommand: lifelineRunCommand(join(dir, 'config.json')),
     });
   });
 

@@ -5,28 +5,25 @@
 // two sites go, it holds as last resort, and its route reaches BIRD with the last-resort community
 // and MED; when a site comes back, it withdraws again.
 
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { document } from './helpers';
 import { startFleetBird, type FleetBird } from './support/fleet-bird';
-import { randomPort, requireCommand, stopProcess, waitFor } from './support/peers';
+import { lifelineRunCommand, randomPort, startExaBgp, waitFor, type ExaBgp } from './support/peers';
 
 const BIRD_ADDRESS = '127.0.12.4';
 const EXABGP_ADDRESS = '127.0.12.3';
 
 describe('fleet guard through ExaBGP and BIRD 2', () => {
   let bird: FleetBird;
-  let exabgp: ChildProcess | null = null;
-  let exabgpLog = '';
+  let exabgp: ExaBgp | null = null;
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-exa-fleet-'));
   const metricsPort = randomPort();
 
   beforeAll(async () => {
-    requireCommand('/usr/sbin/exabgp', 'exabgp');
     const port = randomPort();
     bird = await startFleetBird({ address: BIRD_ADDRESS, neighbor: EXABGP_ADDRESS, port });
     const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 2, rise: 2, quorum: 1 }) as any;
@@ -42,55 +39,25 @@ describe('fleet guard through ExaBGP and BIRD 2', () => {
     };
     doc.metrics = { listen: EXABGP_ADDRESS + ':' + metricsPort };
     writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
-    const command =
-      process.execPath +
-      ' ' +
-      resolve('dist/lifeline.mjs') +
-      ' run --config ' +
-      join(dir, 'config.json');
-    writeFileSync(
-      join(dir, 'exabgp.conf'),
-      `process lifeline {
-  run ${command};
-  encoder json;
-}
-neighbor ${BIRD_ADDRESS} {
-  connect ${port};
-  router-id ${EXABGP_ADDRESS};
-  local-address ${EXABGP_ADDRESS};
-  local-as 65010;
-  peer-as 65000;
-  hold-time 9;
-  family { ipv4 unicast; ipv6 unicast; }
-  capability { add-path receive; }
-  api { processes [ lifeline ]; neighbor-changes; receive { parsed; update; } }
-}
-`,
-    );
-    const env = {
-      ...process.env,
-      'exabgp.daemon.user': execFileSync('id', ['-un'], { encoding: 'utf8' }).trim(),
-      'exabgp.daemon.drop': 'false',
-      'exabgp.log.destination': 'stdout',
-      'exabgp.tcp.bind': '',
-      'exabgp.api.cli': 'false',
-    };
-    exabgp = spawn('/usr/sbin/exabgp', [join(dir, 'exabgp.conf')], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+    exabgp = startExaBgp({
+      peerAddress: BIRD_ADDRESS,
+      peerPort: port,
+      localAddress: EXABGP_ADDRESS,
+      as: 65010,
+      peerAs: 65000,
+      processCommand: lifelineRunCommand(join(dir, 'config.json')),
+      fleetView: true,
     });
-    exabgp.stdout!.on('data', (chunk: Buffer) => (exabgpLog += chunk.toString()));
-    exabgp.stderr!.on('data', (chunk: Buffer) => (exabgpLog += chunk.toString()));
   });
 
   afterAll(async () => {
-    await stopProcess(exabgp);
+    await exabgp?.stop();
     await bird?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const context = (): string =>
-    '\nexabgp log:\n' + exabgpLog.slice(-4000) + '\nBIRD log:\n' + bird.log();
+    '\nexabgp log:\n' + (exabgp?.log() ?? '').slice(-4000) + '\nBIRD log:\n' + bird.log();
   let metrics = '';
   const metric = async (name: string): Promise<number> => {
     try {

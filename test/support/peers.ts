@@ -5,7 +5,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 export function requireCommand(path: string, debianPackage: string): void {
   if (spawnSync('test', ['-x', path]).status !== 0) {
@@ -135,7 +135,16 @@ export interface ExaBgp {
   stop(): Promise<void>;
 }
 
-/** ExaBGP connecting to BIRD, running `processCommand` as its API process. */
+/** `lifeline run` of the built bundle with the config at `configPath`, as a shell command. */
+export function lifelineRunCommand(configPath: string): string {
+  return process.execPath + ' ' + resolve('dist/lifeline.mjs') + ' run --config ' + configPath;
+}
+
+/**
+ * ExaBGP connecting to BIRD, running `processCommand` as its API process. With `fleetView` it asks
+ * for every path (ADD-PATH receive) and passes the received UPDATEs to the process as JSON (the
+ * fleet view of host/exabgp-fleet.ts).
+ */
 export function startExaBgp(options: {
   peerAddress: string;
   peerPort: number;
@@ -143,14 +152,19 @@ export function startExaBgp(options: {
   as: number;
   peerAs: number;
   processCommand: string;
+  fleetView?: boolean;
 }): ExaBgp {
   requireCommand('/usr/sbin/exabgp', 'exabgp');
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-exabgp-'));
+  const api = options.fleetView
+    ? `capability { add-path receive; }
+  api { processes [ lifeline ]; neighbor-changes; receive { parsed; update; } }`
+    : 'api { processes [ lifeline ]; }';
   writeFileSync(
     join(dir, 'exabgp.conf'),
     `process lifeline {
   run ${options.processCommand};
-  encoder text;
+  encoder ${options.fleetView ? 'json' : 'text'};
 }
 neighbor ${options.peerAddress} {
   connect ${options.peerPort};
@@ -160,7 +174,7 @@ neighbor ${options.peerAddress} {
   peer-as ${options.peerAs};
   hold-time 9;
   family { ipv4 unicast; ipv6 unicast; }
-  api { processes [ lifeline ]; }
+  ${api}
 }
 `,
   );
