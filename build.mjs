@@ -5,7 +5,7 @@
 //                              or config/espruino.example.json), checked against Espruino's subset
 // `node build.mjs [--config FILE]`. Exits 1, with the source line, when a target does not build.
 
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -118,13 +118,7 @@ let reserved = null;
 
 /** The names the board bundle must keep (scripts/espruino-mangle.mjs), worked out once. */
 function reservedSet(root) {
-  if (reserved !== null) return reserved;
-  const files = [];
-  for (const dir of ['firmware', 'firmware/bgp', 'hal/espruino']) {
-    for (const file of readdirSync(join(root, dir)))
-      if (file.endsWith('.ts')) files.push(join(root, dir, file));
-  }
-  reserved = reservedNames(root, files);
+  if (reserved === null) reserved = reservedNames(root);
   return reserved;
 }
 

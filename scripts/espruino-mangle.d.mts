@@ -1,5 +1,5 @@
 export declare const EXTERNAL: string[];
-export declare function reservedNames(root: string, files: string[]): Set<string>;
+export declare function reservedNames(root: string): Set<string>;
 export declare function namePattern(names: Iterable<string>): RegExp;
 export declare function mangledConfig(
   value: unknown,

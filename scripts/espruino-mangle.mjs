@@ -31,16 +31,16 @@ const LANGUAGE = [
 ];
 
 /**
- * The member names the board's sources (`files`, from hal/espruino/main.ts) use across the
+ * The member names the board's sources (hal/espruino/main.ts and what it imports) use across the
  * bundle's edge, as the TypeScript checker resolves them: a member access or an object literal's
  * key whose declaration is in the library (ES2022) or hal/espruino/globals.d.ts (or that it cannot
  * resolve), and the members of the sources' enums (esbuild writes an enum's members as strings,
  * `E[E.Open=1]="Open"`, but would shorten the uses it does not inline). The firmware's own names
  * are all free to shorten even where the library has the same name (`status`, `resolve`, `set`).
  */
-export function reservedNames(root, files) {
+export function reservedNames(root) {
   const globals = join(root, 'hal/espruino/globals.d.ts');
-  const program = ts.createProgram([join(root, 'hal/espruino/main.ts'), globals, ...files], {
+  const program = ts.createProgram([join(root, 'hal/espruino/main.ts'), globals], {
     target: ts.ScriptTarget.ES2022,
     module: ts.ModuleKind.ESNext,
     moduleResolution: ts.ModuleResolutionKind.Bundler,

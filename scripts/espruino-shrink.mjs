@@ -327,6 +327,45 @@ function ownThis(body) {
   return found;
 }
 
+/** Whether `node` lies within `range`. */
+function inside(range, node) {
+  return node.start >= range.start && node.end <= range.end;
+}
+
+/**
+ * Whether writing in `candidate` would touch what an already chosen one rewrites: a call of one
+ * inside the other's definition, or calls of both one inside the other. Such a one waits for the
+ * next pass, over the rewritten text.
+ */
+function clashes(chosen, candidate) {
+  const { definition, sites } = candidate;
+  const overlap = (a, b) => inside(a, b) || inside(b, a);
+  return chosen.some(
+    (other) =>
+      sites.some(({ call }) => overlap(other.definition, call)) ||
+      other.sites.some(({ call }) => inside(definition, call)) ||
+      sites.some(({ call }) => other.sites.some((site) => overlap(call, site.call))),
+  );
+}
+
+/** `pass` repeated over `source` until it changes nothing, with how much it wrote in. */
+function untilSettled(pass, source, mangled) {
+  let text = source;
+  let inlined = 0;
+  for (;;) {
+    const result = pass(text, mangled);
+    if (result.inlined === 0) return { text, inlined };
+    text = result.text;
+    inlined += result.inlined;
+  }
+}
+
+/** The text of `node` in `source` with `cuts` (ranges inside it) replaced. */
+function rewritten(source, node, cuts) {
+  const grown = cuts.reduce((sum, [start, end, text]) => sum + text.length - (end - start), 0);
+  return splice(source.slice(0, node.end), cuts).slice(node.start, node.end + grown);
+}
+
 /** A function called from up to this many places is copied to each, when it is this small. */
 export const INLINE_CALLS_MAX = 3;
 export const INLINE_BYTES_MAX = 400;
@@ -389,10 +428,7 @@ function definitions(ast, top, mangled) {
 function arrowParts(source, fn, call, method) {
   const self = '$self';
   const thisCuts = method ? ownThis(fn.body).map((node) => [node.start, node.end, self]) : [];
-  const body = splice(source.slice(0, fn.body.end), thisCuts).slice(
-    fn.body.start,
-    fn.body.end + thisCuts.reduce((grow, cut) => grow + self.length - (cut[1] - cut[0]), 0),
-  );
+  const body = rewritten(source, fn.body, thisCuts);
   const params = (method ? [self] : []).concat(fn.params.map((param) => param.name));
   const args = (method ? [call.callee.object] : []).concat(call.arguments);
   const text = args.map((arg) => source.slice(arg.start, arg.end));
@@ -428,8 +464,6 @@ function inlinePass(source, mangled) {
       (sites.length <= INLINE_CALLS_MAX && definition.end - definition.start <= INLINE_BYTES_MAX),
   );
   const chosen = [];
-  const inside = (range, node) => node.start >= range.start && node.end <= range.end;
-  const overlap = (a, b) => inside(a, b) || inside(b, a);
   for (const candidate of candidates) {
     const { fn, sites, definition } = candidate;
     if (fn.params.some((param) => param.type !== 'Identifier') || !movable(fn.body)) continue;
@@ -441,13 +475,7 @@ function inlinePass(source, mangled) {
         !call.arguments.some((arg) => arg.type === 'SpreadElement') &&
         !inside(definition, call),
     );
-    const clash = chosen.some(
-      (other) =>
-        sites.some(({ call }) => inside(other.definition, call)) ||
-        other.sites.some(({ call }) => inside(definition, call)) ||
-        sites.some(({ call }) => other.sites.some((site) => overlap(call, site.call))),
-    );
-    if (fits && !clash) chosen.push(candidate);
+    if (fits && !clashes(chosen, candidate)) chosen.push(candidate);
   }
   const cuts = [];
   for (const { definition, fn, sites, method } of chosen) {
@@ -485,14 +513,7 @@ function inlinePass(source, mangled) {
  */
 export function inlineCalls(source, mangled) {
   hoisted = 0; // the same names in every build of the same source
-  let text = source;
-  let inlined = 0;
-  for (;;) {
-    const pass = inlinePass(text, mangled);
-    if (pass.inlined === 0) return { text, inlined };
-    text = pass.text;
-    inlined += pass.inlined;
-  }
+  return untilSettled(inlinePass, source, mangled);
 }
 
 /** An expression whose value and effects do not depend on when, or how often, it is evaluated. */
@@ -546,7 +567,6 @@ function expressionPass(source, mangled) {
   const found = definitions(ast, top, mangled);
   const cuts = [];
   const taken = [];
-  const inside = (range, node) => node.start >= range.start && node.end <= range.end;
   for (const { definition, fn, sites, method } of found) {
     const body = returned(fn);
     if (body === null || fn.params.some((param) => param.type !== 'Identifier')) continue;
@@ -571,17 +591,7 @@ function expressionPass(source, mangled) {
           (!looped(site.around) &&
             !site.call.arguments.some((arg) => arg.type === 'SpreadElement'))),
     );
-    const clash = taken.some(
-      (other) =>
-        sites.some(
-          ({ call }) => inside(other.definition, call) || inside(call, other.definition),
-        ) ||
-        other.sites.some(({ call }) => inside(definition, call)) ||
-        sites.some(({ call }) =>
-          other.sites.some((site) => inside(call, site.call) || inside(site.call, call)),
-        ),
-    );
-    if (!fits || clash) continue;
+    if (!fits || clashes(taken, { definition, sites })) continue;
     taken.push({ definition, sites });
     cuts.push([definition.start, definition.end, '']);
     for (const site of sites) {
@@ -612,13 +622,7 @@ function expressionPass(source, mangled) {
         if (parent?.type === 'Property' && parent.key === node && !parent.computed) return;
         inner.push([node.start, node.end, values.get(node.name)]);
       });
-      const text = splice(source.slice(0, body.expression.end), inner);
-      const grown = inner.reduce((sum, [start, end, text]) => sum + text.length - (end - start), 0);
-      cuts.push([
-        call.start,
-        call.end,
-        '(' + text.slice(body.expression.start, body.expression.end + grown) + ')',
-      ]);
+      cuts.push([call.start, call.end, '(' + rewritten(source, body.expression, inner) + ')']);
     }
   }
   return { text: splice(source, cuts), inlined: taken.length };
@@ -637,12 +641,5 @@ export const EXPRESSION_BYTES_MAX = 120;
  * called at once (as in `inlineCalls`), and none inside a loop.
  */
 export function inlineExpressions(source, mangled) {
-  let text = source;
-  let inlined = 0;
-  for (;;) {
-    const pass = expressionPass(text, mangled);
-    if (pass.inlined === 0) return { text, inlined };
-    text = pass.text;
-    inlined += pass.inlined;
-  }
+  return untilSettled(expressionPass, source, mangled);
 }
