@@ -6,7 +6,7 @@
 // library's and Espruino's (declared in the TypeScript library and hal/espruino/globals.d.ts), and
 // what the host reads from the board (EXTERNAL).
 
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import ts from 'typescript';
 
 /**
