@@ -153,9 +153,34 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
+    this.restoreOverrides();
+    this.nextRoundMs = this.hal.clock.nowMs();
+    this.hal.log(
+      'boot device=' +
+        this.config.deviceName +
+        ' services=' +
+        this.config.services.length +
+        ' targets=' +
+        this.probes.slotCount +
+        ' intervalMs=' +
+        this.config.intervalMs +
+        ' timeoutMs=' +
+        this.config.timeoutMs +
+        ' fastIntervalMs=' +
+        this.config.fastIntervalMs +
+        ' announcer=' +
+        this.config.announcer.kind,
+    );
+    this.wake();
+  }
+
+  /**
+   * Restores the stored overrides. A state file is input like any other: whatever it holds (or
+   * whatever goes wrong reading it), boot goes on without the overrides it could not vouch for.
+   * (Called once: the board build writes it in at its call.)
+   */
+  private restoreOverrides(): void {
     const nowMs = this.hal.clock.nowMs();
-    // The stored overrides. A state file is input like any other: whatever it holds (or whatever
-    // goes wrong reading it), boot goes on without the overrides it could not vouch for.
     let notes: string[] = [];
     if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
       try {
@@ -197,24 +222,6 @@ export class Lifeline implements HalClient {
       // What the restart cost is written at once: a crash loop cannot keep an override alive.
       if (restored) this.persistOrEnd(nowMs);
     }
-    this.nextRoundMs = this.hal.clock.nowMs();
-    this.hal.log(
-      'boot device=' +
-        this.config.deviceName +
-        ' services=' +
-        this.config.services.length +
-        ' targets=' +
-        this.probes.slotCount +
-        ' intervalMs=' +
-        this.config.intervalMs +
-        ' timeoutMs=' +
-        this.config.timeoutMs +
-        ' fastIntervalMs=' +
-        this.config.fastIntervalMs +
-        ' announcer=' +
-        this.config.announcer.kind,
-    );
-    this.wake();
   }
 
   /**
