@@ -83,29 +83,7 @@ export class AuditLog {
     // Problems are throttled apart from the events they accompany: a pin that cannot be read must
     // not silence the pin's edges.
     const key = fields.indexOf('problem=') === 0 ? event + '/problem' : event;
-    // Counts `key` in its window: over the burst, the record is held back.
-    let i = this.throttledNames.indexOf(key);
-    if (
-      UNTHROTTLED.indexOf(key) < 0 &&
-      (i >= 0 || this.throttledNames.length < THROTTLED_NAMES_MAX)
-    ) {
-      if (i < 0) {
-        i = this.throttledNames.push(key) - 1;
-        this.windowStartMs[i] = nowMs;
-      }
-      if (nowMs - this.windowStartMs[i]! >= AUDIT_WINDOW_MS) {
-        this.windowStartMs[i] = nowMs;
-        this.windowRecords[i] = 0;
-      }
-      if (this.windowRecords[i]! >= AUDIT_BURST) {
-        if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
-        this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
-        this.suppressedTotal++;
-        return;
-      }
-      this.windowRecords[i] = this.windowRecords[i]! + 1;
-    }
-    this.write(event, fields, nowMs);
+    if (!this.throttled(key, nowMs)) this.write(event, fields, nowMs);
   }
 
   /** Reports the counts of windows that have ended. Cheap when there is nothing to report. */
@@ -124,6 +102,32 @@ export class AuditLog {
         nowMs,
       );
     }
+  }
+
+  /**
+   * Counts `event` in its window; true when it is over the burst and must be held back. (Called
+   * once: the board build writes it in at its call.)
+   */
+  private throttled(event: string, nowMs: number): boolean {
+    if (UNTHROTTLED.indexOf(event) >= 0) return false;
+    let i = this.throttledNames.indexOf(event);
+    if (i < 0) {
+      if (this.throttledNames.length === THROTTLED_NAMES_MAX) return false;
+      i = this.throttledNames.push(event) - 1;
+      this.windowStartMs[i] = nowMs;
+    }
+    if (nowMs - this.windowStartMs[i]! >= AUDIT_WINDOW_MS) {
+      this.windowStartMs[i] = nowMs;
+      this.windowRecords[i] = 0;
+    }
+    if (this.windowRecords[i]! < AUDIT_BURST) {
+      this.windowRecords[i] = this.windowRecords[i]! + 1;
+      return false;
+    }
+    if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
+    this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
+    this.suppressedTotal++;
+    return true;
   }
 
   private write(event: string, fields: string, nowMs: number): void {
