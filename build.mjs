@@ -187,7 +187,7 @@ export const NODE_OPTIONS = {
   platform: 'node',
   target: 'node20',
   external: ['serialport', 'esbuild'],
-  // The release in lifeline_build_info (host/status-metrics.ts).
+  // The release in lifeline_build_info (appliance/status-metrics.ts).
   define: {
     LIFELINE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version),
   },
@@ -260,7 +260,7 @@ export async function build(configPath = 'config/espruino.example.json') {
   try {
     await esbuild.build({
       ...NODE_OPTIONS,
-      entryPoints: ['host/cli.ts'],
+      entryPoints: ['cli/lifeline.ts'],
       outfile: 'dist/lifeline.mjs',
     });
     chmodSync('dist/lifeline.mjs', 0o755);

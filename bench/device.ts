@@ -2,7 +2,7 @@
 // lifelineBench, firmware/device-bench.ts), called over the console's REPL; its figures come back
 // into the same table and JSON as the Node bench.
 
-import { BoardLink } from '../host/flash';
+import { BoardLink } from '../operator/flash';
 import type { BenchRow } from './suite';
 
 export async function deviceBench(

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { PerformanceObserver } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 
-import { dnsmasqPath, startDnsmasq } from '../host/dnsmasq';
+import { dnsmasqPath, startDnsmasq } from '../lab/dnsmasq';
 import { benchConfig, RoundDriver } from './suite';
 
 const ROUNDS = 5000;

@@ -15,7 +15,7 @@ import { readConfig } from '../firmware/config';
 import { Console } from '../firmware/console';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
-import { createPinReader, PinWatcher } from '../host/pin';
+import { createPinReader, PinWatcher } from '../appliance/pin';
 import { speakerBenchConfig, Peer, type Timings } from './bgp';
 
 const CHANGES = 300;

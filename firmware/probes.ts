@@ -11,7 +11,7 @@ import { typed } from './slab';
 
 /**
  * `true` in the Espruino build (build.mjs): a board has no metrics, so the per-slot counters and
- * RTT figures (read by host/metrics.ts only) are neither kept nor counted there.
+ * RTT figures (read by appliance/metrics.ts only) are neither kept nor counted there.
  */
 declare const LIFELINE_LEAN: boolean | undefined;
 

@@ -13,8 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
-import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
-import { ServiceWatchdog } from '../host/systemd';
+import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
+import { ServiceWatchdog } from '../appliance/systemd';
 import { config, dnsTargets, document } from './helpers';
 import { randomPort, requireCommand, stopProcess, waitFor } from './support/peers';
 

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { encodeKeepalive, encodeOpen, FAMILY_IPV4, FAMILY_IPV6 } from '../firmware/bgp/codec';
-import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
+import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
 import { dnsTargets, document } from './helpers';
 import { randomPort, stopProcess, waitFor } from './support/peers';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { BoardLink } from '../host/flash';
+import { BoardLink } from '../operator/flash';
 import { requireCommand, waitFor } from './support/peers';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-board-link-'));

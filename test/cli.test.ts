@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
+import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
 import { ANNOUNCE, document, SPEC_EXAMPLE } from './helpers';
 import { randomPort, stopProcess, waitFor } from './support/peers';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
+import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
 import { bgpAnnouncer, dnsTargets, document, keygen } from './helpers';
 import {
   randomPort,

@@ -9,7 +9,7 @@ import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { CONFIG_KEYS, readConfig } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { SimHal } from '../hal/sim/index';
-import { renderMetrics } from '../host/metrics';
+import { renderMetrics } from '../appliance/metrics';
 import { document, simRig } from './helpers';
 
 const REFERENCE = readFileSync('docs/reference.md', 'utf8');

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { DNSMASQ_RECORD, startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
+import { DNSMASQ_RECORD, startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
 import { keygen } from './helpers';
 import {
   boardDir,

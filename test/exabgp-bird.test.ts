@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
+import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
 import { dnsTargets, document } from './helpers';
 import {
   lifelineRunCommand,

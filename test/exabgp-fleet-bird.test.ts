@@ -1,6 +1,6 @@
 // The fleet guard with the ExaBGP announcer, end to end (issue 12): BIRD 2 holds two other sites'
 // routes for our prefixes and sends every path to ExaBGP with ADD-PATH; ExaBGP runs `lifeline run`
-// and passes the received UPDATEs to it as JSON (host/exabgp-fleet.ts). Lifeline's data centres
+// and passes the received UPDATEs to it as JSON (appliance/exabgp-fleet.ts). Lifeline's data centres
 // are unreachable, so its decision is down: with two other sites it stays withdrawn; when BIRD's
 // two sites go, it holds as last resort, and its route reaches BIRD with the last-resort community
 // and MED; when a site comes back, it withdraws again.

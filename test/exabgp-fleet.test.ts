@@ -1,10 +1,10 @@
-// The fleet view with the ExaBGP announcer (host/exabgp-fleet.ts): ExaBGP 4's JSON messages on
+// The fleet view with the ExaBGP announcer (appliance/exabgp-fleet.ts): ExaBGP 4's JSON messages on
 // stdin (the format of its reactor/api/response/json.py), read into the fleet table.
 
 import { describe, expect, it } from 'vitest';
 
 import { readConfig } from '../firmware/config';
-import { ExaBgpFleet } from '../host/exabgp-fleet';
+import { ExaBgpFleet } from '../appliance/exabgp-fleet';
 import { document } from './helpers';
 
 const HEAD =

@@ -3,7 +3,7 @@
 // the others' paths (ADD-PATH tx). Every site's data centres are cut at once (SIGSTOP), then one
 // site is restored, then the others. The prefix's presence at BIRD comes from BIRD's route log
 // (millisecond timestamps) and from a sampler of its table every few milliseconds. The same code
-// plays `lifeline lab --scenario fleet` (host/fleet-scenario.ts), which the last case runs.
+// plays `lifeline lab --scenario fleet` (lab/fleet-scenario.ts), which the last case runs.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { RouteCollector } from '../host/collector';
-import { startDnsmasq } from '../host/dnsmasq';
+import { RouteCollector } from '../lab/collector';
+import { startDnsmasq } from '../lab/dnsmasq';
 import {
   FleetLab,
   LAST_RESORT_COMMUNITY,
@@ -22,8 +22,8 @@ import {
   SITES,
   until,
   type DataCentre,
-} from '../host/fleet-lab';
-import { GUARD_ABSENCE_MS_MAX, wholeFleetCut, type CutFigures } from '../host/fleet-scenario';
+} from '../lab/fleet-lab';
+import { GUARD_ABSENCE_MS_MAX, wholeFleetCut, type CutFigures } from '../lab/fleet-scenario';
 import { keygen } from './helpers';
 import { randomPort } from './support/peers';
 

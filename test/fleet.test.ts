@@ -11,9 +11,9 @@ import { describe, expect, it } from 'vitest';
 
 import { OverrideKind } from '../firmware/override';
 import { Behaviour } from '../hal/sim/index';
-import { fleetRows, formatAge, formatTable, parseMetrics } from '../host/fleet';
-import { renderMetrics } from '../host/metrics';
-import { configHash, VERSION } from '../host/status-metrics';
+import { fleetRows, formatAge, formatTable, parseMetrics } from '../operator/fleet';
+import { renderMetrics } from '../appliance/metrics';
+import { configHash, VERSION } from '../appliance/status-metrics';
 import { simRig } from './helpers';
 import { randomPort } from './support/peers';
 

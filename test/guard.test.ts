@@ -14,7 +14,7 @@ import { fnv1a32, rejoinOffsetMs } from '../firmware/guard';
 import { Lifeline } from '../firmware/lifeline';
 import { OverrideKind } from '../firmware/override';
 import { Behaviour, SimHal } from '../hal/sim/index';
-import { renderMetrics } from '../host/metrics';
+import { renderMetrics } from '../appliance/metrics';
 import { document, type ConfigOptions } from './helpers';
 
 /** A fleet view the test sets: known or not, and how many other sites announce normally. */

@@ -19,9 +19,9 @@ import { hashCode } from '../firmware/auth';
 import type { OverridePinConfig } from '../firmware/config';
 import { FileStorage } from '../hal/node/storage';
 import { Behaviour } from '../hal/sim/index';
-import { loadKey, loadRecoveryHashes } from '../host/console';
-import { createPinReader, PinWatcher } from '../host/pin';
-import { ServiceWatchdog } from '../host/systemd';
+import { loadKey, loadRecoveryHashes } from '../appliance/console';
+import { createPinReader, PinWatcher } from '../appliance/pin';
+import { ServiceWatchdog } from '../appliance/systemd';
 import { simRig } from './helpers';
 import { waitFor } from './support/peers';
 

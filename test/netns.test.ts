@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { startDnsmasq, type Dnsmasq } from '../host/dnsmasq';
+import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
 import { dnsTargets, document, keygen } from './helpers';
 import { makeNetnsLab, type NetnsLab } from './support/netns';
 import { requireCommand, startBird, stopProcess, waitFor, type Bird } from './support/peers';

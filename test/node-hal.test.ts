@@ -9,7 +9,7 @@ import { readConfig } from '../firmware/config';
 import type { HalClient } from '../firmware/hal';
 import { Counter, Outcome, ProbeTable, SlotState } from '../firmware/probes';
 import { NodeHal } from '../hal/node/index';
-import { DnsResponder } from '../host/responder';
+import { DnsResponder } from '../lab/responder';
 import { Driver, Peer } from '../bench/bgp';
 import { RouteState } from '../firmware/announcer';
 import { SessionState } from '../firmware/bgp/session';

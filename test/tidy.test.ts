@@ -20,7 +20,7 @@ function files(dir: string, pattern: RegExp): string[] {
 
 const SOURCES = [
   ...files('scripts/arm64', /\.ts$/),
-  ...['firmware', 'hal', 'host', 'bench', 'sim'].flatMap((dir) => files(dir, /\.ts$/)),
+  ...['firmware', 'hal', 'cli', 'appliance', 'operator', 'lab', 'bench', 'sim'].flatMap((dir) => files(dir, /\.ts$/)),
   'build.mjs',
   ...files('scripts', /\.mjs$/),
 ];

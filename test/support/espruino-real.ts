@@ -11,7 +11,7 @@ import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 
 import { buildEspruino, validatedConfig } from '../../build.mjs';
-import { crc32 } from '../../host/flash';
+import { crc32 } from '../../operator/flash';
 
 /** Linux builds: stock (growable pool), and fixed pools of a Pico (5,100) and an ESP8266 (1,700). */
 export type EspruinoBuild = 'espruino' | 'espruino-5100' | 'espruino-1700';

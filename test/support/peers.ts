@@ -143,7 +143,7 @@ export function lifelineRunCommand(configPath: string): string {
 /**
  * ExaBGP connecting to BIRD, running `processCommand` as its API process. With `fleetView` it asks
  * for every path (ADD-PATH receive) and passes the received UPDATEs to the process as JSON (the
- * fleet view of host/exabgp-fleet.ts).
+ * fleet view of appliance/exabgp-fleet.ts).
  */
 export function startExaBgp(options: {
   peerAddress: string;

@@ -3,7 +3,7 @@
 // is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
 
 import { configNotes } from '../firmware/config';
-import { loadConfig, run } from './run';
+import { loadConfig, run } from '../appliance/run';
 
 const USAGE = `usage: lifeline COMMAND [OPTIONS]
 
@@ -128,13 +128,13 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   if (command === 'check-config') return checkConfig(args);
   if (command === 'run') return runCommand(args);
-  if (command === 'lab') return (await import('./lab')).lab(args);
-  if (command === 'fleet') return (await import('./fleet')).fleet(args);
-  if (command === 'keygen') return (await import('./keygen')).keygen(args);
-  if (command === 'install') return (await import('./install')).install(args);
-  if (command === 'flash') return (await import('./flash')).flash(args);
-  if (command === 'uninstall') return (await import('./install')).uninstall(args);
-  if (command === 'console') return (await import('./client')).consoleClient(args);
+  if (command === 'lab') return (await import('../lab/lab')).lab(args);
+  if (command === 'fleet') return (await import('../operator/fleet')).fleet(args);
+  if (command === 'keygen') return (await import('../operator/keygen')).keygen(args);
+  if (command === 'install') return (await import('../operator/install')).install(args);
+  if (command === 'flash') return (await import('../operator/flash')).flash(args);
+  if (command === 'uninstall') return (await import('../operator/install')).uninstall(args);
+  if (command === 'console') return (await import('../operator/console-client')).consoleClient(args);
   const { bench } = await import('../bench/suite');
   return bench(args);
 }

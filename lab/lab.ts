@@ -18,8 +18,8 @@ import { Console } from '../firmware/console';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import { RouteCollector } from './collector';
-import { runDrill } from './drill';
-import { makeCode } from './keygen';
+import { runDrill } from '../appliance/drill';
+import { makeCode } from '../operator/keygen';
 import { DnsResponder } from './responder';
 
 const NAMES = ['prn', 'ash', 'lla'];

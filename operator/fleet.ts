@@ -12,7 +12,7 @@ export interface Sample {
   readonly value: number;
 }
 
-/** The metric families the view reads (host/metrics.ts and host/status-metrics.ts). */
+/** The metric families the view reads (appliance/metrics.ts and appliance/status-metrics.ts). */
 export const FLEET_METRICS = [
   'lifeline_config_info',
   'lifeline_service_status_info',
