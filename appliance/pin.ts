@@ -121,7 +121,7 @@ class GpiochipReader implements PinReader {
   }
 }
 
-/** The modem-status line of a serial port, read by the console transport (see appliance/console.ts). */
+/** The modem-status line of a serial port, read by the console transport (appliance/console.ts). */
 export class SerialSignalReader implements PinReader {
   error = 'not read yet';
   level = -1;

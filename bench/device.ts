@@ -3,7 +3,7 @@
 // into the same table and JSON as the Node bench.
 
 import { BoardLink } from '../operator/flash';
-import type { BenchRow } from './suite';
+import type { BenchRow } from './rows';
 
 export async function deviceBench(
   device: string,

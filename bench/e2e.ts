@@ -13,7 +13,8 @@ import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';
 import { createPinReader, PinWatcher } from '../appliance/pin';
-import { randomPort, startBird } from '../test/support/peers';
+import { startBird } from '../lab/bird';
+import { randomPort } from '../lab/processes';
 import type { Timings } from './bgp';
 import { operatorConsole } from './override';
 

@@ -8,7 +8,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 
 import { dnsmasqPath, startDnsmasq } from '../lab/dnsmasq';
-import { benchConfig, RoundDriver } from './suite';
+import { benchConfig, RoundDriver } from './rounds';
 
 const ROUNDS = 5000;
 

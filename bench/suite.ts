@@ -9,13 +9,9 @@ import { dirname } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
 
-import { readConfig, type Config } from '../firmware/config';
 import { DecisionEngine } from '../firmware/decision';
 import { healthReplyFixture } from '../firmware/device-bench';
 import { decodeReply, encodeQuery, setQueryId } from '../firmware/dns';
-import type { HalClient } from '../firmware/hal';
-import { ProbeTable } from '../firmware/probes';
-import { NodeHal } from '../hal/node/index';
 import { dnsmasqPath, DNSMASQ_RECORD, startDnsmasq } from '../lab/dnsmasq';
 import { DnsResponder } from '../lab/responder';
 import { measureBgp, summarise } from './bgp';
@@ -24,17 +20,10 @@ import { deviceBench } from './device';
 import { measureNodeAllocation, nodeAllocationChild } from './node-alloc';
 import { measureOverrides } from './override';
 import { measureStartup } from './startup';
+import { benchConfig, RoundDriver } from './rounds';
+import { table, type BenchRow } from './rows';
 
 const BATCH = 1000;
-
-export interface BenchRow {
-  name: string;
-  medianNs: number;
-  p99Ns: number;
-  opsPerSecond: number;
-  samples: number;
-  note: string;
-}
 
 function rowOf(bench: Bench, name: string, perCall: number, note: string): BenchRow {
   const task = bench.getTask(name);
@@ -67,72 +56,6 @@ async function bytesPerOperation(
   await new Promise((resolve) => setImmediate(resolve));
   observer.disconnect();
   return { bytes: Math.max(0, after - before) / count, gcs };
-}
-
-export function benchConfig(address: string, port: number, targets: number): Config {
-  const list = [];
-  for (let i = 0; i < targets; i++) {
-    list.push({
-      name: 't' + i,
-      kind: 'dns',
-      address,
-      port,
-      query: DNSMASQ_RECORD,
-      type: 'A',
-      expectAddress: '203.0.113.53',
-    });
-  }
-  const result = readConfig({
-    device: { name: 'bench' },
-    probe: { intervalMs: 1000, timeoutMs: 500 },
-    services: [
-      { name: 'dns', prefixes: ['192.0.2.53/32'], backbone: { quorum: 1, targets: list } },
-    ],
-    announcer: { kind: 'exabgp' },
-  });
-  if (result.config === null) throw new Error(result.errors.join('\n'));
-  return result.config;
-}
-
-/**
- * A probe table on the Node HAL, driven round by round: sendAll, then resolve when all answered.
- */
-export class RoundDriver implements HalClient {
-  readonly hal = new NodeHal({ log: () => {}, emit: () => {} });
-  readonly probes: ProbeTable;
-  readonly engine: DecisionEngine;
-  private done: (() => void) | null = null;
-  constructor(config: Config) {
-    this.probes = new ProbeTable(config);
-    this.engine = new DecisionEngine(config.services);
-    this.hal.attach(this);
-    this.probes.open(this.hal);
-  }
-  round(): Promise<void> {
-    return new Promise((resolve) => {
-      this.done = resolve;
-      this.probes.sendAll(this.hal.clock.nowMs());
-    });
-  }
-  wake(): void {}
-  datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
-    const nowMs = this.hal.clock.nowMs();
-    if (this.probes.received(socketId, length, fromPeer, nowMs) && this.probes.pendingCount === 0) {
-      this.engine.step(0, this.probes.slotCount, true, nowMs, nowMs);
-      this.done!();
-    }
-  }
-  socketFailed(): void {
-    throw new Error('bench: a probe failed');
-  }
-  socketConnected(): void {}
-  streamConnected(): void {}
-  streamReceived(): void {}
-  streamClosed(): void {}
-  streamWritable(): void {}
-  streamIncoming(): number {
-    return -1;
-  }
 }
 
 /** The baseline: the same query bytes, sent with bare dgram sockets, waiting for every reply. */
@@ -365,38 +288,6 @@ async function endToEndBenches(rows: BenchRow[], extra: Record<string, unknown>)
       samples: entry.samples,
     };
   });
-}
-
-function format(ns: number): string {
-  if (Number.isNaN(ns)) return '-';
-  if (ns === 0) return '< 1 ms';
-  if (ns < 1000) return ns.toFixed(1) + ' ns';
-  if (ns < 1e6) return (ns / 1000).toFixed(2) + ' us';
-  return (ns / 1e6).toFixed(2) + ' ms';
-}
-
-export function table(rows: readonly BenchRow[]): string {
-  const lines = [['benchmark', 'median', 'p99', 'ops/s', 'note']];
-  for (const row of rows) {
-    lines.push([
-      row.name,
-      format(row.medianNs),
-      format(row.p99Ns),
-      row.opsPerSecond === 0 ? '-' : Math.round(row.opsPerSecond).toLocaleString('en'),
-      row.note,
-    ]);
-  }
-  const widths = lines[0]!.map((_, column) =>
-    Math.max(...lines.map((line) => line[column]!.length)),
-  );
-  return lines
-    .map((line) =>
-      line
-        .map((cell, column) => cell.padEnd(widths[column]!))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 /**

@@ -134,7 +134,8 @@ async function main(argv: readonly string[]): Promise<number | null> {
   if (command === 'install') return (await import('../operator/install')).install(args);
   if (command === 'flash') return (await import('../operator/flash')).flash(args);
   if (command === 'uninstall') return (await import('../operator/install')).uninstall(args);
-  if (command === 'console') return (await import('../operator/console-client')).consoleClient(args);
+  if (command === 'console')
+    return (await import('../operator/console-client')).consoleClient(args);
   const { bench } = await import('../bench/suite');
   return bench(args);
 }

@@ -1,7 +1,7 @@
 // Small text tests and splits for the firmware, written as loops over character codes: Espruino's
 // regular expressions mis-handle `{n,m}` quantifiers and groups followed by more pattern (on
 // 2v29, /^([0-9]{1,7})(s|m|h)$/ captures "" for the unit and /^([0-9]+)(s|m|h)$/ matches
-// nothing), so nothing bound for a board uses a regular expression (scripts/espruino-check.mjs
+// nothing), so nothing bound for a board uses a regular expression (build/espruino/check.mjs
 // rejects them).
 
 /** True when `code` is an ASCII digit. */

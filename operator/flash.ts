@@ -107,10 +107,11 @@ async function bundleFor(configPath: string | null, bundlePath: string | null): 
   if (bundlePath !== null) return readFileSync(bundlePath, 'latin1');
   if (configPath === null) return readFileSync(join(here, 'lifeline-espruino.js'), 'latin1');
   const root = join(here, '..');
-  const build = await import(pathToFileURL(join(root, 'build.mjs')).href).catch(() => null);
+  const library = pathToFileURL(join(root, 'build', 'targets.mjs')).href;
+  const build = await import(library).catch(() => null);
   if (build === null)
     throw new Error(
-      '--config needs the development tree (build.mjs and npm ci): flash a built bundle',
+      '--config needs the development tree (build/ and npm ci): flash a built bundle',
     );
   const config = await build.validatedConfig(configPath);
   if (config === null) throw new Error('the config has problems (above)');

@@ -10,8 +10,12 @@ import { hashCode } from '../firmware/auth';
 import { parseDuration } from '../firmware/console';
 import { AutoState } from '../firmware/decision';
 import { OverrideKind, OVERRIDES_FILE, UNDECIDED } from '../firmware/override';
-import type { World } from './world';
-import { PREFIXES } from './world';
+import type { BgpSpeaker } from '../firmware/bgp/speaker';
+import type { Config } from '../firmware/config';
+import type { Lifeline } from '../firmware/lifeline';
+import type { SimHal } from '../hal/sim/index';
+import type { SimRouter } from './router';
+import type { SimStorage } from './storage';
 
 export class SimViolation extends Error {
   constructor(
@@ -29,6 +33,27 @@ interface Grant {
 }
 
 const SERVICES = 2;
+
+/**
+ * What the observer may read of the world (sim/world.ts): the firmware's state, what it let out
+ * (the announcer's lines, the router's table) and the durable files.
+ */
+export interface ObservedWorld {
+  readonly config: Config;
+  readonly hal: SimHal;
+  readonly lifeline: Lifeline;
+  readonly router: SimRouter;
+  readonly speaker: BgpSpeaker | null;
+  readonly storage: SimStorage;
+  /** Whether the box is up (between a boot and a crash or stop). */
+  readonly running: boolean;
+  /** World time, in ms. */
+  nowMs(): number;
+  /** The pin's raw level, since when, and the level the debouncer last reported. */
+  readonly pinRaw: number;
+  readonly pinRawSinceMs: number;
+  readonly pinSettled: number;
+}
 
 export class Observer {
   /** The router's table (ExaBGP's view): prefix to announced. */
@@ -55,7 +80,7 @@ export class Observer {
   /** Checks made (for the figures). */
   checks: number;
 
-  constructor(private readonly world: World) {
+  constructor(private readonly world: ObservedWorld) {
     this.router = {};
     this.emittedSeen = 0;
     this.lastMs = 0;
@@ -295,7 +320,7 @@ export class Observer {
     if (speaker !== null && !(this.world.router.established && speaker.sessions[0]!.state === 4))
       return;
     const table = speaker === null ? this.router : this.world.router.table;
-    for (const prefix of PREFIXES[s]!) {
+    for (const { text: prefix } of this.world.config.services[s]!.prefixes) {
       if ((table[prefix] === true) !== (effective === RouteState.Announced))
         fail('the router holds the effective state', prefix + ' at the router');
     }

@@ -21,7 +21,7 @@ import { SimStorage } from './storage';
 
 export const KEY_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 export const CODES = ['ABCD-EFGH-JKLM-NPQR', 'STUV-WXYZ-2345-6789', 'CDEF-GHJK-LMNP-QRST', 'NOPE'];
-export const PREFIXES = [['192.0.2.53/32'], ['198.51.100.0/24']];
+const PREFIXES = [['192.0.2.53/32'], ['198.51.100.0/24']];
 const SLOTS = 6;
 /** The built-in speaker to one router (sim/router.ts), in half of the worlds. */
 const BGP_ANNOUNCER = {

@@ -1,8 +1,8 @@
-// The board bundle's shrink (scripts/espruino-shrink.mjs) and property mangling
-// (scripts/espruino-mangle.mjs): what they take out, and what they must leave alone.
+// The board bundle's shrink (build/espruino/shrink.mjs) and property mangling
+// (build/espruino/mangle.mjs): what they take out, and what they must leave alone.
 import { describe, expect, it } from 'vitest';
-import { mangledConfig, reservedNames } from '../scripts/espruino-mangle.mjs';
-import { inlineCalls, inlineConstants, shrink } from '../scripts/espruino-shrink.mjs';
+import { mangledConfig, reservedNames } from '../build/espruino/mangle.mjs';
+import { inlineCalls, inlineConstants, shrink } from '../build/espruino/shrink.mjs';
 
 const iife = (body: string): string => '(() => {' + body + '})();';
 const run = (source: string): unknown => new Function('out', source + ';return out')({});

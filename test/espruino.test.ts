@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
-import { buildEspruino, espruinoOptions, validatedConfig } from '../build.mjs';
-import { breakLines } from '../scripts/espruino-lines.mjs';
-import { topLevelClashes, unwrap } from '../scripts/espruino-unwrap.mjs';
-import { checkEspruinoSource } from '../scripts/espruino-check.mjs';
-import { checkEspruinoTypes } from '../scripts/espruino-types.mjs';
+import { buildEspruino, espruinoOptions, validatedConfig } from '../build/targets.mjs';
+import { breakLines } from '../build/espruino/lines.mjs';
+import { topLevelClashes, unwrap } from '../build/espruino/unwrap.mjs';
+import { checkEspruinoSource } from '../build/espruino/check.mjs';
+import { checkEspruinoTypes } from '../build/espruino/types.mjs';
 import { boardDir, espruinoMissing, Interpreter, removeBoardDir } from './support/espruino-real';
 
 const BUNDLE = 'dist/lifeline-espruino.js';
@@ -55,7 +55,7 @@ describe('Espruino target', () => {
     expect(checkEspruinoSource(source)).toEqual([]);
     expect(source.length).toBeLessThan(40 * 1024);
     // Minified, never indented, and in short lines: Espruino pads an exception's stack trace
-    // with as many spaces as each frame's column (scripts/espruino-lines.mjs).
+    // with as many spaces as each frame's column (build/espruino/lines.mjs).
     const lines = source.split('\n');
     expect(source.length / lines.length).toBeLessThan(150);
     expect(lines.filter((line) => line.length > 500)).toEqual([]);

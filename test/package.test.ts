@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { makePackage } from '../scripts/package.mjs';
+import { makePackage } from '../build/package.mjs';
 import { requireCommand } from './support/peers';
 
 describe('release tarball and installer', () => {

@@ -18,10 +18,13 @@ function files(dir: string, pattern: RegExp): string[] {
   return found;
 }
 
+/** The source rooms (README, "Where everything is"). */
+const ROOMS = ['firmware', 'hal', 'cli', 'appliance', 'operator', 'lab', 'bench', 'sim'];
 const SOURCES = [
   ...files('scripts/arm64', /\.ts$/),
-  ...['firmware', 'hal', 'cli', 'appliance', 'operator', 'lab', 'bench', 'sim'].flatMap((dir) => files(dir, /\.ts$/)),
+  ...ROOMS.flatMap((dir) => files(dir, /\.ts$/)),
   'build.mjs',
+  ...files('build', /\.mjs$/),
   ...files('scripts', /\.mjs$/),
 ];
 const TESTS = files('test', /\.ts$/);
@@ -70,9 +73,8 @@ describe('tidy', () => {
     expect(long).toEqual([]);
   });
 
-  it('keeps functions to 70 lines', () => {
-    const over = SOURCES.filter((path) => path.endsWith('.ts'))
-      .flatMap(functionLengths)
+  it('keeps functions to 70 lines, in the build scripts (.mjs) too', () => {
+    const over = SOURCES.flatMap(functionLengths)
       .filter((entry) => entry.lines > FUNCTION_LINES_MAX)
       .map((entry) => entry.name + ': ' + entry.lines + ' lines');
     expect(over).toEqual([]);

@@ -236,7 +236,7 @@ class EspruinoStreamSocket implements StreamSocket {
  * A reply goes to every target it comes from (two targets may share an address and port: the one
  * whose query it answers takes it); one from anywhere else is dropped. `this` is the HAL's socket.
  * `remote` has the declaration's type: the names a board keeps long are those the checker finds
- * declared there (scripts/espruino-mangle.mjs), and `remote.address` is Espruino's.
+ * declared there (build/espruino/mangle.mjs), and `remote.address` is Espruino's.
  */
 function datagram(this: EspruinoDgramSocket, message: string, remote: EspruinoRemote): void {
   const hal = this.o as EspruinoHal;

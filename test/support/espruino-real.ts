@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { connect, type Socket } from 'node:net';
 import { join, resolve } from 'node:path';
 
-import { buildEspruino, validatedConfig } from '../../build.mjs';
+import { buildEspruino, validatedConfig } from '../../build/targets.mjs';
 import { crc32 } from '../../operator/flash';
 
 /** Linux builds: stock (growable pool), and fixed pools of a Pico (5,100) and an ESP8266 (1,700). */

@@ -160,15 +160,10 @@ function readOnly(ast, name) {
 }
 
 /**
- * `source` (a bundle with its identifiers not yet minified) with each top-level constant (a
- * `var`/`let`/`const` of a literal that nothing assigns, and whose name nothing else declares)
- * written in where it is used and its declaration gone: on a board each top-level variable is a
- * JsVar or two, and code costs none (it runs from Storage). An array of strings read only by
- * index, `length` or `indexOf` (the state and reason names of log lines) is written in as a split
- * string: about two JsVars per name saved, for a short-lived array where a line is composed.
+ * How often each name is bound anywhere in `ast` (declarations, parameters, catch clauses), and
+ * the names ever assigned after their declaration: a constant is bound once and never assigned.
  */
-export function inlineConstants(source) {
-  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+function bindingCounts(ast) {
   const bindings = new Map();
   const bind = (node) => {
     if (node?.type === 'Identifier') bindings.set(node.name, (bindings.get(node.name) ?? 0) + 1);
@@ -187,6 +182,20 @@ export function inlineConstants(source) {
     if (node.type === 'UpdateExpression' && node.argument.type === 'Identifier')
       assigned.add(node.argument.name);
   });
+  return { bindings, assigned };
+}
+
+/**
+ * `source` (a bundle with its identifiers not yet minified) with each top-level constant (a
+ * `var`/`let`/`const` of a literal that nothing assigns, and whose name nothing else declares)
+ * written in where it is used and its declaration gone: on a board each top-level variable is a
+ * JsVar or two, and code costs none (it runs from Storage). An array of strings read only by
+ * index, `length` or `indexOf` (the state and reason names of log lines) is written in as a split
+ * string: about two JsVars per name saved, for a short-lived array where a line is composed.
+ */
+export function inlineConstants(source) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const { bindings, assigned } = bindingCounts(ast);
   const values = new Map();
   const cuts = [];
   for (const statement of topLevel(ast)) {

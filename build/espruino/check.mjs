@@ -113,6 +113,89 @@ function isMethodLookup(ancestors) {
   return parent !== undefined && parent.type === 'MemberExpression';
 }
 
+/** Syntax the interpreter rejects, by the parser's node type (ESPRUINO.md). */
+const UNSUPPORTED_SYNTAX = {
+  LabeledStatement: 'labelled statement',
+  TaggedTemplateExpression: 'tagged template',
+  MetaProperty: 'new.target',
+  SpreadElement: 'spread',
+  RestElement: 'rest element',
+  ObjectPattern: 'destructuring',
+  ArrayPattern: 'destructuring',
+  AssignmentPattern: 'default value',
+  YieldExpression: 'generator',
+  AwaitExpression: 'await',
+  ChainExpression: 'optional chaining (?.)',
+  ImportExpression: 'dynamic import',
+  PropertyDefinition: 'class field',
+  StaticBlock: 'static block',
+  PrivateIdentifier: 'private member',
+};
+
+/** Syntax problems of one node: constructs and operators the interpreter rejects. */
+function checkSyntax(node, at) {
+  if (UNSUPPORTED_SYNTAX[node.type] !== undefined)
+    at(node, UNSUPPORTED_SYNTAX[node.type] + ' is not supported');
+  if ((node.type === 'Property' || node.type === 'MethodDefinition') && node.computed)
+    at(node, 'computed key');
+  if (
+    (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression') &&
+    (node.generator || node.async)
+  ) {
+    at(node, node.generator ? 'generator' : 'async function');
+  }
+  if (node.type === 'ArrowFunctionExpression' && node.async) at(node, 'async arrow function');
+  if (
+    (node.type === 'BinaryExpression' && node.operator === '**') ||
+    (node.type === 'AssignmentExpression' && ['**=', '??=', '||=', '&&='].includes(node.operator))
+  ) {
+    at(node, 'operator ' + node.operator);
+  }
+}
+
+/** Member problems of one `a.b` node: globals' members and methods the interpreter lacks. */
+function checkMember(node, ancestors, at) {
+  if (node.computed) return;
+  if (node.object.type === 'Identifier') {
+    const members =
+      MISSING_MEMBERS[node.object.name] ??
+      (TYPED_ARRAYS.includes(node.object.name) ? ['from', 'of'] : []);
+    if (members.includes(node.property.name))
+      at(node, node.object.name + '.' + node.property.name + ' does not exist on Espruino');
+  }
+  if (MISSING_PROPERTIES.includes(node.property.name))
+    at(node, '.' + node.property.name + ' does not exist on Espruino');
+  if (
+    node.property.name === 'prototype' &&
+    node.object.type === 'Identifier' &&
+    (PROTOTYPE_OWNERS.includes(node.object.name) || TYPED_ARRAYS.includes(node.object.name)) &&
+    isMethodLookup(ancestors)
+  ) {
+    at(node, node.object.name + '.prototype.<method> is undefined on Espruino (use an instance)');
+  }
+}
+
+/** API problems of one node: missing globals, `.length =`, regular expressions. */
+function checkApi(node, ancestors, at) {
+  if (node.type === 'Identifier' && isReference(node, ancestors)) {
+    if (MISSING_GLOBALS.includes(node.name)) at(node, node.name + ' does not exist on Espruino');
+    if (node.name === 'RegExp') at(node, 'RegExp: Espruino mis-matches regular expressions');
+  }
+  if (node.type === 'MemberExpression') checkMember(node, ancestors, at);
+  // An array's length cannot be assigned there (it throws): `a.length = 0` empties nothing.
+  if (
+    node.type === 'AssignmentExpression' &&
+    node.left.type === 'MemberExpression' &&
+    !node.left.computed &&
+    node.left.property.name === 'length'
+  ) {
+    at(node, 'assigning .length throws on Espruino (use splice)');
+  }
+  // Espruino's regular expressions mis-handle {n,m} and groups followed by more pattern.
+  if (node.type === 'Literal' && node.regex !== undefined)
+    at(node, 'regular expression /' + node.regex.pattern + '/: Espruino mis-matches them');
+}
+
 /** The problems of `source` for Espruino, one `line:column: what` each. */
 export function checkEspruinoSource(source) {
   const problems = [];
@@ -124,85 +207,9 @@ export function checkEspruinoSource(source) {
   }
   const at = (node, text) =>
     problems.push(node.loc.start.line + ':' + (node.loc.start.column + 1) + ': ' + text);
-  const syntax = {
-    LabeledStatement: 'labelled statement',
-    TaggedTemplateExpression: 'tagged template',
-    MetaProperty: 'new.target',
-    SpreadElement: 'spread',
-    RestElement: 'rest element',
-    ObjectPattern: 'destructuring',
-    ArrayPattern: 'destructuring',
-    AssignmentPattern: 'default value',
-    YieldExpression: 'generator',
-    AwaitExpression: 'await',
-    ChainExpression: 'optional chaining (?.)',
-    ImportExpression: 'dynamic import',
-    PropertyDefinition: 'class field',
-    StaticBlock: 'static block',
-    PrivateIdentifier: 'private member',
-  };
   walk.fullAncestor(ast, (node, _state, ancestors) => {
-    if (syntax[node.type] !== undefined) at(node, syntax[node.type] + ' is not supported');
-    if ((node.type === 'Property' || node.type === 'MethodDefinition') && node.computed)
-      at(node, 'computed key');
-    if (
-      (node.type === 'FunctionDeclaration' || node.type === 'FunctionExpression') &&
-      (node.generator || node.async)
-    ) {
-      at(node, node.generator ? 'generator' : 'async function');
-    }
-    if (node.type === 'ArrowFunctionExpression' && node.async) at(node, 'async arrow function');
-    if (
-      (node.type === 'BinaryExpression' && node.operator === '**') ||
-      (node.type === 'AssignmentExpression' && ['**=', '??=', '||=', '&&='].includes(node.operator))
-    ) {
-      at(node, 'operator ' + node.operator);
-    }
-    if (
-      node.type === 'Identifier' &&
-      MISSING_GLOBALS.includes(node.name) &&
-      isReference(node, ancestors)
-    ) {
-      at(node, node.name + ' does not exist on Espruino');
-    }
-    if (node.type === 'MemberExpression' && !node.computed && node.object.type === 'Identifier') {
-      const members =
-        MISSING_MEMBERS[node.object.name] ??
-        (TYPED_ARRAYS.includes(node.object.name) ? ['from', 'of'] : []);
-      if (members.includes(node.property.name))
-        at(node, node.object.name + '.' + node.property.name + ' does not exist on Espruino');
-    }
-    if (
-      node.type === 'MemberExpression' &&
-      !node.computed &&
-      MISSING_PROPERTIES.includes(node.property.name)
-    ) {
-      at(node, '.' + node.property.name + ' does not exist on Espruino');
-    }
-    if (
-      node.type === 'MemberExpression' &&
-      !node.computed &&
-      node.property.name === 'prototype' &&
-      node.object.type === 'Identifier' &&
-      (PROTOTYPE_OWNERS.includes(node.object.name) || TYPED_ARRAYS.includes(node.object.name)) &&
-      isMethodLookup(ancestors)
-    ) {
-      at(node, node.object.name + '.prototype.<method> is undefined on Espruino (use an instance)');
-    }
-    // An array's length cannot be assigned there (it throws): `a.length = 0` empties nothing.
-    if (
-      node.type === 'AssignmentExpression' &&
-      node.left.type === 'MemberExpression' &&
-      !node.left.computed &&
-      node.left.property.name === 'length'
-    ) {
-      at(node, 'assigning .length throws on Espruino (use splice)');
-    }
-    // Espruino's regular expressions mis-handle {n,m} and groups followed by more pattern.
-    if (node.type === 'Literal' && node.regex !== undefined)
-      at(node, 'regular expression /' + node.regex.pattern + '/: Espruino mis-matches them');
-    if (node.type === 'Identifier' && node.name === 'RegExp' && isReference(node, ancestors))
-      at(node, 'RegExp: Espruino mis-matches regular expressions');
+    checkSyntax(node, at);
+    checkApi(node, ancestors, at);
   });
   return problems;
 }

@@ -5,7 +5,7 @@
 
 import ts from 'typescript';
 
-import { TYPED_ARRAYS } from './espruino-check.mjs';
+import { TYPED_ARRAYS } from './check.mjs';
 
 const TYPED_ARRAY_NAMES = new Set(TYPED_ARRAYS);
 

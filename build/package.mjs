@@ -1,0 +1,69 @@
+// `npm run package`: the release tarball for Linux appliances, dist/lifeline-VERSION.tar.gz,
+// holding the Node bundle, the production dependencies (serialport with its prebuilt bindings for
+// linux-arm64, linux-arm and linux-x64 only), the TCP MD5 addon built for the same three
+// (build/md5.mjs), the systemd unit, an example config and the README.
+// Unpack it on the appliance and run `node lifeline-VERSION/lifeline.mjs install`.
+
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { join, relative } from 'node:path';
+
+import { build } from './targets.mjs';
+import { buildMd5 } from './md5.mjs';
+
+const KEEP_PREBUILDS = ['linux-arm', 'linux-arm64', 'linux-x64'];
+
+export async function makePackage() {
+  if (!(await build())) throw new Error('the build failed');
+  // The TCP MD5 addon for every appliance architecture, prebuilt: a Pi needs no compiler.
+  const problems = buildMd5(['x64', 'arm64', 'arm']);
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  const manifest = JSON.parse(readFileSync('package.json', 'utf8'));
+  const name = 'lifeline-' + manifest.version;
+  const stage = join('dist', 'package', name);
+  rmSync(join('dist', 'package'), { recursive: true, force: true });
+  mkdirSync(stage, { recursive: true });
+  cpSync('dist/lifeline.mjs', join(stage, 'lifeline.mjs'));
+  chmodSync(join(stage, 'lifeline.mjs'), 0o755);
+  cpSync('packaging/lifeline.service', join(stage, 'lifeline.service'));
+  cpSync('packaging/config.example.json', join(stage, 'config.example.json'));
+  cpSync('README.md', join(stage, 'README.md'));
+  cpSync(join('dist', 'tcp-md5'), join(stage, 'tcp-md5'), { recursive: true });
+  const listed = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
+    encoding: 'utf8',
+  });
+  for (const path of listed.stdout.split('\n').filter((line) => line.includes('/node_modules/'))) {
+    cpSync(path, join(stage, relative(process.cwd(), path)), { recursive: true });
+  }
+  const prebuilds = join(stage, 'node_modules/@serialport/bindings-cpp/prebuilds');
+  for (const platform of readdirSync(prebuilds)) {
+    if (!KEEP_PREBUILDS.includes(platform)) rmSync(join(prebuilds, platform), { recursive: true });
+  }
+  writeFileSync(
+    join(stage, 'package.json'),
+    JSON.stringify(
+      {
+        name: 'lifeline',
+        version: manifest.version,
+        type: 'module',
+        private: true,
+        dependencies: manifest.dependencies,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  const tarball = join('dist', name + '.tar.gz');
+  const tar = spawnSync('tar', ['-C', join('dist', 'package'), '-czf', tarball, name]);
+  if (tar.status !== 0) throw new Error('tar failed: ' + tar.stderr);
+  return { tarball, bytes: statSync(tarball).size };
+}

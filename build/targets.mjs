@@ -1,0 +1,294 @@
+// The build of both targets, as a library (build.mjs and scripts/package.mjs are its entry points;
+// the tests and the flasher use its pieces):
+//   dist/lifeline.mjs          the Node bundle (CLI, firmware, node HAL, lab, bench);
+//                              serialport stays external (native binding)
+//   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
+//                              or config/espruino.example.json), checked against Espruino's subset
+
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import * as esbuild from 'esbuild';
+
+import { buildMd5 } from './md5.mjs';
+import { checkEspruinoSource } from './espruino/check.mjs';
+import { breakLines } from './espruino/lines.mjs';
+import { mangledConfig, namePattern, reservedNames } from './espruino/mangle.mjs';
+import { inlineCalls, inlineConstants, inlineExpressions, shrink } from './espruino/shrink.mjs';
+import { topLevelClashes, unwrap } from './espruino/unwrap.mjs';
+import { checkEspruinoTypes } from './espruino/types.mjs';
+
+/** The Espruino globals' declarations, for the type-aware part of the subset check. */
+const ESPRUINO_GLOBALS = 'hal/espruino/globals.d.ts';
+
+/** The TypeScript sources an Espruino bundle was built from (esbuild's metafile). */
+export function espruinoInputs(metafile) {
+  return Object.keys(metafile.inputs).filter((file) => file.endsWith('.ts'));
+}
+
+/** What Espruino's interpreter rejects and esbuild can stop at the source line (ESPRUINO.md). */
+export const ESPRUINO_UNSUPPORTED = [
+  'destructuring',
+  'default-argument',
+  'rest-argument',
+  'array-spread',
+  'generator',
+  'async-await',
+  'async-generator',
+  'for-await',
+  'new-target',
+  'class-static-blocks',
+];
+
+/**
+ * Compiles the firmware's assertions out of the board build: each `assert(` call is marked pure,
+ * so esbuild drops it with its message (the board has no room for them; the Node build, the tests
+ * and the simulator keep every one). Nothing an assertion checks has a side effect.
+ */
+export const PURE_ASSERTS = {
+  name: 'pure-asserts',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]firmware[/\\].*\.ts$/ }, (args) => ({
+      contents: readFileSync(args.path, 'utf8').replace(
+        /(?<!function )\bassert\(/g,
+        '/* @__PURE__ */ assert(',
+      ),
+      loader: 'ts',
+    }));
+  },
+};
+
+/**
+ * esbuild's options for the board bundle of `config`; `embedded` is what the bundle carries as
+ * LIFELINE_CONFIG (the config with its keys renamed as the mangled code reads them).
+ */
+export function espruinoOptions(config, embedded = config) {
+  const fleet = config?.fleet != null || config?.guard != null;
+  return {
+    bundle: true,
+    format: 'iife',
+    target: 'es2015',
+    platform: 'neutral',
+    minify: true,
+    charset: 'ascii',
+    legalComments: 'none',
+    supported: Object.fromEntries(ESPRUINO_UNSUPPORTED.map((feature) => [feature, false])),
+    // Espruino's require, outside esbuild's sight (an external require gets a shim that needs
+    // Proxy).
+    banner: { js: 'function espruinoRequire(m){return require(m)}' },
+    // The board carries only what its config uses: these constants fold, and esbuild drops the
+    // speaker, the console (with its crypto) or the pin code when they are off.
+    define: {
+      // Without `fleet` and `guard` the board has no code that reads them: their nulls stay out
+      // (with either, both stay: the guard reads both).
+      LIFELINE_CONFIG: JSON.stringify(embedded, (key, value) =>
+        (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
+      ),
+      LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
+      LIFELINE_CONSOLE: String(config?.console != null),
+      LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
+      // Overrides (arbiter, persistence, expiry) only where a console or a pin can set them.
+      LIFELINE_OVERRIDES: String(
+        config?.console != null || config?.overridePin?.driver === 'espruino',
+      ),
+      // Fleet safety (issue 12): the fleet table, ADD-PATH and the guard only where configured.
+      LIFELINE_FLEET: String(fleet),
+      // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
+      LIFELINE_LEAN: 'true',
+      // The BGP speaker's IPv6 routes (MP_REACH_NLRI), graceful restart (RFC 4724) and graceful
+      // shutdown (RFC 8326) only where the config has an IPv6 prefix, a restart or shutdown time.
+      LIFELINE_BGP_V6: String(
+        (config?.services ?? []).some((s) => s.prefixes.some((prefix) => prefix.family === 6)),
+      ),
+      LIFELINE_BGP_GR: String((config?.announcer?.restartTimeS ?? 0) > 0),
+      LIFELINE_BGP_GSHUT: String((config?.announcer?.gracefulShutdownMs ?? 0) > 0),
+    },
+    tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
+    plugins: [PURE_ASSERTS],
+    logLevel: 'silent',
+  };
+}
+
+let reserved = null;
+
+/** The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. */
+function reservedSet(root) {
+  if (reserved === null) reserved = reservedNames(root);
+  return reserved;
+}
+
+/**
+ * The Espruino bundle for a validated `config` (from `validatedConfig`), in short lines (see
+ * build/espruino/lines.mjs), with the TypeScript sources it was built from and what the shrink
+ * took out (build/espruino/shrink.mjs). `root` is the project's folder (the flasher runs from
+ * elsewhere). Built twice: the first build says how each property name is mangled, and the config
+ * is embedded with those names (keys no code reads are left out) in the second.
+ */
+export async function buildEspruino(config, root = '.') {
+  const common = {
+    mangleProps: /./,
+    reserveProps: namePattern(reservedSet(root)),
+    entryPoints: [join(root, 'hal/espruino/main.ts')],
+    absWorkingDir: resolve(root),
+    write: false,
+    metafile: true,
+  };
+  const first = await esbuild.build({
+    ...espruinoOptions(config),
+    ...common,
+    mangleCache: {},
+  });
+  const cache = first.mangleCache;
+  const embedded = mangledConfig(config, cache, reservedSet(root), first.outputFiles[0].text);
+  // Names still long, so that the constants' names are the ones the sources declare; minified
+  // after the shrink.
+  const built = await esbuild.build({
+    ...espruinoOptions(config, embedded),
+    ...common,
+    minify: false,
+    minifySyntax: true,
+    mangleCache: cache,
+  });
+  const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
+  const mangled = new Set(Object.values(built.mangleCache).filter((name) => name !== false));
+  const inlined = inlineConstants(built.outputFiles[0].text);
+  const expressions = inlineExpressions(inlined.text, mangled);
+  const once = inlineCalls(expressions.text, mangled);
+  const shrunk = shrink(once.text, mangled);
+  const options = espruinoOptions(config, embedded);
+  const minified = await esbuild.transform(shrunk.text, {
+    minify: true,
+    charset: options.charset,
+    legalComments: options.legalComments,
+    target: options.target,
+    supported: options.supported,
+  });
+  const text = unwrap(minified.code);
+  const clashes = topLevelClashes(text);
+  if (clashes.length > 0)
+    throw new Error('the bundle would overwrite the board globals ' + clashes.join(', '));
+  const taken =
+    inlined.constants +
+    expressions.inlined +
+    once.inlined +
+    shrunk.methods.length +
+    shrunk.parameters;
+  return { text: breakLines(text), inputs, shrunk: taken };
+}
+
+export const NODE_OPTIONS = {
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  external: ['serialport', 'esbuild'],
+  // The release in lifeline_build_info (appliance/status-metrics.ts).
+  define: {
+    LIFELINE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version),
+  },
+  banner: {
+    js:
+      "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +
+      'const require = __createRequire(import.meta.url);',
+  },
+  sourcemap: 'linked',
+  // The appliance's own code is the entry; what only some commands need (the lab, the bench, the
+  // simulator's drill rigs, the operator's tools) is imported when its command runs, and code
+  // splitting puts it in chunks of its own (dist/lib/) that `lifeline run` never loads.
+  splitting: true,
+  outdir: 'dist',
+  entryNames: 'lifeline',
+  chunkNames: 'lib/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  metafile: true,
+  logLevel: 'silent',
+};
+
+function report(target, error) {
+  const messages = error.errors ?? [{ text: String(error) }];
+  for (const message of messages) {
+    const where = message.location
+      ? message.location.file + ':' + message.location.line + ':' + message.location.column + ': '
+      : '';
+    process.stderr.write('build ' + target + ': ' + where + message.text + '\n');
+  }
+}
+
+/**
+ * Validates an Espruino config on the host with the firmware's own validator and returns the
+ * validated config, ready to embed (byte arrays as { $bytes: [...] }), or null after printing one
+ * PATH: PROBLEM line per problem. The board then carries no validator (11 KB it has no room for).
+ */
+export async function validatedConfig(path) {
+  const bundled = await esbuild.build({
+    entryPoints: ['firmware/config.ts'],
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    write: false,
+    logLevel: 'silent',
+  });
+  const url =
+    'data:text/javascript;base64,' + Buffer.from(bundled.outputFiles[0].text).toString('base64');
+  const { parseConfigText, espruinoProblems } = await import(url);
+  const result = parseConfigText(readFileSync(path, 'utf8'));
+  const errors = result.config === null ? result.errors : espruinoProblems(result.config);
+  if (errors.length > 0) {
+    for (const error of errors) process.stderr.write(path + ': ' + error + '\n');
+    return null;
+  }
+  const embedded = { ...result.config };
+  const settings = result.config.console;
+  try {
+    // The board keeps its console key and the recovery codes' hashes in flash, with the config.
+    if (settings?.keyFile) embedded.consoleKey = readFileSync(settings.keyFile, 'utf8').trim();
+    if (settings?.recoveryCodesFile) {
+      embedded.recoveryHashes = readFileSync(settings.recoveryCodesFile, 'utf8')
+        .split('\n')
+        .map((line) => line.trim().toLowerCase())
+        .filter((line) => /^[0-9a-f]{64}$/.test(line));
+    }
+  } catch (error) {
+    process.stderr.write(path + ': console: ' + error.message + '\n');
+    return null;
+  }
+  return JSON.parse(
+    JSON.stringify(embedded, (_key, value) =>
+      value instanceof Uint8Array ? { $bytes: Array.from(value) } : value,
+    ),
+  );
+}
+
+export async function build(configPath = 'config/espruino.example.json') {
+  let ok = true;
+  try {
+    await esbuild.build({
+      ...NODE_OPTIONS,
+      entryPoints: ['cli/lifeline.ts'],
+    });
+    chmodSync('dist/lifeline.mjs', 0o755);
+  } catch (error) {
+    report('node', error);
+    ok = false;
+  }
+  // The TCP MD5 addon for this machine, next to the bundle (the release cross-compiles the rest:
+  // scripts/package.mjs). Without a compiler the bundle still works, without MD5: say so only.
+  for (const problem of buildMd5([process.arch])) process.stderr.write(problem + '\n');
+  try {
+    const config = await validatedConfig(configPath);
+    if (config === null) return false;
+    const outfile = 'dist/lifeline-espruino.js';
+    const built = await buildEspruino(config);
+    writeFileSync(outfile, built.text);
+    const problems = checkEspruinoSource(built.text);
+    const typed = checkEspruinoTypes(built.inputs, [ESPRUINO_GLOBALS]);
+    for (const problem of typed) process.stderr.write('build espruino: ' + problem + '\n');
+    const typeProblems = typed.length;
+    for (const problem of problems)
+      process.stderr.write('build espruino: ' + outfile + ':' + problem + '\n');
+    ok = ok && problems.length === 0 && typeProblems === 0;
+  } catch (error) {
+    report('espruino', error);
+    ok = false;
+  }
+  return ok;
+}
