@@ -33,6 +33,9 @@ export async function makePackage() {
   rmSync(join('dist', 'package'), { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
   cpSync('dist/lifeline.mjs', join(stage, 'lifeline.mjs'));
+  // The chunks of the bundle (what the commands load when they are called).
+  for (const chunk of readdirSync('dist').filter((name) => /^chunk-\w+\.mjs$/.test(name)))
+    cpSync(join('dist', chunk), join(stage, chunk));
   chmodSync(join(stage, 'lifeline.mjs'), 0o755);
   cpSync('packaging/lifeline.service', join(stage, 'lifeline.service'));
   cpSync('packaging/config.example.json', join(stage, 'config.example.json'));

@@ -5,7 +5,7 @@
 //   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
 //                              or config/espruino.example.json), checked against Espruino's subset
 
-import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -193,11 +193,13 @@ export const NODE_OPTIONS = {
   sourcemap: 'linked',
   // The appliance's own code is the entry; what only some commands need (the lab, the bench, the
   // simulator's drill rigs, the operator's tools) is imported when its command runs, and code
-  // splitting puts it in chunks of its own (dist/lib/) that `lifeline run` never loads.
+  // splitting puts it in chunks of its own (dist/chunk-*.mjs) that `lifeline run` never loads.
+  // The chunks sit beside the entry: code that finds its files from import.meta.url (the MD5
+  // addon, the board bundle, the release) sees the same folder from either.
   splitting: true,
   outdir: 'dist',
   entryNames: 'lifeline',
-  chunkNames: 'lib/[name]-[hash]',
+  chunkNames: 'chunk-[hash]',
   outExtension: { '.js': '.mjs' },
   metafile: true,
   logLevel: 'silent',
@@ -261,6 +263,10 @@ export async function validatedConfig(path) {
 export async function build(configPath = 'config/espruino.example.json') {
   let ok = true;
   try {
+    // The chunks of an earlier build go first: their names change with their contents.
+    if (existsSync('dist'))
+      for (const name of readdirSync('dist').filter((file) => file.startsWith('chunk-')))
+        rmSync(join('dist', name));
     await esbuild.build({
       ...NODE_OPTIONS,
       entryPoints: ['cli/lifeline.ts'],

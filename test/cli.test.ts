@@ -3,7 +3,14 @@
 // it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -172,9 +179,18 @@ describe('lifeline run --console stdio', () => {
 describe('lifeline start-up', () => {
   it('loads serialport and node:http only when used: no static import of them in the bundle', () => {
     // Statically imported, they cost every `run` ~45 ms before its first probe (bench/startup.ts).
-    const bundle = readFileSync(CLI, 'utf8');
-    const imports = [...bundle.matchAll(/^import [^;]* from "([^"]+)";$/gm)].map((m) => m[1]!);
-    expect(imports.length).toBeGreaterThan(3);
+    // The entry and the chunks it imports statically (transitively): what `run` loads.
+    const imports: string[] = [];
+    const pending = [CLI];
+    for (let file = pending.pop(); file !== undefined; file = pending.pop()) {
+      const text = readFileSync(file, 'utf8');
+      for (const match of text.matchAll(/^import [^;]* from "([^"]+)";$/gm)) {
+        if (imports.includes(match[1]!)) continue;
+        imports.push(match[1]!);
+        if (match[1]!.startsWith('./')) pending.push(join('dist', match[1]!));
+      }
+    }
+    expect(imports.filter((name) => name.startsWith('node:')).length).toBeGreaterThan(3);
     expect(imports.filter((name) => name === 'serialport' || name === 'node:http')).toEqual([]);
   });
 });
@@ -201,7 +217,11 @@ async function runUntilWithdrawn(cli: string, config: string): Promise<string> {
 describe('lifeline run without serialport', () => {
   it('probes and withdraws on when the serial console cannot load serialport, and says why', async () => {
     const alone = mkdtempSync(join(tmpdir(), 'lifeline-alone-')); // no node_modules to find
-    copyFileSync(CLI, join(alone, 'lifeline.mjs'));
+    // The bundle as released: its entry and the chunks beside it.
+    for (const name of readdirSync('dist').filter((file) =>
+      /^(lifeline|chunk-\w+)\.mjs$/.test(file),
+    ))
+      copyFileSync(join('dist', name), join(alone, name));
     const doc = document({ intervalMs: 50, timeoutMs: 40, fall: 2 }) as any;
     for (const target of doc.services[0].backbone.targets) {
       target.address = '127.0.11.7';
