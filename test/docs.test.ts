@@ -3,7 +3,7 @@
 // README is a map a newcomer reads in minutes: at most 250 lines, every doc in docs/ linked from
 // it, every folder of the repository named in its map with the rooms it may import (as
 // test/rooms.test.ts enforces them), and its minimal config valid. Every relative link in the
-// README and docs/ leads to a file, and every #anchor to a heading there.
+// README and docs/ leads to a file the release ships too, and every #anchor to a heading there.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -117,7 +117,10 @@ function brokenLinks(path: string, text: string, read: (file: string) => string 
     const [file, anchor] = link.split('#') as [string, string | undefined];
     const target = file === '' ? path : normalize(join(dirname(path), file));
     const content = read(target);
-    if (content === null) problems.push(path + ': ' + link + ': no such file');
+    // The release ships the README and docs/ only: a link elsewhere would break there.
+    if (target !== 'README.md' && !target.startsWith('docs/'))
+      problems.push(path + ': ' + link + ': outside README.md and docs/, which the release ships');
+    else if (content === null) problems.push(path + ': ' + link + ': no such file');
     else if (anchor !== undefined && !anchors(content).has(anchor))
       problems.push(path + ': ' + link + ': no heading for #' + anchor);
   }
@@ -173,16 +176,21 @@ describe('README and docs/', () => {
     expect(README.split('\n').length).toBeLessThanOrEqual(250);
   });
 
-  it('resolves every relative link to a file, and every #anchor to a heading there', () => {
+  it('resolves every relative link to a file the release ships, and every #anchor to a heading there', () => {
     const problems = MARKDOWN.flatMap((path) =>
       brokenLinks(path, readFileSync(path, 'utf8'), readIfThere),
     );
     expect(problems).toEqual([]);
     // The check finds what it is for: a missing file, a missing heading, a link inside code.
-    const sample = '# Top\n## A `b` (c)\n[x](#a-b-c) [y](#nope) [z](gone.md) `[w](gone.md)`\n';
+    const sample =
+      '# Top\n## A `b` (c)\n[x](#a-b-c) [y](#nope) [z](gone.md) `[w](gone.md)` [v](../lab/x.ts)\n';
     expect(
       brokenLinks('docs/x.md', sample, (file) => (file === 'docs/x.md' ? sample : null)),
-    ).toEqual(['docs/x.md: #nope: no heading for #nope', 'docs/x.md: gone.md: no such file']);
+    ).toEqual([
+      'docs/x.md: #nope: no heading for #nope',
+      'docs/x.md: gone.md: no such file',
+      'docs/x.md: ../lab/x.ts: outside README.md and docs/, which the release ships',
+    ]);
   });
 
   it('links every doc from the README, and each doc opens by saying whom it is for, linking back', () => {
