@@ -1,7 +1,7 @@
 // `npm run package`: the release tarball for Linux appliances, dist/lifeline-VERSION.tar.gz,
 // holding the Node bundle, the production dependencies (serialport with its prebuilt bindings for
 // linux-arm64, linux-arm and linux-x64 only), the TCP MD5 addon built for the same three
-// (build/md5.mjs), the systemd unit, an example config and the README.
+// (build/md5.mjs), the systemd unit, an example config, the README and the docs it links to.
 // Unpack it on the appliance and run `node lifeline-VERSION/lifeline.mjs install`.
 
 import { spawnSync } from 'node:child_process';
@@ -40,6 +40,8 @@ export async function makePackage() {
   cpSync('packaging/lifeline.service', join(stage, 'lifeline.service'));
   cpSync('packaging/config.example.json', join(stage, 'config.example.json'));
   cpSync('README.md', join(stage, 'README.md'));
+  // The guides and the reference, where the README's links find them (docs/ beside it).
+  cpSync('docs', join(stage, 'docs'), { recursive: true });
   cpSync(join('dist', 'tcp-md5'), join(stage, 'tcp-md5'), { recursive: true });
   const listed = spawnSync('npm', ['ls', '--omit=dev', '--all', '--parseable'], {
     encoding: 'utf8',

@@ -99,8 +99,8 @@ export class ExaBgpAnnouncer implements Announcer {
     const v4 = config.announcer.nextHopV4;
     const v6 = config.announcer.nextHopV6;
     // `self` by default (docs/reference.md); an explicit next hop where configured, since `next-hop
-    // self` from an API process is sent without a usable NEXT_HOP by some ExaBGP releases (README,
-    // "ExaBGP").
+    // self` from an API process is sent without a usable NEXT_HOP by some ExaBGP releases
+    // (docs/bgp.md, "ExaBGP").
     const nextHop = (family: 4 | 6): string => (family === 4 ? v4 : v6)?.text ?? 'self';
     // Per service, the lines for each RouteState in order: withdrawn, announced, drained, last
     // resort (without `fleet`, announced again: the guard never asks for it).

@@ -16,7 +16,7 @@ export const CONFIG_DEPTH_MAX = 32;
 /** The longest string value (a path). */
 export const STRING_LENGTH_MAX = 4096;
 
-/** Documented defaults (README, "Configuration"). */
+/** Documented defaults (docs/configuration.md, docs/reference.md). */
 export const DEFAULTS = {
   intervalMs: 1000,
   timeoutMs: 500,
@@ -148,7 +148,7 @@ export interface OverridePinConfig {
 }
 
 /**
- * Fleet safety (README "Fleet safety"): this site's tag on its announcements, the tag of an
+ * Fleet safety (docs/fleet-safety.md): this site's tag on its announcements, the tag of an
  * announcement kept only by the guard, and how the fleet view read from BGP is used.
  */
 export interface FleetConfig {

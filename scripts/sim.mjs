@@ -1,6 +1,5 @@
 // `npm run sim -- ...`: bundles the deterministic simulator (sim/cli.ts, with the firmware it runs)
-// with esbuild into dist/sim.mjs and runs it in this process. See README, "Deterministic
-// simulation".
+// with esbuild into dist/sim.mjs and runs it in this process. See docs/simulation.md.
 
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';

@@ -1,5 +1,5 @@
-// The simulator's invariants, checked after every event (docs in README, "Deterministic
-// simulation"). The Observer keeps its own model of what the firmware must have done, from what it
+// The simulator's invariants, checked after every event (docs/simulation.md, "The
+// invariants"). The Observer keeps its own model of what the firmware must have done, from what it
 // can see from outside (each round's tally, the console's replies, the announcer's lines, the
 // audit lines, the durable files), and compares it with the firmware's state: the decision engine
 // is re-derived round by round, overrides are timed against their grants across restarts, used

@@ -1,12 +1,17 @@
-// The reference ships with the project and stays true: every config key the validator knows, every
-// console ERR code and every metric the appliance serves is in docs/reference.md, and the README
-// points users there rather than at notes they do not have.
+// The docs ship with the project and stay true. The reference: every config key the validator
+// knows, every console ERR code and every metric the appliance serves is in docs/reference.md. The
+// README is a map a newcomer reads in minutes: at most 250 lines, every doc in docs/ linked from
+// it, every folder of the repository named in its map with the rooms it may import (as
+// test/rooms.test.ts enforces them), and its minimal config valid. Every relative link in the
+// README and docs/ leads to a file the release ships too, and every #anchor to a heading there.
 
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
-import { CONFIG_KEYS, readConfig } from '../firmware/config';
+import { CONFIG_KEYS, parseConfigText, readConfig } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { SimHal } from '../hal/sim/index';
 import { renderMetrics } from '../appliance/metrics';
@@ -62,6 +67,182 @@ describe('docs/reference.md', () => {
   it('is where the README sends users, and the README sends them nowhere they cannot follow', () => {
     const readme = readFileSync('README.md', 'utf8');
     expect(readme.includes('docs/reference.md')).toBe(true);
-    expect(readme.match(/SPEC\.md|DESIGN\.md/g)).toBeNull();
+    for (const path of MARKDOWN) {
+      expect(readFileSync(path, 'utf8').match(/SPEC\.md|DESIGN\.md/g), path).toBeNull();
+    }
+  });
+});
+
+const README = readFileSync('README.md', 'utf8');
+const DOCS = readdirSync('docs')
+  .filter((name) => name.endsWith('.md'))
+  .map((name) => 'docs/' + name);
+const MARKDOWN = ['README.md', ...DOCS];
+
+/** The text outside fenced code blocks and inline code, where links and headings are. */
+function prose(text: string): string {
+  return text.replace(/^```[^]*?^```/gm, '').replace(/`[^`\n]*`/g, '');
+}
+
+/** A heading's anchor as GitHub makes it: lower case, punctuation dropped, spaces as dashes. */
+function slug(heading: string): string {
+  return heading
+    .replace(/`/g, '')
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, '$1')
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
+}
+
+/** Every anchor of a markdown text (a repeated heading gets -1, -2, ... as on GitHub). */
+function anchors(text: string): Set<string> {
+  const found = new Set<string>();
+  const seen = new Map<string, number>();
+  for (const match of text.replace(/^```[^]*?^```/gm, '').matchAll(/^#{1,6} +(.+?) *#*$/gm)) {
+    const base = slug(match[1]!);
+    const count = seen.get(base) ?? 0;
+    seen.set(base, count + 1);
+    found.add(count === 0 ? base : base + '-' + count);
+  }
+  return found;
+}
+
+/** The relative links of a markdown file, resolved: each problem as `FILE: LINK: WHY`. */
+function brokenLinks(path: string, text: string, read: (file: string) => string | null): string[] {
+  const problems: string[] = [];
+  for (const match of prose(text).matchAll(/\]\(([^)\s]+)\)/g)) {
+    const link = match[1]!;
+    if (/^[a-z]+:/i.test(link)) continue;
+    const [file, anchor] = link.split('#') as [string, string | undefined];
+    const target = file === '' ? path : normalize(join(dirname(path), file));
+    const content = read(target);
+    // The release ships the README and docs/ only: a link elsewhere would break there.
+    if (target !== 'README.md' && !target.startsWith('docs/'))
+      problems.push(path + ': ' + link + ': outside README.md and docs/, which the release ships');
+    else if (content === null) problems.push(path + ': ' + link + ': no such file');
+    else if (anchor !== undefined && !anchors(content).has(anchor))
+      problems.push(path + ': ' + link + ': no heading for #' + anchor);
+  }
+  return problems;
+}
+
+function readIfThere(path: string): string | null {
+  if (!existsSync(path)) return null;
+  return path.endsWith('.md') ? readFileSync(path, 'utf8') : '';
+}
+
+/** The README's section under `## title`, up to the next section. */
+function section(title: string): string {
+  const start = README.indexOf('\n## ' + title + '\n');
+  expect(start, 'README section ' + title).toBeGreaterThanOrEqual(0);
+  const end = README.indexOf('\n## ', start + 1);
+  return README.slice(start, end < 0 ? undefined : end);
+}
+
+/** Each room of the README's map with the rooms it says the room may import. */
+function mapRows(): Map<string, string[]> {
+  const rows = new Map<string, string[]>();
+  for (const line of section('Where everything is').split('\n')) {
+    const cells = line.split(' | ');
+    const folder = /^\| `([^`]+)\/`$/.exec(cells[0] ?? '');
+    if (folder === null || cells.length < 3) continue;
+    const imports = cells[cells.length - 1]!.replace(/ \|$/, '');
+    rows.set(
+      folder[1]!,
+      [...imports.matchAll(/`([^`]+)`/g)].map((name) => name[1]!),
+    );
+  }
+  return rows;
+}
+
+/** test/rooms.test.ts's MAY_IMPORT table, read from its source: the one the rooms test enforces. */
+function enforcedRooms(): Map<string, string[]> {
+  const source = readFileSync('test/rooms.test.ts', 'utf8');
+  const table = /const MAY_IMPORT[^=]*= \{([^]*?)\n\};/.exec(source)![1]!;
+  const rooms = new Map<string, string[]>();
+  for (const entry of table.matchAll(/^ *'?([\w/.]+)'?: \[([^\]]*)\]/gm)) {
+    if (entry[1] === '.') continue;
+    rooms.set(
+      entry[1]!,
+      [...entry[2]!.matchAll(/'([^']+)'/g)].map((name) => name[1]!),
+    );
+  }
+  return rooms;
+}
+
+describe('README and docs/', () => {
+  it('keeps the README a map: at most 250 lines', () => {
+    expect(README.split('\n').length).toBeLessThanOrEqual(250);
+  });
+
+  it('resolves every relative link to a file the release ships, and every #anchor to a heading there', () => {
+    const problems = MARKDOWN.flatMap((path) =>
+      brokenLinks(path, readFileSync(path, 'utf8'), readIfThere),
+    );
+    expect(problems).toEqual([]);
+    // The check finds what it is for: a missing file, a missing heading, a link inside code.
+    const sample =
+      '# Top\n## A `b` (c)\n[x](#a-b-c) [y](#nope) [z](gone.md) `[w](gone.md)` [v](../lab/x.ts)\n';
+    expect(
+      brokenLinks('docs/x.md', sample, (file) => (file === 'docs/x.md' ? sample : null)),
+    ).toEqual([
+      'docs/x.md: #nope: no heading for #nope',
+      'docs/x.md: gone.md: no such file',
+      'docs/x.md: ../lab/x.ts: outside README.md and docs/, which the release ships',
+    ]);
+  });
+
+  it('links every doc from the README, and each doc opens by saying whom it is for, linking back', () => {
+    const linked = new Set(
+      [...prose(README).matchAll(/\]\((docs\/[^)#\s]+)/g)].map((match) => match[1]!),
+    );
+    expect(DOCS.filter((path) => !linked.has(path))).toEqual([]);
+    for (const path of DOCS) {
+      const [title, opening] = readFileSync(path, 'utf8').split('\n\n');
+      expect(title, path).toMatch(/^# \S/);
+      expect(opening, path + ': its opening paragraph links back').toContain('](../README.md)');
+    }
+  });
+
+  it("names every folder of the repository in the README's map, with the rooms it may import", () => {
+    const listed = spawnSync('git', ['ls-files'], { encoding: 'utf8' });
+    expect(listed.status, 'git ls-files').toBe(0);
+    const folders = new Set<string>();
+    for (const file of listed.stdout.split('\n')) {
+      const parts = file.split('/');
+      if (parts.length < 2 || parts[0]!.startsWith('.')) continue;
+      folders.add(parts[0] === 'hal' && parts.length > 2 ? 'hal/' + parts[1] : parts[0]!);
+    }
+    folders.delete('hal');
+    const rows = mapRows();
+    expect([...folders].filter((folder) => !rows.has(folder))).toEqual([]);
+    expect(folders.size).toBeGreaterThan(10);
+    // What the map says a room may import is what test/rooms.test.ts enforces.
+    const enforced = enforcedRooms();
+    expect(enforced.size).toBeGreaterThan(10);
+    for (const [room, imports] of enforced) {
+      expect(rows.get(room)?.sort(), 'README map, ' + room + '/').toEqual([...imports].sort());
+    }
+  });
+
+  it('gives configs that the validator accepts, and the bound the minimal one computes', () => {
+    let configs = 0;
+    for (const path of MARKDOWN.filter((file) => file !== 'docs/reference.md')) {
+      for (const block of readFileSync(path, 'utf8').matchAll(/^```json\n([^]*?)^```/gm)) {
+        if (!block[1]!.includes('"device"')) continue;
+        expect(parseConfigText(block[1]!).errors, path).toBeNull();
+        configs++;
+      }
+    }
+    expect(configs).toBeGreaterThanOrEqual(2);
+    const minimal = /^```json\n([^]*?)^```/m.exec(section('A minimal config'))![1]!;
+    const config = parseConfigText(minimal).config!;
+    const fall = config.services[0]!.fall;
+    const boundMs = config.timeoutMs + (fall - 1) * config.intervalMs;
+    const computed = config.timeoutMs + ' + ' + (fall - 1) + '·' + config.intervalMs;
+    expect(section('A minimal config')).toContain(
+      computed + ' = ' + boundMs.toLocaleString('en') + ' ms',
+    );
   });
 });

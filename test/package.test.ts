@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import {
   existsSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   readlinkSync,
   statSync,
@@ -31,6 +32,11 @@ describe('release tarball and installer', () => {
       );
     }
     expect(listing).not.toContain('prebuilds/win32');
+    // The README and every doc it links to, where its links find them.
+    const docs = readdirSync('docs').filter((name) => name.endsWith('.md'));
+    expect(docs.length).toBeGreaterThan(10);
+    for (const path of ['README.md', ...docs.map((name) => 'docs/' + name)])
+      expect(listing.split('\n'), path).toContain('lifeline-0.1.0/' + path);
     const unpacked = mkdtempSync(join(tmpdir(), 'lifeline-release-'));
     expect(spawnSync('tar', ['-xzf', tarball, '-C', unpacked]).status).toBe(0);
     // The TCP MD5 addon, prebuilt for each appliance architecture (ELF e_machine at byte 18).
@@ -55,6 +61,7 @@ describe('release tarball and installer', () => {
     expect(statSync(join(root, 'var/lib/lifeline')).mode & 0o777).toBe(0o700);
     expect(readlinkSync(join(root, 'usr/local/bin/lifeline'))).toBe('/opt/lifeline/lifeline.mjs');
     const installedProgram = join(root, 'opt/lifeline/lifeline.mjs');
+    expect(existsSync(join(root, 'opt/lifeline/docs/reference.md'))).toBe(true);
     expect(
       run(installedProgram, 'check-config', join(root, 'etc/lifeline/config.json')).status,
     ).toBe(0);

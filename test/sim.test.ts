@@ -1,4 +1,4 @@
-// The deterministic simulator (sim/, README "Deterministic simulation") as a test: a bounded
+// The deterministic simulator (sim/, docs/simulation.md) as a test: a bounded
 // campaign of seeded fault schedules with every invariant checked after every event; exact replay;
 // the shrinker; the bugs it found, kept by seed; the bugs planted to prove it has teeth; and the
 // exhaustive search of the decision engine and the override arbiter.
