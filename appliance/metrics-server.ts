@@ -5,7 +5,8 @@
 // idle connections held open by someone cannot lock the scraper out, and the process never runs
 // out of descriptors), headers within HEADERS_MS, no connection idle past IDLE_MS, small headers.
 // With `metrics.webConfigFile` it serves TLS and basic auth as Prometheus exporters do
-// (appliance/web-config.ts, appliance/basic-auth.ts).
+// (appliance/web-config.ts, appliance/basic-auth.ts), with at most HANDSHAKES_PER_SECOND new TLS
+// connections.
 
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -22,6 +23,13 @@ export const CONNECTIONS_MAX = 32;
 export const HEADERS_MS = 5000;
 /** A connection with no traffic either way this long is closed. */
 export const IDLE_MS = 5000;
+/**
+ * New TLS connections per second, and the burst allowed: a handshake costs the loop's thread about
+ * a millisecond of public-key work (several on a Pi) before anyone has authenticated, so a flood of
+ * them is refused at accept, before the handshake. Scrapers need a few a minute.
+ */
+export const HANDSHAKES_PER_SECOND = 16;
+const HANDSHAKES_BURST = 32;
 /** Time for a whole request. */
 const REQUEST_MS = 10000;
 /** How often Node checks the two above (its default, 30 s, would let them run 6 times over). */
@@ -61,14 +69,26 @@ function peerKey(socket: Socket): string {
 /** The open connections, oldest first, each with its requests in flight. */
 class Connections {
   private readonly open = new Map<string, { socket: Socket; inFlight: number }>();
+  /** The handshake budget (a token bucket), with TLS only. */
+  private handshakes = HANDSHAKES_BURST;
+  private handshakesAtMs = performance.now();
 
-  constructor(private readonly refusals: HttpRefusals) {}
+  constructor(
+    private readonly refusals: HttpRefusals,
+    private readonly tls: boolean,
+  ) {}
 
-  /** Takes a new TCP connection, making room by closing the oldest idle one when full. */
+  /**
+   * Takes a new TCP connection, making room by closing the oldest idle one when full; with TLS,
+   * refuses it at once past the handshake budget.
+   */
   accept(socket: Socket): void {
     const key = peerKey(socket);
     if (socket.remoteAddress === undefined) return void socket.destroy();
-    if (this.open.size >= CONNECTIONS_MAX && !this.closeOldestIdle()) {
+    if (
+      (this.tls && !this.handshakeAllowed()) ||
+      (this.open.size >= CONNECTIONS_MAX && !this.closeOldestIdle())
+    ) {
       this.refusals.connections++;
       socket.destroy();
       return;
@@ -85,6 +105,16 @@ class Connections {
     if (entry === undefined) return;
     entry.inFlight++;
     response.once('close', () => entry.inFlight--);
+  }
+
+  private handshakeAllowed(): boolean {
+    const nowMs = performance.now();
+    const earned = ((nowMs - this.handshakesAtMs) * HANDSHAKES_PER_SECOND) / 1000;
+    this.handshakes = Math.min(HANDSHAKES_BURST, this.handshakes + earned);
+    this.handshakesAtMs = nowMs;
+    if (this.handshakes < 1) return false;
+    this.handshakes--;
+    return true;
   }
 
   private closeOldestIdle(): boolean {
@@ -220,7 +250,7 @@ export async function startMetrics(options: MetricsServerOptions): Promise<Metri
     web = loaded.config;
   }
   const refusals: HttpRefusals = { connections: 0, method: 0, unauthorized: 0, busy: 0 };
-  const connections = new Connections(refusals);
+  const connections = new Connections(refusals, web?.tls != null);
   const auth = web !== null && web.users.size > 0 ? new BasicAuth(web.users) : null;
   const context: Context = { sources: { ...options.sources, refusals }, refusals };
   const server = await createServer(web, (request, response) => {

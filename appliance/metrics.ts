@@ -13,7 +13,10 @@ import { statusMetrics } from './status-metrics';
 
 /** What the metrics server refused, by reason (appliance/metrics-server.ts). */
 export interface HttpRefusals {
-  /** Connections closed over the cap: a new one, or an idle one that made room for it. */
+  /**
+   * Connections closed over the cap (a new one, or an idle one that made room for it) or over
+   * the TLS handshake rate.
+   */
   connections: number;
   /** Requests with a method other than GET and HEAD (405). */
   method: number;
