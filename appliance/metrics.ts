@@ -1,7 +1,6 @@
 // Prometheus metrics (text format 0.0.4) on `metrics.listen`, for the fleet's monitoring: read from
-// the firmware's counters at scrape time (nothing is added to the loop). Off unless configured.
-
-import type { Server } from 'node:http';
+// the firmware's counters at scrape time (nothing is added to the loop). Off unless configured;
+// appliance/metrics-server.ts serves them.
 
 import { RouteState } from '../firmware/announcer';
 import type { Authenticator } from '../firmware/auth';
@@ -9,28 +8,52 @@ import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
 import type { BgpSpeaker } from '../firmware/bgp/speaker';
 import type { Lifeline } from '../firmware/lifeline';
 import { COUNTER_COUNT, COUNTER_NAMES, RTT_BUCKETS_MS } from '../firmware/probes';
+import { processMetrics, readProcessSample } from './process-metrics';
 import { statusMetrics } from './status-metrics';
+
+/** What the metrics server refused, by reason (appliance/metrics-server.ts). */
+export interface HttpRefusals {
+  /**
+   * Connections closed over the cap (a new one, or an idle one that made room for it) or over
+   * the TLS handshake rate.
+   */
+  connections: number;
+  /** Requests with a method other than GET and HEAD (405). */
+  method: number;
+  /** Requests without the right credentials (401). */
+  unauthorized: number;
+  /** Requests whose password check found too many others waiting (429). */
+  busy: number;
+}
 
 export interface MetricsSources {
   readonly lifeline: Lifeline;
   readonly speaker: BgpSpeaker | null;
   readonly auth: Authenticator | null;
+  /** The server's refusals; absent (all 0) when rendered without a server. */
+  readonly refusals?: HttpRefusals;
 }
 
 const escape = (value: string): string =>
   value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 
+/** Writes families named `prefix` + name into `lines` (shared by writers of other prefixes). */
 class Writer {
-  readonly lines: string[] = [];
+  constructor(
+    readonly lines: string[] = [],
+    private readonly prefix = 'lifeline_',
+  ) {}
+
   family(name: string, type: 'counter' | 'gauge' | 'histogram', help: string): void {
-    this.lines.push('# HELP lifeline_' + name + ' ' + help, '# TYPE lifeline_' + name + ' ' + type);
+    const full = this.prefix + name;
+    this.lines.push('# HELP ' + full + ' ' + help, '# TYPE ' + full + ' ' + type);
   }
   sample(name: string, labels: Record<string, string>, value: number): void {
     const text = Object.entries(labels)
       .map(([key, label]) => key + '="' + escape(label) + '"')
       .join(',');
     const number = value === Infinity ? '+Inf' : value === -Infinity ? '-Inf' : String(value);
-    this.lines.push('lifeline_' + name + (text === '' ? '' : '{' + text + '}') + ' ' + number);
+    this.lines.push(this.prefix + name + (text === '' ? '' : '{' + text + '}') + ' ' + number);
   }
 }
 
@@ -204,28 +227,17 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
     for (const peer of peers)
       out.sample('bgp_updates_received_total', { peer: peer.peer }, peer.updatesReceived);
   }
+  httpMetrics(out, sources.refusals);
+  processMetrics(new Writer(out.lines, ''), readProcessSample());
   return out.lines.join('\n') + '\n';
 }
 
-/** Serves /metrics on `listen` (ADDRESS:PORT or [ADDRESS]:PORT). */
-export async function startMetrics(
-  listen: string,
-  sources: MetricsSources,
-  report: (line: string) => void,
-): Promise<Server> {
-  // node:http is loaded only when metrics are configured (start-up, docs/reference.md).
-  const { createServer } = await import('node:http');
-  const colon = listen.lastIndexOf(':');
-  const host = listen.slice(0, colon).replace(/^\[|\]$/g, '');
-  const server = createServer((request, response) => {
-    if (request.url !== '/metrics') {
-      response.writeHead(404).end('not found: try /metrics\n');
-      return;
-    }
-    response.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-    response.end(renderMetrics(sources, sources.lifeline.nowMs()));
-  });
-  server.on('error', (error) => report('metrics: ' + listen + ': ' + error.message));
-  server.listen(Number(listen.slice(colon + 1)), host);
-  return server;
+function httpMetrics(out: Writer, refusals: HttpRefusals | undefined): void {
+  out.family(
+    'http_refused_total',
+    'counter',
+    'What the metrics server refused: connections over the cap, methods, credentials, busy checks.',
+  );
+  for (const reason of ['connections', 'method', 'unauthorized', 'busy'] as const)
+    out.sample('http_refused_total', { reason }, refusals?.[reason] ?? 0);
 }

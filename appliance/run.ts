@@ -24,7 +24,9 @@ import { runDrill } from './drill';
 import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 import { readRegularFile } from '../hal/node/files';
+import type { MetricsSources } from './metrics';
 import { ServiceWatchdog } from './systemd';
+import { loadWebConfig } from './web-config';
 
 /** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
 export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
@@ -38,7 +40,8 @@ export function loadConfig(path: string): { config: Config | null; errors: reado
 
 /**
  * What only the host can check: each TCP MD5 secret's file is readable and holds a usable key,
- * and the addon is there to use it (the secret itself never appears in a message).
+ * and the addon is there to use it (the secret itself never appears in a message); the metrics
+ * server's web config (its YAML, certificate, key and password hashes) is usable.
  */
 function hostProblems(config: Config): string[] {
   const problems: string[] = [];
@@ -54,6 +57,11 @@ function hostProblems(config: Config): string[] {
     } catch (error) {
       problems.push(path + ': ' + (error as Error).message);
     }
+  }
+  const webConfigFile = config.metricsWebConfigFile;
+  if (webConfigFile !== null) {
+    for (const problem of loadWebConfig(webConfigFile).problems)
+      problems.push('metrics.webConfigFile: ' + webConfigFile + ': ' + problem);
   }
   return problems;
 }
@@ -133,6 +141,32 @@ function exabgpAnnouncer(config: Config, hal: Hal, fleet: ExaBgpFleet | null): A
     : new ExaBgpFleetAnnouncer(config, hal, fleet.table);
 }
 
+/**
+ * The metrics server (node:http) is loaded only when configured, after the first round began; a
+ * stop before it listens closes it as soon as it does.
+ */
+function startMetricsLater(
+  config: Config,
+  sources: MetricsSources,
+  report: (line: string) => void,
+): { close(): void } {
+  const listen = config.metricsListen!;
+  let server: { close(): void } | null = null;
+  let closed = false;
+  import('./metrics-server')
+    .then(({ startMetrics }) =>
+      startMetrics({ listen, webConfigFile: config.metricsWebConfigFile, sources, report }),
+    )
+    .then((started) => (closed ? started?.close() : (server = started)))
+    .catch((error: Error) => report('metrics: ' + listen + ': ' + error.message));
+  return {
+    close: () => {
+      closed = true;
+      server?.close();
+    },
+  };
+}
+
 export function run(config: Config, consoleDevice: string | null): void {
   const device = consoleDevice ?? config.console?.device ?? null;
   if (device === 'stdio' && config.announcer.kind === 'exabgp') {
@@ -150,16 +184,10 @@ export function run(config: Config, consoleDevice: string | null): void {
   let stopping = false;
   const problem = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
-  // The metrics server (node:http) is loaded only when configured, after the first round began.
-  let metrics: { close(): void } | null = null;
-  const listen = config.metricsListen;
-  if (listen !== null) {
-    const sources = { lifeline, speaker, auth: console_?.auth ?? null };
-    import('./metrics')
-      .then(({ startMetrics }) => startMetrics(listen, sources, problem))
-      .then((server) => (stopping ? server.close() : (metrics = server)))
-      .catch((error: Error) => problem('metrics: ' + listen + ': ' + error.message));
-  }
+  const metrics =
+    config.metricsListen === null
+      ? null
+      : startMetricsLater(config, { lifeline, speaker, auth: console_?.auth ?? null }, problem);
   const watchdog = new ServiceWatchdog(lifeline, {
     notifySocket: process.env['NOTIFY_SOCKET'] ?? null,
     watchdogMs: Number(process.env['WATCHDOG_USEC'] ?? '0') / 1000,

@@ -59,7 +59,8 @@ const HELP: { readonly [command: string]: string } = {
     '                      [--once]\n' +
     '  One line per appliance and service: routes, automatic state, override, guard, BGP, last\n' +
     '  transition and its reason. In a terminal it refreshes every S seconds (2); piped, or\n' +
-    '  with --once, it prints once.\n',
+    '  with --once, it prints once. Exit 1 when Prometheus cannot be read; with --once also\n' +
+    '  when an appliance is unreachable (one line each on stderr), for cron and monitoring.\n',
   lab:
     'usage: lifeline lab [--scenario outage|fleet]\n' +
     '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n' +

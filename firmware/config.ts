@@ -188,6 +188,11 @@ export interface Config {
   readonly overridePin: OverridePinConfig | null;
   readonly stateDir: string | null;
   readonly metricsListen: string | null;
+  /**
+   * A web config file in the Prometheus exporters' format (TLS and basic auth for the metrics
+   * server), read and checked by the host (appliance/web-config.ts), or null: plain HTTP.
+   */
+  readonly metricsWebConfigFile: string | null;
   /** A hardware watchdog device fed by the loop (Linux), or null. */
   readonly watchdogDevice: string | null;
   readonly fleet: FleetConfig | null;
@@ -431,7 +436,7 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
     'debounceMs',
     'action',
   ],
-  metrics: ['listen'],
+  metrics: ['listen', 'webConfigFile'],
   watchdog: ['device'],
   fleet: [
     'siteCommunity',
@@ -1025,6 +1030,19 @@ function checkListen(reader: Reader, listen: string): void {
   }
 }
 
+/** `metrics`: where to listen, and the web config file (TLS, basic auth) checked by the host. */
+function readMetrics(
+  reader: Reader,
+  value: Json | undefined,
+): { listen: string | null; webConfigFile: string | null } {
+  const metrics =
+    value === undefined ? null : reader.object(value, 'metrics', CONFIG_KEYS['metrics']!);
+  if (metrics === null) return { listen: null, webConfigFile: null };
+  const listen = reader.string(metrics, 'listen', 'metrics', null);
+  if (listen !== null) checkListen(reader, listen);
+  return { listen, webConfigFile: reader.optionalString(metrics, 'webConfigFile', 'metrics') };
+}
+
 /** Validates a parsed JSON document. All problems at once; a config only when there are none. */
 export function readConfig(document: Json): ConfigResult {
   const reader = new Reader();
@@ -1060,12 +1078,7 @@ export function readConfig(document: Json): ConfigResult {
       ? null
       : readOverridePin(reader, top['overridePin'], 'overridePin');
   const stateDir = reader.optionalString(top, 'stateDir', 'config');
-  const metrics =
-    top['metrics'] === undefined
-      ? null
-      : reader.object(top['metrics'], 'metrics', CONFIG_KEYS['metrics']!);
-  const metricsListen = metrics === null ? null : reader.string(metrics, 'listen', 'metrics', null);
-  if (metricsListen !== null) checkListen(reader, metricsListen);
+  const metrics = readMetrics(reader, top['metrics']);
   const watchdog =
     top['watchdog'] === undefined
       ? null
@@ -1086,7 +1099,8 @@ export function readConfig(document: Json): ConfigResult {
       console: consoleConfig,
       overridePin,
       stateDir,
-      metricsListen,
+      metricsListen: metrics.listen,
+      metricsWebConfigFile: metrics.webConfigFile,
       watchdogDevice,
       fleet,
       guard,

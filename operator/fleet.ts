@@ -4,6 +4,10 @@
 // rules in packaging/prometheus see them) or scraped from each appliance (`--targets`, a small
 // fleet without Prometheus). Both become the same samples, and one function makes the table. In a
 // terminal it refreshes; piped, it prints once.
+//
+// What the targets and Prometheus send is untrusted: every character it prints passes through
+// `printable` (no escape sequence reaches the operator's terminal), and every answer is read
+// within ANSWER_MS (headers and body) and BODY_BYTES_MAX.
 
 /** One sample of a Lifeline metric, with the appliance it came from in `instance`. */
 export interface Sample {
@@ -40,10 +44,11 @@ export const COLUMNS = [
 export function parseMetrics(text: string, instance: string): Sample[] {
   const samples: Sample[] = [];
   for (const line of text.split('\n')) {
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    // `s`: a label may hold a carriage return or a line separator, which `.` would stop at.
+    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/s.exec(line);
     if (match === null) continue;
     const labels: Record<string, string> = { instance };
-    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/g))
+    for (const pair of (match[2] ?? '').matchAll(/([a-zA-Z_]\w*)="((?:[^"\\]|\\.)*)"/gs))
       labels[pair[1]!] = pair[2]!.replace(/\\n/g, '\n').replace(/\\(.)/g, '$1');
     const value = match[3] === '+Inf' ? Infinity : match[3] === '-Inf' ? -Infinity : +match[3]!;
     samples.push({ name: match[1]!, labels, value });
@@ -81,8 +86,7 @@ function guardColumn(samples: readonly Sample[], instance: string, service: stri
   const holding = find(samples, 'lifeline_guard_holding', instance, service);
   if (holding === undefined) return '-';
   const others = find(samples, 'lifeline_fleet_healthy_sites', instance, service);
-  const view =
-    others === undefined || others.value < 0 ? 'no view' : others.value + ' others';
+  const view = others === undefined || others.value < 0 ? 'no view' : others.value + ' others';
   return (holding.value === 1 ? 'holding' : 'idle') + ' (' + view + ')';
 }
 
@@ -109,10 +113,13 @@ function overrideColumn(samples: readonly Sample[], instance: string, service: s
   return (OVERRIDE_NAMES[kind] ?? String(kind)) + left;
 }
 
-/** The table's rows: one per appliance and service, and one per appliance that did not answer. */
+/**
+ * The table's rows: one per appliance and service, and one per appliance that did not answer (its
+ * REASON says why).
+ */
 export function fleetRows(
   samples: readonly Sample[],
-  unreachable: readonly { instance: string; site: string }[],
+  unreachable: readonly Unreachable[],
   nowS: number,
 ): string[][] {
   const rows: string[][] = [];
@@ -148,13 +155,41 @@ export function fleetRows(
     ]);
   }
   for (const down of unreachable)
-    rows.push([down.site, '-', '-', 'unreachable', '-', '-', '-', '-', '-', down.instance]);
+    rows.push([
+      down.site,
+      '-',
+      '-',
+      'unreachable',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      down.reason ?? down.instance,
+    ]);
   return rows.sort((a, b) => (a[0] + ' ' + a[2]).localeCompare(b[0] + ' ' + b[2]));
 }
 
-/** Rows as aligned columns under a header. */
+/** A cell of at most this many characters: one label cannot push the table off the screen. */
+const CELL_LENGTH_MAX = 100;
+
+/**
+ * `text` without what a terminal would act on: C0 and C1 controls (ESC, CSI, OSC, BEL, CR,
+ * backspace...), DEL, and the line separators and bidirectional overrides that rearrange or break
+ * lines. A label cannot change the title, clear the screen, hide or forge rows.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, '');
+}
+
+function cell(text: string): string {
+  const shown = printable(text);
+  return shown.length > CELL_LENGTH_MAX ? shown.slice(0, CELL_LENGTH_MAX - 1) + '…' : shown;
+}
+
+/** Rows as aligned columns under a header; every cell made printable. */
 export function formatTable(rows: readonly (readonly string[])[]): string {
-  const all = [COLUMNS, ...rows];
+  const all = [COLUMNS, ...rows.map((row) => row.map(cell))];
   const widths = COLUMNS.map((_, column) => Math.max(...all.map((row) => row[column]!.length)));
   return all
     .map((row) =>
@@ -165,12 +200,63 @@ export function formatTable(rows: readonly (readonly string[])[]): string {
     .join('\n');
 }
 
-export interface FleetView {
-  readonly samples: Sample[];
-  readonly unreachable: { instance: string; site: string }[];
+/** An appliance that could not be read. */
+export interface Unreachable {
+  readonly instance: string;
+  readonly site: string;
+  /** Why, when scraped directly; absent for Prometheus's `up == 0` (the row shows the instance). */
+  readonly reason?: string;
 }
 
-const FETCH_TIMEOUT_MS = 5000;
+export interface FleetView {
+  readonly samples: Sample[];
+  readonly unreachable: Unreachable[];
+}
+
+/** Time for a whole answer, headers and body: a slow body is no answer. */
+export const ANSWER_MS = 5000;
+/**
+ * The largest answer read: an appliance's metrics page is about 1 MiB at the config's limits (16
+ * services of 32 targets); Prometheus's answer for a fleet of a thousand appliances is some tens.
+ */
+export const BODY_BYTES_MAX = { target: 8 * 2 ** 20, prometheus: 64 * 2 ** 20 } as const;
+
+/**
+ * GETs `url` and reads its body as text, all within ANSWER_MS and `bytesMax` (counted after
+ * decompression): an endless or slow body is cut off, never buffered whole.
+ */
+export async function readAnswer(
+  url: string,
+  bytesMax: number,
+): Promise<{ status: number; text: string }> {
+  const controller = new AbortController();
+  const timer = setTimeout(
+    () => controller.abort(new Error('no whole answer within ' + ANSWER_MS / 1000 + ' s')),
+    ANSWER_MS,
+  );
+  try {
+    const response = await fetch(url, { signal: controller.signal });
+    const chunks: Uint8Array[] = [];
+    let bytes = 0;
+    const reader = response.body?.getReader();
+    for (let read = await reader?.read(); read !== undefined && !read.done;) {
+      bytes += read.value.length;
+      if (bytes > bytesMax) {
+        const error = new Error('answer larger than ' + bytesMax + ' bytes');
+        controller.abort(error);
+        throw error;
+      }
+      chunks.push(read.value);
+      read = await reader!.read();
+    }
+    return { status: response.status, text: Buffer.concat(chunks).toString('utf8') };
+  } catch (error) {
+    // An abort rejects with its reason: the deadline's or the size's, said as such.
+    throw controller.signal.aborted ? controller.signal.reason : error;
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 function promValue(text: string): number {
   return text === '+Inf' ? Infinity : text === '-Inf' ? -Infinity : Number(text);
@@ -186,11 +272,16 @@ interface VectorAnswer {
 /** One instant query against Prometheus's HTTP API; throws with Prometheus's error. */
 async function query(url: string, promql: string) {
   const address = url.replace(/\/+$/, '') + '/api/v1/query?query=' + encodeURIComponent(promql);
-  const response = await fetch(address, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
-  const body = (await response.json()) as VectorAnswer;
-  if (body.status !== 'success' || body.data === undefined)
-    throw new Error(body.error ?? 'HTTP ' + response.status);
-  return body.data.result;
+  const answer = await readAnswer(address, BODY_BYTES_MAX.prometheus);
+  let body: VectorAnswer;
+  try {
+    body = JSON.parse(answer.text) as VectorAnswer;
+  } catch {
+    throw new Error('HTTP ' + answer.status + ', not a Prometheus API answer');
+  }
+  if (body.status !== 'success' || !Array.isArray(body.data?.result))
+    throw new Error(String(body.error ?? 'HTTP ' + answer.status));
+  return body.data!.result;
 }
 
 /** The fleet as Prometheus has it: Lifeline's series, and the appliances it cannot scrape. */
@@ -214,15 +305,13 @@ export async function fromTargets(targets: readonly string[]): Promise<FleetView
   const view: FleetView = { samples: [], unreachable: [] };
   const scrapes = targets.map(async (target) => {
     try {
-      const response = await fetch('http://' + target + '/metrics', {
-        signal: AbortSignal.timeout(FETCH_TIMEOUT_MS),
-      });
-      if (!response.ok) throw new Error('HTTP ' + response.status);
+      const answer = await readAnswer('http://' + target + '/metrics', BODY_BYTES_MAX.target);
+      if (answer.status !== 200) throw new Error('HTTP ' + answer.status);
       const names: readonly string[] = FLEET_METRICS;
-      for (const sample of parseMetrics(await response.text(), target))
+      for (const sample of parseMetrics(answer.text, target))
         if (names.indexOf(sample.name) >= 0) view.samples.push(sample);
-    } catch {
-      view.unreachable.push({ instance: target, site: target });
+    } catch (error) {
+      view.unreachable.push({ instance: target, site: target, reason: describe(error) });
     }
   });
   await Promise.all(scrapes);
@@ -259,19 +348,41 @@ function parseFleetArgs(args: readonly string[]): FleetOptions | string {
   return options;
 }
 
-async function render(options: FleetOptions): Promise<string> {
+async function render(options: FleetOptions): Promise<{ text: string; view: FleetView }> {
   const view =
     options.prometheus !== null
       ? await fromPrometheus(options.prometheus)
       : await fromTargets(options.targets);
-  return formatTable(fleetRows(view.samples, view.unreachable, Date.now() / 1000)) + '\n';
+  const text = formatTable(fleetRows(view.samples, view.unreachable, Date.now() / 1000)) + '\n';
+  return { text, view };
 }
 
-/** An error as one line: fetch's "fetch failed" gets its cause (ECONNREFUSED, a timeout...). */
+/**
+ * An error as one printable line: fetch's "fetch failed" gets its cause (ECONNREFUSED, a
+ * timeout...).
+ */
 function describe(error: unknown): string {
   const cause = (error as { cause?: { code?: string; message?: string } }).cause;
   const detail = cause?.code ?? cause?.message;
-  return (error as Error).message + (detail === undefined ? '' : ' (' + detail + ')');
+  const message = String((error as Error).message ?? error);
+  return printable(message + (detail === undefined ? '' : ' (' + detail + ')'));
+}
+
+/** Prints the table once: 0, or 1 when the fleet cannot be read or, with --once, a part of it. */
+async function printOnce(options: FleetOptions, source: string): Promise<number> {
+  try {
+    const { text, view } = await render(options);
+    process.stdout.write(text);
+    if (!options.once) return 0;
+    for (const down of view.unreachable) {
+      const line = down.instance + ': unreachable: ' + (down.reason ?? 'up == 0 in Prometheus');
+      process.stderr.write('lifeline fleet: ' + printable(line) + '\n');
+    }
+    return view.unreachable.length > 0 ? 1 : 0;
+  } catch (error) {
+    process.stderr.write('lifeline fleet: ' + printable(source) + ': ' + describe(error) + '\n');
+    return 1;
+  }
 }
 
 /** `lifeline fleet`: prints the table once when piped (or --once), else refreshes it. */
@@ -282,25 +393,18 @@ export async function fleet(args: readonly string[]): Promise<number> {
     return 2;
   }
   const source = options.prometheus ?? options.targets.join(',');
-  if (options.once || process.stdout.isTTY !== true) {
-    try {
-      process.stdout.write(await render(options));
-      return 0;
-    } catch (error) {
-      process.stderr.write('lifeline fleet: ' + source + ': ' + describe(error) + '\n');
-      return 1;
-    }
-  }
+  if (options.once || process.stdout.isTTY !== true) return printOnce(options, source);
   let stopped = false;
   process.once('SIGINT', () => (stopped = true));
   while (!stopped) {
     let text: string;
     try {
-      text = await render(options);
+      text = (await render(options)).text;
     } catch (error) {
       text = 'cannot read the fleet: ' + describe(error) + '\n';
     }
-    const title = 'lifeline fleet  ' + source + '  ' + new Date().toISOString().slice(0, 19) + 'Z';
+    const title =
+      'lifeline fleet  ' + printable(source) + '  ' + new Date().toISOString().slice(0, 19) + 'Z';
     const hint = '  (every ' + options.intervalS + ' s; Ctrl-C quits)\n\n';
     process.stdout.write('\x1b[H\x1b[2J' + title + hint + text);
     for (let waitedMs = 0; waitedMs < options.intervalS * 1000 && !stopped; waitedMs += 100)

@@ -18,6 +18,8 @@ const NEEDED = [
   ['/usr/bin/promtool', 'prometheus'],
   ['/usr/bin/prometheus', 'prometheus'],
   ['/usr/bin/prometheus-alertmanager', 'prometheus-alertmanager'],
+  // Self-signed certificates for the metrics server's TLS (test/metrics-server.test.ts).
+  ['/usr/bin/openssl', 'openssl'],
   ['/usr/bin/amtool', 'prometheus-alertmanager'],
   ['/usr/bin/systemd-notify', 'systemd'],
   ['/usr/bin/systemd-analyze', 'systemd'],

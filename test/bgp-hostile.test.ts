@@ -171,6 +171,13 @@ describe('a hostile BGP peer: ROUTE-REFRESH flood, never reading', () => {
       5000,
       'routes\n' + log,
     );
+    // The metrics server starts after the first round, loaded from a chunk of its own since the
+    // bundle is split: the session can be up before it listens.
+    await waitFor(
+      async () => (await scrape(metricsPort).catch(() => null)) !== null,
+      5000,
+      'metrics',
+    );
     // The rate before the flood: probes over 2 s.
     const calmFrom = await probes(metricsPort);
     await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -4,8 +4,8 @@
 // site's data centres brings the site alert to a webhook receiver; cutting all brings the fleet
 // alert; restoring resolves both. A second, global Prometheus federates the first (as
 // federate.example.yml does) and must see the same fleet and the same alert. `lifeline fleet` reads
-// the fleet from Prometheus and from the appliances, and every query of the Grafana dashboards runs
-// against the first Prometheus.
+// the fleet from Prometheus and from the appliances (with `--once`, an unreachable one is exit 1),
+// and every query of the Grafana dashboards runs against the first Prometheus.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -338,6 +338,15 @@ describe('three Lifelines watched by a real Prometheus and Alertmanager with the
     expect(rows.length).toBe(5);
     expect(rows.find((row) => row.includes('edge-a'))).toMatch(/ withdrawn +down +none .* fall$/);
     expect(rows.find((row) => row.startsWith(nobody))).toMatch(/ unreachable /);
+    // For cron and monitoring: with --once, an unreachable appliance is exit 1, and says why.
+    const once = await cli(['fleet', '--once', '--targets', targets + ',' + nobody]);
+    expect(once.status).toBe(1);
+    expect(once.stdout.trimEnd().split('\n').length).toBe(5);
+    expect(once.stderr).toBe(
+      'lifeline fleet: ' + nobody + ': unreachable: fetch failed (ECONNREFUSED)\n',
+    );
+    expect((await cli(['fleet', '--once', '--targets', targets])).status).toBe(0);
+    expect((await cli(['fleet', '--once', '--prometheus', prometheusUrl])).status).toBe(0);
   }, 30000);
 
   it('fires LifelineServiceWithdrawnEverywhere when every site is cut', async () => {

@@ -37,6 +37,9 @@ describe('release tarball and installer', () => {
     expect(docs.length).toBeGreaterThan(10);
     for (const path of ['README.md', ...docs.map((name) => 'docs/' + name)])
       expect(listing.split('\n'), path).toContain('lifeline-0.1.0/' + path);
+    // The metrics server's web config needs them (appliance/web-config.ts, appliance/basic-auth.ts).
+    for (const dependency of ['yaml', 'bcryptjs'])
+      expect(listing).toContain('node_modules/' + dependency + '/package.json');
     const unpacked = mkdtempSync(join(tmpdir(), 'lifeline-release-'));
     expect(spawnSync('tar', ['-xzf', tarball, '-C', unpacked]).status).toBe(0);
     // The TCP MD5 addon, prebuilt for each appliance architecture (ELF e_machine at byte 18).
@@ -73,6 +76,14 @@ describe('release tarball and installer', () => {
         "').then((m) => console.log(typeof m.SerialPort))",
     );
     expect(String(loads.stdout).trim()).toBe('function');
+    // The installed program finds the web config's YAML parser (loaded only for it).
+    const webConfig = join(root, 'etc/lifeline/web.yml');
+    writeFileSync(webConfig, 'basic_auth_users:\n  prometheus: not-a-hash\n');
+    const withWeb = JSON.parse(readFileSync(join(root, 'etc/lifeline/config.json'), 'utf8'));
+    withWeb.metrics = { listen: '127.0.0.1:9143', webConfigFile: webConfig };
+    writeFileSync(join(root, 'etc/lifeline/web.json'), JSON.stringify(withWeb));
+    const checked = run(installedProgram, 'check-config', join(root, 'etc/lifeline/web.json'));
+    expect(String(checked.stderr)).toMatch(/basic_auth_users\.prometheus: not a bcrypt hash/);
     writeFileSync(join(root, 'etc/lifeline/config.json'), '{"edited": true}\n');
     expect(run(program, 'install', '--root', root).status).toBe(0);
     expect(readFileSync(join(root, 'etc/lifeline/config.json'), 'utf8')).toBe('{"edited": true}\n');
