@@ -54,12 +54,18 @@ function owners(path: string): string[] {
   return [];
 }
 
+const essentials = new Map<string, boolean>();
+
 function essential(path: string): boolean {
-  return owners(path).some(
+  const known = essentials.get(path);
+  if (known !== undefined) return known;
+  const answer = owners(path).some(
     (name) =>
       spawnSync('dpkg-query', ['-W', '-f=${Essential}', name], { encoding: 'utf8' }).stdout ===
       'yes',
   );
+  essentials.set(path, answer);
+  return answer;
 }
 
 /** A bare command as the tests' PATH finds it, or null. */
