@@ -21,6 +21,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { validatedConfig } from '../build/targets.mjs';
 import { document, keygen } from './helpers';
 import { randomPort, stopProcess, waitFor } from './support/peers';
 
@@ -275,5 +276,31 @@ describe('secrets that group or others can read are refused (as ssh does)', () =
     expect(ran.status).toBe(2);
     expect(ran.stderr.trimEnd().split('\n')).toEqual(expected);
     expect(existsSync(join(dir, 'open-state'))).toBe(false); // nothing started
+  });
+
+  it('refuses them for a board too: the build and `flash --config` embed no open key', async () => {
+    keygen(join(dir, 'board.key'), join(dir, 'board.codes'), 1);
+    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+    doc.console = { keyFile: join(dir, 'board.key'), recoveryCodesFile: join(dir, 'board.codes') };
+    writeFileSync(join(dir, 'board.json'), JSON.stringify(doc));
+    expect((await validatedConfig(join(dir, 'board.json'))).consoleKey).toMatch(/^[0-9a-f]{64}$/);
+    chmodSync(join(dir, 'board.key'), 0o644);
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => lines.push(text) > 0) as typeof process.stderr.write;
+    try {
+      expect(await validatedConfig(join(dir, 'board.json'))).toBeNull();
+    } finally {
+      process.stderr.write = write;
+    }
+    const key = join(dir, 'board.key');
+    expect(lines).toEqual([
+      join(dir, 'board.json') +
+        ': console.keyFile: ' +
+        key +
+        ' is open to group or others (mode 0644): run chmod 600 ' +
+        key +
+        '\n',
+    ]);
   });
 });
