@@ -32,11 +32,13 @@ import { readRegularFile } from '../hal/node/files';
 
 export const LOCK_FILE = 'lock';
 
-/** What taking the lock gave: held (release it at exit), held by another, or not possible. */
+/**
+ * What taking the lock gave: held (release it at exit; `note` says when a stale lock was taken
+ * over), or not: held by `holderPid`, or (0) not possible at all (`problem` says why).
+ */
 export type LockResult =
   | { readonly held: true; readonly release: () => void; readonly note: string }
-  | { readonly held: false; readonly holderPid: number; readonly problem: string }
-  | { readonly held: false; readonly holderPid: 0; readonly problem: string };
+  | { readonly held: false; readonly holderPid: number; readonly problem: string };
 
 /** A process as the lock names it. */
 interface Holder {
@@ -81,13 +83,19 @@ function line(holder: Holder): string {
   return 'pid=' + holder.pid + ' boot=' + holder.boot + ' start=' + holder.start + '\n';
 }
 
-/** The lock's line (never through a link: a planted one's target is not read) and its holder. */
+/**
+ * The holder the lock names (never read through a link: a planted one's target is not read), and
+ * what it is, for the record: its line, or why there is none (never the text of something else).
+ */
 function holderOf(path: string): { text: string; holder: Holder | null } {
   const file = readRegularFile(path, 256, { noFollow: true });
-  const text = file.text === null ? file.problem : file.text.trim();
-  const match = /^pid=(\d+) boot=(\S*) start=(\S+)\n?$/.exec(file.text ?? '');
-  if (match === null) return { text, holder: null }; // a link, torn, or not ours: nobody named
-  return { text, holder: { pid: Number(match[1]), boot: match[2]!, start: match[3]! } };
+  const match = /^pid=(\d+) boot=([\w-]*) start=(\w+)\n?$/.exec(file.text ?? '');
+  if (match === null) {
+    // A link, torn by a power cut, or not a lock line at all: nobody is named.
+    return { text: file.text === null ? file.problem : 'not a lock line', holder: null };
+  }
+  const holder = { pid: Number(match[1]), boot: match[2]!, start: match[3]! };
+  return { text: line(holder).trim(), holder };
 }
 
 /** Whether `holder` is a live process other than us: the same boot, PID and start time. */
