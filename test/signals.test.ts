@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DnsResponder } from '../host/responder';
+import { DnsResponder } from '../lab/responder';
 import { ANNOUNCE, document, WITHDRAW } from './helpers';
 import { stopProcess, waitFor } from './support/peers';
 
