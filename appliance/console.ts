@@ -1,8 +1,9 @@
 // The console's transports on Linux: a serial device through `serialport` (reopened every 2 s while
 // it is missing or broken, so an unplugged USB adapter comes back by itself), or stdio. Also reads
-// the key file and the recovery codes file for offline authentication, with clear errors.
+// the key file and the recovery codes file for offline authentication, with clear errors: either
+// is refused when group or others may read it (`lifeline run` and `check-config` refuse the config
+// for it before anything starts; this is the same rule where the file is read).
 
-import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { SerialPort } from 'serialport';
 
@@ -151,7 +152,7 @@ export function openStdioConsole(
 
 /** The device key: 64 hex characters on one line. Null, with the reason reported, when unusable. */
 export function loadKey(path: string, report: (line: string) => void): Uint8Array | null {
-  const file = readRegularFile(path, 4096);
+  const file = readRegularFile(path, 4096, { secret: true });
   if (file.text === null) {
     report('console: key file ' + path + ' ' + file.problem + ': HMAC auth is off');
     return null;
@@ -163,14 +164,12 @@ export function loadKey(path: string, report: (line: string) => void): Uint8Arra
     );
     return null;
   }
-  if ((statSync(path).mode & 0o077) !== 0)
-    report('console: key file ' + path + ' is readable by others: chmod 600');
   return new Uint8Array(Buffer.from(text, 'hex'));
 }
 
 /** The recovery codes' hashes, one per line (64 hex each); bad lines are reported and skipped. */
 export function loadRecoveryHashes(path: string, report: (line: string) => void): string[] {
-  const file = readRegularFile(path, 64 * 1024);
+  const file = readRegularFile(path, 64 * 1024, { secret: true });
   if (file.text === null) {
     report('console: recovery codes file ' + path + ' ' + file.problem);
     return [];

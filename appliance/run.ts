@@ -1,6 +1,9 @@
 // `lifeline run`: the firmware on this Linux host, with the Node HAL. The config is validated
-// before anything starts; SIGTERM and SIGINT stop the loop, withdraw (or keep) the routes and exit
-// 0.
+// before anything starts (secrets open to others refused, as ssh does), and the state directory is
+// locked: one `run` per stateDir. SIGTERM, SIGINT and SIGQUIT stop the loop, withdraw (or keep) the
+// routes and exit 0; every other signal that would end a Node process and can be handled is
+// audited and ignored, so that no signal an operator sends (SIGHUP when an SSH session ends) ends
+// it without the shutdown path (docs/reference.md, "Signals").
 
 import { fstatSync } from 'node:fs';
 
@@ -23,10 +26,34 @@ import { md5Addon, readMd5Key } from '../hal/node/md5';
 import { runDrill } from './drill';
 import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
-import { readRegularFile } from '../hal/node/files';
+import { readRegularFile, secretFileProblem } from '../hal/node/files';
 import type { MetricsSources } from './metrics';
+import { lockStateDir } from './state-lock';
 import { ServiceWatchdog } from './systemd';
 import { loadWebConfig } from './web-config';
+
+/** The signals that stop Lifeline the clean way: routes withdrawn (or kept), audit flushed. */
+export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+/**
+ * The other signals whose default would end the process (or, SIGUSR1, open Node's inspector to
+ * anyone who may signal it): audited and ignored. SIGHUP is to mean reload one day. Not here:
+ * SIGPIPE and SIGXFSZ (Node ignores them: the write fails instead), SIGKILL and SIGSTOP (cannot be
+ * caught), the fault signals SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS and SIGABRT (a real
+ * fault cannot be survived, and SIGABRT is systemd's watchdog ending a wedged loop), and the
+ * real-time signals (Node cannot listen to them).
+ */
+export const IGNORED_SIGNALS = [
+  'SIGHUP',
+  'SIGUSR1',
+  'SIGUSR2',
+  'SIGALRM',
+  'SIGVTALRM',
+  'SIGPROF',
+  'SIGIO',
+  'SIGPWR',
+  'SIGSTKFLT',
+  'SIGXCPU',
+] as const;
 
 /** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
 export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
@@ -39,12 +66,21 @@ export function loadConfig(path: string): { config: Config | null; errors: reado
 }
 
 /**
- * What only the host can check: each TCP MD5 secret's file is readable and holds a usable key,
- * and the addon is there to use it (the secret itself never appears in a message); the metrics
- * server's web config (its YAML, certificate, key and password hashes) is usable.
+ * What only the host can check: no secret file (the console key, the recovery codes, a TCP MD5
+ * password) is open to group or others, each TCP MD5 secret's file is readable and holds a usable
+ * key, and the addon is there to use it (the secret itself never appears in a message); the
+ * metrics server's web config (its YAML, certificate, key and password hashes) is usable.
  */
 function hostProblems(config: Config): string[] {
   const problems: string[] = [];
+  const secrets = [
+    ['console.keyFile', config.console?.keyFile ?? null],
+    ['console.recoveryCodesFile', config.console?.recoveryCodesFile ?? null],
+  ] as const;
+  for (const [path, file] of secrets) {
+    const exposed = file === null ? '' : secretFileProblem(file);
+    if (exposed !== '') problems.push(path + ': ' + file + ' ' + exposed);
+  }
   const peers = config.announcer.peers;
   for (let i = 0; i < peers.length; i++) {
     const passwordFile = peers[i]!.passwordFile;
@@ -167,6 +203,62 @@ function startMetricsLater(
   };
 }
 
+/** The override pin's watcher, when there is a pin. */
+function watchPin(
+  config: Config,
+  lifeline: Lifeline,
+  signal: SerialSignalReader | null,
+): PinWatcher | null {
+  const pin = config.overridePin;
+  return pin === null
+    ? null
+    : new PinWatcher(
+        pin,
+        createPinReader(pin, signal),
+        (asserted, detail) => lifeline.setPin(asserted, detail),
+        (line) => lifeline.audit.record('pin', 'problem="' + line + '"'),
+      );
+}
+
+/**
+ * Takes stateDir's lock. Exits 2 when another lifeline holds it; returns what to audit once the
+ * firmware runs (a stale lock taken over, or a lock that cannot be made: run on, and say so).
+ */
+function lockState(config: Config): string {
+  if (config.stateDir === null) return '';
+  const lock = lockStateDir(config.stateDir);
+  if (lock.held) {
+    process.on('exit', lock.release);
+    return lock.note;
+  }
+  if (lock.holderPid !== 0) {
+    process.stderr.write(
+      'lifeline run: stateDir ' + lock.problem + ': one lifeline per state directory\n',
+    );
+    process.exit(2);
+  }
+  return 'stateDir: ' + lock.problem + ': a second lifeline on it would not be noticed';
+}
+
+/**
+ * Audits and ignores IGNORED_SIGNALS (throttled like any record) from now on; STOP_SIGNALS stop,
+ * through `ready`'s function once it is given (one that came before then is taken at that point).
+ */
+function listenSignals(lifeline: Lifeline): { ready(stop: (cause: string) => void): void } {
+  let stop: ((cause: string) => void) | null = null;
+  let early = '';
+  for (const name of STOP_SIGNALS)
+    process.on(name, () => (stop === null ? (early = early || name) : stop(name)));
+  for (const name of IGNORED_SIGNALS)
+    process.on(name, () => lifeline.audit.record('signal', 'name=' + name + ' action=ignored'));
+  return {
+    ready: (given) => {
+      stop = given;
+      if (early !== '') given(early);
+    },
+  };
+}
+
 export function run(config: Config, consoleDevice: string | null): void {
   const device = consoleDevice ?? config.console?.device ?? null;
   if (device === 'stdio' && config.announcer.kind === 'exabgp') {
@@ -175,15 +267,20 @@ export function run(config: Config, consoleDevice: string | null): void {
     );
     process.exit(2);
   }
+  const lockNote = lockState(config);
   const hal = new NodeHal({ stateDir: config.stateDir });
   const speaker = config.announcer.kind === 'bgp' ? new BgpSpeaker(config, hal) : null;
   const exabgpFleet = speaker === null && config.fleet !== null ? new ExaBgpFleet(config) : null;
   const lifeline = new Lifeline(config, hal, speaker ?? exabgpAnnouncer(config, hal, exabgpFleet));
+  // Listening before the start: a signal during it is taken when everything is up, not left to
+  // its default (which ends the process with no shutdown path).
+  const signals = listenSignals(lifeline);
   lifeline.start();
   const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
   let stopping = false;
   const problem = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
+  if (lockNote !== '') problem(lockNote);
   const metrics =
     config.metricsListen === null
       ? null
@@ -195,20 +292,13 @@ export function run(config: Config, consoleDevice: string | null): void {
     report: problem,
   });
   watchdog.start();
-  const pin = config.overridePin;
-  const watcher =
-    pin === null
-      ? null
-      : new PinWatcher(
-          pin,
-          createPinReader(pin, console_?.signal ?? null),
-          (asserted, detail) => lifeline.setPin(asserted, detail),
-          (line) => lifeline.audit.record('pin', 'problem="' + line + '"'),
-        );
-  const stop = (signal: string): void => {
+  const watcher = watchPin(config, lifeline, console_?.signal ?? null);
+  const stop = (cause: string): void => {
     if (stopping) return;
     stopping = true;
-    hal.log('signal ' + signal);
+    const routes = config.announcer.onShutdown === 'withdraw' ? 'withdrawn' : 'kept';
+    lifeline.audit.record('stop', 'cause=' + cause + ' routes=' + routes);
+    hal.log('signal ' + cause);
     watcher?.stop();
     watchdog.stop();
     metrics?.close();
@@ -218,8 +308,7 @@ export function run(config: Config, consoleDevice: string | null): void {
     lifeline.stop(() => hal.stopTimer());
     process.stdin.pause();
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  signals.ready(stop);
   // ExaBGP may write acknowledgements to our stdin: read and drop them so that the pipe never
   // fills (with `fleet`, its received UPDATEs and neighbour changes go into the view). A pipe
   // that ends means ExaBGP is gone: stop rather than probe on as an orphan. (Under systemd stdin

@@ -5,7 +5,15 @@
 //   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
 //                              or config/espruino.example.json), checked against Espruino's subset
 
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
@@ -216,6 +224,23 @@ function report(target, error) {
 }
 
 /**
+ * As `lifeline run` and check-config: the console's key or codes file that group or others may
+ * read is refused (as ssh refuses a private key), one line each with the chmod to run; the count.
+ */
+function exposedSecrets(path, settings) {
+  const exposed = [
+    ['console.keyFile', settings?.keyFile],
+    ['console.recoveryCodesFile', settings?.recoveryCodesFile],
+  ].filter(([, file]) => file && existsSync(file) && (statSync(file).mode & 0o077) !== 0);
+  for (const [key, file] of exposed) {
+    const mode = (statSync(file).mode & 0o777).toString(8).padStart(4, '0');
+    const why = `is open to group or others (mode ${mode}): run chmod 600 ${file}`;
+    process.stderr.write(`${path}: ${key}: ${file} ${why}\n`);
+  }
+  return exposed.length;
+}
+
+/**
  * Validates an Espruino config on the host with the firmware's own validator and returns the
  * validated config, ready to embed (byte arrays as { $bytes: [...] }), or null after printing one
  * PATH: PROBLEM line per problem. The board then carries no validator (11 KB it has no room for).
@@ -240,6 +265,7 @@ export async function validatedConfig(path) {
   }
   const embedded = { ...result.config };
   const settings = result.config.console;
+  if (exposedSecrets(path, settings) > 0) return null;
   try {
     // The board keeps its console key and the recovery codes' hashes in flash, with the config.
     if (settings?.keyFile) embedded.consoleKey = readFileSync(settings.keyFile, 'utf8').trim();
@@ -285,6 +311,8 @@ export async function build(configPath = 'config/espruino.example.json') {
     const outfile = 'dist/lifeline-espruino.js';
     const built = await buildEspruino(config);
     writeFileSync(outfile, built.text);
+    // A bundle that embeds the console's key or codes is as secret as they are.
+    chmodSync(outfile, config.consoleKey || config.recoveryHashes ? 0o600 : 0o644);
     const problems = checkEspruinoSource(built.text);
     const typed = checkEspruinoTypes(built.inputs, [ESPRUINO_GLOBALS]);
     for (const problem of typed) process.stderr.write('build espruino: ' + problem + '\n');

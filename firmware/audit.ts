@@ -61,6 +61,10 @@ export class AuditLog {
     this.pendingSuppressed = 0;
     // No ring (a board without a console, where nothing reads it): nothing to read back either.
     const stored = hal.storage === null || capacity === 0 ? null : hal.storage.read(AUDIT_FILE);
+    // Refused (a symbolic link) or unreadable: the ring says why, as the records that follow will
+    // not reach the file either.
+    if (stored === null && hal.storage !== null && hal.storage.readError !== '')
+      this.record('config', 'problem="' + AUDIT_FILE + ' ' + hal.storage.readError + '"');
     if (stored === null) return;
     const lines = stored.split('\n').filter((line) => line !== '');
     for (const line of lines.slice(-capacity)) this.remember(line);

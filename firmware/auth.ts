@@ -39,6 +39,18 @@ export function normalizeCode(code: string): string {
   return text.toUpperCase();
 }
 
+/**
+ * The key's fingerprint, as the audit names it (`key=`): the first 16 hex digits of SHA-256 of its
+ * 32 bytes (`lifeline keygen` prints it; `xxd -r -p KEYFILE | sha256sum` gives it too).
+ */
+export function keyFingerprint(key: Uint8Array): string {
+  const hash = new Sha256();
+  const out = new Uint8Array(32);
+  hash.update(key, 0, key.length);
+  hash.finish(out, 0);
+  return toHex(out, 8);
+}
+
 /** The stored form of a recovery code: SHA-256 of its normalized text, in hex. */
 export function hashCode(code: string): string {
   const text = normalizeCode(code);
@@ -60,6 +72,8 @@ export class Authenticator {
   /** Why recovery codes are refused now ('' when they are not). */
   codesProblem: string;
   readonly idleMs: number;
+  /** The key's fingerprint ('' without a key): who logged in, in the audit. */
+  readonly keyId: string;
   private readonly hmac: HmacSha256 | null;
   private readonly challenge: Uint8Array;
   private challengeValid: boolean;
@@ -83,6 +97,7 @@ export class Authenticator {
     this.codesProblem = '';
     this.idleMs = idleMs ?? SESSION_IDLE_MS;
     this.hmac = key === null ? null : new HmacSha256(key);
+    this.keyId = key === null ? '' : keyFingerprint(key);
     this.challenge = new Uint8Array(16);
     this.challengeValid = false;
     this.expected = new Uint8Array(32);
@@ -133,10 +148,8 @@ export class Authenticator {
       !(lockedForMs >= 0 && lockedForMs <= LOCKOUT_MS_MAX)
     ) {
       this.lockedUntilMs = nowMs + LOCKOUT_MS_MAX;
-      this.audit.record(
-        'config',
-        'problem="' + LOCKOUT_FILE + ' is unreadable or corrupt: locked for 300s"',
-      );
+      const why = storage !== null && storage.readError !== '' ? storage.readError : 'is corrupt';
+      this.audit.record('config', 'problem="' + LOCKOUT_FILE + ' ' + why + ': locked for 300s"');
       return;
     }
     this.failures = failures;
@@ -201,7 +214,7 @@ export class Authenticator {
     const parsed = fromHex(hex, this.response);
     if (!parsed || !equalConstantTime(this.expected, this.response, 32))
       return this.fail('hmac', nowMs, AuthResult.Failed);
-    return this.succeed('hmac', nowMs);
+    return this.succeed('hmac key=' + this.keyId, nowMs);
   }
 
   /**
@@ -216,14 +229,16 @@ export class Authenticator {
     const known = new Uint8Array(32);
     const given = new Uint8Array(32);
     fromHex(hash, given);
-    let match = false;
-    for (const stored of this.recoveryHashes) {
+    // The code's number in the list (1 is the first line keygen printed): who logged in.
+    let number = 0;
+    for (let i = 0; i < this.recoveryHashes.length; i++) {
       // Every stored hash is compared, in constant time: the position of a match leaks nothing.
-      if (fromHex(stored, known) && equalConstantTime(known, given, 32)) match = true;
+      const equal = fromHex(this.recoveryHashes[i]!, known) && equalConstantTime(known, given, 32);
+      number = equal && number === 0 ? i + 1 : number;
     }
-    if (!match) return this.fail('recovery-code', nowMs, AuthResult.Failed);
+    if (number === 0) return this.fail('recovery-code', nowMs, AuthResult.Failed);
     if (this.used.indexOf(hash) >= 0)
-      return this.fail('recovery-code-used', nowMs, AuthResult.Failed);
+      return this.fail('recovery-code-used code=' + number, nowMs, AuthResult.Failed);
     const storage = this.hal.storage;
     const recorded = storage === null || storage.appendLine(USED_CODES_FILE, hash);
     if (!recorded && (planted.bugs & Bug.UsedCodeForgotten) === 0) {
@@ -235,7 +250,7 @@ export class Authenticator {
       return AuthResult.CodesRefused;
     }
     this.used.push(hash);
-    return this.succeed('recovery-code', nowMs);
+    return this.succeed('recovery-code code=' + number, nowMs);
   }
 
   private fail(reason: string, nowMs: number, result: AuthResult): AuthResult {

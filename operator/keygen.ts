@@ -1,10 +1,12 @@
 // `lifeline keygen`: makes the console's device key (32 random bytes as 64 hex characters, mode
-// 0600) and one-time recovery codes, stored hashed; the codes themselves are printed once.
+// 0600) and one-time recovery codes, stored hashed (mode 0600 too: a run refuses either file when
+// group or others may read it); the codes themselves are printed once, numbered, with the key's
+// fingerprint: the audit names a login by them (`key=`, `code=`).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 
-import { hashCode } from '../firmware/auth';
+import { hashCode, keyFingerprint } from '../firmware/auth';
 
 const ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789'; // 32 symbols: no 0/O, 1/I
 
@@ -13,6 +15,17 @@ export function makeCode(): string {
   let code = '';
   for (let i = 0; i < 16; i++) code += (i > 0 && i % 4 === 0 ? '-' : '') + ALPHABET[bytes[i]! & 31];
   return code;
+}
+
+/**
+ * Puts a new file of mode 0600 at `path`: created so and renamed into place, since a mode given to
+ * an existing file would not apply (an old 0644 file replaced with --force would stay open).
+ */
+function writePrivate(path: string, text: string): void {
+  const fresh = path + '.new';
+  rmSync(fresh, { force: true });
+  writeFileSync(fresh, text, { mode: 0o600, flag: 'wx' });
+  renameSync(fresh, path);
 }
 
 export function keygen(args: readonly string[]): number {
@@ -35,14 +48,17 @@ export function keygen(args: readonly string[]): number {
     );
     return 2;
   }
-  writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  const key = randomBytes(32);
+  writePrivate(keyFile, key.toString('hex') + '\n');
   const codes: string[] = [];
   for (let i = 0; i < count; i++) codes.push(makeCode());
-  writeFileSync(codesFile, codes.map(hashCode).join('\n') + '\n', { mode: 0o600 });
+  writePrivate(codesFile, codes.map(hashCode).join('\n') + '\n');
   process.stdout.write(
     'Recovery codes (each works once; they are shown only now, store them offline):\n' +
-      codes.map((code) => '  ' + code).join('\n') +
-      '\n',
+      codes.map((code, i) => String(i + 1).padStart(5) + '  ' + code).join('\n') +
+      '\nKey fingerprint: ' +
+      keyFingerprint(new Uint8Array(key)) +
+      '\n(a login is audited as key=FINGERPRINT, or code=N: the number above)\n',
   );
   return 0;
 }

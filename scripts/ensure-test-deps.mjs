@@ -1,12 +1,17 @@
 // Before `npm test`: the integration tests need real peers from Debian (BIRD 2, FRR, GoBGP, ExaBGP,
-// dnsmasq, Prometheus and Alertmanager).
+// dnsmasq, Prometheus and Alertmanager) and the tools they are driven with.
 // Installs what is missing when running as root with apt-get (as CI and these machines do);
-// otherwise says exactly what to install and fails.
+// otherwise says exactly what to install and fails. NEEDED is the one list of the Debian tools the
+// tests use: test/test-deps.test.ts fails when a test spawns or requires a command that is not in
+// it (or in an Essential package, which every Debian has), so that a test cannot pass only on a
+// machine that happened to have its tool.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
-const NEEDED = [
+/** [path, Debian package]: the file whose absence means the package must be installed. */
+export const NEEDED = [
   ['/usr/sbin/bird', 'bird2'],
   ['/usr/sbin/birdc', 'bird2'],
   ['/usr/sbin/exabgp', 'exabgp'],
@@ -28,6 +33,12 @@ const NEEDED = [
   ['/usr/bin/vtysh', 'frr'],
   ['/usr/bin/gobgpd', 'gobgpd'],
   ['/usr/bin/gobgp', 'gobgpd'],
+  // The wall clock as a fault (test/clock.test.ts); a tmpfs for the full disk (test/full-disk).
+  ['/usr/bin/faketime', 'faketime'],
+  ['/usr/bin/mount', 'mount'],
+  ['/usr/bin/umount', 'mount'],
+  // The docs test lists what the repository tracks (a fresh clone has git; a tarball may not).
+  ['/usr/bin/git', 'git'],
   // The TCP MD5 addon: built for this machine by the build, and for a Pi by the release.
   ['/usr/bin/gcc', 'gcc'],
   ['/usr/bin/aarch64-linux-gnu-gcc', 'gcc-aarch64-linux-gnu'],
@@ -36,27 +47,34 @@ const NEEDED = [
   ['/usr/arm-linux-gnueabihf/include/stdio.h', 'libc6-dev-armhf-cross'],
 ];
 
-const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];
-if (missing.length === 0) process.exit(0);
-const root = process.getuid?.() === 0;
-if (!root || !existsSync('/usr/bin/apt-get')) {
-  process.stderr.write(
-    'npm test needs the Debian packages: ' +
-      missing.join(' ') +
-      '\n' +
-      'install them with: sudo apt-get install --no-install-recommends ' +
-      missing.join(' ') +
-      '\n',
-  );
-  process.exit(1);
+/** Installs the missing packages as root, or says what to install and exits 1. */
+function ensure() {
+  const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];
+  if (missing.length === 0) return;
+  const root = process.getuid?.() === 0;
+  if (!root || !existsSync('/usr/bin/apt-get')) {
+    process.stderr.write(
+      'npm test needs the Debian packages: ' +
+        missing.join(' ') +
+        '\n' +
+        'install them with: sudo apt-get install --no-install-recommends ' +
+        missing.join(' ') +
+        '\n',
+    );
+    process.exit(1);
+  }
+  const list = missing.join(' ');
+  process.stderr.write('installing Debian packages for the integration tests: ' + list + '\n');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
+  const installed =
+    run(['update', '-qq']) && run(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
+  if (!installed) {
+    process.stderr.write('apt-get failed to install: ' + list + '\n');
+    process.exit(1);
+  }
 }
-const list = missing.join(' ');
-process.stderr.write('installing Debian packages for the integration tests: ' + list + '\n');
-const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-const run = (args) => spawnSync('apt-get', args, { stdio: 'inherit', env }).status === 0;
-const installed =
-  run(['update', '-qq']) && run(['install', '-y', '-qq', '--no-install-recommends', ...missing]);
-if (!installed) {
-  process.stderr.write('apt-get failed to install: ' + list + '\n');
-  process.exit(1);
-}
+
+// Imported by the tests for the table; run by `npm test`'s pretest step.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  ensure();

@@ -32,6 +32,12 @@ function file(name: string, text: string): string {
   return join(dir, name);
 }
 
+/** A secret's file: mode 0600, or `run` and `check-config` refuse it (as ssh would). */
+function secret(name: string, text: string): string {
+  writeFileSync(join(dir, name), text, { mode: 0o600 });
+  return join(dir, name);
+}
+
 describe('lifeline check-config and usage', () => {
   it('exits 0 and prints nothing for the SPEC.md example', () => {
     expect(cli('check-config', file('spec.json', SPEC_EXAMPLE))).toEqual({
@@ -95,16 +101,16 @@ describe('lifeline check-config and usage', () => {
   it('checks each TCP MD5 secret file on the host, and never prints the secret', () => {
     const doc = document() as any;
     const peer = { remoteAs: 65000, nextHopV4: '192.0.2.10', nextHopV6: '2001:db8::10' };
-    const long = file('long.secret', 'x'.repeat(81) + '\n');
+    const long = secret('long.secret', 'x'.repeat(81) + '\n');
     doc.announcer = {
       kind: 'bgp',
       localAs: 65010,
       routerId: '192.0.2.10',
       peers: [
-        { ...peer, address: '127.0.13.2', passwordFile: file('good.secret', 's3cret-value\n') },
+        { ...peer, address: '127.0.13.2', passwordFile: secret('good.secret', 's3cret-value\n') },
         { ...peer, address: '127.0.13.3', passwordFile: join(dir, 'absent.secret') },
         { ...peer, address: '127.0.13.4', passwordFile: long },
-        { ...peer, address: '127.0.13.5', passwordFile: file('empty.secret', '\n') },
+        { ...peer, address: '127.0.13.5', passwordFile: secret('empty.secret', '\n') },
       ],
     };
     const result = cli('check-config', file('md5.json', JSON.stringify(doc)));

@@ -15,13 +15,38 @@ import { randomPort, requireCommand, stopProcess, waitFor } from './support/peer
 
 const CLI = 'dist/lifeline.mjs';
 
+/** Whether any process of the group `pgid` is left. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe('a stored override and the wall clock of a real process (faketime)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-clock-'));
   const children: ChildProcess[] = [];
 
   afterAll(async () => {
-    for (const child of children) await stopProcess(child, 'SIGKILL');
+    for (const child of children) await kill9(child);
   });
+
+  /**
+   * kill -9 of the lifeline, under faketime too: faketime forks node and waits, so a SIGKILL to
+   * it alone left node running on (two lifelines on one stateDir, and an orphan after the test).
+   * Each run leads a process group of its own; the whole group is killed and waited for.
+   */
+  const kill9 = async (child: ChildProcess): Promise<void> => {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      return; // gone already
+    }
+    await stopProcess(child, 'SIGKILL');
+    await waitFor(() => !groupAlive(child.pid!), 5000, 'the killed lifeline to be gone');
+  };
 
   /** Starts `lifeline run` (under faketime with `fake`, if given); `send` returns the replies. */
   const start = (fake: string[]) => {
@@ -34,6 +59,7 @@ describe('a stored override and the wall clock of a real process (faketime)', ()
       {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: { ...process.env, FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+        detached: true,
       },
     );
     children.push(child);
@@ -85,7 +111,7 @@ describe('a stored override and the wall clock of a real process (faketime)', ()
     const first = start([]);
     expect(await first.send('auth code ' + codes[0])).toEqual(['OK authenticated']);
     expect(await first.send('withdraw all for 30m')).toEqual(['OK withdraw all for 30m']);
-    await stopProcess(first.child, 'SIGKILL');
+    await kill9(first.child);
 
     const behind = start(['-f', '-365d']);
     const afterYear = await remainingS(behind);
@@ -94,12 +120,12 @@ describe('a stored override and the wall clock of a real process (faketime)', ()
     expect(behind.log()).toMatch(
       /the wall clock is \d+s behind the time it was written: charged 60s/,
     );
-    await stopProcess(behind.child, 'SIGKILL');
+    await kill9(behind.child);
 
     const epoch = start(['1970-01-02 00:00:00']);
     const after1970 = await remainingS(epoch);
     expect(after1970).toBeGreaterThan(afterYear - 60 - 10);
     expect(after1970).toBeLessThanOrEqual(afterYear - 60);
-    await stopProcess(epoch.child, 'SIGKILL');
+    await kill9(epoch.child);
   });
 });

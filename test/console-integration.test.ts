@@ -5,7 +5,7 @@
 // audit log.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -199,10 +199,12 @@ describe('serial console and override pin, end to end with BIRD 2', () => {
     expect(remaining).toBeGreaterThan(40);
     expect(remaining).toBeLessThanOrEqual(60);
     const events = (await terminal.command('log 60')).join('\n');
+    const key = Buffer.from(readFileSync(join(dir, 'console.key'), 'utf8').trim(), 'hex');
     for (const step of [
-      'auth-ok method=hmac',
-      'auth-ok method=recovery-code',
-      'auth-fail reason=recovery-code-used',
+      // Who did it: the key by its fingerprint, a recovery code by its number in keygen's list.
+      'auth-ok method=hmac key=' + createHash('sha256').update(key).digest('hex').slice(0, 16),
+      'auth-ok method=recovery-code code=1',
+      'auth-fail reason=recovery-code-used code=1',
       'override service=dns override=announce forMs=30000 by=console',
       'override service=dns override=none by=console',
       'pin state=asserted action=announce driver=sysfs',

@@ -1,7 +1,7 @@
 // The console, offline authentication and the override arbiter as specifications, on the sim HAL:
 // bytes in, reply lines out, routes on the announcer channel, records in the audit log.
 
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { Authenticator, hashCode } from '../firmware/auth';
@@ -81,6 +81,11 @@ describe('console', () => {
       'auth-fail reason=hmac',
     ]);
     expect(rig.auth.failuresTotal).toBe(3);
+    // Who logged in: the key's fingerprint, the first 16 hex digits of SHA-256 of its bytes.
+    const fingerprint = createHash('sha256').update(KEY).digest('hex').slice(0, 16);
+    expect(rig.lifeline.audit.last(20).join('\n')).toMatch(
+      new RegExp(' auth-ok method=hmac key=' + fingerprint + '$', 'm'),
+    );
   });
 
   it('takes each recovery code once, and remembers used ones across restarts', () => {
@@ -95,6 +100,14 @@ describe('console', () => {
     expect(again.verifyCode(CODES[0]!, rig.sim.timeMs)).toBe(1);
     rig.sim.runFor(5000);
     expect(again.verifyCode(CODES[1]!, rig.sim.timeMs)).toBe(0);
+    // Each login and reuse names the code by its number in the list (keygen printed them so).
+    const audit = rig.lifeline.audit.last(20).map((line) => line.split(' ').slice(2).join(' '));
+    expect(audit.filter((line) => line.startsWith('auth'))).toEqual([
+      'auth-ok method=recovery-code code=1',
+      'auth-fail reason=recovery-code-used code=1 failures=1 retryInMs=1000',
+      'auth-fail reason=recovery-code-used code=1 failures=2 retryInMs=2000',
+      'auth-ok method=recovery-code code=2',
+    ]);
   });
 
   it('announce all for 30s while the data centres are down; withdrawn again when it expires', () => {

@@ -1,9 +1,10 @@
 // The docs ship with the project and stay true. The reference: every config key the validator
-// knows, every console ERR code and every metric the appliance serves is in docs/reference.md. The
-// README is a map a newcomer reads in minutes: at most 250 lines, every doc in docs/ linked from
-// it, every folder of the repository named in its map with the rooms it may import (as
-// test/rooms.test.ts enforces them), and its minimal config valid. Every relative link in the
-// README and docs/ leads to a file the release ships too, and every #anchor to a heading there.
+// knows, every console ERR code, every metric the appliance serves, every audit event and every
+// signal `run` handles is in docs/reference.md. The README is a map a newcomer reads in minutes:
+// at most 250 lines, every doc in docs/ linked from it, every folder of the repository named in its
+// map with the rooms it may import (as test/rooms.test.ts enforces them), and its minimal config
+// valid. Every relative link in the README and docs/ leads to a file the release ships too, and
+// every #anchor to a heading there.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { CONFIG_KEYS, parseConfigText, readConfig } from '../firmware/config';
 import { Lifeline } from '../firmware/lifeline';
 import { SimHal } from '../hal/sim/index';
 import { renderMetrics } from '../appliance/metrics';
+import { IGNORED_SIGNALS, STOP_SIGNALS } from '../appliance/run';
 import { document, simRig } from './helpers';
 
 const REFERENCE = readFileSync('docs/reference.md', 'utf8');
@@ -62,6 +64,26 @@ describe('docs/reference.md', () => {
       'bgp_updates_received_total',
     ])
       expect(REFERENCE).toContain('`lifeline_' + name + '`');
+  });
+
+  it('documents every audit event and every signal `lifeline run` handles', () => {
+    const sources = ['firmware', 'appliance', 'hal'].flatMap((dir) =>
+      readdirSync(dir, { recursive: true, encoding: 'utf8' })
+        .filter((name) => name.endsWith('.ts'))
+        .map((name) => readFileSync(join(dir, name), 'utf8')),
+    );
+    const events = new Set(
+      sources.flatMap((text) => [...text.matchAll(/\.record\(\s*'([a-z-]+)'/g)].map((m) => m[1]!)),
+    );
+    expect(events).toContain('stop');
+    const audit = REFERENCE.slice(REFERENCE.indexOf('## Audit records'));
+    expect([...events].filter((event) => !audit.includes('| `' + event + '` |'))).toEqual([]);
+    const signals = REFERENCE.slice(
+      REFERENCE.indexOf('## Signals'),
+      REFERENCE.indexOf('## ExaBGP'),
+    );
+    const handled = [...STOP_SIGNALS, ...IGNORED_SIGNALS];
+    expect(handled.filter((name) => !signals.includes('`' + name + '`'))).toEqual([]);
   });
 
   it('is where the README sends users, and the README sends them nowhere they cannot follow', () => {

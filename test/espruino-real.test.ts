@@ -8,7 +8,7 @@
 // `lifeline bench --device` talk to the interpreter through a socat pty as the board.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,7 +188,7 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
     requireCommand('/usr/bin/socat', 'socat');
     const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-console-'));
     dirs.push(dir);
-    keygen(join(dir, 'console.key'), join(dir, 'codes'), 2);
+    const codes = keygen(join(dir, 'console.key'), join(dir, 'codes'), 2);
     const socat: ChildProcess = spawn('socat', [
       'pty,raw,echo=0,link=' + join(dir, 'uart'),
       'pty,raw,echo=0,link=' + join(dir, 'operator'),
@@ -268,10 +268,19 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
         const log = (await command('log 8')).join('\n');
         expect(log).toMatch(/pin state=asserted action=announce driver=espruino pin=D5/);
         expect(log).toMatch(/override service=dns override=none by=console/);
+        // Who logged in: the key by its fingerprint, a recovery code by its number in the list.
+        const fingerprint = createHash('sha256').update(key).digest('hex').slice(0, 16);
+        expect(await command('logout')).toEqual(['OK logged out']);
+        expect(await command('auth code ' + codes[1])).toEqual(['OK authenticated']);
+        expect((await command('log 3')).join('\n')).toMatch(
+          / auth-ok method=recovery-code code=2\r?$/m,
+        );
         // The audit log in flash: a StorageFile (appended in chunks), read back through open().
         const audit = await b.evaluate(
           '(function(){var f=require("Storage").open("audit.log","r"),t="",c;' +
-            'while((c=f.read(64))!==undefined)t+=c;return t.indexOf("auth-ok method=hmac")>=0})()',
+            'while((c=f.read(64))!==undefined)t+=c;return t.indexOf("auth-ok method=hmac key=' +
+            fingerprint +
+            '")>=0})()',
         );
         expect(audit).toBe('true');
       } finally {

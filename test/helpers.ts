@@ -147,11 +147,14 @@ export function keygen(keyFile: string, codesFile: string, count: number): strin
     { encoding: 'utf8' },
   );
   if (made.status !== 0) throw new Error('keygen failed: ' + made.stderr);
-  return made.stdout
-    .split('\n')
-    .slice(1)
-    .map((line) => line.trim())
-    .filter((line) => line !== '');
+  return printedCodes(made.stdout);
+}
+
+/** The recovery codes keygen printed, in their order (`    1  ABCD-EFGH-JKLM-NPQR` each). */
+export function printedCodes(stdout: string): string[] {
+  return [...stdout.matchAll(/^ +\d+ +([A-Z0-9]{4}(?:-[A-Z0-9]{4}){3})$/gm)].map(
+    (match) => match[1]!,
+  );
 }
 
 /** The SPEC.md example config, verbatim. */

@@ -2,6 +2,7 @@
 // or malformed, a pin file that vanishes, a stateDir that cannot be written, keygen's files.
 
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   chmodSync,
   mkdirSync,
@@ -22,7 +23,7 @@ import { Behaviour } from '../hal/sim/index';
 import { loadKey, loadRecoveryHashes } from '../appliance/console';
 import { createPinReader, PinWatcher } from '../appliance/pin';
 import { ServiceWatchdog } from '../appliance/systemd';
-import { simRig } from './helpers';
+import { printedCodes, simRig } from './helpers';
 import { waitFor } from './support/peers';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-host-'));
@@ -34,11 +35,11 @@ describe('host: files and pins under bad conditions', () => {
     const good = join(dir, 'good.key');
     writeFileSync(good, 'ab'.repeat(32) + '\n', { mode: 0o600 });
     expect(loadKey(good, report)).toEqual(new Uint8Array(32).fill(0xab));
-    writeFileSync(join(dir, 'short.key'), 'abcd\n');
+    writeFileSync(join(dir, 'short.key'), 'abcd\n', { mode: 0o600 });
     expect(loadKey(join(dir, 'short.key'), report)).toBeNull();
     expect(loadKey(join(dir, 'missing.key'), report)).toBeNull();
     chmodSync(good, 0o644);
-    loadKey(good, report);
+    expect(loadKey(good, report)).toBeNull(); // as ssh: a secret others can read is refused
     expect(reports).toEqual([
       'console: key file ' +
         join(dir, 'short.key') +
@@ -46,7 +47,11 @@ describe('host: files and pins under bad conditions', () => {
       'console: key file ' +
         join(dir, 'missing.key') +
         ' cannot be read (ENOENT): HMAC auth is off',
-      'console: key file ' + good + ' is readable by others: chmod 600',
+      'console: key file ' +
+        good +
+        ' is open to group or others (mode 0644): run chmod 600 ' +
+        good +
+        ': HMAC auth is off',
     ]);
   });
 
@@ -70,6 +75,7 @@ describe('host: files and pins under bad conditions', () => {
     writeFileSync(
       join(dir, 'codes'),
       '# comment\n' + hashCode('A') + '\nnot-a-hash\n\n' + hashCode('B') + '\n',
+      { mode: 0o600 },
     );
     expect(loadRecoveryHashes(join(dir, 'codes'), (line) => reports.push(line))).toEqual([
       hashCode('A'),
@@ -308,17 +314,24 @@ describe('host: files and pins under bad conditions', () => {
     const codes = join(dir, 'c');
     const made = run('--key-file', key, '--codes-file', codes, '--codes', '4');
     expect(made.status).toBe(0);
-    const printed = made.stdout
-      .toString()
-      .split('\n')
-      .slice(1)
-      .map((line) => line.trim())
-      .filter((line) => line !== '');
+    const printed = printedCodes(made.stdout.toString());
     expect(printed).toHaveLength(4);
     for (const code of printed) expect(code).toMatch(/^[A-HJ-NP-Z2-9]{4}(-[A-HJ-NP-Z2-9]{4}){3}$/);
+    // Numbered as the audit names them (code=N), the key by its fingerprint (key=...).
+    expect(made.stdout.toString()).toContain('    4  ' + printed[3]);
     expect(readFileSync(codes, 'utf8').trim().split('\n')).toEqual(printed.map(hashCode));
     expect(readFileSync(key, 'utf8')).toMatch(/^[0-9a-f]{64}\n$/);
+    const bytes = Buffer.from(readFileSync(key, 'utf8').trim(), 'hex');
+    const fingerprint = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
+    expect(made.stdout.toString()).toContain('Key fingerprint: ' + fingerprint + '\n');
     expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(statSync(codes).mode & 0o777).toBe(0o600);
     expect(run('--key-file', key, '--codes-file', codes).status).toBe(2);
+    // --force over files left open to others: the new ones are 0600 all the same.
+    chmodSync(key, 0o644);
+    chmodSync(codes, 0o644);
+    expect(run('--key-file', key, '--codes-file', codes, '--force').status).toBe(0);
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    expect(statSync(codes).mode & 0o777).toBe(0o600);
   });
 });

@@ -1,12 +1,15 @@
 // TCP MD5 signatures (RFC 2385) for the Node HAL: the N-API addon built from native/tcp-md5 by
 // scripts/build-md5.mjs (shipped prebuilt for linux-x64, linux-arm64 and linux-arm, like
 // serialport's bindings), and the peers' secrets, read from their files when a connection is
-// made, so that a rotated file takes effect at the next connection. Rare: allocates freely.
+// made, so that a rotated file takes effect at the next connection; a secret file that group or
+// others may read is refused, as ssh refuses a private key. Rare: allocates freely.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { secretModeProblem } from './files';
 
 /** The addon's calls (see native/tcp-md5/tcp_md5.c). */
 export interface Md5Addon {
@@ -44,14 +47,23 @@ export function md5Addon(): Md5Addon {
 
 /**
  * The secret in `path`: its text without the final newline. Returns an error line instead when
- * it is unreadable, empty or longer than MD5_KEY_BYTES_MAX bytes.
+ * it is unreadable, not a regular file, open to group or others (as ssh refuses a private key),
+ * empty or longer than MD5_KEY_BYTES_MAX bytes.
  */
 export function readMd5Key(path: string): { key: string } | { error: string } {
   let text: string;
+  let fd = -1;
   try {
-    text = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { error: 'is not a regular file' };
+    const exposed = secretModeProblem(path, stat.mode);
+    if (exposed !== '') return { error: exposed };
+    text = readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {
     return { error: 'cannot be read: ' + (error as Error).message };
+  } finally {
+    if (fd >= 0) closeSync(fd);
   }
   const bytes = Buffer.byteLength(text);
   if (bytes === 0) return { error: 'is empty' };

@@ -7,9 +7,23 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-import { requireCommand, stopProcess } from '../../lab/processes';
+import { requireCommand as requireInstalled, stopProcess } from '../../lab/processes';
+import { NEEDED } from '../../scripts/ensure-test-deps.mjs';
 
-export { requireCommand, waitFor, stopProcess, randomPort } from '../../lab/processes';
+export { waitFor, stopProcess, randomPort } from '../../lab/processes';
+
+/**
+ * Fails the test when `path` is missing, and when the pretest's table (which installs it) lacks
+ * it: a tool this machine happens to have must not hide a missing install step.
+ */
+export function requireCommand(path: string, debianPackage: string): void {
+  if (!NEEDED.some(([row, name]) => row === path && name === debianPackage)) {
+    throw new Error(
+      path + ' (' + debianPackage + ') is not in scripts/ensure-test-deps.mjs: add it there',
+    );
+  }
+  requireInstalled(path, debianPackage);
+}
 export { startBird, type Bird, type BirdOptions } from '../../lab/bird';
 
 export interface ExaBgp {
