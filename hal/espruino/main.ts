@@ -8,7 +8,7 @@ import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
-import { runDeviceBench, type DeviceBenchRow } from '../../firmware/device-bench';
+import { DeviceBench, summarise, type DeviceBenchRow } from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
 import { typed } from '../../firmware/slab';
 import { EspruinoHal } from './index';
@@ -146,18 +146,66 @@ let speaker: BgpSpeaker | null = null;
 let running: Lifeline | null = null;
 
 /**
- * For `lifeline bench --device`: the on-device benchmark, reachable from the REPL, with the
- * running firmware's probe rounds and the board's memory. A function of the top level, not a
- * closure of boot's: that would keep boot's scope for as long as the board runs.
+ * The on-device bench in progress (`lifeline bench --device`), its rows once done (until the host
+ * collects them), and the firmware's round counters when it started.
  */
-function lifelineBench(batches: number, perBatch: number): DeviceBenchRow[] {
-  const rows = runDeviceBench(
-    () => getTime() * 1e9,
-    batches,
-    perBatch,
-    running === null ? null : running.roundMs,
-    running === null ? 0 : running.counters.rounds,
-  );
+let bench: DeviceBench | null = null;
+let benchRows: DeviceBenchRow[] | null = null;
+let benchStartMs = 0;
+let benchRounds = 0;
+let benchSkipped = 0;
+
+/** The longest a bench slice runs (less on a faster probe interval: a fifth of it). */
+const BENCH_SLICE_MS = 10;
+/** While a probe round is out the bench waits, and looks again this much later. */
+const BENCH_WAIT_MS = 5;
+
+function benchNowNs(): number {
+  return getTime() * 1e9;
+}
+
+/**
+ * One slice of the bench, from a timer: only between probe rounds (a round's replies and its
+ * timing are the firmware's), then back to the event loop, so that the firmware's timers and
+ * sockets run between slices (keepalives, hold timers, reconnects, the next round on its grid).
+ */
+function benchSlice(): void {
+  const lifeline = running;
+  if (lifeline !== null && lifeline.roundActive) {
+    setTimeout(benchSlice, BENCH_WAIT_MS);
+    return;
+  }
+  if (!bench!.slice()) {
+    setTimeout(benchSlice, 0);
+    return;
+  }
+  const rows = bench!.rows();
+  bench = null;
+  if (lifeline !== null) {
+    // The running firmware's probe rounds (sending to the last answer) during the bench, from the
+    // durations it keeps of its last rounds: real sockets against real servers.
+    const kept = Math.min(lifeline.counters.rounds, lifeline.roundMs.length);
+    const samples = new Float64Array(kept);
+    for (let i = 0; i < kept; i++) samples[i] = lifeline.roundMs[i]! * 1e6;
+    if (kept > 0) rows.push(summarise('device: probe round', samples, kept));
+    const tookMs = getTime() * 1000 - benchStartMs;
+    rows.push({
+      name: 'device: probe rounds during the bench',
+      medianNs: -1,
+      p99Ns: -1,
+      samples: lifeline.counters.rounds - benchRounds,
+      note:
+        'rounds=' +
+        (lifeline.counters.rounds - benchRounds) +
+        ' skipped=' +
+        (lifeline.counters.roundsSkipped - benchSkipped) +
+        ' in ' +
+        Math.round(tookMs) +
+        ' ms, interval ' +
+        lifeline.config.intervalMs +
+        ' ms',
+    });
+  }
   rows.push({
     name: 'device: JsVars in use',
     medianNs: -1,
@@ -165,7 +213,36 @@ function lifelineBench(batches: number, perBatch: number): DeviceBenchRow[] {
     samples: 1,
     note: memoryLine('now'),
   });
-  return rows;
+  benchRows = rows;
+}
+
+/**
+ * For `lifeline bench --device`, from the REPL: starts the bench (`batches` samples of `perBatch`
+ * operations each) and returns its progress (`running DONE/TOTAL`); called again, its progress,
+ * and once it is done its rows (once: the next call starts a new run). A function of the top
+ * level, not a closure of boot's: that would keep boot's scope for as long as the board runs.
+ */
+function lifelineBench(batches: number, perBatch: number): DeviceBenchRow[] | string {
+  const rows = benchRows;
+  if (rows !== null) {
+    benchRows = null;
+    return rows;
+  }
+  if (bench === null) {
+    const lifeline = running;
+    const intervalMs = lifeline === null ? Infinity : lifeline.config.fastIntervalMs;
+    bench = new DeviceBench({
+      nowNs: benchNowNs,
+      batches,
+      perBatch,
+      sliceNs: Math.min(BENCH_SLICE_MS, intervalMs / 5) * 1e6,
+    });
+    benchStartMs = getTime() * 1000;
+    benchRounds = lifeline === null ? 0 : lifeline.counters.rounds;
+    benchSkipped = lifeline === null ? 0 : lifeline.counters.roundsSkipped;
+    setTimeout(benchSlice, 0);
+  }
+  return 'running ' + bench.progress();
 }
 
 /** The footprint once the firmware runs, logged MEMORY_REPORT_S after boot. */
