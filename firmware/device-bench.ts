@@ -1,21 +1,27 @@
 // The benchmarks that run on the device itself (`lifeline bench --device`): the decision step and
-// the DNS reply decoder, timed with the board's own clock, median and p99 per operation. They run
-// in slices beside the running firmware, never as one call: on a Cortex-M4 the whole bench is
-// minutes of work (a DNS decode alone is ~20 ms there), and one blocking call that long stops the
-// firmware's timers and sockets, so the routers' hold timers expire (issue 20, item 5). Each
-// slice runs as many operations as fit in `sliceNs` (at least one) and returns; the caller
-// (hal/espruino/main.ts) schedules the next one from a timer, between the firmware's probe rounds.
-// A sample is `perBatch` operations, timed as the sum of the slices that ran them, so that the
-// waits between slices are not in the figures.
+// the DNS reply decoder, timed with the board's own clock, median and p99 per operation, and the
+// running firmware's probe rounds. They run in slices beside the firmware, never as one call: on a
+// Cortex-M4 the whole bench is minutes of work (a DNS decode alone is ~20 ms there), and one
+// blocking call that long stops the firmware's timers and sockets, so the routers' hold timers
+// expire (issue 20, item 5). Each turn (`benchTurn`, from a timer of hal/espruino/main.ts) runs
+// as many operations as fit in a slice (at least one) and returns, and only while no probe round
+// is out, so the rounds keep their grid and their timing. A sample is `perBatch` operations,
+// timed as the sum of the slices that ran them less each slice's own timing cost, so that neither
+// the waits between slices nor the slicing are in the figures.
 //
 // To add a figure (a calibration loop, a round's bookkeeping over a fake socket, the BGP codec:
-// issue 24), add an Operation, its name and its case in `run`: the slicing, the samples and the
-// rows follow. The slices' own durations are kept (the longest is what the firmware waited at
-// most), which is also where a duty cycle can be read from: the bench's CPU next to the rounds'.
-// Allocates only at construction and for its rows; the timed loops allocate nothing.
+// issue 24), add an Operation, its name and its case in `operate`: the slicing, the samples and
+// the rows follow. The slices' own durations are kept (the longest is what the firmware waited at
+// most), and so is the time the bench took next to the rounds run meanwhile: where a duty cycle
+// (the CPU a round costs over the interval) can be read from. The timed loops allocate nothing.
+//
+// A record and functions, not a class: most functions here have one caller, so the board build
+// writes them in there, and a board holds the bench's state only while a bench exists.
 
 import { DecisionEngine } from './decision';
 import { decodeReply, encodeQuery, setQueryId } from './dns';
+import type { Clock } from './hal';
+import type { Lifeline } from './lifeline';
 
 export interface DeviceBenchRow {
   readonly name: string;
@@ -33,11 +39,12 @@ export const enum Operation {
   Count = 2,
 }
 
-/** The rows' names, by Operation. */
-const OPERATION_NAMES: readonly string[] = ['device: decision step', 'device: dns decode reply'];
-
 /** Slices whose durations are kept for the slice row (a ring: the last ones). */
 const SLICE_HISTORY = 64;
+/** The longest a slice runs (less on a faster probe interval: a fifth of it). */
+const SLICE_MS = 10;
+/** While a probe round is out the bench waits, and looks again this much later. */
+const ROUND_WAIT_MS = 5;
 
 /** Median and p99 of the first `count` samples, in ns per operation. */
 export function summarise(name: string, samples: Float64Array, count: number): DeviceBenchRow {
@@ -77,53 +84,66 @@ export function healthReplyFixture(): ReplyFixture {
 }
 
 export interface DeviceBenchOptions {
-  /** The board's clock in ns (a function of the top level on a board: no closure). */
-  readonly nowNs: () => number;
+  readonly clock: Clock;
   /** Samples per operation. */
   readonly batches: number;
   /** Operations per sample. */
   readonly perBatch: number;
-  /** How long a slice may run: it stops before, once it knows an operation's cost. */
-  readonly sliceNs: number;
+  /** The running firmware, whose rounds the bench waits for and reports; null: none runs. */
+  readonly firmware: Lifeline | null;
 }
 
-/** One run of the bench, taken a slice at a time (`slice`) until it is done (`rows`). */
-export class DeviceBench {
-  /** The operation being timed (Operation.Count: done). */
+/** A bench in progress: its whole state, made by startBench, dropped once its rows are read. */
+export interface DeviceBench {
+  readonly options: DeviceBenchOptions;
+  /** The operation being timed (Operation.Count: done), the sample, operations done of it. */
   operation: number;
-  private batch: number;
-  /** Operations done of the current sample, and their time so far. */
-  private done: number;
-  private batchNs: number;
+  batch: number;
+  done: number;
+  /** The current sample's time so far. */
+  batchNs: number;
   /** Operations the next slice runs (1 until the first has said what one costs). */
-  private chunk: number;
+  chunk: number;
   /** The timing's own cost per slice (measureOverhead). */
-  private overheadNs: number;
-  private readonly samples: Float64Array;
-  /** Slices run, their durations (ring), the longest. */
+  overheadNs: number;
+  readonly sliceLimitNs: number;
+  readonly samples: Float64Array;
+  /** Slices run, their durations (a ring of the last ones), the longest. */
   slices: number;
-  private readonly sliceNs: Float64Array;
+  readonly sliceNs: Float64Array;
   sliceNsMax: number;
-  private readonly engine: DecisionEngine;
-  private readonly fixture: ReplyFixture;
-  private readonly expect: Uint8Array;
-  private time: number;
-  private decodes: number;
+  readonly engine: DecisionEngine;
+  readonly fixture: ReplyFixture;
+  readonly expect: Uint8Array;
+  time: number;
+  decodes: number;
+  /** When the bench started, and the firmware's rounds and skipped rounds then. */
+  readonly startMs: number;
+  readonly rounds: number;
+  readonly skipped: number;
+  /** The rows, once every sample is taken (the caller may add its own), until collected. */
+  result: DeviceBenchRow[] | null;
+}
 
-  constructor(readonly options: DeviceBenchOptions) {
-    this.operation = 0;
-    this.batch = 0;
-    this.done = 0;
-    this.batchNs = 0;
-    this.chunk = 1;
-    this.overheadNs = 0;
-    this.samples = new Float64Array(options.batches * Operation.Count);
-    this.slices = 0;
-    this.sliceNs = new Float64Array(SLICE_HISTORY);
-    this.sliceNsMax = 0;
+export function startBench(options: DeviceBenchOptions): DeviceBench {
+  const firmware = options.firmware;
+  const intervalMs = firmware === null ? Infinity : firmware.config.fastIntervalMs;
+  return {
+    options,
+    operation: 0,
+    batch: 0,
+    done: 0,
+    batchNs: 0,
+    chunk: 1,
+    overheadNs: 0,
+    sliceLimitNs: Math.min(SLICE_MS, intervalMs / 5) * 1e6,
+    samples: new Float64Array(options.batches * Operation.Count),
+    slices: 0,
+    sliceNs: new Float64Array(SLICE_HISTORY),
+    sliceNsMax: 0,
     // One service as the config validator would make it (not used: it would bring the validator
     // in).
-    this.engine = new DecisionEngine([
+    engine: new DecisionEngine([
       {
         name: 'dns',
         prefixes: [],
@@ -137,120 +157,165 @@ export class DeviceBench {
         announce: { med: -1, communities: [], communityValues: [] },
         drain: null,
       },
-    ]);
-    this.fixture = healthReplyFixture();
-    this.expect = new Uint8Array([203, 0, 113, 53]);
-    this.time = 0;
-    this.decodes = 0;
-  }
+    ]),
+    fixture: healthReplyFixture(),
+    expect: new Uint8Array([203, 0, 113, 53]),
+    time: 0,
+    decodes: 0,
+    startMs: options.clock.nowMs(),
+    rounds: firmware === null ? 0 : firmware.counters.rounds,
+    skipped: firmware === null ? 0 : firmware.counters.roundsSkipped,
+    result: null,
+  };
+}
 
-  /** Operations done of all there are to do (for the host's progress). */
-  progress(): string {
-    const options = this.options;
-    const done = (this.operation * options.batches + this.batch) * options.perBatch + this.done;
-    return done + '/' + Operation.Count * options.batches * options.perBatch;
-  }
+/** Operations done of all there are to do (for the host's progress). */
+export function benchProgress(bench: DeviceBench): string {
+  const options = bench.options;
+  const done = (bench.operation * options.batches + bench.batch) * options.perBatch + bench.done;
+  return done + '/' + Operation.Count * options.batches * options.perBatch;
+}
 
-  /**
-   * Runs `count` operations of the current kind. What the loops read is in locals first: on the
-   * interpreter a property lookup costs about as much as the operation's own steps.
-   */
-  private run(count: number): void {
-    if (this.operation === Operation.DecisionStep) {
-      const engine = this.engine;
-      let time = this.time;
-      for (let i = 0; i < count; i++) {
-        time += 250;
-        engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
-      }
-      this.time = time;
-      return;
+/**
+ * One turn, from the caller's timer: a slice, unless a probe round is out (its replies and its
+ * timing are the firmware's). Returns the milliseconds until the next turn, or -1 once `result`
+ * holds the rows.
+ */
+export function benchTurn(bench: DeviceBench): number {
+  const firmware = bench.options.firmware;
+  if (firmware !== null && firmware.roundActive) return ROUND_WAIT_MS;
+  if (!benchSlice(bench)) return 0;
+  bench.result = benchRows(bench);
+  return -1;
+}
+
+/**
+ * Runs `count` operations of the current kind. What the loops read is in locals first: on the
+ * interpreter a property lookup costs about as much as the operation's own steps.
+ */
+function operate(bench: DeviceBench, count: number): void {
+  if (bench.operation === Operation.DecisionStep) {
+    const engine = bench.engine;
+    let time = bench.time;
+    for (let i = 0; i < count; i++) {
+      time += 250;
+      engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
     }
-    const fixture = this.fixture;
-    const query = fixture.query;
-    const queryLength = fixture.queryLength;
-    const reply = fixture.reply;
-    const replyLength = fixture.replyLength;
-    const expect = this.expect;
-    const first = this.decodes;
-    for (let i = first; i < first + count; i++) {
-      setQueryId(query, i & 0xffff);
-      reply[0] = query[0]!;
-      reply[1] = query[1]!;
-      decodeReply(reply, replyLength, query, queryLength, 1, expect, 0, 4);
-    }
-    this.decodes = first + count;
+    bench.time = time;
+    return;
   }
+  const fixture = bench.fixture;
+  const query = fixture.query;
+  const queryLength = fixture.queryLength;
+  const reply = fixture.reply;
+  const replyLength = fixture.replyLength;
+  const expect = bench.expect;
+  const first = bench.decodes;
+  for (let i = first; i < first + count; i++) {
+    setQueryId(query, i & 0xffff);
+    reply[0] = query[0]!;
+    reply[1] = query[1]!;
+    decodeReply(reply, replyLength, query, queryLength, 1, expect, 0, 4);
+  }
+  bench.decodes = first + count;
+}
 
-  /**
-   * What timing a slice costs besides its operations (reading the clock, starting `run`), the least
-   * of a few tries: a slice on a slow board runs one or two operations, and the old single call
-   * spread this over 200. It is taken off every slice's time in the samples.
-   */
-  private measureOverhead(): void {
-    const nowNs = this.options.nowNs;
-    let leastNs = Infinity;
-    for (let i = 0; i < 3; i++) {
-      const startNs = nowNs();
-      this.run(0);
-      const tookNs = nowNs() - startNs;
-      if (tookNs < leastNs) leastNs = tookNs;
-    }
-    this.overheadNs = leastNs;
+/**
+ * What timing a slice costs besides its operations (reading the clock, calling `operate`), the
+ * least of a few tries: a slice on a slow board runs one or two operations, where the old single
+ * call spread this over 200. It is taken off every slice's time in the samples.
+ */
+function measureOverhead(bench: DeviceBench): void {
+  const clock = bench.options.clock;
+  let leastNs = Infinity;
+  for (let i = 0; i < 3; i++) {
+    const startMs = clock.nowMs();
+    operate(bench, 0);
+    const tookNs = (clock.nowMs() - startMs) * 1e6;
+    if (tookNs < leastNs) leastNs = tookNs;
   }
+  bench.overheadNs = leastNs;
+}
 
-  /**
-   * Runs one slice: as many operations as fit in `sliceNs` by the last slice's measure, at least
-   * one, never past the end of a sample. Returns true when every sample has been taken.
-   */
-  slice(): boolean {
-    const options = this.options;
-    if (this.operation >= Operation.Count) return true;
-    if (this.batch === 0 && this.done === 0) this.measureOverhead();
-    const count = Math.min(this.chunk, options.perBatch - this.done);
-    const startNs = options.nowNs();
-    this.run(count);
-    const tookNs = options.nowNs() - startNs;
-    this.sliceNs[this.slices % SLICE_HISTORY] = tookNs;
-    this.slices++;
-    if (tookNs > this.sliceNsMax) this.sliceNsMax = tookNs;
-    this.chunk = Math.max(1, Math.floor((options.sliceNs * count) / Math.max(tookNs, 1)));
-    this.batchNs += Math.max(0, tookNs - this.overheadNs);
-    this.done += count;
-    if (this.done < options.perBatch) return false;
-    this.samples[this.operation * options.batches + this.batch] = this.batchNs / options.perBatch;
-    this.done = 0;
-    this.batchNs = 0;
-    this.chunk = 1; // the next operation may cost more: learn it again
-    if (++this.batch < options.batches) return false;
-    this.batch = 0;
-    return ++this.operation >= Operation.Count;
-  }
+/**
+ * Runs one slice: as many operations as fit in the slice by the last slice's measure, at least
+ * one, never past the end of a sample. Returns true when every sample has been taken.
+ */
+function benchSlice(bench: DeviceBench): boolean {
+  const options = bench.options;
+  if (bench.batch === 0 && bench.done === 0) measureOverhead(bench);
+  const count = Math.min(bench.chunk, options.perBatch - bench.done);
+  const startMs = options.clock.nowMs();
+  operate(bench, count);
+  const tookNs = (options.clock.nowMs() - startMs) * 1e6;
+  bench.sliceNs[bench.slices % SLICE_HISTORY] = tookNs;
+  bench.slices++;
+  if (tookNs > bench.sliceNsMax) bench.sliceNsMax = tookNs;
+  bench.chunk = Math.max(1, Math.floor((bench.sliceLimitNs * count) / Math.max(tookNs, 1)));
+  bench.batchNs += Math.max(0, tookNs - bench.overheadNs);
+  bench.done += count;
+  if (bench.done < options.perBatch) return false;
+  bench.samples[bench.operation * options.batches + bench.batch] = bench.batchNs / options.perBatch;
+  bench.done = 0;
+  bench.batchNs = 0;
+  bench.chunk = 1; // the next operation may cost more: learn it again
+  if (++bench.batch < options.batches) return false;
+  bench.batch = 0;
+  return ++bench.operation >= Operation.Count;
+}
 
-  /** Each operation's row, then the slices' (how long the firmware waited for the bench). */
-  rows(): DeviceBenchRow[] {
-    const batches = this.options.batches;
-    const rows: DeviceBenchRow[] = [];
-    for (let operation = 0; operation < Operation.Count; operation++) {
-      const samples = this.samples.subarray(operation * batches, (operation + 1) * batches);
-      rows.push(summarise(OPERATION_NAMES[operation]!, samples, batches));
-    }
-    const kept = Math.min(this.slices, SLICE_HISTORY);
-    const slices = summarise('device: bench slice', this.sliceNs, kept);
-    rows.push({
-      name: slices.name,
-      medianNs: slices.medianNs,
-      p99Ns: slices.p99Ns,
-      samples: this.slices,
-      note:
-        'the last ' +
-        kept +
-        ' of ' +
-        this.slices +
-        ' slices, the longest ' +
-        Math.round(this.sliceNsMax / 1e3) +
-        ' us; the firmware runs between them',
-    });
-    return rows;
+/**
+ * Each operation's row, the slices' (how long the firmware waited for the bench at most), and
+ * with a firmware its probe rounds: their durations (the last ones it keeps, run during the
+ * bench) and how many ran and were skipped meanwhile.
+ */
+function benchRows(bench: DeviceBench): DeviceBenchRow[] {
+  const batches = bench.options.batches;
+  const rows: DeviceBenchRow[] = [];
+  for (let operation = 0; operation < Operation.Count; operation++) {
+    const samples = bench.samples.subarray(operation * batches, (operation + 1) * batches);
+    const name = operation === Operation.DecisionStep ? 'decision step' : 'dns decode reply';
+    rows.push(summarise('device: ' + name, samples, batches));
   }
+  const kept = Math.min(bench.slices, SLICE_HISTORY);
+  const slices = summarise('device: bench slice', bench.sliceNs, kept);
+  rows.push({
+    name: slices.name,
+    medianNs: slices.medianNs,
+    p99Ns: slices.p99Ns,
+    samples: bench.slices,
+    note:
+      'the last ' +
+      kept +
+      ' of ' +
+      bench.slices +
+      ' slices, the longest ' +
+      Math.round(bench.sliceNsMax / 1e3) +
+      ' us; the firmware runs between them',
+  });
+  const firmware = bench.options.firmware;
+  if (firmware === null) return rows;
+  const roundMs = firmware.roundMs;
+  const rounds = firmware.counters.rounds - bench.rounds;
+  const roundsKept = Math.min(firmware.counters.rounds, roundMs.length);
+  const roundNs = new Float64Array(roundsKept);
+  for (let i = 0; i < roundsKept; i++) roundNs[i] = roundMs[i]! * 1e6;
+  if (roundsKept > 0) rows.push(summarise('device: probe round', roundNs, roundsKept));
+  rows.push({
+    name: 'device: probe rounds during the bench',
+    medianNs: -1,
+    p99Ns: -1,
+    samples: rounds,
+    note:
+      'rounds=' +
+      rounds +
+      ' skipped=' +
+      (firmware.counters.roundsSkipped - bench.skipped) +
+      ' in ' +
+      Math.round(bench.options.clock.nowMs() - bench.startMs) +
+      ' ms, interval ' +
+      firmware.config.intervalMs +
+      ' ms',
+  });
+  return rows;
 }

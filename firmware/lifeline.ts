@@ -104,7 +104,8 @@ export class Lifeline implements HalClient {
 
   constructor(
     readonly config: Config,
-    private readonly hal: Hal,
+    /** Its clock is the on-device bench's (firmware/device-bench.ts). */
+    readonly hal: Hal,
     private readonly announcer: Announcer,
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,

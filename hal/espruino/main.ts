@@ -8,7 +8,13 @@ import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
-import { DeviceBench, summarise, type DeviceBenchRow } from '../../firmware/device-bench';
+import {
+  benchProgress,
+  benchTurn,
+  startBench,
+  type DeviceBench,
+  type DeviceBenchRow,
+} from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
 import { typed } from '../../firmware/slab';
 import { EspruinoHal } from './index';
@@ -145,104 +151,46 @@ function bgpSummary(): string {
 let speaker: BgpSpeaker | null = null;
 let running: Lifeline | null = null;
 
-/**
- * The on-device bench in progress (`lifeline bench --device`), its rows once done (until the host
- * collects them), and the firmware's round counters when it started.
- */
+/** The on-device bench (`lifeline bench --device`) running or done, until the host collects it. */
 let bench: DeviceBench | null = null;
-let benchRows: DeviceBenchRow[] | null = null;
-let benchStartMs = 0;
-let benchRounds = 0;
-let benchSkipped = 0;
-
-/** The longest a bench slice runs (less on a faster probe interval: a fifth of it). */
-const BENCH_SLICE_MS = 10;
-/** While a probe round is out the bench waits, and looks again this much later. */
-const BENCH_WAIT_MS = 5;
-
-function benchNowNs(): number {
-  return getTime() * 1e9;
-}
-
-/**
- * One slice of the bench, from a timer: only between probe rounds (a round's replies and its
- * timing are the firmware's), then back to the event loop, so that the firmware's timers and
- * sockets run between slices (keepalives, hold timers, reconnects, the next round on its grid).
- */
-function benchSlice(): void {
-  const lifeline = running;
-  if (lifeline !== null && lifeline.roundActive) {
-    setTimeout(benchSlice, BENCH_WAIT_MS);
-    return;
-  }
-  if (!bench!.slice()) {
-    setTimeout(benchSlice, 0);
-    return;
-  }
-  const rows = bench!.rows();
-  bench = null;
-  if (lifeline !== null) {
-    // The running firmware's probe rounds (sending to the last answer) during the bench, from the
-    // durations it keeps of its last rounds: real sockets against real servers.
-    const kept = Math.min(lifeline.counters.rounds, lifeline.roundMs.length);
-    const samples = new Float64Array(kept);
-    for (let i = 0; i < kept; i++) samples[i] = lifeline.roundMs[i]! * 1e6;
-    if (kept > 0) rows.push(summarise('device: probe round', samples, kept));
-    const tookMs = getTime() * 1000 - benchStartMs;
-    rows.push({
-      name: 'device: probe rounds during the bench',
-      medianNs: -1,
-      p99Ns: -1,
-      samples: lifeline.counters.rounds - benchRounds,
-      note:
-        'rounds=' +
-        (lifeline.counters.rounds - benchRounds) +
-        ' skipped=' +
-        (lifeline.counters.roundsSkipped - benchSkipped) +
-        ' in ' +
-        Math.round(tookMs) +
-        ' ms, interval ' +
-        lifeline.config.intervalMs +
-        ' ms',
-    });
-  }
-  rows.push({
-    name: 'device: JsVars in use',
-    medianNs: -1,
-    p99Ns: -1,
-    samples: 1,
-    note: memoryLine('now'),
-  });
-  benchRows = rows;
-}
 
 /**
  * For `lifeline bench --device`, from the REPL: starts the bench (`batches` samples of `perBatch`
  * operations each) and returns its progress (`running DONE/TOTAL`); called again, its progress,
- * and once it is done its rows (once: the next call starts a new run). A function of the top
- * level, not a closure of boot's: that would keep boot's scope for as long as the board runs.
+ * and once it is done its rows (once: the next call starts a new run). Called without arguments
+ * it is the bench's own timer: one turn (firmware/device-bench.ts), then the next timer, so that
+ * the firmware's timers and sockets run between slices. One function for both, of the top level
+ * (not a closure of boot's: that would keep boot's scope): each function a board keeps costs it
+ * memory for as long as it runs.
  */
-function lifelineBench(batches: number, perBatch: number): DeviceBenchRow[] | string {
-  const rows = benchRows;
-  if (rows !== null) {
-    benchRows = null;
-    return rows;
+function lifelineBench(batches?: number, perBatch?: number): DeviceBenchRow[] | string | null {
+  let job = bench;
+  if (batches === undefined) {
+    if (job === null || job.result !== null) return null;
+    const waitMs = benchTurn(job);
+    if (waitMs >= 0) setTimeout(lifelineBench, waitMs);
+    else
+      job.result!.push({
+        name: 'device: JsVars in use',
+        medianNs: -1,
+        p99Ns: -1,
+        samples: 1,
+        note: memoryLine('now'),
+      });
+    return null;
   }
-  if (bench === null) {
-    const lifeline = running;
-    const intervalMs = lifeline === null ? Infinity : lifeline.config.fastIntervalMs;
-    bench = new DeviceBench({
-      nowNs: benchNowNs,
-      batches,
-      perBatch,
-      sliceNs: Math.min(BENCH_SLICE_MS, intervalMs / 5) * 1e6,
-    });
-    benchStartMs = getTime() * 1000;
-    benchRounds = lifeline === null ? 0 : lifeline.counters.rounds;
-    benchSkipped = lifeline === null ? 0 : lifeline.counters.roundsSkipped;
-    setTimeout(benchSlice, 0);
+  if (job !== null && job.result !== null) {
+    bench = null;
+    return job.result;
   }
-  return 'running ' + bench.progress();
+  if (job === null) {
+    const firmware = running;
+    // Without the firmware (it stopped at boot, as on the emulated Cortex-M4), a clock of its own.
+    const clock = firmware === null ? new EspruinoHal() : firmware.hal.clock;
+    job = bench = startBench({ clock, batches, perBatch: perBatch ?? 200, firmware });
+    setTimeout(lifelineBench, 0);
+  }
+  return 'running ' + benchProgress(job);
 }
 
 /** The footprint once the firmware runs, logged MEMORY_REPORT_S after boot. */
