@@ -456,7 +456,9 @@ describe.skipIf(missing !== null)(
       };
       expect(written.device).toBe('LINUX5100 2v29');
       expect(written.rows.map((row) => row.name)).toContain('device: dns decode reply');
-    });
+      // The bench yields to the firmware between slices now (issue 20, item 5): on a loaded 2-core
+      // machine it takes longer than the one blocking call did, and longer than vitest's default.
+    }, 180000);
 
     it('refuses code the interpreter rejects and leaves the board usable: echo on, no staging file', async () => {
       await powerOff();
