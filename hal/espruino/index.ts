@@ -299,7 +299,8 @@ function wakeup(): void {
   try {
     hal.attached!.wake();
   } finally {
-    if (hal.timer === null) hal.setWakeup(hal.nowMs() + WAKE_RETRY_MS);
+    // Its own timer, not setWakeup: a second caller would keep setWakeup defined on a board.
+    if (hal.timer === null) hal.timer = setTimeout(wakeup, WAKE_RETRY_MS);
   }
 }
 
