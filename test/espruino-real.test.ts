@@ -664,18 +664,26 @@ describe.skipIf(missing !== null)(
         '(function(){var o=E.toString;global.lifelineToString=o;E.toString=function(b){' +
           'if(b.length===19)throw new Error("injected");return o(b);};return 1})()',
       );
+      // Benches (the board's own count of its rounds) until BIRD has ended the session for want
+      // of our keepalives: one is about as long as BIRD's hold time (9 s) on this machine.
       const call = 'JSON.stringify(lifelineBench(15,200))';
-      let text = await board.evaluate(call);
-      for (let polls = 0; text.startsWith('"running'); polls++) {
-        expect(polls, 'the bench to finish').toBeLessThan(240);
-        await sleep(500);
-        text = await board.evaluate(call);
+      const results: string[] = [];
+      while (results.length === 0 || !/Hold timer expired/.test(bird.log().slice(logFrom))) {
+        expect(results.length, 'BIRD to end the session while writes throw').toBeLessThan(6);
+        let text = await board.evaluate(call);
+        for (let polls = 0; text.startsWith('"running'); polls++) {
+          expect(polls, 'the bench to finish').toBeLessThan(240);
+          await sleep(500);
+          text = await board.evaluate(call);
+        }
+        results.push(text);
       }
       await board.evaluate('(function(){E.toString=global.lifelineToString;return 1})()');
-      expect(bird.log().slice(logFrom)).toMatch(/Hold timer expired/); // the fault took effect
-      const rounds = roundsDuringBench(text);
-      expect(rounds.skipped).toBe(0);
-      expect(rounds.rounds).toBeGreaterThanOrEqual(Math.floor(0.8 * rounds.expected));
+      for (const text of results) {
+        const rounds = roundsDuringBench(text);
+        expect(rounds.skipped).toBe(0);
+        expect(rounds.rounds).toBeGreaterThanOrEqual(Math.floor(0.8 * rounds.expected));
+      }
       await waitFor(() => bird.established(), 20000, 'the session back once writes work');
       await waitFor(() => bird.routes('t4').includes('192.0.2.53/32'), 5000, 'the route back');
       expect(board.output.slice(from)).not.toMatch(/Uncaught|ASSERT|OUT OF MEMORY/);
