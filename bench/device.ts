@@ -1,9 +1,62 @@
 // `lifeline bench --device DEVICE`: the benchmark that runs on the board itself (the firmware's
 // lifelineBench, firmware/device-bench.ts), called over the console's REPL; its figures come back
-// into the same table and JSON as the Node bench.
+// into the same table and JSON as the Node bench. The board runs it in slices beside the firmware
+// (its BGP sessions and probe rounds go on): the call starts it and returns its progress, and the
+// host asks again until the rows come, for as long as the board keeps making progress.
 
 import { BoardLink } from '../operator/flash';
 import type { BenchRow } from './rows';
+
+/** Samples per operation and operations per sample on the board. */
+const BATCHES = 51;
+const PER_BATCH = 200;
+/** How often the host asks for the bench's progress. */
+const POLL_MS = 500;
+/**
+ * How long the board may go without progress before the host gives up: a slice is one operation
+ * at most on a slow board (a DNS decode is ~20 ms on a Cortex-M4), and the firmware's own work
+ * between slices is milliseconds, so this is a board that no longer runs the bench.
+ */
+const STALL_MS = 30000;
+
+interface DeviceRow {
+  name: string;
+  medianNs: number;
+  p99Ns: number;
+  samples: number;
+  note?: string;
+}
+
+/**
+ * Starts the bench on the board and waits for its rows: the rows, or a sentence when the board has
+ * no bench or stops making progress.
+ */
+async function runOnBoard(link: BoardLink, device: string): Promise<DeviceRow[] | string> {
+  const call = 'JSON.stringify(typeof lifelineBench==="function"?lifelineBench(' + BATCHES;
+  const expression = call + ',' + PER_BATCH + '):null)';
+  let progress = '';
+  let progressAt = Date.now();
+  for (;;) {
+    const text = await link.query(expression, 5000);
+    if (text === null) return 'no answer from the board while its bench ran';
+    const answer = JSON.parse(text) as DeviceRow[] | string | null;
+    if (answer === null)
+      return (
+        'the board has no lifelineBench: flash the firmware first (lifeline flash ' + device + ')'
+      );
+    if (typeof answer !== 'string') return answer;
+    if (answer !== progress) {
+      progress = answer;
+      progressAt = Date.now();
+      if (process.stderr.isTTY) process.stderr.write('\rbench on the board: ' + answer + ' ');
+    } else if (Date.now() - progressAt > STALL_MS) {
+      return (
+        'the bench on the board made no progress for ' + STALL_MS / 1000 + ' s (' + answer + ')'
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
 
 export async function deviceBench(
   device: string,
@@ -16,23 +69,13 @@ export async function deviceBench(
   if (opened !== null) return 'cannot open ' + device + ': ' + opened.message;
   const link = new BoardLink(port);
   try {
-    if (!(await link.prompt())) return 'no answer from ' + device;
+    // No Ctrl-C: the firmware is running on the board (see BoardLink.prompt).
+    if (!(await link.prompt({ interrupt: false }))) return 'no answer from ' + device;
     const board = (await link.query('process.env.BOARD+" "+process.env.VERSION')) ?? 'board';
-    const text = await link.query(
-      'JSON.stringify(typeof lifelineBench === "function" ? lifelineBench(51, 200) : null)',
-      60000,
-    );
-    const measured =
-      text === null
-        ? null
-        : (JSON.parse(text) as
-            | { name: string; medianNs: number; p99Ns: number; samples: number; note?: string }[]
-            | null);
-    if (measured === null)
-      return (
-        'the board has no lifelineBench: flash the firmware first (lifeline flash ' + device + ')'
-      );
-    // A row with a negative median is not a timing (the board's memory): '-' in the table.
+    const measured = await runOnBoard(link, device);
+    if (process.stderr.isTTY) process.stderr.write('\n');
+    if (typeof measured === 'string') return measured;
+    // A row with a negative median is not a timing (memory, counts): '-' in the table.
     const rows = measured.map((row) => ({
       name: row.name,
       medianNs: row.medianNs < 0 ? NaN : row.medianNs,

@@ -1,21 +1,53 @@
 // The benchmarks that run on the device itself (`lifeline bench --device`): the decision step and
-// the DNS reply decoder, timed with the board's own clock in batches, median and p99 per operation.
-// Allocates only its result; the timed loops allocate nothing.
+// the DNS reply decoder, timed with the board's own clock, median and p99 per operation, and the
+// running firmware's probe rounds. They run in slices beside the firmware, never as one call: on a
+// Cortex-M4 the whole bench is minutes of work (a DNS decode alone is ~20 ms there), and one
+// blocking call that long stops the firmware's timers and sockets, so the routers' hold timers
+// expire (issue 20, item 5). Each turn (`benchTurn`, from a timer of hal/espruino/main.ts) runs
+// as many operations as fit in a slice (at least one) and returns, and only while no probe round
+// is out, so the rounds keep their grid and their timing. A sample is `perBatch` operations,
+// timed as the sum of the slices that ran them less each slice's own timing cost, so that neither
+// the waits between slices nor the slicing are in the figures.
+//
+// To add a figure (a calibration loop, a round's bookkeeping over a fake socket, the BGP codec:
+// issue 24), add an Operation, its name and its loop in `benchSlice`: the slicing, the samples and
+// the rows follow. The slices' own durations are kept (the longest is what the firmware waited at
+// most), and so is the time the bench took next to the rounds run meanwhile: where a duty cycle
+// (the CPU a round costs over the interval) can be read from. The timed loops allocate nothing.
+//
+// A record and functions, not a class: most functions here have one caller, so the board build
+// writes them in there, and a board holds the bench's state only while a bench exists.
 
 import { DecisionEngine } from './decision';
 import { decodeReply, encodeQuery, setQueryId } from './dns';
+import type { Clock } from './hal';
+import type { Lifeline } from './lifeline';
 
 export interface DeviceBenchRow {
   readonly name: string;
-  /** -1 for a row that is not a timing (memory). */
+  /** -1 for a row that is not a timing (memory, counts). */
   readonly medianNs: number;
   readonly p99Ns: number;
   readonly samples: number;
   readonly note?: string;
 }
 
+/** What the bench times, in the order it runs them. */
+export const enum Operation {
+  DecisionStep = 0,
+  DnsDecode = 1,
+  Count = 2,
+}
+
+/** Slices whose durations are kept for the slice row (a ring: the last ones). */
+const SLICE_HISTORY = 64;
+/** The longest a slice runs (less on a faster probe interval: a fifth of it). */
+const SLICE_MS = 10;
+/** While a probe round is out the bench waits, and looks again this much later. */
+const ROUND_WAIT_MS = 5;
+
 /** Median and p99 of the first `count` samples, in ns per operation. */
-function summarise(name: string, samples: Float64Array, count: number): DeviceBenchRow {
+export function summarise(name: string, samples: Float64Array, count: number): DeviceBenchRow {
   // A plain array to sort: Espruino has no Array.prototype.slice to `.call` on a typed array.
   const sorted: number[] = [];
   for (let i = 0; i < count; i++) sorted.push(samples[i]!);
@@ -51,66 +83,226 @@ export function healthReplyFixture(): ReplyFixture {
   return { query, queryLength, reply, replyLength: queryLength + 16 };
 }
 
-/**
- * Runs both benches: `batches` samples of `perBatch` operations each; `nowNs` is the board clock.
- * With `roundMs`, the running firmware's probe rounds (sending to the last answer) from the
- * durations it keeps of its `rounds`: real sockets against real servers, timed by the board's own
- * clock.
- */
-export function runDeviceBench(
-  nowNs: () => number,
-  batches: number,
-  perBatch: number,
-  roundMs: Float64Array | null,
-  rounds: number,
-): DeviceBenchRow[] {
-  // One service as the config validator would make it (not used: it would bring the validator in).
-  const service = {
-    name: 'dns',
-    prefixes: [],
-    quorum: 2,
-    targets: [],
-    local: null,
-    rise: 3,
-    fall: 3,
-    holdDownMs: 0,
-    damping: null,
-    announce: { med: -1, communities: [], communityValues: [] },
-    drain: null,
+export interface DeviceBenchOptions {
+  readonly clock: Clock;
+  /** Samples per operation. */
+  readonly batches: number;
+  /** Operations per sample. */
+  readonly perBatch: number;
+  /** The running firmware, whose rounds the bench waits for and reports; null: none runs. */
+  readonly firmware: Lifeline | null;
+}
+
+/** A bench in progress: its whole state, made by startBench, dropped once its rows are read. */
+export interface DeviceBench {
+  readonly options: DeviceBenchOptions;
+  /** The operation being timed (Operation.Count: done), the sample, operations done of it. */
+  operation: number;
+  batch: number;
+  done: number;
+  /** The current sample's time so far. */
+  batchNs: number;
+  /** Operations the next slice runs (1 until the first has said what one costs). */
+  chunk: number;
+  /** The timing's own cost per slice (benchSlice). */
+  overheadNs: number;
+  readonly sliceLimitNs: number;
+  readonly samples: Float64Array;
+  /** Slices run, their durations (a ring of the last ones), the longest. */
+  slices: number;
+  readonly sliceNs: Float64Array;
+  sliceNsMax: number;
+  readonly engine: DecisionEngine;
+  readonly fixture: ReplyFixture;
+  readonly expect: Uint8Array;
+  time: number;
+  decodes: number;
+  /** When the bench started, and the firmware's rounds and skipped rounds then. */
+  readonly startMs: number;
+  readonly rounds: number;
+  readonly skipped: number;
+  /** The rows, once every sample is taken (the caller may add its own), until collected. */
+  result: DeviceBenchRow[] | null;
+}
+
+export function startBench(options: DeviceBenchOptions): DeviceBench {
+  const firmware = options.firmware;
+  const intervalMs = firmware === null ? Infinity : firmware.config.fastIntervalMs;
+  return {
+    options,
+    operation: 0,
+    batch: 0,
+    done: 0,
+    batchNs: 0,
+    chunk: 1,
+    overheadNs: 0,
+    sliceLimitNs: Math.min(SLICE_MS, intervalMs / 5) * 1e6,
+    samples: new Float64Array(options.batches * Operation.Count),
+    slices: 0,
+    sliceNs: new Float64Array(SLICE_HISTORY),
+    sliceNsMax: 0,
+    // One service as the config validator would make it (not used: it would bring the validator
+    // in).
+    engine: new DecisionEngine([
+      {
+        name: 'dns',
+        prefixes: [],
+        quorum: 2,
+        targets: [],
+        local: null,
+        rise: 3,
+        fall: 3,
+        holdDownMs: 0,
+        damping: null,
+        announce: { med: -1, communities: [], communityValues: [] },
+        drain: null,
+      },
+    ]),
+    fixture: healthReplyFixture(),
+    expect: new Uint8Array([203, 0, 113, 53]),
+    time: 0,
+    decodes: 0,
+    startMs: options.clock.nowMs(),
+    rounds: firmware === null ? 0 : firmware.counters.rounds,
+    skipped: firmware === null ? 0 : firmware.counters.roundsSkipped,
+    result: null,
   };
-  const engine = new DecisionEngine([service]);
-  const fixture = healthReplyFixture();
-  const query = fixture.query;
-  const queryLength = fixture.queryLength;
-  const reply = fixture.reply;
-  const expect = new Uint8Array([203, 0, 113, 53]);
-  const stepSamples = new Float64Array(batches);
-  const decodeSamples = new Float64Array(batches);
-  let time = 0;
-  for (let batch = 0; batch < batches; batch++) {
-    let start = nowNs();
-    for (let i = 0; i < perBatch; i++) {
-      time += 250;
-      engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
+}
+
+/** Operations done of all there are to do (for the host's progress). */
+export function benchProgress(bench: DeviceBench): string {
+  const options = bench.options;
+  const done = (bench.operation * options.batches + bench.batch) * options.perBatch + bench.done;
+  return done + '/' + Operation.Count * options.batches * options.perBatch;
+}
+
+/**
+ * One turn, from the caller's timer: a slice, unless a probe round is out (its replies and its
+ * timing are the firmware's). Returns the milliseconds until the next turn, or -1 once `result`
+ * holds the rows.
+ */
+export function benchTurn(bench: DeviceBench): number {
+  const firmware = bench.options.firmware;
+  if (firmware !== null && firmware.roundActive) return ROUND_WAIT_MS;
+  if (!benchSlice(bench)) return 0;
+  bench.result = benchRows(bench);
+  return -1;
+}
+
+/**
+ * Runs one slice: as many operations as fit in the slice by the last slice's measure, at least
+ * one, never past the end of a sample. Returns true when every sample has been taken. An
+ * operation's first slice first runs three empty ones: what the timing itself costs (reading the
+ * clock, the loop's set-up; the least of the three) is taken off every slice's time in the
+ * samples, since a slice on a slow board runs one or two operations where the single call of old
+ * spread that cost over 200. One function, the operations' loops in it: a helper called from here
+ * would stay defined on a board (see the module's comment). What the loops read is in locals
+ * first: on the interpreter a property lookup costs about as much as an operation's own steps.
+ */
+function benchSlice(bench: DeviceBench): boolean {
+  const options = bench.options;
+  const clock = options.clock;
+  const count = Math.min(bench.chunk, options.perBatch - bench.done);
+  const first = bench.batch === 0 && bench.done === 0;
+  let leastNs = Infinity;
+  let tookNs = 0;
+  for (let pass = first ? 0 : 3; pass < 4; pass++) {
+    const operations = pass < 3 ? 0 : count;
+    const startMs = clock.nowMs();
+    if (bench.operation === Operation.DecisionStep) {
+      const engine = bench.engine;
+      let time = bench.time;
+      for (let done = 0; done < operations; done++) {
+        time += 250;
+        engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
+      }
+      bench.time = time;
+    } else {
+      const fixture = bench.fixture;
+      const query = fixture.query;
+      const reply = fixture.reply;
+      const expect = bench.expect;
+      const from = bench.decodes;
+      for (let id = from; id < from + operations; id++) {
+        setQueryId(query, id & 0xffff);
+        reply[0] = query[0]!;
+        reply[1] = query[1]!;
+        decodeReply(reply, fixture.replyLength, query, fixture.queryLength, 1, expect, 0, 4);
+      }
+      bench.decodes = from + operations;
     }
-    stepSamples[batch] = (nowNs() - start) / perBatch;
-    start = nowNs();
-    for (let i = 0; i < perBatch; i++) {
-      setQueryId(query, i & 0xffff);
-      reply[0] = query[0]!;
-      reply[1] = query[1]!;
-      decodeReply(reply, fixture.replyLength, query, queryLength, 1, expect, 0, 4);
-    }
-    decodeSamples[batch] = (nowNs() - start) / perBatch;
+    tookNs = (clock.nowMs() - startMs) * 1e6;
+    if (pass < 3 && tookNs < leastNs) leastNs = tookNs;
   }
-  const rows = [
-    summarise('device: decision step', stepSamples, batches),
-    summarise('device: dns decode reply', decodeSamples, batches),
-  ];
-  if (roundMs === null) return rows;
-  const count = rounds < roundMs.length ? rounds : roundMs.length;
-  const samples = new Float64Array(count);
-  for (let i = 0; i < count; i++) samples[i] = roundMs[i]! * 1e6;
-  rows.push(summarise('device: probe round', samples, count));
+  if (first) bench.overheadNs = leastNs;
+  bench.sliceNs[bench.slices % SLICE_HISTORY] = tookNs;
+  bench.slices++;
+  if (tookNs > bench.sliceNsMax) bench.sliceNsMax = tookNs;
+  bench.chunk = Math.max(1, Math.floor((bench.sliceLimitNs * count) / Math.max(tookNs, 1)));
+  bench.batchNs += Math.max(0, tookNs - bench.overheadNs);
+  bench.done += count;
+  if (bench.done < options.perBatch) return false;
+  bench.samples[bench.operation * options.batches + bench.batch] = bench.batchNs / options.perBatch;
+  bench.done = 0;
+  bench.batchNs = 0;
+  bench.chunk = 1; // the next operation may cost more: learn it again
+  if (++bench.batch < options.batches) return false;
+  bench.batch = 0;
+  return ++bench.operation >= Operation.Count;
+}
+
+/**
+ * Each operation's row, the slices' (how long the firmware waited for the bench at most), and
+ * with a firmware its probe rounds: their durations (the last ones it keeps, run during the
+ * bench) and how many ran and were skipped meanwhile.
+ */
+function benchRows(bench: DeviceBench): DeviceBenchRow[] {
+  const batches = bench.options.batches;
+  const rows: DeviceBenchRow[] = [];
+  for (let operation = 0; operation < Operation.Count; operation++) {
+    const samples = bench.samples.subarray(operation * batches, (operation + 1) * batches);
+    const name = operation === Operation.DecisionStep ? 'decision step' : 'dns decode reply';
+    rows.push(summarise('device: ' + name, samples, batches));
+  }
+  const kept = Math.min(bench.slices, SLICE_HISTORY);
+  const slices = summarise('device: bench slice', bench.sliceNs, kept);
+  rows.push({
+    name: slices.name,
+    medianNs: slices.medianNs,
+    p99Ns: slices.p99Ns,
+    samples: bench.slices,
+    note:
+      'the last ' +
+      kept +
+      ' of ' +
+      bench.slices +
+      ' slices, the longest ' +
+      Math.round(bench.sliceNsMax / 1e3) +
+      ' us; the firmware runs between them',
+  });
+  const firmware = bench.options.firmware;
+  if (firmware === null) return rows;
+  const roundMs = firmware.roundMs;
+  const rounds = firmware.counters.rounds - bench.rounds;
+  const roundsKept = Math.min(firmware.counters.rounds, roundMs.length);
+  const roundNs = new Float64Array(roundsKept);
+  for (let i = 0; i < roundsKept; i++) roundNs[i] = roundMs[i]! * 1e6;
+  if (roundsKept > 0) rows.push(summarise('device: probe round', roundNs, roundsKept));
+  rows.push({
+    name: 'device: probe rounds during the bench',
+    medianNs: -1,
+    p99Ns: -1,
+    samples: rounds,
+    note:
+      'rounds=' +
+      rounds +
+      ' skipped=' +
+      (firmware.counters.roundsSkipped - bench.skipped) +
+      ' in ' +
+      Math.round(bench.options.clock.nowMs() - bench.startMs) +
+      ' ms, interval ' +
+      firmware.config.intervalMs +
+      ' ms',
+  });
   return rows;
 }

@@ -79,7 +79,11 @@ export class Lifeline implements HalClient {
 
   /** Per service, its backbone targets. */
   readonly targetCount: Uint16Array;
-  private roundActive: boolean;
+  /**
+   * A round is out (sent, not all answered or timed out). Read by the on-device bench, which runs
+   * its slices only between rounds, so that it neither delays a round's answers nor its timing.
+   */
+  roundActive: boolean;
   private roundSentAtMs: number;
   private roundScheduledMs: number;
   private roundDeadlineMs: number;
@@ -100,7 +104,8 @@ export class Lifeline implements HalClient {
 
   constructor(
     readonly config: Config,
-    private readonly hal: Hal,
+    /** Its clock is the on-device bench's (firmware/device-bench.ts). */
+    readonly hal: Hal,
     private readonly announcer: Announcer,
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,

@@ -91,10 +91,13 @@ export class BoardLink {
 
   /**
    * A prompt: a newline, then one Ctrl-C (a second one in a row makes the Linux build exit), then
-   * with echo off no prompt comes at all: a marker printed on request answers instead.
+   * with echo off no prompt comes at all: a marker printed on request answers instead. Without
+   * `interrupt` no Ctrl-C is sent: on a board running the firmware it would interrupt whatever
+   * callback of the firmware runs at that moment (Espruino drops a socket's `data` listener that
+   * was interrupted, and a timer interrupted arms nothing after it), so `bench --device` asks only.
    */
-  async prompt(): Promise<boolean> {
-    for (const poke of ['\n', '\x03']) {
+  async prompt(options: { interrupt: boolean } = { interrupt: true }): Promise<boolean> {
+    for (const poke of options.interrupt ? ['\n', '\x03'] : ['\n']) {
       await this.send(poke);
       if ((await this.reply(/>\s*$/, 500)) !== null) return true;
     }

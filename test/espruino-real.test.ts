@@ -465,7 +465,9 @@ describe.skipIf(missing !== null)(
       };
       expect(written.device).toBe('LINUX5100 2v29');
       expect(written.rows.map((row) => row.name)).toContain('device: dns decode reply');
-    });
+      // The bench yields to the firmware between slices now (issue 20, item 5): on a loaded 2-core
+      // machine it takes longer than the one blocking call did, and longer than vitest's default.
+    }, 180000);
 
     it('refuses code the interpreter rejects and leaves the board usable: echo on, no staging file', async () => {
       await powerOff();
@@ -508,5 +510,192 @@ describe.skipIf(missing !== null)(
       expect(nothing.status).toBe(1);
       expect(nothing.stderr).toMatch(/flash: cannot open .*nope/);
     });
+  },
+);
+
+// Issue 20, item 5: `lifeline bench --device` on a board with a live BGP session cost it the
+// session (one blocking call longer than the hold time), and a board whose session dropped must
+// come back by itself. One board, booted once, on the 5,100 build, peering with a real BIRD 2.
+describe.skipIf(missing !== null)(
+  'a board with a live BGP session: bench --device beside it, and sessions that drop',
+  () => {
+    const dnsPort = randomPort();
+    const bgpPort = randomPort();
+    const servers: Dnsmasq[] = [];
+    const birdOptions = {
+      address: BIRD_ADDRESS,
+      port: bgpPort,
+      as: 65000,
+      peerAddress: '127.0.0.1',
+      peerAs: 65010,
+    };
+    let bird: Bird;
+    let board: Interpreter;
+    let dir: string;
+    let link: ChildProcess | null = null;
+
+    const birdc = (...args: string[]): string =>
+      spawnSync('/usr/sbin/birdc', ['-s', join(bird.dir, 'bird.ctl'), ...args], {
+        encoding: 'utf8',
+      }).stdout;
+    /** BIRD's line for the session: state and since when (a new session has a new time). */
+    const session = (): string => /^fw .*$/m.exec(birdc('show', 'protocols', 'fw'))?.[0] ?? '';
+    const sleep = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+    /**
+     * The board's `probe rounds during the bench` row: rounds run and skipped (late by more than
+     * an interval), over how long, at which interval.
+     */
+    function roundsDuringBench(text: string): {
+      rounds: number;
+      skipped: number;
+      expected: number;
+    } {
+      const match = /rounds=(\d+) skipped=(\d+) in (\d+) ms, interval (\d+) ms/.exec(text);
+      expect(match, 'the rounds row in:\n' + text).not.toBeNull();
+      const [rounds, skipped, tookMs, intervalMs] = match!.slice(1).map(Number) as number[];
+      return { rounds: rounds!, skipped: skipped!, expected: tookMs! / intervalMs! };
+    }
+    /**
+     * Within the board's backoff: after `outageMs` of refused attempts its next one is at most
+     * the current step away (steps double from 1 s, ±25% jitter), then a handshake.
+     */
+    function backoffBoundMs(outageMs: number): number {
+      let stepMs = 1000;
+      for (let atMs = 0; atMs < outageMs; atMs += stepMs) stepMs *= 2;
+      return stepMs * 1.25 + 3000;
+    }
+
+    beforeAll(async () => {
+      requireCommand('/usr/bin/socat', 'socat');
+      for (const address of DC_ADDRESSES) servers.push(await startDnsmasq(address, dnsPort));
+      bird = await startBird(birdOptions);
+      const doc = example('config/espruino.full.example.json', dnsPort, bgpPort);
+      delete doc['console'];
+      delete doc['overridePin'];
+      // The example's own interval: a skipped round means the loop stalled a whole second.
+      doc['probe'] = { intervalMs: 1000, timeoutMs: 500 };
+      dir = boardDir();
+      await installBootCode(dir, await espruinoBundle(doc));
+      board = new Interpreter(dir, BOARD);
+      await board.waitFor(/boot device=edge-mcu-1/, 10000);
+      await waitFor(() => bird.established(), 10000, 'the session at BIRD');
+      await waitFor(() => bird.routes('t4').includes('192.0.2.53/32'), 10000, 'the route');
+    }, 60000);
+
+    afterAll(async () => {
+      link?.kill();
+      await board?.kill();
+      await bird?.stop();
+      for (const server of servers) await server.stop();
+      if (dir !== undefined) removeBoardDir(dir);
+    });
+
+    it('lifeline bench --device runs beside the firmware: BIRD keeps the session, the rounds keep their grid', async () => {
+      const before = session();
+      expect(before).toMatch(/Established/);
+      const logFrom = bird.log().length;
+      board.release(); // the board's console is the pty's now
+      link = spawn('socat', [
+        'pty,raw,echo=0,link=' + join(dir, 'board'),
+        'tcp:127.0.0.1:2323,retry=20,interval=0.1',
+      ]);
+      await waitFor(() => existsSync(join(dir, 'board')), 5000, 'the board pty');
+      const bench = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+        (done) => {
+          const child = spawn(process.execPath, [
+            'dist/lifeline.mjs',
+            'bench',
+            '--device',
+            join(dir, 'board'),
+            '--json',
+            join(dir, 'bench.json'),
+          ]);
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+          child.on('exit', (status) => done({ status, stdout, stderr }));
+        },
+      );
+      link.kill();
+      link = null;
+      expect(bench.status, bench.stderr).toBe(0);
+      process.stdout.write(bench.stdout); // the on-device table beside BGP, for the record
+      // BIRD kept the session: no hold timer expired, the same session (established once).
+      expect(bird.log().slice(logFrom)).not.toMatch(/Hold timer expired|Error/);
+      expect(session()).toBe(before);
+      expect(bird.routes('t4')).toContain('192.0.2.53/32');
+      // The probe rounds went on during the bench, on their grid: none skipped.
+      const rounds = roundsDuringBench(bench.stdout);
+      expect(rounds.skipped).toBe(0);
+      expect(rounds.rounds).toBeGreaterThanOrEqual(Math.floor(0.8 * rounds.expected));
+      expect(bench.stdout).toMatch(/device: dns decode reply\s+\S+ \S+\s+\S+ \S+/);
+      expect(bench.stdout).toMatch(/device: bench slice\s+\S+ \S+\s+\S+ \S+/);
+    }, 240000);
+
+    it('a session BIRD ends (disable, later enable) comes back within the board backoff', async () => {
+      const from = board.output.length;
+      birdc('disable', 'fw');
+      await board.waitFor(
+        /state=idle from=established reason=received notification 6\//,
+        10000,
+        from,
+      );
+      const outageMs = 4000; // the board tries meanwhile, and is refused
+      await sleep(outageMs);
+      birdc('enable', 'fw');
+      await waitFor(() => bird.established(), backoffBoundMs(outageMs), 'the session back');
+      await waitFor(() => bird.routes('t4').includes('192.0.2.53/32'), 5000, 'the route back');
+      expect(board.output.slice(from)).not.toMatch(/Uncaught|ASSERT|OUT OF MEMORY/);
+    }, 60000);
+
+    it('BIRD killed and started again: the board reconnects by itself within its backoff', async () => {
+      const from = board.output.length;
+      await bird.kill();
+      await board.waitFor(/state=idle from=established/, 10000, from);
+      const outageMs = 4000;
+      await sleep(outageMs);
+      bird = await startBird({ ...birdOptions, dir: bird.dir });
+      await waitFor(() => bird.established(), backoffBoundMs(outageMs), 'the session back');
+      await waitFor(() => bird.routes('t4').includes('192.0.2.53/32'), 5000, 'the route back');
+      expect(board.output.slice(from)).not.toMatch(/Uncaught|ASSERT|OUT OF MEMORY/);
+    }, 60000);
+
+    // Espruino's socket write throws where Node's does not: once the interpreter has closed the
+    // connection but its 'close' has not reached the firmware ("This socket is closed"), and while
+    // the network is offline. Injected here for the KEEPALIVE's 19 bytes (E.toString is what the
+    // HAL calls on the way to the socket): the session cannot keep up, BIRD's hold timer ends it,
+    // and the board must neither stop probing nor stay down.
+    it('a socket write that throws stops neither the probe rounds nor the reconnects', async () => {
+      const from = board.output.length;
+      const logFrom = bird.log().length;
+      await board.evaluate(
+        '(function(){var o=E.toString;global.lifelineToString=o;E.toString=function(b){' +
+          'if(b.length===19)throw new Error("injected");return o(b);};return 1})()',
+      );
+      // Benches (the board's own count of its rounds) until BIRD has ended the session for want
+      // of our keepalives: one is about as long as BIRD's hold time (9 s) on this machine.
+      const call = 'JSON.stringify(lifelineBench(15,200))';
+      const results: string[] = [];
+      while (results.length === 0 || !/Hold timer expired/.test(bird.log().slice(logFrom))) {
+        expect(results.length, 'BIRD to end the session while writes throw').toBeLessThan(6);
+        let text = await board.evaluate(call);
+        for (let polls = 0; text.startsWith('"running'); polls++) {
+          expect(polls, 'the bench to finish').toBeLessThan(240);
+          await sleep(500);
+          text = await board.evaluate(call);
+        }
+        results.push(text);
+      }
+      await board.evaluate('(function(){E.toString=global.lifelineToString;return 1})()');
+      for (const text of results) {
+        const rounds = roundsDuringBench(text);
+        expect(rounds.skipped).toBe(0);
+        expect(rounds.rounds).toBeGreaterThanOrEqual(Math.floor(0.8 * rounds.expected));
+      }
+      await waitFor(() => bird.established(), 20000, 'the session back once writes work');
+      await waitFor(() => bird.routes('t4').includes('192.0.2.53/32'), 5000, 'the route back');
+      expect(board.output.slice(from)).not.toMatch(/Uncaught|ASSERT|OUT OF MEMORY/);
+    }, 180000);
   },
 );

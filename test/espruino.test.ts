@@ -3,6 +3,7 @@
 // missing or broken on the real interpreter (asked again here when it is at hand). The firmware
 // itself runs on the real interpreter in test/espruino-real.test.ts.
 
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 import { buildEspruino, espruinoOptions, validatedConfig } from '../build/targets.mjs';
+import { BOARD_KEYS, CONFIG_KEYS, keyPath } from '../firmware/config';
 import { breakLines } from '../build/espruino/lines.mjs';
 import { topLevelClashes, unwrap } from '../build/espruino/unwrap.mjs';
 import { checkEspruinoSource } from '../build/espruino/check.mjs';
@@ -135,6 +137,168 @@ describe('Espruino target', () => {
       path +
         ': announcer.peers[1].passwordFile: not on Espruino (its network stack has no TCP MD5)\n',
     ]);
+  });
+
+  /**
+   * What the board build says of `doc` (validatedConfig, as `node build.mjs --config` and `lifeline
+   * flash --config` run it): its problem lines without the file name, or [] when it builds.
+   */
+  async function boardProblems(doc: unknown): Promise<string[]> {
+    const path = join(mkdtempSync(join(tmpdir(), 'lifeline-espruino-')), 'board.json');
+    writeFileSync(path, JSON.stringify(doc));
+    const lines: string[] = [];
+    const write = process.stderr.write;
+    process.stderr.write = ((text: string) => lines.push(text) > 0) as typeof process.stderr.write;
+    try {
+      const config = await validatedConfig(path);
+      expect(config === null).toBe(lines.length > 0);
+    } finally {
+      process.stderr.write = write;
+    }
+    return lines.map((line) => line.slice(path.length + 2).trimEnd());
+  }
+
+  /** A config document, written freely by the cases below. */
+  type BoardDoc = any;
+
+  /** The example with one BGP peer, then `change` applied to it. */
+  function boardDoc(change: (doc: BoardDoc) => void): BoardDoc {
+    const doc = JSON.parse(readFileSync('config/espruino.example.json', 'utf8'));
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [{ address: '10.9.0.1', remoteAs: 65000, nextHopV4: '192.0.2.10' }],
+    };
+    change(doc);
+    return doc;
+  }
+
+  // Issue 20, item 6: a key a board cannot honour was silently ignored (a peer's localAddress: the
+  // board connected from another address and the router refused it).
+  it('puts every config key in exactly one class for a board, as the reference says', () => {
+    const classes = ['honoured', 'refused', 'meaningless'];
+    const paths: string[] = [];
+    for (const parent in CONFIG_KEYS)
+      for (const key of CONFIG_KEYS[parent]!) paths.push(keyPath(parent, key));
+    const classified: { [path: string]: string } = {};
+    for (const parent in BOARD_KEYS)
+      for (const key in BOARD_KEYS[parent])
+        classified[keyPath(parent, key)] = BOARD_KEYS[parent]![key]!;
+    const unclassified = paths.filter((path) => !classes.includes(classified[path]!));
+    expect(unclassified, 'config keys without a class for a board').toEqual([]);
+    const stale = Object.keys(classified).filter((path) => !paths.includes(path));
+    expect(stale, 'classified keys the validator does not know').toEqual([]);
+    // The reference's table: one row per key, with the class the code gives it, and no other.
+    const reference = readFileSync('docs/reference.md', 'utf8');
+    const section = reference.slice(reference.indexOf('### On a board'));
+    const table = section.slice(0, section.indexOf('\n#'));
+    const rows = [...table.matchAll(/^\| `([^`]+)` \| (\w+) \|/gm)].map(
+      (row) => row[1] + ' ' + row[2],
+    );
+    expect(rows.sort()).toEqual(paths.map((path) => path + ' ' + classified[path]).sort());
+  });
+
+  it('refuses every key a board cannot honour, and the values it would get wrong', async () => {
+    // One config per refused key (each refused key of BOARD_KEYS needs one here), and the start of
+    // the line that refuses it.
+    const refusals: { [path: string]: [(doc: BoardDoc) => void, string] } = {
+      'announcer.peers[].localAddress': [
+        (doc) => (doc.announcer.peers[0].localAddress = '10.9.0.2'),
+        'announcer.peers[0].localAddress: not on Espruino (its net.connect cannot bind',
+      ],
+      'announcer.peers[].passive': [
+        (doc) => (doc.announcer.peers[0].passive = true),
+        'announcer.peers[0].passive: not on Espruino',
+      ],
+      'announcer.peers[].passwordFile': [
+        (doc) => (doc.announcer.peers[0].passwordFile = 'key'),
+        'announcer.peers[0].passwordFile: not on Espruino',
+      ],
+      'overridePin.chip': [
+        (doc) => (doc.overridePin = { driver: 'gpiochip', chip: 'gpiochip0', line: 5 }),
+        'overridePin.driver: "gpiochip" is not on Espruino',
+      ],
+      'overridePin.line': [
+        (doc) => (doc.overridePin = { driver: 'gpiochip', chip: 'gpiochip0', line: 5 }),
+        'overridePin.driver: "gpiochip" is not on Espruino',
+      ],
+      'overridePin.path': [
+        (doc) => (doc.overridePin = { driver: 'sysfs', path: '/run/pin' }),
+        'overridePin.driver: "sysfs" is not on Espruino',
+      ],
+      'overridePin.signal': [
+        (doc) => (doc.overridePin = { driver: 'serial', signal: 'cts' }),
+        'overridePin.driver: "serial" is not on Espruino',
+      ],
+      metrics: [
+        (doc) => (doc.metrics = { listen: '127.0.0.1:9143' }),
+        'metrics: not on Espruino (the board cannot listen',
+      ],
+      'metrics.listen': [
+        (doc) => (doc.metrics = { listen: '127.0.0.1:9143' }),
+        'metrics: not on Espruino (the board cannot listen',
+      ],
+    };
+    const refused: string[] = [];
+    for (const parent in BOARD_KEYS)
+      for (const key in BOARD_KEYS[parent])
+        if (BOARD_KEYS[parent]![key] === 'refused') refused.push(keyPath(parent, key));
+    expect(Object.keys(refusals).sort()).toEqual(refused.sort());
+    for (const path of refused) {
+      const [change, line] = refusals[path]!;
+      const problems = await boardProblems(boardDoc(change));
+      expect(problems.length, path).toBe(1);
+      expect(problems[0], path).toContain(line);
+    }
+    // Values of honoured keys that a board would get wrong, refused the same way.
+    const values: [(doc: BoardDoc) => void, string][] = [
+      [
+        (doc) => (doc.services[0].backbone.targets[1].address = '2001:db8::53'),
+        'services[0].backbone.targets[1].address: 2001:db8::53 is IPv6: not on Espruino',
+      ],
+      [
+        (doc) => (doc.announcer.peers[0].address = '2001:db8::1'),
+        'announcer.peers[0].address: 2001:db8::1 is IPv6: not on Espruino',
+      ],
+      [
+        (doc) => (doc.console = { device: '/dev/ttyS0' }),
+        'console.device: "/dev/ttyS0" is not a serial port of a board',
+      ],
+      [
+        (doc) => (doc.overridePin = { driver: 'espruino', pin: 'gpio5' }),
+        'overridePin.pin: "gpio5" is not a pin name of a board',
+      ],
+    ];
+    for (const [change, line] of values)
+      expect(await boardProblems(boardDoc(change))).toEqual([expect.stringContaining(line)]);
+    // What is meaningless on a board is accepted (and changes nothing it does).
+    const meaningless = boardDoc((doc) => {
+      doc.stateDir = '/var/lib/lifeline';
+      doc.watchdog = { device: '/dev/watchdog' };
+      doc.announcer.onShutdown = 'keep';
+    });
+    expect(await boardProblems(meaningless)).toEqual([]);
+  });
+
+  it('lifeline flash --config refuses a key the board cannot honour before it opens the board', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lifeline-espruino-'));
+    const path = join(dir, 'board.json');
+    writeFileSync(
+      path,
+      JSON.stringify(boardDoc((doc) => (doc.announcer.peers[0].localAddress = '10.9.0.2'))),
+    );
+    const run = spawnSync(
+      process.execPath,
+      ['dist/lifeline.mjs', 'flash', join(dir, 'no-board'), '--config', path],
+      { encoding: 'utf8' },
+    );
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain(
+      path + ': announcer.peers[0].localAddress: not on Espruino (its net.connect cannot bind',
+    );
+    expect(run.stderr).toMatch(/flash: the config has problems/);
+    expect(run.stderr).not.toMatch(/cannot open/);
   });
 
   it('keeps the board build of one service, three targets and one BGP peer within 40 KB', async () => {

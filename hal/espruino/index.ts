@@ -51,6 +51,19 @@ class EspruinoUdpSocket implements UdpSocket {
  * made per connection, each a few JsVars with its scope.
  */
 
+/**
+ * Ends a connection. Espruino's socket calls throw where Node's do not (a network that is offline:
+ * "Not connected to the internet"); the connection is gone then anyway, and an exception here
+ * would stop the firmware part-way through a state change.
+ */
+function endStream(stream: EspruinoStream): void {
+  try {
+    stream.end();
+  } catch (error) {
+    // Nothing to end.
+  }
+}
+
 /** A TCP probe's connection is up: the target is reachable (the connection is closed at once). */
 function tcpConnected(this: EspruinoStream): void {
   const owner = this.o as EspruinoTcpSocket;
@@ -104,7 +117,7 @@ class EspruinoTcpSocket implements TcpProbeSocket {
     this.attempt++;
     const stream = this.stream;
     this.stream = null;
-    if (stream !== null) stream.end();
+    if (stream !== null) endStream(stream);
   }
 
   close(): void {
@@ -214,13 +227,22 @@ class EspruinoStreamSocket implements StreamSocket {
   }
 
   write(data: Uint8Array, length: number): boolean {
-    if (this.stream === null) return false;
+    const stream = this.stream;
+    if (stream === null) return false;
     if (this.unsentBytes + length > this.writeBytesMax) {
       this.refused = true;
       return false;
     }
+    try {
+      stream.write(E.toString(data.subarray(0, length)));
+    } catch (error) {
+      // Espruino's write throws once the interpreter has closed the connection but before its
+      // queued 'close' has reached us ("This socket is closed": libs/network/socketserver.c),
+      // and while the network is offline. Nothing was written: the 'close' that follows, or the
+      // session's own timers, end the session, which then reconnects.
+      return false;
+    }
     this.unsentBytes += length;
-    this.stream.write(E.toString(data.subarray(0, length)));
     return true;
   }
 
@@ -228,7 +250,7 @@ class EspruinoStreamSocket implements StreamSocket {
     this.attempt++;
     const stream = this.stream;
     this.stream = null;
-    if (stream !== null) stream.end();
+    if (stream !== null) endStream(stream);
   }
 }
 
@@ -261,11 +283,25 @@ function datagramFailed(this: EspruinoDgramSocket): void {
 /** The HAL whose wake-up timer runs (a board has one): a timer callback gets no `this`. */
 let wakeHal: EspruinoHal | null = null;
 
+/** How soon the firmware is woken again after a wake-up that threw. */
+const WAKE_RETRY_MS = 1000;
+
+/**
+ * The firmware's one timer. Its wake-up arms the next one at its end: a wake-up that threw (an
+ * interpreter call that throws where Node's does not) would arm none, and with the BGP session
+ * down no socket event would ever wake the firmware again, so it would never reconnect (issue 20,
+ * item 5). So a wake-up that armed nothing arms a retry.
+ */
 function wakeup(): void {
   const hal = wakeHal!;
   hal.timer = null;
   if (E.kickWatchdog !== undefined) E.kickWatchdog();
-  hal.attached!.wake();
+  try {
+    hal.attached!.wake();
+  } finally {
+    // Its own timer, not setWakeup: a second caller would keep setWakeup defined on a board.
+    if (hal.timer === null) hal.timer = setTimeout(wakeup, WAKE_RETRY_MS);
+  }
 }
 
 /**

@@ -8,7 +8,13 @@ import { Authenticator } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
 import { Console } from '../../firmware/console';
 import { fromHex } from '../../firmware/crypto';
-import { runDeviceBench, type DeviceBenchRow } from '../../firmware/device-bench';
+import {
+  benchProgress,
+  benchTurn,
+  startBench,
+  type DeviceBench,
+  type DeviceBenchRow,
+} from '../../firmware/device-bench';
 import { Lifeline } from '../../firmware/lifeline';
 import { typed } from '../../firmware/slab';
 import { EspruinoHal } from './index';
@@ -145,27 +151,46 @@ function bgpSummary(): string {
 let speaker: BgpSpeaker | null = null;
 let running: Lifeline | null = null;
 
+/** The on-device bench (`lifeline bench --device`) running or done, until the host collects it. */
+let bench: DeviceBench | null = null;
+
 /**
- * For `lifeline bench --device`: the on-device benchmark, reachable from the REPL, with the
- * running firmware's probe rounds and the board's memory. A function of the top level, not a
- * closure of boot's: that would keep boot's scope for as long as the board runs.
+ * For `lifeline bench --device`, from the REPL: starts the bench (`batches` samples of `perBatch`
+ * operations each) and returns its progress (`running DONE/TOTAL`); called again, its progress,
+ * and once it is done its rows (once: the next call starts a new run). Called without arguments
+ * it is the bench's own timer: one turn (firmware/device-bench.ts), then the next timer, so that
+ * the firmware's timers and sockets run between slices. One function for both, of the top level
+ * (not a closure of boot's: that would keep boot's scope): each function a board keeps costs it
+ * memory for as long as it runs.
  */
-function lifelineBench(batches: number, perBatch: number): DeviceBenchRow[] {
-  const rows = runDeviceBench(
-    () => getTime() * 1e9,
-    batches,
-    perBatch,
-    running === null ? null : running.roundMs,
-    running === null ? 0 : running.counters.rounds,
-  );
-  rows.push({
-    name: 'device: JsVars in use',
-    medianNs: -1,
-    p99Ns: -1,
-    samples: 1,
-    note: memoryLine('now'),
-  });
-  return rows;
+function lifelineBench(batches?: number, perBatch?: number): DeviceBenchRow[] | string | null {
+  let job = bench;
+  if (batches === undefined) {
+    if (job === null || job.result !== null) return null;
+    const waitMs = benchTurn(job);
+    if (waitMs >= 0) setTimeout(lifelineBench, waitMs);
+    else
+      job.result!.push({
+        name: 'device: JsVars in use',
+        medianNs: -1,
+        p99Ns: -1,
+        samples: 1,
+        note: memoryLine('now'),
+      });
+    return null;
+  }
+  if (job !== null && job.result !== null) {
+    bench = null;
+    return job.result;
+  }
+  if (job === null) {
+    const firmware = running;
+    // Without the firmware (it stopped at boot, as on the emulated Cortex-M4), a clock of its own.
+    const clock = firmware === null ? new EspruinoHal() : firmware.hal.clock;
+    job = bench = startBench({ clock, batches, perBatch: perBatch ?? 200, firmware });
+    setTimeout(lifelineBench, 0);
+  }
+  return 'running ' + benchProgress(job);
 }
 
 /** The footprint once the firmware runs, logged MEMORY_REPORT_S after boot. */
