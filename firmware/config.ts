@@ -1304,6 +1304,7 @@ export const BOARD_KEYS: {
   },
   metrics: {
     listen: 'refused',
+    webConfigFile: 'refused',
   },
   watchdog: {
     device: 'meaningless',

@@ -239,6 +239,10 @@ describe('Espruino target', () => {
         (doc) => (doc.metrics = { listen: '127.0.0.1:9143' }),
         'metrics: not on Espruino (the board cannot listen',
       ],
+      'metrics.webConfigFile': [
+        (doc) => (doc.metrics = { listen: '127.0.0.1:9143', webConfigFile: 'web.yml' }),
+        'metrics: not on Espruino (the board cannot listen',
+      ],
     };
     const refused: string[] = [];
     for (const parent in BOARD_KEYS)
