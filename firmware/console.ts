@@ -234,8 +234,22 @@ export class Console {
   private guardStatus(s: number): string {
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guard = this.options.lifeline.guard;
-      if (guard !== null)
-        return ' guard=' + GUARD_STATE_NAMES[guard.state(s, this.options.lifeline.effective[s]!)];
+      if (guard !== null) {
+        // A family no session carries: its prefixes are not counted.
+        const view = guard.view;
+        const unseen = view === null || view.unseen === undefined ? 0 : view.unseen(s);
+        return (
+          ' guard=' +
+          GUARD_STATE_NAMES[guard.state(s, this.options.lifeline.effective[s]!)] +
+          (unseen === 0
+            ? ''
+            : unseen === 1
+              ? ' unseen=ipv4'
+              : unseen === 2
+                ? ' unseen=ipv6'
+                : ' unseen=ipv4,ipv6')
+        );
+      }
     }
     return '';
   }
