@@ -7,7 +7,7 @@
 // service, over the families an Established session carries. Sized at boot, typed arrays only:
 // an UPDATE allocates nothing. A peer's routes go when its session drops.
 //
-// The trust model (README "Fleet safety"): the router is trusted to relay what the sites announce
+// The trust model (docs/fleet-safety.md): the router is trusted to relay what the sites announce
 // and to keep the site communities to the sites' sessions. What the table checks is what a route
 // itself can say: a path whose origin AS is not one of `fleet.siteAs` (a leak from elsewhere, or a
 // route the router made up) is not a site, nor is our own path sent back, and no prefix counts
