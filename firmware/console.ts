@@ -238,16 +238,11 @@ export class Console {
         // A family no session carries: its prefixes are not counted.
         const view = guard.view;
         const unseen = view === null || view.unseen === undefined ? 0 : view.unseen(s);
+        const families = unseen === 1 ? 'ipv4' : unseen === 2 ? 'ipv6' : 'ipv4,ipv6';
         return (
           ' guard=' +
           GUARD_STATE_NAMES[guard.state(s, this.options.lifeline.effective[s]!)] +
-          (unseen === 0
-            ? ''
-            : unseen === 1
-              ? ' unseen=ipv4'
-              : unseen === 2
-                ? ' unseen=ipv6'
-                : ' unseen=ipv4,ipv6')
+          (unseen === 0 ? '' : ' unseen=' + families)
         );
       }
     }
