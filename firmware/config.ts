@@ -1342,6 +1342,7 @@ export const BOARD_KEYS: {
     siteCommunity: 'honoured',
     lastResortCommunity: 'honoured',
     lastResortMed: 'honoured',
+    siteAs: 'honoured',
     maxSites: 'honoured',
     minHealthySites: 'honoured',
     whenUnknown: 'honoured',
