@@ -339,14 +339,18 @@ export class FleetTable implements FleetView, RouteSink {
     const start = this.serviceStart[service]!;
     const end = start + this.serviceCount[service]!;
     for (let peer = 0; peer < this.peerCount; peer++) {
-      const families =
-        typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6 ? this.families[peer]! : 0;
-      for (let i = start; i < end; i++) {
-        if (!this.seen(i, families)) continue;
-        if (this.endOfRibSeen[peer] === 1 || this.heard[peer * this.prefixCount + i] === 1)
-          return true;
-      }
+      if (!this.carries(peer, start, end)) continue;
+      if (this.endOfRibSeen[peer] === 1) return true;
+      for (let i = start; i < end; i++)
+        if (this.heard[peer * this.prefixCount + i] === 1) return true;
     }
+    return false;
+  }
+
+  /** `peer`'s session carries the family of a prefix in [start, end) (all, without IPv6). */
+  private carries(peer: number, start: number, end: number): boolean {
+    if (typeof LIFELINE_BGP_V6 !== 'undefined' && !LIFELINE_BGP_V6) return true;
+    for (let i = start; i < end; i++) if (this.seen(i, this.families[peer]!)) return true;
     return false;
   }
 

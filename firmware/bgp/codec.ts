@@ -867,8 +867,8 @@ export function readRoutes(
       // (RFC 6793 4.2.3; a 4-octet session ignores AS4_PATH). Not on a board: there a site of a
       // 4-octet AS behind a 2-octet router stays AS_TRANS, no site (the guard holds, not lets go).
       if (type === 2) origin = originAs(bytes, value, at, from.as4 ? 4 : 2);
-      else if (!LEAN && type === 17 && !from.as4 && origin === AS_TRANS)
-        origin = originAs(bytes, value, at, 4);
+      else if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+        if (type === 17 && !from.as4 && origin === AS_TRANS) origin = originAs(bytes, value, at, 4);
       if (type !== 14 && type !== 15) continue;
       const mpSink = target !== null && type === 14 && treatAsWithdraw ? null : target;
       if (!readMultiprotocol(bytes, type, value, at, v6Ids, mpSink)) return false;
