@@ -4,10 +4,14 @@
 // them, line by line, into the same fleet table the built-in speaker fills (firmware/fleet.ts).
 // Node only (JSON per UPDATE: it allocates); ADD-PATH is ExaBGP's to negotiate (`capability {
 // add-path receive; }` in its neighbour), and its path identifiers arrive as `path-information`.
+// The families a neighbour's session carries come from ExaBGP's `negotiated` message (`api {
+// negotiated; }`), before its `up`; without it both are taken as carried. A route's origin AS is
+// the last of its `as-path`, and the neighbour's `asn` gives the peer's and our own AS.
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { parsePrefix, type Prefix } from '../firmware/address';
 import type { Config } from '../firmware/config';
+import { FAMILY_IPV4, FAMILY_IPV6, ORIGIN_NONE, ORIGIN_PEER } from '../firmware/bgp/codec';
 import { FleetTable, type FleetView } from '../firmware/fleet';
 import type { Hal } from '../firmware/hal';
 
@@ -23,6 +27,11 @@ export class ExaBgpFleet {
   /** Lines that were not an ExaBGP message Lifeline understands (acknowledgements are skipped). */
   unreadable: number;
   private readonly peerNames: string[];
+  /** Per neighbour, the families of its last `negotiated` message (both until one came). */
+  private readonly families: number[];
+  /** Per neighbour, its AS (the origin of an empty AS_PATH). */
+  private readonly peerAs: number[];
+  private readonly siteAs: readonly number[];
   private pending: string;
   private readonly scratch: Uint8Array;
 
@@ -37,13 +46,22 @@ export class ExaBgpFleet {
       prefixes.push(...service.prefixes);
     });
     this.peerNames = [];
-    for (let i = 0; i < EXABGP_PEERS_MAX; i++) this.peerNames.push('-');
+    this.families = [];
+    this.peerAs = [];
+    this.siteAs = config.fleet.siteAs;
+    for (let i = 0; i < EXABGP_PEERS_MAX; i++) {
+      this.peerNames.push('-');
+      this.families.push(FAMILY_IPV4 | FAMILY_IPV6);
+      this.peerAs.push(0);
+    }
     this.table = new FleetTable({
       fleet: config.fleet,
       prefixes,
       firstPrefixOf,
       prefixCountOf,
       peerNames: this.peerNames,
+      // Each neighbour's local AS is added as it comes up (`addLocalAs`).
+      localAs: 0,
     });
     this.unreadable = 0;
     this.pending = '';
@@ -82,7 +100,9 @@ export class ExaBgpFleet {
       const address = ((neighbor['address'] as Json)['peer'] as string) ?? '';
       const peer = this.peer(address);
       if (peer < 0) return;
-      if (message['type'] === 'state') return this.state(peer, neighbor['state']);
+      if (message['type'] === 'negotiated')
+        return this.negotiated(peer, neighbor['negotiated'] as Json);
+      if (message['type'] === 'state') return this.state(peer, neighbor);
       if (message['type'] === 'update' && neighbor['direction'] === 'receive')
         return this.update(peer, neighbor['message'] as Json);
     } catch {
@@ -90,10 +110,28 @@ export class ExaBgpFleet {
     }
   }
 
-  private state(peer: number, state: unknown): void {
+  /** The families the session about to come up carries ("ipv4 unicast", "ipv6 unicast"). */
+  private negotiated(peer: number, negotiated: Json): void {
+    const families = negotiated['families'] as unknown[];
+    if (!Array.isArray(families)) throw new Error('negotiated without families');
+    this.families[peer] =
+      (families.includes('ipv4 unicast') ? FAMILY_IPV4 : 0) |
+      (families.includes('ipv6 unicast') ? FAMILY_IPV6 : 0);
+  }
+
+  private state(peer: number, neighbor: Json): void {
     // A peer's routes hold from `up` to the next `down` (or `connected`, a new session).
-    if (state === 'up') this.table.sessionUp(peer, true);
-    else if (state === 'down' || state === 'connected') this.table.sessionDown(peer);
+    const state = neighbor['state'];
+    if (state === 'up') {
+      const asn = (neighbor['asn'] ?? {}) as Json;
+      this.peerAs[peer] = Number(asn['peer']);
+      if (this.siteAs.length === 0) this.table.addLocalAs(Number(asn['local']));
+      const families = this.families[peer]!;
+      // Whether paths come with identifiers shows in each announcement (noticed there).
+      this.table.sessionUp(peer, { families, addPath: families });
+    } else if (state === 'down' || state === 'connected') {
+      this.table.sessionDown(peer);
+    }
   }
 
   private update(peer: number, message: Json): void {
@@ -107,7 +145,13 @@ export class ExaBgpFleet {
       const value = ((high & 0xffff) * 65536 + (low & 0xffff)) >>> 0;
       for (let b = 3; b >= 0; b--) this.scratch[length++] = (value >>> (8 * b)) & 0xff;
     }
-    this.table.attributes(this.scratch, 0, length);
+    const origin = originOf(attribute);
+    this.table.attributes(
+      this.scratch,
+      0,
+      length,
+      origin === ORIGIN_PEER ? this.peerAs[peer]! : origin,
+    );
     const withdraw = (update['withdraw'] ?? {}) as Json;
     for (const family of Object.keys(withdraw))
       this.routes(peer, family, withdraw[family] as unknown[], false);
@@ -136,6 +180,19 @@ export class ExaBgpFleet {
       this.table.route(prefix.family, prefix.bytes, 0, prefix.length, pathId, announced);
     }
   }
+}
+
+/**
+ * The origin AS of a route's attributes (firmware/bgp/codec.ts `originAs`): ExaBGP writes an
+ * AS_PATH's sequences as `as-path` and its sets as `as-set`.
+ */
+function originOf(attribute: Json): number {
+  const set = attribute['as-set'];
+  if (Array.isArray(set) && set.length > 0) return ORIGIN_NONE;
+  const path = attribute['as-path'];
+  if (!Array.isArray(path) || path.length === 0) return ORIGIN_PEER;
+  const last = path[path.length - 1];
+  return typeof last === 'number' && last > 0 ? last : ORIGIN_NONE;
 }
 
 /** `0.0.0.1` as 1 (ExaBGP writes path identifiers as dotted quads). */

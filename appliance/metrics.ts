@@ -4,6 +4,7 @@
 
 import { RouteState } from '../firmware/announcer';
 import type { Authenticator } from '../firmware/auth';
+import { FAMILY_IPV4, FAMILY_IPV6 } from '../firmware/bgp/codec';
 import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
 import type { BgpSpeaker } from '../firmware/bgp/speaker';
 import type { Lifeline } from '../firmware/lifeline';
@@ -177,6 +178,21 @@ function guardMetrics(out: Writer, lifeline: Lifeline): void {
     out.family(name, type, help);
     for (let s = 0; s < lifeline.names.length; s++)
       out.sample(name, { service: lifeline.names[s]! }, value(s));
+  }
+  out.family(
+    'fleet_family_unseen',
+    'gauge',
+    '1 while sessions are up and none carries the family: its prefixes are not counted.',
+  );
+  for (let s = 0; s < lifeline.names.length; s++) {
+    for (const family of [4, 6]) {
+      const prefixes = lifeline.config.services[s]!.prefixes;
+      if (!prefixes.some((prefix) => prefix.family === family)) continue;
+      const bit = family === 4 ? FAMILY_IPV4 : FAMILY_IPV6;
+      const labels = { service: lifeline.names[s]!, family: 'ipv' + family };
+      const unseen = guard.view?.unseen?.(s) ?? 0;
+      out.sample('fleet_family_unseen', labels, (unseen & bit) === 0 ? 0 : 1);
+    }
   }
 }
 

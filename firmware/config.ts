@@ -159,7 +159,12 @@ export interface FleetConfig {
   readonly lastResortCommunityValue: number;
   /** MED of a last-resort announcement, -1: unchanged. */
   readonly lastResortMed: number;
-  /** Sites the fleet table holds per prefix per peer. */
+  /**
+   * The origin ASes a site's route may have (the last AS of its AS_PATH); empty: our AS on the
+   * session the route came over (`announcer.localAs`, or ExaBGP's local AS).
+   */
+  readonly siteAs: readonly number[];
+  /** Sites the fleet table holds per prefix per peer, and the most other sites it counts. */
   readonly maxSites: number;
   readonly minHealthySites: number;
   readonly whenUnknown: 'local' | 'hold';
@@ -442,6 +447,7 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
     'siteCommunity',
     'lastResortCommunity',
     'lastResortMed',
+    'siteAs',
     'maxSites',
     'minHealthySites',
     'whenUnknown',
@@ -624,6 +630,28 @@ export const FLEET_SETTLE_MS = 2000;
 /** The most sites the fleet table holds per prefix and peer. */
 export const FLEET_SITES_MAX = 1024;
 
+/** The most ASes in `fleet.siteAs`. */
+export const FLEET_SITE_AS_MAX = 32;
+
+/** `fleet.siteAs`: AS numbers, none of them AS_TRANS (a 2-octet stand-in, never an origin). */
+function readSiteAs(reader: Reader, record: JsonObject): number[] {
+  const list =
+    record['siteAs'] === undefined
+      ? []
+      : reader.array(record['siteAs'], 'fleet.siteAs', 1, FLEET_SITE_AS_MAX);
+  const found: number[] = [];
+  for (let i = 0; list !== null && i < list.length; i++) {
+    const value = list[i];
+    const path = 'fleet.siteAs[' + i + ']';
+    if (typeof value !== 'number' || Math.floor(value) !== value || value < 1 || value > UINT32_MAX)
+      reader.problem(path, show(value) + ' must be an AS number from 1 to ' + UINT32_MAX);
+    else if (value === 23456)
+      reader.problem(path, '23456 is AS_TRANS (RFC 6793), which no route originates from');
+    else found.push(value);
+  }
+  return found;
+}
+
 function readFleet(reader: Reader, value: Json): FleetConfig | null {
   const record = reader.object(value, 'fleet', CONFIG_KEYS['fleet']!);
   if (record === null) return null;
@@ -643,6 +671,7 @@ function readFleet(reader: Reader, value: Json): FleetConfig | null {
     lastResortCommunity: lastResort < 0 ? '' : (record['lastResortCommunity'] as string),
     lastResortCommunityValue: lastResort,
     lastResortMed,
+    siteAs: readSiteAs(reader, record),
     maxSites,
     minHealthySites,
     whenUnknown: reader.choice(record, 'whenUnknown', 'fleet', ['local', 'hold'], 'local'),
@@ -1313,6 +1342,7 @@ export const BOARD_KEYS: {
     siteCommunity: 'honoured',
     lastResortCommunity: 'honoured',
     lastResortMed: 'honoured',
+    siteAs: 'honoured',
     maxSites: 'honoured',
     minHealthySites: 'honoured',
     whenUnknown: 'honoured',

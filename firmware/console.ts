@@ -234,8 +234,17 @@ export class Console {
   private guardStatus(s: number): string {
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guard = this.options.lifeline.guard;
-      if (guard !== null)
-        return ' guard=' + GUARD_STATE_NAMES[guard.state(s, this.options.lifeline.effective[s]!)];
+      if (guard !== null) {
+        // A family no session carries: its prefixes are not counted.
+        const view = guard.view;
+        const unseen = view === null || view.unseen === undefined ? 0 : view.unseen(s);
+        const families = unseen === 1 ? 'ipv4' : unseen === 2 ? 'ipv6' : 'ipv4,ipv6';
+        return (
+          ' guard=' +
+          GUARD_STATE_NAMES[guard.state(s, this.options.lifeline.effective[s]!)] +
+          (unseen === 0 ? '' : ' unseen=' + families)
+        );
+      }
     }
     return '';
   }

@@ -2,21 +2,32 @@
 // prefixes (issue 12). The built-in speaker hands it every route of every received UPDATE
 // (firmware/bgp/codec.ts `readRoutes`, with ADD-PATH path identifiers when the peer sends them);
 // the table keeps, per peer and configured prefix, up to `fleet.maxSites` routes that announce
-// normally (a site community that is not ours, no last-resort community), and the guard
-// (firmware/guard.ts) asks it how many distinct other sites announce each service. Sized at boot,
-// typed arrays only: an UPDATE allocates nothing. A peer's routes go when its session drops.
+// normally (a site community that is not ours, no last-resort community, an origin AS of the
+// fleet's), and the guard (firmware/guard.ts) asks it how many distinct other sites announce each
+// service, over the families an Established session carries. Sized at boot, typed arrays only:
+// an UPDATE allocates nothing. A peer's routes go when its session drops.
+//
+// The trust model (docs/fleet-safety.md): the router is trusted to relay what the sites announce
+// and to keep the site communities to the sites' sessions. What the table checks is what a route
+// itself can say: a path whose origin AS is not one of `fleet.siteAs` (a leak from elsewhere, or a
+// route the router made up) is not a site, nor is our own path sent back, and no prefix counts
+// more than `maxSites` other sites.
 //
 // Contract for the input side (the page firmware/hal.ts is for the HAL):
-// - `sessionUp(peer, addPath)` when a session reaches Established, `sessionDown(peer)` when it
+// - `sessionUp(peer, session)` when a session reaches Established, `sessionDown(peer)` when it
 //   leaves it (both clear the peer's routes); routes arrive only between the two.
 // - `select(peer)` before `readRoutes(..., table)`; `attributes` then `route`s then maybe
 //   `endOfRib` follow (the RouteSink contract), never keeping the bytes.
-// - `known` and `healthyOthers` may be called at any time and allocate nothing.
+// - `known`, `healthyOthers` and `unseen` may be called at any time and allocate nothing.
+// Routes' origins come resolved (`readRoutes`: an empty AS_PATH is the peer's AS).
 
 import { assert } from './assert';
 import type { Prefix } from './address';
 import type { FleetConfig } from './config';
-import { long, type RouteSink } from './bgp/codec';
+import { Family, long, type RouteSink } from './bgp/codec';
+
+/** `false` in a board build without an IPv6 prefix (build.mjs): every session carries IPv4. */
+declare const LIFELINE_BGP_V6: boolean | undefined;
 
 /** What the guard needs to know of the fleet, per service. */
 export interface FleetView {
@@ -25,14 +36,30 @@ export interface FleetView {
    * for one of s's prefixes or End-of-RIB.
    */
   known(service: number): boolean;
-  /** Other sites announcing service s normally (a site community not ours, no last resort). */
+  /**
+   * Other sites announcing service s normally (a site community not ours, no last resort, an
+   * origin AS of the fleet's), the least over its prefixes of the families a session carries.
+   */
   healthyOthers(service: number): number;
+  /**
+   * The families (Family bits) of s's prefixes that no Established session carries while one is
+   * up: their prefixes are not counted. (Absent: every family is seen.)
+   */
+  unseen?(service: number): number;
   /** Things to audit once each (a peer without ADD-PATH, a full table), appended, never removed. */
   readonly notices?: readonly string[];
 }
 
 /** No site: a slot that is free, or a route that does not announce normally. */
 const NO_SITE = -1;
+
+/** What the table needs of a session that came up (a BgpSession is one). */
+export interface FleetSession {
+  /** The families negotiated (Family bits): only their prefixes are counted. */
+  readonly families: number;
+  /** The families the peer sends path identifiers for. */
+  readonly addPath: number;
+}
 
 export interface FleetTableOptions {
   readonly fleet: FleetConfig;
@@ -46,6 +73,11 @@ export interface FleetTableOptions {
   readonly prefixCountOf: Uint16Array;
   /** Per peer, its name for the notices. */
   readonly peerNames: readonly string[];
+  /**
+   * Our AS: the origin a site's route has when `fleet.siteAs` is not set (0: none yet; the
+   * ExaBGP view adds its neighbours' with `addLocalAs`).
+   */
+  readonly localAs: number;
 }
 
 export class FleetTable implements FleetView, RouteSink {
@@ -70,6 +102,14 @@ export class FleetTable implements FleetView, RouteSink {
   private readonly endOfRibSeen: Uint8Array;
   /** Per peer: its notice about ADD-PATH was given. */
   private readonly addPathNoticed: Uint8Array;
+  /**
+   * Per peer: the families its session carries (0: not Established). Not even assigned on a board
+   * without an IPv6 prefix (its sessions all carry IPv4): read only where LIFELINE_BGP_V6 is not
+   * false.
+   */
+  private readonly families!: Uint8Array;
+  /** The families (Family bits) whose notice that no session carries them was given. */
+  private unseenNoticed!: number;
   /** Per prefix: distinct other sites announcing it normally, or -1 when to be counted again. */
   private readonly counts: Int32Array;
   private readonly scratch: Int32Array;
@@ -77,6 +117,8 @@ export class FleetTable implements FleetView, RouteSink {
   private readonly siteAsn: number;
   private readonly ownSite: number;
   private readonly lastResort: number;
+  /** The origin ASes a site's route may have: `fleet.siteAs`, or else our own AS. */
+  private readonly siteAs: number[];
   /** The peer whose routes are being read, and the site of the UPDATE's attributes. */
   private peer: number;
   private currentSite: number;
@@ -97,6 +139,10 @@ export class FleetTable implements FleetView, RouteSink {
     this.heard = new Uint8Array(this.peerCount * this.prefixCount);
     this.endOfRibSeen = new Uint8Array(this.peerCount);
     this.addPathNoticed = new Uint8Array(this.peerCount);
+    if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6) {
+      this.families = new Uint8Array(this.peerCount);
+      this.unseenNoticed = 0;
+    }
     this.counts = new Int32Array(this.prefixCount);
     this.scratch = new Int32Array(this.peerCount * this.maxSites);
     this.notices = [];
@@ -106,14 +152,66 @@ export class FleetTable implements FleetView, RouteSink {
     this.siteAsn = Math.floor(fleet.siteCommunityValue / 65536);
     this.ownSite = fleet.siteCommunityValue;
     this.lastResort = fleet.lastResortCommunityValue;
+    this.siteAs = fleet.siteAs.length > 0 ? fleet.siteAs.slice() : [options.localAs];
     this.peer = 0;
     this.currentSite = NO_SITE;
   }
 
-  /** A session came up: its peer starts with nothing; `addPath`: it sends path identifiers. */
-  sessionUp(peer: number, addPath: boolean): void {
+  /** A session came up: its peer starts with nothing, and carries `session.families`. */
+  sessionUp(peer: number, session: FleetSession): void {
     this.clear(peer);
-    if (!addPath) this.noticeNoAddPath(peer);
+    if ((session.addPath & session.families) !== session.families) this.noticeNoAddPath(peer);
+    if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6) {
+      this.families[peer] = session.families;
+      this.noticeUnseen();
+    }
+  }
+
+  /**
+   * The ExaBGP view, without `fleet.siteAs`: `as`, the local AS of a neighbour that came up, is
+   * the fleet's too.
+   */
+  addLocalAs(as: number): void {
+    if (this.siteAs.indexOf(as) < 0) this.siteAs.push(as);
+  }
+
+  /** The families (Family bits) that Established sessions carry. */
+  private carried(): number {
+    let families = 0;
+    for (let peer = 0; peer < this.peerCount; peer++) families |= this.families[peer]!;
+    return families;
+  }
+
+  /** Prefix `i` is of a family an Established session carries (all are without IPv6). */
+  private seen(i: number, families: number): boolean {
+    if (typeof LIFELINE_BGP_V6 !== 'undefined' && !LIFELINE_BGP_V6) return true;
+    return (families & (this.prefixes[i]!.family === 4 ? Family.Ipv4 : Family.Ipv6)) !== 0;
+  }
+
+  /** The families of `service`'s prefixes that no Established session carries, while one is up. */
+  unseen(service: number): number {
+    const carried = this.carried();
+    const start = this.serviceStart[service]!;
+    let families = 0;
+    for (let i = start; i < start + this.serviceCount[service]!; i++)
+      if (carried !== 0 && !this.seen(i, carried)) families |= (this.prefixes[i]!.family >> 1) - 1;
+    return families;
+  }
+
+  /** Says once per family that no session carries it while one is up: its prefixes not counted. */
+  private noticeUnseen(): void {
+    const carried = this.carried();
+    for (let i = 0; i < this.prefixCount && carried !== 0; i++) {
+      // Family.Ipv4 (1) or Family.Ipv6 (2) from the prefix's 4 or 6.
+      const family = (this.prefixes[i]!.family >> 1) - 1;
+      if (this.seen(i, carried) || (this.unseenNoticed & family) !== 0) continue;
+      this.unseenNoticed |= family;
+      this.notices.push(
+        'fleet family=ipv' +
+          this.prefixes[i]!.family +
+          ' seen=no: no session carries it, so its prefixes are not counted',
+      );
+    }
   }
 
   /** Says once per peer that it sends no path identifiers, so at most one other site is seen. */
@@ -128,6 +226,10 @@ export class FleetTable implements FleetView, RouteSink {
   /** The session went down: what it said no longer holds. */
   sessionDown(peer: number): void {
     this.clear(peer);
+    if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6) {
+      this.families[peer] = 0;
+      this.noticeUnseen();
+    }
   }
 
   private clear(peer: number): void {
@@ -145,7 +247,10 @@ export class FleetTable implements FleetView, RouteSink {
     this.peer = peer;
   }
 
-  attributes(bytes: Uint8Array, at: number, length: number): void {
+  attributes(bytes: Uint8Array, at: number, length: number, originAs: number): void {
+    this.currentSite = NO_SITE;
+    // Not a site's route: one the router made up, or one that leaked in from another AS.
+    if (this.siteAs.indexOf(originAs) < 0) return;
     let site = NO_SITE;
     let ours = false;
     for (let i = at; i + 4 <= at + length; i += 4) {
@@ -158,7 +263,7 @@ export class FleetTable implements FleetView, RouteSink {
       else if (site === NO_SITE && Math.floor(value / 65536) === this.siteAsn)
         site = value & 0xffff;
     }
-    // Our own routes, reflected back, are not another site.
+    // Our own routes, sent back (FRR does with addpath-tx-all-paths), are not another site.
     this.currentSite = ours ? NO_SITE : site;
   }
 
@@ -234,6 +339,7 @@ export class FleetTable implements FleetView, RouteSink {
     const start = this.serviceStart[service]!;
     const end = start + this.serviceCount[service]!;
     for (let peer = 0; peer < this.peerCount; peer++) {
+      if (!this.carries(peer, start, end)) continue;
       if (this.endOfRibSeen[peer] === 1) return true;
       for (let i = start; i < end; i++)
         if (this.heard[peer * this.prefixCount + i] === 1) return true;
@@ -241,16 +347,25 @@ export class FleetTable implements FleetView, RouteSink {
     return false;
   }
 
+  /** `peer`'s session carries the family of a prefix in [start, end) (all, without IPv6). */
+  private carries(peer: number, start: number, end: number): boolean {
+    if (typeof LIFELINE_BGP_V6 !== 'undefined' && !LIFELINE_BGP_V6) return true;
+    for (let i = start; i < end; i++) if (this.seen(i, this.families[peer]!)) return true;
+    return false;
+  }
+
   healthyOthers(service: number): number {
     const start = this.serviceStart[service]!;
     const end = start + this.serviceCount[service]!;
+    const carried = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6 ? this.carried() : 0;
     let least = -1;
     for (let i = start; i < end; i++) {
+      // A prefix of a family no session carries has no view: it would count 0 for ever.
+      if (!this.seen(i, carried)) continue;
       const count = this.count(i);
       if (least < 0 || count < least) least = count;
     }
-    assert(least >= 0, 'a service has prefixes');
-    return least;
+    return least < 0 ? 0 : least;
   }
 
   /** Distinct sites announcing prefix `i` normally over every peer (cached until it changes). */
@@ -267,6 +382,8 @@ export class FleetTable implements FleetView, RouteSink {
         if (!seen) this.scratch[distinct++] = site;
       }
     }
+    // No more other sites than the fleet can have, whatever the sessions say.
+    if (distinct > this.maxSites) distinct = this.maxSites;
     this.counts[i] = distinct;
     return distinct;
   }

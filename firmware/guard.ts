@@ -97,7 +97,8 @@ export class FleetGuard {
   private readonly guarded: Uint8Array;
   private readonly holdWhenUnknown: boolean;
   private readonly panicFraction: number;
-  private readonly view: FleetView | null;
+  /** The fleet view (null without `fleet`); `status` and the metrics show what it does not see. */
+  readonly view: FleetView | null;
   /** Fleet notices already audited. */
   private noticesAudited: number;
   private readonly audit: AuditLog;

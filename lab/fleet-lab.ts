@@ -62,6 +62,12 @@ export interface SiteOptions {
   /** The `console` section: then the console is on the process's stdin and stdout. */
   readonly console?: Record<string, unknown>;
   readonly holdDownMs?: number;
+  /** `metrics.listen` (HOST:PORT), for a test that reads the site's view from its metrics. */
+  readonly metricsListen?: string;
+  /** The peer's `nextHopV4` (absent: our address; FRR refuses 127.0.0.0/8 as martian). */
+  readonly nextHopV4?: string;
+  /** `announcer.localAs` (absent: SITE_AS, the fleet's one AS). */
+  readonly localAs?: number;
 }
 
 /** The config of one site. */
@@ -91,7 +97,7 @@ export function siteDocument(options: SiteOptions): Record<string, unknown> {
     services: [service],
     announcer: {
       kind: 'bgp',
-      localAs: SITE_AS,
+      localAs: options.localAs ?? SITE_AS,
       routerId: options.address,
       peers: [
         {
@@ -101,6 +107,7 @@ export function siteDocument(options: SiteOptions): Record<string, unknown> {
           holdTimeS: 9,
           localAddress: options.address,
           nextHopV6: '2001:db8::' + options.address.split('.')[3],
+          ...(options.nextHopV4 === undefined ? {} : { nextHopV4: options.nextHopV4 }),
         },
       ],
     },
@@ -109,6 +116,7 @@ export function siteDocument(options: SiteOptions): Record<string, unknown> {
     document['fleet'] = { siteCommunity: options.community, ...options.fleet };
   if (options.guard !== null) document['guard'] = options.guard;
   if (options.console !== undefined) document['console'] = options.console;
+  if (options.metricsListen !== undefined) document['metrics'] = { listen: options.metricsListen };
   return document;
 }
 

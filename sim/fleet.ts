@@ -1,8 +1,12 @@
 // The fleet simulation (issue 12, item 4): N Lifeline sites, each the real firmware on its own sim
-// HAL, stepped in lockstep; a model route reflector gives each site the announcements of the others
-// `propagationMs` late (its FleetView: a route "announces normally" while that site's routes are
-// Announced; the delay is what lets sites that fail together see a stale view of one another); a
-// seeded schedule of common-mode faults (the backbone cut everywhere, the probe targets answering
+// HAL, stepped in lockstep; a model route reflector passes every site's route changes
+// `propagationMs` late (the delay is what lets sites that fail together see a stale view of one
+// another) into each site's real fleet table (firmware/fleet.ts), as a router with ADD-PATH does:
+// each site's path with its communities and its origin AS, the site's own path sent back too (FRR
+// does), for the families the reflector's sessions carry (`reflectorFamilies`: a router that
+// carries only IPv4 to dual-stack sites, issue 20), and `bogusPaths` paths that cannot be sites
+// (site communities on paths the router made up or that leaked in from another AS). A seeded
+// schedule of common-mode faults (the backbone cut everywhere, the probe targets answering
 // SERVFAIL everywhere), partial faults (some sites), local failures and operator withdrawals runs
 // for simulated days. Checked on every route change and every step:
 // - fleet-floor: while no operator override is in force anywhere, at least `minHealthySites`
@@ -12,12 +16,17 @@
 // - transitions-bounded: route changes per site <= 2 x its automatic transitions + the times the
 //   fleet's normal count crossed `minHealthySites` + 2 x its overrides + 2 (each automatic
 //   transition changes the routes once, and once more when a rejoin delay ends; the guard changes
-//   what "down" means only when the count crosses the floor; an override sets and clears).
+//   what "down" means only when the count crosses the floor; an override sets and clears);
+// - lone-fall-leaves: a site that is down is not kept as last resort while at least
+//   `minHealthySites` other sites have been seen announcing normally for longer than the settle,
+//   the propagation and two rounds (a site that falls alone leaves).
 
+import { parsePrefix, type Prefix } from '../firmware/address';
 import { ExaBgpAnnouncer, RouteState } from '../firmware/announcer';
-import { readConfig, type Config } from '../firmware/config';
+import { FAMILY_IPV4, FAMILY_IPV6 } from '../firmware/bgp/codec';
+import { FLEET_SETTLE_MS, readConfig, type Config } from '../firmware/config';
 import { AutoState } from '../firmware/decision';
-import type { FleetView } from '../firmware/fleet';
+import { FleetTable, type FleetView } from '../firmware/fleet';
 import { Lifeline } from '../firmware/lifeline';
 import { OverrideKind } from '../firmware/override';
 import { Behaviour, SimHal } from '../hal/sim/index';
@@ -38,6 +47,15 @@ export interface FleetSimOptions {
   readonly propagationMs?: number;
   /** `fleet.settleMs` of every site (absent: the default). */
   readonly settleMs?: number;
+  /** Every site announces an IPv6 prefix as well as the IPv4 one. */
+  readonly dualStack?: boolean;
+  /** The families (FAMILY_IPV4 | FAMILY_IPV6) the reflector's sessions carry (absent: both). */
+  readonly reflectorFamilies?: number;
+  /**
+   * Paths with site communities the reflector adds that cannot be sites' (absent: none): half
+   * made up by the router (its own AS the origin), half leaked in from another AS.
+   */
+  readonly bogusPaths?: number;
 }
 
 export interface FleetSimResult {
@@ -52,10 +70,14 @@ export interface FleetSimResult {
   readonly belowFloorMs: number;
   /** Time every site's decision was down (the guard alone kept the prefix up). */
   readonly allDownMs: number;
+  /** Times a site kept as last resort was let go (withdrawn) while down. */
+  readonly releases: number;
   readonly wallMs: number;
 }
 
 const STEP_MS = 250;
+/** The sites' probe interval. */
+const INTERVAL_MS = 1000;
 /** Checks start once every site has decided (rise/fall rounds after boot). */
 const SETTLE_MS = 10000;
 const TARGETS = 3;
@@ -81,24 +103,16 @@ interface Fault {
   untilMs: number;
 }
 
-/**
- * The model route reflector's view for one site: the others' route states as the reflector has
- * passed them on (`propagationMs` late).
- */
-class ReflectorView implements FleetView {
-  constructor(
-    private readonly site: number,
-    private readonly routes: Uint8Array,
-  ) {}
-  known(): boolean {
-    return true;
-  }
-  healthyOthers(): number {
-    let count = 0;
-    for (let i = 0; i < this.routes.length; i++)
-      if (i !== this.site && this.routes[i] === RouteState.Announced) count++;
-    return count;
-  }
+const SITE_AS = 65010;
+const REFLECTOR_AS = 65000;
+const LAST_RESORT = SITE_AS * 65536 + 666;
+const PREFIXES = ['192.0.2.53/32', '2001:db8:53::/48'];
+
+/** The prefixes of the service (the IPv6 one only when dual-stack). */
+function prefixesOf(options: FleetSimOptions): Prefix[] {
+  return PREFIXES.slice(0, options.dualStack === true ? 2 : 1).map(
+    (text) => parsePrefix(text) as Prefix,
+  );
 }
 
 class SiteAnnouncer extends ExaBgpAnnouncer {
@@ -128,11 +142,11 @@ function siteConfig(site: number, options: FleetSimOptions): Config {
   }
   const result = readConfig({
     device: { name: 'edge-' + site + '-dns' },
-    probe: { intervalMs: 1000, timeoutMs: 500 },
+    probe: { intervalMs: INTERVAL_MS, timeoutMs: 500 },
     services: [
       {
         name: 'dns',
-        prefixes: ['192.0.2.53/32'],
+        prefixes: prefixesOf(options).map((prefix) => prefix.text),
         backbone: { quorum: 2, targets },
         local: { kind: 'dns', address: '127.0.0.1', query: 'example.com.', type: 'SOA' },
         rise: 3,
@@ -142,7 +156,9 @@ function siteConfig(site: number, options: FleetSimOptions): Config {
     ],
     announcer: { kind: 'exabgp' },
     fleet: {
-      siteCommunity: '65010:' + (site + 1),
+      siteCommunity: SITE_AS + ':' + (site + 1),
+      // Room for every other site and the bogus paths in each prefix's slots.
+      maxSites: options.sites + (options.bogusPaths ?? 0),
       lastResortCommunity: '65010:666',
       minHealthySites: options.minHealthySites,
       whenUnknown: 'hold',
@@ -168,8 +184,15 @@ class FleetWorld {
   readonly violations: string[] = [];
   readonly bootAtMs: number[] = [];
   readonly started: boolean[] = [];
+  /** Each site's fleet table, fed by the model reflector. */
+  readonly tables: FleetTable[] = [];
+  readonly prefixes: Prefix[];
+  /** Per site: since when it has been down, kept as last resort, with enough others (-1: not). */
+  readonly needlessSinceMs: number[];
+  private readonly communities = new Uint8Array(8);
   checks = 0;
   crossings = 0;
+  releases = 0;
   overridesActive = 0;
   nowMs = 0;
   private normalAbove: boolean;
@@ -180,10 +203,20 @@ class FleetWorld {
     this.routeChanges = new Array<number>(options.sites).fill(0);
     this.overrides = new Array<number>(options.sites).fill(0);
     this.normalAbove = false;
+    this.prefixes = prefixesOf(options);
+    this.needlessSinceMs = new Array<number>(options.sites).fill(-1);
     for (let site = 0; site < options.sites; site++) {
       const config = siteConfig(site, options);
       const sim = new SimHal({ socketsMax: 8, seed: options.seed * 1000 + site });
-      const view = new ReflectorView(site, this.seen);
+      const view = new FleetTable({
+        fleet: config.fleet!,
+        prefixes: this.prefixes,
+        firstPrefixOf: new Uint16Array([0]),
+        prefixCountOf: new Uint16Array([this.prefixes.length]),
+        peerNames: ['reflector'],
+        localAs: SITE_AS,
+      });
+      this.tables.push(view);
       const announcer = new SiteAnnouncer(config, sim, view, (state) => this.changed(site, state));
       const lifeline = new Lifeline(config, sim, announcer);
       this.sims.push(sim);
@@ -202,6 +235,54 @@ class FleetWorld {
       this.started[site] = true;
       this.sims[site]!.timeMs = this.bootAtMs[site]!;
       this.lifelines[site]!.start();
+      this.connect(site);
+    }
+  }
+
+  /**
+   * The site's session with the reflector comes up: the reflector sends every site's path as it
+   * has passed it on so far, the bogus paths, and End-of-RIB.
+   */
+  private connect(site: number): void {
+    const table = this.tables[site]!;
+    const families = this.options.reflectorFamilies ?? FAMILY_IPV4 | FAMILY_IPV6;
+    table.sessionUp(0, { families, addPath: families });
+    for (let other = 0; other < this.seen.length; other++)
+      this.send(site, other, this.seen[other]!);
+    for (let bogus = 0; bogus < (this.options.bogusPaths ?? 0); bogus++) {
+      // Site values above the fleet's: each would be another site if it counted.
+      const value = SITE_AS * 65536 + this.seen.length + 1 + bogus;
+      const origin = bogus % 2 === 0 ? REFLECTOR_AS : 64999;
+      this.path(site, { pathId: 1000 + bogus, communities: [value], origin, announced: true });
+    }
+    table.select(0);
+    table.endOfRibReceived();
+  }
+
+  /** The reflector sends `site` the path of `from` in `state` (its own too, as FRR does). */
+  private send(site: number, from: number, state: RouteState): void {
+    const communities = [SITE_AS * 65536 + from + 1];
+    if (state === RouteState.LastResort || state === RouteState.Drained)
+      communities.push(LAST_RESORT);
+    const announced = state !== RouteState.Withdrawn;
+    this.path(site, { pathId: from + 1, communities, origin: SITE_AS, announced });
+  }
+
+  /** One path to `site`'s table, for each prefix of a family the reflector carries. */
+  private path(
+    site: number,
+    path: { pathId: number; communities: number[]; origin: number; announced: boolean },
+  ): void {
+    const table = this.tables[site]!;
+    const families = this.options.reflectorFamilies ?? FAMILY_IPV4 | FAMILY_IPV6;
+    path.communities.forEach((value, i) => {
+      for (let b = 0; b < 4; b++) this.communities[4 * i + b] = (value >>> (24 - 8 * b)) & 0xff;
+    });
+    table.select(0);
+    table.attributes(this.communities, 0, 4 * path.communities.length, path.origin);
+    for (const prefix of this.prefixes) {
+      if ((families & (prefix.family === 4 ? FAMILY_IPV4 : FAMILY_IPV6)) === 0) continue;
+      table.route(prefix.family, prefix.bytes, 0, prefix.length, path.pathId, path.announced);
     }
   }
 
@@ -221,6 +302,8 @@ class FleetWorld {
   }
 
   private changed(site: number, state: RouteState): void {
+    if (this.routes[site] === RouteState.LastResort && state === RouteState.Withdrawn)
+      this.releases++;
     this.routes[site] = state;
     const atMs = this.sims[site]!.clock.nowMs() + (this.options.propagationMs ?? 0);
     this.inFlight.push({ site, state, atMs });
@@ -237,6 +320,8 @@ class FleetWorld {
     while (this.inFlight.length > 0 && this.inFlight[0]!.atMs <= nowMs) {
       const change = this.inFlight.shift()!;
       this.seen[change.site] = change.state;
+      for (let site = 0; site < this.tables.length; site++)
+        if (this.started[site]) this.send(site, change.site, change.state);
     }
   }
 
@@ -250,6 +335,41 @@ class FleetWorld {
       announcing + ' sites announce, min ' + this.options.minHealthySites,
     );
     return false;
+  }
+
+  /**
+   * lone-fall-leaves: a site down and kept as last resort while at least `minHealthySites` others
+   * are seen announcing normally, for longer than the settle, the propagation and two rounds.
+   */
+  checkLoneFall(): void {
+    const boundMs =
+      (this.options.settleMs ?? FLEET_SETTLE_MS) +
+      (this.options.propagationMs ?? 0) +
+      2 * INTERVAL_MS +
+      STEP_MS;
+    let normal = 0;
+    for (let i = 0; i < this.seen.length; i++) if (this.seen[i] === RouteState.Announced) normal++;
+    for (let site = 0; site < this.lifelines.length; site++) {
+      const lifeline = this.lifelines[site]!;
+      const others = normal - (this.seen[site] === RouteState.Announced ? 1 : 0);
+      const needless =
+        this.nowMs >= SETTLE_MS &&
+        lifeline.engine.state[0] === AutoState.Down &&
+        lifeline.effective[0] === RouteState.LastResort &&
+        others >= this.options.minHealthySites;
+      if (!needless) {
+        this.needlessSinceMs[site] = -1;
+        continue;
+      }
+      this.checks++;
+      if (this.needlessSinceMs[site]! < 0) this.needlessSinceMs[site] = this.nowMs;
+      const heldMs = this.nowMs - this.needlessSinceMs[site]!;
+      if (heldMs > boundMs && heldMs <= boundMs + STEP_MS)
+        this.violation(
+          'lone-fall-leaves',
+          'site ' + site + ' held as last resort ' + heldMs + ' ms while ' + others + ' announce',
+        );
+    }
   }
 
   checkHealthy(): void {
@@ -358,6 +478,7 @@ export function runFleet(options: FleetSimOptions, wallNowMs: () => number): Fle
       world.sims[site]!.runUntil(nowMs);
     }
     world.checkHealthy();
+    world.checkLoneFall();
     if (!world.checkFloor()) belowFloorMs += STEP_MS;
     let down = 0;
     for (const lifeline of world.lifelines) if (lifeline.engine.state[0] === AutoState.Down) down++;
@@ -385,6 +506,7 @@ export function runFleet(options: FleetSimOptions, wallNowMs: () => number): Fle
     crossings: world.crossings,
     belowFloorMs,
     allDownMs,
+    releases: world.releases,
     wallMs: wallNowMs() - startedMs,
   };
 }
@@ -411,6 +533,8 @@ export function describeFleetRun(options: FleetSimOptions, result: FleetSimResul
     maxChanges +
     ', crossings ' +
     result.crossings +
+    ', lone falls let go ' +
+    result.releases +
     ', in ' +
     (result.wallMs / 1000).toFixed(1) +
     ' s' +

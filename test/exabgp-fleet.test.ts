@@ -23,9 +23,11 @@ function update(body: string): string {
   );
 }
 
-function announce(site: number, pathId: string, extra = ''): string {
+function announce(site: number, pathId: string, extra = '', asPath = '65000, 65010'): string {
   return update(
-    '{ "update": { "attribute": { "origin": "igp", "as-path": [ 65000 ], ' +
+    '{ "update": { "attribute": { "origin": "igp", "as-path": [ ' +
+      asPath +
+      ' ], ' +
       '"community": [ [ 65010, ' +
       site +
       ' ]' +
@@ -88,5 +90,53 @@ describe('fleet view from ExaBGP messages', () => {
       'fleet peer=127.0.12.2 add-path=no: sees at most one other site',
     ]);
     expect(view.unreadable).toBe(2);
+  });
+
+  it("counts a path as a site only when its origin AS is the fleet's (ExaBGP's local AS)", () => {
+    const view = fleet();
+    view.received(state('up') + '\n');
+    // A leak with the site community (origin 64999), one the router made (an empty path: its
+    // own AS), one ending in an AS_SET: none is a site.
+    view.received(announce(2, '0.0.0.1', '', '65000, 64999') + '\n');
+    view.received(announce(3, '0.0.0.2', '', '') + '\n');
+    view.received(
+      announce(4, '0.0.0.3').replace('"as-path": [ 65000, 65010 ]', '"as-set": [ 65010 ]') + '\n',
+    );
+    expect(view.table.known(0)).toBe(true);
+    expect(view.table.healthyOthers(0)).toBe(0);
+    view.received(announce(5, '0.0.0.4') + '\n');
+    expect(view.table.healthyOthers(0)).toBe(1);
+  });
+
+  it("counts only the families the session negotiated (ExaBGP's negotiated message)", () => {
+    const view = fleet();
+    const negotiated = (families: string): string =>
+      HEAD +
+      '"type": "negotiated", ' +
+      NEIGHBOR +
+      ', "negotiated": { "message_size": 4096, "hold_time": 180, "asn4": true, "families": [ ' +
+      families +
+      ' ], "add_path": { "send": [  ], "receive": [ ' +
+      families +
+      ' ] } } } }';
+    view.received(negotiated('"ipv4 unicast"') + '\n' + state('up') + '\n');
+    // Two sites on the IPv4 prefix; the IPv6 one no session carries.
+    view.received(
+      announce(2, '0.0.0.1').replace(/, "ipv6 unicast": .*\] \} \} \} \}$/, ' } } } }') + '\n',
+    );
+    view.received(
+      announce(3, '0.0.0.2').replace(/, "ipv6 unicast": .*\] \} \} \} \}$/, ' } } } }') + '\n',
+    );
+    expect(view.unreadable).toBe(0);
+    expect(view.table.healthyOthers(0)).toBe(2);
+    expect(view.table.unseen(0)).toBe(2);
+    expect(view.table.notices).toEqual([
+      'fleet family=ipv6 seen=no: no session carries it, so its prefixes are not counted',
+    ]);
+    // The next session carries both: the IPv6 prefix counts again (no site announces it yet).
+    view.received(state('down') + '\n' + negotiated('"ipv4 unicast" ,"ipv6 unicast"') + '\n');
+    view.received(state('up') + '\n' + announce(2, '0.0.0.1') + '\n');
+    expect(view.table.unseen(0)).toBe(0);
+    expect(view.table.healthyOthers(0)).toBe(1);
   });
 });

@@ -25,6 +25,7 @@ describe('fleet config', () => {
       lastResortCommunity: '65010:666',
       lastResortCommunityValue: 65010 * 65536 + 666,
       lastResortMed: -1,
+      siteAs: [],
       maxSites: 16,
       minHealthySites: 1,
       whenUnknown: 'local',
@@ -54,7 +55,7 @@ describe('fleet config', () => {
     );
     expect(result.errors).toEqual([
       'fleet.colour: is not a known key (known: siteCommunity, lastResortCommunity, lastResortMed, ' +
-        'maxSites, minHealthySites, whenUnknown, rejoinSpreadMs, settleMs)',
+        'siteAs, maxSites, minHealthySites, whenUnknown, rejoinSpreadMs, settleMs)',
       'fleet.lastResortCommunity: must differ from fleet.siteCommunity',
       'fleet.lastResortMed: -5 must be an integer from 0 to 4294967295',
       'fleet.minHealthySites: 5 must be an integer from 1 to 4',
@@ -75,6 +76,21 @@ describe('fleet config', () => {
       readConfig(withFleet({ siteCommunity: '1:1', lastResortCommunity: '1:2', maxSites: 1025 }))
         .errors,
     ).toEqual(['fleet.maxSites: 1025 must be an integer from 1 to 1024']);
+  });
+
+  it('reads fleet.siteAs, the origin ASes a site route may have, and refuses what is not one', () => {
+    const fleet = { siteCommunity: '65010:1', lastResortCommunity: '65010:666' };
+    const read = (siteAs: unknown) => readConfig(withFleet({ ...fleet, siteAs }));
+    expect(read([65010, 4200000000]).config!.fleet!.siteAs).toEqual([65010, 4200000000]);
+    expect(read([0, 4294967296, '65010', 1.5, 23456, 65020]).errors).toEqual([
+      'fleet.siteAs[0]: 0 must be an AS number from 1 to 4294967295',
+      'fleet.siteAs[1]: 4294967296 must be an AS number from 1 to 4294967295',
+      'fleet.siteAs[2]: "65010" must be an AS number from 1 to 4294967295',
+      'fleet.siteAs[3]: 1.5 must be an AS number from 1 to 4294967295',
+      'fleet.siteAs[4]: 23456 is AS_TRANS (RFC 6793), which no route originates from',
+    ]);
+    expect(read([]).errors).toEqual(['fleet.siteAs: must have 1 to 32 entries, has 0']);
+    expect(read(65010).errors).toEqual(['fleet.siteAs: must be an array']);
   });
 
   it('accepts a guard alone, and notes the drained services that the guard cannot help', () => {

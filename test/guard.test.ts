@@ -22,11 +22,16 @@ export class FakeView implements FleetView {
   isKnown = true;
   others = 0;
   notices: string[] = [];
+  /** The families no session carries (Family bits). */
+  unseenFamilies = 0;
   known(): boolean {
     return this.isKnown;
   }
   healthyOthers(): number {
     return this.others;
+  }
+  unseen(): number {
+    return this.unseenFamilies;
   }
 }
 
@@ -310,7 +315,11 @@ describe('fleet guard (sim HAL)', () => {
 
     const delayMs = rejoinOffsetMs('edge-7', 20000);
     expect(delayMs).toBeGreaterThan(1000);
-    const rig = fallenSite({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } }, 5, 2000);
+    const rig = fallenSite(
+      { name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } },
+      5,
+      2000,
+    );
     expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
     rig.sim.setAll({ behaviour: Behaviour.Answer });
     const restoredMs = rig.sim.clock.nowMs();
@@ -343,6 +352,21 @@ describe('fleet guard (sim HAL)', () => {
     expect(text).toContain('lifeline_fleet_view_known{service="dns"} 1');
     expect(text).toContain('lifeline_fleet_healthy_sites{service="dns"} 0');
     expect(text).toContain('lifeline_service_announced{service="dns"} 1');
+  });
+
+  it('shows a family no session carries in status and the metrics (its prefixes are not counted)', () => {
+    const rig = guardRig();
+    rig.sim.runFor(2000);
+    const metrics = (): string =>
+      renderMetrics({ lifeline: rig.lifeline, speaker: null, auth: null }, 0);
+    expect(rig.type('status')[0]).toMatch(/ guard=idle$/);
+    expect(metrics()).toContain('lifeline_fleet_family_unseen{service="dns",family="ipv6"} 0');
+    rig.view!.unseenFamilies = 2;
+    expect(rig.type('status')[0]).toMatch(/ guard=idle unseen=ipv6$/);
+    expect(metrics()).toContain('lifeline_fleet_family_unseen{service="dns",family="ipv4"} 0');
+    expect(metrics()).toContain('lifeline_fleet_family_unseen{service="dns",family="ipv6"} 1');
+    rig.view!.unseenFamilies = 3;
+    expect(rig.type('status')[0]).toMatch(/ guard=idle unseen=ipv4,ipv6$/);
   });
 
   it('audits the fleet view notices once each', () => {

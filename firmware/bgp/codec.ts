@@ -722,8 +722,11 @@ export function checkUpdate(
  * `readRoutes` in message order: `attributes` once, then each route. MUST NOT keep `bytes`.
  */
 export interface RouteSink {
-  /** The COMMUNITIES attribute's value is at [at, at + length) (length 0: none). */
-  attributes(bytes: Uint8Array, at: number, length: number): void;
+  /**
+   * The COMMUNITIES attribute's value is at [at, at + length) (length 0: none); `originAs` is the
+   * AS_PATH's origin (`originAs` below, the peer's AS for ORIGIN_PEER), or ORIGIN_NONE.
+   */
+  attributes(bytes: Uint8Array, at: number, length: number, originAs: number): void;
   /**
    * A prefix of `family` (4 or 6), `bits` long, its bytes from `at`, with `pathId` (0 without
    * ADD-PATH): `announced` with the attributes above, or withdrawn.
@@ -738,6 +741,38 @@ export interface RouteSink {
   ): void;
   /** An End-of-RIB (RFC 4724 2): the peer has sent all it has for a family. */
   endOfRibReceived(): void;
+}
+
+/** The route comes from within the peer's own AS: an empty AS_PATH (or only confederations). */
+export const ORIGIN_PEER = 0;
+/** The AS_PATH names no origin: it ends in an AS_SET (RFC 6811 2: NONE). */
+export const ORIGIN_NONE = -1;
+
+/**
+ * The origin AS (RFC 6811 2) of the AS_PATH value in [at, end) of `asBytes`-octet numbers, which
+ * `checkUpdate` has checked: the last AS of a last AS_SEQUENCE; ORIGIN_PEER when the path is
+ * empty or ends in a confederation segment; ORIGIN_NONE when it ends in an AS_SET.
+ */
+export function originAs(bytes: Uint8Array, at: number, end: number, asBytes: number): number {
+  let origin = ORIGIN_PEER;
+  while (at < end) {
+    const kind = bytes[at]!;
+    at += 2 + bytes[at + 1]! * asBytes;
+    // The segment's last AS ends where the next segment starts.
+    if (kind === 2) origin = asBytes === 4 ? long(bytes, at - 4) : word(bytes, at - 2);
+    else origin = kind === 1 ? ORIGIN_NONE : ORIGIN_PEER;
+  }
+  return origin;
+}
+
+/** What `readRoutes` needs of the session an UPDATE came over (a BgpSession is one). */
+export interface RouteSource {
+  /** The families whose prefixes carry path identifiers (ADD-PATH negotiated). */
+  readonly addPath: number;
+  /** 4-octet AS numbers in AS_PATH (RFC 6793). */
+  readonly as4: boolean;
+  /** The peer's AS: the origin of a route with an empty AS_PATH. */
+  readonly peerAs: number;
 }
 
 /** Hands each prefix of the NLRI in [at, end) to `sink`; false (none handed) when malformed. */
@@ -787,29 +822,36 @@ function readMultiprotocol(
 /**
  * The routes of an UPDATE that `checkUpdate` did not refuse, to `sink`: withdrawn routes, then
  * MP_UNREACH, MP_REACH and the IPv4 NLRI; with `treatAsWithdraw` (RFC 7606) every prefix is
- * withdrawn. `addPath`: the families whose prefixes carry path identifiers. Every prefix is checked
+ * withdrawn. `from`: the session's path identifiers and AS number size. Every prefix is checked
  * before any is handed on; false (nothing handed) when one is malformed. Allocates nothing.
  */
 export function readRoutes(
   bytes: Uint8Array,
   offset: number,
   length: number,
-  addPath: number,
+  from: RouteSource,
   treatAsWithdraw: boolean,
   sink: RouteSink,
 ): boolean {
   const end = offset + length;
-  const v4Ids = (addPath & Family.Ipv4) !== 0;
-  const v6Ids = (addPath & Family.Ipv6) !== 0;
+  const v4Ids = (from.addPath & Family.Ipv4) !== 0;
+  const v6Ids = (from.addPath & Family.Ipv6) !== 0;
   const withdrawnAt = offset + HEADER_BYTES + 2;
   const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
   const attributesAt = withdrawnEnd + 2;
   const attributesEnd = attributesAt + word(bytes, withdrawnEnd);
   let communitiesAt = 0;
   let communitiesLength = 0;
+  let origin = ORIGIN_PEER;
   for (let pass = 0; pass < 2; pass++) {
     const target = pass === 0 ? null : sink;
-    if (pass === 1) sink.attributes(bytes, communitiesAt, communitiesLength);
+    if (pass === 1)
+      sink.attributes(
+        bytes,
+        communitiesAt,
+        communitiesLength,
+        origin === ORIGIN_PEER ? from.peerAs : origin,
+      );
     if (!readNlri(bytes, withdrawnAt, withdrawnEnd, 4, v4Ids, false, target)) return false;
     for (let at = attributesAt; at < attributesEnd;) {
       const extended = (bytes[at]! & 0x10) !== 0;
@@ -821,6 +863,12 @@ export function readRoutes(
         communitiesAt = value;
         communitiesLength = valueLength;
       }
+      // The origin: AS_PATH's, or on a 2-octet session AS4_PATH's where AS_PATH has AS_TRANS
+      // (RFC 6793 4.2.3; a 4-octet session ignores AS4_PATH). Not on a board: there a site of a
+      // 4-octet AS behind a 2-octet router stays AS_TRANS, no site (the guard holds, not lets go).
+      if (type === 2) origin = originAs(bytes, value, at, from.as4 ? 4 : 2);
+      else if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+        if (type === 17 && !from.as4 && origin === AS_TRANS) origin = originAs(bytes, value, at, 4);
       if (type !== 14 && type !== 15) continue;
       const mpSink = target !== null && type === 14 && treatAsWithdraw ? null : target;
       if (!readMultiprotocol(bytes, type, value, at, v6Ids, mpSink)) return false;

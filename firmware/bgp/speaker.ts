@@ -112,7 +112,7 @@ export interface PeerStatus {
 function fleetHooks(speaker: BgpSpeaker, table: FleetTable): void {
   speaker.updateReceived = (session, bytes, offset, length, treatAsWithdraw) => {
     table.select(session.options.index);
-    readRoutes(bytes, offset, length, session.addPath, treatAsWithdraw, table);
+    readRoutes(bytes, offset, length, session, treatAsWithdraw, table);
   };
   speaker.sessionDown = (session) => table.sessionDown(session.options.index);
 }
@@ -271,6 +271,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
               firstPrefixOf: this.prefixStart,
               prefixCountOf: this.prefixCount,
               peerNames: config.announcer.peers.map((peer) => peer.address.text),
+              localAs: config.announcer.localAs,
             });
       this.fleet = table;
       if (table !== null) fleetHooks(this, table);
@@ -470,8 +471,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   established(session: BgpSession): void {
     this.pending[session.options.index]!.fill(0);
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      const addPathAll = (session.addPath & session.families) === session.families;
-      if (this.fleet !== null) this.fleet.sessionUp(session.options.index, addPathAll);
+      if (this.fleet !== null) this.fleet.sessionUp(session.options.index, session);
     }
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart

@@ -1,7 +1,8 @@
 // A BIRD 2 for the fleet tests (issue 12): it holds routes for 192.0.2.53/32 and 2001:db8:53::/48
 // from two other "sites" (static routes tagged 65010:2 and 65010:3), one of ours reflected back
-// (65010:1) and one held as last resort (65010:4 with 65010:666), and sends every path to its one
-// neighbour with ADD-PATH (`add paths tx`). `birdc disable s3_ipv4` takes a site away.
+// (65010:1) and one held as last resort (65010:4 with 65010:666), each with the sites' AS 65010
+// as its origin as a site's route has (BIRD adds its own 65000 in front), and sends every path to
+// its one neighbour with ADD-PATH (`add paths tx`). `birdc disable s3_ipv4` takes a site away.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -21,7 +22,7 @@ function sites(table: 'ipv4' | 'ipv6', prefix: string): string {
     .map(
       ([name, community]) => `protocol static ${name}_${table} {
   ${table} { table ${table === 'ipv4' ? 't4' : 't6'}; };
-  route ${prefix} blackhole { bgp_community.add(${community}); };
+  route ${prefix} blackhole { bgp_path.prepend(65010); bgp_community.add(${community}); };
 }
 `,
     )

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 
 import { requireCommand as requireInstalled, stopProcess } from '../../lab/processes';
 import { NEEDED } from '../../scripts/ensure-test-deps.mjs';
+import { docBlock, substitute } from './doc-snippets';
 
 export { waitFor, stopProcess, randomPort } from '../../lab/processes';
 
@@ -38,9 +39,33 @@ export function lifelineRunCommand(configPath: string): string {
 }
 
 /**
- * ExaBGP connecting to BIRD, running `processCommand` as its API process. With `fleetView` it asks
- * for every path (ADD-PATH receive) and passes the received UPDATEs to the process as JSON (the
- * fleet view of appliance/exabgp-fleet.ts).
+ * The ExaBGP configuration for the fleet view in docs/fleet-safety.md, with its
+ * addresses, ASes and command replaced, and the port to connect to added.
+ */
+function guideExaBgp(options: {
+  peerAddress: string;
+  peerPort: number;
+  localAddress: string;
+  as: number;
+  peerAs: number;
+  processCommand: string;
+}): string {
+  const text = substitute(docBlock('docs/fleet-safety.md', 'exabgp'), {
+    '192.0.2.1': options.peerAddress,
+    '192.0.2.10': options.localAddress,
+  });
+  return text
+    .replace(/^ {2}run .*;$/m, '  run ' + options.processCommand + ';')
+    .replace(/local-as \d+;/, 'local-as ' + options.as + ';')
+    .replace(/peer-as \d+;/, 'peer-as ' + options.peerAs + ';')
+    .replace(/^(neighbor \S+ \{)$/m, '$1\n  connect ' + options.peerPort + ';');
+}
+
+/**
+ * ExaBGP connecting to BIRD, running `processCommand` as its API process. With `fleetView` it runs
+ * docs/fleet-safety.md's configuration: it asks for every path (ADD-PATH receive) and passes the
+ * negotiated families and the received UPDATEs to the process as JSON (the fleet view of
+ * appliance/exabgp-fleet.ts).
  */
 export function startExaBgp(options: {
   peerAddress: string;
@@ -53,15 +78,13 @@ export function startExaBgp(options: {
 }): ExaBgp {
   requireCommand('/usr/sbin/exabgp', 'exabgp');
   const dir = mkdtempSync(join(tmpdir(), 'lifeline-exabgp-'));
-  const api = options.fleetView
-    ? `capability { add-path receive; }
-  api { processes [ lifeline ]; neighbor-changes; receive { parsed; update; } }`
-    : 'api { processes [ lifeline ]; }';
   writeFileSync(
     join(dir, 'exabgp.conf'),
-    `process lifeline {
+    options.fleetView === true
+      ? guideExaBgp(options)
+      : `process lifeline {
   run ${options.processCommand};
-  encoder ${options.fleetView ? 'json' : 'text'};
+  encoder text;
 }
 neighbor ${options.peerAddress} {
   connect ${options.peerPort};
@@ -71,7 +94,7 @@ neighbor ${options.peerAddress} {
   peer-as ${options.peerAs};
   hold-time 9;
   family { ipv4 unicast; ipv6 unicast; }
-  ${api}
+  api { processes [ lifeline ]; }
 }
 `,
   );

@@ -5,21 +5,24 @@ import { parsePrefix, type Prefix } from '../../firmware/address';
 import { encodeKeepalive, encodeOpen } from '../../firmware/bgp/codec';
 
 /**
- * A peer's OPEN that agrees to send several paths (ADD-PATH send and receive for IPv4 and IPv6)
- * with `holdTimeS`, and the KEEPALIVE that follows it: what brings a speaker that asked for
- * ADD-PATH receive to Established with it.
+ * A peer's OPEN that agrees to send several paths (ADD-PATH send and receive for IPv4 and IPv6,
+ * or for IPv4 alone with `families` 1) with `holdTimeS`, and the KEEPALIVE that follows it: what
+ * brings a speaker that asked for ADD-PATH receive to Established with it.
  */
-export function addPathPeerOpen(holdTimeS: number): { open: Uint8Array; keepalive: Uint8Array } {
+export function addPathPeerOpen(
+  holdTimeS: number,
+  families = 3,
+): { open: Uint8Array; keepalive: Uint8Array } {
   const scratch = new Uint8Array(256);
   const open = encodeOpen(scratch, 0, {
     localAs: 65000,
     holdTimeS,
     routerId: new Uint8Array([127, 0, 12, 2]),
-    families: 3,
-    addPathReceive: 3,
+    families,
+    addPathReceive: families,
   });
-  scratch[open - 5] = 3; // send and receive for IPv4
-  scratch[open - 1] = 3; // and IPv6
+  // Send and receive for each family (4 bytes each: AFI, SAFI, the value last).
+  for (let at = open - 1; at > open - 1 - 4 * (families === 3 ? 2 : 1); at -= 4) scratch[at] = 3;
   return {
     open: scratch.slice(0, open),
     keepalive: scratch.slice(0, encodeKeepalive(scratch, 0)),
@@ -44,6 +47,23 @@ function nlri(routes: readonly Route[], addPath: boolean): Buffer {
   return Buffer.concat(parts);
 }
 
+/** An AS_PATH value: an AS_SEQUENCE of `sequence` (none when empty), then an AS_SET of `set`. */
+function asPath(sequence: number[], set: number[] = []): Buffer {
+  const segments: Buffer[] = [];
+  for (const [kind, asns] of [
+    [2, sequence],
+    [1, set],
+  ] as [number, number[]][]) {
+    if (asns.length === 0) continue;
+    const segment = Buffer.alloc(2 + 4 * asns.length);
+    segment[0] = kind;
+    segment[1] = asns.length;
+    asns.forEach((as, i) => segment.writeUInt32BE(as, 2 + 4 * i));
+    segments.push(segment);
+  }
+  return Buffer.concat(segments);
+}
+
 function attribute(flags: number, type: number, value: Buffer): Buffer {
   return Buffer.concat([Buffer.from([flags, type, value.length]), value]);
 }
@@ -56,6 +76,18 @@ export function update(options: {
   addPath?: boolean;
   /** A malformed ORIGIN (RFC 7606: treat-as-withdraw). */
   badOrigin?: boolean;
+  /**
+   * The AS_PATH's AS_SEQUENCE (4-octet), by default a route server's AS and then the site's that
+   * originated the route (65000 65010); empty: no segment.
+   */
+  asPath?: number[];
+  /** An AS_SET segment after the sequence (the origin is then none, RFC 6811). */
+  asSet?: number[];
+  /**
+   * As to a 2-octet session (RFC 6793 4.2.2): AS_PATH in 2-octet numbers with AS_TRANS for those
+   * that do not fit, and the true path in AS4_PATH.
+   */
+  twoOctet?: boolean;
 }): Uint8Array {
   const addPath = options.addPath ?? true;
   const v4 = (routes: Route[] = []) => routes.filter((route) => !route.prefix.includes(':'));
@@ -63,7 +95,21 @@ export function update(options: {
   const attributes: Buffer[] = [];
   if ((options.announce ?? []).length > 0) {
     attributes.push(attribute(0x40, 1, Buffer.from([options.badOrigin === true ? 7 : 0])));
-    attributes.push(attribute(0x40, 2, Buffer.from([2, 1, 0, 0, 0xfd, 0xe8])));
+    const path = options.asPath ?? [65000, 65010];
+    if (options.twoOctet === true) {
+      const value = asPath(path.map((as) => (as > 0xffff ? 23456 : as)));
+      // The same segments with each number's 4 octets cut to its low 2.
+      const short: number[] = [];
+      for (let at = 0; at < value.length;) {
+        short.push(value[at]!, value[at + 1]!);
+        for (let i = 0; i < value[at + 1]!; i++)
+          short.push(value[at + 4 + 4 * i]!, value[at + 5 + 4 * i]!);
+        at += 2 + 4 * value[at + 1]!;
+      }
+      attributes.push(attribute(0x40, 2, Buffer.from(short)));
+    } else {
+      attributes.push(attribute(0x40, 2, asPath(path, options.asSet)));
+    }
     attributes.push(attribute(0x40, 3, Buffer.from([192, 0, 2, 99])));
     const values = Buffer.alloc(4 * (options.communities ?? []).length);
     (options.communities ?? []).forEach((value, i) => values.writeUInt32BE(value, 4 * i));
@@ -83,6 +129,8 @@ export function update(options: {
     const value = Buffer.concat([Buffer.from([0, 2, 1]), nlri(v6(options.withdraw), addPath)]);
     attributes.push(attribute(0x80, 15, value));
   }
+  if (options.twoOctet === true && (options.announce ?? []).length > 0)
+    attributes.push(attribute(0xc0, 17, asPath(options.asPath ?? [65000, 65010])));
   const withdrawn = nlri(v4(options.withdraw), addPath);
   const allAttributes = Buffer.concat(attributes);
   const body = Buffer.concat([
