@@ -4,20 +4,19 @@
 // edge, a login); a record may allocate its line.
 //
 // Events a fault or a hostile input can repeat without bound (a pin that cannot be read, failed
-// logins, config problems) are throttled per event name (NAME/problem for `problem=` records):
-// AUDIT_BURST records per AUDIT_WINDOW_MS, the rest counted and reported as one `suppressed
-// event=NAME count=N` record when the window ends, so that a flood can neither push the real
-// events out of the ring nor wear the medium. Route events (boot, transition, routes, override)
-// are never throttled.
+// logins, config problems) are throttled per event name (NAME/problem for `problem=` records) by
+// the log throttle (firmware/throttle.ts): AUDIT_BURST records per AUDIT_WINDOW_MS, the rest
+// counted and reported as one `suppressed event=NAME count=N` record when the window ends, so that
+// a flood can neither push the real events out of the ring nor wear the medium. Route events
+// (boot, transition, routes, override) are never throttled.
 
-import { assert } from './assert';
 import type { Hal } from './hal';
-import { typed } from './slab';
+import { THROTTLE_BURST, THROTTLE_WINDOW_MS, Throttle } from './throttle';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
-export const AUDIT_BURST = 10;
-export const AUDIT_WINDOW_MS = 60 * 1000;
+export const AUDIT_BURST = THROTTLE_BURST;
+export const AUDIT_WINDOW_MS = THROTTLE_WINDOW_MS;
 const UNTHROTTLED = ['boot', 'transition', 'routes', 'override', 'suppressed'];
 /** `false` in a board build with neither console nor pin (build.mjs). */
 declare const LIFELINE_OVERRIDES: boolean | undefined;
@@ -29,36 +28,27 @@ declare const LIFELINE_OVERRIDES: boolean | undefined;
 const THROTTLED_NAMES_MAX =
   typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES ? 8 : 16;
 
-export class AuditLog {
+/**
+ * The audit log is a throttled log: its Throttle holds `suppressedTotal` (records held back, for
+ * metrics) and `pendingSuppressed` (the loop's cheap check before `flush`).
+ */
+export class AuditLog extends Throttle {
   private readonly ring: string[];
   private next: number;
   private count: number;
   /** Records that could not be written to storage (reported once in the log). */
   writeFailures: number;
-  /** Records held back by the throttle, in all (for metrics). */
-  suppressedTotal: number;
-  private readonly throttledNames: string[];
-  private readonly windowStartMs: Float64Array;
-  private readonly windowRecords: Uint16Array;
-  private readonly windowSuppressed: Uint32Array;
-  /** Throttled names with a count to report (0: nothing to flush; the loop checks it first). */
-  pendingSuppressed: number;
 
   constructor(
     private readonly hal: Hal,
     private readonly capacity: number,
   ) {
+    super(THROTTLED_NAMES_MAX);
     this.ring = [];
     for (let i = 0; i < capacity; i++) this.ring.push('');
     this.next = 0;
     this.count = 0;
     this.writeFailures = 0;
-    this.suppressedTotal = 0;
-    this.throttledNames = [];
-    this.windowStartMs = typed(Float64Array, 8, THROTTLED_NAMES_MAX);
-    this.windowRecords = typed(Uint16Array, 2, THROTTLED_NAMES_MAX);
-    this.windowSuppressed = typed(Uint32Array, 4, THROTTLED_NAMES_MAX);
-    this.pendingSuppressed = 0;
     // No ring (a board without a console, where nothing reads it): nothing to read back either.
     const stored = hal.storage === null || capacity === 0 ? null : hal.storage.read(AUDIT_FILE);
     if (stored === null) return;
@@ -83,51 +73,19 @@ export class AuditLog {
     // Problems are throttled apart from the events they accompany: a pin that cannot be read must
     // not silence the pin's edges.
     const key = fields.indexOf('problem=') === 0 ? event + '/problem' : event;
-    if (!this.throttled(key, nowMs)) this.write(event, fields, nowMs);
+    if (UNTHROTTLED.indexOf(key) >= 0 || !this.throttled(key, nowMs))
+      this.write(event, fields, nowMs);
   }
 
   /** Reports the counts of windows that have ended. Cheap when there is nothing to report. */
   flush(nowMs: number): void {
     if (this.pendingSuppressed === 0) return;
-    for (let i = 0; i < this.throttledNames.length; i++) {
-      if (this.windowSuppressed[i] === 0 || nowMs - this.windowStartMs[i]! < AUDIT_WINDOW_MS)
-        continue;
-      const count = this.windowSuppressed[i]!;
-      this.windowSuppressed[i] = 0;
-      this.pendingSuppressed--;
-      assert(this.pendingSuppressed >= 0, 'each pending count is flushed once');
-      this.write(
-        'suppressed',
-        'event=' + this.throttledNames[i] + ' count=' + count + ' windowMs=' + AUDIT_WINDOW_MS,
-        nowMs,
-      );
-    }
-  }
-
-  /**
-   * Counts `event` in its window; true when it is over the burst and must be held back. (Called
-   * once: the board build writes it in at its call.)
-   */
-  private throttled(event: string, nowMs: number): boolean {
-    if (UNTHROTTLED.indexOf(event) >= 0) return false;
-    let i = this.throttledNames.indexOf(event);
-    if (i < 0) {
-      if (this.throttledNames.length === THROTTLED_NAMES_MAX) return false;
-      i = this.throttledNames.push(event) - 1;
-      this.windowStartMs[i] = nowMs;
-    }
-    if (nowMs - this.windowStartMs[i]! >= AUDIT_WINDOW_MS) {
-      this.windowStartMs[i] = nowMs;
-      this.windowRecords[i] = 0;
-    }
-    if (this.windowRecords[i]! < AUDIT_BURST) {
-      this.windowRecords[i] = this.windowRecords[i]! + 1;
-      return false;
-    }
-    if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
-    this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
-    this.suppressedTotal++;
-    return true;
+    for (
+      let report = this.nextSuppressed(nowMs);
+      report !== '';
+      report = this.nextSuppressed(nowMs)
+    )
+      this.write('suppressed', report, nowMs);
   }
 
   private write(event: string, fields: string, nowMs: number): void {
