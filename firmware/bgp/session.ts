@@ -12,6 +12,7 @@ import {
   CeaseSubcode,
   checkHeader,
   checkUpdate,
+  describeError,
   describeNotification,
   encodeKeepalive,
   encodeNotification,
@@ -25,9 +26,11 @@ import {
   OpenSubcode,
   type OpenOptions,
   parseOpen,
+  HANDLING_NAMES,
   UpdateVerdict,
 } from './codec';
 import { typed } from '../slab';
+import type { Throttle } from '../throttle';
 
 export const enum SessionState {
   Idle = 0,
@@ -146,6 +149,12 @@ export interface SessionOptions {
    * Set after the literal, and only with `fleet`: a board without it carries no key.
    */
   addPathReceive?: number;
+  /**
+   * The throttle of the lines about what a peer did (the speaker's, shared by its sessions):
+   * connections, malformed UPDATEs. Set after the literal, not on a board (LIFELINE_LEAN), which
+   * logs none of those lines.
+   */
+  throttle?: Throttle;
 }
 
 /**
@@ -160,6 +169,8 @@ export class BgpSession implements OpenInfo {
   families: number;
   holdTimeS: number;
   as4: boolean;
+  /** An internal (iBGP) session: the peer's AS is ours (what UPDATEs may carry, RFC 7606 7.5). */
+  internal: boolean;
   /** The peer's AS number, BGP identifier, route refresh and ADD-PATH Send capabilities. */
   peerAs!: number;
   identifier!: number;
@@ -178,7 +189,15 @@ export class BgpSession implements OpenInfo {
   lastError!: string;
   updatesSent!: number;
   updatesReceived!: number;
+  /**
+   * UPDATEs whose errors called for each RFC 7606 approach (an UPDATE with several counts once
+   * per approach; a session reset only as that), and connections refused (RFC 4271 6.8).
+   */
+  attributeDiscard!: number;
   treatAsWithdraw!: number;
+  afiSafiDisable!: number;
+  updateResets!: number;
+  connectionsRefused!: number;
   establishedCount!: number;
   private readonly stream: StreamSocket;
   private readonly transmit: Uint8Array;
@@ -221,16 +240,9 @@ export class BgpSession implements OpenInfo {
     this.families = 0;
     this.holdTimeS = 0;
     this.as4 = false;
+    this.internal = false;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) this.addPath = 0;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-      this.establishedAtMs = 0;
-      this.lastError = '';
-      this.updatesSent = 0;
-      this.updatesReceived = 0;
-      this.treatAsWithdraw = 0;
-      this.establishedCount = 0;
-      this.updatesUnchecked = 0;
-    }
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.zeroStatistics();
     this.transmit = typed(
       Uint8Array,
       1,
@@ -259,7 +271,9 @@ export class BgpSession implements OpenInfo {
       this.incoming = (nowMs) => {
         if (!peer.passive || this.stopped) return false;
         if (this.state === SessionState.Established) {
-          options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
+          this.connectionsRefused++;
+          if (!this.held('refused', nowMs))
+            options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
           return false;
         }
         if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
@@ -283,6 +297,21 @@ export class BgpSession implements OpenInfo {
     });
   }
 
+  /** The statistics start at nothing (in the constructor: every field there). Not on a board. */
+  private zeroStatistics(): void {
+    this.establishedAtMs = 0;
+    this.lastError = '';
+    this.updatesSent = 0;
+    this.updatesReceived = 0;
+    this.attributeDiscard = 0;
+    this.treatAsWithdraw = 0;
+    this.afiSafiDisable = 0;
+    this.updateResets = 0;
+    this.connectionsRefused = 0;
+    this.establishedCount = 0;
+    this.updatesUnchecked = 0;
+  }
+
   private enter(next: SessionState, nowMs: number, reason: string): void {
     const previous = this.state;
     assert(next !== previous, 'a session transition changes the state');
@@ -295,6 +324,11 @@ export class BgpSession implements OpenInfo {
       }
       this.backoffMs = Limit.BackoffMinMs;
     }
+    // A connection that ends before Established (refused, closed, replaced: a peer can make those
+    // without bound) is throttled; the rest are the session's own events.
+    const handshake = next === SessionState.Idle && previous !== SessionState.Established;
+    if (handshake && (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN))
+      if (this.held('connect', nowMs)) return;
     if (
       next === SessionState.Established ||
       previous === SessionState.Established ||
@@ -311,6 +345,15 @@ export class BgpSession implements OpenInfo {
           reason,
       );
     }
+  }
+
+  /**
+   * Whether a line about what the peer did, of kind `event`, is to be held back (the speaker's
+   * throttle: at most THROTTLE_BURST a minute per kind, the rest counted). Not on a board.
+   */
+  private held(event: string, nowMs: number): boolean {
+    const throttle = this.options.throttle;
+    return throttle !== undefined && throttle.throttled(event, nowMs);
   }
 
   /** Runs the timers; returns the next deadline. */
@@ -523,17 +566,50 @@ export class BgpSession implements OpenInfo {
       return;
     }
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesReceived++;
-    const addPath = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? this.addPath : 0;
-    const verdict = checkUpdate(frame, offset, length, this.as4, this.error, addPath);
-    if (verdict === UpdateVerdict.SessionReset) return this.fail(nowMs, 'malformed-update');
-    const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
+    const error = this.error;
+    const verdict = checkUpdate(frame, offset, length, this, error);
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      if (malformed) this.treatAsWithdraw++;
+      if (verdict !== UpdateVerdict.Valid) this.handled(verdict, offset, length, nowMs);
+    if (verdict === UpdateVerdict.SessionReset)
+      return this.fail(nowMs, 'malformed-update attribute=' + error.attributeType);
+    // Treat-as-withdraw also beside a stronger AFI/SAFI disable (of a family never read).
+    const malformed = (error.handlings & (1 << (UpdateVerdict.TreatAsWithdraw - 1))) !== 0;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const owner = this.options.owner;
       if (owner.updateReceived !== undefined)
         owner.updateReceived(this, frame, offset, length, malformed);
     }
+  }
+
+  /**
+   * Counts a received UPDATE's errors by the approach each called for, and logs the strongest
+   * (throttled) with the whole UPDATE, as RFC 7606 6 asks (its NLRI are in it). Not on a board.
+   */
+  private handled(verdict: UpdateVerdict, offset: number, length: number, nowMs: number): void {
+    const bits = this.error.handlings;
+    if (verdict === UpdateVerdict.SessionReset) this.updateResets++;
+    else {
+      if ((bits & 1) !== 0) this.attributeDiscard++;
+      if ((bits & 2) !== 0) this.treatAsWithdraw++;
+      if ((bits & 4) !== 0) this.afiSafiDisable++;
+    }
+    if (this.held('update', nowMs)) return;
+    const problem = this.error.problem;
+    let update = '';
+    for (let i = offset; i < offset + length; i++)
+      update += (this.frame[i]! < 16 ? '0' : '') + this.frame[i]!.toString(16);
+    this.options.hal.log(
+      'bgp peer=' +
+        this.name +
+        ' update handling=' +
+        HANDLING_NAMES[verdict] +
+        ' attribute=' +
+        this.error.attributeType +
+        ' error=' +
+        (problem === 0 ? 'unexpected-attribute' : describeError(ErrorCode.Update, problem)) +
+        ' update=' +
+        update,
+    );
   }
 
   private receivedOpen(offset: number, length: number, nowMs: number): void {
@@ -549,6 +625,7 @@ export class BgpSession implements OpenInfo {
       this.error.set(ErrorCode.Open, OpenSubcode.BadPeerAs, peerAs > 0xffff ? 23456 : peerAs, 2);
       return this.fail(nowMs, 'bad-peer-as ' + peerAs + ' (expected ' + peer.remoteAs + ')');
     }
+    this.internal = peerAs === this.options.localAs;
     this.families &= this.options.families;
     if (this.families === 0) {
       return this.fail(
