@@ -11,7 +11,14 @@
 // (boot, transition, routes, override) are never throttled.
 
 import type { Hal } from './hal';
-import { THROTTLE_BURST, THROTTLE_WINDOW_MS, Throttle } from './throttle';
+import {
+  initThrottle,
+  nextSuppressed,
+  THROTTLE_BURST,
+  THROTTLE_WINDOW_MS,
+  throttled,
+  type Throttle,
+} from './throttle';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
@@ -29,21 +36,27 @@ const THROTTLED_NAMES_MAX =
   typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES ? 8 : 16;
 
 /**
- * The audit log is a throttled log: its Throttle holds `suppressedTotal` (records held back, for
- * metrics) and `pendingSuppressed` (the loop's cheap check before `flush`).
+ * The audit log is a throttle (firmware/throttle.ts): `suppressedTotal` counts the records held
+ * back (for metrics), `pendingSuppressed` is the loop's cheap check before `flush`.
  */
-export class AuditLog extends Throttle {
+export class AuditLog implements Throttle {
   private readonly ring: string[];
   private next: number;
   private count: number;
   /** Records that could not be written to storage (reported once in the log). */
   writeFailures: number;
+  suppressedTotal!: number;
+  pendingSuppressed!: number;
+  throttledNames!: string[];
+  windowStartMs!: Float64Array;
+  windowRecords!: Uint16Array;
+  windowSuppressed!: Uint32Array;
 
   constructor(
     private readonly hal: Hal,
     private readonly capacity: number,
   ) {
-    super(THROTTLED_NAMES_MAX);
+    initThrottle(this, THROTTLED_NAMES_MAX);
     this.ring = [];
     for (let i = 0; i < capacity; i++) this.ring.push('');
     this.next = 0;
@@ -73,19 +86,17 @@ export class AuditLog extends Throttle {
     // Problems are throttled apart from the events they accompany: a pin that cannot be read must
     // not silence the pin's edges.
     const key = fields.indexOf('problem=') === 0 ? event + '/problem' : event;
-    if (UNTHROTTLED.indexOf(key) >= 0 || !this.throttled(key, nowMs))
+    if (UNTHROTTLED.indexOf(key) >= 0 || !throttled(this, key, nowMs))
       this.write(event, fields, nowMs);
   }
 
   /** Reports the counts of windows that have ended. Cheap when there is nothing to report. */
   flush(nowMs: number): void {
     if (this.pendingSuppressed === 0) return;
-    for (
-      let report = this.nextSuppressed(nowMs);
-      report !== '';
-      report = this.nextSuppressed(nowMs)
-    )
+    for (let report = nextSuppressed(this, nowMs); report !== '';) {
       this.write('suppressed', report, nowMs);
+      report = nextSuppressed(this, nowMs);
+    }
   }
 
   private write(event: string, fields: string, nowMs: number): void {

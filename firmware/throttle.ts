@@ -4,6 +4,10 @@
 // speaker its lines about what a peer did (connections, malformed messages: issue 20), so that a
 // fault or a peer repeating something without bound can neither flood stderr nor push the real
 // events out of the ring. One mechanism, sized at boot: counting a line allocates nothing.
+//
+// Functions over a record rather than a class: the audit log holds the fields itself, as it did
+// before the speaker shared them, so that a board (whose speaker throttles nothing) pays not one
+// JsVar for the sharing (its build writes these functions in at their one call).
 
 import { assert } from './assert';
 import { typed } from './slab';
@@ -11,67 +15,73 @@ import { typed } from './slab';
 export const THROTTLE_BURST = 10;
 export const THROTTLE_WINDOW_MS = 60 * 1000;
 
-export class Throttle {
+/** A throttle's counts and windows (`initThrottle` sets every field). */
+export interface Throttle {
   /** Lines held back, in all (for metrics). */
   suppressedTotal: number;
   /** Names with a count to report (0: nothing to report; the loop checks it first). */
   pendingSuppressed: number;
-  private readonly throttledNames: string[];
-  private readonly windowStartMs: Float64Array;
-  private readonly windowRecords: Uint16Array;
-  private readonly windowSuppressed: Uint32Array;
+  /** The names seen, at most as many as the windows (more are not throttled). */
+  throttledNames: string[];
+  windowStartMs: Float64Array;
+  windowRecords: Uint16Array;
+  windowSuppressed: Uint32Array;
+}
 
-  /** `namesMax`: the distinct names tracked (the callers have fewer; more are not throttled). */
-  constructor(private readonly namesMax: number) {
-    this.suppressedTotal = 0;
-    this.pendingSuppressed = 0;
-    this.throttledNames = [];
-    this.windowStartMs = typed(Float64Array, 8, namesMax);
-    this.windowRecords = typed(Uint16Array, 2, namesMax);
-    this.windowSuppressed = typed(Uint32Array, 4, namesMax);
-  }
+/** Makes `throttle` one for `namesMax` distinct names, nothing counted. */
+export function initThrottle(throttle: Throttle, namesMax: number): void {
+  throttle.suppressedTotal = 0;
+  throttle.pendingSuppressed = 0;
+  throttle.throttledNames = [];
+  throttle.windowStartMs = typed(Float64Array, 8, namesMax);
+  throttle.windowRecords = typed(Uint16Array, 2, namesMax);
+  throttle.windowSuppressed = typed(Uint32Array, 4, namesMax);
+}
 
-  /**
-   * Counts `event` in its window; true when it is over the burst and must be held back. (Called
-   * once on a board: its build writes it in at its call.)
-   */
-  throttled(event: string, nowMs: number): boolean {
-    let i = this.throttledNames.indexOf(event);
-    if (i < 0) {
-      if (this.throttledNames.length === this.namesMax) return false;
-      i = this.throttledNames.push(event) - 1;
-      this.windowStartMs[i] = nowMs;
-    }
-    if (nowMs - this.windowStartMs[i]! >= THROTTLE_WINDOW_MS) {
-      this.windowStartMs[i] = nowMs;
-      this.windowRecords[i] = 0;
-    }
-    if (this.windowRecords[i]! < THROTTLE_BURST) {
-      this.windowRecords[i] = this.windowRecords[i]! + 1;
-      return false;
-    }
-    if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
-    this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
-    this.suppressedTotal++;
-    return true;
-  }
+/** A throttle of its own (the BGP speaker's), for `namesMax` names. */
+export function newThrottle(namesMax: number): Throttle {
+  const throttle = {} as Throttle;
+  initThrottle(throttle, namesMax);
+  return throttle;
+}
 
-  /**
-   * The report of one window that has ended with lines held back, `event=NAME count=N windowMs=W`
-   * (its count cleared), or '' when none has: call until ''. Check `pendingSuppressed` first.
-   */
-  nextSuppressed(nowMs: number): string {
-    for (let i = 0; i < this.throttledNames.length; i++) {
-      if (this.windowSuppressed[i] === 0 || nowMs - this.windowStartMs[i]! < THROTTLE_WINDOW_MS)
-        continue;
-      const count = this.windowSuppressed[i]!;
-      this.windowSuppressed[i] = 0;
-      this.pendingSuppressed--;
-      assert(this.pendingSuppressed >= 0, 'each pending count is reported once');
-      return (
-        'event=' + this.throttledNames[i] + ' count=' + count + ' windowMs=' + THROTTLE_WINDOW_MS
-      );
-    }
-    return '';
+/** Counts `event` in its window; true when it is over the burst and must be held back. */
+export function throttled(throttle: Throttle, event: string, nowMs: number): boolean {
+  const names = throttle.throttledNames;
+  let i = names.indexOf(event);
+  if (i < 0) {
+    if (names.length === throttle.windowStartMs.length) return false;
+    i = names.push(event) - 1;
+    throttle.windowStartMs[i] = nowMs;
   }
+  if (nowMs - throttle.windowStartMs[i]! >= THROTTLE_WINDOW_MS) {
+    throttle.windowStartMs[i] = nowMs;
+    throttle.windowRecords[i] = 0;
+  }
+  if (throttle.windowRecords[i]! < THROTTLE_BURST) {
+    throttle.windowRecords[i] = throttle.windowRecords[i]! + 1;
+    return false;
+  }
+  if (throttle.windowSuppressed[i] === 0) throttle.pendingSuppressed++;
+  throttle.windowSuppressed[i] = throttle.windowSuppressed[i]! + 1;
+  throttle.suppressedTotal++;
+  return true;
+}
+
+/**
+ * The report of one window that has ended with lines held back, `event=NAME count=N windowMs=W`
+ * (its count cleared), or '' when none has: call until ''. Check `pendingSuppressed` first.
+ */
+export function nextSuppressed(throttle: Throttle, nowMs: number): string {
+  const suppressed = throttle.windowSuppressed;
+  for (let i = 0; i < throttle.throttledNames.length; i++) {
+    if (suppressed[i] === 0 || nowMs - throttle.windowStartMs[i]! < THROTTLE_WINDOW_MS) continue;
+    const count = suppressed[i]!;
+    suppressed[i] = 0;
+    throttle.pendingSuppressed--;
+    assert(throttle.pendingSuppressed >= 0, 'each pending count is reported once');
+    const name = throttle.throttledNames[i]!;
+    return 'event=' + name + ' count=' + count + ' windowMs=' + THROTTLE_WINDOW_MS;
+  }
+  return '';
 }

@@ -260,26 +260,26 @@ export class BgpError {
   }
 
   /**
-   * Notes an error of a received UPDATE's attribute `type` (RFC 4271 6.3's `subcode` names it)
-   * that calls for `verdict`; the first of the strongest kind found is the one described (RFC
-   * 7606 3h). A session reset sets the NOTIFICATION too: its code and subcode, no data (as BIRD
-   * sends them: the data would be the whole attribute).
+   * Notes an error of a received UPDATE's attribute `foundType` (RFC 4271 6.3's `foundSubcode`
+   * names it) that calls for `approach`; the first of the strongest kind found is the one
+   * described (RFC 7606 3h). A session reset sets the NOTIFICATION too: its code and subcode, no
+   * data (as BIRD sends them: the data would be the whole attribute).
    */
-  found(verdict: UpdateVerdict, subcode: number, type: number): void {
-    const bit = 1 << (verdict - 1);
-    if (this.handlings < bit) {
-      this.problem = subcode;
-      this.attributeType = type;
-      if (verdict === UpdateVerdict.SessionReset) this.set(ErrorCode.Update, subcode);
+  found(approach: UpdateVerdict, foundSubcode: number, foundType: number): void {
+    // Names no caller has: the board build writes this in at its calls, where it shadows none of
+    // theirs (scripts/espruino-shrink.mjs, `captured`).
+    if (this.handlings < 1 << (approach - 1)) {
+      this.problem = foundSubcode;
+      this.attributeType = foundType;
+      if (approach === UpdateVerdict.SessionReset) this.set(ErrorCode.Update, foundSubcode);
     }
-    this.handlings |= bit;
+    this.handlings |= 1 << (approach - 1);
   }
 
   /** The strongest approach found (UpdateVerdict). */
   verdict(): UpdateVerdict {
-    let verdict = UpdateVerdict.Valid;
-    for (let bits = this.handlings; bits !== 0; bits >>= 1) verdict++;
-    return verdict;
+    const bits = this.handlings;
+    return bits >= 8 ? 4 : bits >= 4 ? 3 : bits >= 2 ? 2 : bits;
   }
 }
 
@@ -700,22 +700,24 @@ export function parseOpen(
  * 4-byte path identifier (ADD-PATH, RFC 7911 3).
  */
 function checkNlri(
-  bytes: Uint8Array,
-  at: number,
-  end: number,
-  bitsMax: number,
-  pathIds: boolean,
+  nlri: Uint8Array,
+  prefixAt: number,
+  nlriEnd: number,
+  prefixBitsMax: number,
+  withPathIds: boolean,
 ): boolean {
-  while (at < end) {
+  // Names of its own, here and in validPath: the board build writes these in at their calls
+  // only where they shadow none of the caller's (scripts/espruino-shrink.mjs, `captured`).
+  while (prefixAt < nlriEnd) {
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      if (pathIds) at += 4;
-      if (at >= end) return false;
+      if (withPathIds) prefixAt += 4;
+      if (prefixAt >= nlriEnd) return false;
     }
-    const bits = bytes[at]!;
-    if (bits > bitsMax) return false;
-    at += 1 + ((bits + 7) >> 3);
+    const prefixBits = nlri[prefixAt]!;
+    if (prefixBits > prefixBitsMax) return false;
+    prefixAt += 1 + ((prefixBits + 7) >> 3);
   }
-  return at === end;
+  return prefixAt === nlriEnd;
 }
 
 /** What the checks of a received UPDATE depend on: what its session negotiated (a BgpSession). */
@@ -752,13 +754,14 @@ const ATTRIBUTE_RULES =
   '... W1w Wpw W4w O4w W4l W0d Tad Tcw ... ... ... ... ... Omr Omr ... TPn T8n';
 
 /** Path segments in [at, end) of `asBytes`-octet ASes: types 1-4, counts not 0 (RFC 7606 7.2). */
-function validPath(bytes: Uint8Array, at: number, end: number, asBytes: number): boolean {
-  while (at < end) {
-    const kind = bytes[at]!;
-    if (at + 2 > end || kind < 1 || kind > 4 || bytes[at + 1] === 0) return false;
-    at += 2 + bytes[at + 1]! * asBytes;
+function validPath(path: Uint8Array, segmentAt: number, pathEnd: number, asBytes: number): boolean {
+  while (segmentAt < pathEnd) {
+    const segmentType = path[segmentAt]!;
+    const count = path[segmentAt + 1]!;
+    if (segmentAt + 2 > pathEnd || segmentType < 1 || segmentType > 4 || count === 0) return false;
+    segmentAt += 2 + count * asBytes;
   }
-  return at === end;
+  return segmentAt === pathEnd;
 }
 
 /**
@@ -787,27 +790,25 @@ function valueProblem(
 }
 
 /**
- * Checks MP_REACH_NLRI (type 14) or MP_UNREACH_NLRI (15) with flags `flags` and its value at
- * [value, end) (RFC 7606 5.3, 7.11), noting in `error` what an incorrect one calls for.
+ * What MP_REACH_NLRI (type 14) or MP_UNREACH_NLRI (15), its header at `at` and its value at
+ * [value, end), calls for (RFC 7606 5.3, 7.11): Valid, or for an incorrect one SessionReset or
+ * AfiSafiDisable.
  */
 function checkMultiprotocol(
   bytes: Uint8Array,
-  flags: number,
-  type: number,
+  at: number,
   value: number,
   end: number,
   context: UpdateContext,
-  error: BgpError,
-): void {
+): UpdateVerdict {
   // Shorter than AFI and SAFI: not even the family is known (RFC 7606 5.3).
-  if (end - value < 3)
-    return error.found(UpdateVerdict.SessionReset, UpdateSubcode.OptionalAttributeError, type);
+  if (end - value < 3) return UpdateVerdict.SessionReset;
   const afi = word(bytes, value);
   const family = bytes[value + 2] !== 1 ? 0 : afi === 1 ? Family.Ipv4 : afi === 2 ? Family.Ipv6 : 0;
   // RFC 7606 5.3: flags other than RFC 4760's (optional non-transitive).
-  let correct = (flags & 0xc0) === 0x80;
+  let correct = (bytes[at]! & 0xc0) === 0x80;
   let nlri = value + 3;
-  if (type === 14) {
+  if (bytes[at + 1] === 14) {
     // RFC 7606 5.3, 7.11: at least a next hop length and the reserved octet, and a next hop of a
     // length its family has (IPv6: global, or global and link-local); else the NLRI is lost.
     const hopBytes = end - value < 5 ? -1 : bytes[value + 3]!;
@@ -821,12 +822,11 @@ function checkMultiprotocol(
     (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && (context.addPath & family) !== 0;
   const bitsMax = family === Family.Ipv4 ? 32 : 128;
   if (correct && family !== 0) correct = checkNlri(bytes, nlri, end, bitsMax, pathIds);
-  if (correct) return;
   // Lifeline reads IPv4 and IPv6 unicast: it resets the session (RFC 4760 7 MAY), which every
   // one of its routes survives (the fleet table starts again from the router's full table). Any
   // other family it never reads: that one is disabled, as it already was, and the rest goes on.
-  const verdict = family !== 0 ? UpdateVerdict.SessionReset : UpdateVerdict.AfiSafiDisable;
-  error.found(verdict, UpdateSubcode.OptionalAttributeError, type);
+  if (correct) return UpdateVerdict.Valid;
+  return family !== 0 ? UpdateVerdict.SessionReset : UpdateVerdict.AfiSafiDisable;
 }
 
 /**
@@ -847,23 +847,30 @@ function checkAttribute(
   const expected = '.WOT'.indexOf(ATTRIBUTE_RULES.charAt(4 * type)) << 6;
   if (expected === 0) return;
   const handling = ATTRIBUTE_RULES.charAt(4 * type + 2);
-  if (handling === 'r')
-    return checkMultiprotocol(bytes, flags, type, value, value + size, context, error);
-  // RFC 7606 7.5: LOCAL_PREF from an external peer; RFC 6793 6: AS4_PATH or AS4_AGGREGATOR from a
-  // 4-octet speaker. Discarded as they are.
-  if ((handling === 'l' && !context.internal) || (handling === 'n' && context.as4))
-    return error.found(UpdateVerdict.AttributeDiscard, 0, type);
-  // RFC 7606 3c: the Optional or Transitive bit in conflict with the attribute's.
-  if ((flags & 0xc0) !== expected)
-    return error.found(UpdateVerdict.TreatAsWithdraw, UpdateSubcode.AttributeFlagsError, type);
-  const problem = valueProblem(bytes, type, value, size, context.as4);
-  if (problem === 0) return;
-  const withdraw = handling === 'w' || handling === 'l';
-  error.found(
-    withdraw ? UpdateVerdict.TreatAsWithdraw : UpdateVerdict.AttributeDiscard,
-    problem,
-    type,
-  );
+  let verdict: UpdateVerdict;
+  let problem: number = UpdateSubcode.OptionalAttributeError;
+  if (handling === 'r') {
+    verdict = checkMultiprotocol(bytes, at, value, value + size, context);
+  } else if ((handling === 'l' && !context.internal) || (handling === 'n' && context.as4)) {
+    // RFC 7606 7.5: LOCAL_PREF from an external peer; RFC 6793 6: AS4_PATH or AS4_AGGREGATOR
+    // from a 4-octet speaker. Discarded as they are.
+    verdict = UpdateVerdict.AttributeDiscard;
+    problem = 0;
+  } else if ((flags & 0xc0) !== expected) {
+    // RFC 7606 3c: the Optional or Transitive bit in conflict with the attribute's.
+    verdict = UpdateVerdict.TreatAsWithdraw;
+    problem = UpdateSubcode.AttributeFlagsError;
+  } else {
+    problem = valueProblem(bytes, type, value, size, context.as4);
+    const withdraw = handling === 'w' || handling === 'l';
+    verdict =
+      problem === 0
+        ? UpdateVerdict.Valid
+        : withdraw
+          ? UpdateVerdict.TreatAsWithdraw
+          : UpdateVerdict.AttributeDiscard;
+  }
+  if (verdict !== UpdateVerdict.Valid) error.found(verdict, problem, type);
 }
 
 /**
@@ -924,26 +931,16 @@ export function checkUpdate(
     error.set(ErrorCode.Update, subcode);
     return UpdateVerdict.SessionReset;
   }
-  return checkWhole(seen, others, attributesEnd < end, error);
-}
-
-/**
- * The checks of an UPDATE as a whole, its attributes `seen` (a bit per type), `others` than
- * MP_UNREACH_NLRI among them, with NLRI after its attributes (`announces`): the verdict.
- */
-function checkWhole(seen: number, others: boolean, announces: boolean, error: BgpError): number {
+  // RFC 7606 3d: routes without ORIGIN or AS_PATH (and NLRI of their own without NEXT_HOP).
   const reach = (seen & (1 << 14)) !== 0;
-  // RFC 7606 3d: ORIGIN and AS_PATH (and for NLRI of its own NEXT_HOP: RFC 4760 3) missing.
-  const needed = announces ? 0b1110 : reach ? 0b0110 : 0;
-  const missing = needed & ~seen;
+  const missing = (attributesEnd < end ? 0b1110 : reach ? 0b0110 : 0) & ~seen;
   if (missing !== 0) {
     const type = (missing & 2) !== 0 ? 1 : (missing & 4) !== 0 ? 2 : 3;
     error.found(UpdateVerdict.TreatAsWithdraw, UpdateSubcode.MissingWellKnownAttribute, type);
   }
   // RFC 7606 5.2: with nothing to withdraw (no reachable NLRI), an error that is not an
   // attribute discard in attributes besides MP_UNREACH_NLRI resets the session.
-  const verdict = error.verdict();
-  if (!announces && !reach && others && verdict > UpdateVerdict.AttributeDiscard)
+  if (attributesEnd === end && !reach && others && error.handlings > 1)
     error.set(ErrorCode.Update, error.problem);
   return error.verdict();
 }

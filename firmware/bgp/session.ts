@@ -30,7 +30,7 @@ import {
   UpdateVerdict,
 } from './codec';
 import { typed } from '../slab';
-import type { Throttle } from '../throttle';
+import { throttled, type Throttle } from '../throttle';
 
 export const enum SessionState {
   Idle = 0,
@@ -207,7 +207,8 @@ export class BgpSession implements OpenInfo {
   private skipBytes: number;
   /** UPDATEs larger than the frame, consumed unchecked. Not on a board (nothing reads it there). */
   updatesUnchecked!: number;
-  private readonly error: BgpError;
+  /** The last problem found in a received message (for the NOTIFICATION, the counts, the log). */
+  readonly error: BgpError;
   private readonly random: Uint8Array;
   private retryAtMs: number;
   private deadlineMs: number;
@@ -351,9 +352,11 @@ export class BgpSession implements OpenInfo {
    * Whether a line about what the peer did, of kind `event`, is to be held back (the speaker's
    * throttle: at most THROTTLE_BURST a minute per kind, the rest counted). Not on a board.
    */
-  private held(event: string, nowMs: number): boolean {
+  held(event: string, nowMs: number): boolean {
+    // Folded away on a board, and with it the last call of `throttled` but the audit's own.
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
     const throttle = this.options.throttle;
-    return throttle !== undefined && throttle.throttled(event, nowMs);
+    return throttle !== undefined && throttled(throttle, event, nowMs);
   }
 
   /** Runs the timers; returns the next deadline. */
@@ -569,7 +572,7 @@ export class BgpSession implements OpenInfo {
     const error = this.error;
     const verdict = checkUpdate(frame, offset, length, this, error);
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      if (verdict !== UpdateVerdict.Valid) this.handled(verdict, offset, length, nowMs);
+      if (verdict !== UpdateVerdict.Valid) updateHandled(this, frame, offset, length, nowMs);
     if (verdict === UpdateVerdict.SessionReset)
       return this.fail(nowMs, 'malformed-update attribute=' + error.attributeType);
     // Treat-as-withdraw also beside a stronger AFI/SAFI disable (of a family never read).
@@ -579,37 +582,6 @@ export class BgpSession implements OpenInfo {
       if (owner.updateReceived !== undefined)
         owner.updateReceived(this, frame, offset, length, malformed);
     }
-  }
-
-  /**
-   * Counts a received UPDATE's errors by the approach each called for, and logs the strongest
-   * (throttled) with the whole UPDATE, as RFC 7606 6 asks (its NLRI are in it). Not on a board.
-   */
-  private handled(verdict: UpdateVerdict, offset: number, length: number, nowMs: number): void {
-    const bits = this.error.handlings;
-    if (verdict === UpdateVerdict.SessionReset) this.updateResets++;
-    else {
-      if ((bits & 1) !== 0) this.attributeDiscard++;
-      if ((bits & 2) !== 0) this.treatAsWithdraw++;
-      if ((bits & 4) !== 0) this.afiSafiDisable++;
-    }
-    if (this.held('update', nowMs)) return;
-    const problem = this.error.problem;
-    let update = '';
-    for (let i = offset; i < offset + length; i++)
-      update += (this.frame[i]! < 16 ? '0' : '') + this.frame[i]!.toString(16);
-    this.options.hal.log(
-      'bgp peer=' +
-        this.name +
-        ' update handling=' +
-        HANDLING_NAMES[verdict] +
-        ' attribute=' +
-        this.error.attributeType +
-        ' error=' +
-        (problem === 0 ? 'unexpected-attribute' : describeError(ErrorCode.Update, problem)) +
-        ' update=' +
-        update,
-    );
   }
 
   private receivedOpen(offset: number, length: number, nowMs: number): void {
@@ -658,4 +630,44 @@ export class BgpSession implements OpenInfo {
     this.retryAtMs = Infinity;
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = true;
   }
+}
+
+/**
+ * Counts `session`'s received UPDATE at `frame[offset]` by the approach each of its errors called
+ * for (`verdict` the strongest), and logs that one (throttled) with the whole UPDATE, as RFC 7606
+ * 6 asks (its NLRI are in it). A function of its own, not a method: a board counts and logs none
+ * of it, and carries none of it.
+ */
+function updateHandled(
+  session: BgpSession,
+  frame: Uint8Array,
+  offset: number,
+  length: number,
+  nowMs: number,
+): void {
+  const error = session.error;
+  const verdict = error.verdict();
+  if (verdict === UpdateVerdict.SessionReset) session.updateResets++;
+  else {
+    if ((error.handlings & 1) !== 0) session.attributeDiscard++;
+    if ((error.handlings & 2) !== 0) session.treatAsWithdraw++;
+    if ((error.handlings & 4) !== 0) session.afiSafiDisable++;
+  }
+  if (session.held('update', nowMs)) return;
+  let update = '';
+  for (let i = offset; i < offset + length; i++)
+    update += (frame[i]! < 16 ? '0' : '') + frame[i]!.toString(16);
+  const problem = error.problem;
+  session.options.hal.log(
+    'bgp peer=' +
+      session.name +
+      ' update handling=' +
+      HANDLING_NAMES[verdict] +
+      ' attribute=' +
+      error.attributeType +
+      ' error=' +
+      (problem === 0 ? 'unexpected-attribute' : describeError(ErrorCode.Update, problem)) +
+      ' update=' +
+      update,
+  );
 }

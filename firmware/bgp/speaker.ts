@@ -32,7 +32,7 @@ import {
   type SessionOwner,
 } from './session';
 import { typed } from '../slab';
-import { Throttle } from '../throttle';
+import { newThrottle, nextSuppressed, type Throttle } from '../throttle';
 
 /**
  * The speaker's numbers. A const enum: esbuild writes each where it is used, and a board keeps no
@@ -319,7 +319,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       this.listeners = [];
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
-      this.throttle = new Throttle(Build.LogEvents);
+      this.throttle = newThrottle(Build.LogEvents);
     }
   }
 
@@ -538,9 +538,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       const throttle = this.throttle;
       if (throttle.pendingSuppressed > 0)
-        for (let line = throttle.nextSuppressed(nowMs); line !== '';) {
+        for (let line = nextSuppressed(throttle, nowMs); line !== '';) {
           this.hal.log('bgp suppressed ' + line);
-          line = throttle.nextSuppressed(nowMs);
+          line = nextSuppressed(throttle, nowMs);
         }
     }
     for (let i = 0; i < this.sessions.length; i++)
