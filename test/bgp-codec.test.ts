@@ -142,7 +142,13 @@ describe('BGP codec: byte-exact against captured peers', () => {
     );
     const info = new OpenInfo();
     expect(parseOpen(out, 0, length, info, new BgpError())).toBe(true);
-    expect(info).toMatchObject({ peerAs: 65010, holdTimeS: 9, as4: true, routeRefresh: true });
+    expect(info).toMatchObject({
+      peerAs: 65010,
+      holdTimeS: 9,
+      as4: true,
+      routeRefresh: true,
+      families: FAMILY_IPV4 | FAMILY_IPV6,
+    });
   });
 
   it('takes ExaBGP UPDATEs and End-of-RIB markers as valid', () => {
@@ -621,7 +627,8 @@ describe('BGP codec: RFC 7606 error handling against a hostile peer (issue 20)',
       families: FAMILY_IPV4 | FAMILY_IPV6,
     });
     const ours = hex(out.subarray(0, length));
-    const capabilities = ours.slice(2 * 33); // after the header, the fixed part, OP length, type 2, length
+    // After the header (19), the fixed part with its parameters' length (10), type 2 and length.
+    const capabilities = ours.slice(2 * 31);
     const extended = (parametersLength: number, parameterLength: number): Uint8Array => {
       const body =
         '04fdf20009c000020a' + 'ffff' + hex4(parametersLength) + '02' + hex4(parameterLength);
@@ -630,8 +637,24 @@ describe('BGP codec: RFC 7606 error handling against a hostile peer (issue 20)',
     };
     const size = capabilities.length / 2;
     const good = extended(size + 3, size);
+    // Lifeline writes the same to a peer that spoke it (BgpSession `extended`), and reads it back.
+    const written = encodeOpen(out, 0, {
+      localAs: 65010,
+      holdTimeS: 9,
+      routerId: new Uint8Array([192, 0, 2, 10]),
+      families: FAMILY_IPV4 | FAMILY_IPV6,
+      extended: true,
+    });
+    expect(hex(out.subarray(0, written))).toBe(hex(good));
     expect(parseOpen(good, 0, good.length, info, error)).toBe(true);
-    expect(info).toMatchObject({ peerAs: 65010, holdTimeS: 9, as4: true, routeRefresh: true });
+    expect(info.extended).toBe(true);
+    expect(info).toMatchObject({
+      peerAs: 65010,
+      holdTimeS: 9,
+      as4: true,
+      routeRefresh: true,
+      families: FAMILY_IPV4 | FAMILY_IPV6,
+    });
     for (const [name, broken] of [
       ['parameters longer than the message', extended(size + 4, size)],
       ['parameters shorter than the message', extended(size + 2, size)],

@@ -787,7 +787,7 @@ describe('BGP session FSM (sim HAL)', () => {
       rig.sim.takeWritten(0);
       // Our own OPEN's capabilities, as FRR writes them with extended-optional-parameters.
       const ours = hex(peerOpen(65000, 3));
-      const capabilities = ours.slice(2 * 33);
+      const capabilities = ours.slice(2 * 31);
       const size = capabilities.length / 2;
       const body = ours.slice(38, 56) + 'ffff' + hex4(size + 3) + '02' + hex4(size) + capabilities;
       const open = MARKER + hex4(19 + body.length / 2) + '01' + body;
@@ -795,6 +795,17 @@ describe('BGP session FSM (sim HAL)', () => {
       expect(rig.session().state).toBe(SessionState.OpenConfirm);
       rig.sim.deliver(0, keepalive());
       expect(rig.session().state).toBe(SessionState.Established);
+      expect(rig.session().families).toBe(FAMILY_IPV4 | FAMILY_IPV6);
+      // A peer that spoke it is answered in it from the next connection on (FRR 8.4 with
+      // extended-optional-parameters refuses the usual OPEN with 2/0).
+      rig.sim.takeWritten(0);
+      rig.sim.deliver(0, new Uint8Array(Buffer.from(MARKER + '0015030200', 'hex')));
+      expect(rig.session().state).toBe(SessionState.Idle);
+      rig.sim.takeWritten(0);
+      rig.sim.runFor(2000);
+      const [type, next] = messages(rig.sim.takeWritten(0))[0]!;
+      expect(type).toBe(MessageType.Open);
+      expect(hex(next).slice(2 * 28, 2 * 31)).toBe('ffff00');
     });
   });
 

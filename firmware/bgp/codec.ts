@@ -336,6 +336,11 @@ export interface OpenOptions {
   restarted?: boolean;
   /** ADD-PATH (RFC 7911): the families (of `families`) we can receive path identifiers for. */
   addPathReceive?: number;
+  /**
+   * RFC 9072's extended format, for a peer whose own OPEN came in it (see BgpSession). Not on a
+   * board, whose OPEN buffer has no room for the 4 octets more.
+   */
+  extended?: boolean;
 }
 
 /**
@@ -385,9 +390,16 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   at = putWord(target, at, options.localAs > 0xffff ? AS_TRANS : options.localAs);
   at = putWord(target, at, options.holdTimeS);
   for (let i = 0; i < 4; i++) target[at++] = options.routerId[i]!;
-  const parametersAt = at++;
+  // RFC 9072 2: Non-Ext OP Len and Non-Ext OP Type 255, then two-octet lengths.
+  const extended =
+    (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && options.extended === true;
+  if (extended) at = putWord(target, at, 0xffff);
+  const lengthBytes = extended ? 2 : 1;
+  const parametersAt = at;
+  at += lengthBytes;
   target[at++] = 2; // optional parameter: capabilities (RFC 5492)
-  const capabilitiesAt = at++;
+  const capabilitiesAt = at;
+  at += lengthBytes;
   for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((options.families & family) === 0) continue;
     target[at++] = 1; // multiprotocol: AFI, reserved, SAFI 1 (unicast)
@@ -407,8 +419,13 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
     const addPath = (options.addPathReceive ?? 0) & options.families;
     if (addPath !== 0) at = encodeAddPath(target, at, addPath);
   }
-  target[capabilitiesAt] = at - capabilitiesAt - 1;
-  target[parametersAt] = at - parametersAt - 1;
+  if (extended) {
+    putWord(target, capabilitiesAt, at - capabilitiesAt - 2);
+    putWord(target, parametersAt, at - parametersAt - 2);
+  } else {
+    target[capabilitiesAt] = at - capabilitiesAt - 1;
+    target[parametersAt] = at - parametersAt - 1;
+  }
   return finish(target, offset, at);
 }
 
@@ -615,6 +632,8 @@ export class OpenInfo {
    * `parseOpen` only where LIFELINE_FLEET is not false (a board without `fleet` has no ADD-PATH).
    */
   addPathSend!: number;
+  /** The OPEN came in RFC 9072's extended format. Not set on a board (LIFELINE_LEAN). */
+  extended!: boolean;
 }
 
 /** ADD-PATH entries (RFC 7911 4): the families the peer can send path identifiers for. */
@@ -658,6 +677,7 @@ export function parseOpen(
   const extended = bytes[body + 9] !== 0 && at < end && bytes[at] === 255;
   if (extended && (at + 3 > end || at + 3 + word(bytes, at + 1) !== end))
     return error.set(ErrorCode.Open, 0);
+  if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) info.extended = extended;
   if (extended) at += 3;
   else if (at + bytes[body + 9]! !== end)
     return error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);

@@ -177,6 +177,14 @@ export class BgpSession implements OpenInfo {
   routeRefresh!: boolean;
   addPathSend!: number;
   /**
+   * The peer's last OPEN came in RFC 9072's extended format: ours to it do too from then on. RFC
+   * 9072 wants the usual format below 255 octets of parameters, but FRR (8.4 to 10.x at least)
+   * with `extended-optional-parameters` misreads a usual OPEN (it takes the first parameter's
+   * type for the extended marker: "stream has not enough bytes", 2/0; FRRouting/frr#22307), and a
+   * peer that spoke it reads it. Not on a board (LIFELINE_LEAN): its OPEN stays the usual one.
+   */
+  extended!: boolean;
+  /**
    * The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). Not
    * even assigned on a board without `fleet`: read only where LIFELINE_FLEET is not false.
    */
@@ -269,6 +277,7 @@ export class BgpSession implements OpenInfo {
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       this.stopped = false;
+      this.extended = false;
       this.incoming = (nowMs) => {
         if (!peer.passive || this.stopped) return false;
         if (this.state === SessionState.Established) {
@@ -459,6 +468,7 @@ export class BgpSession implements OpenInfo {
     // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) open.extended = this.extended;
     this.send(this.transmit, encodeOpen(this.transmit, 0, open));
     this.deadlineMs = nowMs + Limit.OpenHoldMs;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
