@@ -752,7 +752,7 @@ describe('BGP session FSM (sim HAL)', () => {
       expect(lines(rig, ' update handling=')).toHaveLength(10);
       rig.sim.runFor(61000);
       expect(lines(rig, 'bgp suppressed ')).toEqual([
-        'bgp suppressed event=update count=490 windowMs=60000',
+        'bgp suppressed event=update peer=127.0.0.2:1179 count=490 windowMs=60000',
       ]);
       expect(rig.speaker.throttle.suppressedTotal).toBe(490);
     });
@@ -775,8 +775,8 @@ describe('BGP session FSM (sim HAL)', () => {
       rig.sim.runFor(61000);
       // 999 replaced (the first found the session idle), 10 of them logged.
       expect(lines(rig, 'bgp suppressed ').sort()).toEqual([
-        'bgp suppressed event=connect count=989 windowMs=60000',
-        'bgp suppressed event=refused count=990 windowMs=60000',
+        'bgp suppressed event=connect peer=127.0.0.2:1179 count=989 windowMs=60000',
+        'bgp suppressed event=refused peer=127.0.0.2:1179 count=990 windowMs=60000',
       ]);
       expect(rig.session().state).toBe(SessionState.Established);
     });

@@ -92,6 +92,18 @@ export const enum Limit {
 export const WRITE_BYTES_MAX = Limit.WriteBytesMax;
 
 /**
+ * The kinds of line a peer can make a session write without bound, throttled per kind and peer:
+ * a connection that ends before Established (failed, closed, replaced), a connection refused
+ * while Established (RFC 4271 6.8), an UPDATE with errors.
+ */
+export const enum LogEvent {
+  Connect = 0,
+  Refused = 1,
+  Update = 2,
+  Kinds = 3,
+}
+
+/**
  * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
  * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
  */
@@ -239,6 +251,8 @@ export class BgpSession implements OpenInfo {
   incoming!: (nowMs: number) => boolean;
   /** `shutdown` was called: no incoming connection. Not on a board. */
   private stopped!: boolean;
+  /** The throttle's names of this peer's LogEvents (`update peer=NAME`...). Not on a board. */
+  private logEvents!: string[];
 
   constructor(readonly options: SessionOptions) {
     const peer = options.peer;
@@ -278,11 +292,12 @@ export class BgpSession implements OpenInfo {
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       this.stopped = false;
       this.extended = false;
+      this.logEvents = ['connect', 'refused', 'update'].map((kind) => kind + ' peer=' + this.name);
       this.incoming = (nowMs) => {
         if (!peer.passive || this.stopped) return false;
         if (this.state === SessionState.Established) {
           this.connectionsRefused++;
-          if (!this.held('refused', nowMs))
+          if (!this.held(LogEvent.Refused, nowMs))
             options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
           return false;
         }
@@ -338,7 +353,7 @@ export class BgpSession implements OpenInfo {
     // without bound) is throttled; the rest are the session's own events.
     const handshake = next === SessionState.Idle && previous !== SessionState.Established;
     if (handshake && (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN))
-      if (this.held('connect', nowMs)) return;
+      if (this.held(LogEvent.Connect, nowMs)) return;
     if (
       next === SessionState.Established ||
       previous === SessionState.Established ||
@@ -358,14 +373,15 @@ export class BgpSession implements OpenInfo {
   }
 
   /**
-   * Whether a line about what the peer did, of kind `event`, is to be held back (the speaker's
-   * throttle: at most THROTTLE_BURST a minute per kind, the rest counted). Not on a board.
+   * Whether a line about what the peer did, of kind `event` (LogEvent), is to be held back (the
+   * speaker's throttle: at most THROTTLE_BURST a minute per kind and peer, the rest counted, so
+   * that one peer's flood hides no other's lines). Not on a board.
    */
-  held(event: string, nowMs: number): boolean {
+  held(event: LogEvent, nowMs: number): boolean {
     // Folded away on a board, and with it the last call of `throttled` but the audit's own.
     if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
     const throttle = this.options.throttle;
-    return throttle !== undefined && throttled(throttle, event, nowMs);
+    return throttle !== undefined && throttled(throttle, this.logEvents[event]!, nowMs);
   }
 
   /** Runs the timers; returns the next deadline. */
@@ -663,7 +679,7 @@ function updateHandled(
     if ((error.handlings & 2) !== 0) session.treatAsWithdraw++;
     if ((error.handlings & 4) !== 0) session.afiSafiDisable++;
   }
-  if (session.held('update', nowMs)) return;
+  if (session.held(LogEvent.Update, nowMs)) return;
   let update = '';
   for (let i = offset; i < offset + length; i++)
     update += (frame[i]! < 16 ? '0' : '') + frame[i]!.toString(16);

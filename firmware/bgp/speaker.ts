@@ -26,6 +26,7 @@ import {
 import {
   BgpSession,
   Limit,
+  LogEvent,
   SESSION_STATE_NAMES,
   SessionState,
   type SessionOptions,
@@ -51,11 +52,6 @@ const enum Build {
    * variant order (two variants each: as4, as2).
    */
   Announcing = 3,
-  /**
-   * The kinds of line the sessions throttle (BgpSession `held`): `connect` (a connection that
-   * ends before Established), `refused` (a second connection), `update` (an UPDATE's errors).
-   */
-  LogEvents = 3,
 }
 
 /**
@@ -319,7 +315,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       this.listeners = [];
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
-      this.throttle = newThrottle(Build.LogEvents);
+      this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
     }
   }
 
