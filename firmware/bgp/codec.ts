@@ -260,20 +260,19 @@ export class BgpError {
   }
 
   /**
-   * Notes an error of a received UPDATE's attribute `foundType` (RFC 4271 6.3's `foundSubcode`
-   * names it) that calls for `approach`; the first of the strongest kind found is the one
-   * described (RFC 7606 3h). A session reset sets the NOTIFICATION too: its code and subcode, no
-   * data (as BIRD sends them: the data would be the whole attribute).
+   * Notes an error of a received UPDATE's attribute `type` (RFC 4271 6.3's `subcode` names it)
+   * that calls for `verdict`; the first of the strongest kind found is the one described (RFC
+   * 7606 3h). A session reset sets the NOTIFICATION too: its code and subcode, no data (as BIRD
+   * sends them: the data would be the whole attribute).
    */
-  found(approach: UpdateVerdict, foundSubcode: number, foundType: number): void {
-    // Names no caller has: the board build writes this in at its calls, where it shadows none of
-    // theirs (scripts/espruino-shrink.mjs, `captured`).
-    if (this.handlings < 1 << (approach - 1)) {
-      this.problem = foundSubcode;
-      this.attributeType = foundType;
-      if (approach === UpdateVerdict.SessionReset) this.set(ErrorCode.Update, foundSubcode);
+  found(verdict: UpdateVerdict, subcode: number, type: number): void {
+    const bit = 1 << (verdict - 1);
+    if (this.handlings < bit) {
+      this.problem = subcode;
+      this.attributeType = type;
+      if (verdict === UpdateVerdict.SessionReset) this.set(ErrorCode.Update, subcode);
     }
-    this.handlings |= 1 << (approach - 1);
+    this.handlings |= bit;
   }
 
   /** The strongest approach found (UpdateVerdict). */
@@ -720,24 +719,22 @@ export function parseOpen(
  * 4-byte path identifier (ADD-PATH, RFC 7911 3).
  */
 function checkNlri(
-  nlri: Uint8Array,
-  prefixAt: number,
-  nlriEnd: number,
-  prefixBitsMax: number,
-  withPathIds: boolean,
+  bytes: Uint8Array,
+  at: number,
+  end: number,
+  bitsMax: number,
+  pathIds: boolean,
 ): boolean {
-  // Names of its own, here and in validPath: the board build writes these in at their calls
-  // only where they shadow none of the caller's (scripts/espruino-shrink.mjs, `captured`).
-  while (prefixAt < nlriEnd) {
+  while (at < end) {
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      if (withPathIds) prefixAt += 4;
-      if (prefixAt >= nlriEnd) return false;
+      if (pathIds) at += 4;
+      if (at >= end) return false;
     }
-    const prefixBits = nlri[prefixAt]!;
-    if (prefixBits > prefixBitsMax) return false;
-    prefixAt += 1 + ((prefixBits + 7) >> 3);
+    const bits = bytes[at]!;
+    if (bits > bitsMax) return false;
+    at += 1 + ((bits + 7) >> 3);
   }
-  return prefixAt === nlriEnd;
+  return at === end;
 }
 
 /** What the checks of a received UPDATE depend on: what its session negotiated (a BgpSession). */
@@ -774,14 +771,14 @@ const ATTRIBUTE_RULES =
   '... W1w Wpw W4w O4w W4l W0d Tad Tcw ... ... ... ... ... Omr Omr ... TPn T8n';
 
 /** Path segments in [at, end) of `asBytes`-octet ASes: types 1-4, counts not 0 (RFC 7606 7.2). */
-function validPath(path: Uint8Array, segmentAt: number, pathEnd: number, asBytes: number): boolean {
-  while (segmentAt < pathEnd) {
-    const segmentType = path[segmentAt]!;
-    const count = path[segmentAt + 1]!;
-    if (segmentAt + 2 > pathEnd || segmentType < 1 || segmentType > 4 || count === 0) return false;
-    segmentAt += 2 + count * asBytes;
+function validPath(bytes: Uint8Array, at: number, end: number, asBytes: number): boolean {
+  while (at < end) {
+    const kind = bytes[at]!;
+    const count = bytes[at + 1]!;
+    if (at + 2 > end || kind < 1 || kind > 4 || count === 0) return false;
+    at += 2 + count * asBytes;
   }
-  return segmentAt === pathEnd;
+  return at === end;
 }
 
 /**
