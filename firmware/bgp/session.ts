@@ -660,9 +660,9 @@ export class BgpSession implements OpenInfo {
 
 /**
  * Counts `session`'s received UPDATE at `frame[offset]` by the approach each of its errors called
- * for (`verdict` the strongest), and logs that one (throttled) with the whole UPDATE, as RFC 7606
- * 6 asks (its NLRI are in it). A function of its own, not a method: a board counts and logs none
- * of it, and carries none of it.
+ * for, and logs the strongest (throttled) with the whole UPDATE, as RFC 7606 6 asks (its NLRI are
+ * in it). A function of its own, not a method: a board counts and logs none of it, and carries
+ * none of it.
  */
 function updateHandled(
   session: BgpSession,
