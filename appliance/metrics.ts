@@ -4,9 +4,9 @@
 
 import { RouteState } from '../firmware/announcer';
 import type { Authenticator } from '../firmware/auth';
-import { FAMILY_IPV4, FAMILY_IPV6 } from '../firmware/bgp/codec';
+import { FAMILY_IPV4, FAMILY_IPV6, HANDLING_NAMES } from '../firmware/bgp/codec';
 import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
-import type { BgpSpeaker } from '../firmware/bgp/speaker';
+import type { BgpSpeaker, PeerStatus } from '../firmware/bgp/speaker';
 import type { Lifeline } from '../firmware/lifeline';
 import { COUNTER_COUNT, COUNTER_NAMES, RTT_BUCKETS_MS } from '../firmware/probes';
 import { processMetrics, readProcessSample } from './process-metrics';
@@ -242,6 +242,7 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
     );
     for (const peer of peers)
       out.sample('bgp_updates_received_total', { peer: peer.peer }, peer.updatesReceived);
+    bgpErrorMetrics(out, peers, sources.speaker.throttle.suppressedTotal);
   }
   httpMetrics(out, sources.refusals);
   processMetrics(new Writer(out.lines, ''), readProcessSample());
@@ -256,4 +257,41 @@ function httpMetrics(out: Writer, refusals: HttpRefusals | undefined): void {
   );
   for (const reason of ['connections', 'method', 'unauthorized', 'busy'] as const)
     out.sample('http_refused_total', { reason }, refusals?.[reason] ?? 0);
+}
+
+/**
+ * What the speaker did about its peers' errors: the UPDATEs by RFC 7606 approach, the connections
+ * refused, and its lines held back by the throttle.
+ */
+function bgpErrorMetrics(out: Writer, peers: readonly PeerStatus[], suppressed: number): void {
+  out.family(
+    'bgp_update_errors_total',
+    'counter',
+    'Received UPDATEs with errors, by the RFC 7606 approach they called for (handling).',
+  );
+  for (const peer of peers) {
+    const counts = [
+      peer.attributeDiscard,
+      peer.treatAsWithdraw,
+      peer.afiSafiDisable,
+      peer.updateResets,
+    ];
+    for (let i = 0; i < counts.length; i++) {
+      const labels = { peer: peer.peer, handling: HANDLING_NAMES[i + 1]! };
+      out.sample('bgp_update_errors_total', labels, counts[i]!);
+    }
+  }
+  out.family(
+    'bgp_connections_refused_total',
+    'counter',
+    'Connections from the peer refused while its session was Established (RFC 4271 6.8).',
+  );
+  for (const peer of peers)
+    out.sample('bgp_connections_refused_total', { peer: peer.peer }, peer.connectionsRefused);
+  out.family(
+    'bgp_log_suppressed_total',
+    'counter',
+    'Lines about what BGP peers did held back by the throttle (counted in suppressed lines).',
+  );
+  out.sample('bgp_log_suppressed_total', {}, suppressed);
 }

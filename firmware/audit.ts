@@ -4,20 +4,26 @@
 // edge, a login); a record may allocate its line.
 //
 // Events a fault or a hostile input can repeat without bound (a pin that cannot be read, failed
-// logins, config problems) are throttled per event name (NAME/problem for `problem=` records):
-// AUDIT_BURST records per AUDIT_WINDOW_MS, the rest counted and reported as one `suppressed
-// event=NAME count=N` record when the window ends, so that a flood can neither push the real
-// events out of the ring nor wear the medium. Route events (boot, transition, routes, override)
-// are never throttled.
+// logins, config problems) are throttled per event name (NAME/problem for `problem=` records) by
+// the log throttle (firmware/throttle.ts): AUDIT_BURST records per AUDIT_WINDOW_MS, the rest
+// counted and reported as one `suppressed event=NAME count=N` record when the window ends, so that
+// a flood can neither push the real events out of the ring nor wear the medium. Route events
+// (boot, transition, routes, override) are never throttled.
 
-import { assert } from './assert';
 import type { Hal } from './hal';
-import { typed } from './slab';
+import {
+  initThrottle,
+  nextSuppressed,
+  THROTTLE_BURST,
+  THROTTLE_WINDOW_MS,
+  throttled,
+  type Throttle,
+} from './throttle';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
-export const AUDIT_BURST = 10;
-export const AUDIT_WINDOW_MS = 60 * 1000;
+export const AUDIT_BURST = THROTTLE_BURST;
+export const AUDIT_WINDOW_MS = THROTTLE_WINDOW_MS;
 const UNTHROTTLED = ['boot', 'transition', 'routes', 'override', 'suppressed'];
 /** `false` in a board build with neither console nor pin (build.mjs). */
 declare const LIFELINE_OVERRIDES: boolean | undefined;
@@ -29,36 +35,33 @@ declare const LIFELINE_OVERRIDES: boolean | undefined;
 const THROTTLED_NAMES_MAX =
   typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES ? 8 : 16;
 
-export class AuditLog {
+/**
+ * The audit log is a throttle (firmware/throttle.ts): `suppressedTotal` counts the records held
+ * back (for metrics), `pendingSuppressed` is the loop's cheap check before `flush`.
+ */
+export class AuditLog implements Throttle {
   private readonly ring: string[];
   private next: number;
   private count: number;
   /** Records that could not be written to storage (reported once in the log). */
   writeFailures: number;
-  /** Records held back by the throttle, in all (for metrics). */
-  suppressedTotal: number;
-  private readonly throttledNames: string[];
-  private readonly windowStartMs: Float64Array;
-  private readonly windowRecords: Uint16Array;
-  private readonly windowSuppressed: Uint32Array;
-  /** Throttled names with a count to report (0: nothing to flush; the loop checks it first). */
-  pendingSuppressed: number;
+  suppressedTotal!: number;
+  pendingSuppressed!: number;
+  throttledNames!: string[];
+  windowStartMs!: Float64Array;
+  windowRecords!: Uint16Array;
+  windowSuppressed!: Uint32Array;
 
   constructor(
     private readonly hal: Hal,
     private readonly capacity: number,
   ) {
+    initThrottle(this, THROTTLED_NAMES_MAX);
     this.ring = [];
     for (let i = 0; i < capacity; i++) this.ring.push('');
     this.next = 0;
     this.count = 0;
     this.writeFailures = 0;
-    this.suppressedTotal = 0;
-    this.throttledNames = [];
-    this.windowStartMs = typed(Float64Array, 8, THROTTLED_NAMES_MAX);
-    this.windowRecords = typed(Uint16Array, 2, THROTTLED_NAMES_MAX);
-    this.windowSuppressed = typed(Uint32Array, 4, THROTTLED_NAMES_MAX);
-    this.pendingSuppressed = 0;
     // No ring (a board without a console, where nothing reads it): nothing to read back either.
     const stored = hal.storage === null || capacity === 0 ? null : hal.storage.read(AUDIT_FILE);
     // Refused (a symbolic link) or unreadable: the ring says why, as the records that follow will
@@ -87,51 +90,26 @@ export class AuditLog {
     // Problems are throttled apart from the events they accompany: a pin that cannot be read must
     // not silence the pin's edges.
     const key = fields.indexOf('problem=') === 0 ? event + '/problem' : event;
-    if (!this.throttled(key, nowMs)) this.write(event, fields, nowMs);
+    if (UNTHROTTLED.indexOf(key) >= 0 || !throttled(this, key, nowMs))
+      this.write(event, fields, nowMs);
   }
 
   /** Reports the counts of windows that have ended. Cheap when there is nothing to report. */
   flush(nowMs: number): void {
-    if (this.pendingSuppressed === 0) return;
-    for (let i = 0; i < this.throttledNames.length; i++) {
-      if (this.windowSuppressed[i] === 0 || nowMs - this.windowStartMs[i]! < AUDIT_WINDOW_MS)
-        continue;
-      const count = this.windowSuppressed[i]!;
-      this.windowSuppressed[i] = 0;
-      this.pendingSuppressed--;
-      assert(this.pendingSuppressed >= 0, 'each pending count is flushed once');
-      this.write(
-        'suppressed',
-        'event=' + this.throttledNames[i] + ' count=' + count + ' windowMs=' + AUDIT_WINDOW_MS,
-        nowMs,
-      );
-    }
+    if (this.pendingSuppressed > 0) this.writeSuppressed(nowMs);
   }
 
   /**
-   * Counts `event` in its window; true when it is over the burst and must be held back. (Called
-   * once: the board build writes it in at its call.)
+   * Writes the reports of the windows that have ended. A method of its own, called only when
+   * there is one: on a board the build makes `nextSuppressed` a function at the start of the
+   * method whose loop calls it, and such a function lives on (in a cycle with the method's
+   * variables) until the next garbage collection; `flush` runs at every record.
    */
-  private throttled(event: string, nowMs: number): boolean {
-    if (UNTHROTTLED.indexOf(event) >= 0) return false;
-    let i = this.throttledNames.indexOf(event);
-    if (i < 0) {
-      if (this.throttledNames.length === THROTTLED_NAMES_MAX) return false;
-      i = this.throttledNames.push(event) - 1;
-      this.windowStartMs[i] = nowMs;
+  private writeSuppressed(nowMs: number): void {
+    for (let report = nextSuppressed(this, nowMs); report !== '';) {
+      this.write('suppressed', report, nowMs);
+      report = nextSuppressed(this, nowMs);
     }
-    if (nowMs - this.windowStartMs[i]! >= AUDIT_WINDOW_MS) {
-      this.windowStartMs[i] = nowMs;
-      this.windowRecords[i] = 0;
-    }
-    if (this.windowRecords[i]! < AUDIT_BURST) {
-      this.windowRecords[i] = this.windowRecords[i]! + 1;
-      return false;
-    }
-    if (this.windowSuppressed[i] === 0) this.pendingSuppressed++;
-    this.windowSuppressed[i] = this.windowSuppressed[i]! + 1;
-    this.suppressedTotal++;
-    return true;
   }
 
   private write(event: string, fields: string, nowMs: number): void {

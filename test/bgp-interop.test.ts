@@ -487,3 +487,81 @@ describe('interop matrix, TCP MD5 (RFC 2385): up with the right password, refuse
     },
   );
 });
+
+describe('interop matrix, FRR with extended-optional-parameters: its OPEN in RFC 9072 format (issue 20)', () => {
+  const ADDRESS = '127.0.13.13';
+  const servers: Dnsmasq[] = [];
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-interop-rfc9072-'));
+  let router: Router | null = null;
+  let lifeline: ChildProcess | null = null;
+  let log = '';
+
+  beforeAll(async () => {
+    const dnsPort = randomPort();
+    const dns = ['127.0.13.51', '127.0.13.52', '127.0.13.53'];
+    for (const address of dns) servers.push(await startDnsmasq(address, dnsPort));
+    const port = randomPort();
+    router = await startRouter({
+      kind: 'frr',
+      address: ADDRESS,
+      port,
+      as: 65000,
+      peerAddress: LOCAL,
+      peerAs: 65010,
+      extendedOptionalParameters: true,
+    });
+    const doc = document({ intervalMs: 100, timeoutMs: 80, fall: 3, rise: 2, quorum: 2 }) as any;
+    doc.services[0].prefixes = [V4, V6];
+    doc.services[0].backbone.targets = dnsTargets(dns, dnsPort);
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        {
+          address: ADDRESS,
+          port,
+          remoteAs: 65000,
+          holdTimeS: 9,
+          localAddress: LOCAL,
+          nextHopV4: '192.0.2.10',
+          nextHopV6: '2001:db8::10',
+        },
+      ],
+    };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
+    lifeline = spawn(
+      process.execPath,
+      // LIFELINE_BUNDLE: another build (an older one, to see the failure).
+      [
+        process.env['LIFELINE_BUNDLE'] ?? 'dist/lifeline.mjs',
+        'run',
+        '--config',
+        join(dir, 'config.json'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    lifeline.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  });
+
+  afterAll(async () => {
+    await stopProcess(lifeline);
+    await router?.stop();
+    for (const server of servers) await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('frr: Lifeline takes its OPEN (it refused it with 1/2), answers in the same format, and the session comes up', async () => {
+    const context = (): string =>
+      '\nlifeline log:\n' + log + '\nfrr log:\n' + router!.log().slice(-4000);
+    await waitFor(() => router!.established(), 15000, 'Established' + context());
+    await waitFor(
+      () => router!.route(V4) !== null && router!.route(V6) !== null,
+      8000,
+      'both routes' + context(),
+    );
+    // FRR 8.4 misreads the usual OPEN of the first connection (2/0); the second speaks its format.
+    expect(log).not.toMatch(/sent notification/);
+    expect(log.match(/received notification 2\/0/g)?.length ?? 0, context()).toBeLessThanOrEqual(1);
+  });
+});

@@ -669,6 +669,146 @@ describe('BGP session FSM (sim HAL)', () => {
     });
   });
 
+  describe('a hostile peer (issue 20): RFC 7606 handling, counted, logged through a throttle', () => {
+    const MARKER = 'ffffffffffffffffffffffffffffffff';
+    /** An UPDATE of the hex parts given: withdrawn routes, path attributes, NLRI. */
+    const update = (withdrawn: string, attributes: string, nlri = ''): Uint8Array => {
+      const body =
+        hex4(withdrawn.length / 2) + withdrawn + hex4(attributes.length / 2) + attributes;
+      const text = MARKER + hex4(19 + (body.length + nlri.length) / 2) + '02' + body + nlri;
+      return new Uint8Array(Buffer.from(text, 'hex'));
+    };
+    const ORIGIN = '40010100';
+    const AS_PATH = '40020602010000fdf2';
+    const NEXT_HOP = '400304c000020a';
+    const V4 = '20c0000235';
+    const MP_REACH =
+      '800e260002011020010db8000000000000000000000010008020010db8005300000000000000000053';
+    const lines = (rig: ReturnType<typeof bgpRig>, text: string): string[] =>
+      rig.sim.logged.filter((line) => line.includes(text));
+
+    it('answers a second MP_REACH_NLRI with NOTIFICATION 3/1, and logs the whole UPDATE', () => {
+      const rig = bgpRig({ rise: 1 });
+      establish(rig);
+      rig.sim.takeWritten(0);
+      const twice = update('', ORIGIN + AS_PATH + MP_REACH + MP_REACH);
+      rig.sim.deliver(0, twice);
+      expect(rig.session().state).toBe(SessionState.Idle);
+      expect(messages(rig.sim.takeWritten(0)).map(([, bytes]) => hex(bytes))).toEqual([
+        MARKER + '0015030301',
+      ]);
+      expect(rig.session().lastError).toBe('malformed-update attribute=14 (sent notification 3/1)');
+      expect(rig.speaker.status(rig.sim.timeMs)[0]).toMatchObject({ updateResets: 1 });
+      expect(lines(rig, ' update handling=')).toEqual([
+        'bgp peer=127.0.0.2:1179 update handling=session-reset attribute=14 error=3/1 ' +
+          '(update/malformed-attribute-list) update=' +
+          hex(twice),
+      ]);
+    });
+
+    it('answers a malformed MP_REACH_NLRI with 3/9 (before: the UPDATE and its withdrawals vanished)', () => {
+      const rig = bgpRig({ rise: 1 });
+      establish(rig);
+      rig.sim.takeWritten(0);
+      const broken = MP_REACH.replace('0080', '0081'); // a prefix of 129 bits
+      rig.sim.deliver(0, update(V4, ORIGIN + AS_PATH + broken));
+      expect(rig.session().state).toBe(SessionState.Idle);
+      expect(messages(rig.sim.takeWritten(0)).map(([, bytes]) => hex(bytes))).toEqual([
+        MARKER + '0015030309',
+      ]);
+    });
+
+    it('counts treat-as-withdraw, attribute discard and AFI/SAFI disable, and stays Established', () => {
+      const rig = bgpRig({ rise: 1 });
+      establish(rig);
+      rig.sim.takeWritten(0);
+      rig.sim.deliver(0, update('', '80010100' + AS_PATH + NEXT_HOP, V4)); // ORIGIN flags: 3c
+      rig.sim.deliver(0, update('', ORIGIN + AS_PATH + NEXT_HOP + '40060100', V4)); // 7.6
+      rig.sim.deliver(0, update(V4, 'c00f03000180')); // IPv4 VPN, flags: RFC 4760 7
+      expect(rig.session().state).toBe(SessionState.Established);
+      expect(types(rig.sim.takeWritten(0))).toEqual([]);
+      expect(rig.speaker.status(rig.sim.timeMs)[0]).toMatchObject({
+        updatesReceived: 3,
+        treatAsWithdraw: 1,
+        attributeDiscard: 1,
+        afiSafiDisable: 1,
+        updateResets: 0,
+      });
+      expect(lines(rig, ' update handling=').map((line) => line.split(' update=')[0])).toEqual([
+        'bgp peer=127.0.0.2:1179 update handling=treat-as-withdraw attribute=1 error=3/4 ' +
+          '(update/attribute-flags-error)',
+        'bgp peer=127.0.0.2:1179 update handling=attribute-discard attribute=6 error=3/5 ' +
+          '(update/attribute-length-error)',
+        'bgp peer=127.0.0.2:1179 update handling=afi-safi-disable attribute=15 error=3/9 ' +
+          '(update/optional-attribute-error)',
+      ]);
+    });
+
+    it('logs at most 10 of them a minute, then how many it held back', () => {
+      const rig = bgpRig({ rise: 1, holdTimeS: 90 });
+      establish(rig, 90);
+      for (let i = 0; i < 500; i++) rig.sim.deliver(0, update('', '80010100' + AS_PATH, V4));
+      expect(rig.session().treatAsWithdraw).toBe(500);
+      expect(lines(rig, ' update handling=')).toHaveLength(10);
+      rig.sim.runFor(61000);
+      expect(lines(rig, 'bgp suppressed ')).toEqual([
+        'bgp suppressed event=update peer=127.0.0.2:1179 count=490 windowMs=60000',
+      ]);
+      expect(rig.speaker.throttle.suppressedTotal).toBe(490);
+    });
+
+    it('throttles the lines of a connection flood, whether Established or not (43,000 lines before)', () => {
+      const rig = bgpRig({ rise: 1, passive: true, holdTimeS: 90 });
+      rig.sim.runFor(300);
+      // In the handshake: every new connection replaces the last, one line each before.
+      for (let i = 0; i < 1000; i++) expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(0);
+      expect(lines(rig, 'reason=replaced-by-new-connection')).toHaveLength(10);
+      rig.sim.takeWritten(0);
+      rig.sim.deliver(0, peerOpen(65000, 90));
+      rig.sim.deliver(0, keepalive());
+      expect(rig.session().state).toBe(SessionState.Established);
+      for (let i = 0; i < 1000; i++) expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(-1);
+      expect(lines(rig, 'refused=second-connection')).toHaveLength(10);
+      expect(rig.speaker.status(rig.sim.timeMs)[0]).toMatchObject({ connectionsRefused: 1000 });
+      // The session's own events are never held back.
+      expect(lines(rig, 'state=established')).toHaveLength(1);
+      rig.sim.runFor(61000);
+      // 999 replaced (the first found the session idle), 10 of them logged.
+      expect(lines(rig, 'bgp suppressed ').sort()).toEqual([
+        'bgp suppressed event=connect peer=127.0.0.2:1179 count=989 windowMs=60000',
+        'bgp suppressed event=refused peer=127.0.0.2:1179 count=990 windowMs=60000',
+      ]);
+      expect(rig.session().state).toBe(SessionState.Established);
+    });
+
+    it('takes an OPEN in the extended format of RFC 9072', () => {
+      const rig = bgpRig({ rise: 1 });
+      rig.sim.runFor(1);
+      rig.sim.takeWritten(0);
+      // Our own OPEN's capabilities, as FRR writes them with extended-optional-parameters.
+      const ours = hex(peerOpen(65000, 3));
+      const capabilities = ours.slice(2 * 31);
+      const size = capabilities.length / 2;
+      const body = ours.slice(38, 56) + 'ffff' + hex4(size + 3) + '02' + hex4(size) + capabilities;
+      const open = MARKER + hex4(19 + body.length / 2) + '01' + body;
+      rig.sim.deliver(0, new Uint8Array(Buffer.from(open, 'hex')));
+      expect(rig.session().state).toBe(SessionState.OpenConfirm);
+      rig.sim.deliver(0, keepalive());
+      expect(rig.session().state).toBe(SessionState.Established);
+      expect(rig.session().families).toBe(FAMILY_IPV4 | FAMILY_IPV6);
+      // A peer that spoke it is answered in it from the next connection on (FRR 8.4 with
+      // extended-optional-parameters refuses the usual OPEN with 2/0).
+      rig.sim.takeWritten(0);
+      rig.sim.deliver(0, new Uint8Array(Buffer.from(MARKER + '0015030200', 'hex')));
+      expect(rig.session().state).toBe(SessionState.Idle);
+      rig.sim.takeWritten(0);
+      rig.sim.runFor(2000);
+      const [type, next] = messages(rig.sim.takeWritten(0))[0]!;
+      expect(type).toBe(MessageType.Open);
+      expect(hex(next).slice(2 * 28, 2 * 31)).toBe('ffff00');
+    });
+  });
+
   it('survives 100,000 random and mutated messages: no exception escapes, every error is a NOTIFICATION', () => {
     const rig = bgpRig();
     const valid = [

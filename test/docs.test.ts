@@ -62,6 +62,9 @@ describe('docs/reference.md', () => {
       'bgp_session_state',
       'bgp_updates_sent_total',
       'bgp_updates_received_total',
+      'bgp_update_errors_total',
+      'bgp_connections_refused_total',
+      'bgp_log_suppressed_total',
     ])
       expect(REFERENCE).toContain('`lifeline_' + name + '`');
   });

@@ -158,6 +158,18 @@ describe('functions called from one place (or a few) written in there', () => {
     expect(text).toContain('function half');
   });
 
+  it('writes in a function whose own inner functions bind the names its caller declares too', () => {
+    // `half` is copied into both `quarter` and `f` (arrows binding `v`); `quarter` can then still
+    // go into `f`, which declares `v` as well: the `v` inside is the copy's own, not taken.
+    const source = iife(
+      'function half(v) { return v / 2; } function quarter(w) { return half(w) / 2; }' +
+        'function f() { const v = 8; return half(v) + quarter(v); } out.v = f();',
+    );
+    const { text } = inlineCalls(source, new Set());
+    expect(text).not.toContain('function quarter');
+    expect((run(text) as { v: number }).v).toBe(6);
+  });
+
   it('leaves a function whose names the call site would capture, or that reads `arguments`', () => {
     const source = iife(
       'const LIMIT = 5; function cap(v) { return Math.min(v, LIMIT); }' +

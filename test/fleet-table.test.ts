@@ -86,7 +86,13 @@ function table(maxSites = 4): FleetTable {
 /** Feeds `message` from `peer` (AS `peerAs`) into `fleet` as the speaker does. */
 function feed(fleet: FleetTable, peer: number, message: Uint8Array, addPath = 3, peerAs = 65000) {
   const error = new BgpError();
-  const verdict = checkUpdate(message, 0, message.length, true, error, addPath);
+  const verdict = checkUpdate(
+    message,
+    0,
+    message.length,
+    { as4: true, internal: false, addPath },
+    error,
+  );
   expect(verdict).not.toBe(UpdateVerdict.SessionReset);
   fleet.select(peer);
   const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
@@ -181,9 +187,9 @@ describe('ADD-PATH and received routes (codec)', () => {
     expect(readRoutes(empty, 0, empty.length, FROM, false, recorder)).toBe(true);
     expect(recorder.events).toEqual(['communities  origin=65000', 'end-of-rib']);
     const bad = update({ announce: BOTH(5), communities: [community(2)], badOrigin: true });
-    expect(checkUpdate(bad, 0, bad.length, true, new BgpError(), 3)).toBe(
-      UpdateVerdict.TreatAsWithdraw,
-    );
+    expect(
+      checkUpdate(bad, 0, bad.length, { as4: true, internal: false, addPath: 3 }, new BgpError()),
+    ).toBe(UpdateVerdict.TreatAsWithdraw);
     recorder.events = [];
     expect(readRoutes(bad, 0, bad.length, FROM, true, recorder)).toBe(true);
     expect(recorder.events).toEqual([
@@ -193,9 +199,15 @@ describe('ADD-PATH and received routes (codec)', () => {
     ]);
     // A path identifier the peer did not negotiate breaks the NLRI: the session resets.
     const withIds = update({ announce: [{ prefix: '192.0.2.53/32', pathId: 0x20000000 }] });
-    expect(checkUpdate(withIds, 0, withIds.length, true, new BgpError(), 0)).toBe(
-      UpdateVerdict.SessionReset,
-    );
+    expect(
+      checkUpdate(
+        withIds,
+        0,
+        withIds.length,
+        { as4: true, internal: false, addPath: 0 },
+        new BgpError(),
+      ),
+    ).toBe(UpdateVerdict.SessionReset);
     // An IPv6 prefix longer than 128 bits in MP_REACH: nothing is handed on.
     const longV6 = update({ announce: [{ prefix: '2001:db8:53::/48', pathId: 1 }] });
     longV6[longV6.length - 7] = 129;
@@ -347,7 +359,9 @@ describe('origin AS (codec)', () => {
       asPath: [65000, 4200000001],
       twoOctet: true,
     });
-    expect(checkUpdate(two, 0, two.length, false, new BgpError(), 0)).toBe(UpdateVerdict.Valid);
+    expect(
+      checkUpdate(two, 0, two.length, { as4: false, internal: false, addPath: 0 }, new BgpError()),
+    ).toBe(UpdateVerdict.Valid);
     recorder.events = [];
     expect(
       readRoutes(two, 0, two.length, { addPath: 0, as4: false, peerAs: 65000 }, false, recorder),

@@ -272,23 +272,38 @@ function declared(node) {
 }
 
 /**
- * Whether moving `fn`'s body to the call (inside the functions `around` it) would change what a
- * name in it means: a name it takes from the top level (the statements `top`) that one of those
- * functions declares too.
+ * The names function `fn` binds for its body: its parameters and what the body declares outside
+ * the functions inside it (block-scoped names too, as if the whole body were their scope), and
+ * with `named` a function expression's own name.
  */
-function captured(fn, around, top) {
-  // Its own names: parameters and what its body declares outside the functions inside it (a name
-  // used only inside one of those counts as taken from outside: cautious).
-  const own = new Set(fn.params.map((param) => param.name));
+function bindings(fn, named) {
+  const names = new Set();
+  for (const param of fn.params)
+    walk.full(param, (node) => node.type === 'Identifier' && names.add(node.name));
+  if (named && fn.type === 'FunctionExpression' && fn.id) names.add(fn.id.name);
   const visit = (node) => {
     if (node === null || typeof node !== 'object') return;
     if (Array.isArray(node)) return node.forEach(visit);
-    if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier') own.add(node.id.name);
-    if (/Declaration$/.test(node.type) && node.id?.type === 'Identifier') own.add(node.id.name);
+    if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier')
+      names.add(node.id.name);
+    if (/Declaration$/.test(node.type) && node.id?.type === 'Identifier') names.add(node.id.name);
     if (/Function|Class/.test(node.type)) return;
     for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
   };
   visit(fn.body);
+  return names;
+}
+
+/**
+ * Whether moving `fn`'s body to the call (inside the functions `around` it) would change what a
+ * name in it means: a name it takes from the top level (the statements `top`) that one of those
+ * functions declares too. A name is taken from outside when neither `fn` nor a function inside it
+ * around the name binds it (so the copies of one function written into both `fn` and a caller do
+ * not keep `fn` out).
+ */
+function captured(fn, around, top) {
+  const own = bindings(fn, false);
+  const inner = new Map();
   const free = new Set();
   walk.fullAncestor(fn.body, (node, _state, ancestors) => {
     if (node.type !== 'Identifier' || own.has(node.name)) return;
@@ -296,6 +311,11 @@ function captured(fn, around, top) {
     if (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) return;
     if (parent?.type === 'Property' && parent.key === node && !parent.computed && !parent.shorthand)
       return;
+    for (const ancestor of ancestors) {
+      if (!/Function/.test(ancestor.type)) continue;
+      if (!inner.has(ancestor)) inner.set(ancestor, bindings(ancestor, true));
+      if (inner.get(ancestor).has(node.name)) return;
+    }
     free.add(node.name);
   });
   for (const outer of around) {

@@ -48,7 +48,13 @@ export const enum OpenSubcode {
 }
 export const enum UpdateSubcode {
   MalformedAttributeList = 1,
+  MissingWellKnownAttribute = 3,
+  AttributeFlagsError = 4,
+  AttributeLengthError = 5,
+  InvalidOriginAttribute = 6,
+  OptionalAttributeError = 9,
   InvalidNetworkField = 10,
+  MalformedAsPath = 11,
 }
 export const enum CeaseSubcode {
   AdministrativeShutdown = 2,
@@ -147,16 +153,22 @@ const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
 export function describeNotification(bytes: Uint8Array, offset: number, length: number): string {
   const code = bytes[offset + HEADER_BYTES]!;
   const subcode = bytes[offset + HEADER_BYTES + 1]!;
-  const codeName = ERROR_CODE_NAMES[code] ?? 'unknown';
-  const subcodeName = (SUBCODE_NAMES[code] ?? [])[subcode] ?? '';
-  const text =
-    code + '/' + subcode + ' (' + codeName + (subcodeName === '' ? '' : '/' + subcodeName) + ')';
+  const text = describeError(code, subcode);
   const shutdown =
     code === ErrorCode.Cease &&
     (subcode === CeaseSubcode.AdministrativeShutdown ||
       subcode === CeaseSubcode.AdministrativeReset);
   if (!shutdown || shutdownMessage === null) return text;
   return text + shutdownMessage(bytes, offset + HEADER_BYTES + 2, offset + length);
+}
+
+/** An error's code and subcode for the log: `CODE/SUBCODE (code-name/subcode-name)`. */
+export function describeError(code: number, subcode: number): string {
+  const codeName = ERROR_CODE_NAMES[code] ?? 'unknown';
+  const subcodeName = (SUBCODE_NAMES[code] ?? [])[subcode] ?? '';
+  return (
+    code + '/' + subcode + ' (' + codeName + (subcodeName === '' ? '' : '/' + subcodeName) + ')'
+  );
 }
 
 /**
@@ -192,24 +204,81 @@ export const enum Family {
 export const FAMILY_IPV4 = Family.Ipv4;
 export const FAMILY_IPV6 = Family.Ipv6;
 
-/** A problem found in a received message, as the NOTIFICATION that answers it. */
+/**
+ * What a received UPDATE calls for (RFC 7606 2), weakest first: nothing, attribute discard (the
+ * attribute is dropped, the UPDATE goes on), treat-as-withdraw (its routes are withdrawn), AFI/SAFI
+ * disable (RFC 4760 7: that family's routes from the peer are ignored) and session reset (the
+ * NOTIFICATION, and the session drops). When an UPDATE has several errors the strongest decides
+ * (RFC 7606 3h).
+ */
+export const enum UpdateVerdict {
+  Valid = 0,
+  AttributeDiscard = 1,
+  TreatAsWithdraw = 2,
+  AfiSafiDisable = 3,
+  SessionReset = 4,
+}
+
+/** The approaches by UpdateVerdict, for the log and the metrics. */
+export const HANDLING_NAMES: readonly string[] = [
+  'none',
+  'attribute-discard',
+  'treat-as-withdraw',
+  'afi-safi-disable',
+  'session-reset',
+];
+
+/**
+ * A problem found in a received message: the NOTIFICATION that answers it (`code` 0: none), and
+ * for an UPDATE, every RFC 7606 approach its errors call for, with the strongest one's detail.
+ */
 export class BgpError {
   code = 0;
   subcode = 0;
   readonly data = typed(Uint8Array, 1, 8);
   dataLength = 0;
+  /** One bit per approach found, `1 << (UpdateVerdict - 1)`; SessionReset's for every `set`. */
+  handlings = 0;
+  /** The strongest error's UPDATE subcode, also when no NOTIFICATION is sent (for the log). */
+  problem = 0;
+  /** The type code of the attribute at fault, or 0 (none: the message's framing or NLRI). */
+  attributeType = 0;
 
   /**
-   * Sets the problem, with the low `bytes` bytes of `value` (up to 8: a length, a version, a type)
-   * as its data, none without. Returns false, for the caller to return.
+   * Sets the NOTIFICATION to send (the session resets), with the low `bytes` bytes of `value` (up
+   * to 4: a length, a version, a type) as its data, none without. Returns false, for the caller.
    */
   set(code: number, subcode: number, value?: number, bytes?: number): false {
     this.code = code;
     this.subcode = subcode;
+    this.problem = subcode;
+    this.handlings |= 1 << (UpdateVerdict.SessionReset - 1);
     this.dataLength = bytes ?? 0;
     for (let i = 0; i < this.dataLength; i++)
       this.data[i] = ((value ?? 0) >>> (8 * (this.dataLength - 1 - i))) & 0xff;
     return false;
+  }
+
+  /**
+   * Notes an error of a received UPDATE's attribute `type` (RFC 4271 6.3's `subcode` names it)
+   * that calls for `verdict`; the first of the strongest kind found is the one described (RFC
+   * 7606 3h). A session reset sets the NOTIFICATION too: its code and subcode, no data (as BIRD
+   * sends them: the data would be the whole attribute).
+   */
+  found(verdict: UpdateVerdict, subcode: number, type: number): void {
+    const bit = 1 << (verdict - 1);
+    if (this.handlings < bit) {
+      this.problem = subcode;
+      this.attributeType = type;
+      if (verdict === UpdateVerdict.SessionReset) this.set(ErrorCode.Update, subcode);
+    }
+    this.handlings |= bit;
+  }
+
+  /** The strongest approach found (UpdateVerdict). */
+  verdict(): UpdateVerdict {
+    const bits = this.handlings;
+    return bits >= 8 ? 4 : bits >= 4 ? 3 : bits >= 2 ? 2 : bits;
   }
 }
 
@@ -266,6 +335,11 @@ export interface OpenOptions {
   restarted?: boolean;
   /** ADD-PATH (RFC 7911): the families (of `families`) we can receive path identifiers for. */
   addPathReceive?: number;
+  /**
+   * RFC 9072's extended format, for a peer whose own OPEN came in it (see BgpSession). Not on a
+   * board, whose OPEN buffer has no room for the 4 octets more.
+   */
+  extended?: boolean;
 }
 
 /**
@@ -315,9 +389,16 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   at = putWord(target, at, options.localAs > 0xffff ? AS_TRANS : options.localAs);
   at = putWord(target, at, options.holdTimeS);
   for (let i = 0; i < 4; i++) target[at++] = options.routerId[i]!;
-  const parametersAt = at++;
+  // RFC 9072 2: Non-Ext OP Len and Non-Ext OP Type 255, then two-octet lengths.
+  const extended =
+    (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && options.extended === true;
+  if (extended) at = putWord(target, at, 0xffff);
+  const lengthBytes = extended ? 2 : 1;
+  const parametersAt = at;
+  at += lengthBytes;
   target[at++] = 2; // optional parameter: capabilities (RFC 5492)
-  const capabilitiesAt = at++;
+  const capabilitiesAt = at;
+  at += lengthBytes;
   for (const family of [Family.Ipv4, Family.Ipv6]) {
     if ((options.families & family) === 0) continue;
     target[at++] = 1; // multiprotocol: AFI, reserved, SAFI 1 (unicast)
@@ -337,8 +418,13 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
     const addPath = (options.addPathReceive ?? 0) & options.families;
     if (addPath !== 0) at = encodeAddPath(target, at, addPath);
   }
-  target[capabilitiesAt] = at - capabilitiesAt - 1;
-  target[parametersAt] = at - parametersAt - 1;
+  if (extended) {
+    putWord(target, capabilitiesAt, at - capabilitiesAt - 2);
+    putWord(target, parametersAt, at - parametersAt - 2);
+  } else {
+    target[capabilitiesAt] = at - capabilitiesAt - 1;
+    target[parametersAt] = at - parametersAt - 1;
+  }
   return finish(target, offset, at);
 }
 
@@ -545,6 +631,8 @@ export class OpenInfo {
    * `parseOpen` only where LIFELINE_FLEET is not false (a board without `fleet` has no ADD-PATH).
    */
   addPathSend!: number;
+  /** The OPEN came in RFC 9072's extended format. Not set on a board (LIFELINE_LEAN). */
+  extended!: boolean;
 }
 
 /** ADD-PATH entries (RFC 7911 4): the families the peer can send path identifiers for. */
@@ -580,17 +668,27 @@ export function parseOpen(
   if (info.holdTimeS === 1 || info.holdTimeS === 2)
     return error.set(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime);
   if (info.identifier === 0) return error.set(ErrorCode.Open, OpenSubcode.BadIdentifier);
-  const parametersLength = bytes[body + 9]!;
   let sawMultiprotocol = false;
   let at = body + 10;
-  if (at + parametersLength !== end)
+  // RFC 9072 2: a first parameter type of 255 (Non-Ext OP Type), after a non-zero length, says
+  // the extended format: the parameters' length in two octets follows, and each parameter's
+  // length is two octets too. An extended length that does not end with the message: 2/0.
+  const extended = bytes[body + 9] !== 0 && at < end && bytes[at] === 255;
+  if (extended && (at + 3 > end || at + 3 + word(bytes, at + 1) !== end))
+    return error.set(ErrorCode.Open, 0);
+  if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) info.extended = extended;
+  if (extended) at += 3;
+  else if (at + bytes[body + 9]! !== end)
     return error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
+  const headerBytes = extended ? 3 : 2;
   while (at < end) {
-    if (at + 2 > end || at + 2 + bytes[at + 1]! > end) return error.set(ErrorCode.Open, 0);
+    const size = extended ? word(bytes, at + 1) : bytes[at + 1]!;
+    if (at + headerBytes > end || at + headerBytes + size > end)
+      return error.set(ErrorCode.Open, 0);
     if (bytes[at] !== 2) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedParameter);
     // A capabilities parameter (RFC 5492): each capability in turn.
-    const parameterEnd = at + 2 + bytes[at + 1]!;
-    for (at += 2; at < parameterEnd; at += 2 + bytes[at + 1]!) {
+    const parameterEnd = at + headerBytes + size;
+    for (at += headerBytes; at < parameterEnd; at += 2 + bytes[at + 1]!) {
       if (at + 2 > parameterEnd || at + 2 + bytes[at + 1]! > parameterEnd)
         return error.set(ErrorCode.Open, 0);
       const code = bytes[at]!;
@@ -616,13 +714,6 @@ export function parseOpen(
   return true;
 }
 
-/** What a received UPDATE amounts to: nothing to do, or RFC 7606 treat-as-withdraw, or an error. */
-export const enum UpdateVerdict {
-  Valid = 0,
-  TreatAsWithdraw = 1,
-  SessionReset = 2,
-}
-
 /**
  * Skips the NLRI in [at, end); false when a prefix is malformed. `pathIds`: each prefix follows a
  * 4-byte path identifier (ADD-PATH, RFC 7911 3).
@@ -646,25 +737,181 @@ function checkNlri(
   return at === end;
 }
 
+/** What the checks of a received UPDATE depend on: what its session negotiated (a BgpSession). */
+export interface UpdateContext {
+  /** 4-octet AS numbers (RFC 6793): AS_PATH holds 4-octet ASes, and AS4_PATH is not expected. */
+  readonly as4: boolean;
+  /** An internal (iBGP) session, whose peer may send LOCAL_PREF (RFC 4271 5.1.5). */
+  readonly internal: boolean;
+  /**
+   * The families whose prefixes carry path identifiers (ADD-PATH, RFC 7911). Read only where
+   * LIFELINE_FLEET is not false (a board without `fleet` does not even assign it).
+   */
+  readonly addPath: number;
+}
+
 /**
- * Checks a received UPDATE (RFC 4271 6.3, RFC 7606). Framing errors that leave the rest unparseable
- * reset the session (`error` set); a malformed attribute is treat-as-withdraw.
+ * What RFC 7606 7 (and RFC 6793 6, for AS4_PATH and AS4_AGGREGATOR) asks of each attribute that
+ * Lifeline recognizes: a word of three letters per type code (type t at 4 t), '...' for a type it
+ * does not recognize and never checks (it reads none of them). The letters:
+ * 1. the Optional and Transitive bits it must have (RFC 7606 3c): W well-known 0x40, O optional
+ *    non-transitive 0x80, T optional transitive 0xC0;
+ * 2. its length: a digit, exactly that many octets; a 6, or 8 with 4-octet ASes (AGGREGATOR,
+ *    7.7); c a non-zero multiple of 4 (COMMUNITIES, 7.8); p path segments (AS_PATH, 7.2); P path
+ *    segments of 4-octet ASes, not empty (AS4_PATH); m the multiprotocol attributes, which are
+ *    checked on their own (RFC 7606 5.3, 7.11);
+ * 3. what a malformed one calls for: w treat-as-withdraw; d attribute discard; l (LOCAL_PREF,
+ *    7.5) discarded from an external peer whatever it holds, else w; n (RFC 6793 6) discarded
+ *    from a 4-octet speaker whatever it holds, else d; r session reset or AFI/SAFI disable (RFC
+ *    4760 7).
+ * Types: 1 ORIGIN, 2 AS_PATH, 3 NEXT_HOP, 4 MULTI_EXIT_DISC, 5 LOCAL_PREF, 6 ATOMIC_AGGREGATE, 7
+ * AGGREGATOR, 8 COMMUNITIES, 14 MP_REACH_NLRI, 15 MP_UNREACH_NLRI, 17 AS4_PATH, 18 AS4_AGGREGATOR.
+ */
+const ATTRIBUTE_RULES =
+  '... W1w Wpw W4w O4w W4l W0d Tad Tcw ... ... ... ... ... Omr Omr ... TPn T8n';
+
+/** Path segments in [at, end) of `asBytes`-octet ASes: types 1-4, counts not 0 (RFC 7606 7.2). */
+function validPath(bytes: Uint8Array, at: number, end: number, asBytes: number): boolean {
+  while (at < end) {
+    const kind = bytes[at]!;
+    const count = bytes[at + 1]!;
+    if (at + 2 > end || kind < 1 || kind > 4 || count === 0) return false;
+    at += 2 + count * asBytes;
+  }
+  return at === end;
+}
+
+/**
+ * The UPDATE subcode (RFC 4271 6.3) of what is wrong with the value at [value, value + size) of
+ * attribute `type`, by its ATTRIBUTE_SIZES rule; 0 when nothing is.
+ */
+function valueProblem(
+  bytes: Uint8Array,
+  type: number,
+  value: number,
+  size: number,
+  as4: boolean,
+): number {
+  const rule = ATTRIBUTE_RULES.charAt(4 * type + 1);
+  if (rule === 'p')
+    return validPath(bytes, value, value + size, as4 ? 4 : 2) ? 0 : UpdateSubcode.MalformedAsPath;
+  if (rule === 'P')
+    return size > 0 && validPath(bytes, value, value + size, 4)
+      ? 0
+      : UpdateSubcode.OptionalAttributeError;
+  const expected = rule === 'a' ? (as4 ? 8 : 6) : rule === 'c' ? size : Number(rule);
+  if (size !== expected || (rule === 'c' && (size === 0 || size % 4 !== 0)))
+    return UpdateSubcode.AttributeLengthError;
+  // RFC 4271 4.3: ORIGIN is 0 (IGP), 1 (EGP) or 2 (INCOMPLETE).
+  return type === 1 && bytes[value]! > 2 ? UpdateSubcode.InvalidOriginAttribute : 0;
+}
+
+/**
+ * What MP_REACH_NLRI (type 14) or MP_UNREACH_NLRI (15), its header at `at` and its value at
+ * [value, end), calls for (RFC 7606 5.3, 7.11): Valid, or for an incorrect one SessionReset or
+ * AfiSafiDisable.
+ */
+function checkMultiprotocol(
+  bytes: Uint8Array,
+  at: number,
+  value: number,
+  end: number,
+  context: UpdateContext,
+): UpdateVerdict {
+  // Shorter than AFI and SAFI: not even the family is known (RFC 7606 5.3).
+  if (end - value < 3) return UpdateVerdict.SessionReset;
+  const afi = word(bytes, value);
+  const family = bytes[value + 2] !== 1 ? 0 : afi === 1 ? Family.Ipv4 : afi === 2 ? Family.Ipv6 : 0;
+  // RFC 7606 5.3: flags other than RFC 4760's (optional non-transitive).
+  let correct = (bytes[at]! & 0xc0) === 0x80;
+  let nlri = value + 3;
+  if (bytes[at + 1] === 14) {
+    // RFC 7606 5.3, 7.11: at least a next hop length and the reserved octet, and a next hop of a
+    // length its family has (IPv6: global, or global and link-local); else the NLRI is lost.
+    const hopBytes = end - value < 5 ? -1 : bytes[value + 3]!;
+    if (family === Family.Ipv4) correct = correct && hopBytes === 4;
+    if (family === Family.Ipv6) correct = correct && (hopBytes === 16 || hopBytes === 32);
+    nlri = value + 5 + hopBytes;
+    correct = correct && hopBytes >= 0 && nlri <= end;
+  }
+  // RFC 7606 5.3: a prefix too long for its family, or the last one past the attribute's end.
+  const pathIds =
+    (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && (context.addPath & family) !== 0;
+  const bitsMax = family === Family.Ipv4 ? 32 : 128;
+  if (correct && family !== 0) correct = checkNlri(bytes, nlri, end, bitsMax, pathIds);
+  // Lifeline reads IPv4 and IPv6 unicast: it resets the session (RFC 4760 7 MAY), which every
+  // one of its routes survives (the fleet table starts again from the router's full table). Any
+  // other family it never reads: that one is disabled, as it already was, and the rest goes on.
+  if (correct) return UpdateVerdict.Valid;
+  return family !== 0 ? UpdateVerdict.SessionReset : UpdateVerdict.AfiSafiDisable;
+}
+
+/**
+ * Checks one attribute, its header at `at` and its value [value, value + size) (RFC 7606 3c, 7;
+ * RFC 6793 6), noting in `error` what a malformed one calls for.
+ */
+function checkAttribute(
+  bytes: Uint8Array,
+  at: number,
+  value: number,
+  size: number,
+  context: UpdateContext,
+  error: BgpError,
+): void {
+  const flags = bytes[at]!;
+  const type = bytes[at + 1]!;
+  if (4 * type >= ATTRIBUTE_RULES.length) return;
+  const expected = '.WOT'.indexOf(ATTRIBUTE_RULES.charAt(4 * type)) << 6;
+  if (expected === 0) return;
+  const handling = ATTRIBUTE_RULES.charAt(4 * type + 2);
+  let verdict: UpdateVerdict;
+  let problem: number = UpdateSubcode.OptionalAttributeError;
+  if (handling === 'r') {
+    verdict = checkMultiprotocol(bytes, at, value, value + size, context);
+  } else if ((handling === 'l' && !context.internal) || (handling === 'n' && context.as4)) {
+    // RFC 7606 7.5: LOCAL_PREF from an external peer; RFC 6793 6: AS4_PATH or AS4_AGGREGATOR
+    // from a 4-octet speaker. Discarded as they are.
+    verdict = UpdateVerdict.AttributeDiscard;
+    problem = 0;
+  } else if ((flags & 0xc0) !== expected) {
+    // RFC 7606 3c: the Optional or Transitive bit in conflict with the attribute's.
+    verdict = UpdateVerdict.TreatAsWithdraw;
+    problem = UpdateSubcode.AttributeFlagsError;
+  } else {
+    problem = valueProblem(bytes, type, value, size, context.as4);
+    const withdraw = handling === 'w' || handling === 'l';
+    verdict =
+      problem === 0
+        ? UpdateVerdict.Valid
+        : withdraw
+          ? UpdateVerdict.TreatAsWithdraw
+          : UpdateVerdict.AttributeDiscard;
+  }
+  if (verdict !== UpdateVerdict.Valid) error.found(verdict, problem, type);
+}
+
+/**
+ * Checks a received UPDATE (RFC 4271 6.3, as RFC 7606 revises it) in place. Returns the strongest
+ * approach its errors call for (RFC 7606 3h), each of them noted in `error` (`handlings`) and for
+ * a session reset the NOTIFICATION to send. Allocates nothing.
  */
 export function checkUpdate(
   bytes: Uint8Array,
   offset: number,
   length: number,
-  as4: boolean,
+  context: UpdateContext,
   error: BgpError,
-  addPath?: number,
 ): UpdateVerdict {
+  error.code = error.subcode = error.dataLength = error.handlings = 0;
+  error.problem = error.attributeType = 0;
   const pathIds =
     (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) &&
-    ((addPath ?? 0) & Family.Ipv4) !== 0;
+    (context.addPath & Family.Ipv4) !== 0;
   const end = offset + length;
   const withdrawnAt = offset + HEADER_BYTES + 2;
   const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
-  // The first framing error, as its NOTIFICATION subcode (0: none); the checks stop there.
+  // The first framing error, as its NOTIFICATION subcode (0: none); the checks stop there. RFC
+  // 7606 3b: lengths past the message; 3i: the withdrawn routes are checked as the NLRI are.
   let subcode = 0;
   if (withdrawnEnd + 2 > end) subcode = UpdateSubcode.MalformedAttributeList;
   else if (!checkNlri(bytes, withdrawnAt, withdrawnEnd, 32, pathIds))
@@ -672,38 +919,27 @@ export function checkUpdate(
   let at = withdrawnEnd + 2;
   const attributesEnd = subcode !== 0 ? end : at + word(bytes, withdrawnEnd);
   if (attributesEnd > end) subcode = UpdateSubcode.MalformedAttributeList;
-  let verdict = UpdateVerdict.Valid;
+  // Types 0-31 seen (the ones Lifeline recognizes are all below 32), and whether an attribute
+  // other than MP_UNREACH_NLRI came.
   let seen = 0;
+  let others = false;
   while (subcode === 0 && at < attributesEnd) {
     const headerBytes = (bytes[at]! & 0x10) !== 0 ? 4 : 3;
     if (at + headerBytes > attributesEnd) break;
     const type = bytes[at + 1]!;
     const size = headerBytes === 4 ? word(bytes, at + 2) : bytes[at + 2]!;
-    const value = at + headerBytes;
-    at = value + size;
-    // Past the attributes, or an MP_(UN)REACH_NLRI too short to read (RFC 7606 7.3/7.4).
-    if (at > attributesEnd || ((type === 14 || type === 15) && size < 3)) {
-      subcode = UpdateSubcode.MalformedAttributeList;
-      break;
-    }
-    if (type < 8) seen |= 1 << type;
-    // The attribute's value (RFC 7606 7): a malformed one makes the UPDATE treat-as-withdraw.
-    let valid = true;
-    if (type === 1) valid = size === 1 && bytes[value]! <= 2;
-    else if (type === 3 || type === 4 || type === 5) valid = size === 4;
-    else if (type === 8) valid = size % 4 === 0;
-    else if (type === 2 || type === 17) {
-      // AS_PATH or AS4_PATH: segments of a type 1-4 and a non-zero count of ASes each.
-      const asSize = type === 17 || as4 ? 4 : 2;
-      let segment = value;
-      while (valid && segment < at) {
-        const kind = bytes[segment]!;
-        valid = segment + 2 <= at && kind >= 1 && kind <= 4 && bytes[segment + 1] !== 0;
-        segment += 2 + bytes[segment + 1]! * asSize;
-      }
-      valid = valid && segment === at;
-    }
-    if (!valid) verdict = UpdateVerdict.TreatAsWithdraw;
+    const bit = type < 32 ? 1 << type : 0;
+    if (at + headerBytes + size > attributesEnd) subcode = UpdateSubcode.MalformedAttributeList;
+    else if ((seen & bit) !== 0) {
+      // RFC 7606 3g: a second MP_REACH_NLRI or MP_UNREACH_NLRI resets the session; a second of
+      // any other attribute is discarded (readRoutes takes the first COMMUNITIES).
+      if (type === 14 || type === 15) subcode = UpdateSubcode.MalformedAttributeList;
+      else error.found(UpdateVerdict.AttributeDiscard, UpdateSubcode.MalformedAttributeList, type);
+    } else checkAttribute(bytes, at, at + headerBytes, size, context, error);
+    if (subcode !== 0) error.attributeType = type;
+    seen |= bit;
+    others = others || type !== 15;
+    at += headerBytes + size;
   }
   if (subcode === 0 && at !== attributesEnd) subcode = UpdateSubcode.MalformedAttributeList;
   if (subcode === 0 && !checkNlri(bytes, attributesEnd, end, 32, pathIds))
@@ -712,9 +948,18 @@ export function checkUpdate(
     error.set(ErrorCode.Update, subcode);
     return UpdateVerdict.SessionReset;
   }
-  // RFC 7606 3(d): NLRI without the well-known mandatory ORIGIN, AS_PATH, NEXT_HOP.
-  if (attributesEnd < end && (seen & 0b1110) !== 0b1110) verdict = UpdateVerdict.TreatAsWithdraw;
-  return verdict;
+  // RFC 7606 3d: routes without ORIGIN or AS_PATH (and NLRI of their own without NEXT_HOP).
+  const reach = (seen & (1 << 14)) !== 0;
+  const missing = (attributesEnd < end ? 0b1110 : reach ? 0b0110 : 0) & ~seen;
+  if (missing !== 0) {
+    const type = (missing & 2) !== 0 ? 1 : (missing & 4) !== 0 ? 2 : 3;
+    error.found(UpdateVerdict.TreatAsWithdraw, UpdateSubcode.MissingWellKnownAttribute, type);
+  }
+  // RFC 7606 5.2: with nothing to withdraw (no reachable NLRI), an error that is not an
+  // attribute discard in attributes besides MP_UNREACH_NLRI resets the session.
+  if (attributesEnd === end && !reach && others && error.handlings > 1)
+    error.set(ErrorCode.Update, error.problem);
+  return error.verdict();
 }
 
 /**
@@ -798,32 +1043,38 @@ function readNlri(
 }
 
 /**
- * The MP_REACH_NLRI (type 14) or MP_UNREACH_NLRI (15) value at [at, end) for IPv6 unicast: its
- * NLRI to `sink` (null: only checked). Other families are ignored (true); false when malformed.
+ * The MP_REACH_NLRI (type 14) or MP_UNREACH_NLRI (15) value at [at, end) for IPv4 or IPv6
+ * unicast: its NLRI to `sink` (null: only checked), an MP_REACH_NLRI's as withdrawn with
+ * `withdrawAll` (RFC 7606 treat-as-withdraw). Other families are ignored (true: Lifeline never
+ * asks for them); false when malformed.
  */
 function readMultiprotocol(
   bytes: Uint8Array,
   type: number,
   at: number,
   end: number,
-  pathIds: boolean,
+  addPath: number,
+  withdrawAll: boolean,
   sink: RouteSink | null,
 ): boolean {
-  if (word(bytes, at) !== 2 || bytes[at + 2] !== 1) return true;
+  const afi = word(bytes, at);
+  if (bytes[at + 2] !== 1 || (afi !== 1 && afi !== 2)) return true;
   let nlri = at + 3;
   if (type === 14) {
     if (nlri >= end) return false;
     nlri += 1 + bytes[nlri]! + 1; // next hop length, next hop, reserved (RFC 4760 3)
     if (nlri > end) return false;
   }
-  return readNlri(bytes, nlri, end, 6, pathIds, type === 14, sink);
+  const pathIds = (addPath & (afi === 1 ? Family.Ipv4 : Family.Ipv6)) !== 0;
+  return readNlri(bytes, nlri, end, afi === 1 ? 4 : 6, pathIds, type === 14 && !withdrawAll, sink);
 }
 
 /**
  * The routes of an UPDATE that `checkUpdate` did not refuse, to `sink`: withdrawn routes, then
  * MP_UNREACH, MP_REACH and the IPv4 NLRI; with `treatAsWithdraw` (RFC 7606) every prefix is
- * withdrawn. `from`: the session's path identifiers and AS number size. Every prefix is checked
- * before any is handed on; false (nothing handed) when one is malformed. Allocates nothing.
+ * withdrawn. `from`: the session's path identifiers and AS number size. Of attributes that come
+ * more than once, the first counts (RFC 7606 3g). Every prefix is checked before any is handed on;
+ * false (nothing handed) when one is malformed. Allocates nothing.
  */
 export function readRoutes(
   bytes: Uint8Array,
@@ -835,7 +1086,6 @@ export function readRoutes(
 ): boolean {
   const end = offset + length;
   const v4Ids = (from.addPath & Family.Ipv4) !== 0;
-  const v6Ids = (from.addPath & Family.Ipv6) !== 0;
   const withdrawnAt = offset + HEADER_BYTES + 2;
   const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
   const attributesAt = withdrawnEnd + 2;
@@ -859,7 +1109,7 @@ export function readRoutes(
       const valueLength = extended ? word(bytes, at + 2) : bytes[at + 2]!;
       const value = at + (extended ? 4 : 3);
       at = value + valueLength;
-      if (type === 8 && !treatAsWithdraw) {
+      if (type === 8 && !treatAsWithdraw && communitiesAt === 0) {
         communitiesAt = value;
         communitiesLength = valueLength;
       }
@@ -870,11 +1120,8 @@ export function readRoutes(
       else if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
         if (type === 17 && !from.as4 && origin === AS_TRANS) origin = originAs(bytes, value, at, 4);
       if (type !== 14 && type !== 15) continue;
-      const mpSink = target !== null && type === 14 && treatAsWithdraw ? null : target;
-      if (!readMultiprotocol(bytes, type, value, at, v6Ids, mpSink)) return false;
-      // Treat-as-withdraw: the reachable prefixes go too.
-      if (mpSink === null && target !== null)
-        readMultiprotocolWithdraw(bytes, value, at, v6Ids, target);
+      if (!readMultiprotocol(bytes, type, value, at, from.addPath, treatAsWithdraw, target))
+        return false;
     }
     if (!readNlri(bytes, attributesEnd, end, 4, v4Ids, !treatAsWithdraw, target)) return false;
   }
@@ -886,19 +1133,6 @@ export function readRoutes(
   )
     sink.endOfRibReceived();
   return true;
-}
-
-/** MP_REACH_NLRI's prefixes, withdrawn (RFC 7606 treat-as-withdraw). */
-function readMultiprotocolWithdraw(
-  bytes: Uint8Array,
-  at: number,
-  end: number,
-  pathIds: boolean,
-  sink: RouteSink,
-): void {
-  if (word(bytes, at) !== 2 || bytes[at + 2] !== 1) return;
-  const nlri = at + 3 + 1 + bytes[at + 3]! + 1;
-  readNlri(bytes, nlri, end, 6, pathIds, false, sink);
 }
 
 /** The attributes in [at, end) are exactly one MP_UNREACH_NLRI without prefixes. */

@@ -12,6 +12,7 @@ import {
   CeaseSubcode,
   checkHeader,
   checkUpdate,
+  describeError,
   describeNotification,
   encodeKeepalive,
   encodeNotification,
@@ -25,9 +26,11 @@ import {
   OpenSubcode,
   type OpenOptions,
   parseOpen,
+  HANDLING_NAMES,
   UpdateVerdict,
 } from './codec';
 import { typed } from '../slab';
+import { throttled, type Throttle } from '../throttle';
 
 export const enum SessionState {
   Idle = 0,
@@ -89,6 +92,18 @@ export const enum Limit {
 export const WRITE_BYTES_MAX = Limit.WriteBytesMax;
 
 /**
+ * The kinds of line a peer can make a session write without bound, throttled per kind and peer:
+ * a connection that ends before Established (failed, closed, replaced), a connection refused
+ * while Established (RFC 4271 6.8), an UPDATE with errors.
+ */
+export const enum LogEvent {
+  Connect = 0,
+  Refused = 1,
+  Update = 2,
+  Kinds = 3,
+}
+
+/**
  * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
  * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
  */
@@ -146,6 +161,12 @@ export interface SessionOptions {
    * Set after the literal, and only with `fleet`: a board without it carries no key.
    */
   addPathReceive?: number;
+  /**
+   * The throttle of the lines about what a peer did (the speaker's, shared by its sessions):
+   * connections, malformed UPDATEs. Set after the literal, not on a board (LIFELINE_LEAN), which
+   * logs none of those lines.
+   */
+  throttle?: Throttle;
 }
 
 /**
@@ -160,11 +181,21 @@ export class BgpSession implements OpenInfo {
   families: number;
   holdTimeS: number;
   as4: boolean;
+  /** An internal (iBGP) session: the peer's AS is ours (what UPDATEs may carry, RFC 7606 7.5). */
+  internal: boolean;
   /** The peer's AS number, BGP identifier, route refresh and ADD-PATH Send capabilities. */
   peerAs!: number;
   identifier!: number;
   routeRefresh!: boolean;
   addPathSend!: number;
+  /**
+   * The peer's last OPEN came in RFC 9072's extended format: ours to it do too from then on. RFC
+   * 9072 wants the usual format below 255 octets of parameters, but FRR (8.4 to 10.x at least)
+   * with `extended-optional-parameters` misreads a usual OPEN (it takes the first parameter's
+   * type for the extended marker: "stream has not enough bytes", 2/0; FRRouting/frr#22307), and a
+   * peer that spoke it reads it. Not on a board (LIFELINE_LEAN): its OPEN stays the usual one.
+   */
+  extended!: boolean;
   /**
    * The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). Not
    * even assigned on a board without `fleet`: read only where LIFELINE_FLEET is not false.
@@ -178,7 +209,15 @@ export class BgpSession implements OpenInfo {
   lastError!: string;
   updatesSent!: number;
   updatesReceived!: number;
+  /**
+   * UPDATEs whose errors called for each RFC 7606 approach (an UPDATE with several counts once
+   * per approach; a session reset only as that), and connections refused (RFC 4271 6.8).
+   */
+  attributeDiscard!: number;
   treatAsWithdraw!: number;
+  afiSafiDisable!: number;
+  updateResets!: number;
+  connectionsRefused!: number;
   establishedCount!: number;
   private readonly stream: StreamSocket;
   private readonly transmit: Uint8Array;
@@ -188,7 +227,8 @@ export class BgpSession implements OpenInfo {
   private skipBytes: number;
   /** UPDATEs larger than the frame, consumed unchecked. Not on a board (nothing reads it there). */
   updatesUnchecked!: number;
-  private readonly error: BgpError;
+  /** The last problem found in a received message (for the NOTIFICATION, the counts, the log). */
+  readonly error: BgpError;
   private readonly random: Uint8Array;
   private retryAtMs: number;
   private deadlineMs: number;
@@ -211,6 +251,8 @@ export class BgpSession implements OpenInfo {
   incoming!: (nowMs: number) => boolean;
   /** `shutdown` was called: no incoming connection. Not on a board. */
   private stopped!: boolean;
+  /** The throttle's names of this peer's LogEvents (`update peer=NAME`...). Not on a board. */
+  private logEvents!: string[];
 
   constructor(readonly options: SessionOptions) {
     const peer = options.peer;
@@ -221,16 +263,9 @@ export class BgpSession implements OpenInfo {
     this.families = 0;
     this.holdTimeS = 0;
     this.as4 = false;
+    this.internal = false;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) this.addPath = 0;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-      this.establishedAtMs = 0;
-      this.lastError = '';
-      this.updatesSent = 0;
-      this.updatesReceived = 0;
-      this.treatAsWithdraw = 0;
-      this.establishedCount = 0;
-      this.updatesUnchecked = 0;
-    }
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.zeroStatistics();
     this.transmit = typed(
       Uint8Array,
       1,
@@ -256,10 +291,14 @@ export class BgpSession implements OpenInfo {
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       this.stopped = false;
+      this.extended = false;
+      this.logEvents = ['connect', 'refused', 'update'].map((kind) => kind + ' peer=' + this.name);
       this.incoming = (nowMs) => {
         if (!peer.passive || this.stopped) return false;
         if (this.state === SessionState.Established) {
-          options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
+          this.connectionsRefused++;
+          if (!this.held(LogEvent.Refused, nowMs))
+            options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
           return false;
         }
         if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
@@ -283,6 +322,21 @@ export class BgpSession implements OpenInfo {
     });
   }
 
+  /** The statistics start at nothing (in the constructor: every field there). Not on a board. */
+  private zeroStatistics(): void {
+    this.establishedAtMs = 0;
+    this.lastError = '';
+    this.updatesSent = 0;
+    this.updatesReceived = 0;
+    this.attributeDiscard = 0;
+    this.treatAsWithdraw = 0;
+    this.afiSafiDisable = 0;
+    this.updateResets = 0;
+    this.connectionsRefused = 0;
+    this.establishedCount = 0;
+    this.updatesUnchecked = 0;
+  }
+
   private enter(next: SessionState, nowMs: number, reason: string): void {
     const previous = this.state;
     assert(next !== previous, 'a session transition changes the state');
@@ -295,6 +349,11 @@ export class BgpSession implements OpenInfo {
       }
       this.backoffMs = Limit.BackoffMinMs;
     }
+    // A connection that ends before Established (refused, closed, replaced: a peer can make those
+    // without bound) is throttled; the rest are the session's own events.
+    const handshake = next === SessionState.Idle && previous !== SessionState.Established;
+    if (handshake && (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN))
+      if (this.held(LogEvent.Connect, nowMs)) return;
     if (
       next === SessionState.Established ||
       previous === SessionState.Established ||
@@ -311,6 +370,18 @@ export class BgpSession implements OpenInfo {
           reason,
       );
     }
+  }
+
+  /**
+   * Whether a line about what the peer did, of kind `event` (LogEvent), is to be held back (the
+   * speaker's throttle: at most THROTTLE_BURST a minute per kind and peer, the rest counted, so
+   * that one peer's flood hides no other's lines). Not on a board.
+   */
+  held(event: LogEvent, nowMs: number): boolean {
+    // Folded away on a board, and with it the last call of `throttled` but the audit's own.
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
+    const throttle = this.options.throttle;
+    return throttle !== undefined && throttled(throttle, this.logEvents[event]!, nowMs);
   }
 
   /** Runs the timers; returns the next deadline. */
@@ -413,6 +484,7 @@ export class BgpSession implements OpenInfo {
     // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
       if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) open.extended = this.extended;
     this.send(this.transmit, encodeOpen(this.transmit, 0, open));
     this.deadlineMs = nowMs + Limit.OpenHoldMs;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
@@ -523,12 +595,14 @@ export class BgpSession implements OpenInfo {
       return;
     }
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesReceived++;
-    const addPath = typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET ? this.addPath : 0;
-    const verdict = checkUpdate(frame, offset, length, this.as4, this.error, addPath);
-    if (verdict === UpdateVerdict.SessionReset) return this.fail(nowMs, 'malformed-update');
-    const malformed = verdict === UpdateVerdict.TreatAsWithdraw;
+    const error = this.error;
+    const verdict = checkUpdate(frame, offset, length, this, error);
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      if (malformed) this.treatAsWithdraw++;
+      if (verdict !== UpdateVerdict.Valid) updateHandled(this, frame, offset, length, nowMs);
+    if (verdict === UpdateVerdict.SessionReset)
+      return this.fail(nowMs, 'malformed-update attribute=' + error.attributeType);
+    // Treat-as-withdraw also beside a stronger AFI/SAFI disable (of a family never read).
+    const malformed = (error.handlings & (1 << (UpdateVerdict.TreatAsWithdraw - 1))) !== 0;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const owner = this.options.owner;
       if (owner.updateReceived !== undefined)
@@ -549,6 +623,7 @@ export class BgpSession implements OpenInfo {
       this.error.set(ErrorCode.Open, OpenSubcode.BadPeerAs, peerAs > 0xffff ? 23456 : peerAs, 2);
       return this.fail(nowMs, 'bad-peer-as ' + peerAs + ' (expected ' + peer.remoteAs + ')');
     }
+    this.internal = peerAs === this.options.localAs;
     this.families &= this.options.families;
     if (this.families === 0) {
       return this.fail(
@@ -581,4 +656,44 @@ export class BgpSession implements OpenInfo {
     this.retryAtMs = Infinity;
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = true;
   }
+}
+
+/**
+ * Counts `session`'s received UPDATE at `frame[offset]` by the approach each of its errors called
+ * for, and logs the strongest (throttled) with the whole UPDATE, as RFC 7606 6 asks (its NLRI are
+ * in it). A function of its own, not a method: a board counts and logs none of it, and carries
+ * none of it.
+ */
+function updateHandled(
+  session: BgpSession,
+  frame: Uint8Array,
+  offset: number,
+  length: number,
+  nowMs: number,
+): void {
+  const error = session.error;
+  const verdict = error.verdict();
+  if (verdict === UpdateVerdict.SessionReset) session.updateResets++;
+  else {
+    if ((error.handlings & 1) !== 0) session.attributeDiscard++;
+    if ((error.handlings & 2) !== 0) session.treatAsWithdraw++;
+    if ((error.handlings & 4) !== 0) session.afiSafiDisable++;
+  }
+  if (session.held(LogEvent.Update, nowMs)) return;
+  let update = '';
+  for (let i = offset; i < offset + length; i++)
+    update += (frame[i]! < 16 ? '0' : '') + frame[i]!.toString(16);
+  const problem = error.problem;
+  session.options.hal.log(
+    'bgp peer=' +
+      session.name +
+      ' update handling=' +
+      HANDLING_NAMES[verdict] +
+      ' attribute=' +
+      error.attributeType +
+      ' error=' +
+      (problem === 0 ? 'unexpected-attribute' : describeError(ErrorCode.Update, problem)) +
+      ' update=' +
+      update,
+  );
 }

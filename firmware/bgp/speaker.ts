@@ -26,12 +26,14 @@ import {
 import {
   BgpSession,
   Limit,
+  LogEvent,
   SESSION_STATE_NAMES,
   SessionState,
   type SessionOptions,
   type SessionOwner,
 } from './session';
 import { typed } from '../slab';
+import { newThrottle, nextSuppressed, type Throttle } from '../throttle';
 
 /**
  * The speaker's numbers. A const enum: esbuild writes each where it is used, and a board keeps no
@@ -101,7 +103,13 @@ export interface PeerStatus {
   readonly lastError: string;
   readonly updatesSent: number;
   readonly updatesReceived: number;
+  /** UPDATEs whose errors called for each RFC 7606 approach (BgpSession's counts). */
+  readonly attributeDiscard: number;
   readonly treatAsWithdraw: number;
+  readonly afiSafiDisable: number;
+  readonly updateResets: number;
+  /** Connections from the peer refused while its session was Established (RFC 4271 6.8). */
+  readonly connectionsRefused: number;
   readonly establishedCount: number;
 }
 
@@ -175,7 +183,11 @@ function peerStatus(sessions: readonly BgpSession[], nowMs: number): PeerStatus[
     lastError: session.lastError,
     updatesSent: session.updatesSent,
     updatesReceived: session.updatesReceived,
+    attributeDiscard: session.attributeDiscard,
     treatAsWithdraw: session.treatAsWithdraw,
+    afiSafiDisable: session.afiSafiDisable,
+    updateResets: session.updateResets,
+    connectionsRefused: session.connectionsRefused,
     establishedCount: session.establishedCount,
   }));
 }
@@ -202,6 +214,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   streamIncoming!: (listenerId: number, address: string) => number;
   /** The listeners, for the stop. Not on a board. */
   private listeners!: StreamListener[];
+  /**
+   * The throttle of the sessions' lines about what their peers did (connections, malformed
+   * UPDATEs), its `suppressedTotal` for the metrics. Not on a board, which logs none of them.
+   */
+  readonly throttle!: Throttle;
   private readonly state: Uint8Array;
   private readonly decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -299,6 +316,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
       this.listeners = [];
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
+      this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
     }
   }
 
@@ -373,6 +391,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       // Set after the literal: a board without graceful restart carries no key for it.
       if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
         options.restartTimeS = announcer.restartTimeS;
+      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) options.throttle = this.throttle;
       // ADD-PATH receive only with `fleet`: the table is what reads the paths.
       if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
         if (this.fleet !== null) options.addPathReceive = families;
@@ -512,6 +531,14 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.serviceStateChanged(s, RouteState.Withdrawn, true);
     }
     if (gshut && this.stopping && next === Infinity) this.finishStop(nowMs);
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      const throttle = this.throttle;
+      if (throttle.pendingSuppressed > 0)
+        for (let line = nextSuppressed(throttle, nowMs); line !== '';) {
+          this.hal.log('bgp suppressed ' + line);
+          line = nextSuppressed(throttle, nowMs);
+        }
+    }
     for (let i = 0; i < this.sessions.length; i++)
       next = Math.min(next, this.sessions[i]!.tick(nowMs));
     return next;

@@ -27,6 +27,8 @@ export interface RouterOptions {
   readonly connectPort?: number;
   /** TCP MD5 (RFC 2385) secret. */
   readonly password?: string;
+  /** FRR only: its OPEN in RFC 9072's extended format (`extended-optional-parameters`). */
+  readonly extendedOptionalParameters?: boolean;
 }
 
 /** A route as the router holds it. */
@@ -202,6 +204,7 @@ class FrrRouter extends BaseRouter {
         ? ` neighbor ${n} passive`
         : ` neighbor ${n} port ${o.connectPort}`,
       o.password === undefined ? '' : ` neighbor ${n} password ${o.password}`,
+      o.extendedOptionalParameters === true ? ` neighbor ${n} extended-optional-parameters` : '',
       ' address-family ipv4 unicast',
       `  neighbor ${n} activate`,
       ' exit-address-family',
