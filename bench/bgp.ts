@@ -6,7 +6,7 @@ import { createServer, Socket, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
 import { RouteState } from '../firmware/announcer';
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { encodeKeepalive, encodeOpen, FAMILY_IPV4, FAMILY_IPV6 } from '../firmware/bgp/codec';
 import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { BgpSpeaker } from '../firmware/bgp/speaker';
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';

@@ -11,7 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { SessionState } from '../firmware/bgp/session';
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Console } from '../firmware/console';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';

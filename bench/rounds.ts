@@ -1,7 +1,8 @@
 // A probe round of the firmware on the Node HAL, driven one round at a time, and the config it
 // probes with: shared by the round benchmark and the allocation measurement.
 
-import { readConfig, type Config } from '../firmware/config';
+import { type Config } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { DecisionEngine } from '../firmware/decision';
 import type { HalClient } from '../firmware/hal';
 import { ProbeTable } from '../firmware/probes';

@@ -247,7 +247,13 @@ function exposedSecrets(path, settings) {
  */
 export async function validatedConfig(path) {
   const bundled = await esbuild.build({
-    entryPoints: ['firmware/config.ts'],
+    stdin: {
+      contents:
+        "export { parseConfigText } from './config/validate';" +
+        "export { espruinoProblems } from './config/board';",
+      resolveDir: '.',
+      loader: 'ts',
+    },
     bundle: true,
     format: 'esm',
     platform: 'neutral',

@@ -2,7 +2,7 @@
 // 2. Only `run` and `check-config` are loaded at start-up; every other command is imported when it
 // is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
 
-import { configNotes } from '../firmware/config';
+import { configNotes } from '../config/validate';
 import { loadConfig, run } from '../appliance/run';
 
 const USAGE = `usage: lifeline COMMAND [OPTIONS]

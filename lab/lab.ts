@@ -13,7 +13,8 @@ import { performance } from 'node:perf_hooks';
 
 import { Authenticator, hashCode } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
-import { readConfig, type Config } from '../firmware/config';
+import { type Config } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Console } from '../firmware/console';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';

@@ -24,7 +24,8 @@
 import { parsePrefix, type Prefix } from '../firmware/address';
 import { ExaBgpAnnouncer, RouteState } from '../firmware/announcer';
 import { FAMILY_IPV4, FAMILY_IPV6 } from '../firmware/bgp/codec';
-import { FLEET_SETTLE_MS, readConfig, type Config } from '../firmware/config';
+import { type Config } from '../firmware/config';
+import { FLEET_SETTLE_MS, readConfig } from '../config/validate';
 import { AutoState } from '../firmware/decision';
 import { FleetTable, type FleetView } from '../firmware/fleet';
 import { Lifeline } from '../firmware/lifeline';

@@ -7,7 +7,8 @@
 import { ExaBgpAnnouncer, type Announcer } from '../firmware/announcer';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Authenticator, hashCode } from '../firmware/auth';
-import { readConfig, type Config } from '../firmware/config';
+import { type Config } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Console } from '../firmware/console';
 import { HmacSha256, toHex, fromHex } from '../firmware/crypto';
 import { Lifeline } from '../firmware/lifeline';

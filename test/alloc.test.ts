@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import { Behaviour, SimHal } from '../hal/sim/index';
 import { addPathPeerOpen, update } from './support/updates';

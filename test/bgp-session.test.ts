@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { parsePrefix, type Prefix } from '../firmware/address';
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import {
   BgpError,
   checkHeader,

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { formatIPv6, parseAddress, parsePrefix } from '../firmware/address';
-import { parseConfigText, readConfig } from '../firmware/config';
+import { parseConfigText, readConfig } from '../config/validate';
 import { document, SPEC_EXAMPLE } from './helpers';
 
 describe('config', () => {

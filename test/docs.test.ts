@@ -12,7 +12,7 @@ import { dirname, join, normalize } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
-import { CONFIG_KEYS, parseConfigText, readConfig } from '../firmware/config';
+import { CONFIG_KEYS, parseConfigText, readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import { SimHal } from '../hal/sim/index';
 import { renderMetrics } from '../appliance/metrics';

@@ -11,7 +11,8 @@ import * as esbuild from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 import { buildEspruino, espruinoOptions, validatedConfig } from '../build/targets.mjs';
-import { BOARD_KEYS, CONFIG_KEYS, keyPath } from '../firmware/config';
+import { CONFIG_KEYS } from '../config/validate';
+import { BOARD_KEYS, keyPath } from '../config/board';
 import { breakLines } from '../build/espruino/lines.mjs';
 import { topLevelClashes, unwrap } from '../build/espruino/unwrap.mjs';
 import { checkEspruinoSource } from '../build/espruino/check.mjs';

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { ExaBgpFleet } from '../appliance/exabgp-fleet';
 import { document } from './helpers';
 

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { SessionState } from '../firmware/bgp/session';
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import { NodeHal } from '../hal/node/index';
 import { startFleetBird } from './support/fleet-bird';

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { configNotes, readConfig } from '../firmware/config';
+import { configNotes, readConfig } from '../config/validate';
 import { document } from './helpers';
 
 function withFleet(fleet: unknown, guard?: unknown): Record<string, unknown> {

@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { parsePrefix, type Prefix } from '../firmware/address';
-import { readConfig, type Config } from '../firmware/config';
+import { type Config } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import {
   BgpError,
   checkUpdate,

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
 import { Authenticator, hashCode } from '../firmware/auth';
-import { readConfig, type Config } from '../firmware/config';
+import { type Config } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Console } from '../firmware/console';
 import type { FleetView } from '../firmware/fleet';
 import { fnv1a32, rejoinOffsetMs } from '../firmware/guard';

@@ -3,7 +3,8 @@
 import { spawnSync } from 'node:child_process';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
-import { readConfig, type Config } from '../firmware/config';
+import { type Config } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import { SimHal } from '../hal/sim/index';
 

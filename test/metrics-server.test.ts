@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ExaBgpAnnouncer } from '../firmware/announcer';
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import { SimHal } from '../hal/sim/index';
 import { startDnsmasq, type Dnsmasq } from '../lab/dnsmasq';

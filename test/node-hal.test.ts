@@ -5,7 +5,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { readConfig } from '../firmware/config';
+import { readConfig } from '../config/validate';
 import type { HalClient } from '../firmware/hal';
 import { Counter, Outcome, ProbeTable, SlotState } from '../firmware/probes';
 import { NodeHal } from '../hal/node/index';

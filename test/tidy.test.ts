@@ -19,7 +19,7 @@ function files(dir: string, pattern: RegExp): string[] {
 }
 
 /** The source rooms (README, "Where everything is"). */
-const ROOMS = ['firmware', 'hal', 'cli', 'appliance', 'operator', 'lab', 'bench', 'sim'];
+const ROOMS = ['firmware', 'hal', 'config', 'cli', 'appliance', 'operator', 'lab', 'bench', 'sim'];
 const SOURCES = [
   ...files('scripts/arm64', /\.ts$/),
   ...ROOMS.flatMap((dir) => files(dir, /\.ts$/)),
