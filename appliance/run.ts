@@ -135,7 +135,7 @@ function startConsole(
     lifeline.audit,
     key,
     codes,
-    settings?.idleTimeoutMs ?? DEFAULTS.consoleIdleTimeoutMs,
+    settings?.idleTimeoutMs ?? DEFAULTS['console.idleTimeoutMs'],
   );
   let transport: ConsoleTransport | null = null;
   const bgpSummary = (): string => {

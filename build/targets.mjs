@@ -1,5 +1,6 @@
 // The build of both targets, as a library (build.mjs and scripts/package.mjs are its entry points;
-// the tests and the flasher use its pieces):
+// the tests and the flasher use its pieces), after the config's readers and reference tables from
+// its schema (build/config-schema.mjs):
 //   dist/lifeline.mjs          the Node bundle (CLI, firmware, node HAL, lab, bench);
 //                              serialport stays external (native binding)
 //   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
@@ -17,6 +18,7 @@ import {
 import { join, resolve } from 'node:path';
 import * as esbuild from 'esbuild';
 
+import { writeSchemaOutputs } from './config-schema.mjs';
 import { buildMd5 } from './md5.mjs';
 import { checkEspruinoSource } from './espruino/check.mjs';
 import { breakLines } from './espruino/lines.mjs';
@@ -294,6 +296,13 @@ export async function validatedConfig(path) {
 
 export async function build(configPath = 'config/espruino.example.json') {
   let ok = true;
+  try {
+    // The validator's readers and the reference's key tables, from the config's schema.
+    await writeSchemaOutputs();
+  } catch (error) {
+    report('schema', error);
+    return false;
+  }
   try {
     // The chunks of an earlier build go first: their names change with their contents.
     if (existsSync('dist'))
