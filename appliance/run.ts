@@ -12,7 +12,7 @@ import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Console } from '../firmware/console';
 import { type Config } from '../firmware/config';
-import { CONFIG_BYTES_MAX, DEFAULTS, parseConfigText } from '../config/validate';
+import { DEFAULTS } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import type { Hal } from '../firmware/hal';
 import { NodeHal } from '../hal/node/index';
@@ -23,15 +23,12 @@ import {
   openStdioConsole,
   type ConsoleTransport,
 } from './console';
-import { md5Addon, readMd5Key } from '../hal/node/md5';
 import { runDrill } from './drill';
 import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
-import { readRegularFile, secretFileProblem } from '../hal/node/files';
 import type { MetricsSources } from './metrics';
 import { lockStateDir } from './state-lock';
 import { ServiceWatchdog } from './systemd';
-import { loadWebConfig } from './web-config';
 
 /** The signals that stop Lifeline the clean way: routes withdrawn (or kept), audit flushed. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
@@ -55,53 +52,6 @@ export const IGNORED_SIGNALS = [
   'SIGSTKFLT',
   'SIGXCPU',
 ] as const;
-
-/** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
-export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
-  const file = readRegularFile(path, CONFIG_BYTES_MAX);
-  if (file.text === null) return { config: null, errors: [path + ': ' + file.problem] };
-  const result = parseConfigText(file.text);
-  if (result.config === null) return { config: null, errors: result.errors };
-  const errors = hostProblems(result.config);
-  return errors.length > 0 ? { config: null, errors } : { config: result.config, errors: [] };
-}
-
-/**
- * What only the host can check: no secret file (the console key, the recovery codes, a TCP MD5
- * password) is open to group or others, each TCP MD5 secret's file is readable and holds a usable
- * key, and the addon is there to use it (the secret itself never appears in a message); the
- * metrics server's web config (its YAML, certificate, key and password hashes) is usable.
- */
-function hostProblems(config: Config): string[] {
-  const problems: string[] = [];
-  const secrets = [
-    ['console.keyFile', config.console?.keyFile ?? null],
-    ['console.recoveryCodesFile', config.console?.recoveryCodesFile ?? null],
-  ] as const;
-  for (const [path, file] of secrets) {
-    const exposed = file === null ? '' : secretFileProblem(file);
-    if (exposed !== '') problems.push(path + ': ' + file + ' ' + exposed);
-  }
-  const peers = config.announcer.peers;
-  for (let i = 0; i < peers.length; i++) {
-    const passwordFile = peers[i]!.passwordFile;
-    if (passwordFile === null) continue;
-    const path = 'announcer.peers[' + i + '].passwordFile';
-    const read = readMd5Key(passwordFile);
-    if ('error' in read) problems.push(path + ': ' + passwordFile + ' ' + read.error);
-    try {
-      md5Addon();
-    } catch (error) {
-      problems.push(path + ': ' + (error as Error).message);
-    }
-  }
-  const webConfigFile = config.metricsWebConfigFile;
-  if (webConfigFile !== null) {
-    for (const problem of loadWebConfig(webConfigFile).problems)
-      problems.push('metrics.webConfigFile: ' + webConfigFile + ': ' + problem);
-  }
-  return problems;
-}
 
 function stdinIsPipe(): boolean {
   try {

@@ -3,15 +3,17 @@
 // is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
 
 import { configNotes } from '../config/validate';
-import { loadConfig, run } from '../appliance/run';
+import { loadConfig, type ConfigPaths } from '../appliance/config-files';
+import { run } from '../appliance/run';
 
 const USAGE = `usage: lifeline COMMAND [OPTIONS]
 
 commands:
-  run --config FILE [--console stdio|DEVICE]
+  run --config FILE [--config-dir DIR] [--console stdio|DEVICE]
                            run the firmware on this Linux host
                            (SIGTERM/SIGINT: clean shutdown, exit 0)
-  check-config FILE        validate a config: nothing and exit 0 when valid,
+  check-config FILE [--config-dir DIR]
+                           validate a config: nothing and exit 0 when valid,
                            one PATH: PROBLEM line per problem on stderr and exit 2 when not
   console DEVICE [--key-file F | --code C] [--exec "COMMAND"]...
                            the operator's client for the serial console
@@ -32,12 +34,15 @@ Every command takes --help.
 
 const HELP: { readonly [command: string]: string } = {
   run:
-    'usage: lifeline run --config FILE [--console stdio|DEVICE]\n' +
+    'usage: lifeline run --config FILE [--config-dir DIR] [--console stdio|DEVICE]\n' +
     '  Runs the firmware. With announcer.kind "exabgp", stdout carries only ExaBGP API lines.\n' +
+    '  --config-dir: DIR/*.json, one service each, in name order after those of FILE.\n' +
     '  --console: the serial console on DEVICE (default: console.device), or on stdio.\n',
   'check-config':
-    'usage: lifeline check-config FILE\n' +
-    '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem.\n',
+    'usage: lifeline check-config FILE [--config-dir DIR]\n' +
+    '       lifeline check-config --config FILE [--config-dir DIR]\n' +
+    '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem (FILE: PATH: PROBLEM\n' +
+    '  with --config-dir). Notes (not problems) on stdout.\n',
   console:
     'usage: lifeline console DEVICE [--key-file F | --code C] [--baud N] [--exec "COMMAND"]...\n' +
     '  Authenticates (HMAC with the key, or a recovery code), then runs each --exec command\n' +
@@ -76,36 +81,59 @@ function usageError(text: string): number {
   return 2;
 }
 
+/**
+ * The flags of `args` that take a value, each at most once and only those in `allowed`, and the
+ * operands: null when the arguments are not that.
+ */
+function flagValues(
+  args: readonly string[],
+  allowed: readonly string[],
+): { flags: Map<string, string>; operands: string[] } | null {
+  const flags = new Map<string, string>();
+  const operands: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (!arg.startsWith('-')) operands.push(arg);
+    else if (!allowed.includes(arg) || flags.has(arg) || args[i + 1] === undefined) return null;
+    else flags.set(arg, args[++i]!);
+  }
+  return { flags, operands };
+}
+
+/** Where the config is, from --config FILE (or the one operand FILE) and --config-dir DIR. */
+function configPaths(parsed: { flags: Map<string, string>; operands: string[] }): ConfigPaths {
+  return {
+    file: parsed.flags.get('--config') ?? parsed.operands[0]!,
+    dir: parsed.flags.get('--config-dir') ?? null,
+  };
+}
+
 function checkConfig(args: readonly string[]): number {
-  if (args.length !== 1 || args[0]!.startsWith('-'))
-    return usageError('check-config takes exactly one FILE');
-  const loaded = loadConfig(args[0]!);
+  const parsed = flagValues(args, ['--config', '--config-dir']);
+  const files =
+    parsed === null ? -1 : parsed.operands.length + (parsed.flags.has('--config') ? 1 : 0);
+  if (parsed === null || files !== 1)
+    return usageError('check-config takes one FILE (or --config FILE) [--config-dir DIR]');
+  const loaded = loadConfig(configPaths(parsed));
   for (const line of loaded.errors) process.stderr.write(line + '\n');
   if (loaded.config === null) return 2;
   // Notes are not problems: the config is valid and the exit code says so.
-  for (const line of configNotes(loaded.config)) process.stdout.write(line + '\n');
+  for (const line of [...loaded.notes, ...configNotes(loaded.config)])
+    process.stdout.write(line + '\n');
   return 0;
 }
 
 function runCommand(args: readonly string[]): number | null {
-  const configIndex = args.indexOf('--config');
-  const consoleIndex = args.indexOf('--console');
-  const expected = 2 + (consoleIndex >= 0 ? 2 : 0);
-  if (
-    configIndex < 0 ||
-    args[configIndex + 1] === undefined ||
-    args.length !== expected ||
-    (consoleIndex >= 0 && args[consoleIndex + 1] === undefined)
-  ) {
-    return usageError('run takes --config FILE [--console stdio|DEVICE]');
-  }
-  const loaded = loadConfig(args[configIndex + 1]!);
+  const parsed = flagValues(args, ['--config', '--config-dir', '--console']);
+  if (parsed === null || parsed.operands.length > 0 || !parsed.flags.has('--config'))
+    return usageError('run takes --config FILE [--config-dir DIR] [--console stdio|DEVICE]');
+  const loaded = loadConfig(configPaths(parsed));
   if (loaded.config === null) {
     for (const line of loaded.errors) process.stderr.write(line + '\n');
     return 2;
   }
   try {
-    run(loaded.config, consoleIndex >= 0 ? args[consoleIndex + 1]! : null);
+    run(loaded.config, parsed.flags.get('--console') ?? null);
   } catch (error) {
     // Half started is the worst state: alive, so nobody restarts it, but without a loop, signal
     // handlers or readiness. Exit, so that systemd (Restart=always) starts it again.

@@ -2,7 +2,7 @@
 // build.mjs` writes it again when either changes, and test/schema.test.ts fails while it is
 // stale. The readers of every key with the schema's types, limits and defaults; the checks
 // across keys are config/rules.ts, called where the schema names them (x-check).
-// Source: f3919e69f89dd4c5
+// Source: 6776b7e31939ffbb
 
 import type { Address, Prefix } from '../firmware/address';
 import * as formats from './formats';

@@ -115,20 +115,20 @@ function syntaxProblem(text: string, error: Error): string {
     .replace(/\s+/g, ' ')
     .slice(0, 120);
   const where = position === null ? '' : ' at ' + lineAndColumn(text, Number(position[1]));
-  return 'config: is not valid JSON' + where + ' (' + words + ')';
+  return 'is not valid JSON' + where + ' (' + words + ')';
 }
 
 /**
- * Parses JSON text: the document, or its one problem at `config`, on one line (a syntax error with
- * its line and column). A UTF-8 byte order mark is allowed; a document nested deeper than
- * CONFIG_DEPTH_MAX is refused.
+ * Parses JSON text: the document, or its one problem (the words after `config: `), on one line: a
+ * syntax error with its line and column. A UTF-8 byte order mark is allowed; a document nested
+ * deeper than CONFIG_DEPTH_MAX is refused.
  */
 export function parseJson(text: string): { document: Json } | { problem: string } {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const deepAt = overlyDeepAt(body);
   if (deepAt >= 0) {
     const where = lineAndColumn(body, deepAt);
-    return { problem: 'config: nests deeper than ' + CONFIG_DEPTH_MAX + ' levels at ' + where };
+    return { problem: 'nests deeper than ' + CONFIG_DEPTH_MAX + ' levels at ' + where };
   }
   try {
     return { document: JSON.parse(body) as Json };
@@ -140,6 +140,6 @@ export function parseJson(text: string): { document: Json } | { problem: string 
 /** Parses JSON text and validates it (parseJson, readConfig). */
 export function parseConfigText(text: string): ConfigResult {
   const parsed = parseJson(text);
-  if ('problem' in parsed) return { config: null, errors: [parsed.problem] };
+  if ('problem' in parsed) return { config: null, errors: ['config: ' + parsed.problem] };
   return readConfig(parsed.document);
 }

@@ -10,9 +10,11 @@ import Ajv2020, { type ErrorObject } from 'ajv/dist/2020';
 import { describe, expect, it } from 'vitest';
 
 import { expectedModule, moduleText, referenceText, SCHEMA_PATH } from '../build/config-schema.mjs';
+import { readConfigFiles } from '../config/dropins';
 import * as formats from '../config/formats';
 import { Reader, STRING_LENGTH_MAX } from '../config/reader';
 import { CONFIG_KEYS, readDocument, type Checks } from '../config/schema';
+import { parseConfigText } from '../config/validate';
 import { RCODE_NAMES, RECORD_TYPE_NAMES } from '../firmware/dns';
 
 const SCHEMA_TEXT = readFileSync(SCHEMA_PATH, 'utf8');
@@ -60,6 +62,13 @@ function independentValidator(): Ajv2020 {
 }
 
 const AJV = independentValidator();
+
+/** The README's minimal config. */
+const MINIMAL = JSON.parse(
+  /^```json\n([^]*?)^```/m.exec(
+    readFileSync('README.md', 'utf8').split('## A minimal config')[1]!,
+  )![1]!,
+);
 
 /** Each shipped example: where, its text, and the schema it names. */
 function shippedExamples(): { where: string; text: string; document: any }[] {
@@ -137,12 +146,19 @@ describe('the schema and what is made of it', () => {
 describe('an independent validator (ajv, JSON Schema draft 2020-12)', () => {
   it('accepts every shipped example config, each naming the schema it follows', () => {
     const examples = shippedExamples();
-    expect(examples.length).toBeGreaterThanOrEqual(5);
-    for (const { where, document } of examples) {
+    expect(examples.length).toBeGreaterThanOrEqual(6);
+    for (const { where, document, text } of examples) {
       const named = document.$schema;
       expect(['lifeline.schema.json', '../lifeline-service.schema.json'], where).toContain(named);
       expect(ajvProblems(named.replace('../', ''), document), where).toEqual([]);
+      // And Lifeline takes each: a config, or a drop-in beside the minimal config of the README.
+      const main = { path: 'config.json', text: JSON.stringify({ ...MINIMAL, services: [] }) };
+      const dropIns = [{ path: 'services.d/x.json', text }];
+      const files = { main, dir: 'services.d', dropIns };
+      const ours = document.device === undefined ? readConfigFiles(files) : parseConfigText(text);
+      expect(ours.errors, where).toBeNull();
     }
+    expect(examples.filter((example) => example.document.device === undefined)).not.toEqual([]);
     // Where the file is, the name finds the schema (the packaging example's is a link to it).
     for (const path of readdirSync('config').filter((name) => name.endsWith('.example.json')))
       expect(JSON.parse(readFileSync(join('config', path), 'utf8')).$schema).toBe(
