@@ -412,6 +412,11 @@ const READERS = {
   integer: (key, { node, prop, required, value }) => {
     const call = (given) => `reader.integer(record, ${key}, path, ${range(node, prop)}, ${given})`;
     if (value !== null) return [call(fallback(required, value)), 'number'];
+    if (required === 'false')
+      return [
+        `reader.optionalInteger(record, ${key}, path, ${range(node, prop)})`,
+        'number | null',
+      ];
     return [whenGiven(required, prop.key, call('null')), nullable('number', required)];
   },
   string: (key, { prop, required, value }) => {
@@ -424,6 +429,8 @@ const READERS = {
     }
     if (value !== null)
       return [`reader.string(record, ${key}, path, ${fallback(required, value)})`, 'string | null'];
+    if (required === 'false')
+      return [`reader.optionalString(record, ${key}, path)`, 'string | null'];
     const call = `reader.string(record, ${key}, path, null)`;
     return [whenGiven(required, prop.key, call), 'string | null'];
   },
@@ -441,11 +448,12 @@ const READERS = {
     const absent = absentValue(scalarPath, required);
     return [`reader.has(record, ${key}) ? ${call} : ${absent}`, 'number | null'];
   },
-  format: (key, { prop, required, scalarPath }) => {
+  format: (key, { prop, required }) => {
     const [parser, type] = FORMATS[prop.schema.format];
-    const call = `formats.${parser}(reader, record[${key}], ${scalarPath})`;
-    const absent = absentValue(scalarPath, required);
-    return [`reader.has(record, ${key}) ? ${call} : ${absent}`, type + ' | null'];
+    return [
+      `reader.format(record, ${key}, path, formats.${parser}, ${required})`,
+      type + ' | null',
+    ];
   },
   object: (key, { prop, required, value, containerPath }) => {
     const type = 'Raw' + prop.node.name + ' | null';

@@ -139,6 +139,32 @@ export class Reader {
     return this.text(value, path + '.' + key);
   }
 
+  optionalString(record: JsonObject, key: string, path: string): string | null {
+    return record[key] === undefined ? null : this.string(record, key, path, null);
+  }
+
+  optionalInteger(
+    record: JsonObject,
+    key: string,
+    path: string,
+    range: readonly [number, number],
+  ): number | null {
+    return record[key] === undefined ? null : this.integer(record, key, path, range, null);
+  }
+
+  /** The value at `key` as the format's `parse` reads it; absent, `is required` when `required`. */
+  format<T>(
+    record: JsonObject,
+    key: string,
+    path: string,
+    parse: (reader: Reader, value: Json, path: string) => T | null,
+    required: boolean,
+  ): T | null {
+    const value = record[key];
+    if (value === undefined) return this.missing(path + '.' + key, required);
+    return parse(this, value, path + '.' + key);
+  }
+
   /** A string that must match `pattern`; `problem` says what it must be when it does not. */
   pattern(
     record: JsonObject,

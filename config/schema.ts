@@ -2,7 +2,7 @@
 // build.mjs` writes it again when either changes, and test/schema.test.ts fails while it is
 // stale. The readers of every key with the schema's types, limits and defaults; the checks
 // across keys are config/rules.ts, called where the schema names them (x-check).
-// Source: 6776b7e31939ffbb
+// Source: 637fdbaeef282234
 
 import type { Address, Prefix } from '../firmware/address';
 import * as formats from './formats';
@@ -505,9 +505,7 @@ export function readDocument(
   const overridePin = reader.has(record, 'overridePin')
     ? readOverridePin(reader, record['overridePin'], 'overridePin')
     : null;
-  const stateDir = reader.has(record, 'stateDir')
-    ? reader.string(record, 'stateDir', path, null)
-    : null;
+  const stateDir = reader.optionalString(record, 'stateDir', path);
   const metrics = reader.has(record, 'metrics')
     ? readMetrics(reader, record['metrics'], 'metrics')
     : null;
@@ -595,9 +593,7 @@ function readService(reader: Reader, value: Json, path: string, checks: Checks):
   const damping = reader.has(record, 'damping')
     ? readDamping(reader, record['damping'], path + '.damping', checks)
     : null;
-  const med = reader.has(record, 'med')
-    ? reader.integer(record, 'med', path, [0, 4294967295], null)
-    : null;
+  const med = reader.optionalInteger(record, 'med', path, [0, 4294967295]);
   const communities = reader.list(
     record,
     'communities',
@@ -664,9 +660,7 @@ function readTarget(
   if (record === null) return null;
   const name = reader.string(record, 'name', path, requireName ? null : 'local');
   const kind = reader.choice(record, 'kind', path, TARGET_KIND, null);
-  const address = reader.has(record, 'address')
-    ? formats.hostAddress(reader, record['address'], path + '.address')
-    : reader.missing(path + '.address', true);
+  const address = reader.format(record, 'address', path, formats.hostAddress, true);
   const port = reader.integer(record, 'port', path, [1, 65535], kind !== 'dns' ? null : 53);
   if (kind !== 'dns')
     reader.notApplicable(
@@ -675,12 +669,7 @@ function readTarget(
       path,
       'applies to "kind": "dns" targets only',
     );
-  const query =
-    kind !== 'dns'
-      ? null
-      : reader.has(record, 'query')
-        ? formats.dnsName(reader, record['query'], path + '.query')
-        : reader.missing(path + '.query', true);
+  const query = kind !== 'dns' ? null : reader.format(record, 'query', path, formats.dnsName, true);
   const type = kind !== 'dns' ? null : reader.choice(record, 'type', path, TARGET_TYPE, 'A');
   const expectRcode =
     kind !== 'dns'
@@ -694,11 +683,7 @@ function readTarget(
           (item, at) => formats.rcode(reader, item, at),
         );
   const expectAddress =
-    kind !== 'dns'
-      ? null
-      : reader.has(record, 'expectAddress')
-        ? formats.address(reader, record['expectAddress'], path + '.expectAddress')
-        : null;
+    kind !== 'dns' ? null : reader.format(record, 'expectAddress', path, formats.address, false);
   const raw: RawTarget = { name, kind, address, port, query, type, expectRcode, expectAddress };
   checks.target(reader, raw, path);
   return raw;
@@ -727,9 +712,7 @@ function readDrain(reader: Reader, value: Json, path: string): RawDrain | null {
     path,
     'needs "med" or "communities": a drained route must differ from an announced one',
   );
-  const med = reader.has(record, 'med')
-    ? reader.integer(record, 'med', path, [0, 4294967295], null)
-    : null;
+  const med = reader.optionalInteger(record, 'med', path, [0, 4294967295]);
   const communities = reader.list(
     record,
     'communities',
@@ -762,11 +745,7 @@ function readAnnouncer(
   const localAs =
     kind !== 'bgp' ? null : reader.integer(record, 'localAs', path, [1, 4294967295], null);
   const routerId =
-    kind !== 'bgp'
-      ? null
-      : reader.has(record, 'routerId')
-        ? formats.routerId(reader, record['routerId'], path + '.routerId')
-        : reader.missing(path + '.routerId', true);
+    kind !== 'bgp' ? null : reader.format(record, 'routerId', path, formats.routerId, true);
   const peers =
     kind !== 'bgp'
       ? null
@@ -781,17 +760,9 @@ function readAnnouncer(
       'applies to "kind": "exabgp" only (a BGP peer has its own)',
     );
   const nextHopV4 =
-    kind === 'bgp'
-      ? null
-      : reader.has(record, 'nextHopV4')
-        ? formats.ipv4Address(reader, record['nextHopV4'], path + '.nextHopV4')
-        : null;
+    kind === 'bgp' ? null : reader.format(record, 'nextHopV4', path, formats.ipv4Address, false);
   const nextHopV6 =
-    kind === 'bgp'
-      ? null
-      : reader.has(record, 'nextHopV6')
-        ? formats.ipv6Address(reader, record['nextHopV6'], path + '.nextHopV6')
-        : null;
+    kind === 'bgp' ? null : reader.format(record, 'nextHopV6', path, formats.ipv6Address, false);
   const gracefulShutdownMs =
     kind !== 'bgp' ? null : reader.integer(record, 'gracefulShutdownMs', path, [0, 60000], 0);
   const restartTimeS =
@@ -813,25 +784,15 @@ function readAnnouncer(
 function readPeer(reader: Reader, value: Json, path: string, checks: Checks): RawPeer | null {
   const record = reader.object(value, path, PEER_KEYS);
   if (record === null) return null;
-  const address = reader.has(record, 'address')
-    ? formats.hostAddress(reader, record['address'], path + '.address')
-    : reader.missing(path + '.address', true);
+  const address = reader.format(record, 'address', path, formats.hostAddress, true);
   const port = reader.integer(record, 'port', path, [1, 65535], 179);
   const remoteAs = reader.integer(record, 'remoteAs', path, [1, 4294967295], null);
   const holdTimeS = reader.integer(record, 'holdTimeS', path, [0, 65535], 90);
-  const localAddress = reader.has(record, 'localAddress')
-    ? formats.address(reader, record['localAddress'], path + '.localAddress')
-    : null;
-  const nextHopV4 = reader.has(record, 'nextHopV4')
-    ? formats.ipv4Address(reader, record['nextHopV4'], path + '.nextHopV4')
-    : null;
-  const nextHopV6 = reader.has(record, 'nextHopV6')
-    ? formats.ipv6Address(reader, record['nextHopV6'], path + '.nextHopV6')
-    : null;
+  const localAddress = reader.format(record, 'localAddress', path, formats.address, false);
+  const nextHopV4 = reader.format(record, 'nextHopV4', path, formats.ipv4Address, false);
+  const nextHopV6 = reader.format(record, 'nextHopV6', path, formats.ipv6Address, false);
   const passive = reader.boolean(record, 'passive', path, false);
-  const passwordFile = reader.has(record, 'passwordFile')
-    ? reader.string(record, 'passwordFile', path, null)
-    : null;
+  const passwordFile = reader.optionalString(record, 'passwordFile', path);
   const raw: RawPeer = {
     address,
     port,
@@ -850,15 +811,11 @@ function readPeer(reader: Reader, value: Json, path: string, checks: Checks): Ra
 function readConsole(reader: Reader, value: Json, path: string): RawConsole | null {
   const record = reader.object(value, path, CONSOLE_KEYS);
   if (record === null) return null;
-  const device = reader.has(record, 'device') ? reader.string(record, 'device', path, null) : null;
-  const path_ = reader.has(record, 'path') ? reader.string(record, 'path', path, null) : null;
+  const device = reader.optionalString(record, 'device', path);
+  const path_ = reader.optionalString(record, 'path', path);
   const baud = reader.integer(record, 'baud', path, [300, 4000000], 115200);
-  const keyFile = reader.has(record, 'keyFile')
-    ? reader.string(record, 'keyFile', path, null)
-    : null;
-  const recoveryCodesFile = reader.has(record, 'recoveryCodesFile')
-    ? reader.string(record, 'recoveryCodesFile', path, null)
-    : null;
+  const keyFile = reader.optionalString(record, 'keyFile', path);
+  const recoveryCodesFile = reader.optionalString(record, 'recoveryCodesFile', path);
   const idleTimeoutMs = reader.integer(record, 'idleTimeoutMs', path, [10000, 86400000], 300000);
   const raw: RawConsole = { device, path: path_, baud, keyFile, recoveryCodesFile, idleTimeoutMs };
   return raw;
@@ -908,12 +865,8 @@ function readOverridePin(reader: Reader, value: Json, path: string): RawOverride
 function readMetrics(reader: Reader, value: Json, path: string): RawMetrics | null {
   const record = reader.object(value, path, METRICS_KEYS);
   if (record === null) return null;
-  const listen = reader.has(record, 'listen')
-    ? formats.listen(reader, record['listen'], path + '.listen')
-    : reader.missing(path + '.listen', true);
-  const webConfigFile = reader.has(record, 'webConfigFile')
-    ? reader.string(record, 'webConfigFile', path, null)
-    : null;
+  const listen = reader.format(record, 'listen', path, formats.listen, true);
+  const webConfigFile = reader.optionalString(record, 'webConfigFile', path);
   const raw: RawMetrics = { listen, webConfigFile };
   return raw;
 }
@@ -929,16 +882,16 @@ function readWatchdog(reader: Reader, value: Json, path: string): RawWatchdog | 
 function readFleet(reader: Reader, value: Json, path: string, checks: Checks): RawFleet | null {
   const record = reader.object(value, path, FLEET_KEYS);
   if (record === null) return null;
-  const siteCommunity = reader.has(record, 'siteCommunity')
-    ? formats.community(reader, record['siteCommunity'], path + '.siteCommunity')
-    : reader.missing(path + '.siteCommunity', true);
-  const lastResortCommunity = reader.has(record, 'lastResortCommunity')
-    ? formats.community(reader, record['lastResortCommunity'], path + '.lastResortCommunity')
-    : reader.missing(path + '.lastResortCommunity', true);
+  const siteCommunity = reader.format(record, 'siteCommunity', path, formats.community, true);
+  const lastResortCommunity = reader.format(
+    record,
+    'lastResortCommunity',
+    path,
+    formats.community,
+    true,
+  );
   checks.fleetCommunities(reader, { siteCommunity, lastResortCommunity }, path);
-  const lastResortMed = reader.has(record, 'lastResortMed')
-    ? reader.integer(record, 'lastResortMed', path, [0, 4294967295], null)
-    : null;
+  const lastResortMed = reader.optionalInteger(record, 'lastResortMed', path, [0, 4294967295]);
   const siteAs = reader.list(record, 'siteAs', path + '.siteAs', [1, 32], null, (item, at) =>
     formats.asn(reader, item, at),
   );
