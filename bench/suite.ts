@@ -252,11 +252,12 @@ async function overrideBenches(rows: BenchRow[], extra: Record<string, unknown>)
 }
 
 /** Exec to the first probe, next to a bare Node's exec to its first datagram. */
+type Summary = ReturnType<typeof summarise>;
+
 async function startupBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
-  const [bare, firmware] = (await measureStartup(process.argv[1]!)).map(summarise) as [
-    ReturnType<typeof summarise>,
-    ReturnType<typeof summarise>,
-  ];
+  const [bare, firmware, bareExit, check] = (await measureStartup(process.argv[1]!)).map(
+    summarise,
+  ) as [Summary, Summary, Summary, Summary];
   const overMs = (firmware.medianNs - bare.medianNs) / 1e6;
   rows.push({ ...bare, opsPerSecond: 0, note: 'node -e sending one datagram' });
   rows.push({
@@ -265,6 +266,14 @@ async function startupBenches(rows: BenchRow[], extra: Record<string, unknown>):
     note: '+' + overMs.toFixed(1) + ' ms over the baseline median (target <= 60 ms)',
   });
   extra['startupOverBareMedianMs'] = overMs;
+  const checkOverMs = (check.medianNs - bareExit.medianNs) / 1e6;
+  rows.push({ ...bareExit, opsPerSecond: 0, note: 'node -e 0' });
+  rows.push({
+    ...check,
+    opsPerSecond: 0,
+    note: '+' + checkOverMs.toFixed(1) + ' ms over the baseline median',
+  });
+  extra['checkConfigOverBareMedianMs'] = checkOverMs;
 }
 
 async function endToEndBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
