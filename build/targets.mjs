@@ -109,6 +109,8 @@ export function espruinoOptions(config, embedded = config) {
       ),
       LIFELINE_BGP_GR: String((config?.announcer?.restartTimeS ?? 0) > 0),
       LIFELINE_BGP_GSHUT: String((config?.announcer?.gracefulShutdownMs ?? 0) > 0),
+      // No BFD on a board (espruinoProblems refuses the key): its code folds away.
+      LIFELINE_BFD: 'false',
     },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     plugins: [PURE_ASSERTS],

@@ -11,6 +11,7 @@
 
 import { routeAttributes, RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
+import type { BfdClient } from '../bfd/bfd';
 import { FleetTable } from '../fleet';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
 import type { Hal, ListenKey, StreamListener } from '../hal';
@@ -93,6 +94,8 @@ function copyOut(scratch: Uint8Array, length: number, earlier: readonly Uint8Arr
 declare const LIFELINE_LEAN: boolean | undefined;
 /** `false` in a board build without `fleet` (build.mjs): no fleet table, no ADD-PATH. */
 declare const LIFELINE_FLEET: boolean | undefined;
+/** `false` in every board build (build.mjs): no BFD there. */
+declare const LIFELINE_BFD: boolean | undefined;
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
@@ -212,6 +215,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * `start`, not on a board (it does not listen: HalClient.streamIncoming).
    */
   streamIncoming!: (listenerId: number, address: string) => number;
+  /**
+   * BFD's seam (firmware/bfd/bfd.ts) when a peer has `bfd`: the sessions it holds back, and the
+   * way it takes one down (RFC 5882). Not even assigned on a board.
+   */
+  readonly bfdClient?: BfdClient;
   /** The listeners, for the stop. Not on a board. */
   private listeners!: StreamListener[];
   /**
@@ -318,6 +326,12 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
       this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
     }
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+      if (config.announcer.peers.some((peer) => peer.bfd !== null))
+        this.bfdClient = {
+          held: new Uint8Array(config.announcer.peers.length),
+          down: (index, reason, nowMs) => this.sessions[index]?.lost(nowMs, reason),
+        };
   }
 
   private buildUpdates(
@@ -395,6 +409,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       // ADD-PATH receive only with `fleet`: the table is what reads the paths.
       if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
         if (this.fleet !== null) options.addPathReceive = families;
+      if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+        if (this.bfdClient !== undefined) options.bfdHeld = this.bfdClient.held;
       this.sessions.push(new BgpSession(options));
     }
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
