@@ -3,7 +3,12 @@
 // jitter, poll sequences and the coupling to the BGP session. The sim's BFD peer answers every
 // packet after 1 ms following RFC 5880's state machine; the real routers are test/bfd-routers.
 
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+
+import { renderMetrics } from '../appliance/metrics';
+import { Authenticator } from '../firmware/auth';
+import { Console } from '../firmware/console';
 
 import { BFD_SOCKET_BASE } from '../firmware/bfd/bfd';
 import {
@@ -360,6 +365,52 @@ describe('BFD session (RFC 5880 6) on the sim HAL', () => {
     const sent = lastSent(rig.sim);
     expect([sent.state, sent.diagnostic]).toEqual([BfdState.AdminDown, 7]);
     expect(rig.bfd().times[Time.NextTransmitMs]).toBe(Infinity);
+  });
+});
+
+describe('BFD in status, metrics and the audit log', () => {
+  it('the console status line says bfd=up', () => {
+    const rig = bfdRig();
+    rig.establish();
+    rig.sim.runFor(1000);
+    const replies: string[] = [];
+    const console_ = new Console({
+      lifeline: rig.lifeline,
+      auth: new Authenticator(rig.sim, rig.lifeline.audit, null, []),
+      write: (line) => replies.push(line),
+      bgpSummary: () => 'established',
+      drill: null,
+    });
+    const bytes = new Uint8Array(Buffer.from('status\r\n'));
+    console_.receive(bytes, 0, bytes.length);
+    expect(replies[0]).toMatch(/ bgp=established bfd=up$/);
+    rig.sim.setBfdPeer(0, BfdPeer.Silent);
+    rig.sim.runFor(1000);
+    replies.length = 0;
+    console_.receive(bytes, 0, bytes.length);
+    expect(replies[0]).toMatch(/ bfd=down$/);
+  });
+
+  it('serves state, transitions, last diagnostic, packets and transmit lateness per peer', () => {
+    const rig = bfdRig();
+    rig.sim.runFor(1000);
+    rig.sim.setBfdPeer(0, BfdPeer.Silent);
+    rig.sim.runFor(1000);
+    const sources = { lifeline: rig.lifeline, speaker: rig.speaker, auth: null };
+    const text = renderMetrics(sources, rig.sim.timeMs);
+    const peer = '{peer="10.200.4.2"}';
+    expect(text).toContain('lifeline_bfd_state' + peer + ' 1\n');
+    // Down to Up (the peer answered Init), Up to Down.
+    expect(rig.bfd().transitions).toBe(2);
+    expect(text).toContain('lifeline_bfd_transitions_total' + peer + ' 2\n');
+    expect(text).toContain('lifeline_bfd_diagnostic' + peer + ' 1\n');
+    expect(text).toMatch(/lifeline_bfd_packets_total\{peer="10.200.4.2",direction="sent"\} \d+/);
+    expect(text).toContain('lifeline_bfd_transmit_late_seconds_max' + peer + ' 0\n');
+    const reference = readFileSync('docs/reference.md', 'utf8');
+    const names = [...text.matchAll(/^# TYPE (lifeline_bfd_\S+)/gm)].map((match) => match[1]!);
+    expect(names.length).toBe(5);
+    expect(names.filter((name) => !reference.includes('`' + name + '`'))).toEqual([]);
+    expect(reference).toContain('| `bfd` |');
   });
 });
 

@@ -97,6 +97,19 @@ declare const LIFELINE_FLEET: boolean | undefined;
 /** `false` in every board build (build.mjs): no BFD there. */
 declare const LIFELINE_BFD: boolean | undefined;
 
+/**
+ * BFD's seam into `speaker` (firmware/bfd/bfd.ts) when a peer has `bfd`: the hold its sessions
+ * read, and the way BFD ends one (RFC 5882). Not on a board.
+ */
+function bfdSeam(speaker: BgpSpeaker, config: Config): BfdClient | undefined {
+  const peers = config.announcer.peers;
+  if (!peers.some((peer) => peer.bfd !== null)) return undefined;
+  return {
+    held: new Uint8Array(peers.length),
+    down: (index, reason, nowMs) => speaker.sessions[index]?.lost(nowMs, reason),
+  };
+}
+
 /** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
   readonly peer: string;
@@ -326,12 +339,10 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
       this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
     }
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
-      if (config.announcer.peers.some((peer) => peer.bfd !== null))
-        this.bfdClient = {
-          held: new Uint8Array(config.announcer.peers.length),
-          down: (index, reason, nowMs) => this.sessions[index]?.lost(nowMs, reason),
-        };
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
+      const seam = bfdSeam(this, config);
+      if (seam !== undefined) this.bfdClient = seam;
+    }
   }
 
   private buildUpdates(
