@@ -80,7 +80,7 @@ export interface Announcer {
   shutdown(withdraw: boolean): void;
   stopped(): boolean;
   /** The BGP speaker's seam for BFD (firmware/bfd/bfd.ts); absent without BFD peers. */
-  readonly bfdClient?: BfdClient;
+  readonly bfdClient?: BfdClient | undefined;
   /** What the announcer learns of the other sites (firmware/fleet.ts); absent or null: nothing. */
   readonly fleet?: FleetView | null;
 }

@@ -232,7 +232,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * BFD's seam (firmware/bfd/bfd.ts) when a peer has `bfd`: the sessions it holds back, and the
    * way it takes one down (RFC 5882). Not even assigned on a board.
    */
-  readonly bfdClient?: BfdClient;
+  readonly bfdClient?: BfdClient | undefined;
   /** The listeners, for the stop. Not on a board. */
   private listeners!: StreamListener[];
   /**
@@ -339,10 +339,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
       this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
     }
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
-      const seam = bfdSeam(this, config);
-      if (seam !== undefined) this.bfdClient = seam;
-    }
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfdClient = bfdSeam(this, config);
   }
 
   private buildUpdates(
