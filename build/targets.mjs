@@ -127,6 +127,20 @@ function reservedSet(root) {
 }
 
 /**
+ * `config` without its peers' `bfd` (null: a board refuses the key), which no board code reads but
+ * the mangle cache names: left in, it would cost every peer a property on the board.
+ */
+function withoutBfd(config) {
+  const announcer = config.announcer;
+  if (announcer === undefined) return config;
+  const peers = announcer.peers.map((peer) => {
+    const { bfd: _bfd, ...rest } = peer;
+    return rest;
+  });
+  return { ...config, announcer: { ...announcer, peers } };
+}
+
+/**
  * The Espruino bundle for a validated `config` (from `validatedConfig`), in short lines (see
  * build/espruino/lines.mjs), with the TypeScript sources it was built from and what the shrink
  * took out (build/espruino/shrink.mjs). `root` is the project's folder (the flasher runs from
@@ -148,7 +162,12 @@ export async function buildEspruino(config, root = '.') {
     mangleCache: {},
   });
   const cache = first.mangleCache;
-  const embedded = mangledConfig(config, cache, reservedSet(root), first.outputFiles[0].text);
+  const embedded = mangledConfig(
+    withoutBfd(config),
+    cache,
+    reservedSet(root),
+    first.outputFiles[0].text,
+  );
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({

@@ -25,16 +25,19 @@ import {
  */
 export const SLOW_TX_MS = 1000;
 
-/** Per from-state, the states the RFC 5880 6.2 diagram allows as next (bit N: state N). */
+/**
+ * Per from-state, the states the RFC 5880 6.2 diagram allows as next (bit N: state N; AdminDown 0,
+ * Down 1, Init 2, Up 3). Plain numbers: a board build, which has no BFD, then drops the table.
+ */
 const ALLOWED: readonly number[] = [
   // AdminDown: to Down when enabled again (6.8.16).
-  1 << BfdState.Down,
+  0b0010,
   // Down: to Init (the peer is Down) or Up (the peer is Init), or AdminDown.
-  (1 << BfdState.Init) | (1 << BfdState.Up) | (1 << BfdState.AdminDown),
+  0b1101,
   // Init: to Up, or Down (the peer AdminDown, or the detection time), or AdminDown.
-  (1 << BfdState.Up) | (1 << BfdState.Down) | (1 << BfdState.AdminDown),
+  0b1011,
   // Up: to Down (the peer Down or AdminDown, or the detection time), or AdminDown.
-  (1 << BfdState.Down) | (1 << BfdState.AdminDown),
+  0b0011,
 ];
 
 /** What a session needs from the set that owns it (firmware/bfd/bfd.ts). */
