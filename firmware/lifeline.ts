@@ -83,7 +83,7 @@ export class Lifeline implements HalClient {
    * BFD (firmware/bfd/bfd.ts) with a peer's `bfd` configured, else null: another timer on the
    * one wake-up, beside the probes and the announcer. Not even assigned on a board.
    */
-  readonly bfd!: Bfd | null;
+  bfd!: Bfd | null;
 
   /** Per service, its backbone targets. */
   readonly targetCount: Uint16Array;
@@ -157,11 +157,8 @@ export class Lifeline implements HalClient {
           })
         : null;
     }
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
-      const client = announcer.bfdClient;
-      const wanted = config.announcer.peers.some((peer) => peer.bfd !== null);
-      this.bfd = wanted && client !== undefined ? new Bfd(config, hal, this.audit, client) : null;
-    }
+    // Made at the start, once the speaker has its sessions.
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfd = null;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -171,7 +168,12 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfd?.open();
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
+      // The speaker has a seam for BFD when a peer has `bfd` (firmware/bfd/bfd.ts).
+      const client = this.announcer.bfdClient;
+      this.bfd = client === undefined ? null : new Bfd(this.config, this.hal, this.audit, client);
+      this.bfd?.open();
+    }
     this.restoreOverrides();
     this.nextRoundMs = this.hal.clock.nowMs();
     this.hal.log(

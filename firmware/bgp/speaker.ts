@@ -230,9 +230,9 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   streamIncoming!: (listenerId: number, address: string) => number;
   /**
    * BFD's seam (firmware/bfd/bfd.ts) when a peer has `bfd`: the sessions it holds back, and the
-   * way it takes one down (RFC 5882). Not even assigned on a board.
+   * way it takes one down (RFC 5882). Set by `start`; not even assigned on a board.
    */
-  readonly bfdClient?: BfdClient | undefined;
+  bfdClient?: BfdClient | undefined;
   /** The listeners, for the stop. Not on a board. */
   private listeners!: StreamListener[];
   /**
@@ -339,7 +339,6 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
       this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
     }
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfdClient = bfdSeam(this, config);
   }
 
   private buildUpdates(
@@ -391,6 +390,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   start(): void {
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+      this.bfdClient = bfdSeam(this, this.config);
     const announcer = this.config.announcer;
     const routerId = announcer.routerId === null ? new Uint8Array(4) : announcer.routerId.bytes;
     // The buffer the HAL copies received bytes into, shared by the sessions.
