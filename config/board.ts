@@ -107,6 +107,13 @@ export const BOARD_KEYS: {
     nextHopV6: 'honoured',
     passive: 'refused',
     passwordFile: 'refused',
+    // No BFD on a board: its UDP sockets set no TTL and check none (RFC 5881 5).
+    bfd: 'refused',
+  },
+  'announcer.peers[].bfd': {
+    intervalMs: 'refused',
+    multiplier: 'refused',
+    multihop: 'refused',
   },
   console: {
     // Serial1 to Serial6 or USB; a device path is refused.
@@ -204,6 +211,8 @@ export function espruinoProblems(config: Config): string[] {
       problems.push(path + '.passive: not on Espruino (the board cannot listen for connections)');
     if (peer.passwordFile !== null)
       problems.push(path + '.passwordFile: not on Espruino (its network stack has no TCP MD5)');
+    if (peer.bfd !== null)
+      problems.push(path + '.bfd: not on Espruino (its UDP sockets cannot set or check the TTL)');
   }
   for (let s = 0; s < config.services.length; s++) {
     const service = config.services[s]!;
