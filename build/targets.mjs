@@ -111,6 +111,8 @@ export function espruinoOptions(config, embedded = config) {
       ),
       LIFELINE_BGP_GR: String((config?.announcer?.restartTimeS ?? 0) > 0),
       LIFELINE_BGP_GSHUT: String((config?.announcer?.gracefulShutdownMs ?? 0) > 0),
+      // No BFD on a board (espruinoProblems refuses the key): its code folds away.
+      LIFELINE_BFD: 'false',
     },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
     plugins: [PURE_ASSERTS],
@@ -124,6 +126,20 @@ let reserved = null;
 function reservedSet(root) {
   if (reserved === null) reserved = reservedNames(root);
   return reserved;
+}
+
+/**
+ * `config` without its peers' `bfd` (null: a board refuses the key), which no board code reads but
+ * the mangle cache names: left in, it would cost every peer a property on the board.
+ */
+function withoutBfd(config) {
+  const announcer = config.announcer;
+  if (announcer === undefined) return config;
+  const peers = announcer.peers.map((peer) => {
+    const { bfd: _bfd, ...rest } = peer;
+    return rest;
+  });
+  return { ...config, announcer: { ...announcer, peers } };
 }
 
 /**
@@ -148,7 +164,12 @@ export async function buildEspruino(config, root = '.') {
     mangleCache: {},
   });
   const cache = first.mangleCache;
-  const embedded = mangledConfig(config, cache, reservedSet(root), first.outputFiles[0].text);
+  const embedded = mangledConfig(
+    withoutBfd(config),
+    cache,
+    reservedSet(root),
+    first.outputFiles[0].text,
+  );
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({

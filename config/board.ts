@@ -75,6 +75,8 @@ export function espruinoProblems(config: Config): string[] {
       problems.push(path + '.passive: not on Espruino (the board cannot listen for connections)');
     if (peer.passwordFile !== null)
       problems.push(path + '.passwordFile: not on Espruino (its network stack has no TCP MD5)');
+    if (peer.bfd !== null)
+      problems.push(path + '.bfd: not on Espruino (its UDP sockets cannot set or check the TTL)');
   }
   for (let s = 0; s < config.services.length; s++) {
     const service = config.services[s]!;

@@ -247,6 +247,7 @@ function toPeer(peer: RawPeer): BgpPeerConfig {
     nextHopV6: peer.nextHopV6,
     passive: peer.passive,
     passwordFile: peer.passwordFile,
+    bfd: peer.bfd,
   };
 }
 

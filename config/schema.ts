@@ -2,7 +2,7 @@
 // build.mjs` writes it again when either changes, and test/schema.test.ts fails while it is
 // stale. The readers of every key with the schema's types, limits and defaults; the checks
 // across keys are config/rules.ts, called where the schema names them (x-check).
-// Source: 637fdbaeef282234
+// Source: 502558ef860d097a
 
 import type { Address, Prefix } from '../firmware/address';
 import * as formats from './formats';
@@ -75,7 +75,9 @@ const PEER_KEYS = [
   'nextHopV6',
   'passive',
   'passwordFile',
+  'bfd',
 ] as const;
+const BFD_KEYS = ['intervalMs', 'multiplier', 'multihop'] as const;
 const CONSOLE_KEYS = [
   'device',
   'path',
@@ -125,6 +127,7 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
   'services[].drain': DRAIN_KEYS,
   announcer: ANNOUNCER_KEYS,
   'announcer.peers[]': PEER_KEYS,
+  'announcer.peers[].bfd': BFD_KEYS,
   console: CONSOLE_KEYS,
   overridePin: OVERRIDE_PIN_KEYS,
   metrics: METRICS_KEYS,
@@ -206,7 +209,9 @@ export const BOARD_CLASSES: {
     nextHopV6: 'honoured',
     passive: 'refused',
     passwordFile: 'refused',
+    bfd: 'refused',
   },
+  'announcer.peers[].bfd': { intervalMs: 'refused', multiplier: 'refused', multihop: 'refused' },
   console: {
     device: 'honoured',
     path: 'honoured',
@@ -258,6 +263,9 @@ export const DEFAULTS = {
   'announcer.peers[].port': 179,
   'announcer.peers[].holdTimeS': 90,
   'announcer.peers[].passive': false,
+  'announcer.peers[].bfd.intervalMs': 300,
+  'announcer.peers[].bfd.multiplier': 3,
+  'announcer.peers[].bfd.multihop': false,
   'console.baud': 115200,
   'console.idleTimeoutMs': 300000,
   'overridePin.activeLow': false,
@@ -299,6 +307,8 @@ export const LIMITS = {
   'announcer.peers[].port': [1, 65535],
   'announcer.peers[].remoteAs': [1, 4294967295],
   'announcer.peers[].holdTimeS': [0, 65535],
+  'announcer.peers[].bfd.intervalMs': [50, 60000],
+  'announcer.peers[].bfd.multiplier': [1, 255],
   'console.baud': [300, 4000000],
   'console.idleTimeoutMs': [10000, 86400000],
   'overridePin.line': [0, 1023],
@@ -429,6 +439,13 @@ export interface RawPeer {
   readonly nextHopV6: Address | null;
   readonly passive: boolean;
   readonly passwordFile: string | null;
+  readonly bfd: RawBfd | null;
+}
+/** `announcer.peers[].bfd` as read, before the checks make a Config of it. */
+export interface RawBfd {
+  readonly intervalMs: number;
+  readonly multiplier: number;
+  readonly multihop: boolean;
 }
 /** `console` as read, before the checks make a Config of it. */
 export interface RawConsole {
@@ -793,6 +810,7 @@ function readPeer(reader: Reader, value: Json, path: string, checks: Checks): Ra
   const nextHopV6 = reader.format(record, 'nextHopV6', path, formats.ipv6Address, false);
   const passive = reader.boolean(record, 'passive', path, false);
   const passwordFile = reader.optionalString(record, 'passwordFile', path);
+  const bfd = reader.has(record, 'bfd') ? readBfd(reader, record['bfd'], path + '.bfd') : null;
   const raw: RawPeer = {
     address,
     port,
@@ -803,8 +821,19 @@ function readPeer(reader: Reader, value: Json, path: string, checks: Checks): Ra
     nextHopV6,
     passive,
     passwordFile,
+    bfd,
   };
   checks.peer(reader, raw, path);
+  return raw;
+}
+/** Reads `announcer.peers[].bfd`: every key, or null when it is not an object. */
+function readBfd(reader: Reader, value: Json, path: string): RawBfd | null {
+  const record = reader.object(value, path, BFD_KEYS);
+  if (record === null) return null;
+  const intervalMs = reader.integer(record, 'intervalMs', path, [50, 60000], 300);
+  const multiplier = reader.integer(record, 'multiplier', path, [1, 255], 3);
+  const multihop = reader.boolean(record, 'multihop', path, false);
+  const raw: RawBfd = { intervalMs, multiplier, multihop };
   return raw;
 }
 /** Reads `console`: every key, or null when it is not an object. */

@@ -20,6 +20,8 @@ import { GUARD_STATE_NAMES } from './guard';
 
 /** `false` in a board build without `fleet` or `guard` (build.mjs): no guard words there. */
 declare const LIFELINE_FLEET: boolean | undefined;
+/** `false` in every board build (build.mjs): no BFD there. */
+declare const LIFELINE_BFD: boolean | undefined;
 
 export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
@@ -222,6 +224,10 @@ export class Console {
           Math.round(lifeline.engine.penalty[s]!) +
           ' bgp=' +
           this.options.bgpSummary() +
+          // ` bfd=up` (a state per peer, `-` for one without) with BFD; never on a board.
+          ((typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) && lifeline.bfd !== null
+            ? ' bfd=' + lifeline.bfd.summary()
+            : '') +
           this.guardStatus(s),
       );
     }

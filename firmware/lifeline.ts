@@ -16,6 +16,7 @@ import {
   UNDECIDED,
 } from './override';
 import type { Config } from './config';
+import { Bfd, BFD_SOCKET_BASE } from './bfd/bfd';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
 import { FleetGuard } from './guard';
 import type { Hal, HalClient } from './hal';
@@ -35,6 +36,8 @@ declare const LIFELINE_FLEET: boolean | undefined;
  * there, so the arbiter, its persistence and its expiry fold away (each use inside a block on it).
  */
 declare const LIFELINE_OVERRIDES: boolean | undefined;
+/** `false` in every board build (build.mjs): no BFD there (config.ts espruinoProblems). */
+declare const LIFELINE_BFD: boolean | undefined;
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -76,6 +79,11 @@ export class Lifeline implements HalClient {
    * assigned on a board without them: read it only where LIFELINE_FLEET is not false.
    */
   readonly guard!: FleetGuard | null;
+  /**
+   * BFD (firmware/bfd/bfd.ts) with a peer's `bfd` configured, else null: another timer on the
+   * one wake-up, beside the probes and the announcer. Not even assigned on a board.
+   */
+  bfd!: Bfd | null;
 
   /** Per service, its backbone targets. */
   readonly targetCount: Uint16Array;
@@ -149,6 +157,8 @@ export class Lifeline implements HalClient {
           })
         : null;
     }
+    // Made at the start, once the speaker has its sessions.
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfd = null;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -158,6 +168,12 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
+      // The speaker has a seam for BFD when a peer has `bfd` (firmware/bfd/bfd.ts).
+      const client = this.announcer.bfdClient;
+      this.bfd = client === undefined ? null : new Bfd(this.config, this.hal, this.audit, client);
+      this.bfd?.open();
+    }
     this.restoreOverrides();
     this.nextRoundMs = this.hal.clock.nowMs();
     this.hal.log(
@@ -242,6 +258,9 @@ export class Lifeline implements HalClient {
       if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.onStopped = onStopped ?? null;
     this.probes.close();
+    // AdminDown first: the routers then take the BGP session's end as no path failure.
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+      this.bfd?.shutdown(this.hal.clock.nowMs());
     const withdraw = this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
     this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
@@ -300,7 +319,14 @@ export class Lifeline implements HalClient {
       expiryMs = arbiter.nextExpiryMs();
       if (this.persistDueMs < expiryMs) expiryMs = this.persistDueMs;
     }
-    const announcerMs = this.announcer.tick(nowMs);
+    let announcerMs = this.announcer.tick(nowMs);
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
+      const bfd = this.bfd;
+      if (bfd !== null) {
+        bfd.tick(nowMs);
+        if (bfd.dueMs[0]! < announcerMs) announcerMs = bfd.dueMs[0]!;
+      }
+    }
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
     if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
       const guard = this.guard;
@@ -358,10 +384,18 @@ export class Lifeline implements HalClient {
 
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
     const nowMs = this.hal.clock.nowMs();
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+      if (socketId >= BFD_SOCKET_BASE) {
+        if (this.phase === 1 && this.bfd !== null && this.bfd.received(socketId, length, nowMs))
+          this.arm(nowMs);
+        return;
+      }
     if (this.probes.received(socketId, length, fromPeer, nowMs)) this.afterResolve(nowMs);
   }
 
   socketFailed(socketId: number): void {
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+      if (socketId >= BFD_SOCKET_BASE) return; // BFD notices a dead path by its own timers
     const nowMs = this.hal.clock.nowMs();
     if (this.probes.settle(socketId, Outcome.SocketFailed, Counter.SocketFailed, nowMs))
       this.afterResolve(nowMs);

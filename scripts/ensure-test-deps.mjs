@@ -30,6 +30,9 @@ export const NEEDED = [
   ['/usr/bin/systemd-analyze', 'systemd'],
   ['/usr/bin/qemu-aarch64', 'qemu-user'],
   ['/usr/lib/frr/bgpd', 'frr'],
+  // BFD at FRR (test/bfd-routers.test.ts): bgpd reaches bfdd through zebra.
+  ['/usr/lib/frr/bfdd', 'frr'],
+  ['/usr/lib/frr/zebra', 'frr'],
   ['/usr/bin/vtysh', 'frr'],
   ['/usr/bin/gobgpd', 'gobgpd'],
   ['/usr/bin/gobgp', 'gobgpd'],

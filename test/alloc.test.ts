@@ -12,6 +12,7 @@ import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
+import { BfdState } from '../firmware/bfd/codec';
 import { Behaviour, SimHal } from '../hal/sim/index';
 import { addPathPeerOpen, update } from './support/updates';
 import { ANNOUNCE, config, document } from './helpers';
@@ -139,6 +140,39 @@ function fleetRig(): { sim: SimHal; lifeline: Lifeline; speaker: BgpSpeaker; fee
   return { sim, lifeline, speaker, feed };
 }
 
+/**
+ * The built-in speaker to one peer with BFD at 100 ms x 3 beside its session (Established, hold
+ * time 0), the sim's BFD peer answering every packet: BFD Up, packets both ways every round.
+ */
+function bfdRig(): { sim: SimHal; lifeline: Lifeline; speaker: BgpSpeaker } {
+  const doc = document({ intervalMs: INTERVAL_MS, timeoutMs: 200, local: true }) as any;
+  doc.announcer = {
+    kind: 'bgp',
+    localAs: 65010,
+    routerId: '192.0.2.10',
+    peers: [
+      {
+        address: '127.0.12.2',
+        remoteAs: 65000,
+        holdTimeS: 0,
+        nextHopV4: '192.0.2.10',
+        nextHopV6: '2001:db8::10',
+        bfd: { intervalMs: 100, multiplier: 3 },
+      },
+    ],
+  };
+  const built = readConfig(doc).config!;
+  const sim = new SimHal({ socketsMax: 16, seed: 42 });
+  const speaker = new BgpSpeaker(built, sim);
+  const lifeline = new Lifeline(built, sim, speaker);
+  lifeline.start();
+  sim.runFor(1);
+  const peer = addPathPeerOpen(0);
+  sim.deliver(0, peer.open);
+  sim.deliver(0, peer.keepalive);
+  return { sim, lifeline, speaker };
+}
+
 describe('allocation-free steady state', () => {
   it('runs 1,000,000 rounds of scheduler + codec + decision without a single GC', async () => {
     const { sim, lifeline } = rig(false);
@@ -182,6 +216,24 @@ describe('allocation-free steady state', () => {
     expect(speaker.fleet!.known(0)).toBe(true);
     expect(lifeline.guard!.others[0]).toBeGreaterThanOrEqual(0);
     expect(lifeline.effective[0]).toBe(1);
+    expect(result.gcs, result.kinds.join('\n') + ' heap ' + result.heapGrowthBytes).toBe(0);
+  }, 120000);
+
+  it('keeps BFD allocation-free: 200,000 rounds with a session Up at 100 ms beside BGP', async () => {
+    const { sim, lifeline, speaker } = bfdRig();
+    sim.runFor(100_000 * INTERVAL_MS); // warm-up
+    const bfd = lifeline.bfd!.sessions[0]!;
+    expect(bfd.state).toBe(BfdState.Up);
+    const sentBefore = bfd.packetsSent;
+    const receivedBefore = bfd.packetsReceived;
+    const rounds = 200_000;
+    const result = await gcsDuring(sim, rounds);
+    // About 2.5 packets each way per 250 ms round (75-100% of 100 ms apart).
+    expect(bfd.packetsSent - sentBefore).toBeGreaterThan(2 * rounds);
+    expect(bfd.packetsReceived - receivedBefore).toBeGreaterThan(2 * rounds);
+    expect(bfd.state).toBe(BfdState.Up);
+    expect(bfd.transitions).toBe(1);
+    expect(speaker.sessions[0]!.state).toBe(SessionState.Established);
     expect(result.gcs, result.kinds.join('\n') + ' heap ' + result.heapGrowthBytes).toBe(0);
   }, 120000);
 });

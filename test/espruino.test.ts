@@ -216,6 +216,22 @@ describe('Espruino target', () => {
         (doc) => (doc.announcer.peers[0].passwordFile = 'key'),
         'announcer.peers[0].passwordFile: not on Espruino',
       ],
+      'announcer.peers[].bfd': [
+        (doc) => (doc.announcer.peers[0].bfd = {}),
+        'announcer.peers[0].bfd: not on Espruino (its UDP sockets cannot set or check the TTL)',
+      ],
+      'announcer.peers[].bfd.intervalMs': [
+        (doc) => (doc.announcer.peers[0].bfd = { intervalMs: 100 }),
+        'announcer.peers[0].bfd: not on Espruino',
+      ],
+      'announcer.peers[].bfd.multiplier': [
+        (doc) => (doc.announcer.peers[0].bfd = { multiplier: 3 }),
+        'announcer.peers[0].bfd: not on Espruino',
+      ],
+      'announcer.peers[].bfd.multihop': [
+        (doc) => (doc.announcer.peers[0].bfd = { multihop: true }),
+        'announcer.peers[0].bfd: not on Espruino',
+      ],
       'overridePin.chip': [
         (doc) => (doc.overridePin = { driver: 'gpiochip', chip: 'gpiochip0', line: 5 }),
         'overridePin.driver: "gpiochip" is not on Espruino',

@@ -259,6 +259,7 @@ function fullDocuments(): any[] {
     nextHopV6: '2001:db8::10',
     passive: false,
     passwordFile: 'p',
+    bfd: { intervalMs: 300, multiplier: 3, multihop: false },
   };
   return [
     {

@@ -112,6 +112,8 @@ declare const LIFELINE_LEAN: boolean | undefined;
 declare const LIFELINE_FLEET: boolean | undefined;
 /** `false` in a board build without `restartTimeS` (build.mjs): no graceful restart. */
 declare const LIFELINE_BGP_GR: boolean | undefined;
+/** `false` in every board build (build.mjs): no BFD there. */
+declare const LIFELINE_BFD: boolean | undefined;
 
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
@@ -167,6 +169,11 @@ export interface SessionOptions {
    * logs none of those lines.
    */
   throttle?: Throttle;
+  /**
+   * BFD's hold (firmware/bfd/bfd.ts): per peer, 1 while its BFD session, once Up, is down, and
+   * the session neither connects nor takes a connection (RFC 5882 4.1). Absent without BFD.
+   */
+  bfdHeld?: Uint8Array;
 }
 
 /**
@@ -294,7 +301,7 @@ export class BgpSession implements OpenInfo {
       this.extended = false;
       this.logEvents = ['connect', 'refused', 'update'].map((kind) => kind + ' peer=' + this.name);
       this.incoming = (nowMs) => {
-        if (!peer.passive || this.stopped) return false;
+        if (!peer.passive || this.stopped || this.bfdHeld()) return false;
         if (this.state === SessionState.Established) {
           this.connectionsRefused++;
           if (!this.held(LogEvent.Refused, nowMs))
@@ -389,6 +396,8 @@ export class BgpSession implements OpenInfo {
     // RFC 9687: the send hold timer runs from the first refused write until the peer reads again.
     const sendHoldMs = Math.max(Limit.SendHoldMsMin, 2000 * this.holdTimeS);
     if (this.state === SessionState.Idle) {
+      // Held by BFD: no deadline of our own; BFD's packets wake the loop when it is Up again.
+      if (this.bfdHeld()) return Infinity;
       if (nowMs >= this.retryAtMs) {
         this.enter(SessionState.Connect, nowMs, 'retry');
         this.frameLength = 0;
@@ -409,6 +418,23 @@ export class BgpSession implements OpenInfo {
     }
     if (this.state === SessionState.Idle) return this.retryAtMs;
     return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendBlockedAtMs + sendHoldMs);
+  }
+
+  /** Whether BFD holds the session back (SessionOptions.bfdHeld). */
+  private bfdHeld(): boolean {
+    if (typeof LIFELINE_BFD !== 'undefined' && !LIFELINE_BFD) return false;
+    const held = this.options.bfdHeld;
+    return held !== undefined && held[this.options.index] === 1;
+  }
+
+  /**
+   * BFD declared the path down (RFC 5882 4.2.1: "emulate a control protocol timeout"): the
+   * session ends as at a hold timer expiry, with `reason`.
+   */
+  lost(nowMs: number, reason: string): void {
+    if (this.state === SessionState.Idle) return;
+    if (this.state === SessionState.Connect) return this.drop(nowMs, reason);
+    this.fail(nowMs, reason, ErrorCode.HoldTimerExpired);
   }
 
   /** Closes the connection and schedules a reconnect after the backoff, with ±25% jitter. */

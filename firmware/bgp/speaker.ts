@@ -11,6 +11,7 @@
 
 import { routeAttributes, RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
+import type { BfdClient } from '../bfd/bfd';
 import { FleetTable } from '../fleet';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
 import type { Hal, ListenKey, StreamListener } from '../hal';
@@ -93,6 +94,21 @@ function copyOut(scratch: Uint8Array, length: number, earlier: readonly Uint8Arr
 declare const LIFELINE_LEAN: boolean | undefined;
 /** `false` in a board build without `fleet` (build.mjs): no fleet table, no ADD-PATH. */
 declare const LIFELINE_FLEET: boolean | undefined;
+/** `false` in every board build (build.mjs): no BFD there. */
+declare const LIFELINE_BFD: boolean | undefined;
+
+/**
+ * BFD's seam into `speaker` (firmware/bfd/bfd.ts) when a peer has `bfd`: the hold its sessions
+ * read, and the way BFD ends one (RFC 5882). Not on a board.
+ */
+function bfdSeam(speaker: BgpSpeaker, config: Config): BfdClient | undefined {
+  const peers = config.announcer.peers;
+  if (!peers.some((peer) => peer.bfd !== null)) return undefined;
+  return {
+    held: new Uint8Array(peers.length),
+    down: (index, reason, nowMs) => speaker.sessions[index]?.lost(nowMs, reason),
+  };
+}
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
@@ -212,6 +228,11 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * `start`, not on a board (it does not listen: HalClient.streamIncoming).
    */
   streamIncoming!: (listenerId: number, address: string) => number;
+  /**
+   * BFD's seam (firmware/bfd/bfd.ts) when a peer has `bfd`: the sessions it holds back, and the
+   * way it takes one down (RFC 5882). Set by `start`; not even assigned on a board.
+   */
+  bfdClient?: BfdClient | undefined;
   /** The listeners, for the stop. Not on a board. */
   private listeners!: StreamListener[];
   /**
@@ -369,6 +390,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   start(): void {
+    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+      this.bfdClient = bfdSeam(this, this.config);
     const announcer = this.config.announcer;
     const routerId = announcer.routerId === null ? new Uint8Array(4) : announcer.routerId.bytes;
     // The buffer the HAL copies received bytes into, shared by the sessions.
@@ -395,6 +418,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       // ADD-PATH receive only with `fleet`: the table is what reads the paths.
       if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
         if (this.fleet !== null) options.addPathReceive = families;
+      if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+        if (this.bfdClient !== undefined) options.bfdHeld = this.bfdClient.held;
       this.sessions.push(new BgpSession(options));
     }
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
