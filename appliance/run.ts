@@ -1,9 +1,9 @@
 // `lifeline run`: the firmware on this Linux host, with the Node HAL. The config is validated
 // before anything starts (secrets open to others refused, as ssh does), and the state directory is
 // locked: one `run` per stateDir. SIGTERM, SIGINT and SIGQUIT stop the loop, withdraw (or keep) the
-// routes and exit 0; every other signal that would end a Node process and can be handled is
-// audited and ignored, so that no signal an operator sends (SIGHUP when an SSH session ends) ends
-// it without the shutdown path (docs/reference.md, "Signals").
+// routes and exit 0; SIGHUP reloads the config (appliance/reload.ts); every other signal that would
+// end a Node process and can be handled is audited and ignored, so that no signal an operator
+// sends ends it without the shutdown path (docs/reference.md, "Signals").
 
 import { fstatSync } from 'node:fs';
 
@@ -27,21 +27,23 @@ import { runDrill } from './drill';
 import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 import type { MetricsSources } from './metrics';
+import type { ConfigPaths } from './config-files';
 import { lockStateDir } from './state-lock';
 import { ServiceWatchdog } from './systemd';
 
 /** The signals that stop Lifeline the clean way: routes withdrawn (or kept), audit flushed. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+/** The signal that reloads the config (as for most daemons: systemd's ExecReload may send it). */
+export const RELOAD_SIGNAL = 'SIGHUP';
 /**
  * The other signals whose default would end the process (or, SIGUSR1, open Node's inspector to
- * anyone who may signal it): audited and ignored. SIGHUP is to mean reload one day. Not here:
+ * anyone who may signal it): audited and ignored. Not here:
  * SIGPIPE and SIGXFSZ (Node ignores them: the write fails instead), SIGKILL and SIGSTOP (cannot be
  * caught), the fault signals SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS and SIGABRT (a real
  * fault cannot be survived, and SIGABRT is systemd's watchdog ending a wedged loop), and the
  * real-time signals (Node cannot listen to them).
  */
 export const IGNORED_SIGNALS = [
-  'SIGHUP',
   'SIGUSR1',
   'SIGUSR2',
   'SIGALRM',
@@ -63,6 +65,9 @@ function stdinIsPipe(): boolean {
   }
 }
 
+/** What asks for a reload: it reports the problems on `info`, then whether it was applied. */
+type Reloader = (by: string, info: (line: string) => void, done: (ok: boolean) => void) => void;
+
 /** The console on `device` ('stdio' or a serial device), with its authenticator. */
 function startConsole(
   config: Config,
@@ -70,6 +75,7 @@ function startConsole(
   lifeline: Lifeline,
   speaker: BgpSpeaker | null,
   device: string,
+  reload: Reloader,
 ) {
   const report = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
@@ -100,7 +106,8 @@ function startConsole(
     auth,
     bgpSummary,
     write: (line) => transport?.write(line),
-    drill: (info) => runDrill(config, info),
+    drill: (info) => runDrill(lifeline.config, info),
+    reload: (info, done) => reload('console', info, done),
   });
   const onData = (data: Buffer): void => console_.receive(data, 0, data.length);
   const onHangup = (): void => auth.logout('hangup');
@@ -195,13 +202,24 @@ function lockState(config: Config): string {
  * Audits and ignores IGNORED_SIGNALS (throttled like any record) from now on; STOP_SIGNALS stop,
  * through `ready`'s function once it is given (one that came before then is taken at that point).
  */
-function listenSignals(lifeline: Lifeline): { ready(stop: (cause: string) => void): void } {
+function listenSignals(
+  lifeline: Lifeline,
+  reload: Reloader,
+): { ready(stop: (cause: string) => void): void } {
   let stop: ((cause: string) => void) | null = null;
   let early = '';
   for (const name of STOP_SIGNALS)
     process.on(name, () => (stop === null ? (early = early || name) : stop(name)));
   for (const name of IGNORED_SIGNALS)
     process.on(name, () => lifeline.audit.record('signal', 'name=' + name + ' action=ignored'));
+  process.on(RELOAD_SIGNAL, () => {
+    lifeline.audit.record('signal', 'name=' + RELOAD_SIGNAL + ' action=reload');
+    reload(
+      RELOAD_SIGNAL,
+      () => {},
+      () => {},
+    );
+  });
   return {
     ready: (given) => {
       stop = given;
@@ -210,7 +228,28 @@ function listenSignals(lifeline: Lifeline): { ready(stop: (cause: string) => voi
   };
 }
 
-export function run(config: Config, consoleDevice: string | null): void {
+/**
+ * The reloads (appliance/reload.ts, loaded at the first: `run`'s start-up does not carry it); one
+ * at a time, a later one waits for the one under way to be read.
+ */
+function reloader(paths: ConfigPaths, lifeline: Lifeline): Reloader {
+  const report = (line: string): void => void process.stderr.write(line + '\n');
+  return (by, info, done) => {
+    import('./reload')
+      .then(({ reload }) => {
+        const problems = reload({ paths, lifeline, report }, by);
+        for (const problem of problems) info(problem);
+        done(problems.length === 0);
+      })
+      .catch((error: Error) => {
+        report('lifeline reload: ' + error.message);
+        info(error.message);
+        done(false);
+      });
+  };
+}
+
+export function run(config: Config, consoleDevice: string | null, paths: ConfigPaths): void {
   const device = consoleDevice ?? config.console?.device ?? null;
   if (device === 'stdio' && config.announcer.kind === 'exabgp') {
     process.stderr.write(
@@ -225,9 +264,11 @@ export function run(config: Config, consoleDevice: string | null): void {
   const lifeline = new Lifeline(config, hal, speaker ?? exabgpAnnouncer(config, hal, exabgpFleet));
   // Listening before the start: a signal during it is taken when everything is up, not left to
   // its default (which ends the process with no shutdown path).
-  const signals = listenSignals(lifeline);
+  const reload = reloader(paths, lifeline);
+  const signals = listenSignals(lifeline, reload);
   lifeline.start();
-  const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
+  const console_ =
+    device === null ? null : startConsole(config, hal, lifeline, speaker, device, reload);
   let stopping = false;
   const problem = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
@@ -247,7 +288,7 @@ export function run(config: Config, consoleDevice: string | null): void {
   const stop = (cause: string): void => {
     if (stopping) return;
     stopping = true;
-    const routes = config.announcer.onShutdown === 'withdraw' ? 'withdrawn' : 'kept';
+    const routes = lifeline.config.announcer.onShutdown === 'withdraw' ? 'withdrawn' : 'kept';
     lifeline.audit.record('stop', 'cause=' + cause + ' routes=' + routes);
     hal.log('signal ' + cause);
     watcher?.stop();

@@ -15,6 +15,8 @@ commands:
   check-config FILE [--config-dir DIR]
                            validate a config: nothing and exit 0 when valid,
                            one PATH: PROBLEM line per problem on stderr and exit 2 when not
+  reload --config FILE [--config-dir DIR] [--pid PID]
+                           validate the config, then have the running lifeline apply it
   console DEVICE [--key-file F | --code C] [--exec "COMMAND"]...
                            the operator's client for the serial console
   keygen --key-file F --codes-file F [--codes N]
@@ -43,6 +45,12 @@ const HELP: { readonly [command: string]: string } = {
     '       lifeline check-config --config FILE [--config-dir DIR]\n' +
     '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem (FILE: PATH: PROBLEM\n' +
     '  with --config-dir). Notes (not problems) on stdout.\n',
+  reload:
+    'usage: lifeline reload --config FILE [--config-dir DIR] [--pid PID]\n' +
+    '  Validates the config as check-config does (exit 2 with its problems), then sends SIGHUP to\n' +
+    '  the running lifeline (PID, or the one holding the stateDir lock; exit 1 when there is\n' +
+    '  none): it reads the same files again and applies them between rounds, without a flap.\n' +
+    '  For systemd: ExecReload=lifeline reload --config ... --pid $MAINPID.\n',
   console:
     'usage: lifeline console DEVICE [--key-file F | --code C] [--baud N] [--exec "COMMAND"]...\n' +
     '  Authenticates (HMAC with the key, or a recovery code), then runs each --exec command\n' +
@@ -123,6 +131,31 @@ function checkConfig(args: readonly string[]): number {
   return 0;
 }
 
+/** `lifeline reload`: validates, then signals the running lifeline (appliance/reload.ts). */
+async function reloadCommand(args: readonly string[]): Promise<number> {
+  const parsed = flagValues(args, ['--config', '--config-dir', '--pid']);
+  if (parsed === null || parsed.operands.length > 0 || !parsed.flags.has('--config'))
+    return usageError('reload takes --config FILE [--config-dir DIR] [--pid PID]');
+  const loaded = loadConfig(configPaths(parsed));
+  for (const line of loaded.errors) process.stderr.write(line + '\n');
+  if (loaded.config === null) return 2;
+  const given = parsed.flags.get('--pid');
+  const stateDir = loaded.config.stateDir;
+  const { lockHolderPid } = await import('../appliance/state-lock');
+  const pid = given !== undefined ? Number(given) : stateDir === null ? 0 : lockHolderPid(stateDir);
+  if (!(pid > 0)) {
+    process.stderr.write('lifeline reload: no running lifeline (give --pid, or a stateDir)\n');
+    return 1;
+  }
+  try {
+    process.kill(pid, 'SIGHUP');
+  } catch (error) {
+    process.stderr.write('lifeline reload: pid ' + pid + ': ' + (error as Error).message + '\n');
+    return 1;
+  }
+  return 0;
+}
+
 function runCommand(args: readonly string[]): number | null {
   const parsed = flagValues(args, ['--config', '--config-dir', '--console']);
   if (parsed === null || parsed.operands.length > 0 || !parsed.flags.has('--config'))
@@ -133,7 +166,7 @@ function runCommand(args: readonly string[]): number | null {
     return 2;
   }
   try {
-    run(loaded.config, parsed.flags.get('--console') ?? null);
+    run(loaded.config, parsed.flags.get('--console') ?? null, configPaths(parsed));
   } catch (error) {
     // Half started is the worst state: alive, so nobody restarts it, but without a loop, signal
     // handlers or readiness. Exit, so that systemd (Restart=always) starts it again.
@@ -157,6 +190,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   if (command === 'check-config') return checkConfig(args);
   if (command === 'run') return runCommand(args);
+  if (command === 'reload') return reloadCommand(args);
   if (command === 'lab') return (await import('../lab/lab')).lab(args);
   if (command === 'fleet') return (await import('../operator/fleet')).fleet(args);
   if (command === 'keygen') return (await import('../operator/keygen')).keygen(args);

@@ -22,6 +22,8 @@ import { GUARD_STATE_NAMES } from './guard';
 declare const LIFELINE_FLEET: boolean | undefined;
 /** `false` in every board build (build.mjs): no BFD there. */
 declare const LIFELINE_BFD: boolean | undefined;
+/** `true` in the Espruino build (build.mjs): no reload there (a board reloads by reflashing). */
+declare const LIFELINE_LEAN: boolean | undefined;
 
 export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
@@ -38,6 +40,11 @@ export interface ConsoleOptions {
   readonly deviceSummary?: (() => string) | null;
   /** Runs the outage drill on a simulated network; INFO lines, then true when it passed. */
   readonly drill: ((info: (line: string) => void) => boolean) | null;
+  /**
+   * Reloads the config (appliance/reload.ts): each problem to `info`, then `done` with whether it
+   * is applied (between rounds). Absent on a board, which reloads by reflashing.
+   */
+  readonly reload?: (info: (line: string) => void, done: (ok: boolean) => void) => void;
 }
 
 const HELP = [
@@ -52,6 +59,13 @@ const HELP = [
   'drill                                the outage drill on a simulated network (needs auth)',
   'logout                               end the session',
 ];
+// Not on a board: it reloads by reflashing (`lifeline flash --config`).
+if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+  HELP.splice(
+    HELP.length - 1,
+    0,
+    'reload                               read the config again and apply it (needs auth)',
+  );
 
 /** `90s`, `30m`, `4h` in ms; -1 when not a duration. */
 export function parseDuration(text: string): number {
@@ -167,7 +181,8 @@ export class Console {
       command !== 'announce' &&
       command !== 'withdraw' &&
       command !== 'auto' &&
-      command !== 'drill'
+      command !== 'drill' &&
+      (command !== 'reload' || this.options.reload === undefined)
     ) {
       return this.options.write('ERR unknown-command "' + command + '": try help');
     }
@@ -177,6 +192,16 @@ export class Console {
       );
     }
     if (command === 'drill') return this.drill();
+    // `reload`: the problems as INFO lines and ERR, or OK once it is to apply between rounds (in
+    // a block of its own, so that a board's build, which has no reload, drops it).
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (command === 'reload') {
+        const write = this.options.write;
+        return this.options.reload!(
+          (line) => write('INFO ' + line),
+          (ok) => write(ok ? 'OK reload applied' : 'ERR reload-refused the running config stays'),
+        );
+      }
     this.override(command, words);
   }
 

@@ -50,14 +50,18 @@ export interface LoopCounters {
 export const ROUND_HISTORY = 16;
 
 export class Lifeline implements HalClient {
-  readonly probes: ProbeTable;
-  readonly engine: DecisionEngine;
+  /** The running config; a reload (appliance/reload.ts, Node only) puts a new one in its place. */
+  config: Config;
+  // The tables sized by the config: a reload (firmware/reload.ts) makes them again between
+  // rounds, carrying each kept service's state over by name.
+  probes: ProbeTable;
+  engine: DecisionEngine;
   readonly counters: LoopCounters;
   readonly audit: AuditLog;
   /** Not even assigned on a board without console and pin: read it where LIFELINE_OVERRIDES is. */
-  readonly arbiter!: OverrideArbiter;
+  arbiter!: OverrideArbiter;
   /** Per service, the route state last given to the announcer (UNDECIDED before the first). */
-  readonly effective: Uint8Array;
+  effective: Uint8Array;
   /** Clock time at which the last round ended (the watchdogs' proof of a live loop). */
   readonly lastRoundEndMs: Float64Array;
   /**
@@ -65,10 +69,10 @@ export class Lifeline implements HalClient {
    * timeout, in a ring indexed by the round count (the on-device bench reads it).
    */
   readonly roundMs: Float64Array;
-  readonly names: readonly string[];
+  names: readonly string[];
   /** Per service, backbone targets healthy and local check result of the last completed round. */
-  readonly healthyTargets: Uint16Array;
-  readonly localOk: Uint8Array;
+  healthyTargets: Uint16Array;
+  localOk: Uint8Array;
   /**
    * Whether overrides, used codes and the audit outlive a restart (there is storage). For the
    * console: not assigned where LIFELINE_OVERRIDES is false.
@@ -86,7 +90,7 @@ export class Lifeline implements HalClient {
   bfd!: Bfd | null;
 
   /** Per service, its backbone targets. */
-  readonly targetCount: Uint16Array;
+  targetCount: Uint16Array;
   /**
    * A round is out (sent, not all answered or timed out). Read by the on-device bench, which runs
    * its slices only between rounds, so that it neither delays a round's answers nor its timing.
@@ -102,22 +106,29 @@ export class Lifeline implements HalClient {
    * Per service, 1 when its current override is on storage (written, or restored from there): a
    * write that fails then leaves a stale remaining time behind, that a restart would believe.
    */
-  private readonly recorded!: Uint8Array;
+  recorded!: Uint8Array;
   /**
    * 0 before the start and after the stop, 1 running, 2 stopped probing but the announcer still at
    * work (a graceful shutdown; never on a board, which does not stop).
    */
   private phase: number;
   private onStopped!: (() => void) | null;
+  /**
+   * What is to run once no round is out (a reload: firmware/reload.ts), or null. Not on a board,
+   * which reloads by reflashing.
+   */
+  private betweenRoundsDue!: ((nowMs: number) => void) | null;
 
   constructor(
-    readonly config: Config,
+    config: Config,
     /** Its clock is the on-device bench's (firmware/device-bench.ts). */
     readonly hal: Hal,
-    private readonly announcer: Announcer,
+    /** Read by a reload (firmware/reload.ts), which gives the announcer its new config too. */
+    readonly announcer: Announcer,
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,
   ) {
+    this.config = config;
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
@@ -159,6 +170,18 @@ export class Lifeline implements HalClient {
     }
     // Made at the start, once the speaker has its sessions.
     if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfd = null;
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.betweenRoundsDue = null;
+  }
+
+  /**
+   * Runs `apply` between rounds: at once when no round is out, else as soon as the one out
+   * completes, before the next is sent (a reload: the tables it makes again are never those of a
+   * round in flight). A later call replaces one still waiting. Not on a board.
+   */
+  betweenRounds(apply: (nowMs: number) => void): void {
+    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    this.betweenRoundsDue = apply;
+    if (this.phase === 1 && !this.roundActive) this.wake();
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -290,6 +313,12 @@ export class Lifeline implements HalClient {
       this.probes.expire(nowMs);
       this.completeRound(nowMs);
     }
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (!this.roundActive && this.betweenRoundsDue !== null) {
+        const apply = this.betweenRoundsDue;
+        this.betweenRoundsDue = null;
+        apply(nowMs);
+      }
     if (!this.roundActive && nowMs >= this.nextRoundMs) {
       this.roundActive = true;
       this.roundScheduledMs = this.nextRoundMs;
@@ -410,6 +439,8 @@ export class Lifeline implements HalClient {
   private afterResolve(nowMs: number): void {
     if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
+    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (this.betweenRoundsDue !== null) return this.wake();
     this.arm(nowMs);
   }
 
@@ -496,7 +527,7 @@ export class Lifeline implements HalClient {
   /**
    * Brings service `s`'s routes to what pin, console and automatic decision say. Rare: allocates.
    */
-  private reconcile(s: number, cause: string): void {
+  reconcile(s: number, cause: string): void {
     let target = this.automaticRoute(s);
     if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
       target = this.arbiter.effective(s, target);
@@ -610,7 +641,7 @@ export class Lifeline implements HalClient {
    * which is what a restart charges at least: so it never outlives its grant. An override that
    * never reached storage (answered ERR not-saved) cannot come back, and runs on.
    */
-  private persistOrEnd(nowMs: number): void {
+  persistOrEnd(nowMs: number): void {
     if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {

@@ -67,7 +67,7 @@ declare const LIFELINE_BGP_GR: boolean | undefined;
  * without `fleet`), withdraw, and the first six again with GRACEFUL_SHUTDOWN added (empty when
  * graceful shutdown is off; not even there on a board without it).
  */
-const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
+export const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
 const NONE = new Uint8Array(0);
 
 /**
@@ -233,28 +233,30 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * way it takes one down (RFC 5882). Set by `start`; not even assigned on a board.
    */
   bfdClient?: BfdClient | undefined;
+  // The tables below are sized by the config: a reload (firmware/bgp/reload.ts, Node only) puts
+  // those of a new config in their place, keeping the sessions of the peers that did not change.
   /** The listeners, for the stop. Not on a board. */
-  private listeners!: StreamListener[];
+  listeners!: StreamListener[];
   /**
    * The throttle of the sessions' lines about what their peers did (connections, malformed
    * UPDATEs), its `suppressedTotal` for the metrics. Not on a board, which logs none of them.
    */
-  readonly throttle!: Throttle;
-  private readonly state: Uint8Array;
-  private readonly decided: Uint8Array;
+  throttle!: Throttle;
+  state: Uint8Array;
+  decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
-  private readonly prefixStart: Uint16Array;
-  private readonly prefixCount: Uint16Array;
-  private readonly prefixFamily: Uint8Array;
+  prefixStart: Uint16Array;
+  prefixCount: Uint16Array;
+  prefixFamily: Uint8Array;
   /** Per peer: `VARIANTS` messages per prefix. */
-  private readonly updates: Uint8Array[][];
+  updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
-  private readonly pending: Uint8Array[];
+  pending: Uint8Array[];
   /**
    * Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. This and the
    * next two only where LIFELINE_BGP_GR is not false.
    */
-  private readonly endOfRibPending!: Uint8Array;
+  endOfRibPending!: Uint8Array;
   /** End-of-RIB for IPv4 and IPv6 unicast. */
   private readonly endOfRib!: Uint8Array[];
   /** The stop keeps the routes for a graceful restart: no CEASE. */
@@ -263,7 +265,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. This
    * and the next only where LIFELINE_BGP_GSHUT is not false.
    */
-  private readonly gracefulUntilMs!: Float64Array;
+  gracefulUntilMs!: Float64Array;
   /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
   private stopping!: boolean;
   private done: boolean;
@@ -271,8 +273,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly frameSize: number;
 
   constructor(
-    private readonly config: Config,
-    private readonly hal: Hal,
+    public config: Config,
+    readonly hal: Hal,
     /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
     frameBytes?: number,
   ) {
@@ -441,7 +443,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
    * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
    */
-  private drain(session: BgpSession): void {
+  drain(session: BgpSession): void {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
     const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
