@@ -1,0 +1,105 @@
+// The wall clock as a fault, for real: `lifeline run` (console on stdio, state in a directory) is
+// given `withdraw all for 30m`, killed with SIGKILL, and started again under faketime a year
+// behind, then at 1970 (a Raspberry Pi without a real-time clock or NTP). Each restart gives the
+// override what it had left less one persist interval (60 s), never the years the clock suggests.
+// Loopback 127.0.11.0/24 only; nothing answers the probes or the BGP connection.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { document, keygen } from '../helpers';
+import { randomPort, requireCommand, stopProcess, waitFor } from '../support/peers';
+
+const CLI = 'dist/lifeline.mjs';
+
+describe('a stored override and the wall clock of a real process (faketime)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-clock-'));
+  const children: ChildProcess[] = [];
+
+  afterAll(async () => {
+    for (const child of children) await stopProcess(child, 'SIGKILL');
+  });
+
+  /** Starts `lifeline run` (under faketime with `fake`, if given); `send` returns the replies. */
+  const start = (fake: string[]) => {
+    const command = fake.length === 0 ? process.execPath : 'faketime';
+    const args = [...fake, ...(fake.length === 0 ? [] : [process.execPath])];
+    const child = spawn(
+      command,
+      [...args, CLI, 'run', '--config', join(dir, 'config.json'), '--console', 'stdio'],
+      // Only the wall clock moves: the monotonic clock stays the machine's.
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+      },
+    );
+    children.push(child);
+    let out = '';
+    let log = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const send = async (line: string): Promise<string[]> => {
+      out = '';
+      child.stdin!.write(line + '\n');
+      await waitFor(() => /(^|\n)(OK|ERR)[^\n]*\n/.test(out), 5000, line + '\n' + log);
+      return out.split('\n').filter((reply) => reply !== '');
+    };
+    return { child, send, log: () => log };
+  };
+
+  const remainingS = async (run: ReturnType<typeof start>): Promise<number> => {
+    const status = (await run.send('status'))[0]!;
+    return Number(/override=withdraw\((\d+)s\)/.exec(status)?.[1] ?? -1);
+  };
+
+  it('charges a restart 60 s, whether the clock is a year behind or at 1970', async () => {
+    requireCommand('/usr/bin/faketime', 'faketime');
+    const codes = keygen(join(dir, 'console.key'), join(dir, 'codes'), 1);
+    const doc = document() as any;
+    for (const target of doc.services[0].backbone.targets) {
+      target.address = '127.0.11.5';
+      target.port = randomPort();
+    }
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        {
+          address: '127.0.11.6',
+          port: randomPort(),
+          remoteAs: 65000,
+          nextHopV4: '192.0.2.10',
+          nextHopV6: '2001:db8::10',
+        },
+      ],
+    };
+    doc.console = { recoveryCodesFile: join(dir, 'codes') };
+    doc.stateDir = join(dir, 'state');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
+    expect(spawnSync('faketime', ['-f', '-365d', 'true']).status).toBe(0);
+
+    const first = start([]);
+    expect(await first.send('auth code ' + codes[0])).toEqual(['OK authenticated']);
+    expect(await first.send('withdraw all for 30m')).toEqual(['OK withdraw all for 30m']);
+    await stopProcess(first.child, 'SIGKILL');
+
+    const behind = start(['-f', '-365d']);
+    const afterYear = await remainingS(behind);
+    expect(afterYear).toBeGreaterThan(30 * 60 - 60 - 10);
+    expect(afterYear).toBeLessThanOrEqual(30 * 60 - 60);
+    expect(behind.log()).toMatch(
+      /the wall clock is \d+s behind the time it was written: charged 60s/,
+    );
+    await stopProcess(behind.child, 'SIGKILL');
+
+    const epoch = start(['1970-01-02 00:00:00']);
+    const after1970 = await remainingS(epoch);
+    expect(after1970).toBeGreaterThan(afterYear - 60 - 10);
+    expect(after1970).toBeLessThanOrEqual(afterYear - 60);
+    await stopProcess(epoch.child, 'SIGKILL');
+  });
+});

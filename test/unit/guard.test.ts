@@ -1,0 +1,359 @@
+// The fleet guard (issue 12) as a specification, on the sim HAL: what an automatic "down" does
+// with a fleet view that says how many other sites announce normally, without one (whenUnknown,
+// the panic threshold), under the operator's overrides, and the rejoin spread.
+
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+
+import { ExaBgpAnnouncer } from '../../firmware/announcer';
+import { Authenticator, hashCode } from '../../firmware/auth';
+import { readConfig, type Config } from '../../firmware/config';
+import { Console } from '../../firmware/console';
+import type { FleetView } from '../../firmware/fleet';
+import { fnv1a32, rejoinOffsetMs } from '../../firmware/guard';
+import { Lifeline } from '../../firmware/lifeline';
+import { OverrideKind } from '../../firmware/override';
+import { Behaviour, SimHal } from '../../hal/sim/index';
+import { renderMetrics } from '../../appliance/metrics';
+import { document, type ConfigOptions } from '../helpers';
+
+/** A fleet view the test sets: known or not, and how many other sites announce normally. */
+export class FakeView implements FleetView {
+  isKnown = true;
+  others = 0;
+  notices: string[] = [];
+  known(): boolean {
+    return this.isKnown;
+  }
+  healthyOthers(): number {
+    return this.others;
+  }
+}
+
+/** The ExaBGP announcer with a fleet view (the speaker's comes from BGP). */
+class ViewAnnouncer extends ExaBgpAnnouncer {
+  constructor(
+    config: Config,
+    hal: SimHal,
+    readonly fleet: FleetView | null,
+  ) {
+    super(config, hal);
+  }
+}
+
+const KEY = new Uint8Array(32).fill(7);
+const FLEET = { siteCommunity: '65010:1', lastResortCommunity: '65010:666', lastResortMed: 500 };
+const HOLD = [
+  'announce route 192.0.2.53/32 next-hop self med 500 community [ 65010:1 65010:666 ]',
+  'announce route 2001:db8:53::/48 next-hop self med 500 community [ 65010:1 65010:666 ]',
+];
+const NORMAL = [
+  'announce route 192.0.2.53/32 next-hop self community [ 65010:1 ]',
+  'announce route 2001:db8:53::/48 next-hop self community [ 65010:1 ]',
+];
+const WITHDRAW = [
+  'withdraw route 192.0.2.53/32 next-hop self',
+  'withdraw route 2001:db8:53::/48 next-hop self',
+];
+
+interface RigOptions extends ConfigOptions {
+  fleet?: Record<string, unknown> | null;
+  guard?: Record<string, unknown>;
+  drain?: boolean;
+  name?: string;
+}
+
+function guardRig(options: RigOptions = {}, view: FakeView | null = new FakeView()) {
+  const doc = document({ rise: 2, fall: 2, ...options });
+  if (options.fleet !== null) doc['fleet'] = { ...FLEET, ...options.fleet };
+  if (options.guard !== undefined) doc['guard'] = options.guard;
+  if (options.drain === true)
+    (doc['services'] as Record<string, unknown>[])[0]!['drain'] = { med: 900 };
+  if (options.name !== undefined) doc['device'] = { name: options.name };
+  const result = readConfig(doc);
+  if (result.config === null) throw new Error(result.errors.join('\n'));
+  const built = result.config;
+  const sim = new SimHal({ socketsMax: 16, seed: 3 });
+  const lifeline = new Lifeline(built, sim, new ViewAnnouncer(built, sim, view));
+  lifeline.start();
+  const replies: string[] = [];
+  const auth = new Authenticator(sim, lifeline.audit, KEY, [hashCode('ABCD-EFGH')]);
+  const console_ = new Console({
+    lifeline,
+    auth,
+    write: (line) => replies.push(line),
+    bgpSummary: () => 'exabgp',
+    drill: null,
+  });
+  const type = (text: string): string[] => {
+    const from = replies.length;
+    const bytes = new Uint8Array(Buffer.from(text + '\r\n', 'latin1'));
+    console_.receive(bytes, 0, bytes.length);
+    return replies.slice(from);
+  };
+  const login = (): void => {
+    const challenge = /challenge=([0-9a-f]{32})/.exec(type('auth').join('\n'))![1]!;
+    const answer = createHmac('sha256', KEY).update(Buffer.from(challenge, 'hex')).digest('hex');
+    expect(type('auth ' + answer)).toEqual(['OK authenticated']);
+  };
+  const audit = (event: string): string[] =>
+    lifeline.audit
+      .last(256)
+      .filter((record) => record.split(' ')[2] === event)
+      .map((record) => record.split(' ').slice(3).join(' '));
+  return { sim, lifeline, type, login, audit, view };
+}
+
+/**
+ * A guarded site up for 2 s with `others` other sites announcing normally, whose data centres then
+ * fall silent for `silentMs`.
+ */
+function fallenSite(options: RigOptions, others: number, silentMs: number) {
+  const rig = guardRig(options);
+  rig.view!.others = others;
+  rig.sim.runFor(2000);
+  rig.sim.setAll({ behaviour: Behaviour.Silent });
+  rig.sim.runFor(silentMs);
+  return rig;
+}
+
+describe('fleet guard (sim HAL)', () => {
+  it('holds as last resort while fewer than minHealthySites others announce, releases when enough', () => {
+    const rig = guardRig({ fleet: { minHealthySites: 2 } });
+    rig.view!.others = 1;
+    rig.sim.runFor(2000);
+    expect(rig.sim.emitted).toEqual(NORMAL);
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(2000);
+    expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
+    expect(rig.audit('guard')).toEqual(['service=dns action=hold others=1 min=2 reason=fleet']);
+    expect(rig.type('status')[0]).toMatch(/state=last-resort auto=down .* guard=holding$/);
+    rig.sim.runFor(60000);
+    expect(rig.sim.emitted.length).toBe(4); // no UPDATE while nothing changes
+    rig.view!.others = 2;
+    rig.sim.runFor(300);
+    expect(rig.sim.emitted.slice(4)).toEqual(WITHDRAW);
+    expect(rig.audit('guard')[1]).toBe('service=dns action=release others=2 min=2 reason=fleet');
+    expect(rig.type('status')[0]).toMatch(/state=withdrawn .* guard=idle$/);
+    rig.view!.others = 0; // every other site went down meanwhile: back as last resort
+    rig.sim.runFor(300);
+    expect(rig.sim.emitted.slice(6)).toEqual(HOLD);
+  });
+
+  it('withdraws once the fall has settled when enough other sites announce normally', () => {
+    const rig = fallenSite({ fleet: { settleMs: 3000 } }, 3, 2000);
+    // Down: still announced, as last resort, while the other sites learn of it.
+    expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
+    const heldMs = rig.sim.emittedAtMs[2]!;
+    expect(rig.audit('guard')).toEqual(['service=dns action=hold others=3 min=1 reason=settle']);
+    rig.sim.runFor(4000);
+    expect(rig.sim.emitted.slice(4)).toEqual(WITHDRAW);
+    const settledMs = rig.sim.emittedAtMs[4]! - heldMs;
+    expect(settledMs).toBeGreaterThanOrEqual(3000);
+    expect(settledMs).toBeLessThanOrEqual(3000 + 1000); // the next round after it
+    expect(rig.audit('guard')[1]).toBe('service=dns action=release others=3 min=1 reason=fleet');
+    // Without a settle (settleMs 0) a fall withdraws at once, as without the guard.
+    const bare = fallenSite({ fleet: { settleMs: 0 } }, 3, 2000);
+    expect(bare.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    expect(bare.audit('guard')).toEqual([]);
+  });
+
+  it('keeps holding when the other sites fell at the same time: the view after the settle decides', () => {
+    // Two sites fail together; each saw the other announcing normally when it fell. Withdrawing
+    // on that view (settleMs 0) takes the prefix off the internet until each sees the other gone.
+    const racing = fallenSite({ fleet: { settleMs: 0 } }, 1, 2000);
+    expect(racing.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    const rig = fallenSite({ fleet: { settleMs: 2000 } }, 1, 1500);
+    expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
+    rig.view!.others = 0; // the other site's last-resort announcement arrives
+    rig.sim.runFor(10000);
+    expect(rig.sim.emitted.length).toBe(4); // never withdrawn
+    expect(rig.audit('guard')).toEqual([
+      'service=dns action=hold others=1 min=1 reason=settle',
+      'service=dns action=hold others=0 min=1 reason=fleet',
+    ]);
+    expect(rig.type('status')[0]).toMatch(/state=last-resort auto=down .* guard=holding$/);
+  });
+
+  it('re-announces normally at once when a holding site recovers: no rejoin delay for it', () => {
+    const rig = guardRig({ fleet: { rejoinSpreadMs: 3600000 } });
+    rig.sim.runFor(2000);
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(2000);
+    expect(rig.sim.emitted.slice(2)).toEqual(HOLD);
+    rig.sim.setAll({ behaviour: Behaviour.Answer });
+    rig.sim.runFor(1000);
+    expect(rig.sim.emitted.slice(4)).toEqual(NORMAL);
+    expect(rig.audit('rejoin')).toEqual([]);
+    expect(rig.audit('guard')[1]).toMatch(/action=release others=0 min=1 reason=auto/);
+  });
+
+  it('without a view decides alone (whenUnknown local), or holds (whenUnknown hold)', () => {
+    const view = new FakeView();
+    view.isKnown = false;
+    const local = guardRig({}, view);
+    local.sim.runFor(2000);
+    local.sim.setAll({ behaviour: Behaviour.Silent });
+    local.sim.runFor(2000);
+    expect(local.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    const hold = guardRig({ fleet: { whenUnknown: 'hold' } }, view);
+    hold.sim.runFor(2000);
+    hold.sim.setAll({ behaviour: Behaviour.Silent });
+    hold.sim.runFor(2000);
+    expect(hold.sim.emitted.slice(2)).toEqual(HOLD);
+    expect(hold.audit('guard')).toEqual([
+      'service=dns action=hold others=unknown min=1 reason=unknown',
+    ]);
+    // The ExaBGP announcer has no view at all: the same as unknown.
+    const none = guardRig({ fleet: { whenUnknown: 'hold' } }, null);
+    none.sim.runFor(2000);
+    none.sim.setAll({ behaviour: Behaviour.Silent });
+    none.sim.runFor(2000);
+    expect(none.sim.emitted.slice(2)).toEqual(HOLD);
+  });
+
+  it('holds on the panic threshold: most backbone targets fail while the local check passes', () => {
+    const panic = guardRig({ fleet: null, guard: { panicFraction: 0.6 }, local: true }, null);
+    panic.sim.runFor(2000);
+    expect(panic.sim.emitted).toEqual(WITHDRAW.map((line) => line.replace('withdraw', 'announce')));
+    for (let target = 0; target < 3; target++)
+      panic.sim.setTarget(target, { behaviour: Behaviour.Silent });
+    panic.sim.runFor(2000);
+    expect(panic.sim.emitted.slice(2)).toEqual([
+      'announce route 192.0.2.53/32 next-hop self',
+      'announce route 2001:db8:53::/48 next-hop self',
+    ]);
+    expect(panic.lifeline.effective[0]).toBe(3);
+    expect(panic.audit('guard')).toEqual([
+      'service=dns action=hold others=unknown min=1 reason=panic',
+    ]);
+    // The local service fails too: not a common-mode fault of the backbone, so it goes (urgent).
+    panic.sim.setTarget(3, { behaviour: Behaviour.Rcode, rcode: 2 });
+    panic.sim.runFor(2000);
+    expect(panic.sim.emitted.slice(4)).toEqual(WITHDRAW);
+    // Below the fraction (one target of three, quorum 3): withdrawn as before.
+    const partial = guardRig(
+      { fleet: null, guard: { panicFraction: 0.6 }, local: true, quorum: 3 },
+      null,
+    );
+    partial.sim.runFor(2000);
+    partial.sim.setTarget(0, { behaviour: Behaviour.Silent });
+    partial.sim.runFor(2000);
+    expect(partial.sim.emitted.slice(2)).toEqual(WITHDRAW);
+  });
+
+  it('has nothing to do for a drained service (status guard=off)', () => {
+    const rig = guardRig({ drain: true });
+    rig.sim.runFor(2000);
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(2000);
+    expect(rig.sim.emitted.slice(2)).toEqual([
+      'announce route 192.0.2.53/32 next-hop self med 900 community [ 65010:1 65010:666 ]',
+      'announce route 2001:db8:53::/48 next-hop self med 900 community [ 65010:1 65010:666 ]',
+    ]);
+    expect(rig.type('status')[0]).toMatch(/state=drained .* guard=off$/);
+    expect(rig.audit('guard')).toEqual([]);
+  });
+
+  it('lets the operator win: the console asks for confirm before the last site goes, the pin never', () => {
+    const rig = guardRig();
+    rig.sim.runFor(2000);
+    rig.login();
+    expect(rig.type('withdraw dns')).toEqual([
+      'ERR last-site no other site is known to announce dns: this would take it off the ' +
+        'internet; to do it anyway: withdraw dns confirm',
+    ]);
+    expect(rig.type('withdraw all for 30m')[0]).toMatch(
+      /^ERR last-site .* withdraw all for 30m confirm$/,
+    );
+    expect(rig.sim.emitted).toEqual(NORMAL);
+    expect(rig.lifeline.arbiter.kind[0]).toBe(OverrideKind.None);
+    expect(rig.type('withdraw dns confirm')).toEqual(['OK withdraw dns']);
+    expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    expect(rig.audit('override')).toEqual([
+      'service=dns override=withdraw last-site=yes by=console',
+    ]);
+    expect(rig.audit('routes').at(-1)).toBe(
+      'service=dns routes=withdrawn cause=override last-site=yes',
+    );
+    // Another site announces: no question asked, and the audit says nothing of a last site.
+    expect(rig.type('auto dns')[0]).toMatch(/^OK/);
+    rig.view!.others = 1;
+    expect(rig.type('withdraw dns')[0]).toBe('OK withdraw dns');
+    expect(rig.audit('override').at(-1)).toBe('service=dns override=withdraw by=console');
+    expect(rig.type('withdraw dns confirm announce')[0]).toMatch(/^ERR usage/);
+  });
+
+  it('audits an override pin that withdraws the last site, without asking', () => {
+    const doc = guardRig();
+    doc.sim.runFor(2000);
+    // An override pin configured with `"action": "withdraw"` (the rig's config has no pin).
+    (doc.lifeline.arbiter as { pinAction: number }).pinAction = OverrideKind.Withdraw;
+    doc.lifeline.setPin(true, 'driver=test');
+    expect(doc.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    expect(doc.audit('routes').at(-1)).toBe('service=dns routes=withdrawn cause=pin last-site=yes');
+  });
+
+  it('spreads automatic re-announcements after a withdrawal by a stable offset, cancelled by a fall', () => {
+    expect(fnv1a32('')).toBe(0x811c9dc5);
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
+    const names = Array.from({ length: 200 }, (_, i) => 'edge-' + i + '-dns');
+    const offsets = names.map((name) => rejoinOffsetMs(name, 60000));
+    expect(offsets.every((ms) => ms >= 0 && ms < 60000 && Number.isInteger(ms))).toBe(true);
+    expect(names.map((name) => rejoinOffsetMs(name, 60000))).toEqual(offsets);
+    // Evenly spread: every sixth of the window has some, none has more than twice its share.
+    const sixths = [0, 0, 0, 0, 0, 0];
+    for (const ms of offsets) sixths[Math.floor(ms / 10000)]++;
+    expect(Math.min(...sixths)).toBeGreaterThan(10);
+    expect(Math.max(...sixths)).toBeLessThan(67);
+
+    const delayMs = rejoinOffsetMs('edge-7', 20000);
+    expect(delayMs).toBeGreaterThan(1000);
+    const rig = fallenSite({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } }, 5, 2000);
+    expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    rig.sim.setAll({ behaviour: Behaviour.Answer });
+    const restoredMs = rig.sim.clock.nowMs();
+    rig.sim.runFor(delayMs + 1000);
+    expect(rig.sim.emitted.slice(4)).toEqual(NORMAL);
+    const upMs = rig.sim.emittedAtMs[4]! - restoredMs;
+    expect(upMs).toBeGreaterThanOrEqual(delayMs);
+    expect(upMs).toBeLessThan(delayMs + 1000);
+    expect(rig.audit('rejoin')).toEqual(['service=dns delay=' + delayMs + 'ms']);
+    expect(rig.audit('routes').at(-1)).toBe('service=dns routes=announced cause=rejoin');
+    // A fall during the delay cancels it: nothing is announced.
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(2000);
+    rig.sim.setAll({ behaviour: Behaviour.Answer });
+    rig.sim.runFor(600);
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(delayMs + 2000);
+    expect(rig.sim.emitted.slice(6)).toEqual(WITHDRAW);
+    expect(rig.audit('rejoin').slice(1)).toEqual([
+      'service=dns delay=' + delayMs + 'ms',
+      'service=dns cancelled=fall',
+    ]);
+  });
+
+  it('shows the guard in the metrics', () => {
+    const rig = fallenSite({}, 0, 2000);
+    const text = renderMetrics({ lifeline: rig.lifeline, speaker: null, auth: null }, 0);
+    expect(text).toContain('lifeline_guard_holding{service="dns"} 1');
+    expect(text).toContain('lifeline_guard_holds_total{service="dns"} 1');
+    expect(text).toContain('lifeline_fleet_view_known{service="dns"} 1');
+    expect(text).toContain('lifeline_fleet_healthy_sites{service="dns"} 0');
+    expect(text).toContain('lifeline_service_announced{service="dns"} 1');
+  });
+
+  it('audits the fleet view notices once each', () => {
+    const rig = guardRig();
+    rig.view!.notices.push('fleet peer=10.0.0.9 add-path=no: sees at most one other site');
+    rig.sim.runFor(3000);
+    expect(rig.audit('fleet')).toEqual([
+      'peer=10.0.0.9 add-path=no note="sees at most one other site"',
+    ]);
+    expect(rig.sim.logged).toContain(
+      'fleet peer=10.0.0.9 add-path=no: sees at most one other site',
+    );
+  });
+});
