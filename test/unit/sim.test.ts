@@ -1,28 +1,19 @@
-// The deterministic simulator (sim/, README "Deterministic simulation") as a test: a bounded
-// campaign of seeded fault schedules with every invariant checked after every event; exact replay;
-// the shrinker; the bugs it found, kept by seed; the bugs planted to prove it has teeth; and the
-// exhaustive search of the decision engine and the override arbiter.
+// The deterministic simulator (sim/, README "Deterministic simulation") as a test: a campaign of
+// seeded fault schedules with every invariant checked after every event (its first seeds here, the
+// rest in test/integration/sim-campaign.test.ts); exact replay; the shrinker; the bugs it found,
+// kept by seed; the bugs planted to prove it has teeth, each found by the invariant meant for it
+// within its bound; and the exhaustive search shown to find a planted bug.
 
 import { describe, expect, it } from 'vitest';
 
 import { Bug } from '../../firmware/planted';
 import { exhaustive } from '../../sim/exhaustive';
-import { campaign, runSchedule, runSeed, shrink, type RunResult } from '../../sim/run';
+import { PLANTED, PLANTED_SCHEDULE_MS } from '../../sim/planted';
+import { campaign, runSchedule, runSeed, shrink } from '../../sim/run';
 import { drawSchedule, type SimEvent } from '../../sim/schedule';
+import { expectFound, UNIT_PLANTED_SEEDS_MAX, UNIT_SEEDS } from '../support/sim';
 
-const SCHEDULE_MS = 300 * 1000;
-
-/** The first of seeds 1..limit whose run fails, with `bugs` planted (null: none failed). */
-function firstFailing(
-  options: { bugs?: number; tornReplace?: boolean },
-  limit: number,
-): RunResult | null {
-  for (let seed = 1; seed <= limit; seed++) {
-    const result = runSeed({ seed, durationMs: SCHEDULE_MS, ...options });
-    if (result.invariant !== '') return result;
-  }
-  return null;
-}
+const SCHEDULE_MS = PLANTED_SCHEDULE_MS;
 
 const at = (atMs: number, kind: SimEvent['kind'], a = 0, b = 0, text = ''): SimEvent => ({
   atMs,
@@ -33,29 +24,14 @@ const at = (atMs: number, kind: SimEvent['kind'], a = 0, b = 0, text = ''): SimE
 });
 
 describe('deterministic simulation', () => {
-  it('runs a bounded campaign: every invariant holds on thousands of seeded fault schedules', () => {
-    const result = campaign(
-      { first: 1, count: 3000, durationMs: SCHEDULE_MS, wallMsMax: 60000 },
-      () => performance.now(),
-    );
-    const hours = result.simulatedMs / 3600000;
-    console.log(
-      'sim campaign: ' +
-        result.runs +
-        ' schedules, ' +
-        hours.toFixed(1) +
-        ' simulated hours, ' +
-        result.checks +
-        ' checks in ' +
-        (result.wallMs / 1000).toFixed(1) +
-        ' s: ' +
-        (hours / (result.wallMs / 1000)).toFixed(1) +
-        ' simulated h/s, ' +
-        Math.round((result.runs * 60000) / result.wallMs) +
-        ' schedules/min',
+  it('runs a campaign: every invariant holds on each of its seeded fault schedules', () => {
+    const result = campaign({ first: 1, count: UNIT_SEEDS, durationMs: SCHEDULE_MS }, () =>
+      performance.now(),
     );
     expect(result.failures.map((f) => f.seed + ': ' + f.invariant + ' ' + f.detail)).toEqual([]);
-    expect(result.runs).toBeGreaterThan(500);
+    expect(result.runs).toBe(UNIT_SEEDS);
+    // Every schedule ran its whole length: the simulated time is the seeds' sum, at the least.
+    expect(result.simulatedMs).toBeGreaterThanOrEqual(UNIT_SEEDS * SCHEDULE_MS);
   });
 
   it('replays a seed exactly: the same trace and the same durable state, byte for byte', () => {
@@ -111,40 +87,21 @@ describe('bugs the simulator found, kept by seed', () => {
   });
 });
 
-describe('the simulator keeps its teeth: each planted bug is found within a bounded number of seeds', () => {
-  const planted: [string, { bugs?: number; tornReplace?: boolean }, number][] = [
-    ['a boot wedged by a corrupt overrides.json', { bugs: Bug.CorruptOverridesThrow }, 300],
-    ['an override change answered OK but lost on a full disk', { bugs: Bug.OkWithoutSave }, 300],
-    // It needs a timed override, a kill -9 with the clock behind, then the grant run out: rarer.
-    [
-      'an override restored for a year when the clock was wrong',
-      { bugs: Bug.WallClockTrusted },
-      1500,
-    ],
-    [
-      'a used recovery code accepted again after a storage fault',
-      { bugs: Bug.UsedCodeForgotten },
-      300,
-    ],
-    ['a withdrawal one unhealthy round early', { bugs: Bug.FallEarly }, 300],
-    ['a re-announcement within the hold-down', { bugs: Bug.HoldDownIgnored }, 300],
-    ['a route change by the pin without an audit record', { bugs: Bug.PinUnaudited }, 300],
-    ['a console override that beats the pin', { bugs: Bug.PinBeatenByConsole }, 300],
-    ['a replace torn by a power cut (a HAL bug)', { tornReplace: true }, 300],
-  ];
-  for (const [name, options, limit] of planted) {
-    it('finds ' + name, () => {
-      const found = firstFailing(options, limit);
-      expect(found, 'not found in ' + limit + ' seeds').not.toBeNull();
-      console.log('planted: ' + name + ': seed ' + found!.seed + ', ' + found!.invariant);
-    });
+describe('the simulator keeps its teeth: each planted bug is found as meant, within its bound', () => {
+  for (const planted of PLANTED.filter((p) => p.seedsMax <= UNIT_PLANTED_SEEDS_MAX)) {
+    it('finds ' + planted.description + ' (' + planted.invariant + ')', () => expectFound(planted));
   }
+
+  it('holds every planted bug to twice the seed that found it at calibration', () => {
+    expect(PLANTED).toHaveLength(9);
+    for (const planted of PLANTED) expect(planted.seedsMax).toBe(2 * planted.calibratedSeed);
+  });
 });
 
 describe('exhaustive check of the decision engine and the override arbiter', () => {
-  it('visits every reachable state for rise and fall 1-3, a hold-down, damping, pin and overrides', () => {
-    const result = exhaustive([2000]);
-    console.log(result.lines[result.lines.length - 1]);
-    expect(result.states).toBeGreaterThan(100000);
+  it('finds a console override beating the pin (planted) in the states it visits', () => {
+    expect(() => exhaustive({ bugs: Bug.PinBeatenByConsole })).toThrow(
+      'exhaustive: routes as arbitrated',
+    );
   });
 });
