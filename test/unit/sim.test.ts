@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { Bug } from '../../firmware/planted';
+import { main } from '../../sim/cli';
 import { exhaustive } from '../../sim/exhaustive';
 import { PLANTED, PLANTED_SCHEDULE_MS } from '../../sim/planted';
 import { campaign, runSchedule, runSeed, shrink } from '../../sim/run';
@@ -103,5 +104,45 @@ describe('exhaustive check of the decision engine and the override arbiter', () 
     expect(() => exhaustive({ bugs: Bug.PinBeatenByConsole })).toThrow(
       'exhaustive: routes as arbitrated',
     );
+  });
+});
+
+describe('the command line (npm run sim)', () => {
+  const run = (...argv: string[]): { status: number; lines: string[] } => {
+    const lines: string[] = [];
+    const status = main(argv, (line) => lines.push(line));
+    return { status, lines };
+  };
+
+  it('prints its usage for --help, and with it for an unknown flag (exit 2)', () => {
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.lines[0]).toBe('usage: npm run sim -- [options]');
+    for (const flag of ['--seeds', '--seed', '--exhaustive', '--bug', '--calibrate', '--fleet'])
+      expect(help.lines.join('\n')).toContain('  ' + flag + ' ');
+    const wrong = run('--seedz', '3');
+    expect(wrong.status).toBe(2);
+    expect(wrong.lines.slice(0, 2)).toEqual(['sim: unknown argument --seedz', help.lines[0]]);
+    expect(run('--bug', 'nope').lines[0]).toMatch(/^sim: --bug needs one of corrupt-overrides, /);
+  });
+
+  it('replays the calibration of a planted bug, and plants one in a single seed', () => {
+    const calibrated = run('--calibrate', '--bug', 'pin-unaudited');
+    expect(calibrated).toEqual({
+      status: 0,
+      lines: [
+        'pin-unaudited: seed 1, every route change has an audit record: service 0 at 86 ' +
+          '(as calibrated: seed 1)',
+      ],
+    });
+    const missed = run('--calibrate', '--bug', 'pin-beaten-by-console', '--seeds', '3');
+    expect(missed.status).toBe(1);
+    expect(missed.lines[0]).toMatch(
+      /^pin-beaten-by-console: not found in seeds 1\.\.3 \(expected /,
+    );
+    const planted = run('--seed', '1', '--seconds', '300', '--bug', 'pin-unaudited');
+    expect(planted.status).toBe(1);
+    expect(planted.lines[0]).toBe('violation: every route change has an audit record');
+    expect(run('--seed', '1', '--seconds', '300').status).toBe(0);
   });
 });
