@@ -1,5 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
+import { completeRun } from './test/support/complete';
+
 // Two tiers (docs/testing.md). `npm run test:unit` runs the unit tier alone: no build, no Debian
 // tool, no child process (its setup makes starting one throw), files in parallel
 // (test/unit/tiers.test.ts holds it to that). `npm test` runs both: the unit tier first, then the
@@ -8,6 +10,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     pool: 'forks',
+    // A complete run (LIFELINE_TEST_COMPLETE=1, CI) fails on any skipped test.
+    reporters: completeRun() ? ['default', './test/setup/complete-reporter.ts'] : ['default'],
     // A test that needs longer says so (the exhaustive search, the real interpreter).
     testTimeout: 60000,
     hookTimeout: 60000,

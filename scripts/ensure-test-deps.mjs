@@ -1,10 +1,41 @@
 // Before `npm test`: the integration tests need real peers from Debian (BIRD 2, FRR, GoBGP, ExaBGP,
 // dnsmasq, Prometheus and Alertmanager).
 // Installs what is missing when running as root with apt-get (as CI and these machines do);
-// otherwise says exactly what to install and fails.
+// otherwise says exactly what to install and fails. In a complete run (LIFELINE_TEST_COMPLETE=1,
+// as .ci/run sets; test/support/complete.ts) it also checks what no package brings and without
+// which tests would skip: root, and the Espruino interpreter's Linux builds.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+/** The real interpreter's builds (test/support/espruino-real.ts looks for the same). */
+const ESPRUINO_BUILDS = ['espruino', 'espruino-5100', 'espruino-1700'];
+
+/** What a complete run lacks here, one line each (empty: nothing). */
+function completeRunProblems() {
+  const problems = [];
+  if (process.getuid?.() !== 0)
+    problems.push('not root: the namespace, tmpfs and arm64 tests need root');
+  const dir = process.env['LIFELINE_ESPRUINO_DIR'] ?? resolve('..', 'shared', 'tools', 'espruino');
+  for (const build of ESPRUINO_BUILDS)
+    if (!existsSync(join(dir, build)))
+      problems.push(
+        'no Espruino Linux build at ' + join(dir, build) + ' (../shared/tools/espruino)',
+      );
+  return problems;
+}
+
+if (process.env['LIFELINE_TEST_COMPLETE'] === '1') {
+  const problems = completeRunProblems();
+  if (problems.length > 0) {
+    process.stderr.write(
+      'LIFELINE_TEST_COMPLETE=1, but tests would skip:\n' +
+        problems.map((line) => '  ' + line + '\n').join(''),
+    );
+    process.exit(1);
+  }
+}
 
 const NEEDED = [
   ['/usr/sbin/bird', 'bird2'],

@@ -4,10 +4,11 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 
-const reason = process.getuid?.() !== 0 ? 'not root: the arm64 sysroot needs dpkg and apt' : '';
-if (reason !== '') console.warn('arm64 test skipped: ' + reason);
+import { skipping } from '../support/complete';
 
-describe.skipIf(reason !== '')('ARM64', () => {
+const reason = process.getuid?.() !== 0 ? 'not root: the arm64 sysroot needs dpkg and apt' : '';
+
+describe.skipIf(skipping('arm64 test', reason))('ARM64', () => {
   it('runs the core unit tests on arm64 Node under qemu-user, all passing', () => {
     const result = spawnSync('bash', ['scripts/arm64-check.sh'], {
       encoding: 'utf8',

@@ -26,10 +26,10 @@ import {
   removeBoardDir,
   type EspruinoBuild,
 } from '../support/espruino-real';
+import { skipping } from '../support/complete';
 import { randomPort, requireCommand, startBird, waitFor, type Bird } from '../support/peers';
 
-const missing = espruinoMissing();
-if (missing !== null) process.stderr.write('test/integration/espruino-real.test.ts: ' + missing + '\n');
+const skip = skipping('test/integration/espruino-real.test.ts', espruinoMissing());
 
 const DC_ADDRESSES = ['127.0.10.1', '127.0.10.2', '127.0.10.3'];
 const BIRD_ADDRESS = '127.0.10.9';
@@ -61,7 +61,7 @@ async function runningMemory(board: Interpreter): Promise<{ usage: number; free:
   return { usage: Number(match[1]), free: Number(match[2]) };
 }
 
-describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter', () => {
+describe.skipIf(skip)('the Espruino firmware on the real interpreter', () => {
   const servers: Dnsmasq[] = [];
   const dnsPort = randomPort();
   const bgpPort = randomPort();
@@ -330,174 +330,169 @@ describe.skipIf(missing !== null)('the Espruino firmware on the real interpreter
   }, 180000);
 });
 
-describe.skipIf(missing !== null)(
-  'lifeline flash and bench --device against the real interpreter',
-  () => {
-    let dir: string;
-    let board: Interpreter | null = null;
-    let link: ChildProcess | null = null;
-    const dnsPort = randomPort();
-    const servers: Dnsmasq[] = [];
+describe.skipIf(skip)('lifeline flash and bench --device against the real interpreter', () => {
+  let dir: string;
+  let board: Interpreter | null = null;
+  let link: ChildProcess | null = null;
+  const dnsPort = randomPort();
+  const servers: Dnsmasq[] = [];
 
-    /** Powers the board on: the interpreter in `dir`, booting whatever its Storage holds. */
-    async function powerOn(): Promise<void> {
-      board = new Interpreter(dir, BOARD);
-      await board.waitFor(/>/, 5000);
+  /** Powers the board on: the interpreter in `dir`, booting whatever its Storage holds. */
+  async function powerOn(): Promise<void> {
+    board = new Interpreter(dir, BOARD);
+    await board.waitFor(/>/, 5000);
+  }
+  /**
+   * The board's serial line: a pty whose far end is the interpreter's console (telnet: see
+   * support/espruino-real.ts). Output goes there, not to stdout, while it is connected.
+   */
+  async function serialLine(): Promise<string> {
+    board!.release();
+    link = spawn('socat', [
+      'pty,raw,echo=0,link=' + join(dir, 'board'),
+      'tcp:127.0.0.1:2323,retry=20,interval=0.1',
+    ]);
+    await waitFor(() => existsSync(join(dir, 'board')), 5000, 'the board pty');
+    return join(dir, 'board');
+  }
+  async function powerOff(): Promise<void> {
+    link?.kill();
+    link = null;
+    await board?.kill();
+    spawnSync('rm', ['-f', join(dir, 'board')]);
+  }
+  function lifeline(...args: string[]): {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+  } {
+    const run = spawnSync(process.execPath, ['dist/lifeline.mjs', ...args], {
+      encoding: 'utf8',
+      timeout: 120000,
+    });
+    return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+  }
+
+  beforeAll(async () => {
+    requireCommand('/usr/bin/socat', 'socat');
+    dir = boardDir();
+    for (const address of DC_ADDRESSES) servers.push(await startDnsmasq(address, dnsPort));
+  });
+  afterEach(async () => {
+    await powerOff();
+  });
+  afterAll(async () => {
+    for (const server of servers) await server.stop();
+    removeBoardDir(dir);
+  });
+
+  it('flashes and verifies, the firmware boots after a reset, and the board runs the bench', async () => {
+    await powerOn();
+    const device = await serialLine();
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify(example('config/espruino.example.json', dnsPort, 0)),
+    );
+    const flashed = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+      (done) => {
+        const child = spawn(process.execPath, [
+          'dist/lifeline.mjs',
+          'flash',
+          device,
+          '--config',
+          join(dir, 'config.json'),
+        ]);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+        child.on('exit', (status) => done({ status, stdout, stderr }));
+      },
+    );
+    expect(flashed.status, flashed.stderr).toBe(0);
+    expect(flashed.stdout).toMatch(
+      /^flashed and verified: \d+ bytes, crc32 [0-9a-f]+, on LINUX5100 2v29/m,
+    );
+    expect(flashed.stderr).toMatch(/100% /);
+    await powerOff();
+    await powerOn(); // a power cycle: the interpreter starts again and boots .bootcde
+    await board!.waitFor(/boot device=edge-mcu-1/, 5000);
+    await board!.waitFor(/announce route 192\.0\.2\.53\/32 next-hop self/, 5000);
+    expect(await board!.evaluate('require("Storage").list().join()')).not.toMatch(/bootnew/);
+    await serialLine();
+    const json = join(dir, 'bench.json');
+    const bench = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
+      (done) => {
+        const child = spawn(process.execPath, [
+          'dist/lifeline.mjs',
+          'bench',
+          '--device',
+          join(dir, 'board'),
+          '--json',
+          json,
+        ]);
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
+        child.on('exit', (status) => done({ status, stdout, stderr }));
+      },
+    );
+    expect(bench.status, bench.stderr).toBe(0);
+    process.stdout.write(bench.stdout); // the on-device table, for the record
+    expect(bench.stdout).toMatch(
+      /device: decision step\s+\S+ \S+\s+\S+ \S+\s+[\d,]+\s+on LINUX5100 2v29/,
+    );
+    expect(bench.stdout).toMatch(/device: probe round\s+\S+ \S+/);
+    expect(bench.stdout).toMatch(/device: JsVars in use\s+-\s+-\s+-\s+memory stage=now usage=\d+/);
+    expect(bench.stdout).toMatch(/decision step/m);
+    const written = JSON.parse(readFileSync(json, 'utf8')) as {
+      rows: { name: string }[];
+      device: string;
+    };
+    expect(written.device).toBe('LINUX5100 2v29');
+    expect(written.rows.map((row) => row.name)).toContain('device: dns decode reply');
+  });
+
+  it('refuses code the interpreter rejects and leaves the board usable: echo on, no staging file', async () => {
+    await powerOff();
+    await powerOn();
+    const device = await serialLine();
+    writeFileSync(join(dir, 'bad.js'), 'outer: for (;;) { break outer; }\n');
+    const result = lifeline('flash', device, '--bundle', join(dir, 'bad.js'));
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/flash: the board refused the code: Uncaught ReferenceError/);
+    link?.kill(); // the console back on the test's own telnet: answering, and echoing again
+    expect(await board!.evaluate('require("Storage").list().indexOf(".bootnew")')).toBe('-1');
+    const from = board!.output.length;
+    await board!.type('40+2\n');
+    await board!.waitFor(/=42/, 5000, from);
+  });
+
+  it('refuses a bundle larger than the free Storage before writing, and says when nothing answers', async () => {
+    await powerOff();
+    await powerOn();
+    const device = await serialLine();
+    writeFileSync(join(dir, 'huge.js'), 'var x=1;\n'.repeat(40000));
+    const huge = lifeline('flash', device, '--bundle', join(dir, 'huge.js'));
+    expect(huge.status).toBe(1);
+    expect(huge.stderr).toMatch(
+      /flash: the bundle \(360000 bytes\) is too large for LINUX5100: \d+ bytes free/,
+    );
+    await powerOff();
+    const silent = spawn('socat', ['pty,raw,echo=0,link=' + join(dir, 'dead'), 'exec:sleep 30']);
+    try {
+      await waitFor(() => existsSync(join(dir, 'dead')), 5000, 'the silent pty');
+      const none = lifeline('flash', join(dir, 'dead'), '--bundle', join(dir, 'bad.js'));
+      expect(none.status).toBe(1);
+      expect(none.stderr).toMatch(
+        /no answer from .*dead: is it an Espruino board, at 115200 baud\?/,
+      );
+    } finally {
+      silent.kill();
     }
-    /**
-     * The board's serial line: a pty whose far end is the interpreter's console (telnet: see
-     * support/espruino-real.ts). Output goes there, not to stdout, while it is connected.
-     */
-    async function serialLine(): Promise<string> {
-      board!.release();
-      link = spawn('socat', [
-        'pty,raw,echo=0,link=' + join(dir, 'board'),
-        'tcp:127.0.0.1:2323,retry=20,interval=0.1',
-      ]);
-      await waitFor(() => existsSync(join(dir, 'board')), 5000, 'the board pty');
-      return join(dir, 'board');
-    }
-    async function powerOff(): Promise<void> {
-      link?.kill();
-      link = null;
-      await board?.kill();
-      spawnSync('rm', ['-f', join(dir, 'board')]);
-    }
-    function lifeline(...args: string[]): {
-      status: number | null;
-      stdout: string;
-      stderr: string;
-    } {
-      const run = spawnSync(process.execPath, ['dist/lifeline.mjs', ...args], {
-        encoding: 'utf8',
-        timeout: 120000,
-      });
-      return { status: run.status, stdout: run.stdout, stderr: run.stderr };
-    }
-
-    beforeAll(async () => {
-      requireCommand('/usr/bin/socat', 'socat');
-      dir = boardDir();
-      for (const address of DC_ADDRESSES) servers.push(await startDnsmasq(address, dnsPort));
-    });
-    afterEach(async () => {
-      await powerOff();
-    });
-    afterAll(async () => {
-      for (const server of servers) await server.stop();
-      removeBoardDir(dir);
-    });
-
-    it('flashes and verifies, the firmware boots after a reset, and the board runs the bench', async () => {
-      await powerOn();
-      const device = await serialLine();
-      writeFileSync(
-        join(dir, 'config.json'),
-        JSON.stringify(example('config/espruino.example.json', dnsPort, 0)),
-      );
-      const flashed = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
-        (done) => {
-          const child = spawn(process.execPath, [
-            'dist/lifeline.mjs',
-            'flash',
-            device,
-            '--config',
-            join(dir, 'config.json'),
-          ]);
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-          child.on('exit', (status) => done({ status, stdout, stderr }));
-        },
-      );
-      expect(flashed.status, flashed.stderr).toBe(0);
-      expect(flashed.stdout).toMatch(
-        /^flashed and verified: \d+ bytes, crc32 [0-9a-f]+, on LINUX5100 2v29/m,
-      );
-      expect(flashed.stderr).toMatch(/100% /);
-      await powerOff();
-      await powerOn(); // a power cycle: the interpreter starts again and boots .bootcde
-      await board!.waitFor(/boot device=edge-mcu-1/, 5000);
-      await board!.waitFor(/announce route 192\.0\.2\.53\/32 next-hop self/, 5000);
-      expect(await board!.evaluate('require("Storage").list().join()')).not.toMatch(/bootnew/);
-      await serialLine();
-      const json = join(dir, 'bench.json');
-      const bench = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
-        (done) => {
-          const child = spawn(process.execPath, [
-            'dist/lifeline.mjs',
-            'bench',
-            '--device',
-            join(dir, 'board'),
-            '--json',
-            json,
-          ]);
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
-          child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
-          child.on('exit', (status) => done({ status, stdout, stderr }));
-        },
-      );
-      expect(bench.status, bench.stderr).toBe(0);
-      process.stdout.write(bench.stdout); // the on-device table, for the record
-      expect(bench.stdout).toMatch(
-        /device: decision step\s+\S+ \S+\s+\S+ \S+\s+[\d,]+\s+on LINUX5100 2v29/,
-      );
-      expect(bench.stdout).toMatch(/device: probe round\s+\S+ \S+/);
-      expect(bench.stdout).toMatch(
-        /device: JsVars in use\s+-\s+-\s+-\s+memory stage=now usage=\d+/,
-      );
-      expect(bench.stdout).toMatch(/decision step/m);
-      const written = JSON.parse(readFileSync(json, 'utf8')) as {
-        rows: { name: string }[];
-        device: string;
-      };
-      expect(written.device).toBe('LINUX5100 2v29');
-      expect(written.rows.map((row) => row.name)).toContain('device: dns decode reply');
-    });
-
-    it('refuses code the interpreter rejects and leaves the board usable: echo on, no staging file', async () => {
-      await powerOff();
-      await powerOn();
-      const device = await serialLine();
-      writeFileSync(join(dir, 'bad.js'), 'outer: for (;;) { break outer; }\n');
-      const result = lifeline('flash', device, '--bundle', join(dir, 'bad.js'));
-      expect(result.status).toBe(1);
-      expect(result.stderr).toMatch(/flash: the board refused the code: Uncaught ReferenceError/);
-      link?.kill(); // the console back on the test's own telnet: answering, and echoing again
-      expect(await board!.evaluate('require("Storage").list().indexOf(".bootnew")')).toBe('-1');
-      const from = board!.output.length;
-      await board!.type('40+2\n');
-      await board!.waitFor(/=42/, 5000, from);
-    });
-
-    it('refuses a bundle larger than the free Storage before writing, and says when nothing answers', async () => {
-      await powerOff();
-      await powerOn();
-      const device = await serialLine();
-      writeFileSync(join(dir, 'huge.js'), 'var x=1;\n'.repeat(40000));
-      const huge = lifeline('flash', device, '--bundle', join(dir, 'huge.js'));
-      expect(huge.status).toBe(1);
-      expect(huge.stderr).toMatch(
-        /flash: the bundle \(360000 bytes\) is too large for LINUX5100: \d+ bytes free/,
-      );
-      await powerOff();
-      const silent = spawn('socat', ['pty,raw,echo=0,link=' + join(dir, 'dead'), 'exec:sleep 30']);
-      try {
-        await waitFor(() => existsSync(join(dir, 'dead')), 5000, 'the silent pty');
-        const none = lifeline('flash', join(dir, 'dead'), '--bundle', join(dir, 'bad.js'));
-        expect(none.status).toBe(1);
-        expect(none.stderr).toMatch(
-          /no answer from .*dead: is it an Espruino board, at 115200 baud\?/,
-        );
-      } finally {
-        silent.kill();
-      }
-      const nothing = lifeline('flash', join(dir, 'nope'));
-      expect(nothing.status).toBe(1);
-      expect(nothing.stderr).toMatch(/flash: cannot open .*nope/);
-    });
-  },
-);
+    const nothing = lifeline('flash', join(dir, 'nope'));
+    expect(nothing.status).toBe(1);
+    expect(nothing.stderr).toMatch(/flash: cannot open .*nope/);
+  });
+});

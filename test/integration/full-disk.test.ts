@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Hal } from '../../firmware/hal';
 import { FileStorage } from '../../hal/node/storage';
 import { SimHal } from '../../hal/sim/index';
+import { skipping } from '../support/complete';
 import { CODES, consoleRig } from '../support/console-rig';
 
 let dir = '';
@@ -59,8 +60,9 @@ function fill(path: string): void {
 
 describe('a full state directory (64 KiB tmpfs)', () => {
   it('answers ERR for what it cannot save, leaves no .tmp, and a restart keeps its word', (context) => {
-    if (!mounted) {
-      context.skip('cannot mount a tmpfs here (' + why + '): run as root to test a full disk');
+    const reason = 'cannot mount a tmpfs here (' + why + '): run as root to test a full disk';
+    if (!mounted && skipping('full-disk test', reason)) {
+      context.skip(reason);
       return;
     }
     const stateDir = join(dir, 'state');

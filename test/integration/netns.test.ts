@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../../lab/dnsmasq';
 import { dnsTargets, document, keygen } from '../helpers';
+import { skipping } from '../support/complete';
 import { makeNetnsLab, type NetnsLab } from '../support/netns';
 import { requireCommand, startBird, stopProcess, waitFor, type Bird } from '../support/peers';
 
@@ -33,185 +34,184 @@ function namespacesAvailable(): string {
 }
 
 const unavailable = namespacesAvailable();
-if (unavailable !== '')
-  console.warn('netns test skipped: network namespaces cannot be made here: ' + unavailable);
-
-describe.skipIf(unavailable !== '')(
-  'the outage over real network cuts (network namespaces)',
-  () => {
-    const dir = mkdtempSync(join(tmpdir(), 'lifeline-netns-'));
-    let lab: NetnsLab;
-    const servers: Dnsmasq[] = [];
-    let bird: Bird;
-    let socat: ChildProcess;
-    let lifeline: ChildProcess;
-    let port: SerialPort;
-    let replies = '';
-    let log = '';
-    let codes: string[] = [];
-
-    const present = (): boolean => bird.routes('t4').includes('192.0.2.53/32');
-    const context = (): string => '\nlifeline log:\n' + log.slice(-3000);
-    const command = async (line: string): Promise<string> => {
-      replies = '';
-      port.write(line + '\r\n');
-      await waitFor(() => /(^|\n)(OK|ERR)[^\n]*\r?\n/.test(replies), 5000, 'a reply to ' + line);
-      return replies;
-    };
-
-    beforeAll(async () => {
-      requireCommand('/usr/sbin/nft', 'nftables');
-      const made = makeNetnsLab(PREFIX, ['dc1', 'dc2', 'dc3', 'rtr']);
-      if (typeof made === 'string') throw new Error('namespaces: ' + made);
-      lab = made;
-      const [dc1, dc2, dc3, rtr] = lab.peers as [
-        (typeof lab.peers)[0],
-        (typeof lab.peers)[0],
-        (typeof lab.peers)[0],
-        (typeof lab.peers)[0],
-      ];
-      for (const dc of [dc1, dc2, dc3]) servers.push(await startDnsmasq(dc.address, 53, dc.ns));
-      bird = await startBird({
-        address: rtr.address,
-        port: 179,
-        as: 65000,
-        peerAddress: rtr.fwAddress,
-        peerAs: 65010,
-        netns: rtr.ns,
-      });
-      socat = spawn('socat', [
-        'pty,raw,echo=0,link=' + join(dir, 'ttyS0'),
-        'pty,raw,echo=0,link=' + join(dir, 'operator'),
-      ]);
-      codes = keygen(join(dir, 'key'), join(dir, 'codes'), 2);
-      const doc = document({
-        intervalMs: INTERVAL_MS,
-        timeoutMs: TIMEOUT_MS,
-        fall: FALL,
-        rise: 2,
-        quorum: 2,
-      }) as any;
-      doc.services[0].prefixes = ['192.0.2.53/32'];
-      doc.services[0].backbone.targets = dnsTargets([dc1.address, dc2.address, dc3.address], 53);
-      doc.announcer = {
-        kind: 'bgp',
-        localAs: 65010,
-        routerId: '192.0.2.10',
-        peers: [
-          {
-            address: rtr.address,
-            remoteAs: 65000,
-            holdTimeS: 9,
-            localAddress: rtr.fwAddress,
-            nextHopV4: rtr.fwAddress,
-          },
-        ],
-      };
-      doc.console = {
-        device: join(dir, 'ttyS0'),
-        keyFile: join(dir, 'key'),
-        recoveryCodesFile: join(dir, 'codes'),
-      };
-      doc.stateDir = join(dir, 'state');
-      writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
-      await waitFor(
-        () => spawnSync('test', ['-e', join(dir, 'operator')]).status === 0,
-        5000,
-        'the ptys',
-      );
-      lifeline = spawn(
-        'ip',
-        [
-          'netns',
-          'exec',
-          lab.fw,
-          process.execPath,
-          'dist/lifeline.mjs',
-          'run',
-          '--config',
-          join(dir, 'config.json'),
-        ],
-        { stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      lifeline.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
-      port = new SerialPort({ path: join(dir, 'operator'), baudRate: 115200 });
-      port.on('data', (data: Buffer) => (replies += data.toString('latin1')));
-      await waitFor(present, 20000, 'the route at BIRD across the namespaces' + context());
-    }, 60000);
-
-    afterAll(async () => {
-      port?.close();
-      await stopProcess(lifeline ?? null);
-      await bird?.stop();
-      for (const server of servers) await server.stop();
-      socat?.kill();
-      lab?.remove();
-    });
-
-    /**
-     * Cuts every data centre; returns the wall time to the withdrawal at BIRD and the firmware's
-     * sinceMs.
-     */
-    async function cutAll(mode: 'drop' | 'down'): Promise<{ wallMs: number; sinceMs: number }> {
-      const logLength = log.length;
-      const cutAt = performance.now();
-      for (const dc of lab.peers.slice(0, 3)) lab.cut(dc, mode);
-      await waitFor(() => !present(), 5000, 'the withdrawal at BIRD (' + mode + ')' + context());
-      const wallMs = performance.now() - cutAt;
-      await waitFor(
-        () => /state=down .*sinceMs=\d+/.test(log.slice(logLength)),
-        2000,
-        'the transition line',
-      );
-      const sinceMs = Number(/state=down .*sinceMs=(\d+)/.exec(log.slice(logLength))![1]);
-      return { wallMs, sinceMs };
-    }
-
-    it('a silent drop on every data-centre link withdraws the route at BIRD within the bound', async () => {
-      const { wallMs, sinceMs } = await cutAll('drop');
-      expect(sinceMs, 'from the first unanswered probe').toBeLessThanOrEqual(BOUND_MS + 10);
-      // From the cut: the bound, one interval of phase, BIRD's processing and birdc polling.
-      expect(wallMs).toBeLessThan(BOUND_MS + INTERVAL_MS + 250);
-      expect(log).toMatch(/failed=dc0\(timeout\),dc1\(timeout\),dc2\(timeout\)/);
-      for (const dc of lab.peers.slice(0, 3)) lab.restore(dc);
-      await waitFor(present, 5000, 'the route after the restore' + context());
-    });
-
-    it('links down withdraw it too; the operator re-announces through the pty while they are down', async () => {
-      const { sinceMs } = await cutAll('down');
-      expect(sinceMs).toBeLessThanOrEqual(BOUND_MS + 10);
-      expect(await command('auth code ' + codes[0])).toMatch(/OK authenticated/);
-      const sent = performance.now();
-      expect(await command('announce all for 10m')).toMatch(/OK announce all for 10m/);
-      await waitFor(present, 3000, 'the override at BIRD with the backbone down' + context());
-      expect(performance.now() - sent).toBeLessThan(1000);
-      expect(await command('status')).toMatch(
-        /state=announced auto=down override=announce\(600s\) pin=off healthy=0\/3/,
-      );
-    });
-
-    it('after the restore, auto hands back to the automatic decision, and the audit log shows every step', async () => {
-      for (const dc of lab.peers.slice(0, 3)) lab.restore(dc);
-      await waitFor(
-        async () => /auto=up/.test(await command('status')),
-        5000,
-        'auto=up after the restore',
-      );
-      expect(await command('status')).toMatch(/state=announced auto=up override=announce/);
-      expect(await command('auto')).toMatch(/OK auto all/);
-      expect(present()).toBe(true);
-      const audit = await command('log 40');
-      for (const step of [
-        'transition service=dns state=down reason=fall',
-        'routes service=dns routes=withdrawn cause=auto',
-        'auth-ok method=recovery-code',
-        'override service=dns override=announce forMs=600000 by=console',
-        'routes service=dns routes=announced cause=override',
-        'override service=dns override=none by=console',
-        'transition service=dns state=up reason=rise',
-      ]) {
-        expect(audit, step).toContain(step);
-      }
-    });
-  },
+const skip = skipping(
+  'netns test',
+  unavailable === '' ? '' : 'network namespaces cannot be made here: ' + unavailable,
 );
+
+describe.skipIf(skip)('the outage over real network cuts (network namespaces)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-netns-'));
+  let lab: NetnsLab;
+  const servers: Dnsmasq[] = [];
+  let bird: Bird;
+  let socat: ChildProcess;
+  let lifeline: ChildProcess;
+  let port: SerialPort;
+  let replies = '';
+  let log = '';
+  let codes: string[] = [];
+
+  const present = (): boolean => bird.routes('t4').includes('192.0.2.53/32');
+  const context = (): string => '\nlifeline log:\n' + log.slice(-3000);
+  const command = async (line: string): Promise<string> => {
+    replies = '';
+    port.write(line + '\r\n');
+    await waitFor(() => /(^|\n)(OK|ERR)[^\n]*\r?\n/.test(replies), 5000, 'a reply to ' + line);
+    return replies;
+  };
+
+  beforeAll(async () => {
+    requireCommand('/usr/sbin/nft', 'nftables');
+    const made = makeNetnsLab(PREFIX, ['dc1', 'dc2', 'dc3', 'rtr']);
+    if (typeof made === 'string') throw new Error('namespaces: ' + made);
+    lab = made;
+    const [dc1, dc2, dc3, rtr] = lab.peers as [
+      (typeof lab.peers)[0],
+      (typeof lab.peers)[0],
+      (typeof lab.peers)[0],
+      (typeof lab.peers)[0],
+    ];
+    for (const dc of [dc1, dc2, dc3]) servers.push(await startDnsmasq(dc.address, 53, dc.ns));
+    bird = await startBird({
+      address: rtr.address,
+      port: 179,
+      as: 65000,
+      peerAddress: rtr.fwAddress,
+      peerAs: 65010,
+      netns: rtr.ns,
+    });
+    socat = spawn('socat', [
+      'pty,raw,echo=0,link=' + join(dir, 'ttyS0'),
+      'pty,raw,echo=0,link=' + join(dir, 'operator'),
+    ]);
+    codes = keygen(join(dir, 'key'), join(dir, 'codes'), 2);
+    const doc = document({
+      intervalMs: INTERVAL_MS,
+      timeoutMs: TIMEOUT_MS,
+      fall: FALL,
+      rise: 2,
+      quorum: 2,
+    }) as any;
+    doc.services[0].prefixes = ['192.0.2.53/32'];
+    doc.services[0].backbone.targets = dnsTargets([dc1.address, dc2.address, dc3.address], 53);
+    doc.announcer = {
+      kind: 'bgp',
+      localAs: 65010,
+      routerId: '192.0.2.10',
+      peers: [
+        {
+          address: rtr.address,
+          remoteAs: 65000,
+          holdTimeS: 9,
+          localAddress: rtr.fwAddress,
+          nextHopV4: rtr.fwAddress,
+        },
+      ],
+    };
+    doc.console = {
+      device: join(dir, 'ttyS0'),
+      keyFile: join(dir, 'key'),
+      recoveryCodesFile: join(dir, 'codes'),
+    };
+    doc.stateDir = join(dir, 'state');
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(doc));
+    await waitFor(
+      () => spawnSync('test', ['-e', join(dir, 'operator')]).status === 0,
+      5000,
+      'the ptys',
+    );
+    lifeline = spawn(
+      'ip',
+      [
+        'netns',
+        'exec',
+        lab.fw,
+        process.execPath,
+        'dist/lifeline.mjs',
+        'run',
+        '--config',
+        join(dir, 'config.json'),
+      ],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    lifeline.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    port = new SerialPort({ path: join(dir, 'operator'), baudRate: 115200 });
+    port.on('data', (data: Buffer) => (replies += data.toString('latin1')));
+    await waitFor(present, 20000, 'the route at BIRD across the namespaces' + context());
+  }, 60000);
+
+  afterAll(async () => {
+    port?.close();
+    await stopProcess(lifeline ?? null);
+    await bird?.stop();
+    for (const server of servers) await server.stop();
+    socat?.kill();
+    lab?.remove();
+  });
+
+  /**
+   * Cuts every data centre; returns the wall time to the withdrawal at BIRD and the firmware's
+   * sinceMs.
+   */
+  async function cutAll(mode: 'drop' | 'down'): Promise<{ wallMs: number; sinceMs: number }> {
+    const logLength = log.length;
+    const cutAt = performance.now();
+    for (const dc of lab.peers.slice(0, 3)) lab.cut(dc, mode);
+    await waitFor(() => !present(), 5000, 'the withdrawal at BIRD (' + mode + ')' + context());
+    const wallMs = performance.now() - cutAt;
+    await waitFor(
+      () => /state=down .*sinceMs=\d+/.test(log.slice(logLength)),
+      2000,
+      'the transition line',
+    );
+    const sinceMs = Number(/state=down .*sinceMs=(\d+)/.exec(log.slice(logLength))![1]);
+    return { wallMs, sinceMs };
+  }
+
+  it('a silent drop on every data-centre link withdraws the route at BIRD within the bound', async () => {
+    const { wallMs, sinceMs } = await cutAll('drop');
+    expect(sinceMs, 'from the first unanswered probe').toBeLessThanOrEqual(BOUND_MS + 10);
+    // From the cut: the bound, one interval of phase, BIRD's processing and birdc polling.
+    expect(wallMs).toBeLessThan(BOUND_MS + INTERVAL_MS + 250);
+    expect(log).toMatch(/failed=dc0\(timeout\),dc1\(timeout\),dc2\(timeout\)/);
+    for (const dc of lab.peers.slice(0, 3)) lab.restore(dc);
+    await waitFor(present, 5000, 'the route after the restore' + context());
+  });
+
+  it('links down withdraw it too; the operator re-announces through the pty while they are down', async () => {
+    const { sinceMs } = await cutAll('down');
+    expect(sinceMs).toBeLessThanOrEqual(BOUND_MS + 10);
+    expect(await command('auth code ' + codes[0])).toMatch(/OK authenticated/);
+    const sent = performance.now();
+    expect(await command('announce all for 10m')).toMatch(/OK announce all for 10m/);
+    await waitFor(present, 3000, 'the override at BIRD with the backbone down' + context());
+    expect(performance.now() - sent).toBeLessThan(1000);
+    expect(await command('status')).toMatch(
+      /state=announced auto=down override=announce\(600s\) pin=off healthy=0\/3/,
+    );
+  });
+
+  it('after the restore, auto hands back to the automatic decision, and the audit log shows every step', async () => {
+    for (const dc of lab.peers.slice(0, 3)) lab.restore(dc);
+    await waitFor(
+      async () => /auto=up/.test(await command('status')),
+      5000,
+      'auto=up after the restore',
+    );
+    expect(await command('status')).toMatch(/state=announced auto=up override=announce/);
+    expect(await command('auto')).toMatch(/OK auto all/);
+    expect(present()).toBe(true);
+    const audit = await command('log 40');
+    for (const step of [
+      'transition service=dns state=down reason=fall',
+      'routes service=dns routes=withdrawn cause=auto',
+      'auth-ok method=recovery-code',
+      'override service=dns override=announce forMs=600000 by=console',
+      'routes service=dns routes=announced cause=override',
+      'override service=dns override=none by=console',
+      'transition service=dns state=up reason=rise',
+    ]) {
+      expect(audit, step).toContain(step);
+    }
+  });
+});
