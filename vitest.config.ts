@@ -1,7 +1,5 @@
 import { defineConfig } from 'vitest/config';
 
-import { completeRun } from './test/support/complete';
-
 // Two tiers (docs/testing.md). `npm run test:unit` runs the unit tier alone: no build, no Debian
 // tool, no child process (its setup makes starting one throw), files in parallel
 // (test/unit/tiers.test.ts holds it to that). `npm test` runs both: the unit tier first, then the
@@ -10,8 +8,12 @@ import { completeRun } from './test/support/complete';
 export default defineConfig({
   test: {
     pool: 'forks',
-    // A complete run (LIFELINE_TEST_COMPLETE=1, CI) fails on any skipped test.
-    reporters: completeRun() ? ['default', './test/setup/complete-reporter.ts'] : ['default'],
+    // A complete run (LIFELINE_TEST_COMPLETE=1, CI: test/support/complete.ts) fails on any
+    // skipped test.
+    reporters:
+      process.env['LIFELINE_TEST_COMPLETE'] === '1'
+        ? ['default', './test/setup/complete-reporter.ts']
+        : ['default'],
     // A test that needs longer says so (the exhaustive search, the real interpreter).
     testTimeout: 60000,
     hookTimeout: 60000,

@@ -242,6 +242,49 @@ describe('fleet guard (sim HAL)', () => {
     expect(partial.sim.emitted.slice(2)).toEqual(WITHDRAW);
   });
 
+  it('panics at a fraction of 1 only when every backbone target fails, at 2/3 when two of three do', () => {
+    // The threshold is "at least panicFraction of the targets": its edge counts.
+    const all = guardRig({ fleet: null, guard: { panicFraction: 1 }, local: true }, null);
+    all.sim.runFor(2000);
+    for (let target = 0; target < 3; target++)
+      all.sim.setTarget(target, { behaviour: Behaviour.Silent });
+    all.sim.runFor(2000);
+    expect(all.lifeline.guard!.panic).toBe(true);
+    expect(all.audit('guard')).toEqual([
+      'service=dns action=hold others=unknown min=1 reason=panic',
+    ]);
+    const two = guardRig(
+      { fleet: null, guard: { panicFraction: 1 }, local: true, quorum: 3 },
+      null,
+    );
+    two.sim.runFor(2000);
+    for (let target = 0; target < 2; target++)
+      two.sim.setTarget(target, { behaviour: Behaviour.Silent });
+    two.sim.runFor(2000);
+    expect(two.lifeline.guard!.panic).toBe(false);
+    expect(two.sim.emitted.slice(2)).toEqual(WITHDRAW);
+    const twoThirds = guardRig(
+      { fleet: null, guard: { panicFraction: 2 / 3 }, local: true, quorum: 3 },
+      null,
+    );
+    twoThirds.sim.runFor(2000);
+    for (let target = 0; target < 2; target++)
+      twoThirds.sim.setTarget(target, { behaviour: Behaviour.Silent });
+    twoThirds.sim.runFor(2000);
+    expect(twoThirds.lifeline.guard!.panic).toBe(true);
+    expect(twoThirds.audit('guard')[0]).toMatch(/action=hold .* reason=panic$/);
+  });
+
+  it('ends the settle exactly settleMs after the fall: the round at that moment withdraws', () => {
+    // Rounds every 250 ms, a settle of 1,000: the fall's round plus four rounds.
+    const rig = fallenSite({ fleet: { settleMs: 1000 } }, 3, 2000);
+    expect(rig.sim.emitted.slice(2, 4)).toEqual(HOLD);
+    const guard = rig.lifeline.guard!;
+    expect(guard.settleUntilMs[0]! - rig.sim.emittedAtMs[2]!).toBe(1000);
+    expect(rig.sim.emitted.slice(4)).toEqual(WITHDRAW);
+    expect(rig.sim.emittedAtMs[4]! - rig.sim.emittedAtMs[2]!).toBe(1000);
+  });
+
   it('has nothing to do for a drained service (status guard=off)', () => {
     const rig = guardRig({ drain: true });
     rig.sim.runFor(2000);
@@ -310,7 +353,11 @@ describe('fleet guard (sim HAL)', () => {
 
     const delayMs = rejoinOffsetMs('edge-7', 20000);
     expect(delayMs).toBeGreaterThan(1000);
-    const rig = fallenSite({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } }, 5, 2000);
+    const rig = fallenSite(
+      { name: 'edge-7', fleet: { rejoinSpreadMs: 20000, settleMs: 0 } },
+      5,
+      2000,
+    );
     expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
     rig.sim.setAll({ behaviour: Behaviour.Answer });
     const restoredMs = rig.sim.clock.nowMs();
