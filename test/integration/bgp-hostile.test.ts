@@ -3,8 +3,9 @@
 // reads a byte itself. Lifeline's RSS must stay bounded, its probe rounds keep their rate, its
 // metrics keep answering, and SIGTERM still stops it. The rate is judged by Lifeline's own counts
 // (rounds run against rounds skipped for lateness, probes per round), not by the wall clock, which
-// another process on a loaded machine moves as much as the flood does; the times are printed. Before the fix RSS grew by hundreds of MB in
-// seconds (every refresh copied every UPDATE into Node's socket buffer). LIFELINE_BUNDLE names
+// another process on a loaded machine moves as much as the flood does; the times are printed.
+// Before the fix RSS grew by hundreds of MB in seconds (every refresh copied every UPDATE into
+// Node's socket buffer). LIFELINE_BUNDLE names
 // another build to run (an older one, to see the failure), FLOOD_MS the flood's length (8 s).
 
 import { spawn, type ChildProcess } from 'node:child_process';

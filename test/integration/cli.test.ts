@@ -288,8 +288,11 @@ describe('lifeline lab (npm start)', () => {
     }
     // Withdrawn on the third unanswered round (fall 3) of every data centre, by the firmware's own
     // count: the time the lab prints from the cut is a figure, which a loaded machine stretches.
+    const failed = 'failed=prn\\(timeout\\),ash\\(timeout\\),lla\\(timeout\\)';
     expect(result.stdout).toMatch(
-      / transition service=dns state=down reason=fall healthy=0\/3 quorum=2 local=none failed=prn\(timeout\),ash\(timeout\),lla\(timeout\) streak=3 /,
+      new RegExp(
+        ' transition service=dns state=down reason=fall healthy=0/3 .* ' + failed + ' streak=3 ',
+      ),
     );
     expect(result.stdout).toMatch(/auth-ok method=recovery-code/);
     expect(result.stdout.trimEnd().endsWith('PASS')).toBe(true);
