@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import config from '../../vitest.config';
-import { STARTERS } from '../setup/unit';
+import { installedTool, STARTERS } from '../setup/unit';
 
 function files(dir: string): string[] {
   const found: string[] = [];
@@ -92,11 +92,17 @@ describe('the test tiers', () => {
     expect(found).toEqual([]);
   });
 
-  it('makes starting a process throw in the unit tier, whatever the test calls', () => {
+  it("makes starting a process throw in the unit tier, but for the npm install's own tools", () => {
     expect(STARTERS).toHaveLength(7);
     expect(() => spawnSync('true')).toThrow(
       /a unit test may not start a process \(spawnSync "true"\)/,
     );
     expect(() => spawn('true')).toThrow(/move the test to test\/integration\//);
+    expect(() => spawnSync(process.execPath, ['dist/lifeline.mjs'])).toThrow(/may not start/);
+    expect(() => spawnSync('/usr/sbin/birdc')).toThrow(/may not start/);
+    // What the project's own npm install put in node_modules may run (esbuild's service).
+    expect(installedTool('node_modules/@esbuild/linux-x64/bin/esbuild')).toBe(true);
+    expect(installedTool('node_modules/../dist/lifeline.mjs')).toBe(false);
+    expect(installedTool('/usr/bin/node')).toBe(false);
   });
 });
