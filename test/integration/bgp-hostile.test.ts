@@ -174,6 +174,13 @@ describe('a hostile BGP peer: ROUTE-REFRESH flood, never reading', () => {
       5000,
       'routes\n' + log,
     );
+    // The metrics server starts once its module has loaded, which can be after the routes.
+    const answers = (): Promise<boolean> =>
+      scrape(metricsPort).then(
+        () => true,
+        () => false,
+      );
+    await waitFor(answers, 5000, 'the metrics server\n' + log);
     // The rate before the flood: probes over 2 s (a figure, printed).
     const calmFrom = await probes(metricsPort);
     await new Promise((resolve) => setTimeout(resolve, 2000));
