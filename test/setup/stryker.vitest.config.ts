@@ -8,12 +8,15 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: [
+      'test/unit/auth.test.ts',
       'test/unit/bgp-codec.test.ts',
       'test/unit/bgp-session.test.ts',
       'test/unit/console.test.ts',
+      'test/unit/decision.test.ts',
       'test/unit/engine.test.ts',
       'test/unit/fleet-table.test.ts',
       'test/unit/guard.test.ts',
+      'test/unit/override.test.ts',
       'test/unit/state.test.ts',
     ],
     setupFiles: ['test/setup/unit.ts'],

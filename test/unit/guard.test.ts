@@ -12,7 +12,7 @@ import { Console } from '../../firmware/console';
 import type { FleetView } from '../../firmware/fleet';
 import { fnv1a32, rejoinOffsetMs } from '../../firmware/guard';
 import { Lifeline } from '../../firmware/lifeline';
-import { OverrideKind } from '../../firmware/override';
+import { OverrideKind, UNDECIDED } from '../../firmware/override';
 import { Behaviour, SimHal } from '../../hal/sim/index';
 import { renderMetrics } from '../../appliance/metrics';
 import { document, type ConfigOptions } from '../helpers';
@@ -402,5 +402,94 @@ describe('fleet guard (sim HAL)', () => {
     expect(rig.sim.logged).toContain(
       'fleet peer=10.0.0.9 add-path=no: sees at most one other site',
     );
+  });
+});
+
+describe('fleet guard: its answers one by one (the mutation run found them unpinned)', () => {
+  const ANNOUNCED = 1;
+  const WITHDRAWN = 0;
+  const LAST_RESORT = 3;
+
+  it('says whether a withdrawal would remove the last announcement the fleet has', () => {
+    const rig = guardRig();
+    const guard = rig.lifeline.guard!;
+    rig.view!.others = 0;
+    expect(guard.wouldRemoveLastSite(0, WITHDRAWN)).toBe(false);
+    expect(guard.wouldRemoveLastSite(0, UNDECIDED)).toBe(false);
+    expect(guard.wouldRemoveLastSite(0, ANNOUNCED)).toBe(true);
+    expect(guard.wouldRemoveLastSite(0, LAST_RESORT)).toBe(true);
+    rig.view!.others = 1;
+    expect(guard.wouldRemoveLastSite(0, ANNOUNCED)).toBe(false);
+    rig.view!.isKnown = false;
+    expect(guard.wouldRemoveLastSite(0, ANNOUNCED)).toBe(true);
+    const blind = guardRig({ fleet: { whenUnknown: 'hold' } }, null).lifeline.guard!;
+    expect(blind.wouldRemoveLastSite(0, ANNOUNCED)).toBe(true);
+  });
+
+  it('audits why a hold ends, and marks only a withdrawal by an operator of the last site', () => {
+    const rig = guardRig();
+    const guard = rig.lifeline.guard!;
+    rig.view!.others = 0;
+    expect(guard.routesChanged(0, LAST_RESORT, WITHDRAWN, 'guard')).toBe('');
+    expect(guard.routesChanged(0, LAST_RESORT, ANNOUNCED, 'auto')).toBe('');
+    expect(guard.routesChanged(0, LAST_RESORT, WITHDRAWN, 'override')).toBe(' last-site=yes');
+    expect(guard.routesChanged(0, ANNOUNCED, WITHDRAWN, 'pin')).toBe(' last-site=yes');
+    expect(guard.routesChanged(0, ANNOUNCED, WITHDRAWN, 'auto')).toBe('');
+    expect(guard.routesChanged(0, ANNOUNCED, LAST_RESORT, 'override')).toBe('');
+    expect(guard.routesChanged(0, WITHDRAWN, WITHDRAWN, 'override')).toBe('');
+    expect(rig.audit('guard').map((record) => record.split(' ').pop())).toEqual([
+      'reason=fleet',
+      'reason=auto',
+      'reason=override',
+      'reason=none',
+    ]);
+  });
+
+  it('audits a notice without a note as it is, and each notice once however many rounds pass', () => {
+    const rig = guardRig();
+    rig.view!.notices.push('fleet peer=10.0.0.9 state=idle');
+    rig.sim.runFor(2000);
+    rig.view!.notices.push('fleet peer=10.0.0.8 add-path=no: one site at most');
+    rig.sim.runFor(2000);
+    expect(rig.audit('fleet')).toEqual([
+      'peer=10.0.0.9 state=idle',
+      'peer=10.0.0.8 add-path=no note="one site at most"',
+    ]);
+  });
+
+  it('counts each hold once, and starts none for a drained service', () => {
+    const rig = fallenSite({}, 0, 2000);
+    expect(rig.lifeline.guard!.holds[0]).toBe(1);
+    rig.sim.runFor(10000);
+    expect(rig.lifeline.guard!.holds[0]).toBe(1);
+    const settled = fallenSite({ fleet: { settleMs: 1000 } }, 3, 4000);
+    expect(settled.lifeline.guard!.holds[0]).toBe(1);
+    const drained = guardRig({ drain: true });
+    drained.sim.runFor(2000);
+    drained.sim.setAll({ behaviour: Behaviour.Silent });
+    drained.sim.runFor(2000);
+    expect(drained.lifeline.guard!.holds[0]).toBe(0);
+    expect(drained.lifeline.guard!.evaluate(0)).toBe(false);
+    expect(drained.lifeline.guard!.others[0]).toBe(-1);
+  });
+
+  it('settles only a fall from announced, not the first decision at boot', () => {
+    const rig = guardRig({ fleet: { settleMs: 60000 } });
+    rig.view!.others = 3;
+    rig.sim.setAll({ behaviour: Behaviour.Silent });
+    rig.sim.runFor(3000);
+    expect(rig.sim.emitted).toEqual(WITHDRAW);
+    expect(rig.lifeline.guard!.settleUntilMs[0]).toBe(-Infinity);
+  });
+
+  it('keeps the earliest pending rejoin of several services, and hands them out in turn', () => {
+    const rig = guardRig({ name: 'edge-7', fleet: { rejoinSpreadMs: 20000 } });
+    const guard = rig.lifeline.guard!;
+    (guard as unknown as { setRejoin(s: number, atMs: number): void }).setRejoin(0, 5000);
+    expect(guard.rejoinNextMs[0]).toBe(5000);
+    expect(guard.rejoinDue(4999)).toBe(-1);
+    expect(guard.rejoinDue(5000)).toBe(0);
+    expect(guard.rejoinNextMs[0]).toBe(Infinity);
+    expect(guard.rejoinDue(6000)).toBe(-1);
   });
 });
