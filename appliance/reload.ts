@@ -1,12 +1,12 @@
 // A reload of `lifeline run` (SIGHUP, `lifeline reload`, the console's `reload`): the config is
 // read again from the same --config and --config-dir, validated as at boot, and applied between
-// rounds without a flap (firmware/reload.ts). An invalid config, or one that changes what only a
-// restart can (below), changes nothing: its problems go to stderr and to the audit log, and
+// rounds without a flap (appliance/reload-tables.ts). An invalid config, or one that changes what
+// only a restart can (below), changes nothing: its problems go to stderr and to the audit log, and
 // lifeline_config_info keeps the running config's hash (docs/reference.md, "Reload").
 
 import type { Config } from '../firmware/config';
 import type { Lifeline } from '../firmware/lifeline';
-import { reloadLifeline } from '../firmware/reload';
+import { reloadLifeline } from './reload-tables';
 import { loadConfig, type ConfigPaths } from './config-files';
 import { configHash } from './status-metrics';
 

@@ -47,8 +47,8 @@ const HELP: { readonly [command: string]: string } = {
     '  with --config-dir). Notes (not problems) on stdout.\n',
   reload:
     'usage: lifeline reload --config FILE [--config-dir DIR] [--pid PID]\n' +
-    '  Validates the config as check-config does (exit 2 with its problems), then sends SIGHUP to\n' +
-    '  the running lifeline (PID, or the one holding the stateDir lock; exit 1 when there is\n' +
+    '  Validates the config as check-config does (exit 2 with its problems), then sends SIGHUP\n' +
+    '  to the running lifeline (PID, or the one holding the stateDir lock; exit 1 when there is\n' +
     '  none): it reads the same files again and applies them between rounds, without a flap.\n' +
     '  For systemd: ExecReload=lifeline reload --config ... --pid $MAINPID.\n',
   console:

@@ -17,7 +17,7 @@ export type BoardKeyClass = 'honoured' | 'refused' | 'meaningless';
  * espruinoProblems), `refused` (the board would silently do something else, so the board build
  * and `flash --config` stop with a `PATH: PROBLEM` line), or `meaningless` (accepted: it asks for
  * nothing a board does not do anyway). The schema's generator refuses a key without a class, and
- * test/espruino.test.ts holds the reference's table to this one.
+ * test/integration/espruino.test.ts holds the reference's table to this one.
  */
 export const BOARD_KEYS: {
   readonly [parent: string]: { readonly [key: string]: BoardKeyClass };

@@ -1,7 +1,8 @@
 // The formats of config/lifeline.schema.json (`"format": "NAME"`), parsed here in code: each takes
 // a key's JSON value, checks its type itself and returns what it parsed, or null with one problem
-// in its own words. The generated readers call the one a key's schema names; test/schema.test.ts
-// holds each to the type, limits and enum the schema states beside it for other validators.
+// in its own words. The generated readers call the one a key's schema names;
+// test/unit/schema.test.ts holds each to the type, limits and enum the schema states beside it for
+// other validators.
 
 import {
   parseAddress,

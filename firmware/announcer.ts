@@ -93,7 +93,7 @@ function exabgpAttributes(attributes: RouteAttributesConfig): string {
 }
 
 export class ExaBgpAnnouncer implements Announcer {
-  /** Per service, its lines for each RouteState (a reload, firmware/bgp/reload.ts, replaces them). */
+  /** Per service, its lines for each RouteState (a reload replaces them: appliance/reload-*.ts). */
   lines: readonly (readonly string[])[];
 
   constructor(

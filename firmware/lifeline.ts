@@ -52,7 +52,7 @@ export const ROUND_HISTORY = 16;
 export class Lifeline implements HalClient {
   /** The running config; a reload (appliance/reload.ts, Node only) puts a new one in its place. */
   config: Config;
-  // The tables sized by the config: a reload (firmware/reload.ts) makes them again between
+  // The tables sized by the config: a reload (appliance/reload-tables.ts) makes them again between
   // rounds, carrying each kept service's state over by name.
   probes: ProbeTable;
   engine: DecisionEngine;
@@ -114,8 +114,8 @@ export class Lifeline implements HalClient {
   private phase: number;
   private onStopped!: (() => void) | null;
   /**
-   * What is to run once no round is out (a reload: firmware/reload.ts), or null. Not on a board,
-   * which reloads by reflashing.
+   * What is to run once no round is out (a reload: appliance/reload-tables.ts), or null. Not on
+   * a board, which reloads by reflashing.
    */
   private betweenRoundsDue!: ((nowMs: number) => void) | null;
 
@@ -123,7 +123,7 @@ export class Lifeline implements HalClient {
     config: Config,
     /** Its clock is the on-device bench's (firmware/device-bench.ts). */
     readonly hal: Hal,
-    /** Read by a reload (firmware/reload.ts), which gives the announcer its new config too. */
+    /** Read by a reload (appliance/reload-tables.ts), which gives the announcer its new config. */
     readonly announcer: Announcer,
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,

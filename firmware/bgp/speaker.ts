@@ -233,8 +233,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * way it takes one down (RFC 5882). Set by `start`; not even assigned on a board.
    */
   bfdClient?: BfdClient | undefined;
-  // The tables below are sized by the config: a reload (firmware/bgp/reload.ts, Node only) puts
-  // those of a new config in their place, keeping the sessions of the peers that did not change.
+  // The tables below are sized by the config: a reload (appliance/reload-announcers.ts, Node
+  // only) puts those of a new config in their place, keeping the sessions of unchanged peers.
   /** The listeners, for the stop. Not on a board. */
   listeners!: StreamListener[];
   /**
