@@ -197,10 +197,10 @@ describe('reload against two real BIRD 2 routers', () => {
     const cli = await reloadCli();
     expect(cli.status, cli.stderr).toBe(0);
     await waitFor(() => applied() === 1, 5000, 'the reload applied' + context());
-    const record =
-      /audit reload result=applied by=SIGHUP hash=(\w+) added=ntp removed=old changed=web peers-kept=1 peers-restarted=1 waitedMs=(\d+) applyMs=([\d.]+)/.exec(
-        log,
-      );
+    const record = new RegExp(
+      'audit reload result=applied by=SIGHUP hash=(\\w+) added=ntp removed=old changed=web ' +
+        'peers-kept=1 peers-restarted=1 waitedMs=(\\d+) applyMs=([\\d.]+)',
+    ).exec(log);
     expect(record, context()).not.toBeNull();
     expect(record![1]).not.toBe(hash);
     await waitFor(() => !routes(birdA).includes(PREFIX.old), 5000, 'old withdrawn' + context());
