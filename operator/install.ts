@@ -96,7 +96,7 @@ export function install(args: readonly string[]): number {
   }
   const unit = readFileSync(join(source, 'lifeline.service'), 'utf8')
     .replace(/\/opt\/lifeline/g, where.prefix)
-    .replace('/usr/bin/node', process.execPath);
+    .replace(/\/usr\/bin\/node/g, process.execPath);
   mkdirSync(dirname(where.unit), { recursive: true });
   writeFileSync(where.unit, unit, { mode: 0o644 });
   mkdirSync(dirname(where.link), { recursive: true });

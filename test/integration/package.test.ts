@@ -73,6 +73,10 @@ describe('release tarball and installer', () => {
     ).toBe(0);
     // The drop-ins' directory the unit names, and the schemas the config names, beside it.
     expect(readFileSync(unit, 'utf8')).toContain('--config-dir /etc/lifeline/services.d\n');
+    // systemctl reload: `lifeline reload` with the same files, signalling the unit's process.
+    expect(readFileSync(unit, 'utf8')).toContain(
+      'ExecReload=' + process.execPath + ' /opt/lifeline/lifeline.mjs reload --config',
+    );
     const services = join(root, 'etc/lifeline/services.d');
     const checkDir = [join(root, 'etc/lifeline/config.json'), '--config-dir', services];
     expect(run(installedProgram, 'check-config', ...checkDir).status).toBe(0);
