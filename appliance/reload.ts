@@ -63,6 +63,8 @@ export interface ReloadOptions {
   readonly lifeline: Lifeline;
   /** A line for stderr (the journal). */
   readonly report: (line: string) => void;
+  /** Runs once a reload is applied (the exec targets' schedules are made again). */
+  readonly applied?: () => void;
 }
 
 /** Quotes `text` for an audit record's `key="..."`. */
@@ -91,6 +93,7 @@ export function reload(options: ReloadOptions, by: string): readonly string[] {
   const config = loaded.config!;
   lifeline.betweenRounds((nowMs) => {
     const summary = reloadLifeline(lifeline, config, nowMs);
+    options.applied?.();
     const appliedAtMs = lifeline.hal.clock.nowMs();
     const list = (names: readonly string[]): string => (names.length === 0 ? '-' : names.join(','));
     lifeline.audit.record(

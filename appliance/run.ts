@@ -24,6 +24,7 @@ import {
   type ConsoleTransport,
 } from './console';
 import { runDrill } from './drill';
+import { ExecChecks } from './exec-checks';
 import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 import type { MetricsSources } from './metrics';
@@ -232,12 +233,12 @@ function listenSignals(
  * The reloads (appliance/reload.ts, loaded at the first: `run`'s start-up does not carry it); one
  * at a time, a later one waits for the one under way to be read.
  */
-function reloader(paths: ConfigPaths, lifeline: Lifeline): Reloader {
+function reloader(paths: ConfigPaths, lifeline: Lifeline, applied: () => void): Reloader {
   const report = (line: string): void => void process.stderr.write(line + '\n');
   return (by, info, done) => {
     import('./reload')
       .then(({ reload }) => {
-        const problems = reload({ paths, lifeline, report }, by);
+        const problems = reload({ paths, lifeline, report, applied }, by);
         for (const problem of problems) info(problem);
         done(problems.length === 0);
       })
@@ -246,6 +247,20 @@ function reloader(paths: ConfigPaths, lifeline: Lifeline): Reloader {
         info(error.message);
         done(false);
       });
+  };
+}
+
+/** The exec targets' commands on their own schedules (none without exec targets). */
+function execChecks(lifeline: Lifeline): { restart(): void; stop(): void } {
+  let checks: ExecChecks | null = null;
+  return {
+    // At the start, and after a reload (the slots may have moved): the schedules made again.
+    restart: () => {
+      checks?.stop();
+      checks = new ExecChecks(lifeline);
+      if (checks.count > 0) checks.start();
+    },
+    stop: () => checks?.stop(),
   };
 }
 
@@ -262,11 +277,13 @@ export function run(config: Config, consoleDevice: string | null, paths: ConfigP
   const speaker = config.announcer.kind === 'bgp' ? new BgpSpeaker(config, hal) : null;
   const exabgpFleet = speaker === null && config.fleet !== null ? new ExaBgpFleet(config) : null;
   const lifeline = new Lifeline(config, hal, speaker ?? exabgpAnnouncer(config, hal, exabgpFleet));
+  const exec = execChecks(lifeline);
+  const reload = reloader(paths, lifeline, exec.restart);
   // Listening before the start: a signal during it is taken when everything is up, not left to
   // its default (which ends the process with no shutdown path).
-  const reload = reloader(paths, lifeline);
   const signals = listenSignals(lifeline, reload);
   lifeline.start();
+  exec.restart();
   const console_ =
     device === null ? null : startConsole(config, hal, lifeline, speaker, device, reload);
   let stopping = false;
@@ -292,6 +309,7 @@ export function run(config: Config, consoleDevice: string | null, paths: ConfigP
     lifeline.audit.record('stop', 'cause=' + cause + ' routes=' + routes);
     hal.log('signal ' + cause);
     watcher?.stop();
+    exec.stop();
     watchdog.stop();
     metrics?.close();
     console_?.transport.close();

@@ -11,8 +11,8 @@
 //   arrays:  minItems, maxItems, items (an object, or a format; an enum beside a format)
 //   values:  type integer (minimum, maximum), number (exclusiveMinimum, maximum), boolean, string
 //            (minLength 1, maxLength, pattern with x-problem), enum, default, format (a parser of
-//            config/formats.ts, which checks the value whole: type, limits and `not` beside it are
-//            for other validators, and test/unit/schema.test.ts holds the parser to them);
+//            config/formats.ts, which checks the value whole: type, limits, items and `not` beside
+//            it are for other validators, and test/unit/schema.test.ts holds the parser to them);
 //            `not` only beside an x-check on its object
 //   Lifeline's own: x-check (a check of config/rules.ts, run at the end of its object's reader
 //            with what it read, or, beside a value or a list, right after it), x-default
@@ -40,6 +40,7 @@ const FORMATS = {
   rcode: ['rcode', 'number'],
   'dns-name': ['dnsName', 'string'],
   listen: ['listen', 'string'],
+  argv: ['argv', 'readonly string[]'],
 };
 
 const BOARD_CLASSES = ['honoured', 'refused', 'meaningless'];
@@ -63,7 +64,7 @@ const KNOWN = {
   boolean: ['type', 'default'],
   string: ['type', 'minLength', 'maxLength', 'pattern', 'default'],
   enum: ['enum', 'default'],
-  format: ['type', 'format', 'minimum', 'maximum', 'not', 'enum'],
+  format: ['type', 'format', 'minimum', 'maximum', 'not', 'enum', 'minItems', 'maxItems', 'items'],
 };
 const ANNOTATIONS = [
   '$def',

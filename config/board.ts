@@ -3,7 +3,7 @@
 // wrong, for the board build and `lifeline flash --config`.
 
 import type { Address } from '../firmware/address';
-import type { Config } from '../firmware/config';
+import type { Config, TargetConfig } from '../firmware/config';
 import { show } from './reader';
 import { BOARD_CLASSES } from './schema';
 
@@ -52,6 +52,12 @@ function ipv6Problem(problems: string[], path: string, address: Address): void {
     );
 }
 
+/** A target a board cannot probe: an IPv6 address, or a command (`exec`) at all. */
+function targetProblem(problems: string[], path: string, target: TargetConfig): void {
+  if (target.address !== null) ipv6Problem(problems, path + '.address', target.address);
+  else problems.push(path + '.kind: "exec" is not on Espruino (a board runs no commands)');
+}
+
 /**
  * What an Espruino board cannot do with a config the validator accepts, as `PATH: PROBLEM` lines
  * (the board build and `flash --config` print them and stop): every key BOARD_KEYS refuses, and
@@ -80,12 +86,13 @@ export function espruinoProblems(config: Config): string[] {
   }
   for (let s = 0; s < config.services.length; s++) {
     const service = config.services[s]!;
-    for (let t = 0; t < service.targets.length; t++) {
-      const path = 'services[' + s + '].backbone.targets[' + t + '].address';
-      ipv6Problem(problems, path, service.targets[t]!.address);
-    }
-    if (service.local !== null)
-      ipv6Problem(problems, 'services[' + s + '].local.address', service.local.address);
+    for (let t = 0; t < service.targets.length; t++)
+      targetProblem(
+        problems,
+        'services[' + s + '].backbone.targets[' + t + ']',
+        service.targets[t]!,
+      );
+    if (service.local !== null) targetProblem(problems, 'services[' + s + '].local', service.local);
   }
   if (config.metricsListen !== null)
     problems.push('metrics: not on Espruino (the board cannot listen for connections)');

@@ -22,6 +22,39 @@ export interface Community {
   readonly value: number;
 }
 
+/** The most arguments an `exec` target's command has, the program included. */
+const ARGV_MAX = 32;
+
+/**
+ * `argv`: an `exec` target's command: 1 to 32 non-empty strings of at most 4096 characters, the
+ * first an absolute path (run as it is, without a shell or a PATH search: systemd's PATH is not a
+ * login shell's).
+ */
+export function argv(reader: Reader, value: Json, path: string): readonly string[] | null {
+  if (!Array.isArray(value) || value.length < 1 || value.length > ARGV_MAX) {
+    reader.problem(
+      path,
+      'must be a list of 1 to ' + ARGV_MAX + ' strings: the program and its arguments',
+    );
+    return null;
+  }
+  for (let i = 0; i < value.length; i++) {
+    const item = value[i];
+    if (typeof item !== 'string' || item === '' || item.length > 4096) {
+      reader.problem(path + '[' + i + ']', 'must be a non-empty string of at most 4096 characters');
+      return null;
+    }
+  }
+  if (!(value[0] as string).startsWith('/')) {
+    reader.problem(
+      path + '[0]',
+      show(value[0]!) + ' must be an absolute path (no shell, no PATH search)',
+    );
+    return null;
+  }
+  return value as string[];
+}
+
 /** `address`: IPv4 dotted quad or IPv6 text. */
 export function address(reader: Reader, value: Json, path: string): Address | null {
   const parsed = typeof value === 'string' && value.length <= 64 ? parseAddress(value) : null;

@@ -168,9 +168,11 @@ export const CHECKS: Checks = {
   nextHops: (reader, raw) => checkNextHops(reader, raw),
   probe: checkProbe,
   targetNames: (reader, read, path) => {
-    // A target without a valid address is left out, as it is from the service.
+    // A target without a valid address (or command) is left out, as it is from the service.
     const names = (read.targets ?? []).map((target) =>
-      target === null || target.address === null ? null : target.name,
+      target === null || (target.kind === 'exec' ? target.exec : target.address) === null
+        ? null
+        : target.name,
     );
     checkUnique(reader, names, (i) => path + '.targets[' + i + '].name', 'target name');
   },
@@ -197,11 +199,15 @@ function toTarget(target: RawTarget): TargetConfig {
   const dns = target.kind === 'dns';
   let rcodeMask = 0;
   for (const code of listOf(target.expectRcode)) rcodeMask |= 1 << code;
+  const exec = target.kind === 'exec';
   return {
     name: given(target.name),
     kind: target.kind,
-    address: given(target.address),
-    port: target.port,
+    address: exec ? null : given(target.address),
+    port: target.port ?? 0,
+    command: exec ? given(target.exec!.command) : null,
+    intervalMs: target.exec?.intervalMs ?? 0,
+    timeoutMs: target.exec?.timeoutMs ?? 0,
     query: dns ? given(target.query) : '',
     recordType: dns ? RECORD_TYPE_CODES[RECORD_TYPE_NAMES.indexOf(given(target.type))]! : 0,
     rcodeMask,

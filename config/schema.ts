@@ -2,7 +2,7 @@
 // build.mjs` writes it again when either changes, and test/unit/schema.test.ts fails while
 // it is stale. The readers of every key with the schema's types, limits and defaults; the
 // checks across keys are config/rules.ts, called where the schema names them (x-check).
-// Source: c94b6aa45695af34
+// Source: f864d06cf06c7309
 
 import type { Address, Prefix } from '../firmware/address';
 import * as formats from './formats';
@@ -43,13 +43,15 @@ const TARGET_KEYS = [
   'kind',
   'address',
   'port',
+  'exec',
   'query',
   'type',
   'expectRcode',
   'expectAddress',
 ] as const;
-const TARGET_KIND = ['dns', 'tcp'] as const;
+const TARGET_KIND = ['dns', 'tcp', 'exec'] as const;
 const TARGET_TYPE = ['A', 'AAAA', 'SOA', 'TXT'] as const;
+const EXEC_KEYS = ['command', 'intervalMs', 'timeoutMs'] as const;
 const DAMPING_KEYS = ['halfLifeMs', 'penalty', 'suppress', 'reuse', 'maxSuppressMs'] as const;
 const DRAIN_KEYS = ['med', 'communities'] as const;
 const ANNOUNCER_KEYS = [
@@ -123,6 +125,7 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
   'services[]': SERVICE_KEYS,
   'services[].backbone': BACKBONE_KEYS,
   'services[].backbone.targets[]': TARGET_KEYS,
+  'services[].backbone.targets[].exec': EXEC_KEYS,
   'services[].damping': DAMPING_KEYS,
   'services[].drain': DRAIN_KEYS,
   announcer: ANNOUNCER_KEYS,
@@ -175,10 +178,16 @@ export const BOARD_CLASSES: {
     kind: 'honoured',
     address: 'honoured',
     port: 'honoured',
+    exec: 'refused',
     query: 'honoured',
     type: 'honoured',
     expectRcode: 'honoured',
     expectAddress: 'honoured',
+  },
+  'services[].backbone.targets[].exec': {
+    command: 'refused',
+    intervalMs: 'refused',
+    timeoutMs: 'refused',
   },
   'services[].damping': {
     halfLifeMs: 'honoured',
@@ -257,6 +266,7 @@ export const DEFAULTS = {
   'services[].backbone.targets[].port': 53,
   'services[].backbone.targets[].type': 'A',
   'services[].backbone.targets[].expectRcode': ['NOERROR'],
+  'services[].backbone.targets[].exec.timeoutMs': 5000,
   'announcer.onShutdown': 'withdraw',
   'announcer.gracefulShutdownMs': 0,
   'announcer.restartTimeS': 0,
@@ -293,6 +303,9 @@ export const LIMITS = {
   'services[].backbone.targets': [1, 32],
   'services[].backbone.targets[].port': [1, 65535],
   'services[].backbone.targets[].expectRcode': [1, 11],
+  'services[].backbone.targets[].exec.command': [1, 32],
+  'services[].backbone.targets[].exec.intervalMs': [100, 3600000],
+  'services[].backbone.targets[].exec.timeoutMs': [10, 3600000],
   'services[].damping.halfLifeMs': [1000, 4294967295],
   'services[].damping.penalty': [1, 1000000],
   'services[].damping.suppress': [1, 1000000],
@@ -395,13 +408,20 @@ export interface RawBackbone {
 /** `services[].backbone.targets[]` as read, before the checks make a Config of it. */
 export interface RawTarget {
   readonly name: string | null;
-  readonly kind: 'dns' | 'tcp';
+  readonly kind: 'dns' | 'tcp' | 'exec';
   readonly address: Address | null;
-  readonly port: number;
+  readonly port: number | null;
+  readonly exec: RawExec | null;
   readonly query: string | null;
   readonly type: 'A' | 'AAAA' | 'SOA' | 'TXT' | null;
   readonly expectRcode: readonly (number | null)[] | null;
   readonly expectAddress: Address | null;
+}
+/** `services[].backbone.targets[].exec` as read, before the checks make a Config of it. */
+export interface RawExec {
+  readonly command: readonly string[] | null;
+  readonly intervalMs: number | null;
+  readonly timeoutMs: number;
 }
 /** `services[].damping` as read, before the checks make a Config of it. */
 export interface RawDamping {
@@ -677,8 +697,22 @@ function readTarget(
   if (record === null) return null;
   const name = reader.string(record, 'name', path, requireName ? null : 'local');
   const kind = reader.choice(record, 'kind', path, TARGET_KIND, null);
-  const address = reader.format(record, 'address', path, formats.hostAddress, true);
-  const port = reader.integer(record, 'port', path, [1, 65535], kind !== 'dns' ? null : 53);
+  if (kind === 'exec')
+    reader.notApplicable(
+      record,
+      ['address', 'port'],
+      path,
+      'does not apply to "kind": "exec" targets (they run a command)',
+    );
+  const address =
+    kind === 'exec' ? null : reader.format(record, 'address', path, formats.hostAddress, true);
+  const port =
+    kind === 'exec'
+      ? null
+      : reader.integer(record, 'port', path, [1, 65535], kind === 'tcp' ? null : 53);
+  if (kind !== 'exec')
+    reader.notApplicable(record, ['exec'], path, 'applies to "kind": "exec" targets only');
+  const exec = kind !== 'exec' ? null : readExec(reader, record['exec'], path + '.exec');
   if (kind !== 'dns')
     reader.notApplicable(
       record,
@@ -701,8 +735,28 @@ function readTarget(
         );
   const expectAddress =
     kind !== 'dns' ? null : reader.format(record, 'expectAddress', path, formats.address, false);
-  const raw: RawTarget = { name, kind, address, port, query, type, expectRcode, expectAddress };
+  const raw: RawTarget = {
+    name,
+    kind,
+    address,
+    port,
+    exec,
+    query,
+    type,
+    expectRcode,
+    expectAddress,
+  };
   checks.target(reader, raw, path);
+  return raw;
+}
+/** Reads `services[].backbone.targets[].exec`: every key, or null when it is not an object. */
+function readExec(reader: Reader, value: Json, path: string): RawExec | null {
+  const record = reader.object(value, path, EXEC_KEYS);
+  if (record === null) return null;
+  const command = reader.format(record, 'command', path, formats.argv, true);
+  const intervalMs = reader.optionalInteger(record, 'intervalMs', path, [100, 3600000]);
+  const timeoutMs = reader.integer(record, 'timeoutMs', path, [10, 3600000], 5000);
+  const raw: RawExec = { command, intervalMs, timeoutMs };
   return raw;
 }
 /** Reads `services[].damping`: every key, or null when it is not an object. */

@@ -325,6 +325,9 @@ export class Lifeline implements HalClient {
       this.roundSentAtMs = nowMs;
       this.roundDeadlineMs = nowMs + this.config.timeoutMs;
       this.probes.sendAll(nowMs);
+      // Only `exec` targets (answered at once from their last run): the round is complete now.
+      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+        if (this.probes.pendingCount === 0) this.completeRound(nowMs);
     }
     this.arm(nowMs);
   }

@@ -78,6 +78,20 @@ export const COUNTER_NAMES: readonly string[] = [
 
 const KIND_DNS = 0;
 const KIND_TCP = 1;
+const KIND_EXEC = 2;
+
+/** An `exec` target's last run (ProbeTable.execResult), as appliance/exec-checks.ts writes it. */
+export const enum ExecResult {
+  /** No run has ended yet. */
+  None = 0,
+  Healthy = 1,
+  /** Ended with another exit code, or by a signal. */
+  Failed = 2,
+  /** Killed at its `timeoutMs`. */
+  TimedOut = 3,
+  /** Could not be started (no such program, not executable). */
+  NotStarted = 4,
+}
 const RANDOM_POOL_BYTES = 64;
 
 export class ProbeTable {
@@ -96,6 +110,13 @@ export class ProbeTable {
   /** Per slot: healthy answers per RTT bucket (RTT_BUCKETS_MS + Inf), and the sum of their RTTs. */
   readonly rttBuckets!: Float64Array;
   readonly rttSumMs!: Float64Array;
+  /**
+   * Per slot, an `exec` target's last result (ExecResult), and how long that run took: written by
+   * the host (appliance/exec-checks.ts), which runs the commands on their own intervals; a round
+   * takes the last result as the slot's answer at once. Not on a board, which runs no commands.
+   */
+  readonly execResult!: Uint8Array;
+  readonly execMs!: Float64Array;
   pendingCount: number;
   private readonly kind: Uint8Array;
   private readonly queries: readonly Uint8Array[];
@@ -107,7 +128,7 @@ export class ProbeTable {
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
   /** Per slot, its socket: a UdpSocket for a DNS target, a TcpProbeSocket for a TCP one. */
-  private readonly sockets: (UdpSocket | TcpProbeSocket)[];
+  private readonly sockets: (UdpSocket | TcpProbeSocket | null)[];
   private hal: Hal | null;
 
   constructor(config: Config) {
@@ -142,6 +163,8 @@ export class ProbeTable {
       this.counters = new Float64Array(count * COUNTER_COUNT);
       this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
       this.rttSumMs = new Float64Array(count);
+      this.execResult = new Uint8Array(count);
+      this.execMs = new Float64Array(count);
     }
     this.pendingCount = 0;
     this.kind = typed(Uint8Array, 1, count);
@@ -160,7 +183,8 @@ export class ProbeTable {
     const scratch = new Uint8Array(12 + 255 + 4);
     for (let slot = 0; slot < count; slot++) {
       const target = targets[slot]!;
-      this.kind[slot] = target.kind === 'dns' ? KIND_DNS : KIND_TCP;
+      this.kind[slot] =
+        target.kind === 'dns' ? KIND_DNS : target.kind === 'tcp' ? KIND_TCP : KIND_EXEC;
       this.rcodeMask[slot] = target.rcodeMask;
       if (target.expectAddress !== null) {
         this.expect.set(target.expectAddress.bytes, slot * 16);
@@ -181,6 +205,11 @@ export class ProbeTable {
     this.hal = hal;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = this.targets[slot]!;
+      // An `exec` target has no socket: the host runs its command (appliance/exec-checks.ts).
+      if (target.address === null) {
+        this.sockets.push(null);
+        continue;
+      }
       const family = target.address.family;
       const address = target.address.text;
       const dns = target.kind === 'dns';
@@ -196,7 +225,7 @@ export class ProbeTable {
   /** Closes every socket (never on a board, which does not stop). */
   close(): void {
     if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
-    for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]!.close();
+    for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]?.close();
   }
 
   /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
@@ -222,6 +251,8 @@ export class ProbeTable {
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
         (this.sockets[slot] as TcpProbeSocket).connect();
+      } else if (this.kind[slot] === KIND_EXEC) {
+        if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.execAnswer(slot, nowMs);
       } else {
         // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
         if (this.randomOffset >= RANDOM_POOL_BYTES) {
@@ -235,6 +266,22 @@ export class ProbeTable {
         (this.sockets[slot] as UdpSocket).send(query, this.queryLength[slot]!);
       }
     }
+  }
+
+  /**
+   * An `exec` slot answers at once with its command's last result: exit 0 is healthy, another
+   * exit `rcode`, killed at its time limit `timeout`, not started (or no run ended yet)
+   * `unreachable`. Its round-trip time is the run's.
+   */
+  private execAnswer(slot: number, nowMs: number): void {
+    const result = this.execResult[slot]!;
+    this.sentAtMs[slot] = nowMs - this.execMs[slot]!;
+    if (result === ExecResult.Healthy) this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
+    else if (result === ExecResult.Failed)
+      this.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
+    else if (result === ExecResult.TimedOut)
+      this.resolve(slot, Outcome.Timeout, Counter.Timeout, nowMs);
+    else this.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
   }
 
   private resolve(slot: number, outcome: Outcome, counter: Counter, nowMs: number): void {

@@ -14,7 +14,7 @@ describe('config', () => {
     expect(config.intervalMs).toBe(250);
     expect(config.fastIntervalMs).toBe(250);
     const service = config.services[0]!;
-    expect(service.targets.map((target) => target.address.text)).toEqual([
+    expect(service.targets.map((target) => target.address!.text)).toEqual([
       '10.1.0.53',
       '2001:db8:a::53',
       '10.3.0.1',

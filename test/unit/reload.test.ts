@@ -109,7 +109,7 @@ describe('reload', () => {
       'announce route 192.0.2.2/32 next-hop self med 50',
       'withdraw route 192.0.2.2/32 next-hop self',
     ]);
-    expect(lifeline.probes.targets.map((target) => target.address.text)).toEqual([
+    expect(lifeline.probes.targets.map((target) => target.address!.text)).toEqual([
       '10.0.1.1',
       '10.0.1.2',
       '10.0.9.1',

@@ -188,7 +188,7 @@ describe('an independent validator (ajv, JSON Schema draft 2020-12)', () => {
   });
 });
 
-/** Two configs that between them have every key (the branches of `kind` apart). */
+/** Configs that between them have every key (the branches of `kind` apart). */
 function fullDocuments(): any[] {
   const target = {
     name: 'a',
@@ -280,7 +280,20 @@ function fullDocuments(): any[] {
       },
     },
     { ...common, announcer: { kind: 'exabgp', nextHopV4: '192.0.2.10', nextHopV6: '::1' } },
+    withExecTarget({ ...common, announcer: { kind: 'exabgp' } }),
   ];
+}
+
+/** `document` with its first service's first target an `exec` one, with every key of it. */
+function withExecTarget(document: any): any {
+  const copy = structuredClone(document);
+  const command = ['/usr/bin/dig', '+short', 'health.example.'];
+  copy.services[0].backbone.targets[0] = {
+    name: 'a',
+    kind: 'exec',
+    exec: { command, intervalMs: 2000, timeoutMs: 1000 },
+  };
+  return copy;
 }
 
 /** The value at a key path of CONFIG_KEYS (`services[].rise`: the first entry's), and its parent. */
@@ -362,9 +375,10 @@ describe('the generated readers and the schema', () => {
   });
 
   it('agree with ajv on an unknown key in every object, and on a key its branch forbids', () => {
-    const [bgp, exabgp] = fullDocuments();
+    const [bgp, exabgp, exec] = fullDocuments();
     for (const parent in CONFIG_KEYS) {
-      const copy = structuredClone(bgp);
+      // The exec target's object is in the third document only.
+      const copy = structuredClone(parent.endsWith('.exec') ? exec : bgp);
       const object = parent === 'config' ? copy : locateObject(copy, parent);
       object.colour = 1;
       const where = parent === 'config' ? 'colour' : objectPath(parent) + '.colour';
@@ -374,6 +388,16 @@ describe('the generated readers and the schema', () => {
     const branches: [any, (document: any) => void, string][] = [
       [bgp, (d) => (d.announcer.nextHopV4 = '192.0.2.1'), 'announcer.nextHopV4'],
       [exabgp, (d) => (d.announcer.localAs = 65000), 'announcer.localAs'],
+      [
+        exec,
+        (d) => (d.services[0].backbone.targets[0].port = 53),
+        'services[0].backbone.targets[0].port',
+      ],
+      [
+        bgp,
+        (d) => (d.services[0].backbone.targets[0].exec = {}),
+        'services[0].backbone.targets[0].exec',
+      ],
       [bgp, (d) => Object.assign(d.services[0].local, { kind: 'tcp' }), 'services[0].local.query'],
     ];
     for (const [document, change, where] of branches) {
