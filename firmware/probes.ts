@@ -94,6 +94,22 @@ export const enum ExecResult {
 }
 const RANDOM_POOL_BYTES = 64;
 
+/**
+ * An `exec` slot answers at once with its command's last result: exit 0 is healthy, another exit
+ * `rcode`, killed at its time limit `timeout`, not started (or no run ended yet) `unreachable`.
+ * Its round-trip time is the run's. A function, not a method: a board's build drops it.
+ */
+function execAnswer(table: ProbeTable, slot: number, nowMs: number): void {
+  const result = table.execResult[slot]!;
+  table.sentAtMs[slot] = nowMs - table.execMs[slot]!;
+  if (result === ExecResult.Healthy) table.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
+  else if (result === ExecResult.Failed)
+    table.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
+  else if (result === ExecResult.TimedOut)
+    table.resolve(slot, Outcome.Timeout, Counter.Timeout, nowMs);
+  else table.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
+}
+
 export class ProbeTable {
   readonly slotCount: number;
   readonly targets: readonly TargetConfig[];
@@ -252,7 +268,7 @@ export class ProbeTable {
       if (this.kind[slot] === KIND_TCP) {
         (this.sockets[slot] as TcpProbeSocket).connect();
       } else if (this.kind[slot] === KIND_EXEC) {
-        if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.execAnswer(slot, nowMs);
+        if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) execAnswer(this, slot, nowMs);
       } else {
         // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
         if (this.randomOffset >= RANDOM_POOL_BYTES) {
@@ -268,23 +284,8 @@ export class ProbeTable {
     }
   }
 
-  /**
-   * An `exec` slot answers at once with its command's last result: exit 0 is healthy, another
-   * exit `rcode`, killed at its time limit `timeout`, not started (or no run ended yet)
-   * `unreachable`. Its round-trip time is the run's.
-   */
-  private execAnswer(slot: number, nowMs: number): void {
-    const result = this.execResult[slot]!;
-    this.sentAtMs[slot] = nowMs - this.execMs[slot]!;
-    if (result === ExecResult.Healthy) this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
-    else if (result === ExecResult.Failed)
-      this.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
-    else if (result === ExecResult.TimedOut)
-      this.resolve(slot, Outcome.Timeout, Counter.Timeout, nowMs);
-    else this.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
-  }
-
-  private resolve(slot: number, outcome: Outcome, counter: Counter, nowMs: number): void {
+  /** Ends `slot`'s probe (ProbeTable's own, and execAnswer's). */
+  resolve(slot: number, outcome: Outcome, counter: Counter, nowMs: number): void {
     assert(
       this.state[slot] === SlotState.Pending && this.pendingCount > 0,
       'resolve a pending slot',
