@@ -1,8 +1,10 @@
 // `lifeline keygen`: makes the console's device key (32 random bytes as 64 hex characters, mode
-// 0600) and one-time recovery codes, stored hashed; the codes themselves are printed once.
+// 0600, or 0640 for the service's group in the package's /etc/lifeline) and one-time recovery
+// codes, stored hashed; the codes themselves are printed once.
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 import { hashCode } from '../firmware/auth';
 
@@ -13,6 +15,20 @@ export function makeCode(): string {
   let code = '';
   for (let i = 0; i < 16; i++) code += (i > 0 && i % 4 === 0 ? '-' : '') + ALPHABET[bytes[i]! & 31];
   return code;
+}
+
+/**
+ * 0600, or 0640 in a setgid directory: the Debian package's /etc/lifeline is root:lifeline with
+ * the setgid bit, so that files made there by root belong to the service's group, which must read
+ * them (the service runs as the lifeline user). Nobody else reads them either way. A file that
+ * exists keeps its mode (--force): writeFileSync's mode applies only to a new file.
+ */
+function secretMode(path: string): number {
+  try {
+    return (statSync(dirname(resolve(path))).mode & 0o2000) !== 0 ? 0o640 : 0o600;
+  } catch {
+    return 0o600;
+  }
 }
 
 export function keygen(args: readonly string[]): number {
@@ -35,10 +51,10 @@ export function keygen(args: readonly string[]): number {
     );
     return 2;
   }
-  writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: 0o600 });
+  writeFileSync(keyFile, randomBytes(32).toString('hex') + '\n', { mode: secretMode(keyFile) });
   const codes: string[] = [];
   for (let i = 0; i < count; i++) codes.push(makeCode());
-  writeFileSync(codesFile, codes.map(hashCode).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(codesFile, codes.map(hashCode).join('\n') + '\n', { mode: secretMode(codesFile) });
   process.stdout.write(
     'Recovery codes (each works once; they are shown only now, store them offline):\n' +
       codes.map((code) => '  ' + code).join('\n') +
