@@ -227,9 +227,10 @@ export class Lifeline implements HalClient {
   /**
    * Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes;
    * `onStopped` runs once the announcer is done, at once or after its graceful shutdown (until
-   * then the wake-ups and stream events go on to it).
+   * then the wake-ups and stream events go on to it). `keepRoutes` keeps them whatever
+   * `onShutdown` says: a stop for a restart that graceful restart covers (an upgrade).
    */
-  stop(onStopped?: () => void): void {
+  stop(onStopped?: () => void, keepRoutes?: boolean): void {
     if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
     if (this.phase !== 1) return;
     this.phase = 2;
@@ -237,7 +238,7 @@ export class Lifeline implements HalClient {
       if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.onStopped = onStopped ?? null;
     this.probes.close();
-    const withdraw = this.config.announcer.onShutdown === 'withdraw';
+    const withdraw = keepRoutes !== true && this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
     this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
     this.continueStop(this.hal.clock.nowMs());
