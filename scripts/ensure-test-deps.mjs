@@ -1,5 +1,6 @@
 // Before `npm test`: the integration tests need real peers from Debian (BIRD 2, FRR, GoBGP, ExaBGP,
-// dnsmasq, Prometheus and Alertmanager).
+// dnsmasq, Prometheus and Alertmanager), and the Debian tools that build, check and install the
+// packages.
 // Installs what is missing when running as root with apt-get (as CI and these machines do);
 // otherwise says exactly what to install and fails.
 
@@ -34,6 +35,19 @@ const NEEDED = [
   ['/usr/bin/arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
   ['/usr/aarch64-linux-gnu/include/stdio.h', 'libc6-dev-arm64-cross'],
   ['/usr/arm-linux-gnueabihf/include/stdio.h', 'libc6-dev-armhf-cross'],
+  // The Debian packages (build/deb.mjs, test/deb.test.ts): built with dpkg-deb, the addon stripped
+  // by each architecture's binutils, checked by lintian, installed and upgraded in a Debian 12 root
+  // made by debootstrap and booted by systemd-nspawn (scripts/debian-root.sh).
+  ['/usr/bin/dpkg-deb', 'dpkg'],
+  ['/usr/bin/readelf', 'binutils'],
+  ['/usr/bin/x86_64-linux-gnu-strip', 'binutils-x86-64-linux-gnu'],
+  ['/usr/bin/aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'],
+  ['/usr/bin/arm-linux-gnueabihf-strip', 'binutils-arm-linux-gnueabihf'],
+  ['/usr/bin/lintian', 'lintian'],
+  ['/usr/sbin/debootstrap', 'debootstrap'],
+  ['/usr/bin/systemd-nspawn', 'systemd-container'],
+  ['/usr/bin/nsenter', 'util-linux'],
+  ['/usr/bin/qemu-arm', 'qemu-user'],
 ];
 
 const missing = [...new Set(NEEDED.filter(([path]) => !existsSync(path)).map(([, pkg]) => pkg))];
