@@ -315,9 +315,15 @@ function layControl(root, arch, version) {
  * Builds the packages from the staged release directory `release` into `outDir`, Debian version
  * `version` (upstream-revision); the date in the changelog and the man page is `date`.
  */
-export async function makeDebs({ release, version, outDir = 'dist', date = new Date() }) {
+export async function makeDebs({
+  release,
+  version,
+  outDir = 'dist',
+  date = new Date(),
+  arches = ARCHES.map((arch) => arch.debian),
+}) {
   const made = [];
-  for (const arch of ARCHES) {
+  for (const arch of ARCHES.filter((candidate) => arches.includes(candidate.debian))) {
     const root = join('dist', 'deb', arch.debian);
     rmSync(root, { recursive: true, force: true });
     await layProgram(release, root, arch);

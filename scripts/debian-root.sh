@@ -8,8 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD/.cache/debian12-root
 # systemd and dbus: the package's postinst and upgrades run against a real systemd (booted in the
-# root by systemd-nspawn). nodejs and adduser: the package's Depends.
-PACKAGES=systemd,systemd-sysv,dbus,nodejs,adduser
+# root by systemd-nspawn). nodejs (with ca-certificates, which it recommends) and adduser: the
+# package's Depends.
+PACKAGES=systemd,systemd-sysv,dbus,nodejs,ca-certificates,adduser
 STAMP=$ROOT/.lifeline-root
 if [[ -f $STAMP && $(cat "$STAMP") == "$PACKAGES" ]]; then exit 0; fi
 command -v debootstrap >/dev/null || { echo "debootstrap missing: apt-get install debootstrap" >&2; exit 2; }
