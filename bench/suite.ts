@@ -307,13 +307,18 @@ async function boardBenches(
   return null;
 }
 
+/**
+ * The repository keeps its results in bench/results/; run elsewhere (the installed package, any
+ * working directory) the figures are written only where --json says.
+ */
+function defaultJsonPath(): string | null {
+  if (!existsSync('bench/results')) return null;
+  return 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
+}
+
 export async function bench(args: readonly string[]): Promise<number> {
   if (args[0] === '--node-alloc-child') return nodeAllocationChild();
-  // The repository keeps its results in bench/results/; run elsewhere (the installed package, any
-  // working directory) the figures are written only where --json says.
-  let jsonPath: string | null = existsSync('bench/results')
-    ? 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json'
-    : null;
+  let jsonPath = defaultJsonPath();
   let device: string | null = null;
   for (let i = 0; i < args.length; i += 2) {
     if (args[i] === '--json' && args[i + 1] !== undefined) jsonPath = args[i + 1]!;

@@ -99,7 +99,7 @@ function esbuildBinary(arch) {
 }
 
 /** The program directory for `arch` from the staged release `release`. */
-async function layProgram(release, root, arch) {
+function layProgram(release, root, arch, kit) {
   const program = join(root, PROGRAM);
   mkdirSync(program, { recursive: true });
   for (const name of readdirSync(release).filter((n) => /^(lifeline|chunk-\w+)\.mjs$/.test(n))) {
@@ -140,7 +140,7 @@ async function layProgram(release, root, arch) {
     '--remove-section=.comment',
     addon,
   ]);
-  await makeBoardKit(program);
+  cpSync(kit, join(program, 'board'), { recursive: true });
   const esbuild = join(program, 'node_modules/esbuild');
   mkdirSync(esbuild, { recursive: true });
   // esbuild's JavaScript API finds its binary in @esbuild/linux-ARCH; its own bin/ holds this
@@ -163,8 +163,9 @@ export function debianUnit(text) {
     .replace('/opt/lifeline/lifeline.mjs', '/' + PROGRAM + '/lifeline.mjs')
     .replace(
       /^Type=notify$/m,
-      "Type=notify\n# The package's system user (its postinst puts it in dialout, and gpio where there is one).\n" +
-        'User=lifeline\nGroup=lifeline',
+      'Type=notify\n' +
+        "# The package's system user (its postinst puts it in dialout, and in gpio where there\n" +
+        '# is one).\nUser=lifeline\nGroup=lifeline',
     );
 }
 
@@ -248,7 +249,7 @@ function sharedLibraries(program) {
 }
 
 /** The documentation and examples. */
-function layDocs(release, root, version, date) {
+function layDocs(release, root, version, date, page) {
   const doc = join(root, DOC);
   mkdirSync(join(doc, 'examples'), { recursive: true });
   cpSync(join(release, 'README.md'), join(doc, 'README.md'));
@@ -265,11 +266,6 @@ function layDocs(release, root, version, date) {
   writeFileSync(join(doc, 'changelog.Debian.gz'), gzipSync(changelog(version, date), { level: 9 }));
   const man = join(root, 'usr/share/man/man1');
   mkdirSync(man, { recursive: true });
-  const page = manPage({
-    program: join(release, 'lifeline.mjs'),
-    version,
-    date: date.toISOString().slice(0, 10),
-  });
   writeFileSync(join(man, 'lifeline.1.gz'), gzipSync(page, { level: 9 }));
 }
 
@@ -323,10 +319,17 @@ export async function makeDebs({
   arches = ARCHES.map((arch) => arch.debian),
 }) {
   const made = [];
+  // What every architecture's package has alike, made once: the board kit and the man page.
+  const kit = await makeBoardKit(join('dist', 'deb'));
+  const page = manPage({
+    program: join(release, 'lifeline.mjs'),
+    version,
+    date: date.toISOString().slice(0, 10),
+  });
   for (const arch of ARCHES.filter((candidate) => arches.includes(candidate.debian))) {
     const root = join('dist', 'deb', arch.debian);
     rmSync(root, { recursive: true, force: true });
-    await layProgram(release, root, arch);
+    layProgram(release, root, arch, kit);
     mkdirSync(join(root, 'etc/lifeline'), { recursive: true });
     cpSync('packaging/config.example.json', join(root, 'etc/lifeline/config.json'));
     mkdirSync(join(root, 'var/lib/lifeline'), { recursive: true });
@@ -335,7 +338,7 @@ export async function makeDebs({
       join(root, 'lib/systemd/system/lifeline.service'),
       debianUnit(readFileSync('packaging/lifeline.service', 'utf8')),
     );
-    layDocs(release, root, version, date);
+    layDocs(release, root, version, date, page);
     // Files 0644, but for programs (ELF executables, scripts) 0755, whatever npm's tarballs said.
     for (const path of files(root)) {
       const head = readFileSync(join(root, path)).subarray(0, 18);

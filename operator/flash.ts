@@ -229,6 +229,17 @@ async function load(link: BoardLink): Promise<string | null> {
   return null;
 }
 
+const USAGE =
+  'usage: lifeline flash DEVICE [--config FILE] [--bundle FILE] [--baud N]\n' +
+  '       lifeline flash --output FILE [--config FILE | --bundle FILE]\n';
+
+/** `--output`: the bundle alone, for another flasher (the Espruino IDE) or to look at. */
+function writeBundle(path: string, code: string): number {
+  writeFileSync(path, code, 'latin1');
+  process.stdout.write('wrote ' + path + ': ' + code.length + ' bytes\n');
+  return 0;
+}
+
 export async function flash(args: readonly string[]): Promise<number> {
   const device = args.find(
     (arg, i) =>
@@ -240,10 +251,7 @@ export async function flash(args: readonly string[]): Promise<number> {
   const baud = Number(value('--baud') ?? '115200');
   const output = value('--output');
   if ((device === undefined) === (output === null) || !(baud >= 300)) {
-    process.stderr.write(
-      'usage: lifeline flash DEVICE [--config FILE] [--bundle FILE] [--baud N]\n' +
-        '       lifeline flash --output FILE [--config FILE]\n',
-    );
+    process.stderr.write(USAGE);
     return 2;
   }
   const fail = (text: string): number => (process.stderr.write('flash: ' + text + '\n'), 1);
@@ -253,13 +261,7 @@ export async function flash(args: readonly string[]): Promise<number> {
   } catch (error) {
     return fail((error as Error).message);
   }
-  // The bundle alone, for another flasher (the Espruino IDE) or to look at.
-  if (output !== null) {
-    writeFileSync(output, code, 'latin1');
-    process.stdout.write('wrote ' + output + ': ' + code.length + ' bytes\n');
-    return 0;
-  }
-  if (device === undefined) return 2;
+  if (device === undefined) return writeBundle(output!, code);
   const { SerialPort } = await import('serialport'); // loaded only by the commands that use it
   const port = new SerialPort({ path: device, baudRate: baud, autoOpen: false });
   const opened = await new Promise<Error | null>((resolve) =>

@@ -82,9 +82,7 @@ describe('the command table', () => {
     expect(checkArgs(flash, ['a', 'b'])).toBe('takes one DEVICE only');
     expect(checkArgs(findCommand('console')!, [])).toBe('DEVICE is required');
     expect(checkArgs(findCommand('console')!, ['d', '--exec', 'a', '--exec', 'b'])).toBeNull();
-    expect(checkArgs(findCommand('keygen')!, ['--key-file', 'k'])).toBe(
-      '--codes-file is required',
-    );
+    expect(checkArgs(findCommand('keygen')!, ['--key-file', 'k'])).toBe('--codes-file is required');
     expect(checkArgs(findCommand('run')!, ['--config', 'a', '--config', 'b'])).toBe(
       '--config given twice',
     );

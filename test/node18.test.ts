@@ -19,20 +19,26 @@ const ARCHES = [
 
 describe.skipIf(reason !== '')('Node 18', () => {
   for (const [arch, nodeArch] of ARCHES) {
-    it('runs the core unit tests on Debian 12 nodejs for ' + arch + ', all passing', () => {
-      const result = spawnSync('bash', ['scripts/node18-check.sh', arch], {
-        encoding: 'utf8',
-        timeout: 600000,
-      });
-      const output = result.stdout + result.stderr;
-      expect(output, output.slice(-3000)).toMatch(
-        new RegExp('^node v18\\.\\d+\\.\\d+ on ' + nodeArch + '$', 'm'),
-      );
-      const counts = /^(\d+) passed, (\d+) failed$/m.exec(output);
-      expect(counts, output.slice(-3000)).not.toBeNull();
-      expect(Number(counts![2]), output.slice(-3000)).toBe(0);
-      expect(Number(counts![1])).toBeGreaterThanOrEqual(60);
-      expect(result.status).toBe(0);
-    }, 600000);
+    it(
+      'runs the core unit tests on Debian 12 nodejs for ' + arch + ', all passing',
+      () => {
+        const result = spawnSync('bash', ['scripts/node18-check.sh', arch], {
+          encoding: 'utf8',
+          timeout: 600000,
+        });
+        const output = result.stdout + result.stderr;
+        expect(output, output.slice(-3000)).toMatch(
+          new RegExp('^node v18\\.\\d+\\.\\d+ on ' + nodeArch + '$', 'm'),
+        );
+        const counts = /^(\d+) passed, (\d+) failed(, (\d+) skipped)?$/m.exec(output);
+        expect(counts, output.slice(-3000)).not.toBeNull();
+        expect(Number(counts![2]), output.slice(-3000)).toBe(0);
+        expect(Number(counts![1])).toBeGreaterThanOrEqual(60);
+        // Only armhf leaves out the long randomized runs (scripts/arm64/vitest-shim.ts).
+        expect(Number(counts![4] ?? 0)).toBeLessThanOrEqual(arch === 'armhf' ? 4 : 0);
+        expect(result.status).toBe(0);
+      },
+      600000,
+    );
   }
 });
