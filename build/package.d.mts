@@ -1,7 +1,7 @@
 // Types of package.mjs.
-export declare function makePackage(options?: { debianVersion?: string }): Promise<{
+export declare function makePackage(options?: { debs?: boolean; debianVersion?: string }): Promise<{
   tarball: string;
   bytes: number;
   debs: { arch: string; file: string; bytes: number }[];
-  checksums: string;
+  checksums: string | null;
 }>;

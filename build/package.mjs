@@ -25,8 +25,9 @@ import { buildMd5 } from './md5.mjs';
 const KEEP_PREBUILDS = ['linux-arm', 'linux-arm64', 'linux-x64'];
 
 /**
- * The release: the tarball, the Debian packages (build/deb.mjs) and SHA256SUMS beside them, in
- * dist/. `debianVersion` defaults to package.json's version with Debian revision 1.
+ * The release: the tarball and, with `debs` (as `npm run package` does), the Debian packages
+ * (build/deb.mjs) and SHA256SUMS beside them, in dist/. `debianVersion` defaults to package.json's
+ * version with Debian revision 1.
  */
 export async function makePackage(options = {}) {
   if (!(await build())) throw new Error('the build failed');
@@ -76,6 +77,8 @@ export async function makePackage(options = {}) {
   const tarball = join('dist', name + '.tar.gz');
   const tar = spawnSync('tar', ['-C', join('dist', 'package'), '-czf', tarball, name]);
   if (tar.status !== 0) throw new Error('tar failed: ' + tar.stderr);
+  if (options.debs !== true)
+    return { tarball, bytes: statSync(tarball).size, debs: [], checksums: null };
   const debs = await makeDebs({
     release: stage,
     version: options.debianVersion ?? manifest.version + '-1',

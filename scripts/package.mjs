@@ -3,7 +3,7 @@
 
 import { makePackage } from '../build/package.mjs';
 
-const made = await makePackage();
+const made = await makePackage({ debs: true });
 for (const { file, bytes } of [{ file: made.tarball, bytes: made.bytes }, ...made.debs])
   process.stdout.write(file + ' (' + Math.round(bytes / 1024) + ' KB)\n');
 process.stdout.write(made.checksums + '\n');

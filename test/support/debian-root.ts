@@ -58,23 +58,31 @@ export class BootedRoot {
       ['-D', root, '--register=no', '--keep-unit', '--boot', '--console=passive', '--quiet'],
       { stdio: 'ignore' },
     );
+    // nspawn's first child may be a short-lived helper: the container's PID 1 is the child that
+    // runs systemd.
     let pid1 = 0;
-    await waitFor(
-      () => {
-        const children = nspawn.pid === undefined ? '' : childrenOf(nspawn.pid);
-        pid1 = Number(children.split(' ')[0] ?? 0);
-        return pid1 > 0;
-      },
-      20000,
-      'systemd-nspawn to start systemd',
-    );
-    const booted = new BootedRoot(dir, root, nspawn, pid1);
-    await waitFor(
-      () => /^(running|degraded)/.test(booted.run('systemctl is-system-running').stdout),
-      60000,
-      'the booted root to reach running',
-    );
-    return booted;
+    const found = (): boolean => {
+      pid1 = Number(
+        (nspawn.pid === undefined ? [] : childrenOf(nspawn.pid).split(' ')).find(
+          (pid) => pid !== '' && commandOf(pid) === 'systemd',
+        ) ?? 0,
+      );
+      return pid1 > 0;
+    };
+    const booted = (): BootedRoot => new BootedRoot(dir, root, nspawn, pid1);
+    try {
+      await waitFor(found, 20000, 'systemd-nspawn to start systemd');
+      await waitFor(
+        () =>
+          found() && /^(running|degraded)/.test(booted().run('systemctl is-system-running').stdout),
+        60000,
+        'the booted root to reach running',
+      );
+    } catch (error) {
+      await booted().stop();
+      throw error;
+    }
+    return booted();
   }
 
   /** Runs a shell command line in the booted system, as root. */
@@ -132,6 +140,14 @@ export class BootedRoot {
 }
 
 const SYSTEM_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function commandOf(pid: string): string {
+  try {
+    return readFileSync(join('/proc', pid, 'comm'), 'utf8').trim();
+  } catch {
+    return '';
+  }
+}
 
 function childrenOf(pid: number): string {
   try {
