@@ -1,12 +1,13 @@
 // Before `npm test`: the integration tests need real peers from Debian (BIRD 2, FRR, GoBGP, ExaBGP,
-// dnsmasq, Prometheus and Alertmanager) and the tools they are driven with.
-// Installs what is missing when running as root with apt-get (as CI and these machines do);
-// otherwise says exactly what to install and fails. NEEDED is the one list of the Debian tools the
-// tests use: test/unit/test-deps.test.ts fails when a test spawns or requires a command that is
-// not in it (or in an Essential package, which every Debian has), so that a test cannot pass only
-// on a machine that happened to have its tool. In a complete run (LIFELINE_TEST_COMPLETE=1, as
-// .ci/run sets; test/support/complete.ts) it also checks what no package brings and without
-// which tests would skip: root, and the Espruino interpreter's Linux builds.
+// dnsmasq, Prometheus and Alertmanager) and the tools they are driven with, and the Debian tools
+// that build, check and install the packages. Installs what is missing when running as root with
+// apt-get (as CI and these machines do); otherwise says exactly what to install and fails. NEEDED
+// is the one list of the Debian tools the tests use: test/integration/test-deps.test.ts fails when
+// a test spawns or requires a command that is not in it (or in an Essential package, which every
+// Debian has), so that a test cannot pass only on a machine that happened to have its tool. In a
+// complete run (LIFELINE_TEST_COMPLETE=1, as .ci/run sets; test/support/complete.ts) it also checks
+// what no package brings and without which tests would skip: root, and the Espruino interpreter's
+// Linux builds.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -20,7 +21,7 @@ const ESPRUINO_BUILDS = ['espruino', 'espruino-5100', 'espruino-1700'];
 function completeRunProblems() {
   const problems = [];
   if (process.getuid?.() !== 0)
-    problems.push('not root: the namespace, tmpfs and arm64 tests need root');
+    problems.push('not root: the namespace, tmpfs, Node 18 and package tests need root');
   const dir = process.env['LIFELINE_ESPRUINO_DIR'] ?? resolve('..', 'shared', 'tools', 'espruino');
   for (const build of ESPRUINO_BUILDS)
     if (!existsSync(join(dir, build)))
@@ -81,6 +82,19 @@ export const NEEDED = [
   ['/usr/bin/arm-linux-gnueabihf-gcc', 'gcc-arm-linux-gnueabihf'],
   ['/usr/aarch64-linux-gnu/include/stdio.h', 'libc6-dev-arm64-cross'],
   ['/usr/arm-linux-gnueabihf/include/stdio.h', 'libc6-dev-armhf-cross'],
+  // The Debian packages (build/deb.mjs, test/integration/deb.test.ts): built with dpkg-deb, the
+  // addon stripped by each architecture's binutils, checked by lintian, installed and upgraded in a
+  // Debian 12 root made by debootstrap and booted by systemd-nspawn (scripts/debian-root.sh).
+  ['/usr/bin/dpkg-deb', 'dpkg'],
+  ['/usr/bin/readelf', 'binutils'],
+  ['/usr/bin/x86_64-linux-gnu-strip', 'binutils-x86-64-linux-gnu'],
+  ['/usr/bin/aarch64-linux-gnu-strip', 'binutils-aarch64-linux-gnu'],
+  ['/usr/bin/arm-linux-gnueabihf-strip', 'binutils-arm-linux-gnueabihf'],
+  ['/usr/bin/lintian', 'lintian'],
+  ['/usr/sbin/debootstrap', 'debootstrap'],
+  ['/usr/bin/systemd-nspawn', 'systemd-container'],
+  ['/usr/bin/nsenter', 'util-linux'],
+  ['/usr/bin/qemu-arm', 'qemu-user'],
 ];
 
 /** Installs the missing packages as root, or says what to install and exits 1. */

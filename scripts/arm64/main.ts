@@ -1,5 +1,5 @@
-// The core's unit tests, bundled to run on an ARM64 Node (scripts/arm64-check.sh): the same test
-// files as `npm test`, on the vitest stand-in.
+// The core's unit tests, bundled to run on Debian 12's Node 18 for amd64, arm64 and armhf
+// (scripts/node18-check.sh): the same test files as `npm test`, on the vitest stand-in.
 
 import '../../test/unit/config.test';
 import '../../test/unit/dns.test';
