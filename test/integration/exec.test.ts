@@ -95,6 +95,7 @@ describe('exec targets in a real lifeline run', () => {
       5000,
       'the announcement' + context(),
     );
+    await waitFor(() => log.includes('audit exec service=dns'), 2000, 'the record' + context());
     const record =
       /audit exec service=dns target=check result=ok exit=0 ms=\d+ bytes=(\d+) output="(x*)(\.\.\.)?"/.exec(
         log,
@@ -112,11 +113,21 @@ describe('exec targets in a real lifeline run', () => {
       5000,
       'the withdrawal' + context(),
     );
-    expect(log).toMatch(
-      /audit exec service=dns target=check result=failed exit=3 ms=\d+ bytes=14 output="down: no flag"/,
+    // stderr and stdout are two pipes: the records may come after the line, so waited for.
+    const seen = (pattern: RegExp) => () => pattern.test(log);
+    await waitFor(
+      seen(
+        /audit exec service=dns target=check result=failed exit=3 ms=\d+ bytes=14 output="down: no flag"/,
+      ),
+      2000,
+      'the exec record' + context(),
     );
-    expect(log).toMatch(
-      /audit transition service=dns state=down reason=fall healthy=0\/1 .* failed=check\(rcode\)/,
+    await waitFor(
+      seen(
+        /audit transition service=dns state=down reason=fall healthy=0\/1 .* failed=check\(rcode\)/,
+      ),
+      2000,
+      'the transition' + context(),
     );
   });
 
