@@ -25,7 +25,7 @@ import {
   type ConsoleTransport,
 } from './console';
 import { runDrill } from './drill';
-import { ExecChecks } from './exec-checks';
+import type { ExecChecks } from './exec-checks';
 import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
 import type { MetricsSources } from './metrics';
@@ -276,17 +276,31 @@ function reloader(paths: ConfigPaths, lifeline: Lifeline, applied: () => void): 
   };
 }
 
-/** The exec targets' commands on their own schedules (none without exec targets). */
+/**
+ * The exec targets' commands on their own schedules (appliance/exec-checks.ts, loaded only when
+ * the config has an exec target: start-up does not carry it otherwise).
+ */
 function execChecks(lifeline: Lifeline): { restart(): void; stop(): void } {
   let checks: ExecChecks | null = null;
+  let stopped = false;
   return {
     // At the start, and after a reload (the slots may have moved): the schedules made again.
     restart: () => {
       checks?.stop();
-      checks = new ExecChecks(lifeline);
-      if (checks.count > 0) checks.start();
+      checks = null;
+      if (!lifeline.probes.targets.some((target) => target.command !== null)) return;
+      const probes = lifeline.probes;
+      void import('./exec-checks').then(({ ExecChecks }) => {
+        // A stop, or another reload, while it loaded: not started for these slots.
+        if (stopped || lifeline.probes !== probes) return;
+        checks = new ExecChecks(lifeline);
+        checks.start();
+      });
     },
-    stop: () => checks?.stop(),
+    stop: () => {
+      stopped = true;
+      checks?.stop();
+    },
   };
 }
 
