@@ -5,7 +5,7 @@
 // host asks again until the rows come, for as long as the board keeps making progress.
 
 import { BoardLink } from '../operator/flash';
-import type { BenchRow } from './rows';
+import { row, type BenchRow } from './rows';
 
 /** Samples per operation and operations per sample on the board. */
 const BATCHES = 51;
@@ -23,8 +23,25 @@ interface DeviceRow {
   name: string;
   medianNs: number;
   p99Ns: number;
+  madNs?: number;
   samples: number;
   note?: string;
+}
+
+/** What a good value is on a board, by row (the rest: none given). */
+const DEVICE_GOOD: { readonly [id: string]: string } = {
+  'device-bench-slice': '< 20 ms: the firmware waits this long at most',
+  'device-duty-cycle': '<= 50% of the interval',
+  'device-probe-rounds-during-the-bench': 'skipped=0',
+};
+
+/** A device row's stable id: its name, in lower-case words joined by dashes. */
+export function deviceRowId(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/^device: /, 'device-')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/-$/, '');
 }
 
 /**
@@ -76,14 +93,22 @@ export async function deviceBench(
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (typeof measured === 'string') return measured;
     // A row with a negative median is not a timing (memory, counts): '-' in the table.
-    const rows = measured.map((row) => ({
-      name: row.name,
-      medianNs: row.medianNs < 0 ? NaN : row.medianNs,
-      p99Ns: row.p99Ns < 0 ? NaN : row.p99Ns,
-      opsPerSecond: row.medianNs < 0 ? 0 : 1e9 / Math.max(row.medianNs, 1e-9),
-      samples: row.samples,
-      note: (row.note === undefined ? '' : row.note + ', ') + 'on ' + board,
-    }));
+    const rows = measured.map((measuredRow) => {
+      const id = deviceRowId(measuredRow.name);
+      return row({
+        id,
+        name: measuredRow.name,
+        unit: measuredRow.medianNs < 0 ? 'count' : 'ns',
+        medianNs: measuredRow.medianNs < 0 ? NaN : measuredRow.medianNs,
+        p99Ns: measuredRow.p99Ns < 0 ? NaN : measuredRow.p99Ns,
+        maxNs: NaN,
+        madNs: measuredRow.madNs ?? NaN,
+        samples: measuredRow.samples,
+        opsPerSecond: measuredRow.medianNs < 0 ? 0 : 1e9 / Math.max(measuredRow.medianNs, 1e-9),
+        good: DEVICE_GOOD[id] ?? '',
+        note: (measuredRow.note === undefined ? '' : measuredRow.note + ', ') + 'on ' + board,
+      });
+    });
     return { rows, board };
   } finally {
     await new Promise<void>((resolve) => port.close(() => resolve()));

@@ -25,7 +25,9 @@ commands:
                            one line per appliance and service, from Prometheus or scraped
   lab [--scenario outage|fleet]
                            the self-contained lab on loopback (npm start)
-  bench [--json FILE]      the latency benchmarks on this device
+  bench [--json FILE] [--device DEVICE] | bench compare OLD NEW
+                           the latency benchmarks on this device (or a board);
+                           two results side by side
 
 Every command takes --help.
 `;
@@ -68,7 +70,10 @@ const HELP: { readonly [command: string]: string } = {
     '  fleet guard off and then on (needs /usr/sbin/bird).\n',
   bench:
     'usage: lifeline bench [--json FILE] [--device DEVICE]\n' +
-    '  Runs the latency benchmarks; prints a table and writes JSON (default bench/results/).\n',
+    '       lifeline bench compare OLD.json NEW.json\n' +
+    '  Runs the latency benchmarks; prints a table and writes JSON (default bench/results/)\n' +
+    '  that says what produced it. compare: each figure of two results side by side, with\n' +
+    '  the ratio, marking the changes beyond the noise the runs measured.\n',
 };
 
 function usageError(text: string): number {
