@@ -214,7 +214,8 @@ async function roundBenches(rows: BenchRow[], extra: Record<string, unknown>): P
     good: '<= ' + PROBE_ROUND_OVER_BARE + 'x baseline median',
     note: '',
   });
-  firmware.note = ratioNote(firmware, base);
+  const ratio = firmware.medianNs / base.medianNs;
+  firmware.note = ratioNote(firmware, base) + verdict(ratio <= PROBE_ROUND_OVER_BARE);
   rows.push(base, firmware);
   extra['probeRoundRatioMedian'] = firmware.medianNs / base.medianNs;
   extra['probeRoundRatioP99'] = firmware.p99Ns / base.p99Ns;
@@ -235,6 +236,11 @@ function timingsRow(
     note: figure.note,
     ...(figure.perSecond === false ? { opsPerSecond: 0 } : {}),
   });
+}
+
+/** Whether a figure holds its target, for its note. */
+function verdict(held: boolean): string {
+  return held ? ' (target held)' : ' (TARGET MISSED)';
 }
 
 function ratioNote(figure: BenchRow, base: BenchRow): string {
@@ -311,7 +317,11 @@ async function startupBenches(rows: BenchRow[], extra: Record<string, unknown>):
     perSecond: false,
   });
   const overMs = (firmware.medianNs - bare.medianNs) / 1e6;
-  firmware.note = '+' + overMs.toFixed(1) + ' ms over the baseline median';
+  firmware.note =
+    '+' +
+    overMs.toFixed(1) +
+    ' ms over the baseline median' +
+    verdict(overMs <= STARTUP_OVER_BARE_MS);
   rows.push(bare, firmware);
   extra['startupOverBareMedianMs'] = overMs;
 }
