@@ -16,6 +16,8 @@ export interface BenchRow {
   maxNs: number;
   /** The median absolute deviation of the samples (NaN: unknown), for the median's noise. */
   madNs: number;
+  /** The median's noise where it is known otherwise (a deterministic emulator's), else NaN. */
+  fixedNoise: number;
   opsPerSecond: number;
   samples: number;
   /** The id of the figure measured beside this one as its baseline, or null. */
@@ -37,6 +39,7 @@ export interface RowInput {
   p99Ns: number;
   maxNs?: number;
   madNs?: number;
+  fixedNoise?: number;
   samples: number;
   baseline?: string | null;
   good?: string;
@@ -56,6 +59,7 @@ export function row(input: RowInput): BenchRow {
     p99Ns: supported ? input.p99Ns : NaN,
     maxNs: input.maxNs ?? (supported ? NaN : input.p99Ns),
     madNs: input.madNs ?? NaN,
+    fixedNoise: input.fixedNoise ?? NaN,
     opsPerSecond:
       input.opsPerSecond ?? (unit === 'ns' && input.medianNs > 0 ? 1e9 / input.medianNs : 0),
     samples: input.samples,
@@ -90,14 +94,15 @@ export function statistics(samplesMs: readonly number[]): {
 /**
  * How far the median may be off, relative to it: the half-width of its 95% confidence interval
  * (the median's standard error is about 1.2533 sigma / sqrt(n), sigma about 1.4826 MAD). NaN when
- * the spread is unknown; 0 for a deterministic figure (the emulated board's).
+ * the spread is unknown; a deterministic figure (the emulated board's) gives its own.
  */
 export function noise(figure: {
   medianNs: number;
   madNs: number;
+  fixedNoise: number;
   samples: number;
-  unit?: string;
 }): number {
+  if (!Number.isNaN(figure.fixedNoise)) return figure.fixedNoise;
   if (Number.isNaN(figure.madNs) || !(figure.medianNs > 0) || figure.samples < 1) return NaN;
   return (1.96 * 1.2533 * 1.4826 * figure.madNs) / Math.sqrt(figure.samples) / figure.medianNs;
 }

@@ -18,6 +18,7 @@ import { DnsResponder } from '../lab/responder';
 import { measureBgp, type Timings } from './bgp';
 import { E2E_FALL, E2E_INTERVAL_MS, E2E_TIMEOUT_MS, measureEndToEnd } from './e2e';
 import { deviceBench } from './device';
+import { m4IntervalMs, m4Rows, measureM4 } from './m4';
 import { measureNodeAllocation, nodeAllocationChild } from './node-alloc';
 import { measureOverrides } from './override';
 import { measureStartup } from './startup';
@@ -380,7 +381,8 @@ async function boardBenches(
 /** What the Node bench probes with, for the result's config summary. */
 const NODE_CONFIG =
   'benchConfig: 1 service, 3 DNS targets (A, expectAddress) on loopback, ExaBGP; ' +
-  'the BGP and override figures: the built-in speaker to one loopback peer';
+  'the BGP and override figures: the built-in speaker to one loopback peer; ' +
+  'M4: bench/m4-config.json (1 service, 3 DNS targets, 1 BGP peer, 250 ms)';
 
 function parseArgs(args: readonly string[]): { jsonPath: string; device: string | null } | null {
   let jsonPath = 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
@@ -393,9 +395,23 @@ function parseArgs(args: readonly string[]): { jsonPath: string; device: string 
   return { jsonPath, device };
 }
 
+/** The device-class figures, on the emulated Cortex-M4 (bench/m4.ts), or why not. */
+async function m4Benches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const measured = await measureM4({ batches: 21, perBatch: 3 });
+  if (typeof measured === 'string') {
+    process.stdout.write('emulated Cortex-M4 bench skipped: ' + measured + '\n');
+    return;
+  }
+  const m4 = m4Rows(measured, m4IntervalMs());
+  rows.push(...m4);
+  const duty = m4.find((entry) => entry.id === 'm4-duty-cycle');
+  if (duty !== undefined) extra['m4DutyCyclePercent'] = duty.medianNs;
+}
+
 async function nodeBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
   await startupBenches(rows, extra);
   await computeBenches(rows, extra);
+  await m4Benches(rows, extra);
   await roundBenches(rows, extra);
   await bgpBenches(rows, extra);
   await overrideBenches(rows, extra);

@@ -46,6 +46,18 @@ const SLICE_MS = 10;
 /** While a probe round is out the bench waits, and looks again this much later. */
 const ROUND_WAIT_MS = 5;
 
+/**
+ * The calibration loop: a fixed piece of work whose time is the interpreter's speed index (issue
+ * 24). A figure taken on one build, divided by this loop's time there, can be scaled to another
+ * build by its own loop's time. The emulated Cortex-M4's bench runs the same function
+ * (bench/m4-program.ts).
+ */
+export function calibrate(iterations: number): number {
+  let sum = 0;
+  for (let i = 0; i < iterations; i++) sum += i & 7;
+  return sum;
+}
+
 /** Median and p99 of the first `count` samples, in ns per operation. */
 export function summarise(name: string, samples: Float64Array, count: number): DeviceBenchRow {
   // A plain array to sort: Espruino has no Array.prototype.slice to `.call` on a typed array.
