@@ -21,6 +21,7 @@ import {
   encodeOpen,
   type RouteAttributes,
 } from '../firmware/bgp/codec';
+import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import type { Config } from '../firmware/config';
 import { DecisionEngine } from '../firmware/decision';
@@ -164,18 +165,28 @@ interface Bench {
   readonly intervalMs: number;
 }
 
-function startFirmware(): Bench {
+/**
+ * The firmware on fake sockets, its session established, with the config's targets or only the
+ * first `targets` of them (quorum 1): two points, for a round's cost per target and without.
+ */
+function startFirmware(targets: number): Bench {
   const config = revive(M4_BENCH_CONFIG) as Config;
+  const service = config.services[0] as unknown as { targets: unknown[]; quorum: number };
+  if (targets < service.targets.length) {
+    service.targets = service.targets.slice(0, targets);
+    service.quorum = 1;
+  }
   const hal = new FakeHal();
   const speaker = new BgpSpeaker(config, hal as unknown as Hal, FRAME_BYTES);
   const lifeline = new Lifeline(config, hal as unknown as Hal, speaker, 0);
   lifeline.start();
   establish(hal, config);
-  return {
-    lifeline,
-    hal,
-    intervalMs: config.intervalMs,
-  };
+  if (speaker.sessions[0]!.state !== SessionState.Established)
+    throw new Error('m4 bench: the BGP session is not established');
+  const bench = { lifeline, hal, intervalMs: config.intervalMs };
+  // The first rounds: the route is announced (an UPDATE written) once `rise` rounds were healthy.
+  for (let i = 0; i < 4; i++) round(bench);
+  return bench;
 }
 
 /**
@@ -269,10 +280,11 @@ function codecRows(batches: number, perBatch: number, bench: Bench): M4Row[] {
 
 /** The bench: every figure, or a sentence when the firmware did not behave as it should here. */
 export function m4Bench(batches: number, perBatch: number): M4Row[] | string {
-  const bench = startFirmware();
-  // The first rounds: the route is announced (an UPDATE written) once `rise` rounds were healthy.
-  for (let i = 0; i < 4; i++) round(bench);
-  if (bench.lifeline.healthyTargets[0] !== 3) return 'the fake targets were not healthy';
+  const bench = startFirmware(Infinity);
+  const one = startFirmware(1);
+  if (bench.lifeline.healthyTargets[0] !== 3 || one.lifeline.healthyTargets[0] !== 1)
+    return 'the fake targets were not healthy';
+  const writtenBefore = bench.hal.written;
   measureOverhead(perBatch);
   const fixture = healthReplyFixture();
   const expect = new Uint8Array([203, 0, 113, 53]);
@@ -319,11 +331,24 @@ export function m4Bench(batches: number, perBatch: number): M4Row[] | string {
       perBatch,
       () => round(bench),
     ),
+    time(
+      {
+        id: 'm4-probe-round-1',
+        name: 'M4: probe round x1 + BGP (CPU)',
+        note: 'the same with one target: the cost without the per-target part',
+      },
+      batches,
+      perBatch,
+      () => round(one),
+    ),
   ];
   const codec = codecRows(batches, perBatch, bench);
   rows.push(codec[0]!, codec[1]!);
-  if (bench.lifeline.counters.roundsSkipped !== 0) return 'rounds were skipped';
-  if (bench.hal.written === 0) return 'the speaker wrote nothing';
+  if (bench.lifeline.counters.roundsSkipped + one.lifeline.counters.roundsSkipped !== 0)
+    return 'rounds were skipped';
+  // The UPDATE was written before the timed rounds, and nothing since (the route stood).
+  if (writtenBefore < 100 || bench.hal.written !== writtenBefore)
+    return 'the speaker wrote ' + writtenBefore + ' then ' + bench.hal.written + ' bytes';
   rows.push({
     id: 'm4-harness-overhead',
     name: 'M4: harness per operation (taken off)',

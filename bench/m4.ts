@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { DUTY_CYCLE_LIMIT } from '../config/duty';
 import { row, type BenchRow } from './rows';
 
 /** The tool: $LIFELINE_ESPRUINO_MCU_DIR, or ../shared/tools/espruino-mcu beside the project. */
@@ -18,8 +19,6 @@ export const M4_TOOL_DIR =
   process.env['LIFELINE_ESPRUINO_MCU_DIR'] ?? resolve('..', 'shared', 'tools', 'espruino-mcu');
 const QEMU = '/usr/bin/qemu-system-arm';
 const PYTHON = '/usr/bin/python3';
-/** The duty cycle past which a board's probe loop has too little room left (issue 24). */
-export const DUTY_CYCLE_WARN = 0.5;
 /**
  * The emulated run's own run-to-run spread is below 1e-6 (the same instructions every time); a
  * change smaller than this is not worth a mark.
@@ -148,7 +147,7 @@ export function m4Rows(measured: readonly M4Row[], intervalMs: number): BenchRow
         'round CPU / interval; holds 50% from ' +
         Math.ceil((2 * round.medianNs) / 1e6) +
         ' ms' +
-        (duty > DUTY_CYCLE_WARN ? ' (OVER 50%)' : ''),
+        (duty > DUTY_CYCLE_LIMIT ? ' (OVER 50%)' : ''),
     }),
   );
   return rows;

@@ -11,7 +11,8 @@ commands:
   run --config FILE [--console stdio|DEVICE]
                            run the firmware on this Linux host
                            (SIGTERM/SIGINT: clean shutdown, exit 0)
-  check-config FILE        validate a config: nothing and exit 0 when valid,
+  check-config FILE [--board CLASS]
+                           validate a config: nothing and exit 0 when valid,
                            one PATH: PROBLEM line per problem on stderr and exit 2 when not
   console DEVICE [--key-file F | --code C] [--exec "COMMAND"]...
                            the operator's client for the serial console
@@ -38,8 +39,10 @@ const HELP: { readonly [command: string]: string } = {
     '  Runs the firmware. With announcer.kind "exabgp", stdout carries only ExaBGP API lines.\n' +
     '  --console: the serial console on DEVICE (default: console.device), or on stdio.\n',
   'check-config':
-    'usage: lifeline check-config FILE\n' +
-    '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem.\n',
+    'usage: lifeline check-config FILE [--board pico|stm32f4|esp8266|esp32|m4]\n' +
+    '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem.\n' +
+    '  --board: also what that Espruino board cannot do, and a warning when a probe round\n' +
+    '  would take more than half the probe interval of its CPU (docs/benchmarks.md).\n',
   console:
     'usage: lifeline console DEVICE [--key-file F | --code C] [--baud N] [--exec "COMMAND"]...\n' +
     '  Authenticates (HMAC with the key, or a recovery code), then runs each --exec command\n' +
@@ -81,12 +84,30 @@ function usageError(text: string): number {
   return 2;
 }
 
-function checkConfig(args: readonly string[]): number {
-  if (args.length !== 1 || args[0]!.startsWith('-'))
-    return usageError('check-config takes exactly one FILE');
-  const loaded = loadConfig(args[0]!);
+async function checkConfig(args: readonly string[]): Promise<number> {
+  const boardIndex = args.indexOf('--board');
+  const board = boardIndex >= 0 ? args[boardIndex + 1] : undefined;
+  const files = args.filter((_, i) => boardIndex < 0 || (i !== boardIndex && i !== boardIndex + 1));
+  if (files.length !== 1 || files[0]!.startsWith('-') || (boardIndex >= 0 && board === undefined))
+    return usageError('check-config takes exactly one FILE [--board CLASS]');
+  const duty = board === undefined ? null : await import('../config/duty');
+  const boardClass = duty === null ? null : duty.BOARD_CLASSES[board!];
+  if (duty !== null && boardClass === undefined)
+    return usageError(
+      'check-config --board takes one of ' + Object.keys(duty.BOARD_CLASSES).join(', '),
+    );
+  const loaded = loadConfig(files[0]!);
   for (const line of loaded.errors) process.stderr.write(line + '\n');
   if (loaded.config === null) return 2;
+  if (duty !== null) {
+    // For a board, what a board cannot do is a problem too, as `flash --config` says.
+    const problems = (await import('../config/board')).espruinoProblems(loaded.config);
+    for (const line of problems) process.stderr.write(line + '\n');
+    if (problems.length > 0) return 2;
+    const cycle = duty.dutyCycle(loaded.config, boardClass!.factor);
+    const warning = duty.dutyCycleWarning(cycle, boardClass!.name);
+    if (warning !== null) process.stdout.write(warning + '\n');
+  }
   // Notes are not problems: the config is valid and the exit code says so.
   for (const line of configNotes(loaded.config)) process.stdout.write(line + '\n');
   return 0;
@@ -132,7 +153,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
     process.stdout.write(HELP[command]!);
     return 0;
   }
-  if (command === 'check-config') return checkConfig(args);
+  if (command === 'check-config') return await checkConfig(args);
   if (command === 'run') return runCommand(args);
   if (command === 'lab') return (await import('../lab/lab')).lab(args);
   if (command === 'fleet') return (await import('../operator/fleet')).fleet(args);

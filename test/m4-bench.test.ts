@@ -8,6 +8,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { m4IntervalMs, m4Missing, m4Rows, measureM4 } from '../bench/m4';
+import { M4_ROUND } from '../config/duty';
 
 const missing = m4Missing();
 
@@ -22,6 +23,7 @@ describe.skipIf(missing !== null)('the device-class bench on the emulated Cortex
       'm4-decision-step',
       'm4-dns-decode',
       'm4-probe-round',
+      'm4-probe-round-1',
       'm4-bgp-encode-update',
       'm4-bgp-check-update',
       'm4-harness-overhead',
@@ -40,6 +42,14 @@ describe.skipIf(missing !== null)('the device-class bench on the emulated Cortex
     const round = ms('m4-probe-round');
     expect(round).toBeGreaterThan(3 * ms('m4-dns-decode') + ms('m4-decision-step') * 0.5);
     expect(round).toBeLessThan(200);
+    // The cost model check-config --board and bench --device estimate with (config/duty.ts) must
+    // never understate what the emulated board measures: a round's fixed part and its part per
+    // DNS target (from the rounds of three targets and of one), and the calibration loop.
+    const perTargetMs = (round - ms('m4-probe-round-1')) / 2;
+    expect(perTargetMs).toBeLessThanOrEqual(M4_ROUND.perDnsTargetMs * 1.05);
+    expect(ms('m4-probe-round-1') - perTargetMs).toBeLessThanOrEqual(M4_ROUND.fixedMs * 1.05);
+    expect(ms('m4-calibration') / M4_ROUND.calibrationMs).toBeGreaterThan(0.95);
+    expect(ms('m4-calibration') / M4_ROUND.calibrationMs).toBeLessThan(1.05);
     const duty = rows.find((row) => row.id === 'm4-duty-cycle')!;
     expect(duty.unit).toBe('%');
     expect(duty.medianNs).toBeCloseTo((100 * round) / m4IntervalMs(), 0);
