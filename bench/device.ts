@@ -5,6 +5,7 @@
 // host asks again until the rows come, for as long as the board keeps making progress.
 
 import { BoardLink } from '../operator/flash';
+import { dutyCycleOf, dutyCycleWarning, M4_ROUND, m4RoundMsOf } from '../config/duty';
 import { row, type BenchRow } from './rows';
 
 /** Samples per operation and operations per sample on the board. */
@@ -75,6 +76,48 @@ async function runOnBoard(link: BoardLink, device: string): Promise<DeviceRow[] 
   }
 }
 
+/**
+ * The board's duty cycle, estimated: the emulated Cortex-M4's cost of a round of what the board
+ * probes (config/duty.ts), scaled by the board's calibration loop over the emulated one's, over
+ * its interval. Null when the bench ran without the firmware. Warns on stderr past 50%.
+ */
+function dutyCycleRow(rows: readonly BenchRow[]): BenchRow | null {
+  const calibration = rows.find((entry) => entry.id === 'device-calibration-loop');
+  const rounds = rows.find((entry) => entry.id === 'device-probe-rounds-during-the-bench');
+  const counts = /interval (\d+) ms, services=(\d+) dns=(\d+) tcp=(\d+)/.exec(rounds?.note ?? '');
+  if (calibration === undefined || counts === null) return null;
+  const factor = calibration.medianNs / 1e6 / M4_ROUND.calibrationMs;
+  const [intervalMs, services, dns, tcp] = counts.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const cycle = dutyCycleOf(m4RoundMsOf({ services, dns, tcp }) * factor, intervalMs);
+  const warning = dutyCycleWarning(cycle, 'this board');
+  if (warning !== null) process.stderr.write('bench: ' + warning + '\n');
+  return row({
+    id: 'device-duty-cycle',
+    name: 'device: duty cycle (estimate)',
+    unit: '%',
+    medianNs: Math.round(cycle.duty * 1000) / 10,
+    p99Ns: NaN,
+    samples: calibration.samples,
+    opsPerSecond: 0,
+    good: DEVICE_GOOD['device-duty-cycle']!,
+    note:
+      'a round ~' +
+      cycle.roundMs.toFixed(1) +
+      ' ms of CPU (the emulated M4 model x ' +
+      factor.toFixed(3) +
+      ', by the calibration loop) / ' +
+      intervalMs +
+      ' ms; 50% from ' +
+      cycle.shortestIntervalMs +
+      ' ms',
+  });
+}
+
 export async function deviceBench(
   device: string,
 ): Promise<{ rows: BenchRow[]; board: string } | string> {
@@ -109,6 +152,8 @@ export async function deviceBench(
         note: (measuredRow.note === undefined ? '' : measuredRow.note + ', ') + 'on ' + board,
       });
     });
+    const duty = dutyCycleRow(rows);
+    if (duty !== null) rows.push(duty);
     return { rows, board };
   } finally {
     await new Promise<void>((resolve) => port.close(() => resolve()));

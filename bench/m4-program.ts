@@ -25,7 +25,7 @@ import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import type { Config } from '../firmware/config';
 import { DecisionEngine } from '../firmware/decision';
-import { calibrate, healthReplyFixture } from '../firmware/device-bench';
+import { calibrate, CALIBRATION_ITERATIONS, healthReplyFixture } from '../firmware/device-bench';
 import { decodeReply, setQueryId } from '../firmware/dns';
 import type { Hal, HalClient, StreamOpenOptions, UdpOpenOptions } from '../firmware/hal';
 import { Lifeline } from '../firmware/lifeline';
@@ -35,8 +35,6 @@ declare const M4_BENCH_CONFIG: unknown;
 
 /** As the board's: a received frame's room (hal/espruino/main.ts). */
 const FRAME_BYTES = 512;
-/** Iterations of the calibration loop per operation. */
-const CALIBRATION_ITERATIONS = 100;
 
 function revive(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;

@@ -74,10 +74,17 @@ export function m4RoundMs(config: Config): number {
       else tcp++;
     }
   }
+  return m4RoundMsOf({ services: config.services.length, dns, tcp });
+}
+
+/** The same from the counts alone (what a board reports of its config). */
+export function m4RoundMsOf(counts: { services: number; dns: number; tcp: number }): number {
   // The fixed part is one service's: each further service adds its decision step and round end.
-  const services = Math.max(1, config.services.length);
+  const services = Math.max(1, counts.services);
   return (
-    M4_ROUND.fixedMs * services + M4_ROUND.perDnsTargetMs * dns + M4_ROUND.perTcpTargetMs * tcp
+    M4_ROUND.fixedMs * services +
+    M4_ROUND.perDnsTargetMs * counts.dns +
+    M4_ROUND.perTcpTargetMs * counts.tcp
   );
 }
 
@@ -91,11 +98,15 @@ export interface DutyCycle {
 
 /** The duty cycle of `config` on a board `factor` times slower than the emulated Cortex-M4. */
 export function dutyCycle(config: Config, factor: number): DutyCycle {
-  const roundMs = m4RoundMs(config) * factor;
+  return dutyCycleOf(m4RoundMs(config) * factor, config.intervalMs);
+}
+
+/** The duty cycle of a round of `roundMs` of CPU every `intervalMs`. */
+export function dutyCycleOf(roundMs: number, intervalMs: number): DutyCycle {
   return {
     roundMs,
-    intervalMs: config.intervalMs,
-    duty: roundMs / config.intervalMs,
+    intervalMs,
+    duty: roundMs / intervalMs,
     shortestIntervalMs: Math.ceil(roundMs / DUTY_CYCLE_LIMIT),
   };
 }
