@@ -144,7 +144,6 @@ export async function deviceBench(
         unit: measuredRow.medianNs < 0 ? 'count' : 'ns',
         medianNs: measuredRow.medianNs < 0 ? NaN : measuredRow.medianNs,
         p99Ns: measuredRow.p99Ns < 0 ? NaN : measuredRow.p99Ns,
-        maxNs: NaN,
         madNs: measuredRow.madNs ?? NaN,
         samples: measuredRow.samples,
         opsPerSecond: measuredRow.medianNs < 0 ? 0 : 1e9 / Math.max(measuredRow.medianNs, 1e-9),

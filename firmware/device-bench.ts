@@ -275,6 +275,25 @@ function benchSlice(bench: DeviceBench): boolean {
 }
 
 /**
+ * What a round probes (`services=S dns=D tcp=T`), for the host's duty-cycle estimate
+ * (bench/device.ts, config/duty.ts).
+ */
+function probed(firmware: Lifeline): string {
+  let dns = 0;
+  let tcp = 0;
+  const services = firmware.config.services;
+  for (let s = 0; s < services.length; s++) {
+    const service = services[s]!;
+    for (let t = 0; t <= service.targets.length; t++) {
+      const target = t < service.targets.length ? service.targets[t]! : service.local;
+      if (target !== null && target.kind === 'dns') dns++;
+      else if (target !== null) tcp++;
+    }
+  }
+  return 'services=' + services.length + ' dns=' + dns + ' tcp=' + tcp;
+}
+
+/**
  * Each operation's row, the slices' (how long the firmware waited for the bench at most), and
  * with a firmware its probe rounds: their durations (the last ones it keeps, run during the
  * bench) and how many ran and were skipped meanwhile.
@@ -310,18 +329,6 @@ function benchRows(bench: DeviceBench): DeviceBenchRow[] {
   });
   const firmware = bench.options.firmware;
   if (firmware === null) return rows;
-  // What a round probes, for the host's duty-cycle estimate (bench/device.ts, config/duty.ts).
-  let dns = 0;
-  let tcp = 0;
-  const services = firmware.config.services;
-  for (let s = 0; s < services.length; s++) {
-    const service = services[s]!;
-    for (let t = 0; t <= service.targets.length; t++) {
-      const target = t < service.targets.length ? service.targets[t]! : service.local;
-      if (target !== null && target.kind === 'dns') dns++;
-      else if (target !== null) tcp++;
-    }
-  }
   const roundMs = firmware.roundMs;
   const rounds = firmware.counters.rounds - bench.rounds;
   const roundsKept = Math.min(firmware.counters.rounds, roundMs.length);
@@ -342,12 +349,8 @@ function benchRows(bench: DeviceBench): DeviceBenchRow[] {
       Math.round(bench.options.clock.nowMs() - bench.startMs) +
       ' ms, interval ' +
       firmware.config.intervalMs +
-      ' ms, services=' +
-      services.length +
-      ' dns=' +
-      dns +
-      ' tcp=' +
-      tcp,
+      ' ms, ' +
+      probed(firmware),
   });
   return rows;
 }

@@ -132,8 +132,8 @@ describe('lifeline check-config and usage', () => {
     expect(cli('check-config', 'bench/m4-config.json', '--board', 'pico')).toEqual({
       status: 0,
       stdout:
-        'probe.intervalMs: warning: on Espruino Pico / STM32F4 a probe round takes about 131 ms ' +
-        'of CPU, 52% of the 250 ms interval (more than 50%): use 262 ms or more, or fewer ' +
+        'probe.intervalMs: warning: on Espruino Pico / STM32F4 a probe round takes about 137 ms ' +
+        'of CPU, 55% of the 250 ms interval (more than 50%): use 273 ms or more, or fewer ' +
         'targets\n',
       stderr: '',
     });
