@@ -81,7 +81,7 @@ async function runOnBoard(link: BoardLink, device: string): Promise<DeviceRow[] 
  * probes (config/duty.ts), scaled by the board's calibration loop over the emulated one's, over
  * its interval. Null when the bench ran without the firmware. Warns on stderr past 50%.
  */
-function dutyCycleRow(rows: readonly BenchRow[]): BenchRow | null {
+export function dutyCycleRow(rows: readonly BenchRow[]): BenchRow | null {
   const calibration = rows.find((entry) => entry.id === 'device-calibration-loop');
   const rounds = rows.find((entry) => entry.id === 'device-probe-rounds-during-the-bench');
   const counts = /interval (\d+) ms, services=(\d+) dns=(\d+) tcp=(\d+)/.exec(rounds?.note ?? '');
