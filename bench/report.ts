@@ -95,6 +95,8 @@ export function hostMachine(): string {
 }
 
 export interface RunDescription {
+  /** commitOf() when the run started: the code measured, not the code at its end. */
+  commit: string;
   runtime: string;
   machine: string;
   load: number | null;
@@ -112,7 +114,7 @@ export function benchResult(
     ...extra,
     format: RESULT_FORMAT,
     version: VERSION,
-    commit: commitOf(),
+    commit: run.commit,
     date: run.date,
     durationMs: run.durationMs,
     runtime: run.runtime,

@@ -23,7 +23,7 @@ import { measureNodeAllocation, nodeAllocationChild } from './node-alloc';
 import { measureOverrides } from './override';
 import { measureStartup } from './startup';
 import { benchConfig, RoundDriver } from './rounds';
-import { benchResult, hostMachine } from './report';
+import { benchResult, commitOf, hostMachine } from './report';
 import { row, statistics, table, type BenchRow } from './rows';
 
 const BATCH = 1000;
@@ -336,7 +336,7 @@ async function endToEndBenches(rows: BenchRow[], extra: Record<string, unknown>)
   const bound = E2E_TIMEOUT_MS + (E2E_FALL - 1) * E2E_INTERVAL_MS;
   const figures = [
     { id: 'e2e-detect-to-bird', good: '<= ' + (bound + E2E_INTERVAL_MS) + ' ms' },
-    { id: 'e2e-first-miss-to-decision', good: '<= ' + bound + ' ms' },
+    { id: 'e2e-first-miss-to-decision', good: '<= ' + bound + ' ms + a few ms' },
     { id: 'e2e-console-to-bird', good: '<= 5 ms p99 (BIRD logs in ms)' },
     { id: 'e2e-pin-to-bird', good: '<= 5 ms p99 (BIRD logs in ms)' },
   ];
@@ -453,6 +453,7 @@ export async function bench(args: readonly string[]): Promise<number> {
   const started = performance.now();
   const date = new Date().toISOString();
   const load = loadavg()[0]!;
+  const commit = commitOf();
   let run = { runtime: 'node ' + process.version, machine: hostMachine(), config: NODE_CONFIG };
   if (parsed.device !== null) {
     const failure = await boardBenches(parsed.device, rows, extra);
@@ -469,7 +470,7 @@ export async function bench(args: readonly string[]): Promise<number> {
   } else await nodeBenches(rows, extra);
   process.stdout.write(table(rows) + '\n');
   const durationMs = Math.round(performance.now() - started);
-  const result = benchResult({ ...run, load, durationMs, date }, rows, extra);
+  const result = benchResult({ ...run, commit, load, durationMs, date }, rows, extra);
   mkdirSync(dirname(parsed.jsonPath), { recursive: true });
   writeFileSync(parsed.jsonPath, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write('\nJSON: ' + parsed.jsonPath + '\n');

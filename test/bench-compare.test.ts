@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { compareResults, readResult } from '../bench/compare';
-import { benchResult, RESULT_FORMAT, type BenchResult } from '../bench/report';
+import { benchResult, commitOf, RESULT_FORMAT, type BenchResult } from '../bench/report';
 import { row, table } from '../bench/rows';
 
 const OLD = 'test/fixtures/bench-old.json';
@@ -92,6 +92,7 @@ describe('bench --json', () => {
     ];
     const result = benchResult(
       {
+        commit: commitOf(),
         runtime: 'node v20.19.0',
         machine: 'Example CPU',
         load: 0.5,
