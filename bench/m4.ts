@@ -4,7 +4,8 @@
 // gives the decision step, the DNS decode, a probe round's CPU (three DNS targets and a BGP
 // session, over fake sockets), the BGP codec and the calibration loop, and from them the duty
 // cycle of a board at the config's interval (bench/m4-config.json: 250 ms). Part of `npm run
-// bench`; test/m4-bench.test.ts runs a small one. Skips, saying why, without qemu or the tool.
+// bench`; test/integration/m4-bench.test.ts runs a small one. Skips, saying why, without qemu or
+// the tool.
 
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';

@@ -4,7 +4,7 @@
 // loopback UDP against a real responder next to a bare dgram query->reply to the same responder.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
@@ -384,8 +384,19 @@ const NODE_CONFIG =
   'the BGP and override figures: the built-in speaker to one loopback peer; ' +
   'M4: bench/m4-config.json (1 service, 3 DNS targets, 1 BGP peer, 250 ms)';
 
-function parseArgs(args: readonly string[]): { jsonPath: string; device: string | null } | null {
-  let jsonPath = 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
+/**
+ * The repository keeps its results in bench/results/; run elsewhere (the installed package, any
+ * working directory) the figures are written only where --json says.
+ */
+function defaultJsonPath(): string | null {
+  if (!existsSync('bench/results')) return null;
+  return 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
+}
+
+function parseArgs(
+  args: readonly string[],
+): { jsonPath: string | null; device: string | null } | null {
+  let jsonPath = defaultJsonPath();
   let device: string | null = null;
   for (let i = 0; i < args.length; i += 2) {
     if (args[i] === '--json' && args[i + 1] !== undefined) jsonPath = args[i + 1]!;
@@ -471,6 +482,7 @@ export async function bench(args: readonly string[]): Promise<number> {
   process.stdout.write(table(rows) + '\n');
   const durationMs = Math.round(performance.now() - started);
   const result = benchResult({ ...run, commit, load, durationMs, date }, rows, extra);
+  if (parsed.jsonPath === null) return 0;
   mkdirSync(dirname(parsed.jsonPath), { recursive: true });
   writeFileSync(parsed.jsonPath, JSON.stringify(result, null, 2) + '\n');
   process.stdout.write('\nJSON: ' + parsed.jsonPath + '\n');

@@ -5,6 +5,7 @@
 //   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
 //                              or config/espruino.example.json), checked against Espruino's subset
 
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -14,7 +15,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 import { buildMd5 } from './md5.mjs';
@@ -24,6 +26,9 @@ import { mangledConfig, namePattern, reservedNames } from './espruino/mangle.mjs
 import { inlineCalls, inlineConstants, inlineExpressions, shrink } from './espruino/shrink.mjs';
 import { topLevelClashes, unwrap } from './espruino/unwrap.mjs';
 import { checkEspruinoTypes } from './espruino/types.mjs';
+
+/** The project's folder (this file's parent's): the build works from any working directory. */
+const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The Espruino globals' declarations, for the type-aware part of the subset check. */
 const ESPRUINO_GLOBALS = 'hal/espruino/globals.d.ts';
@@ -120,10 +125,23 @@ export function espruinoOptions(config, embedded = config) {
 
 let reserved = null;
 
-/** The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. */
+/**
+ * The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. The release's
+ * board kit (build/board-kit.mjs) has no TypeScript to work them out with: it carries them, worked
+ * out when it was made, in reserved-names.json.
+ */
 function reservedSet(root) {
-  if (reserved === null) reserved = reservedNames(root);
+  const listed = join(root, 'reserved-names.json');
+  if (reserved === null)
+    reserved = existsSync(listed)
+      ? new Set(JSON.parse(readFileSync(listed, 'utf8')))
+      : reservedNames(root);
   return reserved;
+}
+
+/** The names the board bundle keeps, for the board kit's reserved-names.json. */
+export function reservedNameList(root = PROJECT) {
+  return [...reservedNames(root)].sort();
 }
 
 /**
@@ -204,16 +222,46 @@ export async function buildEspruino(config, root = '.') {
   return { text: breakLines(text), inputs, shrunk: taken };
 }
 
+/**
+ * The oldest Node the appliance supports: Debian 12's and Raspberry Pi OS's nodejs is 18. esbuild
+ * lowers any newer syntax to it; the Node 18 checks (test/integration/node18.test.ts) run the
+ * result there.
+ */
+export const NODE_TARGET = 'node18';
+
+/** The commit the build is made from (with -dirty for uncommitted changes), or 'unknown'. */
+function commit() {
+  const git = (...args) => spawnSync('git', args, { encoding: 'utf8', cwd: PROJECT });
+  const head = git('rev-parse', '--short=12', 'HEAD');
+  if (head.status !== 0) return 'unknown';
+  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  return head.stdout.trim() + (dirty ? '-dirty' : '');
+}
+
+/**
+ * What `lifeline --version` and lifeline_build_info say: the release (package.json, or `version`
+ * for a test package), the commit, and the build time (SOURCE_DATE_EPOCH when set, for a
+ * reproducible build).
+ */
+export function buildInfo(version) {
+  const epoch = process.env['SOURCE_DATE_EPOCH'];
+  const builtMs = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) * 1000 : Date.now();
+  return {
+    LIFELINE_VERSION: JSON.stringify(
+      version ?? JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')).version,
+    ),
+    LIFELINE_COMMIT: JSON.stringify(commit()),
+    LIFELINE_BUILT: JSON.stringify(new Date(builtMs).toISOString().replace(/\.\d+Z$/, 'Z')),
+    LIFELINE_NODE_TARGET: JSON.stringify(NODE_TARGET),
+  };
+}
+
 export const NODE_OPTIONS = {
   bundle: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: NODE_TARGET,
   external: ['serialport', 'esbuild'],
-  // The release in lifeline_build_info (appliance/status-metrics.ts).
-  define: {
-    LIFELINE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version),
-  },
   banner: {
     js:
       "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +
@@ -266,15 +314,16 @@ function exposedSecrets(path, settings) {
  * validated config, ready to embed (byte arrays as { $bytes: [...] }), or null after printing one
  * PATH: PROBLEM line per problem. The board then carries no validator (11 KB it has no room for).
  */
-export async function validatedConfig(path) {
+export async function validatedConfig(path, root = '.') {
   const bundled = await esbuild.build({
     stdin: {
       contents:
         "export { parseConfigText } from './config/validate';" +
         "export { espruinoProblems } from './config/board';",
-      resolveDir: '.',
+      resolveDir: resolve(root),
       loader: 'ts',
     },
+    absWorkingDir: resolve(root),
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -338,7 +387,7 @@ export async function buildM4Bench(root = '.') {
   return problems.length === 0;
 }
 
-export async function build(configPath = 'config/espruino.example.json') {
+export async function build(configPath = 'config/espruino.example.json', options = {}) {
   let ok = true;
   try {
     // The chunks of an earlier build go first: their names change with their contents.
@@ -347,6 +396,8 @@ export async function build(configPath = 'config/espruino.example.json') {
         rmSync(join('dist', name));
     await esbuild.build({
       ...NODE_OPTIONS,
+      // The release in lifeline_build_info (appliance/status-metrics.ts) and --version.
+      define: buildInfo(options.version),
       entryPoints: ['cli/lifeline.ts'],
     });
     chmodSync('dist/lifeline.mjs', 0o755);

@@ -14,8 +14,8 @@ export type BoardKeyClass = 'honoured' | 'refused' | 'meaningless';
  * `honoured` (the board does what it says; some values may still be refused by
  * espruinoProblems), `refused` (the board would silently do something else, so the board build
  * and `flash --config` stop with a `PATH: PROBLEM` line), or `meaningless` (accepted: it asks for
- * nothing a board does not do anyway). test/espruino.test.ts holds every key of CONFIG_KEYS to
- * one class, and docs/reference.md's table to this one.
+ * nothing a board does not do anyway). test/integration/espruino.test.ts holds every key of
+ * CONFIG_KEYS to one class, and docs/reference.md's table to this one.
  */
 export const BOARD_KEYS: {
   readonly [parent: string]: { readonly [key: string]: BoardKeyClass };

@@ -13,7 +13,7 @@ import type { Config } from '../firmware/config';
  * mean over one keepalive interval, so with its share of the BGP session's upkeep): rounds of
  * three and of one DNS target took 104.7 and 46.8 ms, so a round of one service with one BGP peer
  * costs `fixedMs` plus `perDnsTargetMs` per DNS target (its decode, 21.5 ms, is most of it); a
- * TCP target costs its bookkeeping only. test/m4-bench.test.ts fails when the
+ * TCP target costs its bookkeeping only. test/integration/m4-bench.test.ts fails when the
  * measured figures pass these (they must never understate the cost).
  */
 export const M4_ROUND = {

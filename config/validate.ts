@@ -217,7 +217,7 @@ const UINT32_MAX = 4294967295;
 
 /**
  * Every key the validator knows, by path (`[]`: each entry of a list). The readers below take their
- * keys from here, and docs/reference.md is held to document each one (test/docs.test.ts).
+ * keys from here, and docs/reference.md is held to document each one (test/unit/docs.test.ts).
  */
 export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
   config: [

@@ -248,9 +248,10 @@ export class Lifeline implements HalClient {
   /**
    * Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes;
    * `onStopped` runs once the announcer is done, at once or after its graceful shutdown (until
-   * then the wake-ups and stream events go on to it).
+   * then the wake-ups and stream events go on to it). `keepRoutes` keeps them whatever
+   * `onShutdown` says: a stop for a restart that graceful restart covers (an upgrade).
    */
-  stop(onStopped?: () => void): void {
+  stop(onStopped?: () => void, keepRoutes?: boolean): void {
     if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
     if (this.phase !== 1) return;
     this.phase = 2;
@@ -261,7 +262,7 @@ export class Lifeline implements HalClient {
     // AdminDown first: the routers then take the BGP session's end as no path failure.
     if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
       this.bfd?.shutdown(this.hal.clock.nowMs());
-    const withdraw = this.config.announcer.onShutdown === 'withdraw';
+    const withdraw = keepRoutes !== true && this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
     this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
     this.continueStop(this.hal.clock.nowMs());

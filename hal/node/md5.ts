@@ -63,7 +63,7 @@ export function readMd5Key(path: string): { key: string } | { error: string } {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
     if (!stat.isFile()) return { error: 'is not a regular file' };
-    const exposed = secretModeProblem(path, stat.mode);
+    const exposed = secretModeProblem(path, stat);
     if (exposed !== '') return { error: exposed };
     text = readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {

@@ -1,5 +1,5 @@
 // Routers with BFD beside their BGP session to Lifeline, each in the router's network namespace
-// of a netns lab (test/support/netns.ts), for test/bfd-routers.test.ts: BIRD 2 (`protocol bfd`
+// of a netns lab (test/support/netns.ts), for test/integration/bfd-routers.test.ts: BIRD 2 (`protocol bfd`
 // and `bfd on` in the BGP protocol) and FRR (bgpd with `neighbor X bfd` and a bfdd profile; FRR's
 // bgpd reaches bfdd through zebra, so all three run). The configs are the ones docs/bgp.md gives
 // operators. `bfd` null: the same router without BFD, for the hold-time baseline.
