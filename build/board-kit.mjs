@@ -8,7 +8,7 @@
 //                              architecture (build/deb.mjs)
 //   board/reserved-names.json  the names the board bundle keeps, worked out here with TypeScript,
 //                              which the kit then does not need (20 MB it is spared)
-//   board/firmware/, board/hal/espruino/  the sources esbuild compiles
+//   board/firmware/, board/config/, board/hal/espruino/  the sources esbuild compiles
 // The kit's bundle for a config is byte for byte the development tree's
 // (test/integration/deb.test.ts).
 
@@ -56,6 +56,8 @@ export async function makeBoardKit(dir) {
   });
   writeFileSync(join(kit, 'reserved-names.json'), JSON.stringify(reservedNameList()) + '\n');
   cpSync('firmware', join(kit, 'firmware'), { recursive: true });
+  // The host-side validator the build checks a board's config with (build/targets.mjs).
+  cpSync('config', join(kit, 'config'), { recursive: true });
   cpSync('hal/espruino', join(kit, 'hal/espruino'), { recursive: true });
   return kit;
 }
