@@ -4,8 +4,8 @@
 // The flags each command takes are in one table (cli/commands.ts): the arguments are checked
 // against it before the command runs, and --help is written from it.
 
-import { configNotes } from '../config/validate';
 import { loadConfig, run } from '../appliance/run';
+import { checkConfig } from './check-config';
 import { checkArgs, commandHelp, findCommand, usage, type Command } from './commands';
 
 /** What the build writes in (build/targets.mjs); absent when the sources run unbundled. */
@@ -39,35 +39,6 @@ function usageError(text: string, command?: Command): number {
       : 'lifeline ' + command.name + ': ' + text + '\n' + commandHelp(command),
   );
   return 2;
-}
-
-async function checkConfig(args: readonly string[]): Promise<number> {
-  const boardIndex = args.indexOf('--board');
-  const board = boardIndex >= 0 ? args[boardIndex + 1] : undefined;
-  const files = args.filter((_, i) => boardIndex < 0 || (i !== boardIndex && i !== boardIndex + 1));
-  if (files.length !== 1 || files[0]!.startsWith('-'))
-    return usageError('check-config takes exactly one FILE [--board CLASS]');
-  const duty = board === undefined ? null : await import('../config/duty');
-  const boardClass = duty === null ? null : duty.BOARD_CLASSES[board!];
-  if (duty !== null && boardClass === undefined)
-    return usageError(
-      'check-config --board takes one of ' + Object.keys(duty.BOARD_CLASSES).join(', '),
-    );
-  const loaded = loadConfig(files[0]!);
-  for (const line of loaded.errors) process.stderr.write(line + '\n');
-  if (loaded.config === null) return 2;
-  if (duty !== null) {
-    // For a board, what a board cannot do is a problem too, as `flash --config` says.
-    const problems = (await import('../config/board')).espruinoProblems(loaded.config);
-    for (const line of problems) process.stderr.write(line + '\n');
-    if (problems.length > 0) return 2;
-    const cycle = duty.dutyCycle(loaded.config, boardClass!.factor);
-    const warning = duty.dutyCycleWarning(cycle, boardClass!.name);
-    if (warning !== null) process.stdout.write(warning + '\n');
-  }
-  // Notes are not problems: the config is valid and the exit code says so.
-  for (const line of configNotes(loaded.config)) process.stdout.write(line + '\n');
-  return 0;
 }
 
 function runCommand(args: readonly string[]): number | null {
@@ -120,7 +91,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   const problem = checkArgs(entry, args);
   if (problem !== null) return usageError(problem, entry);
-  if (command === 'check-config') return await checkConfig(args);
+  if (command === 'check-config') return await checkConfig(args, usageError);
   if (command === 'run') return runCommand(args);
   if (command === 'lab') return (await import('../lab/lab')).lab(args);
   if (command === 'fleet') return (await import('../operator/fleet')).fleet(args);
