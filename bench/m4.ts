@@ -96,6 +96,8 @@ function median(samples: readonly number[]): number {
 
 /** What a good value is, by row. */
 const M4_GOOD: { readonly [id: string]: string } = {
+  'm4-calibration': 'a speed index: no target (a board divides its own by it)',
+  'm4-dns-decode': 'the round is where it counts (below)',
   'm4-probe-round': '<= half the probe interval',
   'm4-duty-cycle': '<= 50% (check-config warns past it)',
 };

@@ -374,6 +374,10 @@ async function boardBenches(
   if (typeof measured === 'string') return measured;
   rows.push(...measured.rows);
   extra['device'] = measured.board;
+  // What the board's rounds probe, as its bench reported it, for the result's config summary.
+  const rounds = measured.rows.find((entry) => entry.id === 'device-probe-rounds-during-the-bench');
+  const probed = /interval \d+ ms, services=\d+ dns=\d+ tcp=\d+/.exec(rounds?.note ?? '');
+  if (probed !== null) extra['deviceConfig'] = 'the flashed config: ' + probed[0];
   await computeBenches(rows, extra);
   return null;
 }
