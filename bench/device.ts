@@ -32,7 +32,7 @@ interface DeviceRow {
 /** What a good value is on a board, by row (the rest: none given). */
 const DEVICE_GOOD: { readonly [id: string]: string } = {
   'device-decision-step': 'small beside a decode: the round is the duty cycle below',
-  'device-dns-decode': 'its targets x this, within half the interval (duty cycle)',
+  'device-dns-decode-reply': 'its targets x this, within half the interval (duty cycle)',
   'device-calibration-loop': 'a speed index: 17.3 ms on the emulated Cortex-M4',
   'device-bench-slice': '< 20 ms: the firmware waits this long at most',
   'device-duty-cycle': '<= 50% of the interval',
