@@ -3,10 +3,10 @@
 // rounds keep ending: a wedged loop stops the feeding and gets the service restarted (or the board
 // reset). Notifications go through systemd-notify (Node has no unix datagram sockets); the unit
 // sets NotifyAccess=all for that reason. Not with --no-block: a notifier that exits before
-// systemd reads its message cannot be told to belong to the unit and is ignored (systemd-notify(1)),
-// which under load can starve the watchdog of every ping (the package's first start in the Debian
-// root once failed so, run as the lifeline user); without it systemd-notify waits until the
-// message is taken (sd_notify_barrier), beside the loop.
+// systemd reads its message cannot be told to belong to the unit and is ignored
+// (systemd-notify(1)), which under load can starve the watchdog of every ping (the package's first
+// start in the Debian root once failed so, run as the lifeline user); without it systemd-notify
+// waits until the message is taken (sd_notify_barrier), beside the loop.
 
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';

@@ -62,10 +62,20 @@ export const COMMANDS: readonly Command[] = [
     operand: 'FILE',
     operandOptional: true,
     summary: 'validate a config',
-    flags: [{ name: '--config', value: 'FILE', help: 'the config, instead of FILE' }, CONFIG_DIR],
+    flags: [
+      { name: '--config', value: 'FILE', help: 'the config, instead of FILE' },
+      CONFIG_DIR,
+      {
+        name: '--board',
+        value: 'pico|stm32f4|esp8266|esp32|m4',
+        help: 'for that Espruino board: what it cannot do, and its duty cycle',
+      },
+    ],
     details:
       'Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem on stderr (FILE: PATH:\n' +
-      'PROBLEM with --config-dir). Notes (not problems) on stdout.\n',
+      'PROBLEM with --config-dir). With --board, also what that board cannot do (an exec\n' +
+      'target, ...: exit 2), and a warning on stdout when a probe round would take more than\n' +
+      'half the probe interval of its CPU (docs/benchmarks.md). Notes (not problems) on stdout.\n',
   },
   {
     name: 'reload',
@@ -177,7 +187,11 @@ export const COMMANDS: readonly Command[] = [
       { name: '--device', value: 'DEVICE', help: 'run the on-board bench of a flashed board' },
       { name: '--node-alloc-child', help: "internal: the allocation measurement's own child" },
     ],
-    details: 'Runs the latency benchmarks; prints a table and writes JSON.\n',
+    details:
+      'Runs the latency benchmarks; prints a table and writes JSON that says what produced it.\n' +
+      '`lifeline bench compare OLD.json NEW.json`: each figure of two results side by\n' +
+      'side, with the ratio, marking the changes beyond the noise the runs measured (exit 1:\n' +
+      'a file cannot be read).\n',
   },
 ];
 
