@@ -3,7 +3,7 @@
 // the audit, a hung command killed with what it started at its time limit, never two runs of one
 // target at a time, a program that does not exist reported, not started.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -151,6 +151,24 @@ describe('exec targets in a real lifeline run', () => {
     expect(runs).toBeLessThanOrEqual(6);
     expect(runs).toBeGreaterThanOrEqual(2);
     expect(lines).toContain('announce route 192.0.2.3/32 next-hop self');
+  });
+
+  it('is refused for a board by check-config --board', () => {
+    const checked = spawnSync(
+      process.execPath,
+      [CLI, 'check-config', join(dir, 'config.json'), '--board', 'pico'],
+      { encoding: 'utf8' },
+    );
+    expect(checked.status).toBe(2);
+    expect(checked.stderr.trimEnd().split('\n')).toEqual(
+      [0, 1, 2, 3].map(
+        (s) =>
+          'services[' +
+          s +
+          '].backbone.targets[0].kind: "exec" is not on Espruino ' +
+          '(a board runs no commands)',
+      ),
+    );
   });
 
   it('reports a program that does not exist as not started', () => {
