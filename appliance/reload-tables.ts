@@ -16,6 +16,17 @@ import type { Lifeline } from '../firmware/lifeline';
 import { OverrideArbiter, UNDECIDED } from '../firmware/override';
 import { ProbeTable } from '../firmware/probes';
 
+/**
+ * Runs `apply` between rounds: at once when no round is out, else as soon as the one out
+ * completes, before the next is sent (Lifeline.wake: the tables a reload makes again are never
+ * those of a round in flight). A later call replaces one still waiting. A function here, not a
+ * method of the firmware, so that a board's build carries none of it.
+ */
+export function betweenRounds(lifeline: Lifeline, apply: (nowMs: number) => void): void {
+  lifeline.betweenRoundsDue = apply;
+  if (!lifeline.roundActive) lifeline.wake();
+}
+
 /** What a reload did, for its audit record. */
 export interface ReloadSummary {
   readonly added: readonly string[];
@@ -108,7 +119,7 @@ function carryOverrides(lifeline: Lifeline, count: number, previousOf: Int16Arra
 
 /**
  * Puts `config` in place of `lifeline`'s running one. To be called between rounds
- * (Lifeline.betweenRounds), with a config the validator accepted and that changes nothing a reload
+ * (betweenRounds), with a config the validator accepted and that changes nothing a reload
  * cannot change (appliance/reload.ts says what: the announcer's kind, the fleet guard, ...).
  */
 export function reloadLifeline(lifeline: Lifeline, config: Config, nowMs: number): ReloadSummary {

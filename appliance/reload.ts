@@ -6,7 +6,7 @@
 
 import type { Config } from '../firmware/config';
 import type { Lifeline } from '../firmware/lifeline';
-import { reloadLifeline } from './reload-tables';
+import { betweenRounds, reloadLifeline } from './reload-tables';
 import { loadConfig, type ConfigPaths } from './config-files';
 import { configHash } from './status-metrics';
 
@@ -91,7 +91,7 @@ export function reload(options: ReloadOptions, by: string): readonly string[] {
     return problems;
   }
   const config = loaded.config!;
-  lifeline.betweenRounds((nowMs) => {
+  betweenRounds(lifeline, (nowMs) => {
     const summary = reloadLifeline(lifeline, config, nowMs);
     options.applied?.();
     const appliedAtMs = lifeline.hal.clock.nowMs();

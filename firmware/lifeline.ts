@@ -117,7 +117,7 @@ export class Lifeline implements HalClient {
    * What is to run once no round is out (a reload: appliance/reload-tables.ts), or null. Not on
    * a board, which reloads by reflashing.
    */
-  private betweenRoundsDue!: ((nowMs: number) => void) | null;
+  betweenRoundsDue!: ((nowMs: number) => void) | null;
 
   constructor(
     config: Config,
@@ -171,17 +171,6 @@ export class Lifeline implements HalClient {
     // Made at the start, once the speaker has its sessions.
     if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfd = null;
     if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.betweenRoundsDue = null;
-  }
-
-  /**
-   * Runs `apply` between rounds: at once when no round is out, else as soon as the one out
-   * completes, before the next is sent (a reload: the tables it makes again are never those of a
-   * round in flight). A later call replaces one still waiting. Not on a board.
-   */
-  betweenRounds(apply: (nowMs: number) => void): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
-    this.betweenRoundsDue = apply;
-    if (this.phase === 1 && !this.roundActive) this.wake();
   }
 
   /** Opens the sockets and starts the first round at once. */

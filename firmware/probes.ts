@@ -199,8 +199,10 @@ export class ProbeTable {
     const scratch = new Uint8Array(12 + 255 + 4);
     for (let slot = 0; slot < count; slot++) {
       const target = targets[slot]!;
-      this.kind[slot] =
-        target.kind === 'dns' ? KIND_DNS : target.kind === 'tcp' ? KIND_TCP : KIND_EXEC;
+      // No exec target on a board (refused there): the test folds away.
+      const exec =
+        (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && target.kind === 'exec';
+      this.kind[slot] = target.kind === 'dns' ? KIND_DNS : exec ? KIND_EXEC : KIND_TCP;
       this.rcodeMask[slot] = target.rcodeMask;
       if (target.expectAddress !== null) {
         this.expect.set(target.expectAddress.bytes, slot * 16);
@@ -222,12 +224,12 @@ export class ProbeTable {
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = this.targets[slot]!;
       // An `exec` target has no socket: the host runs its command (appliance/exec-checks.ts).
-      if (target.address === null) {
+      if ((typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && target.address === null) {
         this.sockets.push(null);
         continue;
       }
-      const family = target.address.family;
-      const address = target.address.text;
+      const family = target.address!.family;
+      const address = target.address!.text;
       const dns = target.kind === 'dns';
       const receive = this.receive;
       this.sockets.push(
@@ -267,8 +269,11 @@ export class ProbeTable {
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
         (this.sockets[slot] as TcpProbeSocket).connect();
-      } else if (this.kind[slot] === KIND_EXEC) {
-        if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) execAnswer(this, slot, nowMs);
+      } else if (
+        (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) &&
+        this.kind[slot] === KIND_EXEC
+      ) {
+        execAnswer(this, slot, nowMs);
       } else {
         // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
         if (this.randomOffset >= RANDOM_POOL_BYTES) {

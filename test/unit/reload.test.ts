@@ -9,7 +9,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { restartProblems } from '../../appliance/reload';
-import { reloadLifeline } from '../../appliance/reload-tables';
+import { betweenRounds, reloadLifeline } from '../../appliance/reload-tables';
 import { readConfig } from '../../config/validate';
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
 import { Authenticator, hashCode } from '../../firmware/auth';
@@ -68,7 +68,7 @@ describe('reload', () => {
     ]);
     const transitions = lifeline.engine.transitions[0]!;
     const from = sim.emitted.length;
-    lifeline.betweenRounds((nowMs) =>
+    betweenRounds(lifeline, (nowMs) =>
       reloadLifeline(lifeline, configOf([service('dns', 1), service('ntp', 3)]), nowMs),
     );
     sim.runFor(1);
@@ -96,7 +96,7 @@ describe('reload', () => {
       ...t,
       address: '10.0.9.' + t.name.slice(2),
     }));
-    lifeline.betweenRounds((nowMs) =>
+    betweenRounds(lifeline, (nowMs) =>
       reloadLifeline(lifeline, configOf([service('dns', 1), moved]), nowMs),
     );
     sim.runFor(1);
@@ -125,7 +125,7 @@ describe('reload', () => {
     sim.runUntil(4000);
     expect(lifeline.roundActive).toBe(true);
     let appliedAtMs = -1;
-    lifeline.betweenRounds((nowMs) => {
+    betweenRounds(lifeline, (nowMs) => {
       appliedAtMs = nowMs;
       reloadLifeline(lifeline, configOf([service('dns', 1)]), nowMs);
     });
