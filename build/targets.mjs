@@ -147,8 +147,10 @@ export function reservedNameList(root = PROJECT) {
 }
 
 /**
- * `config` without its peers' `bfd` (null: a board refuses the key), which no board code reads but
- * the mangle cache names: left in, it would cost every peer a property on the board.
+ * `config` without its peers' `bfd` and its targets' `command`, `intervalMs` and `timeoutMs`
+ * (null and 0: a board refuses BFD and exec targets), which no board code reads but the mangle
+ * cache names (`intervalMs` and `timeoutMs` are the probe's too): left in, they would cost every
+ * peer and target a property on the board.
  */
 function withoutBfd(config) {
   const announcer = config.announcer;
@@ -157,7 +159,17 @@ function withoutBfd(config) {
     const { bfd: _bfd, ...rest } = peer;
     return rest;
   });
-  return { ...config, announcer: { ...announcer, peers } };
+  const target = (entry) => {
+    if (entry === null || entry === undefined) return entry;
+    const { command: _command, intervalMs: _intervalMs, timeoutMs: _timeoutMs, ...rest } = entry;
+    return rest;
+  };
+  const services = config.services.map((service) => ({
+    ...service,
+    targets: service.targets.map(target),
+    local: target(service.local),
+  }));
+  return { ...config, services, announcer: { ...announcer, peers } };
 }
 
 /**

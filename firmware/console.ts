@@ -178,16 +178,16 @@ export class Console {
       return this.options.write('OK logged out');
     }
     // `reload` only where it is given (never on a board: the whole test folds away there).
-    const reloadable =
-      (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) &&
-      command === 'reload' &&
-      this.options.reload !== undefined;
     if (
       command !== 'announce' &&
       command !== 'withdraw' &&
       command !== 'auto' &&
       command !== 'drill' &&
-      !reloadable
+      !(
+        (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) &&
+        command === 'reload' &&
+        this.options.reload !== undefined
+      )
     ) {
       return this.options.write('ERR unknown-command "' + command + '": try help');
     }

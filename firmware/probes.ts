@@ -200,9 +200,12 @@ export class ProbeTable {
     for (let slot = 0; slot < count; slot++) {
       const target = targets[slot]!;
       // No exec target on a board (refused there): the test folds away.
-      const exec =
-        (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && target.kind === 'exec';
-      this.kind[slot] = target.kind === 'dns' ? KIND_DNS : exec ? KIND_EXEC : KIND_TCP;
+      this.kind[slot] =
+        target.kind === 'dns'
+          ? KIND_DNS
+          : (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && target.kind === 'exec'
+            ? KIND_EXEC
+            : KIND_TCP;
       this.rcodeMask[slot] = target.rcodeMask;
       if (target.expectAddress !== null) {
         this.expect.set(target.expectAddress.bytes, slot * 16);
