@@ -94,6 +94,14 @@ export const enum ExecResult {
 }
 const RANDOM_POOL_BYTES = 64;
 
+/** A target's kind in the table: no exec target on a board (refused there), the test folds. */
+function kindOf(target: TargetConfig): number {
+  if (target.kind === 'dns') return KIND_DNS;
+  if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+    if (target.kind === 'exec') return KIND_EXEC;
+  return KIND_TCP;
+}
+
 /**
  * An `exec` slot answers at once with its command's last result: exit 0 is healthy, another exit
  * `rcode`, killed at its time limit `timeout`, not started (or no run ended yet) `unreachable`.
@@ -199,13 +207,7 @@ export class ProbeTable {
     const scratch = new Uint8Array(12 + 255 + 4);
     for (let slot = 0; slot < count; slot++) {
       const target = targets[slot]!;
-      // No exec target on a board (refused there): the test folds away.
-      this.kind[slot] =
-        target.kind === 'dns'
-          ? KIND_DNS
-          : (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && target.kind === 'exec'
-            ? KIND_EXEC
-            : KIND_TCP;
+      this.kind[slot] = kindOf(target);
       this.rcodeMask[slot] = target.rcodeMask;
       if (target.expectAddress !== null) {
         this.expect.set(target.expectAddress.bytes, slot * 16);
