@@ -19,6 +19,7 @@ import * as esbuild from 'esbuild';
 
 import { buildMd5 } from './md5.mjs';
 import { checkEspruinoSource } from './espruino/check.mjs';
+import { boardSources } from './espruino/sources.mjs';
 import { breakLines } from './espruino/lines.mjs';
 import { mangledConfig, namePattern, reservedNames } from './espruino/mangle.mjs';
 import { inlineCalls, inlineConstants, inlineExpressions, shrink } from './espruino/shrink.mjs';
@@ -48,28 +49,10 @@ export const ESPRUINO_UNSUPPORTED = [
 ];
 
 /**
- * Compiles the firmware's assertions out of the board build: each `assert(` call is marked pure,
- * so esbuild drops it with its message (the board has no room for them; the Node build, the tests
- * and the simulator keep every one). Nothing an assertion checks has a side effect.
+ * esbuild's options for the board bundle of `config`; `embedded` is the config the bundle carries
+ * (its keys renamed as the mangled code reads them), `root` the project's folder.
  */
-export const PURE_ASSERTS = {
-  name: 'pure-asserts',
-  setup(build) {
-    build.onLoad({ filter: /[/\\]firmware[/\\].*\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(
-        /(?<!function )\bassert\(/g,
-        '/* @__PURE__ */ assert(',
-      ),
-      loader: 'ts',
-    }));
-  },
-};
-
-/**
- * esbuild's options for the board bundle of `config`; `embedded` is what the bundle carries as
- * LIFELINE_CONFIG (the config with its keys renamed as the mangled code reads them).
- */
-export function espruinoOptions(config, embedded = config) {
+export function espruinoOptions(config, embedded = config, root = '.') {
   const fleet = config?.fleet != null || config?.guard != null;
   return {
     bundle: true,
@@ -83,35 +66,21 @@ export function espruinoOptions(config, embedded = config) {
     // Espruino's require, outside esbuild's sight (an external require gets a shim that needs
     // Proxy).
     banner: { js: 'function espruinoRequire(m){return require(m)}' },
-    // The board carries only what its config uses: these constants fold, and esbuild drops the
-    // speaker, the console (with its crypto) or the pin code when they are off.
-    define: {
-      // Without `fleet` and `guard` the board has no code that reads them: their nulls stay out
-      // (with either, both stay: the guard reads both).
-      LIFELINE_CONFIG: JSON.stringify(embedded, (key, value) =>
-        (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
-      ),
-      LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
-      LIFELINE_CONSOLE: String(config?.console != null),
-      LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
-      // Overrides (arbiter, persistence, expiry) only where a console or a pin can set them.
-      LIFELINE_OVERRIDES: String(
-        config?.console != null || config?.overridePin?.driver === 'espruino',
-      ),
-      // Fleet safety (issue 12): the fleet table, ADD-PATH and the guard only where configured.
-      LIFELINE_FLEET: String(fleet),
-      // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
-      LIFELINE_LEAN: 'true',
-      // The BGP speaker's IPv6 routes (MP_REACH_NLRI), graceful restart (RFC 4724) and graceful
-      // shutdown (RFC 8326) only where the config has an IPv6 prefix, a restart or shutdown time.
-      LIFELINE_BGP_V6: String(
-        (config?.services ?? []).some((s) => s.prefixes.some((prefix) => prefix.family === 6)),
-      ),
-      LIFELINE_BGP_GR: String((config?.announcer?.restartTimeS ?? 0) > 0),
-      LIFELINE_BGP_GSHUT: String((config?.announcer?.gracefulShutdownMs ?? 0) > 0),
-    },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
-    plugins: [PURE_ASSERTS],
+    // The board's form of each source (build/espruino/sources.mjs): its feature set, its config,
+    // its assertions out. Without `fleet` and `guard` the board has no code that reads them: their
+    // nulls stay out of the config (with either, both stay: the guard reads both).
+    plugins: [
+      boardSources({
+        config,
+        embedded: JSON.parse(
+          JSON.stringify(embedded ?? null, (key, value) =>
+            (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
+          ),
+        ),
+        root,
+      }),
+    ],
     logLevel: 'silent',
   };
 }
@@ -141,7 +110,7 @@ export async function buildEspruino(config, root = '.') {
     metafile: true,
   };
   const first = await esbuild.build({
-    ...espruinoOptions(config),
+    ...espruinoOptions(config, config, root),
     ...common,
     mangleCache: {},
   });
@@ -150,7 +119,7 @@ export async function buildEspruino(config, root = '.') {
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({
-    ...espruinoOptions(config, embedded),
+    ...espruinoOptions(config, embedded, root),
     ...common,
     minify: false,
     minifySyntax: true,
@@ -162,7 +131,7 @@ export async function buildEspruino(config, root = '.') {
   const expressions = inlineExpressions(inlined.text, mangled);
   const once = inlineCalls(expressions.text, mangled);
   const shrunk = shrink(once.text, mangled);
-  const options = espruinoOptions(config, embedded);
+  const options = espruinoOptions(config, embedded, root);
   const minified = await esbuild.transform(shrunk.text, {
     minify: true,
     charset: options.charset,
@@ -183,16 +152,30 @@ export async function buildEspruino(config, root = '.') {
   return { text: breakLines(text), inputs, shrunk: taken };
 }
 
+/**
+ * The release in lifeline_build_info (appliance/version.ts): the package's version written into
+ * that module, whose source says `dev` (the sources run unbuilt in the tests).
+ */
+const RELEASE = {
+  name: 'release',
+  setup(build) {
+    build.onLoad({ filter: /[/\\]appliance[/\\]version\.ts$/ }, () => ({
+      contents:
+        'export const VERSION = ' +
+        JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) +
+        ';\n',
+      loader: 'ts',
+    }));
+  },
+};
+
 export const NODE_OPTIONS = {
   bundle: true,
   format: 'esm',
   platform: 'node',
   target: 'node20',
   external: ['serialport', 'esbuild'],
-  // The release in lifeline_build_info (appliance/status-metrics.ts).
-  define: {
-    LIFELINE_VERSION: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version),
-  },
+  plugins: [RELEASE],
   banner: {
     js:
       "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +

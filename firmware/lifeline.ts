@@ -22,19 +22,7 @@ import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
 import { Counter, Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 import { typed } from './slab';
-
-/** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
-declare const LIFELINE_LEAN: boolean | undefined;
-/**
- * `false` in a board build without `fleet` or `guard` (build.mjs): the guard's code folds away
- * there, each use inside a block on it (not after an early return: esbuild keeps what is named).
- */
-declare const LIFELINE_FLEET: boolean | undefined;
-/**
- * `false` in a board build with neither console nor pin (build.mjs): nothing can set an override
- * there, so the arbiter, its persistence and its expiry fold away (each use inside a block on it).
- */
-declare const LIFELINE_OVERRIDES: boolean | undefined;
+import { OVERRIDES, FLEET, PASSIVE_PEERS, STOP } from './features';
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -128,7 +116,7 @@ export class Lifeline implements HalClient {
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       const pinAction =
         config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
       this.arbiter = new OverrideArbiter(serviceCount, pinAction);
@@ -137,7 +125,7 @@ export class Lifeline implements HalClient {
       this.persistent = hal.storage !== null;
     }
     this.phase = 0;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guarded = config.fleet !== null || config.guard !== null;
       this.guard = guarded
         ? new FleetGuard({
@@ -187,7 +175,7 @@ export class Lifeline implements HalClient {
   private restoreOverrides(): void {
     const nowMs = this.hal.clock.nowMs();
     let notes: string[] = [];
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       try {
         notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
       } catch (error) {
@@ -207,7 +195,7 @@ export class Lifeline implements HalClient {
       'boot',
       'device=' + this.config.deviceName + ' services=' + this.names.length,
     );
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       let restored = false;
       for (let s = 0; s < this.names.length; s++) {
         if (this.arbiter.kind[s] === OverrideKind.None) continue;
@@ -235,10 +223,10 @@ export class Lifeline implements HalClient {
    * then the wake-ups and stream events go on to it).
    */
   stop(onStopped?: () => void): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (!STOP) return;
     if (this.phase !== 1) return;
     this.phase = 2;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+    if (OVERRIDES)
       if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.onStopped = onStopped ?? null;
     this.probes.close();
@@ -249,7 +237,7 @@ export class Lifeline implements HalClient {
   }
 
   private continueStop(nowMs: number): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (!STOP) return;
     const nextMs = this.announcer.tick(nowMs);
     if (!this.announcer.stopped()) return this.hal.setWakeup(nextMs);
     this.phase = 0;
@@ -263,8 +251,7 @@ export class Lifeline implements HalClient {
   }
 
   wake(): void {
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      if (this.phase === 2) return this.continueStop(this.hal.clock.nowMs());
+    if (STOP) if (this.phase === 2) return this.continueStop(this.hal.clock.nowMs());
     if (this.phase !== 1) return;
     const nowMs = this.hal.clock.nowMs();
     if (this.roundActive && nowMs >= this.roundDeadlineMs) {
@@ -285,7 +272,7 @@ export class Lifeline implements HalClient {
   private arm(nowMs: number): void {
     if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
     let expiryMs = Infinity;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       // The console overrides whose time has come end, and the remaining time is re-written.
       const arbiter = this.arbiter;
       if (nowMs >= arbiter.nextExpiryMs()) {
@@ -302,7 +289,7 @@ export class Lifeline implements HalClient {
     }
     const announcerMs = this.announcer.tick(nowMs);
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guard = this.guard;
       if (guard !== null) {
         // Called only when one is due: a double argument to a call that is not inlined is boxed.
@@ -343,7 +330,7 @@ export class Lifeline implements HalClient {
 
   streamIncoming(listenerId: number, address: string): number {
     // The Espruino build cannot listen (firmware/bgp/speaker.ts): nothing of this on the board.
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
+    if (!PASSIVE_PEERS) return -1;
     if (this.phase === 0) return -1;
     const streamId = this.announcer.streamIncoming(listenerId, address);
     this.afterStreamEvent();
@@ -400,7 +387,7 @@ export class Lifeline implements HalClient {
         this.healthyTargets[s] = this.healthyTargets[s]! + 1;
       }
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+    if (FLEET)
       if (this.guard !== null) {
         this.guard.roundAtMs[0] = nowMs;
         this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
@@ -417,14 +404,14 @@ export class Lifeline implements HalClient {
       if (step === Step.Changed) {
         // The automatic state changed: record why, and let the arbiter decide the routes.
         this.audit.record('transition', this.describeTransition(s, nowMs));
-        if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+        if (FLEET)
           if (this.guard !== null)
             this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
         this.reconcile(s, 'auto');
       }
       fast = fast || this.engine.inTransition(s);
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       // What "down" means changed for a service that stayed down: its routes follow.
       if (this.guard !== null)
         for (let s = 0; s < this.engine.serviceCount; s++)
@@ -447,7 +434,7 @@ export class Lifeline implements HalClient {
   automaticRoute(s: number): number {
     const state = this.engine.state[s];
     if (state === AutoState.Init) return UNDECIDED;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guard = this.guard;
       if (guard !== null && this.config.services[s]!.drain === null) {
         if (state === AutoState.Up)
@@ -464,10 +451,9 @@ export class Lifeline implements HalClient {
    */
   private reconcile(s: number, cause: string): void {
     let target = this.automaticRoute(s);
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
-      target = this.arbiter.effective(s, target);
+    if (OVERRIDES) target = this.arbiter.effective(s, target);
     if (target === UNDECIDED || target === this.effective[s]) return;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+    if (OVERRIDES)
       assert(
         target === RouteState.Announced ||
           !this.arbiter.pinAsserted ||
@@ -475,7 +461,7 @@ export class Lifeline implements HalClient {
         'an asserted announce pin announces',
       );
     let detail = '';
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+    if (FLEET)
       if (this.guard !== null)
         detail = this.guard.routesChanged(s, this.effective[s]!, target, cause);
     this.effective[s] = target;
@@ -501,7 +487,7 @@ export class Lifeline implements HalClient {
    * that nobody is told OK for what a restart would lose.
    */
   setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): boolean {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return false;
+    if (!OVERRIDES) return false;
     const nowMs = this.hal.clock.nowMs();
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
@@ -509,7 +495,7 @@ export class Lifeline implements HalClient {
       this.recorded[service] = 0;
       let duration =
         kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
-      if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (FLEET)
         if (kind === OverrideKind.Withdraw && this.guard !== null)
           if (this.guard.wouldRemoveLastSite(service, this.effective[service]!))
             duration += ' last-site=yes';
@@ -536,7 +522,7 @@ export class Lifeline implements HalClient {
 
   /** The override pin changed (after debounce). */
   setPin(asserted: boolean, detail: string): void {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
+    if (!OVERRIDES) return;
     if (asserted === this.arbiter.pinAsserted) return;
     this.arbiter.pinAsserted = asserted;
     this.audit.record(
@@ -555,7 +541,7 @@ export class Lifeline implements HalClient {
    * one runs. True when durable (or when there is no storage to be durable in).
    */
   private persistOverrides(nowMs: number, exact: boolean): boolean {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return true;
+    if (!OVERRIDES) return true;
     let timed = false;
     for (let s = 0; s < this.names.length; s++)
       if (this.arbiter.expiresAtMs[s] !== Infinity) timed = true;
@@ -577,7 +563,7 @@ export class Lifeline implements HalClient {
    * never reached storage (answered ERR not-saved) cannot come back, and runs on.
    */
   private persistOrEnd(nowMs: number): void {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
+    if (!OVERRIDES) return;
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {
       if (this.arbiter.expiresAtMs[s] === Infinity || this.recorded[s] === 0) continue;

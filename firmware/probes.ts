@@ -8,12 +8,7 @@ import type { Config, TargetConfig } from './config';
 import { decodeReply, DNS_REPLY_BYTES_MAX, encodeQuery, ReplyVerdict, setQueryId } from './dns';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
 import { typed } from './slab';
-
-/**
- * `true` in the Espruino build (build.mjs): a board has no metrics, so the per-slot counters and
- * RTT figures (read by appliance/metrics.ts only) are neither kept nor counted there.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
+import { STATISTICS, STOP } from './features';
 
 export const enum SlotState {
   Idle = 0,
@@ -137,7 +132,7 @@ export class ProbeTable {
     this.state = typed(Uint8Array, 1, count);
     this.outcome = typed(Uint8Array, 1, count);
     this.sentAtMs = typed(Float64Array, 8, count);
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    if (STATISTICS) {
       this.rttMs = new Float64Array(count).fill(NaN);
       this.counters = new Float64Array(count * COUNTER_COUNT);
       this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
@@ -195,13 +190,13 @@ export class ProbeTable {
 
   /** Closes every socket (never on a board, which does not stop). */
   close(): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (!STOP) return;
     for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]!.close();
   }
 
   /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
   private count(slot: number, counter: Counter): boolean {
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    if (STATISTICS) {
       const index = slot * COUNTER_COUNT + counter;
       this.counters[index] = this.counters[index]! + 1;
     }
@@ -244,7 +239,7 @@ export class ProbeTable {
     );
     this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
     this.outcome[slot] = outcome;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+    if (STATISTICS)
       if (outcome === Outcome.Healthy) {
         const rttMs = nowMs - this.sentAtMs[slot]!;
         this.rttMs[slot] = rttMs;

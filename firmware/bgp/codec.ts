@@ -8,6 +8,7 @@
 
 import type { Address, Prefix } from '../address';
 import { typed } from '../slab';
+import { FLEET, IPV6, GRACEFUL_RESTART, DETAILED_LOG, EXTENDED_OPEN } from '../features';
 
 export const HEADER_BYTES = 19;
 export const MESSAGE_BYTES_MAX = 4096;
@@ -74,24 +75,8 @@ export const ERROR_CODE_NAMES: readonly string[] = [
   'send-hold-timer-expired',
 ];
 
-/**
- * `true` in the Espruino build (build.mjs defines it), where the subcode names below are left out
- * to keep the board's code small (its session does not even call describeNotification: its log
- * says `6/2`); undefined anywhere else.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
-const LEAN = typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN;
-/** `false` in a board build without `fleet` (build.mjs): no ADD-PATH there. */
-declare const LIFELINE_FLEET: boolean | undefined;
-/**
- * `false` in a board build whose config has no IPv6 prefix (build.mjs): no MP_REACH_NLRI or
- * MP_UNREACH_NLRI to encode there. Graceful restart (RFC 4724) likewise, without `restartTimeS`.
- */
-declare const LIFELINE_BGP_V6: boolean | undefined;
-declare const LIFELINE_BGP_GR: boolean | undefined;
-
 /** Subcode names per error code (IANA "BGP Error Subcodes"), index = subcode; '' = unassigned. */
-const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
+const SUBCODE_NAMES: readonly (readonly string[])[] = !DETAILED_LOG
   ? []
   : [
       [],
@@ -175,7 +160,7 @@ export function describeError(code: number, subcode: number): string {
  * The shutdown communication in [data, end) as ` message="..."`, or '' when there is none. Not on
  * the board (see LEAN above): its log keeps to the numbers and the code's name.
  */
-const shutdownMessage = LEAN
+const shutdownMessage = !DETAILED_LOG
   ? null
   : (bytes: Uint8Array, data: number, end: number): string => {
       if (data >= end) return '';
@@ -390,8 +375,7 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   at = putWord(target, at, options.holdTimeS);
   for (let i = 0; i < 4; i++) target[at++] = options.routerId[i]!;
   // RFC 9072 2: Non-Ext OP Len and Non-Ext OP Type 255, then two-octet lengths.
-  const extended =
-    (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && options.extended === true;
+  const extended = EXTENDED_OPEN && options.extended === true;
   if (extended) at = putWord(target, at, 0xffff);
   const lengthBytes = extended ? 2 : 1;
   const parametersAt = at;
@@ -412,9 +396,9 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   target[at++] = 65; // 4-octet AS
   target[at++] = 4;
   at = putLong(target, at, options.localAs);
-  if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+  if (GRACEFUL_RESTART)
     if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
-  if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+  if (FLEET) {
     const addPath = (options.addPathReceive ?? 0) & options.families;
     if (addPath !== 0) at = encodeAddPath(target, at, addPath);
   }
@@ -525,8 +509,7 @@ export function encodeAnnounce(
     at = attribute(target, at, 0xc0, 8, 4 * route.communities.length);
     for (const community of route.communities) at = putLong(target, at, community);
   }
-  if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6)
-    if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
+  if (IPV6) if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
   // AS4_PATH (RFC 6793 4.2.2), for a 2-octet session when our AS does not fit in 2 octets.
   if (!route.as4 && route.localAs > 0xffff) {
     at = attribute(target, at, 0xc0, 17, 6); // optional transitive
@@ -545,7 +528,7 @@ export function encodeAnnounce(
  */
 export function encodeEndOfRib(target: Uint8Array, offset: number, family: number): number {
   let at = putWord(target, begin(target, offset, MessageType.Update), 0);
-  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  const v6 = IPV6;
   if (!v6 || family === Family.Ipv4) return finish(target, offset, putWord(target, at, 0));
   at = putWord(target, at, 6);
   at = attribute(target, at, 0x80, 15, 3);
@@ -557,7 +540,7 @@ export function encodeEndOfRib(target: Uint8Array, offset: number, family: numbe
 /** An UPDATE that withdraws `prefix`. */
 export function encodeWithdraw(target: Uint8Array, offset: number, prefix: Prefix): number {
   let at = begin(target, offset, MessageType.Update);
-  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  const v6 = IPV6;
   if (!v6 || prefix.family === 4) {
     const withdrawnAt = at;
     at = encodePrefix(target, at + 2, prefix);
@@ -664,7 +647,7 @@ export function parseOpen(
   info.families = 0;
   info.as4 = false;
   info.routeRefresh = false;
-  if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) info.addPathSend = 0;
+  if (FLEET) info.addPathSend = 0;
   if (info.holdTimeS === 1 || info.holdTimeS === 2)
     return error.set(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime);
   if (info.identifier === 0) return error.set(ErrorCode.Open, OpenSubcode.BadIdentifier);
@@ -676,7 +659,7 @@ export function parseOpen(
   const extended = bytes[body + 9] !== 0 && at < end && bytes[at] === 255;
   if (extended && (at + 3 > end || at + 3 + word(bytes, at + 1) !== end))
     return error.set(ErrorCode.Open, 0);
-  if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) info.extended = extended;
+  if (EXTENDED_OPEN) info.extended = extended;
   if (extended) at += 3;
   else if (at + bytes[body + 9]! !== end)
     return error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
@@ -704,7 +687,7 @@ export function parseOpen(
         info.peerAs = long(bytes, value);
       } else if (code === 2 && size === 0) {
         info.routeRefresh = true;
-      } else if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      } else if (FLEET) {
         if (code === 69 && size % 4 === 0) info.addPathSend |= parseAddPath(bytes, value, size);
       }
     }
@@ -726,7 +709,7 @@ function checkNlri(
   pathIds: boolean,
 ): boolean {
   while (at < end) {
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       if (pathIds) at += 4;
       if (at >= end) return false;
     }
@@ -835,8 +818,7 @@ function checkMultiprotocol(
     correct = correct && hopBytes >= 0 && nlri <= end;
   }
   // RFC 7606 5.3: a prefix too long for its family, or the last one past the attribute's end.
-  const pathIds =
-    (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && (context.addPath & family) !== 0;
+  const pathIds = FLEET && (context.addPath & family) !== 0;
   const bitsMax = family === Family.Ipv4 ? 32 : 128;
   if (correct && family !== 0) correct = checkNlri(bytes, nlri, end, bitsMax, pathIds);
   // Lifeline reads IPv4 and IPv6 unicast: it resets the session (RFC 4760 7 MAY), which every
@@ -904,9 +886,7 @@ export function checkUpdate(
 ): UpdateVerdict {
   error.code = error.subcode = error.dataLength = error.handlings = 0;
   error.problem = error.attributeType = 0;
-  const pathIds =
-    (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) &&
-    (context.addPath & Family.Ipv4) !== 0;
+  const pathIds = FLEET && (context.addPath & Family.Ipv4) !== 0;
   const end = offset + length;
   const withdrawnAt = offset + HEADER_BYTES + 2;
   const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
@@ -1114,11 +1094,10 @@ export function readRoutes(
         communitiesLength = valueLength;
       }
       // The origin: AS_PATH's, or on a 2-octet session AS4_PATH's where AS_PATH has AS_TRANS
-      // (RFC 6793 4.2.3; a 4-octet session ignores AS4_PATH). Not on a board: there a site of a
-      // 4-octet AS behind a 2-octet router stays AS_TRANS, no site (the guard holds, not lets go).
+      // (RFC 6793 4.2.3; a 4-octet session ignores AS4_PATH).
       if (type === 2) origin = originAs(bytes, value, at, from.as4 ? 4 : 2);
-      else if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-        if (type === 17 && !from.as4 && origin === AS_TRANS) origin = originAs(bytes, value, at, 4);
+      else if (type === 17 && !from.as4 && origin === AS_TRANS)
+        origin = originAs(bytes, value, at, 4);
       if (type !== 14 && type !== 15) continue;
       if (!readMultiprotocol(bytes, type, value, at, from.addPath, treatAsWithdraw, target))
         return false;

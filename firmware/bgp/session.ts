@@ -31,6 +31,14 @@ import {
 } from './codec';
 import { typed } from '../slab';
 import { throttled, type Throttle } from '../throttle';
+import {
+  FLEET,
+  GRACEFUL_RESTART,
+  PASSIVE_PEERS,
+  STATISTICS,
+  DETAILED_LOG,
+  EXTENDED_OPEN,
+} from '../features';
 
 export const enum SessionState {
   Idle = 0,
@@ -102,16 +110,6 @@ export const enum LogEvent {
   Update = 2,
   Kinds = 3,
 }
-
-/**
- * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
- * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
-/** `false` in a board build without `fleet` (build.mjs): the fleet's hooks fold away. */
-declare const LIFELINE_FLEET: boolean | undefined;
-/** `false` in a board build without `restartTimeS` (build.mjs): no graceful restart. */
-declare const LIFELINE_BGP_GR: boolean | undefined;
 
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
@@ -264,14 +262,12 @@ export class BgpSession implements OpenInfo {
     this.holdTimeS = 0;
     this.as4 = false;
     this.internal = false;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) this.addPath = 0;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.zeroStatistics();
+    if (FLEET) this.addPath = 0;
+    if (STATISTICS) this.zeroStatistics();
     this.transmit = typed(
       Uint8Array,
       1,
-      typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
-        ? Limit.TransmitBytes
-        : Limit.TransmitBytesWithoutAddPath,
+      FLEET ? Limit.TransmitBytes : Limit.TransmitBytesWithoutAddPath,
     );
     // Each whole message is handled as soon as it is in.
     assert(options.frameBytes >= 256 && options.frameBytes <= MESSAGE_BYTES_MAX, 'a frame size');
@@ -285,11 +281,11 @@ export class BgpSession implements OpenInfo {
     this.keepaliveAtMs = Infinity;
     this.backoffMs = Limit.BackoffMinMs;
     this.sendBlockedAtMs = Infinity;
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = true;
+    if (GRACEFUL_RESTART) this.restarted = true;
     // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
     if (peer.passive) this.retryAtMs = Infinity;
     const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    if (PASSIVE_PEERS) {
       this.stopped = false;
       this.extended = false;
       this.logEvents = ['connect', 'refused', 'update'].map((kind) => kind + ' peer=' + this.name);
@@ -342,8 +338,8 @@ export class BgpSession implements OpenInfo {
     assert(next !== previous, 'a session transition changes the state');
     this.state = next;
     if (next === SessionState.Established) {
-      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = false;
-      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+      if (GRACEFUL_RESTART) this.restarted = false;
+      if (STATISTICS) {
         this.establishedAtMs = nowMs;
         this.establishedCount++;
       }
@@ -352,8 +348,7 @@ export class BgpSession implements OpenInfo {
     // A connection that ends before Established (refused, closed, replaced: a peer can make those
     // without bound) is throttled; the rest are the session's own events.
     const handshake = next === SessionState.Idle && previous !== SessionState.Established;
-    if (handshake && (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN))
-      if (this.held(LogEvent.Connect, nowMs)) return;
+    if (handshake && DETAILED_LOG) if (this.held(LogEvent.Connect, nowMs)) return;
     if (
       next === SessionState.Established ||
       previous === SessionState.Established ||
@@ -379,7 +374,7 @@ export class BgpSession implements OpenInfo {
    */
   held(event: LogEvent, nowMs: number): boolean {
     // Folded away on a board, and with it the last call of `throttled` but the audit's own.
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
+    if (!DETAILED_LOG) return false;
     const throttle = this.options.throttle;
     return throttle !== undefined && throttled(throttle, this.logEvents[event]!, nowMs);
   }
@@ -415,7 +410,7 @@ export class BgpSession implements OpenInfo {
   private drop(nowMs: number, reason: string): void {
     if (this.state === SessionState.Idle) return;
     this.stream.close();
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.lastError = reason;
+    if (STATISTICS) this.lastError = reason;
     this.options.hal.fillRandom(this.random);
     const jitter = 0.75 + (this.random[0]! / 255) * 0.5;
     this.retryAtMs = this.options.peer.passive ? Infinity : nowMs + this.backoffMs * jitter;
@@ -423,7 +418,7 @@ export class BgpSession implements OpenInfo {
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
     this.sendBlockedAtMs = Infinity;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const owner = this.options.owner;
       const established = this.state === SessionState.Established;
       if (established && owner.sessionDown !== undefined) owner.sessionDown(this);
@@ -459,7 +454,7 @@ export class BgpSession implements OpenInfo {
   write(message: Uint8Array): boolean {
     if (this.state !== SessionState.Established) return false;
     if (!this.send(message, message.length)) return false;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesSent++;
+    if (STATISTICS) this.updatesSent++;
     return true;
   }
 
@@ -477,14 +472,14 @@ export class BgpSession implements OpenInfo {
       routerId: options.routerId,
       families: options.families,
     };
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+    if (GRACEFUL_RESTART) {
       open.restartTimeS = options.restartTimeS ?? 0;
       open.restarted = this.restarted;
     }
     // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+    if (FLEET)
       if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) open.extended = this.extended;
+    if (EXTENDED_OPEN) open.extended = this.extended;
     this.send(this.transmit, encodeOpen(this.transmit, 0, open));
     this.deadlineMs = nowMs + Limit.OpenHoldMs;
     this.enter(SessionState.OpenSent, nowMs, 'connected');
@@ -532,7 +527,7 @@ export class BgpSession implements OpenInfo {
           if (this.frameLength - offset < HEADER_BYTES || size <= frame.length) break;
           if (frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
             return this.fail(nowMs, 'message-larger-than-frame length=' + size, ErrorCode.Cease, 8);
-          if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+          if (STATISTICS) {
             this.updatesReceived++;
             this.updatesUnchecked++;
           }
@@ -562,10 +557,9 @@ export class BgpSession implements OpenInfo {
       const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
       if (soon) this.backoffMs = Limit.CeaseRetryMs;
       // On a board only the numbers (`6/2`): no names, no shutdown communication (codec.ts).
-      const text =
-        typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN
-          ? frame[body] + '/' + frame[body + 1]
-          : describeNotification(frame, offset, length);
+      const text = !DETAILED_LOG
+        ? frame[body] + '/' + frame[body + 1]
+        : describeNotification(frame, offset, length);
       this.drop(nowMs, 'received notification ' + text);
       if (soon) this.backoffMs = Limit.BackoffMinMs;
       return;
@@ -594,16 +588,16 @@ export class BgpSession implements OpenInfo {
         this.options.owner.refreshRequested(this, family);
       return;
     }
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesReceived++;
+    if (STATISTICS) this.updatesReceived++;
     const error = this.error;
     const verdict = checkUpdate(frame, offset, length, this, error);
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+    if (STATISTICS)
       if (verdict !== UpdateVerdict.Valid) updateHandled(this, frame, offset, length, nowMs);
     if (verdict === UpdateVerdict.SessionReset)
       return this.fail(nowMs, 'malformed-update attribute=' + error.attributeType);
     // Treat-as-withdraw also beside a stronger AFI/SAFI disable (of a family never read).
     const malformed = (error.handlings & (1 << (UpdateVerdict.TreatAsWithdraw - 1))) !== 0;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const owner = this.options.owner;
       if (owner.updateReceived !== undefined)
         owner.updateReceived(this, frame, offset, length, malformed);
@@ -633,8 +627,7 @@ export class BgpSession implements OpenInfo {
         OpenSubcode.UnsupportedCapability,
       );
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      this.addPath = this.addPathSend & this.families & (this.options.addPathReceive ?? 0);
+    if (FLEET) this.addPath = this.addPathSend & this.families & (this.options.addPathReceive ?? 0);
     this.holdTimeS = Math.min(peer.holdTimeS, this.holdTimeS);
     this.send(this.transmit, encodeKeepalive(this.transmit, 0));
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
@@ -654,7 +647,7 @@ export class BgpSession implements OpenInfo {
     }
     this.drop(nowMs, 'shutdown');
     this.retryAtMs = Infinity;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = true;
+    if (PASSIVE_PEERS) this.stopped = true;
   }
 }
 

@@ -34,6 +34,14 @@ import {
 } from './session';
 import { typed } from '../slab';
 import { newThrottle, nextSuppressed, type Throttle } from '../throttle';
+import {
+  FLEET,
+  GRACEFUL_RESTART,
+  GRACEFUL_SHUTDOWN,
+  PASSIVE_PEERS,
+  STATISTICS,
+  DETAILED_LOG,
+} from '../features';
 
 /**
  * The speaker's numbers. A const enum: esbuild writes each where it is used, and a board keeps no
@@ -55,18 +63,11 @@ const enum Build {
 }
 
 /**
- * `false` in a board build without graceful shutdown (`gracefulShutdownMs`), graceful restart
- * (`restartTimeS`) (build.mjs): their code and state fold away there.
- */
-declare const LIFELINE_BGP_GSHUT: boolean | undefined;
-declare const LIFELINE_BGP_GR: boolean | undefined;
-
-/**
  * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), last resort (as4, as2; empty
  * without `fleet`), withdraw, and the first six again with GRACEFUL_SHUTDOWN added (empty when
  * graceful shutdown is off; not even there on a board without it).
  */
-const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
+const VARIANTS = GRACEFUL_SHUTDOWN ? 13 : 7;
 const NONE = new Uint8Array(0);
 
 /**
@@ -85,14 +86,6 @@ function copyOut(scratch: Uint8Array, length: number, earlier: readonly Uint8Arr
   message.set(scratch.subarray(0, length));
   return message;
 }
-
-/**
- * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
- * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
-/** `false` in a board build without `fleet` (build.mjs): no fleet table, no ADD-PATH. */
-declare const LIFELINE_FLEET: boolean | undefined;
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
 export interface PeerStatus {
@@ -278,7 +271,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const table =
         config.fleet === null
           ? null
@@ -299,7 +292,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.buildUpdates(peer, prefixes, attributes),
     );
     this.pending = config.announcer.peers.map(() => typed(Uint8Array, 1, prefixes.length));
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+    if (GRACEFUL_RESTART) {
       this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
       const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
       this.endOfRib = [Family.Ipv4, Family.Ipv6].map((family) =>
@@ -307,13 +300,13 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       );
       this.restarting = false;
     }
-    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) {
+    if (GRACEFUL_SHUTDOWN) {
       this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
       this.stopping = false;
     }
     this.done = false;
     this.sessions = [];
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    if (STATISTICS) {
       this.listeners = [];
       this.status = (nowMs) => peerStatus(this.sessions, nowMs);
       this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
@@ -343,7 +336,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
           'config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text,
         );
       const at = updates.length;
-      const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+      const gshut = GRACEFUL_SHUTDOWN;
       for (const shutdown of gshut ? [false, true] : [false]) {
         for (let k = 0; k < Build.Announcing; k++) {
           const chosen = attributes[i * Build.Announcing + k]!;
@@ -351,8 +344,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
             ? chosen.communityValues.concat([Build.GracefulShutdown])
             : chosen.communityValues;
           // Without `fleet` the guard never asks for a last-resort route: nothing to build.
-          const lastResort =
-            (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && this.fleet !== null;
+          const lastResort = FLEET && this.fleet !== null;
           const unused = (shutdown && !graceful) || (k === 2 && !lastResort);
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
@@ -389,15 +381,13 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         frameBytes: this.frameSize,
       };
       // Set after the literal: a board without graceful restart carries no key for it.
-      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
-        options.restartTimeS = announcer.restartTimeS;
-      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) options.throttle = this.throttle;
+      if (GRACEFUL_RESTART) options.restartTimeS = announcer.restartTimeS;
+      if (DETAILED_LOG) options.throttle = this.throttle;
       // ADD-PATH receive only with `fleet`: the table is what reads the paths.
-      if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-        if (this.fleet !== null) options.addPathReceive = families;
+      if (FLEET) if (this.fleet !== null) options.addPathReceive = families;
       this.sessions.push(new BgpSession(options));
     }
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    if (PASSIVE_PEERS) {
       const listenerOf = new Int8Array(announcer.peers.length).fill(-1);
       this.listeners = listenPassive(announcer.peers, this.hal, listenerOf);
       this.streamIncoming = (listenerId, address) => {
@@ -419,7 +409,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private drain(session: BgpSession): void {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
-    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    const gshut = GRACEFUL_SHUTDOWN;
     for (let s = 0; s < this.state.length; s++) {
       // The variant of service `s`'s prefixes that `session` is to have now.
       const state = this.state[s]!;
@@ -437,7 +427,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       }
     }
     const index = session.options.index;
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
+    if (GRACEFUL_RESTART) {
       if (this.endOfRibPending[index] === 0) return;
       // Not before every service has its first decision: an End-of-RIB before the routes would
       // have the router drop the ones it kept through our restart.
@@ -459,7 +449,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     const previous = this.state[service]!;
     this.decided[service] = 1;
     const graceful =
-      (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) &&
+      GRACEFUL_SHUTDOWN &&
       state === RouteState.Withdrawn &&
       urgent !== true &&
       this.config.announcer.gracefulShutdownMs > 0 &&
@@ -470,8 +460,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.gracefulUntilMs[service] =
         this.hal.clock.nowMs() + this.config.announcer.gracefulShutdownMs;
     } else {
-      if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT)
-        this.gracefulUntilMs[service] = Infinity;
+      if (GRACEFUL_SHUTDOWN) this.gracefulUntilMs[service] = Infinity;
       this.state[service] = state;
     }
     // Every established peer is told: the service's prefixes (of its families) are pending.
@@ -489,13 +478,13 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   established(session: BgpSession): void {
     this.pending[session.options.index]!.fill(0);
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       if (this.fleet !== null) this.fleet.sessionUp(session.options.index, session);
     }
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
     // that is once every service has decided (`rise` or `fall` rounds after boot).
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+    if (GRACEFUL_RESTART)
       if (this.config.announcer.restartTimeS > 0)
         this.endOfRibPending[session.options.index] = session.families;
     this.refreshRequested(session, session.families);
@@ -519,7 +508,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   tick(nowMs: number): number {
     let next = Infinity;
-    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    const gshut = GRACEFUL_SHUTDOWN;
     for (let s = 0; gshut && s < this.state.length; s++) {
       const untilMs = this.gracefulUntilMs[s]!;
       if (untilMs === Infinity) continue;
@@ -531,7 +520,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       this.serviceStateChanged(s, RouteState.Withdrawn, true);
     }
     if (gshut && this.stopping && next === Infinity) this.finishStop(nowMs);
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    if (DETAILED_LOG) {
       const throttle = this.throttle;
       if (throttle.pendingSuppressed > 0)
         for (let line = nextSuppressed(throttle, nowMs); line !== '';) {
@@ -571,25 +560,22 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * (a restart under systemd: an upgrade, a new config).
    */
   shutdown(withdraw: boolean): void {
-    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    const gshut = GRACEFUL_SHUTDOWN;
     if ((gshut && this.stopping) || this.done) return;
     if (gshut) this.stopping = true;
     if (withdraw) {
       for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
-      this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
+    if (GRACEFUL_RESTART) this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
     if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
       this.finishStop(this.hal.clock.nowMs());
   }
 
   private finishStop(nowMs: number): void {
-    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) this.stopping = false;
+    if (GRACEFUL_SHUTDOWN) this.stopping = false;
     this.done = true;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      for (const listener of this.listeners) listener.close();
-    const restarting =
-      (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) && this.restarting;
+    if (PASSIVE_PEERS) for (const listener of this.listeners) listener.close();
+    const restarting = GRACEFUL_RESTART && this.restarting;
     for (const session of this.sessions) session.shutdown(nowMs, restarting);
   }
 

@@ -1,0 +1,106 @@
+// The board's sources as esbuild reads them: one esbuild plugin that gives every TypeScript file of
+// the board bundle its board form before esbuild parses it.
+// - firmware/features.ts is the board's feature set, hal/espruino/embedded.ts returns its config
+//   (build/espruino/features.mjs);
+// - every other file has each feature constant it imports written in as `true` or `false`, so that
+//   esbuild folds `if (FLEET)` while it parses: what a dead branch alone calls is then left out of
+//   the bundle (esbuild writes a constant of another module in only after it has chosen what the
+//   bundle keeps, so a function called only behind an off feature would stay);
+// - methods are renamed by what they belong to (build/espruino/renames.mjs);
+// - the firmware's assertions are marked pure: esbuild drops them with their messages (the board
+//   has no room for them; the Node build, the tests and the simulator keep every one). Nothing an
+//   assertion checks has a side effect.
+
+import { readFileSync } from 'node:fs';
+import { relative, resolve } from 'node:path';
+import ts from 'typescript';
+
+import { boardFeatures, EMBEDDED_MODULE, FEATURES_MODULE, featuresModule } from './features.mjs';
+
+/** `text` with the ranges `edits` ([start, end, replacement], not overlapping) replaced. */
+export function applyEdits(text, edits) {
+  let out = text;
+  for (const [start, end, replacement] of [...edits].sort((a, b) => b[0] - a[0]))
+    out = out.slice(0, start) + replacement + out.slice(end);
+  return out;
+}
+
+/**
+ * The edits that write each feature constant `source` imports from the feature module in as its
+ * value in `features` (`{ FLEET: false, ... }`).
+ */
+export function featureEdits(source, features) {
+  const imported = new Set();
+  for (const statement of source.statements) {
+    if (!ts.isImportDeclaration(statement)) continue;
+    if (!/(^|\/)features$/.test(statement.moduleSpecifier.text)) continue;
+    const bindings = statement.importClause?.namedBindings;
+    if (bindings === undefined || !ts.isNamedImports(bindings))
+      throw new Error(source.fileName + ': import the features by name');
+    for (const element of bindings.elements) {
+      if (element.propertyName !== undefined)
+        throw new Error(source.fileName + ': a feature imported under another name');
+      imported.add(element.name.text);
+    }
+  }
+  const edits = [];
+  if (imported.size === 0) return edits;
+  const visit = (node) => {
+    if (ts.isImportDeclaration(node)) return;
+    if (ts.isIdentifier(node) && imported.has(node.text)) {
+      const parent = node.parent;
+      const value = String(features[node.text]);
+      if (ts.isPropertyAccessExpression(parent) && parent.name === node) return;
+      if (ts.isShorthandPropertyAssignment(parent)) {
+        edits.push([node.getStart(source), node.end, node.text + ': ' + value]);
+        return;
+      }
+      if (
+        (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
+        parent.name === node
+      )
+        return;
+      edits.push([node.getStart(source), node.end, value]);
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return edits;
+}
+
+/** Marks each `assert(` call of a firmware file pure (not the declaration). */
+function pureAsserts(text) {
+  return text.replace(/(?<!function )\bassert\(/g, '/* @__PURE__ */ assert(');
+}
+
+/**
+ * The plugin for the board bundle of `config` (validated), carrying `embedded` (the config with
+ * the keys renamed as the mangled code reads them); `renames` maps a file's absolute path to its
+ * renaming edits (build/espruino/renames.mjs), `root` is the project's folder.
+ */
+export function boardSources({ config, embedded, renames = new Map(), root = '.' }) {
+  const features = boardFeatures(config);
+  const featuresText = featuresModule(features, root);
+  const embeddedText =
+    'export function embeddedConfig() { return ' + JSON.stringify(embedded) + '; }\n';
+  return {
+    name: 'board-sources',
+    setup(build) {
+      build.onLoad({ filter: /\.ts$/ }, (args) => {
+        const file = relative(resolve(root), args.path).split('\\').join('/');
+        if (file.startsWith('node_modules/')) return undefined;
+        if (file === FEATURES_MODULE) return { contents: featuresText, loader: 'ts' };
+        if (file === EMBEDDED_MODULE) return { contents: embeddedText, loader: 'ts' };
+        const text = readFileSync(args.path, 'utf8');
+        const source = ts.createSourceFile(args.path, text, ts.ScriptTarget.Latest, true);
+        const edits = [...featureEdits(source, features), ...(renames.get(args.path) ?? [])];
+        const board = applyEdits(text, edits);
+        return {
+          contents: file.startsWith('firmware/') ? pureAsserts(board) : board,
+          loader: 'ts',
+        };
+      });
+    },
+  };
+}
