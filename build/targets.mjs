@@ -21,7 +21,14 @@ import { buildMd5 } from './md5.mjs';
 import { checkEspruinoSource } from './espruino/check.mjs';
 import { boardSources } from './espruino/sources.mjs';
 import { breakLines } from './espruino/lines.mjs';
-import { mangledConfig, namePattern, reservedNames } from './espruino/mangle.mjs';
+import {
+  EXTERNAL,
+  LANGUAGE,
+  mangledConfig,
+  namePattern,
+  reservedNames,
+} from './espruino/mangle.mjs';
+import { methodRenames } from './espruino/renames.mjs';
 import { inlineCalls, inlineConstants, inlineExpressions, shrink } from './espruino/shrink.mjs';
 import { topLevelClashes, unwrap } from './espruino/unwrap.mjs';
 import { checkEspruinoTypes } from './espruino/types.mjs';
@@ -52,7 +59,7 @@ export const ESPRUINO_UNSUPPORTED = [
  * esbuild's options for the board bundle of `config`; `embedded` is the config the bundle carries
  * (its keys renamed as the mangled code reads them), `root` the project's folder.
  */
-export function espruinoOptions(config, embedded = config, root = '.') {
+export function espruinoOptions(config, embedded = config, root = '.', renames = new Map()) {
   const fleet = config?.fleet != null || config?.guard != null;
   return {
     bundle: true,
@@ -78,6 +85,7 @@ export function espruinoOptions(config, embedded = config, root = '.') {
             (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
           ),
         ),
+        renames,
         root,
       }),
     ],
@@ -86,11 +94,18 @@ export function espruinoOptions(config, embedded = config, root = '.') {
 }
 
 let reserved = null;
+let renames = null;
 
 /** The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. */
 function reservedSet(root) {
   if (reserved === null) reserved = reservedNames(root);
   return reserved;
+}
+
+/** The methods' board names (build/espruino/renames.mjs), worked out once. */
+function renameEdits(root) {
+  if (renames === null) renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
+  return renames;
 }
 
 /**
@@ -110,7 +125,7 @@ export async function buildEspruino(config, root = '.') {
     metafile: true,
   };
   const first = await esbuild.build({
-    ...espruinoOptions(config, config, root),
+    ...espruinoOptions(config, config, root, renameEdits(root)),
     ...common,
     mangleCache: {},
   });
@@ -119,7 +134,7 @@ export async function buildEspruino(config, root = '.') {
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({
-    ...espruinoOptions(config, embedded, root),
+    ...espruinoOptions(config, embedded, root, renameEdits(root)),
     ...common,
     minify: false,
     minifySyntax: true,
@@ -128,7 +143,9 @@ export async function buildEspruino(config, root = '.') {
   const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
   const mangled = new Set(Object.values(built.mangleCache).filter((name) => name !== false));
   const inlined = inlineConstants(built.outputFiles[0].text);
-  const expressions = inlineExpressions(inlined.text, mangled);
+  // Uncalled methods out first: a call from one of them would keep what it calls defined.
+  const pruned = shrink(inlined.text, mangled);
+  const expressions = inlineExpressions(pruned.text, mangled);
   const once = inlineCalls(expressions.text, mangled);
   const shrunk = shrink(once.text, mangled);
   const options = espruinoOptions(config, embedded, root);
@@ -145,9 +162,13 @@ export async function buildEspruino(config, root = '.') {
     throw new Error('the bundle would overwrite the board globals ' + clashes.join(', '));
   const taken =
     inlined.constants +
+    pruned.methods.length +
+    pruned.properties +
+    pruned.parameters +
     expressions.inlined +
     once.inlined +
     shrunk.methods.length +
+    shrunk.properties +
     shrunk.parameters;
   return { text: breakLines(text), inputs, shrunk: taken };
 }
