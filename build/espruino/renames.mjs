@@ -71,6 +71,33 @@ function constituents(type) {
   return type.isUnionOrIntersection() ? type.types : [type];
 }
 
+/** Joins the members of `from` with the same-named members of `to` (a flow of from into to). */
+function flow(checker, families, from, to) {
+  for (const target of constituents(to)) {
+    if (!(target.getSymbol()?.declarations ?? []).some((d) => !d.getSourceFile().isDeclarationFile))
+      continue;
+    for (const property of checker.getPropertiesOfType(target)) {
+      for (const source of constituents(from)) {
+        const match = checker.getPropertyOfType(source, property.name);
+        if (match === undefined || match === property) continue;
+        for (const a of members(match)) for (const b of members(property)) families.join(a, b);
+      }
+    }
+  }
+}
+
+/** Joins method `symbol` (declared by `node`) with the members it implements or overrides. */
+function joinInherited(checker, families, node, symbol) {
+  const owner = node.parent;
+  if (!ts.isClassLike(owner)) return;
+  for (const clause of owner.heritageClauses ?? [])
+    for (const type of clause.types) {
+      const base = checker.getTypeAtLocation(type);
+      const match = checker.getPropertyOfType(base, node.name.text);
+      for (const other of members(match)) families.join(symbol, other);
+    }
+}
+
 /** What `collect` finds: the families, each site by family, and the names reached unresolved. */
 function collect(program) {
   const checker = program.getTypeChecker();
@@ -88,22 +115,6 @@ function collect(program) {
     });
     sites.set(symbol, list);
   };
-  /** Joins the members of `from` with the same-named members of `to` (a flow of from into to). */
-  const flow = (from, to) => {
-    for (const target of constituents(to)) {
-      if (
-        !(target.getSymbol()?.declarations ?? []).some((d) => !d.getSourceFile().isDeclarationFile)
-      )
-        continue;
-      for (const property of checker.getPropertiesOfType(target)) {
-        for (const source of constituents(from)) {
-          const match = checker.getPropertyOfType(source, property.name);
-          if (match === undefined || match === property) continue;
-          for (const a of members(match)) for (const b of members(property)) families.join(a, b);
-        }
-      }
-    }
-  };
   for (const source of program.getSourceFiles()) {
     if (source.isDeclarationFile) continue;
     const visit = (node) => {
@@ -112,14 +123,7 @@ function collect(program) {
         if (symbol !== undefined) {
           site(symbol, node.name, source);
           if (node.body !== undefined) methods.add(symbol);
-          const owner = node.parent;
-          if (ts.isClassLike(owner))
-            for (const clause of owner.heritageClauses ?? [])
-              for (const type of clause.types) {
-                const base = checker.getTypeAtLocation(type);
-                const match = checker.getPropertyOfType(base, node.name.text);
-                for (const other of members(match)) families.join(symbol, other);
-              }
+          joinInherited(checker, families, node, symbol);
         }
       } else if (
         (ts.isMethodSignature(node) ||
@@ -150,7 +154,8 @@ function collect(program) {
       }
       if (ts.isExpression(node)) {
         const context = checker.getContextualType(node);
-        if (context !== undefined) flow(checker.getTypeAtLocation(node), context);
+        if (context !== undefined)
+          flow(checker, families, checker.getTypeAtLocation(node), context);
       }
       ts.forEachChild(node, visit);
     };

@@ -8,9 +8,9 @@
 // call it) and no code in the bundle names it, as a member or a key; taking one out can leave
 // others uncalled, so it repeats until nothing changes. A string never names such a method: the
 // sources were written before esbuild made the name up, so a string that happens to spell it
-// (`"ms"`) is a coincidence, and counting it would keep a method by luck. A parameter goes only from the end
-// of the list, when it is a plain name that the function's body (nested functions included) never
-// mentions and the body never reads `arguments`.
+// (`"ms"`) is a coincidence, and counting it would keep a method by luck. A parameter goes only
+// from the end of the list, when it is a plain name that the function's body (nested functions
+// included) never mentions and the body never reads `arguments`.
 
 import * as acorn from 'acorn';
 import * as walk from 'acorn-walk';

@@ -610,12 +610,12 @@ export class OpenInfo {
   as4 = false;
   routeRefresh = false;
   /**
-   * The families for which the peer will send path identifiers (ADD-PATH Send, RFC 7911). Set by
-   * `parseOpen` only where LIFELINE_FLEET is not false (a board without `fleet` has no ADD-PATH).
+   * The families for which the peer will send path identifiers (ADD-PATH Send, RFC 7911): read
+   * only with FLEET (a board without `fleet` has no ADD-PATH).
    */
-  addPathSend!: number;
-  /** The OPEN came in RFC 9072's extended format. Not set on a board (LIFELINE_LEAN). */
-  extended!: boolean;
+  addPathSend = 0;
+  /** The OPEN came in RFC 9072's extended format: read only with EXTENDED_OPEN. */
+  extended = false;
 }
 
 /** ADD-PATH entries (RFC 7911 4): the families the peer can send path identifiers for. */

@@ -13,34 +13,28 @@ import { routeAttributes, RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
 import { FleetTable } from '../fleet';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
-import type { Hal, ListenKey, StreamListener } from '../hal';
-import type { Prefix } from '../address';
-import {
-  encodeAnnounce,
-  encodeEndOfRib,
-  encodeWithdraw,
-  Family,
-  MESSAGE_BYTES_MAX,
-  readRoutes,
-} from './codec';
+import type { Hal } from '../hal';
+import type { Address, Prefix } from '../address';
+import { encodeAnnounce, encodeWithdraw, Family, MESSAGE_BYTES_MAX, readRoutes } from './codec';
+import { GracefulRestart, GracefulShutdown } from './graceful';
+import { PassiveListeners } from './passive';
+import { PeerLog } from './peer-log';
 import {
   BgpSession,
   Limit,
-  LogEvent,
+  peerName,
   SESSION_STATE_NAMES,
   SessionState,
-  type SessionOptions,
   type SessionOwner,
 } from './session';
 import { typed } from '../slab';
-import { newThrottle, nextSuppressed, type Throttle } from '../throttle';
 import {
+  DETAILED_LOG,
   FLEET,
   GRACEFUL_RESTART,
   GRACEFUL_SHUTDOWN,
   PASSIVE_PEERS,
   STATISTICS,
-  DETAILED_LOG,
 } from '../features';
 
 /**
@@ -106,112 +100,42 @@ export interface PeerStatus {
   readonly establishedCount: number;
 }
 
-/**
- * Gives `speaker` the session hooks that feed `table`: functions set on the instance, not methods,
- * so that a board without `fleet` carries none of it.
- */
-function fleetHooks(speaker: BgpSpeaker, table: FleetTable): void {
-  speaker.updateReceived = (session, bytes, offset, length, treatAsWithdraw) => {
-    table.select(session.options.index);
-    readRoutes(bytes, offset, length, session, treatAsWithdraw, table);
-  };
-  speaker.sessionDown = (session) => table.sessionDown(session.options.index);
-}
-
-/**
- * Opens one listener per family, local address and port that passive peers share, each with the
- * MD5 keys of all its peers, and notes each passive peer's listener in `listenerOf` (-1: none).
- * Not on a board (it does not listen).
- */
-function listenPassive(
-  peers: readonly BgpPeerConfig[],
-  hal: Hal,
-  listenerOf: Int8Array,
-): StreamListener[] {
-  let count = 0;
-  const first: number[] = [];
-  for (let index = 0; index < peers.length; index++) {
-    const peer = peers[index]!;
-    if (!peer.passive) continue;
-    const local = peer.localAddress === null ? null : peer.localAddress.text;
-    for (let other = 0; other < index && listenerOf[index] === -1; other++) {
-      const same = peers[other]!;
-      const sameLocal = same.localAddress === null ? null : same.localAddress.text;
-      const shared = same.passive && same.port === peer.port && sameLocal === local;
-      if (shared && same.address.family === peer.address.family)
-        listenerOf[index] = listenerOf[other]!;
-    }
-    if (listenerOf[index] !== -1) continue;
-    listenerOf[index] = count++;
-    first.push(index);
-  }
-  const listeners: StreamListener[] = [];
-  for (let listenerId = 0; listenerId < count; listenerId++) {
-    const peer = peers[first[listenerId]!]!;
-    const keys: ListenKey[] = [];
-    for (let index = 0; index < peers.length; index++) {
-      const passwordFile = peers[index]!.passwordFile;
-      if (listenerOf[index] === listenerId && passwordFile !== null)
-        keys.push({ address: peers[index]!.address.text, passwordFile });
-    }
-    listeners.push(
-      hal.listen({
-        listenerId,
-        family: peer.address.family,
-        address: peer.localAddress === null ? null : peer.localAddress.text,
-        port: peer.port,
-        keys,
-      }),
-    );
-  }
-  return listeners;
-}
-
 /** Every peer's session now. Allocates: for the metrics and the lab, not the loop. */
 function peerStatus(sessions: readonly BgpSession[], nowMs: number): PeerStatus[] {
-  return sessions.map((session) => ({
-    peer: session.name,
-    state: SESSION_STATE_NAMES[session.state]!,
-    uptimeMs: session.state === SessionState.Established ? nowMs - session.establishedAtMs : 0,
-    lastError: session.lastError,
-    updatesSent: session.updatesSent,
-    updatesReceived: session.updatesReceived,
-    attributeDiscard: session.attributeDiscard,
-    treatAsWithdraw: session.treatAsWithdraw,
-    afiSafiDisable: session.afiSafiDisable,
-    updateResets: session.updateResets,
-    connectionsRefused: session.connectionsRefused,
-    establishedCount: session.establishedCount,
-  }));
+  return sessions.map((session) => {
+    const figures = session.statistics!;
+    const up = session.state === SessionState.Established;
+    return {
+      peer: session.name,
+      state: SESSION_STATE_NAMES[session.state]!,
+      uptimeMs: up ? nowMs - figures.establishedAtMs : 0,
+      lastError: figures.lastError,
+      updatesSent: figures.updatesSent,
+      updatesReceived: figures.updatesReceived,
+      attributeDiscard: figures.attributeDiscard,
+      treatAsWithdraw: figures.treatAsWithdraw,
+      afiSafiDisable: figures.afiSafiDisable,
+      updateResets: figures.updateResets,
+      connectionsRefused: figures.connectionsRefused,
+      establishedCount: figures.establishedCount,
+    };
+  });
 }
 
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
-  /**
-   * Every peer's session now (peerStatus). Not on a board (LIFELINE_LEAN): nothing there asks, and
-   * its sessions keep no statistics.
-   */
-  readonly status!: (nowMs: number) => PeerStatus[];
-  /**
-   * The other sites' routes, with `fleet` configured (else null). Not even assigned on a board
-   * without `fleet` (build.mjs): read only where LIFELINE_FLEET is not false.
-   */
-  readonly fleet!: FleetTable | null;
-  /** The session's hooks for received routes (SessionOwner), set only with `fleet`. */
-  updateReceived?: NonNullable<SessionOwner['updateReceived']>;
-  sessionDown?: NonNullable<SessionOwner['sessionDown']>;
-  /**
-   * A connection on one of our listeners: the passive peer at `address` on it takes it. Set by
-   * `start`, not on a board (it does not listen: HalClient.streamIncoming).
-   */
-  streamIncoming!: (listenerId: number, address: string) => number;
-  /** The listeners, for the stop. Not on a board. */
-  private listeners!: StreamListener[];
-  /**
-   * The throttle of the sessions' lines about what their peers did (connections, malformed
-   * UPDATEs), its `suppressedTotal` for the metrics. Not on a board, which logs none of them.
-   */
-  readonly throttle!: Throttle;
+  /** The other sites' routes, with `fleet` configured (FLEET), else null. */
+  readonly fleet: FleetTable | null;
+  /** ADD-PATH (RFC 7911): the families we ask peers for several paths of (the fleet table's). */
+  addPathReceive: number;
+  /** Graceful restart (RFC 4724), with `restartTimeS` (GRACEFUL_RESTART), else null. */
+  readonly restart: GracefulRestart | null;
+  /** Graceful shutdown (RFC 8326), with `gracefulShutdownMs` (GRACEFUL_SHUTDOWN), else null. */
+  readonly gracefulShutdown: GracefulShutdown | null;
+  /** The log of what peers do, throttled (DETAILED_LOG), else null: the metrics read its count. */
+  readonly log: PeerLog | null;
+  /** The listeners of the passive peers (PASSIVE_PEERS), opened by `start`, else null. */
+  private passive: PassiveListeners | null;
   private readonly state: Uint8Array;
   private readonly decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -222,34 +146,19 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   private readonly updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
   private readonly pending: Uint8Array[];
-  /**
-   * Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. This and the
-   * next two only where LIFELINE_BGP_GR is not false.
-   */
-  private readonly endOfRibPending!: Uint8Array;
-  /** End-of-RIB for IPv4 and IPv6 unicast. */
-  private readonly endOfRib!: Uint8Array[];
-  /** The stop keeps the routes for a graceful restart: no CEASE. */
-  private restarting!: boolean;
-  /**
-   * Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. This
-   * and the next only where LIFELINE_BGP_GSHUT is not false.
-   */
-  private readonly gracefulUntilMs!: Float64Array;
-  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
-  private stopping!: boolean;
   private done: boolean;
-  /** Each session's frame size (a name of the class's own: shortened on a board). */
-  private readonly frameSize: number;
+  /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
+  private readonly frameBytes: number;
 
   constructor(
     private readonly config: Config,
     private readonly hal: Hal,
-    /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
     frameBytes?: number,
   ) {
-    this.frameSize = frameBytes ?? MESSAGE_BYTES_MAX;
+    this.frameBytes = frameBytes ?? MESSAGE_BYTES_MAX;
+    assert(this.frameBytes <= MESSAGE_BYTES_MAX, 'a frame no larger than a message');
     const services = config.services;
+    const announcer = config.announcer;
     // The four per-service arrays are views of one buffer: on a board a typed array of its own
     // costs about three JsVars more than a view (firmware/slab.ts).
     const n = services.length;
@@ -262,55 +171,44 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     // Per prefix, its attributes in each announcing state (RouteState order).
     const attributes: RouteAttributesConfig[] = [];
     for (let s = 0; s < services.length; s++) {
-      this.prefixStart[s] = prefixes.length;
-      this.prefixCount[s] = services[s]!.prefixes.length;
       const service = services[s]!;
+      this.prefixStart[s] = prefixes.length;
+      this.prefixCount[s] = service.prefixes.length;
       for (const prefix of service.prefixes) {
         prefixes.push(prefix);
         for (let state = RouteState.Announced; state <= RouteState.LastResort; state++)
           attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
-    if (FLEET) {
-      const table =
-        config.fleet === null
-          ? null
-          : new FleetTable({
-              fleet: config.fleet,
-              prefixes,
-              firstPrefixOf: this.prefixStart,
-              prefixCountOf: this.prefixCount,
-              peerNames: config.announcer.peers.map((peer) => peer.address.text),
-              localAs: config.announcer.localAs,
-            });
-      this.fleet = table;
-      if (table !== null) fleetHooks(this, table);
-    }
     this.prefixFamily = typed(Uint8Array, 1, prefixes.length);
     for (let i = 0; i < prefixes.length; i++) this.prefixFamily[i] = prefixes[i]!.family;
-    this.updates = config.announcer.peers.map((peer) =>
-      this.buildUpdates(peer, prefixes, attributes),
-    );
-    this.pending = config.announcer.peers.map(() => typed(Uint8Array, 1, prefixes.length));
-    if (GRACEFUL_RESTART) {
-      this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
-      const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
-      this.endOfRib = [Family.Ipv4, Family.Ipv6].map((family) =>
-        copyOut(scratch, encodeEndOfRib(scratch, 0, family), []),
-      );
-      this.restarting = false;
-    }
-    if (GRACEFUL_SHUTDOWN) {
-      this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
-      this.stopping = false;
-    }
+    this.fleet =
+      FLEET && config.fleet !== null
+        ? new FleetTable({
+            fleet: config.fleet,
+            prefixes,
+            firstPrefixOf: this.prefixStart,
+            prefixCountOf: this.prefixCount,
+            peerNames: announcer.peers.map((peer) => peer.address.text),
+            localAs: announcer.localAs,
+          })
+        : null;
+    this.addPathReceive = 0;
+    const peers = announcer.peers;
+    this.restart =
+      GRACEFUL_RESTART && announcer.restartTimeS > 0
+        ? new GracefulRestart(announcer.restartTimeS, peers.length)
+        : null;
+    this.gracefulShutdown =
+      GRACEFUL_SHUTDOWN && announcer.gracefulShutdownMs > 0
+        ? new GracefulShutdown(announcer.gracefulShutdownMs, services.length)
+        : null;
+    this.log = DETAILED_LOG ? new PeerLog(hal, peers.map(peerName)) : null;
+    this.passive = null;
+    this.updates = peers.map((peer) => this.buildUpdates(peer, prefixes, attributes));
+    this.pending = peers.map(() => typed(Uint8Array, 1, prefixes.length));
     this.done = false;
     this.sessions = [];
-    if (STATISTICS) {
-      this.listeners = [];
-      this.status = (nowMs) => peerStatus(this.sessions, nowMs);
-      this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
-    }
   }
 
   private buildUpdates(
@@ -318,33 +216,25 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     prefixes: readonly Prefix[],
     attributes: readonly RouteAttributesConfig[],
   ): Uint8Array[] {
+    assert(attributes.length === prefixes.length * Build.Announcing, 'attributes per state');
     // An announcement of one prefix with the most attributes (32 communities, IPv6) is under
     // 256 bytes.
     const scratch = new Uint8Array(Build.UpdateBytesMax);
     const localAs = this.config.announcer.localAs;
-    const graceful = this.config.announcer.gracefulShutdownMs > 0;
+    const graceful = this.gracefulShutdown !== null;
+    // Without `fleet` the guard never asks for a last-resort route: nothing to build.
+    const lastResort = this.fleet !== null;
     const updates: Uint8Array[] = [];
     for (let i = 0; i < prefixes.length; i++) {
       const prefix = prefixes[i]!;
-      const local =
-        peer.localAddress !== null && peer.localAddress.family === prefix.family
-          ? peer.localAddress
-          : null;
-      const nextHop = (prefix.family === 4 ? peer.nextHopV4 : peer.nextHopV6) ?? local;
-      if (nextHop === null)
-        throw new Error(
-          'config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text,
-        );
+      const nextHop = nextHopFor(peer, prefix);
       const at = updates.length;
-      const gshut = GRACEFUL_SHUTDOWN;
-      for (const shutdown of gshut ? [false, true] : [false]) {
+      for (const shutdown of GRACEFUL_SHUTDOWN ? [false, true] : [false]) {
         for (let k = 0; k < Build.Announcing; k++) {
           const chosen = attributes[i * Build.Announcing + k]!;
           const communities = shutdown
             ? chosen.communityValues.concat([Build.GracefulShutdown])
             : chosen.communityValues;
-          // Without `fleet` the guard never asks for a last-resort route: nothing to build.
-          const lastResort = FLEET && this.fleet !== null;
           const unused = (shutdown && !graceful) || (k === 2 && !lastResort);
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
@@ -361,6 +251,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   start(): void {
+    assert(this.sessions.length === 0, 'the speaker starts once');
     const announcer = this.config.announcer;
     const routerId = announcer.routerId === null ? new Uint8Array(4) : announcer.routerId.bytes;
     // The buffer the HAL copies received bytes into, shared by the sessions.
@@ -368,52 +259,75 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     let families = 0;
     for (let i = 0; i < this.prefixFamily.length; i++)
       families |= this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
+    // ADD-PATH receive only with `fleet`: the table is what reads the paths.
+    if (FLEET && this.fleet !== null) this.addPathReceive = families;
     for (let index = 0; index < announcer.peers.length; index++) {
-      const options: SessionOptions = {
-        index,
-        peer: announcer.peers[index]!,
-        localAs: announcer.localAs,
-        routerId,
-        families,
-        hal: this.hal,
-        owner: this,
-        receive,
-        frameBytes: this.frameSize,
-      };
-      // Set after the literal: a board without graceful restart carries no key for it.
-      if (GRACEFUL_RESTART) options.restartTimeS = announcer.restartTimeS;
-      if (DETAILED_LOG) options.throttle = this.throttle;
-      // ADD-PATH receive only with `fleet`: the table is what reads the paths.
-      if (FLEET) if (this.fleet !== null) options.addPathReceive = families;
-      this.sessions.push(new BgpSession(options));
+      this.sessions.push(
+        new BgpSession({
+          index,
+          peer: announcer.peers[index]!,
+          localAs: announcer.localAs,
+          routerId,
+          families,
+          hal: this.hal,
+          owner: this,
+          receive,
+          frameBytes: this.frameBytes,
+        }),
+      );
     }
-    if (PASSIVE_PEERS) {
-      const listenerOf = new Int8Array(announcer.peers.length).fill(-1);
-      this.listeners = listenPassive(announcer.peers, this.hal, listenerOf);
-      this.streamIncoming = (listenerId, address) => {
-        const nowMs = this.hal.clock.nowMs();
-        for (let i = 0; i < this.sessions.length; i++) {
-          const session = this.sessions[i]!;
-          if (listenerOf[i] === listenerId && session.options.peer.address.text === address)
-            return session.incoming(nowMs) ? i : -1;
-        }
-        return -1;
-      };
-    }
+    if (PASSIVE_PEERS) this.passive = new PassiveListeners(announcer.peers, this.hal);
   }
 
   /**
-   * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
-   * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
+   * A connection on one of our listeners (HalClient.streamIncoming): the passive peer at `address`
+   * on it takes it, or nobody (-1).
+   */
+  streamIncoming(listenerId: number, address: string): number {
+    if (!PASSIVE_PEERS || this.passive === null) return -1;
+    const index = this.passive.peerOf(listenerId, address);
+    if (index === -1) return -1;
+    return this.sessions[index]!.incoming(this.hal.clock.nowMs()) ? index : -1;
+  }
+
+  /** Every peer's session now, for `status`, the lab and the metrics (STATISTICS). */
+  status(nowMs: number): PeerStatus[] {
+    assert(STATISTICS, 'the sessions keep their figures');
+    return peerStatus(this.sessions, nowMs);
+  }
+
+  /** A checked UPDATE from `session`'s peer: its routes go to the fleet table (FLEET). */
+  updateReceived(
+    session: BgpSession,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    treatAsWithdraw: boolean,
+  ): void {
+    if (!FLEET || this.fleet === null) return;
+    this.fleet.select(session.options.index);
+    readRoutes(bytes, offset, length, session, treatAsWithdraw, this.fleet);
+  }
+
+  /** `session` left Established: its peer's routes go from the fleet table (FLEET). */
+  sessionDown(session: BgpSession): void {
+    if (FLEET && this.fleet !== null) this.fleet.sessionDown(session.options.index);
+  }
+
+  /**
+   * Sends `session` its pending prefixes in their current state, in prefix order, until the
+   * stream refuses one (it stays pending for `streamWritable`), then its End-of-RIB if due.
+   * Bounded by the prefix count.
    */
   private drain(session: BgpSession): void {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
-    const gshut = GRACEFUL_SHUTDOWN;
+    const gracefulShutdown = this.gracefulShutdown;
     for (let s = 0; s < this.state.length; s++) {
       // The variant of service `s`'s prefixes that `session` is to have now.
       const state = this.state[s]!;
-      const graceful = gshut && this.gracefulUntilMs[s] !== Infinity;
+      const graceful =
+        GRACEFUL_SHUTDOWN && gracefulShutdown !== null && gracefulShutdown.untilMs[s] !== Infinity;
       const variant =
         state === RouteState.Withdrawn
           ? Build.VariantWithdraw
@@ -426,18 +340,23 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         pending[i] = 0;
       }
     }
+    if (GRACEFUL_RESTART && this.restart !== null) this.sendEndOfRib(session, this.restart);
+  }
+
+  /**
+   * Sends `session` the End-of-RIB (RFC 4724 2) of each family still due, once every service has
+   * its first decision: an End-of-RIB before the routes would have the router drop the ones it
+   * kept through our restart.
+   */
+  private sendEndOfRib(session: BgpSession, restart: GracefulRestart): void {
     const index = session.options.index;
-    if (GRACEFUL_RESTART) {
-      if (this.endOfRibPending[index] === 0) return;
-      // Not before every service has its first decision: an End-of-RIB before the routes would
-      // have the router drop the ones it kept through our restart.
-      for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
-      for (let f = 0; f < 2; f++) {
-        const family = f === 0 ? Family.Ipv4 : Family.Ipv6;
-        if ((this.endOfRibPending[index]! & family) === 0) continue;
-        if (!session.write(this.endOfRib[f]!)) return;
-        this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
-      }
+    if (restart.endOfRibPending[index] === 0) return;
+    for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
+    for (let f = 0; f < 2; f++) {
+      const family = f === 0 ? Family.Ipv4 : Family.Ipv6;
+      if ((restart.endOfRibPending[index]! & family) === 0) continue;
+      if (!session.write(restart.endOfRib[f]!)) return;
+      restart.endOfRibPending[index] = restart.endOfRibPending[index]! & ~family;
     }
   }
 
@@ -446,24 +365,29 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * traffic it still attracts would be lost anyway).
    */
   serviceStateChanged(service: number, state: RouteState, urgent?: boolean): void {
+    assert(service >= 0 && service < this.state.length, 'a configured service');
     const previous = this.state[service]!;
     this.decided[service] = 1;
+    const gracefulShutdown = this.gracefulShutdown;
     const graceful =
       GRACEFUL_SHUTDOWN &&
+      gracefulShutdown !== null &&
       state === RouteState.Withdrawn &&
       urgent !== true &&
-      this.config.announcer.gracefulShutdownMs > 0 &&
       previous !== RouteState.Withdrawn;
     if (graceful) {
       // Already on its way out: the first deadline stands.
-      if (this.gracefulUntilMs[service] !== Infinity) return;
-      this.gracefulUntilMs[service] =
-        this.hal.clock.nowMs() + this.config.announcer.gracefulShutdownMs;
+      if (!gracefulShutdown.begin(service, this.hal.clock.nowMs())) return;
     } else {
-      if (GRACEFUL_SHUTDOWN) this.gracefulUntilMs[service] = Infinity;
+      if (GRACEFUL_SHUTDOWN && gracefulShutdown !== null)
+        gracefulShutdown.untilMs[service] = Infinity;
       this.state[service] = state;
     }
-    // Every established peer is told: the service's prefixes (of its families) are pending.
+    this.markPending(service);
+  }
+
+  /** Every established peer is told: service `service`'s prefixes (of its families) are pending. */
+  private markPending(service: number): void {
     const end = this.prefixStart[service]! + this.prefixCount[service]!;
     for (const session of this.sessions) {
       if (session.state !== SessionState.Established) continue;
@@ -477,16 +401,15 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   established(session: BgpSession): void {
-    this.pending[session.options.index]!.fill(0);
-    if (FLEET) {
-      if (this.fleet !== null) this.fleet.sessionUp(session.options.index, session);
-    }
+    assert(session.state === SessionState.Established, 'told when Established');
+    const index = session.options.index;
+    this.pending[index]!.fill(0);
+    if (FLEET && this.fleet !== null) this.fleet.sessionUp(index, session);
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
     // that is once every service has decided (`rise` or `fall` rounds after boot).
-    if (GRACEFUL_RESTART)
-      if (this.config.announcer.restartTimeS > 0)
-        this.endOfRibPending[session.options.index] = session.families;
+    if (GRACEFUL_RESTART && this.restart !== null)
+      this.restart.established(index, session.families);
     this.refreshRequested(session, session.families);
   }
 
@@ -495,6 +418,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * and is not withdrawn (the peer has none of the others).
    */
   refreshRequested(session: BgpSession, families: number): void {
+    assert((families & ~session.families) === 0, 'families the session carries');
     const pending = this.pending[session.options.index]!;
     for (let s = 0; s < this.state.length; s++) {
       if (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn) continue;
@@ -508,26 +432,21 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   tick(nowMs: number): number {
     let next = Infinity;
-    const gshut = GRACEFUL_SHUTDOWN;
-    for (let s = 0; gshut && s < this.state.length; s++) {
-      const untilMs = this.gracefulUntilMs[s]!;
-      if (untilMs === Infinity) continue;
-      if (nowMs < untilMs) {
-        next = Math.min(next, untilMs);
-        continue;
-      }
-      // Its graceful shutdown is over: withdrawn now, as an urgent withdrawal would be.
-      this.serviceStateChanged(s, RouteState.Withdrawn, true);
-    }
-    if (gshut && this.stopping && next === Infinity) this.finishStop(nowMs);
-    if (DETAILED_LOG) {
-      const throttle = this.throttle;
-      if (throttle.pendingSuppressed > 0)
-        for (let line = nextSuppressed(throttle, nowMs); line !== '';) {
-          this.hal.log('bgp suppressed ' + line);
-          line = nextSuppressed(throttle, nowMs);
+    const gracefulShutdown = this.gracefulShutdown;
+    if (GRACEFUL_SHUTDOWN && gracefulShutdown !== null) {
+      for (let s = 0; s < this.state.length; s++) {
+        const untilMs = gracefulShutdown.untilMs[s]!;
+        if (untilMs === Infinity) continue;
+        if (nowMs < untilMs) {
+          next = Math.min(next, untilMs);
+          continue;
         }
+        // Its graceful shutdown is over: withdrawn now, as an urgent withdrawal would be.
+        this.serviceStateChanged(s, RouteState.Withdrawn, true);
+      }
+      if (gracefulShutdown.stopping && next === Infinity) this.finishStop(nowMs);
     }
+    if (DETAILED_LOG && this.log !== null) this.log.flush(nowMs);
     for (let i = 0; i < this.sessions.length; i++)
       next = Math.min(next, this.sessions[i]!.tick(nowMs));
     return next;
@@ -560,26 +479,38 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * (a restart under systemd: an upgrade, a new config).
    */
   shutdown(withdraw: boolean): void {
-    const gshut = GRACEFUL_SHUTDOWN;
-    if ((gshut && this.stopping) || this.done) return;
-    if (gshut) this.stopping = true;
+    const gracefulShutdown = this.gracefulShutdown;
+    const stopping = GRACEFUL_SHUTDOWN && gracefulShutdown !== null && gracefulShutdown.stopping;
+    if (stopping || this.done) return;
+    if (GRACEFUL_SHUTDOWN && gracefulShutdown !== null) gracefulShutdown.stopping = true;
     if (withdraw) {
       for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
-    if (GRACEFUL_RESTART) this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
-    if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
-      this.finishStop(this.hal.clock.nowMs());
+    if (GRACEFUL_RESTART && this.restart !== null) this.restart.restarting = !withdraw;
+    if (!withdraw || gracefulShutdown === null) this.finishStop(this.hal.clock.nowMs());
   }
 
   private finishStop(nowMs: number): void {
-    if (GRACEFUL_SHUTDOWN) this.stopping = false;
+    if (GRACEFUL_SHUTDOWN && this.gracefulShutdown !== null) this.gracefulShutdown.stopping = false;
     this.done = true;
-    if (PASSIVE_PEERS) for (const listener of this.listeners) listener.close();
-    const restarting = GRACEFUL_RESTART && this.restarting;
+    if (PASSIVE_PEERS && this.passive !== null) this.passive.close();
+    const restarting = GRACEFUL_RESTART && this.restart !== null && this.restart.restarting;
     for (const session of this.sessions) session.shutdown(nowMs, restarting);
   }
 
   stopped(): boolean {
     return this.done;
   }
+}
+
+/** The next hop `peer` is told for `prefix`: configured per family, else its local address. */
+function nextHopFor(peer: BgpPeerConfig, prefix: Prefix): Address {
+  const local =
+    peer.localAddress !== null && peer.localAddress.family === prefix.family
+      ? peer.localAddress
+      : null;
+  const nextHop = (prefix.family === 4 ? peer.nextHopV4 : peer.nextHopV6) ?? local;
+  if (nextHop === null)
+    throw new Error('config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text);
+  return nextHop;
 }
