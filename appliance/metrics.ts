@@ -4,6 +4,7 @@
 
 import { RouteState } from '../firmware/announcer';
 import type { Authenticator } from '../firmware/auth';
+import { Time } from '../firmware/bfd/session';
 import { FAMILY_IPV4, FAMILY_IPV6, HANDLING_NAMES } from '../firmware/bgp/codec';
 import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
 import type { BgpSpeaker, PeerStatus } from '../firmware/bgp/speaker';
@@ -244,9 +245,52 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
       out.sample('bgp_updates_received_total', { peer: peer.peer }, peer.updatesReceived);
     bgpErrorMetrics(out, peers, sources.speaker.log!.throttle.suppressedTotal);
   }
+  bfdMetrics(out, lifeline);
   httpMetrics(out, sources.refusals);
   processMetrics(new Writer(out.lines, ''), readProcessSample());
   return out.lines.join('\n') + '\n';
+}
+
+/** BFD (firmware/bfd), one sample per peer with `bfd` configured; nothing without any. */
+function bfdMetrics(out: Writer, lifeline: Lifeline): void {
+  const bfd = lifeline.bfd;
+  if (bfd === null) return;
+  const sessions = bfd.sessions.filter((session) => session !== null);
+  const peer = (session: (typeof sessions)[0]) => ({ peer: session.options.name });
+  out.family('bfd_state', 'gauge', 'BFD session state: 0 admin-down, 1 down, 2 init, 3 up.');
+  for (const session of sessions) out.sample('bfd_state', peer(session), session.state);
+  out.family('bfd_transitions_total', 'counter', 'BFD session state changes.');
+  for (const session of sessions)
+    out.sample('bfd_transitions_total', peer(session), session.transitions);
+  out.family(
+    'bfd_diagnostic',
+    'gauge',
+    'The diagnostic (RFC 5880 4.1) of the last state change: 1 detection time expired, 3 ' +
+      'neighbor signaled down, 7 administratively down.',
+  );
+  for (const session of sessions) out.sample('bfd_diagnostic', peer(session), session.diagnostic);
+  out.family('bfd_packets_total', 'counter', 'BFD Control packets sent, received, discarded.');
+  for (const session of sessions) {
+    const name = session.options.name;
+    out.sample('bfd_packets_total', { peer: name, direction: 'sent' }, session.packetsSent);
+    out.sample('bfd_packets_total', { peer: name, direction: 'received' }, session.packetsReceived);
+    out.sample(
+      'bfd_packets_total',
+      { peer: name, direction: 'discarded' },
+      session.packetsDiscarded,
+    );
+  }
+  out.family(
+    'bfd_transmit_late_seconds_max',
+    'gauge',
+    'The most a periodic BFD transmit came after its time: a busy loop, or a stopped process.',
+  );
+  for (const session of sessions)
+    out.sample(
+      'bfd_transmit_late_seconds_max',
+      peer(session),
+      session.times[Time.LateMsMax]! / 1000,
+    );
 }
 
 function httpMetrics(out: Writer, refusals: HttpRefusals | undefined): void {

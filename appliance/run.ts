@@ -5,7 +5,8 @@
 // audited and ignored, so that no signal an operator sends (SIGHUP when an SSH session ends) ends
 // it without the shutdown path (docs/reference.md, "Signals").
 
-import { fstatSync } from 'node:fs';
+import { fstatSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { ExaBgpAnnouncer, type Announcer } from '../firmware/announcer';
 import { Authenticator } from '../firmware/auth';
@@ -260,6 +261,31 @@ function listenSignals(lifeline: Lifeline): { ready(stop: (cause: string) => voi
   };
 }
 
+/** How long a restart marker stays good: the package's postinst restarts at once after it. */
+const RESTART_MARKER_MS = 60000;
+
+/**
+ * The marker of a restart (docs/install.md, upgrades): `restarting` in the service's runtime
+ * directory (systemd's $RUNTIME_DIRECTORY, /run/lifeline, made at each start and removed at each
+ * stop, so a marker counts for one stop at most), written less than a minute ago. The package's
+ * postinst writes it before it restarts the service for an upgrade or a downgrade. It counts
+ * only where graceful restart keeps the routes at the routers while no Lifeline runs (the
+ * built-in speaker with `restartTimeS`); otherwise the stop is what `onShutdown` says. Its path,
+ * or null.
+ */
+function restartAnnounced(config: Config): string | null {
+  const runtime = process.env['RUNTIME_DIRECTORY'];
+  if (runtime === undefined || runtime === '') return null;
+  if (config.announcer.kind !== 'bgp' || config.announcer.restartTimeS === 0) return null;
+  const marker = join(runtime.split(':')[0]!, 'restarting');
+  try {
+    const ageMs = Date.now() - statSync(marker).mtimeMs;
+    return Math.abs(ageMs) < RESTART_MARKER_MS ? marker : null;
+  } catch {
+    return null;
+  }
+}
+
 export function run(config: Config, consoleDevice: string | null): void {
   const device = consoleDevice ?? config.console?.device ?? null;
   if (device === 'stdio' && config.announcer.kind === 'exabgp') {
@@ -297,16 +323,20 @@ export function run(config: Config, consoleDevice: string | null): void {
   const stop = (cause: string): void => {
     if (stopping) return;
     stopping = true;
-    const routes = config.announcer.onShutdown === 'withdraw' ? 'withdrawn' : 'kept';
+    const restart = cause === 'SIGTERM' ? restartAnnounced(config) : null;
+    const routes =
+      restart === null && config.announcer.onShutdown === 'withdraw' ? 'withdrawn' : 'kept';
     lifeline.audit.record('stop', 'cause=' + cause + ' routes=' + routes);
     hal.log('signal ' + cause);
+    if (restart !== null)
+      hal.log('restart announced by ' + restart + ': the routes are left to graceful restart');
     watcher?.stop();
     watchdog.stop();
     metrics?.close();
     console_?.transport.close();
     // The process exits once the announcer is done (after a graceful shutdown, if any) and the
     // timer is gone.
-    lifeline.stop(() => hal.stopTimer());
+    lifeline.stop(() => hal.stopTimer(), restart !== null);
     process.stdin.pause();
   };
   signals.ready(stop);

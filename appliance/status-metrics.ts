@@ -9,9 +9,11 @@ import { ROUTE_STATE_NAMES } from '../firmware/announcer';
 import { AUTO_STATE_NAMES, REASON_NAMES } from '../firmware/decision';
 import type { Lifeline } from '../firmware/lifeline';
 import { UNDECIDED } from '../firmware/override';
-import { VERSION } from './version';
 
-export { VERSION };
+/** Set by the build (esbuild define) from package.json; absent when the sources run unbuilt. */
+declare const LIFELINE_VERSION: string | undefined;
+
+export const VERSION = typeof LIFELINE_VERSION === 'string' ? LIFELINE_VERSION : 'dev';
 
 /** What the status families write through: metrics.ts's Writer. */
 export interface MetricsOutput {

@@ -4,7 +4,7 @@
 // loopback UDP against a real responder next to a bare dgram query->reply to the same responder.
 
 import { createSocket, type Socket } from 'node:dgram';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
@@ -307,9 +307,18 @@ async function boardBenches(
   return null;
 }
 
+/**
+ * The repository keeps its results in bench/results/; run elsewhere (the installed package, any
+ * working directory) the figures are written only where --json says.
+ */
+function defaultJsonPath(): string | null {
+  if (!existsSync('bench/results')) return null;
+  return 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
+}
+
 export async function bench(args: readonly string[]): Promise<number> {
   if (args[0] === '--node-alloc-child') return nodeAllocationChild();
-  let jsonPath = 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
+  let jsonPath = defaultJsonPath();
   let device: string | null = null;
   for (let i = 0; i < args.length; i += 2) {
     if (args[i] === '--json' && args[i + 1] !== undefined) jsonPath = args[i + 1]!;
@@ -355,6 +364,7 @@ export async function bench(args: readonly string[]): Promise<number> {
     }
   }
   process.stdout.write(table(rows) + '\n');
+  if (jsonPath === null) return 0;
   mkdirSync(dirname(jsonPath), { recursive: true });
   writeFileSync(
     jsonPath,

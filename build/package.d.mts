@@ -1,2 +1,7 @@
 // Types of package.mjs.
-export declare function makePackage(): Promise<{ tarball: string; bytes: number }>;
+export declare function makePackage(options?: { debs?: boolean; debianVersion?: string }): Promise<{
+  tarball: string;
+  bytes: number;
+  debs: { arch: string; file: string; bytes: number }[];
+  checksums: string | null;
+}>;

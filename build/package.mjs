@@ -1,4 +1,5 @@
-// `npm run package`: the release tarball for Linux appliances, dist/lifeline-VERSION.tar.gz,
+// `npm run package`: the release for Linux appliances: the Debian packages (build/deb.mjs) and
+// the tarball, dist/lifeline-VERSION.tar.gz,
 // holding the Node bundle, the production dependencies (serialport with its prebuilt bindings for
 // linux-arm64, linux-arm and linux-x64 only), the TCP MD5 addon built for the same three
 // (build/md5.mjs), the systemd unit, an example config, the README and the docs it links to.
@@ -18,11 +19,17 @@ import {
 import { join, relative } from 'node:path';
 
 import { build } from './targets.mjs';
+import { makeDebs, writeChecksums } from './deb.mjs';
 import { buildMd5 } from './md5.mjs';
 
 const KEEP_PREBUILDS = ['linux-arm', 'linux-arm64', 'linux-x64'];
 
-export async function makePackage() {
+/**
+ * The release: the tarball and, with `debs` (as `npm run package` does), the Debian packages
+ * (build/deb.mjs) and SHA256SUMS beside them, in dist/. `debianVersion` defaults to package.json's
+ * version with Debian revision 1.
+ */
+export async function makePackage(options = {}) {
   if (!(await build())) throw new Error('the build failed');
   // The TCP MD5 addon for every appliance architecture, prebuilt: a Pi needs no compiler.
   const problems = buildMd5(['x64', 'arm64', 'arm']);
@@ -70,5 +77,13 @@ export async function makePackage() {
   const tarball = join('dist', name + '.tar.gz');
   const tar = spawnSync('tar', ['-C', join('dist', 'package'), '-czf', tarball, name]);
   if (tar.status !== 0) throw new Error('tar failed: ' + tar.stderr);
-  return { tarball, bytes: statSync(tarball).size };
+  if (options.debs !== true)
+    return { tarball, bytes: statSync(tarball).size, debs: [], checksums: null };
+  const debs = await makeDebs({
+    release: stage,
+    version: options.debianVersion ?? manifest.version + '-1',
+  });
+  const checksums = join('dist', 'SHA256SUMS');
+  writeChecksums([tarball, ...debs.map((deb) => deb.file)], checksums);
+  return { tarball, bytes: statSync(tarball).size, debs, checksums };
 }

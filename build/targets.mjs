@@ -5,6 +5,7 @@
 //   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
 //                              or config/espruino.example.json), checked against Espruino's subset
 
+import { spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -14,7 +15,8 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 import { buildMd5 } from './md5.mjs';
@@ -32,6 +34,9 @@ import { methodRenames } from './espruino/renames.mjs';
 import { inlineCalls, inlineConstants, inlineExpressions, shrink } from './espruino/shrink.mjs';
 import { topLevelClashes, unwrap } from './espruino/unwrap.mjs';
 import { checkEspruinoTypes } from './espruino/types.mjs';
+
+/** The project's folder (this file's parent's): the build works from any working directory. */
+const PROJECT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** The Espruino globals' declarations, for the type-aware part of the subset check. */
 const ESPRUINO_GLOBALS = 'hal/espruino/globals.d.ts';
@@ -96,9 +101,17 @@ export function espruinoOptions(config, embedded = config, root = '.', renames =
 let reserved = null;
 let renames = null;
 
-/** The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. */
+/**
+ * The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. The release's
+ * board kit (build/board-kit.mjs) has no TypeScript to work them out with: it carries them, worked
+ * out when it was made, in reserved-names.json.
+ */
 function reservedSet(root) {
-  if (reserved === null) reserved = reservedNames(root);
+  const listed = join(root, 'reserved-names.json');
+  if (reserved === null)
+    reserved = existsSync(listed)
+      ? new Set(JSON.parse(readFileSync(listed, 'utf8')))
+      : reservedNames(root);
   return reserved;
 }
 
@@ -106,6 +119,25 @@ function reservedSet(root) {
 function renameEdits(root) {
   if (renames === null) renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
   return renames;
+}
+
+/** The names the board bundle keeps, for the board kit's reserved-names.json. */
+export function reservedNameList(root = PROJECT) {
+  return [...reservedNames(root)].sort();
+}
+
+/**
+ * `config` without its peers' `bfd` (null: a board refuses the key), which no board code reads but
+ * the mangle cache names: left in, it would cost every peer a property on the board.
+ */
+function withoutBfd(config) {
+  const announcer = config.announcer;
+  if (announcer === undefined) return config;
+  const peers = announcer.peers.map((peer) => {
+    const { bfd: _bfd, ...rest } = peer;
+    return rest;
+  });
+  return { ...config, announcer: { ...announcer, peers } };
 }
 
 /**
@@ -130,7 +162,12 @@ export async function buildEspruino(config, root = '.') {
     mangleCache: {},
   });
   const cache = first.mangleCache;
-  const embedded = mangledConfig(config, cache, reservedSet(root), first.outputFiles[0].text);
+  const embedded = mangledConfig(
+    withoutBfd(config),
+    cache,
+    reservedSet(root),
+    first.outputFiles[0].text,
+  );
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({
@@ -174,29 +211,45 @@ export async function buildEspruino(config, root = '.') {
 }
 
 /**
- * The release in lifeline_build_info (appliance/version.ts): the package's version written into
- * that module, whose source says `dev` (the sources run unbuilt in the tests).
+ * The oldest Node the appliance supports: Debian 12's and Raspberry Pi OS's nodejs is 18. esbuild
+ * lowers any newer syntax to it; the Node 18 checks (test/integration/node18.test.ts) run the
+ * result there.
  */
-const RELEASE = {
-  name: 'release',
-  setup(build) {
-    build.onLoad({ filter: /[/\\]appliance[/\\]version\.ts$/ }, () => ({
-      contents:
-        'export const VERSION = ' +
-        JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) +
-        ';\n',
-      loader: 'ts',
-    }));
-  },
-};
+export const NODE_TARGET = 'node18';
+
+/** The commit the build is made from (with -dirty for uncommitted changes), or 'unknown'. */
+function commit() {
+  const git = (...args) => spawnSync('git', args, { encoding: 'utf8', cwd: PROJECT });
+  const head = git('rev-parse', '--short=12', 'HEAD');
+  if (head.status !== 0) return 'unknown';
+  const dirty = git('status', '--porcelain', '--untracked-files=no').stdout.trim() !== '';
+  return head.stdout.trim() + (dirty ? '-dirty' : '');
+}
+
+/**
+ * What `lifeline --version` and lifeline_build_info say: the release (package.json, or `version`
+ * for a test package), the commit, and the build time (SOURCE_DATE_EPOCH when set, for a
+ * reproducible build).
+ */
+export function buildInfo(version) {
+  const epoch = process.env['SOURCE_DATE_EPOCH'];
+  const builtMs = epoch !== undefined && /^\d+$/.test(epoch) ? Number(epoch) * 1000 : Date.now();
+  return {
+    LIFELINE_VERSION: JSON.stringify(
+      version ?? JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8')).version,
+    ),
+    LIFELINE_COMMIT: JSON.stringify(commit()),
+    LIFELINE_BUILT: JSON.stringify(new Date(builtMs).toISOString().replace(/\.\d+Z$/, 'Z')),
+    LIFELINE_NODE_TARGET: JSON.stringify(NODE_TARGET),
+  };
+}
 
 export const NODE_OPTIONS = {
   bundle: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20',
+  target: NODE_TARGET,
   external: ['serialport', 'esbuild'],
-  plugins: [RELEASE],
   banner: {
     js:
       "#!/usr/bin/env node\nimport { createRequire as __createRequire } from 'node:module';\n" +
@@ -249,15 +302,16 @@ function exposedSecrets(path, settings) {
  * validated config, ready to embed (byte arrays as { $bytes: [...] }), or null after printing one
  * PATH: PROBLEM line per problem. The board then carries no validator (11 KB it has no room for).
  */
-export async function validatedConfig(path) {
+export async function validatedConfig(path, root = '.') {
   const bundled = await esbuild.build({
     stdin: {
       contents:
         "export { parseConfigText } from './config/validate';" +
         "export { espruinoProblems } from './config/board';",
-      resolveDir: '.',
+      resolveDir: resolve(root),
       loader: 'ts',
     },
+    absWorkingDir: resolve(root),
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -296,7 +350,7 @@ export async function validatedConfig(path) {
   );
 }
 
-export async function build(configPath = 'config/espruino.example.json') {
+export async function build(configPath = 'config/espruino.example.json', options = {}) {
   let ok = true;
   try {
     // The chunks of an earlier build go first: their names change with their contents.
@@ -305,6 +359,8 @@ export async function build(configPath = 'config/espruino.example.json') {
         rmSync(join('dist', name));
     await esbuild.build({
       ...NODE_OPTIONS,
+      // The release in lifeline_build_info (appliance/status-metrics.ts) and --version.
+      define: buildInfo(options.version),
       entryPoints: ['cli/lifeline.ts'],
     });
     chmodSync('dist/lifeline.mjs', 0o755);

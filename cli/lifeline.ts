@@ -1,78 +1,43 @@
 // The `lifeline` command line (docs/reference.md): run, check-config, lab, bench. Usage errors exit
 // 2. Only `run` and `check-config` are loaded at start-up; every other command is imported when it
 // is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
+// The flags each command takes are in one table (cli/commands.ts): the arguments are checked
+// against it before the command runs, and --help is written from it.
 
 import { configNotes } from '../config/validate';
 import { loadConfig, run } from '../appliance/run';
+import { checkArgs, commandHelp, findCommand, usage, type Command } from './commands';
 
-const USAGE = `usage: lifeline COMMAND [OPTIONS]
+/** What the build writes in (build/targets.mjs); absent when the sources run unbundled. */
+declare const LIFELINE_VERSION: string | undefined;
+declare const LIFELINE_COMMIT: string | undefined;
+declare const LIFELINE_BUILT: string | undefined;
+declare const LIFELINE_NODE_TARGET: string | undefined;
 
-commands:
-  run --config FILE [--console stdio|DEVICE]
-                           run the firmware on this Linux host
-                           (SIGTERM/SIGINT: clean shutdown, exit 0)
-  check-config FILE        validate a config: nothing and exit 0 when valid,
-                           one PATH: PROBLEM line per problem on stderr and exit 2 when not
-  console DEVICE [--key-file F | --code C] [--exec "COMMAND"]...
-                           the operator's client for the serial console
-  keygen --key-file F --codes-file F [--codes N]
-                           make the console key and one-time recovery codes
-  flash DEVICE [--config FILE]
-                           upload the Espruino build to a board and verify it
-  install [--root DIR] / uninstall [--purge]
-                           lay out (or remove) an unpacked release on this appliance
-  fleet --prometheus URL | --targets HOST:PORT,...
-                           one line per appliance and service, from Prometheus or scraped
-  lab [--scenario outage|fleet]
-                           the self-contained lab on loopback (npm start)
-  bench [--json FILE]      the latency benchmarks on this device
+/** `lifeline --version`: the release, the commit and the date it was built from, the target. */
+export function versionText(): string {
+  const known = (value: string | undefined): string => value ?? 'unknown (not built)';
+  return (
+    'lifeline ' +
+    known(typeof LIFELINE_VERSION === 'string' ? LIFELINE_VERSION : undefined) +
+    '\ncommit ' +
+    known(typeof LIFELINE_COMMIT === 'string' ? LIFELINE_COMMIT : undefined) +
+    '\nbuilt ' +
+    known(typeof LIFELINE_BUILT === 'string' ? LIFELINE_BUILT : undefined) +
+    '\ntarget node (built for ' +
+    known(typeof LIFELINE_NODE_TARGET === 'string' ? LIFELINE_NODE_TARGET : undefined) +
+    ' or later; running on Node ' +
+    process.versions.node +
+    ')\n'
+  );
+}
 
-Every command takes --help.
-`;
-
-const HELP: { readonly [command: string]: string } = {
-  run:
-    'usage: lifeline run --config FILE [--console stdio|DEVICE]\n' +
-    '  Runs the firmware. With announcer.kind "exabgp", stdout carries only ExaBGP API lines.\n' +
-    '  --console: the serial console on DEVICE (default: console.device), or on stdio.\n',
-  'check-config':
-    'usage: lifeline check-config FILE\n' +
-    '  Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem.\n',
-  console:
-    'usage: lifeline console DEVICE [--key-file F | --code C] [--baud N] [--exec "COMMAND"]...\n' +
-    '  Authenticates (HMAC with the key, or a recovery code), then runs each --exec command\n' +
-    '  (exit 0 when all were OK) or gives an interactive prompt (quit to leave).\n',
-  keygen:
-    'usage: lifeline keygen --key-file F --codes-file F [--codes N] [--force]\n' +
-    '  Writes the device key (mode 0600) and N recovery codes, hashed; prints the codes once.\n',
-  flash:
-    'usage: lifeline flash DEVICE [--config FILE] [--baud N]\n' +
-    '  Uploads the Espruino build (built with FILE embedded) to the board and verifies it.\n',
-  install:
-    'usage: lifeline install [--prefix /opt/lifeline] [--root DIR]\n' +
-    '  From an unpacked release: program, config (kept if present), state dir, systemd unit.\n',
-  uninstall:
-    'usage: lifeline uninstall [--prefix /opt/lifeline] [--root DIR] [--purge]\n' +
-    '  Removes the program and the unit; --purge also the config and the state.\n',
-  fleet:
-    'usage: lifeline fleet (--prometheus URL | --targets HOST:PORT,...) [--interval S]\n' +
-    '                      [--once]\n' +
-    '  One line per appliance and service: routes, automatic state, override, guard, BGP, last\n' +
-    '  transition and its reason. In a terminal it refreshes every S seconds (2); piped, or\n' +
-    '  with --once, it prints once. Exit 1 when Prometheus cannot be read; with --once also\n' +
-    '  when an appliance is unreachable (one line each on stderr), for cron and monitoring.\n',
-  lab:
-    'usage: lifeline lab [--scenario outage|fleet]\n' +
-    '  Replays a backbone cut and its recovery on loopback; exit 0 when every step happened.\n' +
-    '  fleet: the cut on three sites (lifeline run processes) and a BIRD 2 route server, the\n' +
-    '  fleet guard off and then on (needs /usr/sbin/bird).\n',
-  bench:
-    'usage: lifeline bench [--json FILE] [--device DEVICE]\n' +
-    '  Runs the latency benchmarks; prints a table and writes JSON (default bench/results/).\n',
-};
-
-function usageError(text: string): number {
-  process.stderr.write('lifeline: ' + text + '\n' + USAGE);
+function usageError(text: string, command?: Command): number {
+  process.stderr.write(
+    command === undefined
+      ? 'lifeline: ' + text + '\n' + usage()
+      : 'lifeline ' + command.name + ': ' + text + '\n' + commandHelp(command),
+  );
   return 2;
 }
 
@@ -119,14 +84,21 @@ async function main(argv: readonly string[]): Promise<number | null> {
   const command = argv[0];
   const args = argv.slice(1);
   if (command === undefined || command === '--help' || command === 'help') {
-    process.stdout.write(USAGE);
+    process.stdout.write(usage());
     return command === undefined ? 2 : 0;
   }
-  if (HELP[command] === undefined) return usageError('unknown command "' + command + '"');
-  if (args.indexOf('--help') >= 0) {
-    process.stdout.write(HELP[command]!);
+  if (command === '--version') {
+    process.stdout.write(versionText());
     return 0;
   }
+  const entry = findCommand(command);
+  if (entry === undefined) return usageError('unknown command "' + command + '"');
+  if (args.indexOf('--help') >= 0) {
+    process.stdout.write(commandHelp(entry));
+    return 0;
+  }
+  const problem = checkArgs(entry, args);
+  if (problem !== null) return usageError(problem, entry);
   if (command === 'check-config') return checkConfig(args);
   if (command === 'run') return runCommand(args);
   if (command === 'lab') return (await import('../lab/lab')).lab(args);

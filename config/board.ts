@@ -14,8 +14,8 @@ export type BoardKeyClass = 'honoured' | 'refused' | 'meaningless';
  * `honoured` (the board does what it says; some values may still be refused by
  * espruinoProblems), `refused` (the board would silently do something else, so the board build
  * and `flash --config` stop with a `PATH: PROBLEM` line), or `meaningless` (accepted: it asks for
- * nothing a board does not do anyway). test/espruino.test.ts holds every key of CONFIG_KEYS to
- * one class, and docs/reference.md's table to this one.
+ * nothing a board does not do anyway). test/integration/espruino.test.ts holds every key of
+ * CONFIG_KEYS to one class, and docs/reference.md's table to this one.
  */
 export const BOARD_KEYS: {
   readonly [parent: string]: { readonly [key: string]: BoardKeyClass };
@@ -107,6 +107,13 @@ export const BOARD_KEYS: {
     nextHopV6: 'honoured',
     passive: 'refused',
     passwordFile: 'refused',
+    // No BFD on a board: its UDP sockets set no TTL and check none (RFC 5881 5).
+    bfd: 'refused',
+  },
+  'announcer.peers[].bfd': {
+    intervalMs: 'refused',
+    multiplier: 'refused',
+    multihop: 'refused',
   },
   console: {
     // Serial1 to Serial6 or USB; a device path is refused.
@@ -204,6 +211,8 @@ export function espruinoProblems(config: Config): string[] {
       problems.push(path + '.passive: not on Espruino (the board cannot listen for connections)');
     if (peer.passwordFile !== null)
       problems.push(path + '.passwordFile: not on Espruino (its network stack has no TCP MD5)');
+    if (peer.bfd !== null)
+      problems.push(path + '.bfd: not on Espruino (its UDP sockets cannot set or check the TTL)');
   }
   for (let s = 0; s < config.services.length; s++) {
     const service = config.services[s]!;

@@ -12,6 +12,7 @@ import {
 } from '../firmware/address';
 import type {
   AnnouncerConfig,
+  BfdPeerConfig,
   BgpPeerConfig,
   Config,
   ConsoleConfig,
@@ -50,6 +51,8 @@ export const DEFAULTS = {
   restartTimeS: 0,
   bgpPort: 179,
   holdTimeS: 90,
+  bfdIntervalMs: 300,
+  bfdMultiplier: 3,
   consoleBaud: 115200,
   consoleIdleTimeoutMs: 300000,
   pinDebounceMs: 50,
@@ -214,7 +217,7 @@ const UINT32_MAX = 4294967295;
 
 /**
  * Every key the validator knows, by path (`[]`: each entry of a list). The readers below take their
- * keys from here, and docs/reference.md is held to document each one (test/docs.test.ts).
+ * keys from here, and docs/reference.md is held to document each one (test/unit/docs.test.ts).
  */
 export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
   config: [
@@ -279,7 +282,9 @@ export const CONFIG_KEYS: { readonly [path: string]: readonly string[] } = {
     'nextHopV6',
     'passive',
     'passwordFile',
+    'bfd',
   ],
+  'announcer.peers[].bfd': ['intervalMs', 'multiplier', 'multihop'],
   console: ['device', 'path', 'baud', 'keyFile', 'recoveryCodesFile', 'idleTimeoutMs'],
   overridePin: [
     'driver',
@@ -657,6 +662,21 @@ function readService(reader: Reader, value: Json, path: string): ServiceConfig |
   };
 }
 
+/**
+ * A peer's `bfd`. The interval's floor is the firmware's: a Node timer on a loaded Raspberry Pi
+ * keeps a 50 ms pace, not a faster one (routers go to 10 ms and below, in hardware).
+ */
+function readBfd(reader: Reader, value: Json, path: string): BfdPeerConfig | null {
+  const record = reader.object(value, path, CONFIG_KEYS['announcer.peers[].bfd']!);
+  if (record === null) return null;
+  return {
+    intervalMs: reader.integer(record, 'intervalMs', path, [50, 60000], DEFAULTS.bfdIntervalMs),
+    // RFC 5880 4.1: Detect Mult is one byte, and a zero is discarded (6.8.6).
+    multiplier: reader.integer(record, 'multiplier', path, [1, 255], DEFAULTS.bfdMultiplier),
+    multihop: reader.boolean(record, 'multihop', path, false),
+  };
+}
+
 function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | null {
   const record = reader.object(value, path, CONFIG_KEYS['announcer.peers[]']!);
   if (record === null) return null;
@@ -671,6 +691,7 @@ function readPeer(reader: Reader, value: Json, path: string): BgpPeerConfig | nu
     nextHopV6: reader.address(record, 'nextHopV6', path, false),
     passive: reader.boolean(record, 'passive', path, false),
     passwordFile: reader.optionalString(record, 'passwordFile', path),
+    bfd: record['bfd'] === undefined ? null : readBfd(reader, record['bfd'], path + '.bfd'),
   };
   if (peer.holdTimeS === 1 || peer.holdTimeS === 2) {
     reader.problem(path + '.holdTimeS', 'must be 0 or at least 3 seconds (RFC 4271 4.2)');

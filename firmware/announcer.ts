@@ -2,6 +2,7 @@
 // the HAL's emit channel, stdout on Node) and the built-in BGP speaker (firmware/bgp/speaker.ts).
 // Both build what they send at boot; a change only sends it.
 
+import type { BfdClient } from './bfd/bfd';
 import type { Config, FleetConfig, RouteAttributesConfig } from './config';
 import type { FleetView } from './fleet';
 import type { Hal } from './hal';
@@ -72,6 +73,8 @@ export interface Announcer {
    */
   shutdown(withdraw: boolean): void;
   stopped(): boolean;
+  /** The BGP speaker's seam for BFD (firmware/bfd/bfd.ts); absent without BFD peers. */
+  readonly bfdClient?: BfdClient | undefined;
   /** What the announcer learns of the other sites (firmware/fleet.ts); absent or null: nothing. */
   readonly fleet?: FleetView | null;
 }

@@ -65,6 +65,17 @@ export interface BgpPeerConfig {
   readonly passive: boolean;
   /** The file holding the TCP MD5 secret (RFC 2385), never the secret itself; null for none. */
   readonly passwordFile: string | null;
+  /** BFD beside the session (RFC 5880, 5881, 5883), or null for none. */
+  readonly bfd: BfdPeerConfig | null;
+}
+
+export interface BfdPeerConfig {
+  /** The desired transmit and required receive interval while Up (RFC 5880 6.8.1). */
+  readonly intervalMs: number;
+  /** The detect multiplier: the peer is down after this many intervals without a packet. */
+  readonly multiplier: number;
+  /** RFC 5883 (UDP 4784, for a multihop BGP session) instead of RFC 5881 (UDP 3784, TTL 255). */
+  readonly multihop: boolean;
 }
 
 export interface AnnouncerConfig {

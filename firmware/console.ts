@@ -17,7 +17,7 @@ import {
 } from './override';
 import { isDigits, splitWords } from './text';
 import { GUARD_STATE_NAMES } from './guard';
-import { FLEET } from './features';
+import { BFD, FLEET } from './features';
 
 export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
@@ -220,6 +220,8 @@ export class Console {
           Math.round(lifeline.engine.penalty[s]!) +
           ' bgp=' +
           this.options.bgpSummary() +
+          // ` bfd=up` (a state per peer, `-` for one without) with BFD; never on a board.
+          (BFD && lifeline.bfd !== null ? ' bfd=' + lifeline.bfd.summary() : '') +
           this.guardStatus(s),
       );
     }

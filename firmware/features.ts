@@ -21,7 +21,7 @@ export const OVERRIDES: boolean = true;
 export const FLEET: boolean = true;
 /** IPv6 routes in the speaker (MP_REACH_NLRI, MP_UNREACH_NLRI). */
 export const IPV6: boolean = true;
-/** Graceful restart (RFC 4724, firmware/bgp/restart.ts). */
+/** Graceful restart (RFC 4724, firmware/bgp/graceful.ts). */
 export const GRACEFUL_RESTART: boolean = true;
 /** Graceful shutdown (RFC 8326, firmware/bgp/graceful.ts). */
 export const GRACEFUL_SHUTDOWN: boolean = true;
@@ -41,6 +41,8 @@ export const STOP: boolean = true;
 export const DETAILED_LOG: boolean = true;
 /** RFC 9072's extended OPEN, answered to a peer that sends one (FRR). */
 export const EXTENDED_OPEN: boolean = true;
+/** BFD per BGP peer (RFC 5880, 5882: firmware/bfd/); a board has none. */
+export const BFD: boolean = true;
 /**
  * Small typed arrays carved from shared blocks (firmware/slab.ts): on a board each array of its own
  * costs about three JsVars. Off for Node, where each array has its own buffer.

@@ -21,7 +21,8 @@ export interface HalClient {
    * A datagram arrived on `socketId`. Its bytes are in the receive buffer given at open, at most
    * that buffer's length of them; `length` is the datagram's real size (larger than the buffer =
    * truncated). `fromPeer` is false when the source address or port is not the peer the socket was
-   * opened for.
+   * opened for. A BFD socket (`Hal.openBfd`) reports here too, under its own id, always from its
+   * peer.
    */
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void;
   /** A send failed, an ICMP error came back, or a connection attempt was refused or reset. */
@@ -69,6 +70,28 @@ export interface UdpSocket {
   /** Sends the first `length` bytes of `data` to the peer. Failures come back as `socketFailed`. */
   send(data: Uint8Array, length: number): void;
   close(): void;
+}
+
+/**
+ * A BFD session's socket (RFC 5881 single hop, RFC 5883 multihop). Packets go to the peer's port
+ * 3784 (4784 multihop) from a source port of 49152-65535 that the session keeps (RFC 5881 4), with
+ * a TTL (hop limit) of 255 (RFC 5881 5). They are received on port 3784 (4784) of `localAddress`
+ * (or of every address), where the HAL gives each peer's packets to its session by their source
+ * address (RFC 5881 3) and drops those of no session. Single hop, it also drops, before the
+ * firmware sees them, every packet that did not arrive with a TTL (hop limit) of 255 (RFC 5881 5:
+ * the GTSM check of RFC 5082); a HAL that cannot must say so in its log at open.
+ */
+export interface BfdOpenOptions {
+  /** The id `datagramReceived` reports this session's packets under. */
+  readonly socketId: number;
+  readonly family: 4 | 6;
+  /** The peer, in canonical text form (see firmware/address.ts). */
+  readonly address: string;
+  readonly localAddress: string | null;
+  /** RFC 5883 (port 4784, no TTL check) instead of RFC 5881 (port 3784, TTL 255 only). */
+  readonly multihop: boolean;
+  /** Caller-owned: each packet for this session is copied here before `datagramReceived`. */
+  readonly receive: Uint8Array;
 }
 
 export interface TcpOpenOptions {
@@ -185,6 +208,12 @@ export interface Hal {
    */
   attach(client: HalClient): void;
   openUdp(options: UdpOpenOptions): UdpSocket;
+  /**
+   * Opens a BFD session's socket; sends are of one Control packet each, dropped while the socket
+   * is not ready yet (BFD sends again soon). Absent in a HAL without BFD (Espruino's): the config
+   * check refuses `bfd` there.
+   */
+  openBfd?(options: BfdOpenOptions): UdpSocket;
   openTcp(options: TcpOpenOptions): TcpProbeSocket;
   openStream(options: StreamOpenOptions): StreamSocket;
   /** Listens for connections; failures (the port is taken) are logged, never thrown. */

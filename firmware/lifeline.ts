@@ -16,13 +16,14 @@ import {
   UNDECIDED,
 } from './override';
 import type { Config } from './config';
+import { Bfd, BFD_SOCKET_BASE } from './bfd/bfd';
 import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from './decision';
 import { FleetGuard } from './guard';
 import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
 import { Counter, Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 import { typed } from './slab';
-import { OVERRIDES, FLEET, PASSIVE_PEERS, STOP } from './features';
+import { BFD, OVERRIDES, FLEET, PASSIVE_PEERS, STOP } from './features';
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -64,6 +65,11 @@ export class Lifeline implements HalClient {
    * assigned on a board without them: read it only where LIFELINE_FLEET is not false.
    */
   readonly guard!: FleetGuard | null;
+  /**
+   * BFD (firmware/bfd/bfd.ts) with a peer's `bfd` configured, else null: another timer on the
+   * one wake-up, beside the probes and the announcer. Not even assigned on a board.
+   */
+  bfd!: Bfd | null;
 
   /** Per service, its backbone targets. */
   readonly targetCount: Uint16Array;
@@ -137,6 +143,8 @@ export class Lifeline implements HalClient {
           })
         : null;
     }
+    // Made at the start, once the speaker has its sessions.
+    if (BFD) this.bfd = null;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -146,6 +154,12 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
+    if (BFD) {
+      // The speaker has a seam for BFD when a peer has `bfd` (firmware/bfd/bfd.ts).
+      const client = this.announcer.bfdClient;
+      this.bfd = client === undefined ? null : new Bfd(this.config, this.hal, this.audit, client);
+      this.bfd?.open();
+    }
     this.restoreOverrides();
     this.nextRoundMs = this.hal.clock.nowMs();
     this.hal.log(
@@ -220,9 +234,10 @@ export class Lifeline implements HalClient {
   /**
    * Stops probing, closes the sockets and lets the announcer withdraw (or keep) the routes;
    * `onStopped` runs once the announcer is done, at once or after its graceful shutdown (until
-   * then the wake-ups and stream events go on to it).
+   * then the wake-ups and stream events go on to it). `keepRoutes` keeps them whatever
+   * `onShutdown` says: a stop for a restart that graceful restart covers (an upgrade).
    */
-  stop(onStopped?: () => void): void {
+  stop(onStopped?: () => void, keepRoutes?: boolean): void {
     if (!STOP) return;
     if (this.phase !== 1) return;
     this.phase = 2;
@@ -230,7 +245,9 @@ export class Lifeline implements HalClient {
       if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.onStopped = onStopped ?? null;
     this.probes.close();
-    const withdraw = this.config.announcer.onShutdown === 'withdraw';
+    // AdminDown first: the routers then take the BGP session's end as no path failure.
+    if (BFD) this.bfd?.shutdown(this.hal.clock.nowMs());
+    const withdraw = keepRoutes !== true && this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
     this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
     this.continueStop(this.hal.clock.nowMs());
@@ -287,7 +304,14 @@ export class Lifeline implements HalClient {
       expiryMs = arbiter.nextExpiryMs();
       if (this.persistDueMs < expiryMs) expiryMs = this.persistDueMs;
     }
-    const announcerMs = this.announcer.tick(nowMs);
+    let announcerMs = this.announcer.tick(nowMs);
+    if (BFD) {
+      const bfd = this.bfd;
+      if (bfd !== null) {
+        bfd.tick(nowMs);
+        if (bfd.dueMs[0]! < announcerMs) announcerMs = bfd.dueMs[0]!;
+      }
+    }
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
     if (FLEET) {
       const guard = this.guard;
@@ -345,10 +369,17 @@ export class Lifeline implements HalClient {
 
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
     const nowMs = this.hal.clock.nowMs();
+    if (BFD)
+      if (socketId >= BFD_SOCKET_BASE) {
+        if (this.phase === 1 && this.bfd !== null && this.bfd.received(socketId, length, nowMs))
+          this.arm(nowMs);
+        return;
+      }
     if (this.probes.received(socketId, length, fromPeer, nowMs)) this.afterResolve(nowMs);
   }
 
   socketFailed(socketId: number): void {
+    if (BFD) if (socketId >= BFD_SOCKET_BASE) return; // BFD notices a dead path by its own timers
     const nowMs = this.hal.clock.nowMs();
     if (this.probes.settle(socketId, Outcome.SocketFailed, Counter.SocketFailed, nowMs))
       this.afterResolve(nowMs);

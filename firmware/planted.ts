@@ -1,4 +1,4 @@
-// Bugs planted on purpose, for the deterministic simulator's own test (test/sim.test.ts): a
+// Bugs planted on purpose, for the deterministic simulator's own test (test/unit/sim.test.ts): a
 // simulator that cannot find a bug put in front of it finds nothing else either. Each is off
 // unless a test sets its bit in `planted.bugs`. Rare paths (boot, a console command, a pin edge)
 // read the flags where they act; the decision engine reads them once, at construction, so its

@@ -1,12 +1,31 @@
 // A real BIRD 2 (Debian's bird2) as a passive eBGP router on loopback, in a temporary directory of
 // its own, for the lab's rigs, the benchmarks and the integration tests.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { requireCommand, stopProcess, waitFor } from './processes';
+import { query, queryOrNull, requireCommand, stopProcess, waitFor } from './processes';
+
+const BIRDC = '/usr/sbin/birdc';
+
+/** birdc's "not in the table" answer (it exits 1 with it), for `query`. */
+const NOT_FOUND = /^Network not found$/m;
+
+/**
+ * `birdc -s control ARGS...`'s answer; throws when birdc fails (no BIRD at `control`, a syntax
+ * error, a time-out), so that no failed query reads as an empty table.
+ */
+export function birdc(control: string, ...args: string[]): string {
+  return query([BIRDC, '-s', control, ...args], { answerWhen: NOT_FOUND });
+}
+
+/** Whether BIRD at `control` answers and is up: for the start-up poll, before its socket is. */
+export function birdUp(control: string): boolean {
+  const status = queryOrNull([BIRDC, '-s', control, 'show', 'status']);
+  return status !== null && status.includes('Daemon is up');
+}
 
 export interface Bird {
   readonly dir: string;
@@ -16,7 +35,7 @@ export interface Bird {
   log(): string;
   /** Stops BIRD but keeps its directory, for a restart with the same options and `dir`. */
   kill(): Promise<void>;
-  /** `birdc show route table T all` output. */
+  /** `birdc show route table T all` output; throws when birdc fails. */
   routes(table: 't4' | 't6'): string;
   established(): boolean;
   stop(): Promise<void>;
@@ -61,20 +80,12 @@ protocol bgp fw {
   const argv = ['/usr/sbin/bird', '-f', '-c', join(dir, 'bird.conf'), '-s', ctl];
   const full = options.netns === undefined ? argv : ['ip', 'netns', 'exec', options.netns, ...argv];
   const child = spawn(full[0]!, full.slice(1), { stdio: 'ignore' });
-  const birdc = (...args: string[]): string => {
-    const result = spawnSync('/usr/sbin/birdc', ['-s', ctl, ...args], { encoding: 'utf8' });
-    return result.status === 0 ? result.stdout : '';
-  };
-  await waitFor(
-    () => birdc('show', 'status').includes('Daemon is up'),
-    5000,
-    'BIRD control socket',
-  );
+  await waitFor(() => birdUp(ctl), 5000, 'BIRD control socket');
   return {
     dir,
     port: options.port,
     process: child,
-    routes: (table) => birdc('show', 'route', 'table', table, 'all'),
+    routes: (table) => birdc(ctl, 'show', 'route', 'table', table, 'all'),
     log: () => {
       try {
         return readFileSync(join(dir, 'bird.log'), 'utf8');
@@ -83,7 +94,7 @@ protocol bgp fw {
       }
     },
     kill: () => stopProcess(child),
-    established: () => birdc('show', 'protocols', 'fw').includes('Established'),
+    established: () => birdc(ctl, 'show', 'protocols', 'fw').includes('Established'),
     stop: async () => {
       await stopProcess(child);
       rmSync(dir, { recursive: true, force: true });

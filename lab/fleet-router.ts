@@ -4,10 +4,12 @@
 // answers on its control socket, which a sampler polls every few milliseconds. Both give the
 // presence of the anycast prefix at the router: the lab's timeline and the fleet test's figures.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
+
+import { birdc, birdUp } from './bird';
 
 export const BIRD_PATH = '/usr/sbin/bird';
 export const BIRDC_PATH = '/usr/sbin/birdc';
@@ -110,7 +112,7 @@ export class FleetRouter {
     });
     const router = new FleetRouter(options, child, control);
     for (let attempt = 0; attempt < 500; attempt++) {
-      if (router.birdc('show', 'status').includes('Daemon is up')) return router;
+      if (birdUp(control)) return router;
       if (child.exitCode !== null) break;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
@@ -118,9 +120,9 @@ export class FleetRouter {
     throw new Error('BIRD did not start:\n' + router.log());
   }
 
+  /** birdc's answer; throws when the query fails (lab/bird.ts), never an empty table instead. */
   birdc(...args: string[]): string {
-    const result = spawnSync(BIRDC_PATH, ['-s', this.control, ...args], { encoding: 'utf8' });
-    return result.status === 0 ? result.stdout : '';
+    return birdc(this.control, ...args);
   }
 
   log(): string {
@@ -224,8 +226,11 @@ export function absences(
 export class PresenceSampler {
   samples = 0;
   readonly changes: { atMs: number; present: boolean }[] = [];
+  /** Why sampling stopped before `stop` ('' while it runs): its figures cannot be trusted. */
+  failure = '';
   private socket: Socket | null = null;
   private running = false;
+  private stopped = false;
   private reply = '';
   private done: (() => void) | null = null;
 
@@ -240,8 +245,10 @@ export class PresenceSampler {
     this.socket = socket;
     socket.setEncoding('utf8');
     socket.on('data', (text: string) => this.receive(text));
-    socket.on('error', () => this.finish());
+    socket.on('error', (error) => this.fail('control socket: ' + error.message));
+    socket.on('close', () => this.fail('control socket closed'));
     await this.exchange(null); // the greeting
+    if (this.failure !== '') throw new Error('presence sampler: ' + this.failure);
     this.running = true;
     void this.loop();
   }
@@ -257,6 +264,13 @@ export class PresenceSampler {
     done?.();
   }
 
+  /** The socket failed while sampling: no reply is read as an absence after this. */
+  private fail(why: string): void {
+    if (!this.stopped && this.failure === '') this.failure = why;
+    this.running = false;
+    this.finish();
+  }
+
   private exchange(command: string | null): Promise<string> {
     this.reply = '';
     return new Promise((resolve) => {
@@ -265,10 +279,27 @@ export class PresenceSampler {
     });
   }
 
+  /**
+   * Whether `reply` (BIRD's answer to `show route ... for PREFIX`) holds the prefix: its last line
+   * 0000 (the table, with or without it) or 8001 ("Network not found"); anything else, or a reply
+   * cut short, is a failed query, and null.
+   */
+  private presence(reply: string): boolean | null {
+    const code = /(?:^|\n)(\d{4}) [^\n]*\n$/.exec(reply)?.[1];
+    if (code === '0000') return reply.includes(this.prefix);
+    if (code === '8001') return false;
+    return null;
+  }
+
   private async loop(): Promise<void> {
     while (this.running) {
       const reply = await this.exchange('show route table t4 for ' + this.prefix);
-      const present = reply.includes(this.prefix);
+      if (!this.running) break;
+      const present = this.presence(reply);
+      if (present === null) {
+        this.fail('unexpected reply to show route: ' + JSON.stringify(reply.slice(-200)));
+        break;
+      }
       this.samples++;
       const last = this.changes[this.changes.length - 1];
       if (last === undefined || last.present !== present)
@@ -277,8 +308,9 @@ export class PresenceSampler {
     }
   }
 
-  /** Milliseconds absent in [fromMs, toMs], as sampled. */
+  /** Milliseconds absent in [fromMs, toMs], as sampled; throws when sampling failed. */
   absentMs(fromMs: number, toMs: number): number {
+    if (this.failure !== '') throw new Error('presence sampler failed: ' + this.failure);
     let total = 0;
     for (let i = 0; i < this.changes.length; i++) {
       if (this.changes[i]!.present) continue;
@@ -290,6 +322,7 @@ export class PresenceSampler {
   }
 
   stop(): void {
+    this.stopped = true;
     this.running = false;
     this.socket?.destroy();
     this.finish();

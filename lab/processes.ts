@@ -1,5 +1,6 @@
 // Child processes for the lab, the benchmarks and the tests: a Debian tool that must be there, a
-// condition waited for with a bound, a process stopped for sure, a free port.
+// router's query tool run for its answer, a condition waited for with a bound, a process stopped
+// for sure, a free port.
 
 import { spawnSync, type ChildProcess } from 'node:child_process';
 
@@ -11,6 +12,53 @@ export function requireCommand(path: string, debianPackage: string): void {
         debianPackage +
         ' (npm test does it as root)',
     );
+  }
+}
+
+export interface QueryOptions {
+  /** Default 5 s: a query that takes longer has failed. */
+  readonly timeoutMs?: number;
+  /**
+   * Output that is an answer although the exit status is not 0: birdc exits 1 with "Network not
+   * found" for a prefix that is not in the table.
+   */
+  readonly answerWhen?: RegExp;
+}
+
+/**
+ * Runs a router's query tool (birdc, vtysh, gobgp) and returns what it printed. A query that fails
+ * or times out throws, with the command, its exit status and what it said: taken as an empty
+ * answer, it would read as "the route is gone" and pass a withdrawal check by accident.
+ */
+export function query(argv: readonly string[], options: QueryOptions = {}): string {
+  const timeoutMs = options.timeoutMs ?? 5000;
+  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: timeoutMs });
+  if (result.error === undefined && result.status === 0) return result.stdout;
+  const answered = result.status !== null && options.answerWhen?.test(result.stdout) === true;
+  if (result.error === undefined && answered) return result.stdout;
+  const how =
+    result.error !== undefined && (result.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT'
+      ? result.error.message
+      : result.signal !== null
+        ? 'timed out after ' + timeoutMs + ' ms (' + result.signal + ')'
+        : 'exit status ' + result.status;
+  throw new Error(
+    argv.join(' ') +
+      ' failed: ' +
+      how +
+      '\nstderr: ' +
+      (result.stderr ?? '').trim() +
+      '\nstdout: ' +
+      (result.stdout ?? '').trim().slice(0, 2000),
+  );
+}
+
+/** `query` for a readiness poll only: null while the router cannot answer yet. */
+export function queryOrNull(argv: readonly string[], options: QueryOptions = {}): string | null {
+  try {
+    return query(argv, options);
+  } catch {
+    return null;
   }
 }
 

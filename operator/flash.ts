@@ -3,7 +3,7 @@
 // free Storage, reset(), write the code to Storage as .bootcde in 1 KB chunks (DLE-prefixed lines,
 // XOFF/XON honoured), then verify with E.CRC32 and load(). Exit 0 only when verified.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { SerialPort } from 'serialport';
@@ -109,14 +109,18 @@ async function bundleFor(configPath: string | null, bundlePath: string | null): 
   const here = dirname(fileURLToPath(import.meta.url));
   if (bundlePath !== null) return readFileSync(bundlePath, 'latin1');
   if (configPath === null) return readFileSync(join(here, 'lifeline-espruino.js'), 'latin1');
-  const root = join(here, '..');
-  const library = pathToFileURL(join(root, 'build', 'targets.mjs')).href;
-  const build = await import(library).catch(() => null);
+  // The installed package's board kit (build/board-kit.mjs) beside the program, or the
+  // development tree around dist/.
+  const kit = join(here, 'board');
+  const root = existsSync(join(kit, 'build.mjs')) ? kit : join(here, '..');
+  const library = join(root, root === kit ? 'build.mjs' : 'build/targets.mjs');
+  const build = await import(pathToFileURL(library).href).catch(() => null);
   if (build === null)
     throw new Error(
-      '--config needs the development tree (build/ and npm ci): flash a built bundle',
+      '--config needs the board kit (the Debian package has it) or the development tree ' +
+        '(build/ and npm ci): flash a built bundle',
     );
-  const config = await build.validatedConfig(configPath);
+  const config = await build.validatedConfig(configPath, root);
   if (config === null) throw new Error('the config has problems (above)');
   return (await build.buildEspruino(config, root)).text;
 }
@@ -228,16 +232,29 @@ async function load(link: BoardLink): Promise<string | null> {
   return null;
 }
 
+const USAGE =
+  'usage: lifeline flash DEVICE [--config FILE] [--bundle FILE] [--baud N]\n' +
+  '       lifeline flash --output FILE [--config FILE | --bundle FILE]\n';
+
+/** `--output`: the bundle alone, for another flasher (the Espruino IDE) or to look at. */
+function writeBundle(path: string, code: string): number {
+  writeFileSync(path, code, 'latin1');
+  process.stdout.write('wrote ' + path + ': ' + code.length + ' bytes\n');
+  return 0;
+}
+
 export async function flash(args: readonly string[]): Promise<number> {
   const device = args.find(
     (arg, i) =>
-      !arg.startsWith('--') && !['--config', '--baud', '--bundle'].includes(args[i - 1] ?? ''),
+      !arg.startsWith('--') &&
+      !['--config', '--baud', '--bundle', '--output'].includes(args[i - 1] ?? ''),
   );
   const value = (flag: string): string | null =>
     args.includes(flag) ? (args[args.indexOf(flag) + 1] ?? null) : null;
   const baud = Number(value('--baud') ?? '115200');
-  if (device === undefined || !(baud >= 300)) {
-    process.stderr.write('usage: lifeline flash DEVICE [--config FILE] [--baud N]\n');
+  const output = value('--output');
+  if ((device === undefined) === (output === null) || !(baud >= 300)) {
+    process.stderr.write(USAGE);
     return 2;
   }
   const fail = (text: string): number => (process.stderr.write('flash: ' + text + '\n'), 1);
@@ -247,6 +264,7 @@ export async function flash(args: readonly string[]): Promise<number> {
   } catch (error) {
     return fail((error as Error).message);
   }
+  if (device === undefined) return writeBundle(output!, code);
   const { SerialPort } = await import('serialport'); // loaded only by the commands that use it
   const port = new SerialPort({ path: device, baudRate: baud, autoOpen: false });
   const opened = await new Promise<Error | null>((resolve) =>

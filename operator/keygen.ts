@@ -1,10 +1,12 @@
 // `lifeline keygen`: makes the console's device key (32 random bytes as 64 hex characters, mode
-// 0600) and one-time recovery codes, stored hashed (mode 0600 too: a run refuses either file when
-// group or others may read it); the codes themselves are printed once, numbered, with the key's
+// 0600, or 0640 for the service's group in the package's setgid /etc/lifeline) and one-time
+// recovery codes, stored hashed (the same modes: a run refuses either file when others may read it,
+// or group unless root owns it); the codes themselves are printed once, numbered, with the key's
 // fingerprint: the audit names a login by them (`key=`, `code=`).
 
 import { randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 
 import { hashCode, keyFingerprint } from '../firmware/auth';
 
@@ -18,13 +20,29 @@ export function makeCode(): string {
 }
 
 /**
- * Puts a new file of mode 0600 at `path`: created so and renamed into place, since a mode given to
- * an existing file would not apply (an old 0644 file replaced with --force would stay open).
+/**
+ * The mode of a new secret at `path`: 0600, or 0640 in a setgid directory: the Debian package's
+ * /etc/lifeline is root:lifeline with the setgid bit, so that files made there by root belong to
+ * the service's group, which must read them (the service runs as the lifeline user; a run accepts
+ * group reading of a file root owns, hal/node/files.ts secretModeProblem). Nobody else reads them
+ * either way.
+ */
+function secretMode(path: string): number {
+  try {
+    return (statSync(dirname(resolve(path))).mode & 0o2000) !== 0 ? 0o640 : 0o600;
+  } catch {
+    return 0o600;
+  }
+}
+
+/**
+ * Puts a new file of secretMode at `path`: created so and renamed into place, since a mode given
+ * to an existing file would not apply (an old 0644 file replaced with --force would stay open).
  */
 function writePrivate(path: string, text: string): void {
   const fresh = path + '.new';
   rmSync(fresh, { force: true });
-  writeFileSync(fresh, text, { mode: 0o600, flag: 'wx' });
+  writeFileSync(fresh, text, { mode: secretMode(path), flag: 'wx' });
   renameSync(fresh, path);
 }
 

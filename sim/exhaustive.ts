@@ -11,6 +11,7 @@ import type { ServiceConfig } from '../firmware/config';
 import { AutoState, DecisionEngine } from '../firmware/decision';
 import { RouteState } from '../firmware/announcer';
 import { OverrideArbiter, OverrideKind, UNDECIDED } from '../firmware/override';
+import { planted } from '../firmware/planted';
 
 /** One round; equal to the damping half-life, so that the penalty takes few values. */
 const ROUND_MS = 1000;
@@ -226,33 +227,47 @@ export function explore(params: Params): number {
   return seen.size;
 }
 
-/** Every parameter set; one line each and a total. */
-export function exhaustive(holdDowns: readonly number[] = [0, ROUND_MS, 2 * ROUND_MS]): {
+export interface ExhaustiveOptions {
+  /** The hold-downs searched (default 0, 1 and 2 rounds). */
+  readonly holdDownsMs?: readonly number[];
+  /** Planted bugs (firmware/planted.ts) in force, to show the search finds them. */
+  readonly bugs?: number;
+}
+
+/** Every parameter set; one line each and a total. Throws at the first violation. */
+export function exhaustive(options: ExhaustiveOptions = {}): {
   lines: string[];
   states: number;
 } {
+  const holdDowns = options.holdDownsMs ?? [0, ROUND_MS, 2 * ROUND_MS];
   const lines: string[] = [];
   let states = 0;
-  for (const damping of [false, true])
-    for (const holdDownMs of holdDowns)
-      for (let rise = 1; rise <= 3; rise++)
-        for (let fall = 1; fall <= 3; fall++) {
-          const count = explore({ rise, fall, holdDownMs, damping });
-          states += count;
-          lines.push(
-            'rise ' +
-              rise +
-              ' fall ' +
-              fall +
-              ' holdDownMs ' +
-              holdDownMs +
-              ' damping ' +
-              (damping ? 'on' : 'off') +
-              ': ' +
-              count +
-              ' states',
-          );
-        }
+  // The engine reads the flags at construction; they are put back to 0 whatever happens.
+  planted.bugs = options.bugs ?? 0;
+  try {
+    for (const damping of [false, true])
+      for (const holdDownMs of holdDowns)
+        for (let rise = 1; rise <= 3; rise++)
+          for (let fall = 1; fall <= 3; fall++) {
+            const count = explore({ rise, fall, holdDownMs, damping });
+            states += count;
+            lines.push(
+              'rise ' +
+                rise +
+                ' fall ' +
+                fall +
+                ' holdDownMs ' +
+                holdDownMs +
+                ' damping ' +
+                (damping ? 'on' : 'off') +
+                ': ' +
+                count +
+                ' states',
+            );
+          }
+  } finally {
+    planted.bugs = 0;
+  }
   lines.push(
     'exhaustive: ' +
       states +

@@ -8,6 +8,14 @@ import { readConfig } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import { SimHal } from '../hal/sim/index';
 
+/**
+ * A fuzz's length: `full` inputs, or a twentieth of them in a mutation run (LIFELINE_MUTATION=1,
+ * set by test/setup/stryker.vitest.config.ts), which runs the covering tests once per mutant.
+ */
+export function fuzzRuns(full: number): number {
+  return process.env['LIFELINE_MUTATION'] === '1' ? full / 20 : full;
+}
+
 export interface ServiceOptions {
   quorum?: number;
   targets?: number;

@@ -47,6 +47,8 @@ export function boardFeatures(config) {
     DETAILED_LOG: false,
     // Its OPEN buffer has no room for the longer form.
     EXTENDED_OPEN: false,
+    // No BFD on a board (the board's config refuses peers[].bfd).
+    BFD: false,
     SLAB: true,
   };
 }

@@ -7,7 +7,8 @@
 
 import { assert } from '../assert';
 import type { BgpPeerConfig } from '../config';
-import { DETAILED_LOG, EXTENDED_OPEN, FLEET, GRACEFUL_RESTART, STATISTICS } from '../features';
+import type { BfdClient } from '../bfd/bfd';
+import { BFD, DETAILED_LOG, EXTENDED_OPEN, FLEET, GRACEFUL_RESTART, STATISTICS } from '../features';
 import type { Hal, StreamSocket } from '../hal';
 import {
   BgpError,
@@ -120,6 +121,11 @@ export interface SessionOwner {
   readonly addPathReceive: number;
   readonly restart: GracefulRestart | null;
   readonly log: PeerLog | null;
+  /**
+   * BFD's seam (BFD, with a peer's `bfd`): its `held` says, per peer, that the session neither
+   * connects nor takes a connection (RFC 5882 4.1).
+   */
+  readonly bfdClient: BfdClient | undefined;
 }
 
 export interface SessionOptions {
@@ -276,6 +282,8 @@ export class BgpSession {
     // RFC 9687: the send hold timer runs from the first refused write until the peer reads again.
     const sendHoldMs = Math.max(Limit.SendHoldMsMin, 2000 * this.holdTimeS);
     if (this.state === SessionState.Idle) {
+      // Held by BFD: no deadline of our own; BFD's packets wake the loop when it is Up again.
+      if (this.bfdHeld()) return Infinity;
       if (nowMs >= this.retryAtMs) {
         this.enter(SessionState.Connect, nowMs, 'retry');
         this.restartConnection(nowMs);
@@ -311,7 +319,7 @@ export class BgpSession {
    * old one). Returns whether the session takes it; `connected` follows when it does.
    */
   incoming(nowMs: number): boolean {
-    if (!this.options.peer.passive || this.stopped) return false;
+    if (!this.options.peer.passive || this.stopped || this.bfdHeld()) return false;
     if (this.state === SessionState.Established) {
       if (STATISTICS) this.statistics!.connectionsRefused++;
       const held =
@@ -324,6 +332,23 @@ export class BgpSession {
     this.enter(SessionState.Connect, nowMs, 'incoming');
     this.restartConnection(nowMs);
     return true;
+  }
+
+  /** Whether BFD holds the session back (SessionOwner.bfdClient). */
+  private bfdHeld(): boolean {
+    if (!BFD) return false;
+    const client = this.options.owner.bfdClient;
+    return client !== undefined && client.held[this.options.index] === 1;
+  }
+
+  /**
+   * BFD declared the path down (RFC 5882 4.2.1: "emulate a control protocol timeout"): the
+   * session ends as at a hold timer expiry, with `reason`.
+   */
+  lost(nowMs: number, reason: string): void {
+    if (this.state === SessionState.Idle) return;
+    if (this.state === SessionState.Connect) return this.drop(nowMs, reason);
+    this.fail(nowMs, reason, ErrorCode.HoldTimerExpired);
   }
 
   /** Closes the connection and schedules a reconnect after the backoff, with ±25% jitter. */

@@ -11,6 +11,7 @@
 
 import { routeAttributes, RouteState, type Announcer } from '../announcer';
 import { assert } from '../assert';
+import type { BfdClient } from '../bfd/bfd';
 import { FleetTable } from '../fleet';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
 import type { Hal } from '../hal';
@@ -29,6 +30,7 @@ import {
 } from './session';
 import { typed } from '../slab';
 import {
+  BFD,
   DETAILED_LOG,
   FLEET,
   GRACEFUL_RESTART,
@@ -122,6 +124,23 @@ function peerStatus(sessions: readonly BgpSession[], nowMs: number): PeerStatus[
   });
 }
 
+/**
+ * BFD's seam into the speaker (firmware/bfd/bfd.ts, RFC 5882): the hold its sessions read, and the
+ * way BFD ends one.
+ */
+class SpeakerBfd implements BfdClient {
+  readonly held: Uint8Array;
+
+  constructor(private readonly sessions: readonly BgpSession[]) {
+    this.held = new Uint8Array(sessions.length);
+  }
+
+  down(index: number, reason: string, nowMs: number): void {
+    assert(index >= 0 && index < this.sessions.length, 'a configured peer');
+    this.sessions[index]!.lost(nowMs, reason);
+  }
+}
+
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
   /** The other sites' routes, with `fleet` configured (FLEET), else null. */
@@ -134,6 +153,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   readonly gracefulShutdown: GracefulShutdown | null;
   /** The log of what peers do, throttled (DETAILED_LOG), else null: the metrics read its count. */
   readonly log: PeerLog | null;
+  /** BFD's seam (BFD, with a peer's `bfd`), made by `start`, else undefined. */
+  bfdClient: BfdClient | undefined;
   /** The listeners of the passive peers (PASSIVE_PEERS), opened by `start`, else null. */
   private passive: PassiveListeners | null;
   private readonly state: Uint8Array;
@@ -205,6 +226,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         : null;
     this.log = DETAILED_LOG ? new PeerLog(hal, peers.map(peerName)) : null;
     this.passive = null;
+    this.bfdClient = undefined;
     this.updates = peers.map((peer) => this.buildUpdates(peer, prefixes, attributes));
     this.pending = peers.map(() => typed(Uint8Array, 1, prefixes.length));
     this.done = false;
@@ -277,6 +299,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       );
     }
     if (PASSIVE_PEERS) this.passive = new PassiveListeners(announcer.peers, this.hal);
+    if (BFD && announcer.peers.some((peer) => peer.bfd !== null))
+      this.bfdClient = new SpeakerBfd(this.sessions);
   }
 
   /**

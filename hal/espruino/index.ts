@@ -46,9 +46,9 @@ class EspruinoUdpSocket implements UdpSocket {
 
 /*
  * Espruino calls a socket's listeners (and the net.connect callback) with the socket as `this`
- * (checked on the interpreter: test/espruino-real.test.ts): one function each serves every
- * connection, the owner and its attempt kept on the Espruino socket (`o`, `n`), instead of closures
- * made per connection, each a few JsVars with its scope.
+ * (checked on the interpreter: test/integration/espruino-real.test.ts): one function each serves
+ * every connection, the owner and its attempt kept on the Espruino socket (`o`, `n`), instead of
+ * closures made per connection, each a few JsVars with its scope.
  */
 
 /**

@@ -1,10 +1,11 @@
-// Reading the files a config names (the config itself, the console key, the recovery codes) and
-// the state files as hostile input: opened without blocking (a FIFO with no writer must not hang
+// Reading the files a config names (the config itself, the console key, the recovery codes) and the
+// state files as hostile input: opened without blocking (a FIFO with no writer must not hang
 // start-up), only a regular file, at most a bound of bytes (a /dev/zero must not grow the process),
-// as strict UTF-8. A state file is never opened through a symbolic link (a link planted in
-// stateDir would have Lifeline read or append to its target), and a secret (a key, the recovery
-// codes, a TCP MD5 password) is refused when group or others may read it, as ssh refuses a private
-// key. Every refusal is one reason, ready for a `PATH: PROBLEM` line.
+// as strict UTF-8. A state file is never opened through a symbolic link (a link planted in stateDir
+// would have Lifeline read or append to its target), and a secret (a key, the recovery codes, a TCP
+// MD5 password) is refused when group or others may read it, as ssh refuses a private key (a
+// root-owned one its group may read: secretModeProblem). Every refusal is one reason, ready for a
+// `PATH: PROBLEM` line.
 
 import { closeSync, constants, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 
@@ -28,19 +29,29 @@ function fileKind(stat: Stats): string {
 }
 
 /**
- * Why a secret at `path` with `mode` must not be used ('' when it may): like ssh, any access by
- * group or others refuses it, and the line says what to run.
+ * Why a secret at `path` with `stat` (its mode and owner) must not be used ('' when it may): as
+ * ssh refuses a private key, a file of ours (owned by the user we run as) that group or others
+ * may access is refused; as PostgreSQL allows its key, a file owned by root may also be read by
+ * its group (0640 at most), which is how the Debian package gives the `lifeline` user its key in
+ * /etc/lifeline without owning it. The line says what to run.
  */
-export function secretModeProblem(path: string, mode: number): string {
-  if ((mode & 0o077) === 0) return '';
-  const octal = (mode & 0o777).toString(8).padStart(4, '0');
-  return 'is open to group or others (mode ' + octal + '): run chmod 600 ' + path;
+export function secretModeProblem(path: string, stat: { mode: number; uid: number }): string {
+  const rootShared = stat.uid === 0 && process.getuid?.() !== 0;
+  if ((stat.mode & (rootShared ? 0o037 : 0o077)) === 0) return '';
+  const octal = (stat.mode & 0o777).toString(8).padStart(4, '0');
+  return (
+    'is open to group or others (mode ' +
+    octal +
+    '): run chmod ' +
+    (rootShared ? '640 ' : '600 ') +
+    path
+  );
 }
 
 /** secretModeProblem of the file at `path` (followed); '' also when it cannot be examined. */
 export function secretFileProblem(path: string): string {
   try {
-    return secretModeProblem(path, statSync(path).mode);
+    return secretModeProblem(path, statSync(path));
   } catch {
     return ''; // Absent or unreadable: whoever reads it says so.
   }
@@ -59,7 +70,7 @@ export function readRegularFile(
     const stat = fstatSync(fd);
     if (!stat.isFile())
       return { text: null, problem: 'is ' + fileKind(stat) + ', not a regular file' };
-    const exposed = options.secret === true ? secretModeProblem(path, stat.mode) : '';
+    const exposed = options.secret === true ? secretModeProblem(path, stat) : '';
     if (exposed !== '') return { text: null, problem: exposed };
     const buffer = Buffer.alloc(bytesMax + 1);
     let length = 0;

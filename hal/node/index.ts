@@ -8,9 +8,12 @@ import { createSocket, type RemoteInfo, type Socket as DatagramSocket } from 'no
 import { createServer, Socket as NetSocket, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 
+import { BfdReceiver, NodeBfdSocket } from './bfd';
 import { md5Addon, readMd5Key } from './md5';
 import { FileStorage } from './storage';
+import { BFD_MULTIHOP_PORT, BFD_PORT } from '../../firmware/bfd/codec';
 import type {
+  BfdOpenOptions,
   Clock,
   Hal,
   HalClient,
@@ -418,6 +421,8 @@ export class NodeHal implements Hal {
   readonly storage: Storage | null;
   /** The streams by id, for a listener to hand its connections to. */
   readonly streams: NodeStreamSocket[] = [];
+  /** BFD's shared receiving sockets, by family, local address and port. */
+  private readonly bfdReceivers = new Map<string, BfdReceiver>();
 
   constructor(options: NodeHalOptions = {}) {
     this.wakeHandler = this.onTimer.bind(this);
@@ -439,6 +444,24 @@ export class NodeHal implements Hal {
 
   openUdp(options: UdpOpenOptions): UdpSocket {
     return new NodeUdpSocket(this, options, this.udpSendsPerPort);
+  }
+
+  openBfd(options: BfdOpenOptions): UdpSocket {
+    const port = options.multihop ? BFD_MULTIHOP_PORT : BFD_PORT;
+    const key = options.family + ' ' + (options.localAddress ?? '*') + ' ' + port;
+    let receiver = this.bfdReceivers.get(key);
+    if (receiver === undefined) {
+      receiver = new BfdReceiver(this, options, port);
+      this.bfdReceivers.set(key, receiver);
+    }
+    receiver.sessions.set(options.address, options);
+    const shared = receiver;
+    return new NodeBfdSocket(this, options, port, () => {
+      shared.sessions.delete(options.address);
+      if (shared.sessions.size > 0) return;
+      shared.close();
+      this.bfdReceivers.delete(key);
+    });
   }
 
   openTcp(options: TcpOpenOptions): TcpProbeSocket {

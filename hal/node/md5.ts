@@ -17,6 +17,12 @@ export interface Md5Addon {
   socket(family: 4 | 6, local: string | null, peer: string, key: string): number;
   /** Sets the peer's key on an existing socket (a listener). */
   setKey(fd: number, family: 4 | 6, peer: string, key: string): void;
+  /**
+   * A non-blocking UDP socket bound to `local` (or any) and `port` for BFD's received packets,
+   * with SO_REUSEADDR; with `ttlCheck` the kernel drops every packet whose TTL (hop limit) is not
+   * 255 (a socket filter: RFC 5881 5). Node's dgram takes it with `bind({ fd })`.
+   */
+  bfdSocket(family: 4 | 6, local: string | null, port: number, ttlCheck: boolean): number;
 }
 
 /** RFC 2385 keys on Linux: 1 to 80 bytes (TCP_MD5SIG_MAXKEYLEN). */
@@ -57,7 +63,7 @@ export function readMd5Key(path: string): { key: string } | { error: string } {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd);
     if (!stat.isFile()) return { error: 'is not a regular file' };
-    const exposed = secretModeProblem(path, stat.mode);
+    const exposed = secretModeProblem(path, stat);
     if (exposed !== '') return { error: exposed };
     text = readFileSync(fd, 'utf8').replace(/\r?\n$/, '');
   } catch (error) {

@@ -4,6 +4,7 @@
 // (replies are built in per-socket buffers), so the allocation-free proof can run on it.
 
 import type {
+  BfdOpenOptions,
   Clock,
   Hal,
   HalClient,
@@ -85,6 +86,36 @@ export const enum StreamPeer {
 }
 
 const STREAMS_MAX = 8;
+
+/** How a simulated BFD peer answers (`SimHal.setBfdPeer`). */
+export const enum BfdPeer {
+  /** Answers every packet after the latency, following RFC 5880's state machine. */
+  Answer = 0,
+  /** Sends nothing: a cut link, a frozen router, a BFD daemon that stopped. */
+  Silent = 1,
+  /** Answers AdminDown (diagnostic 7): BFD switched off on the router (RFC 5880 6.8.16). */
+  AdminDown = 2,
+}
+
+const BFD_SESSIONS_MAX = 8;
+const BFD_BYTES = 24;
+
+function writeWord(target: Uint8Array, at: number, value: number): void {
+  for (let b = 0; b < 4; b++) target[at + b] = (value >>> (24 - 8 * b)) & 0xff;
+}
+
+class SimBfdSocket implements UdpSocket {
+  constructor(
+    private readonly sim: SimHal,
+    private readonly slot: number,
+  ) {}
+  send(data: Uint8Array, length: number): void {
+    this.sim.bfdSend(this.slot, data, length);
+  }
+  close(): void {
+    this.sim.bfdClose(this.slot);
+  }
+}
 
 /** In-memory storage; `failing` makes every write fail (a read-only or full stateDir). */
 export class MemoryStorage implements Storage {
@@ -176,6 +207,25 @@ export class SimHal implements Hal {
   readonly streamRefused: Uint8Array;
   /** What the firmware listens on. */
   readonly listeners: ListenOptions[];
+  /**
+   * BFD sessions (`openBfd`), by slot in the order opened: their options, how the simulated
+   * peer answers, the TTL its packets arrive with (not 255: the HAL drops them, as Linux does for
+   * the node HAL), its state, interval (microseconds) and multiplier, the packets sent to it (and
+   * the last one), and when its answer arrives.
+   */
+  readonly bfdOpen: BfdOpenOptions[];
+  readonly bfdPeer: Uint8Array;
+  readonly bfdTtl: Uint8Array;
+  readonly bfdPeerState: Uint8Array;
+  readonly bfdPeerIntervalUs: Uint32Array;
+  readonly bfdPeerMultiplier: Uint8Array;
+  readonly bfdSent: Float64Array;
+  readonly bfdLatencyMs: Float64Array;
+  readonly bfdLastSent: Uint8Array[];
+  /** Packets the simulated kernel dropped for their TTL. */
+  readonly bfdTtlDropped: Float64Array;
+  private readonly bfdReply: Uint8Array[];
+  private readonly bfdEventAtMs: Float64Array;
   private readonly streamReceive: (Uint8Array | null)[];
   private readonly streamEventAtMs: Float64Array;
   /** 0: connected, 1: closed. */
@@ -234,6 +284,91 @@ export class SimHal implements Hal {
     }
     this.streamEventAtMs = new Float64Array(STREAMS_MAX).fill(NONE);
     this.streamEventKind = new Uint8Array(STREAMS_MAX);
+    this.bfdOpen = [];
+    this.bfdPeer = new Uint8Array(BFD_SESSIONS_MAX);
+    this.bfdTtl = new Uint8Array(BFD_SESSIONS_MAX).fill(255);
+    this.bfdPeerState = new Uint8Array(BFD_SESSIONS_MAX).fill(1);
+    this.bfdPeerIntervalUs = new Uint32Array(BFD_SESSIONS_MAX).fill(100000);
+    this.bfdPeerMultiplier = new Uint8Array(BFD_SESSIONS_MAX).fill(3);
+    this.bfdSent = new Float64Array(BFD_SESSIONS_MAX);
+    this.bfdLatencyMs = new Float64Array(BFD_SESSIONS_MAX).fill(1);
+    this.bfdTtlDropped = new Float64Array(BFD_SESSIONS_MAX);
+    this.bfdLastSent = [];
+    this.bfdReply = [];
+    for (let i = 0; i < BFD_SESSIONS_MAX; i++) {
+      this.bfdLastSent.push(new Uint8Array(BFD_BYTES));
+      this.bfdReply.push(new Uint8Array(BFD_BYTES));
+    }
+    this.bfdEventAtMs = new Float64Array(BFD_SESSIONS_MAX).fill(NONE);
+  }
+
+  openBfd(options: BfdOpenOptions): UdpSocket {
+    const slot = this.bfdOpen.length;
+    if (slot >= BFD_SESSIONS_MAX) throw new Error('sim: more than ' + BFD_SESSIONS_MAX + ' BFD');
+    this.bfdOpen.push(options);
+    return new SimBfdSocket(this, slot);
+  }
+
+  /** How the BFD peer of `slot` answers from now on, and with which TTL its packets arrive. */
+  setBfdPeer(slot: number, peer: BfdPeer, ttl?: number): void {
+    this.bfdPeer[slot] = peer;
+    if (ttl !== undefined) this.bfdTtl[slot] = ttl;
+    if (peer === BfdPeer.Silent) this.bfdEventAtMs[slot] = NONE;
+  }
+
+  /**
+   * The firmware sent a BFD packet to the peer of `slot`: the peer steps its state machine on the
+   * packet's state (RFC 5880 6.8.6) and answers after the latency, with F for a P.
+   */
+  bfdSend(slot: number, data: Uint8Array, length: number): void {
+    this.bfdSent[slot] = this.bfdSent[slot]! + 1;
+    const last = this.bfdLastSent[slot]!;
+    for (let i = 0; i < length && i < BFD_BYTES; i++) last[i] = data[i]!;
+    const behaviour = this.bfdPeer[slot];
+    if (behaviour === BfdPeer.Silent || this.bfdOpen[slot] === undefined) return;
+    const theirs = data[1]! >> 6;
+    const state = this.bfdPeerState[slot]!;
+    let next = state;
+    if (theirs === 0) next = 1;
+    else if (state === 1) next = theirs === 1 ? 2 : theirs === 2 ? 3 : 1;
+    else if (state === 2) next = theirs >= 2 ? 3 : 2;
+    else if (theirs === 1) next = 1;
+    this.bfdPeerState[slot] = behaviour === BfdPeer.AdminDown ? 1 : next;
+    const reply = this.bfdReply[slot]!;
+    const adminDown = behaviour === BfdPeer.AdminDown;
+    reply[0] = 0x20 | (adminDown ? 7 : 0);
+    reply[1] = ((adminDown ? 0 : next) << 6) | ((data[1]! & 0x20) !== 0 ? 0x10 : 0);
+    reply[2] = this.bfdPeerMultiplier[slot]!;
+    reply[3] = BFD_BYTES;
+    // My Discriminator, Your Discriminator (theirs), the intervals, no echo.
+    writeWord(reply, 4, 0xb0000001 + slot);
+    for (let i = 0; i < 4; i++) reply[8 + i] = data[4 + i]!;
+    writeWord(reply, 12, this.bfdPeerIntervalUs[slot]!);
+    writeWord(reply, 16, this.bfdPeerIntervalUs[slot]!);
+    writeWord(reply, 20, 0);
+    this.bfdEventAtMs[slot] = this.timeMs + this.bfdLatencyMs[slot]!;
+  }
+
+  bfdClose(slot: number): void {
+    this.bfdEventAtMs[slot] = NONE;
+  }
+
+  private dispatchBfd(atMs: number): boolean {
+    let any = false;
+    for (let slot = 0; slot < this.bfdOpen.length; slot++) {
+      if (this.bfdEventAtMs[slot] !== atMs) continue;
+      this.bfdEventAtMs[slot] = NONE;
+      const options = this.bfdOpen[slot]!;
+      any = true;
+      // RFC 5881 5: single hop, what did not arrive with a TTL of 255 never reaches the firmware.
+      if (!options.multihop && this.bfdTtl[slot] !== 255) {
+        this.bfdTtlDropped[slot] = this.bfdTtlDropped[slot]! + 1;
+        continue;
+      }
+      options.receive.set(this.bfdReply[slot]!);
+      this.client!.datagramReceived(options.socketId, BFD_BYTES, true);
+    }
+    return any;
   }
 
   openStream(options: StreamOpenOptions): StreamSocket {
@@ -498,6 +633,8 @@ export class SimHal implements Hal {
     let next = this.wakeAtMs;
     for (let id = 0; id < STREAMS_MAX; id++)
       if (this.streamEventAtMs[id]! < next) next = this.streamEventAtMs[id]!;
+    for (let slot = 0; slot < this.bfdOpen.length; slot++)
+      if (this.bfdEventAtMs[slot]! < next) next = this.bfdEventAtMs[slot]!;
     for (let id = 0; id < this.socketCount; id++)
       if (this.eventAtMs[id]! < next) next = this.eventAtMs[id]!;
     return next;
@@ -542,6 +679,7 @@ export class SimHal implements Hal {
       if (next > untilMs) break;
       this.timeMs = next;
       let delivered = this.dispatchStreams(next);
+      if (this.dispatchBfd(next)) delivered = true;
       for (let id = 0; id < this.socketCount; id++) {
         if (this.eventAtMs[id] === next) {
           this.dispatch(id);

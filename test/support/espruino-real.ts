@@ -25,7 +25,7 @@ export function espruinoMissing(): string | null {
   for (const build of ['espruino', 'espruino-5100', 'espruino-1700']) {
     if (!existsSync(join(ESPRUINO_DIR, build))) {
       return (
-        'skipped: no Espruino Linux build at ' +
+        'no Espruino Linux build at ' +
         join(ESPRUINO_DIR, build) +
         ' (build one from github.com/espruino/Espruino with `BOARD=LINUX make`, and for the ' +
         'fixed pools boards/LINUX.py with variables 5100 and 1700; or set LIFELINE_ESPRUINO_DIR)'

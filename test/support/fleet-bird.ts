@@ -4,11 +4,12 @@
 // as its origin as a site's route has (BIRD adds its own 65000 in front), and sends every path to
 // its one neighbour with ADD-PATH (`add paths tx`). `birdc disable s3_ipv4` takes a site away.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { birdc as query, birdUp } from '../../lab/bird';
 import { requireCommand, stopProcess, waitFor } from './peers';
 
 function sites(table: 'ipv4' | 'ipv6', prefix: string): string {
@@ -70,11 +71,9 @@ protocol bgp fw {
   const child = spawn('/usr/sbin/bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl], {
     stdio: 'ignore',
   });
-  const birdc = (...args: string[]): string => {
-    const result = spawnSync('/usr/sbin/birdc', ['-s', ctl, ...args], { encoding: 'utf8' });
-    return result.status === 0 ? result.stdout : '';
-  };
-  await waitFor(() => birdc('show', 'status').includes('Daemon is up'), 5000, 'BIRD');
+  // A failed query throws (lab/bird.ts), so that no failure reads as an empty table.
+  const birdc = (...args: string[]): string => query(ctl, ...args);
+  await waitFor(() => birdUp(ctl), 5000, 'BIRD');
   const log = (): string => {
     try {
       return readFileSync(join(dir, 'bird.log'), 'utf8');

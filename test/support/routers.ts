@@ -2,13 +2,16 @@
 // bgpd (alone, without zebra) and GoBGP, each in a temporary directory of its own, on loopback
 // addresses in 127.0.13.0/24, started and stopped by the tests (Debian packages bird2, frr,
 // gobgpd; scripts/ensure-test-deps.mjs installs them). One interface for the three, so that a
-// case is written once and run against each.
+// case is written once and run against each. A query that fails throws (lab/processes.ts `query`):
+// a router that cannot answer never reads as one without the route.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { birdc, birdUp } from '../../lab/bird';
+import { query, queryOrNull } from '../../lab/processes';
 import { randomPort, requireCommand, stopProcess, waitFor } from './peers';
 
 export type RouterKind = 'bird' | 'frr' | 'gobgp';
@@ -49,11 +52,6 @@ export interface Router {
   kill(): Promise<void>;
   start(): Promise<void>;
   stop(): Promise<void>;
-}
-
-function run(argv: readonly string[]): string {
-  const result = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 5000 });
-  return result.status === 0 ? result.stdout : '';
 }
 
 function readLog(path: string): string {
@@ -152,12 +150,8 @@ protocol bgp fw {
     return ['/usr/sbin/bird', '-f', '-c', join(this.dir, 'bird.conf'), '-s', this.control];
   }
 
-  private birdc(...args: string[]): string {
-    return run(['/usr/sbin/birdc', '-s', this.control, ...args]);
-  }
-
   protected ready(): boolean {
-    return this.birdc('show', 'status').includes('Daemon is up');
+    return birdUp(this.control);
   }
 
   override log(): string {
@@ -165,12 +159,12 @@ protocol bgp fw {
   }
 
   established(): boolean {
-    return this.birdc('show', 'protocols', 'fw').includes('Established');
+    return birdc(this.control, 'show', 'protocols', 'fw').includes('Established');
   }
 
   route(prefix: string): RouterRoute | null {
     const table = family(prefix) === 4 ? 't4' : 't6';
-    const text = this.birdc('show', 'route', 'for', prefix, 'table', table, 'all');
+    const text = birdc(this.control, 'show', 'route', 'for', prefix, 'table', table, 'all');
     if (!text.includes(prefix)) return null;
     const localPref = /BGP\.local_pref: (\d+)/.exec(text);
     return {
@@ -230,12 +224,17 @@ class FrrRouter extends BaseRouter {
     ];
   }
 
+  private vtyshArgv(command: string): string[] {
+    return ['/usr/bin/vtysh', '--vty_socket', this.dir, '-d', 'bgpd', '-c', command];
+  }
+
   vtysh(command: string): string {
-    return run(['/usr/bin/vtysh', '--vty_socket', this.dir, '-d', 'bgpd', '-c', command]);
+    return query(this.vtyshArgv(command));
   }
 
   protected ready(): boolean {
-    return this.vtysh('show bgp summary').includes('BGP router identifier');
+    const summary = queryOrNull(this.vtyshArgv('show bgp summary'));
+    return summary !== null && summary.includes('BGP router identifier');
   }
 
   override log(): string {
@@ -249,8 +248,8 @@ class FrrRouter extends BaseRouter {
 
   route(prefix: string): RouterRoute | null {
     const afi = family(prefix) === 4 ? 'ipv4' : 'ipv6';
+    // An absent prefix is `{}` (exit status 0).
     const text = this.vtysh(`show bgp ${afi} unicast ${prefix} json`);
-    if (text === '') return null;
     const parsed = JSON.parse(text) as {
       paths?: { aspath?: { string?: string }; locPrf?: number; community?: { string?: string } }[];
     };
@@ -320,12 +319,17 @@ ${transport}
     ];
   }
 
+  private gobgpArgv(args: readonly string[]): string[] {
+    return ['/usr/bin/gobgp', '-u', this.options.address, '-p', String(this.apiPort), ...args];
+  }
+
   gobgp(...args: string[]): string {
-    return run(['/usr/bin/gobgp', '-u', this.options.address, '-p', String(this.apiPort), ...args]);
+    return query(this.gobgpArgv(args));
   }
 
   protected ready(): boolean {
-    return this.gobgp('neighbor').includes('Peer');
+    const neighbors = queryOrNull(this.gobgpArgv(['neighbor']));
+    return neighbors !== null && neighbors.includes('Peer');
   }
 
   established(): boolean {
@@ -334,8 +338,9 @@ ${transport}
 
   route(prefix: string): RouterRoute | null {
     const afi = family(prefix) === 4 ? 'ipv4' : 'ipv6';
+    // An absent prefix is `{}` (exit status 0).
     const text = this.gobgp('global', 'rib', '-a', afi, prefix, '-j');
-    if (text.trim() === '' || !text.includes(prefix)) return null;
+    if (!text.includes(prefix)) return null;
     const parsed = JSON.parse(text) as Record<
       string,
       {
