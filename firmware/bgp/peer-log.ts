@@ -46,9 +46,9 @@ export class PeerLog {
     return throttled(this.throttle, this.events[peer * LogEvent.Kinds + event]!, nowMs);
   }
 
-  /** Logs the counts of the windows that have ended. Cheap when there is nothing to report. */
+  /** Logs the counts of the windows that have ended (the caller asks `pendingSuppressed` first). */
   flush(nowMs: number): void {
-    if (this.throttle.pendingSuppressed === 0) return;
+    assert(this.throttle.pendingSuppressed > 0, 'counts to report');
     for (let line = nextSuppressed(this.throttle, nowMs); line !== '';) {
       this.hal.log('bgp suppressed ' + line);
       line = nextSuppressed(this.throttle, nowMs);

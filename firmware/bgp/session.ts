@@ -200,6 +200,8 @@ export class BgpSession {
   private sendBlockedAtMs: number;
   /** `shutdown` was called: no reconnect, no incoming connection taken. */
   private stopped: boolean;
+  /** The next deadline of the session's timers, as the last `tick` left it. */
+  dueMs: number;
 
   constructor(readonly options: SessionOptions) {
     // Each whole message is handled as soon as it is in.
@@ -230,6 +232,7 @@ export class BgpSession {
     this.backoffMs = Limit.BackoffMinMs;
     this.sendBlockedAtMs = Infinity;
     this.stopped = false;
+    this.dueMs = 0;
     this.stream = this.openStream();
   }
 
@@ -278,19 +281,19 @@ export class BgpSession {
   }
 
   /** Runs the timers; returns the next deadline. */
-  tick(nowMs: number): number {
+  /**
+   * Runs the timers; `dueMs` is then the next deadline. Not a return value: V8 boxes a double
+   * (Infinity, a BFD wake-up between whole milliseconds) returned by a call it does not inline,
+   * and the speaker ticks every session at every wake-up.
+   */
+  tick(nowMs: number): void {
+    if (this.state === SessionState.Idle) {
+      this.dueMs = this.idleTick(nowMs);
+      return;
+    }
     // RFC 9687: the send hold timer runs from the first refused write until the peer reads again.
     const sendHoldMs = Math.max(Limit.SendHoldMsMin, 2000 * this.holdTimeS);
-    if (this.state === SessionState.Idle) {
-      // Held by BFD: no deadline of our own; BFD's packets wake the loop when it is Up again.
-      if (this.bfdHeld()) return Infinity;
-      if (nowMs >= this.retryAtMs) {
-        this.enter(SessionState.Connect, nowMs, 'retry');
-        this.restartConnection(nowMs);
-        this.skipBytes = 0;
-        this.stream.connect();
-      }
-    } else if (nowMs >= this.deadlineMs) {
+    if (nowMs >= this.deadlineMs) {
       if (this.state === SessionState.Connect) this.drop(nowMs, 'connect-timeout');
       else this.fail(nowMs, 'hold-timer-expired', ErrorCode.HoldTimerExpired);
     } else if (nowMs >= this.sendBlockedAtMs + sendHoldMs) {
@@ -300,8 +303,23 @@ export class BgpSession {
       this.send(this.transmit, encodeKeepalive(this.transmit, 0));
       this.keepaliveAtMs = nowMs + (this.holdTimeS * 1000) / 3;
     }
-    if (this.state === SessionState.Idle) return this.retryAtMs;
-    return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendBlockedAtMs + sendHoldMs);
+    // A cast: drop and fail change the state under calls TypeScript cannot see into.
+    if ((this.state as SessionState) === SessionState.Idle) this.dueMs = this.retryAtMs;
+    else
+      this.dueMs = Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendBlockedAtMs + sendHoldMs);
+  }
+
+  /** `tick` in Idle: connects out when the retry is due; returns the next deadline. */
+  private idleTick(nowMs: number): number {
+    // Held by BFD: no deadline of our own; BFD's packets wake the loop when it is Up again.
+    if (this.bfdHeld()) return Infinity;
+    if (nowMs < this.retryAtMs) return this.retryAtMs;
+    this.enter(SessionState.Connect, nowMs, 'retry');
+    this.restartConnection(nowMs);
+    this.skipBytes = 0;
+    this.stream.connect();
+    assert(this.sendBlockedAtMs === Infinity, 'nothing blocked on a new connection');
+    return this.deadlineMs;
   }
 
   /** A new connection is on its way (Connect): an empty frame, the connect timer running. */

@@ -470,9 +470,15 @@ export class BgpSpeaker implements Announcer, SessionOwner {
       }
       if (gracefulShutdown.stopping && next === Infinity) this.finishStop(nowMs);
     }
-    if (DETAILED_LOG && this.log !== null) this.log.flush(nowMs);
-    for (let i = 0; i < this.sessions.length; i++)
-      next = Math.min(next, this.sessions[i]!.tick(nowMs));
+    // Called only when there is something to report: a double argument to a call that is not
+    // inlined is boxed (BFD's wake-ups fall between whole milliseconds).
+    const log = this.log;
+    if (DETAILED_LOG && log !== null && log.throttle.pendingSuppressed > 0) log.flush(nowMs);
+    for (let i = 0; i < this.sessions.length; i++) {
+      const session = this.sessions[i]!;
+      session.tick(nowMs);
+      next = Math.min(next, session.dueMs);
+    }
     return next;
   }
 
