@@ -15,13 +15,13 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 import { buildMd5 } from './md5.mjs';
 import { checkEspruinoSource } from './espruino/check.mjs';
-import { boardSources } from './espruino/sources.mjs';
+import { boardSources, sourceEdits } from './espruino/sources.mjs';
 import { breakLines } from './espruino/lines.mjs';
 import {
   EXTERNAL,
@@ -64,7 +64,7 @@ export const ESPRUINO_UNSUPPORTED = [
  * esbuild's options for the board bundle of `config`; `embedded` is the config the bundle carries
  * (its keys renamed as the mangled code reads them), `root` the project's folder.
  */
-export function espruinoOptions(config, embedded = config, root = '.', renames = new Map()) {
+export function espruinoOptions(config, embedded = config, root = '.', edits = undefined) {
   const fleet = config?.fleet != null || config?.guard != null;
   return {
     bundle: true,
@@ -90,7 +90,7 @@ export function espruinoOptions(config, embedded = config, root = '.', renames =
             (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
           ),
         ),
-        renames,
+        edits: edits ?? ((path, text) => sourceEdits(path, text, new Map())),
         root,
       }),
     ],
@@ -99,7 +99,10 @@ export function espruinoOptions(config, embedded = config, root = '.', renames =
 }
 
 let reserved = null;
-let renames = null;
+let edits = null;
+
+/** The folders whose sources a board bundle is built from (the board kit copies them). */
+export const BOARD_SOURCE_FOLDERS = ['firmware', 'hal/espruino'];
 
 /**
  * The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. The release's
@@ -115,10 +118,41 @@ function reservedSet(root) {
   return reserved;
 }
 
-/** The methods' board names (build/espruino/renames.mjs), worked out once. */
-function renameEdits(root) {
-  if (renames === null) renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
-  return renames;
+/**
+ * Each board source's edits (build/espruino/sources.mjs): where it reads the features, and its
+ * methods' board names (build/espruino/renames.mjs), worked out once. The board kit has no
+ * TypeScript to work them out with: it carries them in board-edits.json (`boardEditTable`).
+ */
+function boardEdits(root) {
+  if (edits !== null) return edits;
+  const listed = join(root, 'board-edits.json');
+  if (existsSync(listed)) {
+    const table = JSON.parse(readFileSync(listed, 'utf8'));
+    const none = { sites: [], renames: [] };
+    edits = (path) => table[relative(resolve(root), path).split('\\').join('/')] ?? none;
+  } else {
+    const renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
+    edits = (path, text) => sourceEdits(path, text, renames);
+  }
+  return edits;
+}
+
+/**
+ * The board kit's board-edits.json: every board source's edits (`boardEdits`), by its path from
+ * `root`, for the files that have any.
+ */
+export function boardEditTable(root = PROJECT) {
+  const renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
+  const table = {};
+  for (const folder of BOARD_SOURCE_FOLDERS)
+    for (const file of readdirSync(join(root, folder), { recursive: true })) {
+      if (!String(file).endsWith('.ts')) continue;
+      const path = resolve(root, folder, String(file));
+      const found = sourceEdits(path, readFileSync(path, 'utf8'), renames);
+      if (found.sites.length + found.renames.length > 0)
+        table[relative(resolve(root), path).split('\\').join('/')] = found;
+    }
+  return table;
 }
 
 /** The names the board bundle keeps, for the board kit's reserved-names.json. */
@@ -157,7 +191,7 @@ export async function buildEspruino(config, root = '.') {
     metafile: true,
   };
   const first = await esbuild.build({
-    ...espruinoOptions(config, config, root, renameEdits(root)),
+    ...espruinoOptions(config, config, root, boardEdits(root)),
     ...common,
     mangleCache: {},
   });
@@ -171,7 +205,7 @@ export async function buildEspruino(config, root = '.') {
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({
-    ...espruinoOptions(config, embedded, root, renameEdits(root)),
+    ...espruinoOptions(config, embedded, root, boardEdits(root)),
     ...common,
     minify: false,
     minifySyntax: true,

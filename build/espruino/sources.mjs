@@ -26,10 +26,11 @@ export function applyEdits(text, edits) {
 }
 
 /**
- * The edits that write each feature constant `source` imports from the feature module in as its
- * value in `features` (`{ FLEET: false, ... }`).
+ * Where `source` reads a feature constant it imports from the feature module: each a [start, end,
+ * name, shorthand] (`shorthand`: a `{ FLEET }` key, which keeps its name). The same for every
+ * board (the values are the config's): the board kit carries them (build/board-kit.mjs).
  */
-export function featureEdits(source, features) {
+export function featureSites(source) {
   const imported = new Set();
   for (const statement of source.statements) {
     if (!ts.isImportDeclaration(statement)) continue;
@@ -43,30 +44,40 @@ export function featureEdits(source, features) {
       imported.add(element.name.text);
     }
   }
-  const edits = [];
-  if (imported.size === 0) return edits;
+  const sites = [];
+  if (imported.size === 0) return sites;
   const visit = (node) => {
     if (ts.isImportDeclaration(node)) return;
     if (ts.isIdentifier(node) && imported.has(node.text)) {
       const parent = node.parent;
-      const value = String(features[node.text]);
       if (ts.isPropertyAccessExpression(parent) && parent.name === node) return;
-      if (ts.isShorthandPropertyAssignment(parent)) {
-        edits.push([node.getStart(source), node.end, node.text + ': ' + value]);
-        return;
-      }
-      if (
-        (ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
-        parent.name === node
-      )
-        return;
-      edits.push([node.getStart(source), node.end, value]);
+      const shorthand = ts.isShorthandPropertyAssignment(parent);
+      const key = ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent);
+      if (!shorthand && key && parent.name === node) return;
+      sites.push([node.getStart(source), node.end, node.text, shorthand]);
       return;
     }
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return edits;
+  return sites;
+}
+
+/** The edits that write each feature constant at `sites` in as its value in `features`. */
+export function featureEdits(sites, features) {
+  return sites.map(([start, end, name, shorthand]) => {
+    const value = String(features[name]);
+    return [start, end, shorthand ? name + ': ' + value : value];
+  });
+}
+
+/**
+ * A source file's board edits worked out here with TypeScript: where it reads the features, and
+ * `renames` (build/espruino/renames.mjs, by absolute path) for its methods.
+ */
+export function sourceEdits(path, text, renames) {
+  const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
+  return { sites: featureSites(source), renames: renames.get(path) ?? [] };
 }
 
 /** Marks each `assert(` call of a firmware file pure (not the declaration). */
@@ -76,10 +87,11 @@ function pureAsserts(text) {
 
 /**
  * The plugin for the board bundle of `config` (validated), carrying `embedded` (the config with
- * the keys renamed as the mangled code reads them); `renames` maps a file's absolute path to its
- * renaming edits (build/espruino/renames.mjs), `root` is the project's folder.
+ * the keys renamed as the mangled code reads them); `edits(path, text)` gives a file's feature
+ * sites and renaming edits (`sourceEdits`, or the board kit's table), `root` is the project's
+ * folder.
  */
-export function boardSources({ config, embedded, renames = new Map(), root = '.' }) {
+export function boardSources({ config, embedded, edits, root = '.' }) {
   const features = boardFeatures(config);
   const featuresText = featuresModule(features, root);
   const embeddedText =
@@ -93,9 +105,8 @@ export function boardSources({ config, embedded, renames = new Map(), root = '.'
         if (file === FEATURES_MODULE) return { contents: featuresText, loader: 'ts' };
         if (file === EMBEDDED_MODULE) return { contents: embeddedText, loader: 'ts' };
         const text = readFileSync(args.path, 'utf8');
-        const source = ts.createSourceFile(args.path, text, ts.ScriptTarget.Latest, true);
-        const edits = [...featureEdits(source, features), ...(renames.get(args.path) ?? [])];
-        const board = applyEdits(text, edits);
+        const { sites, renames } = edits(args.path, text);
+        const board = applyEdits(text, [...featureEdits(sites, features), ...renames]);
         return {
           contents: file.startsWith('firmware/') ? pureAsserts(board) : board,
           loader: 'ts',
