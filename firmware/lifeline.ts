@@ -397,6 +397,11 @@ export class Lifeline implements HalClient {
     this.arm(nowMs);
   }
 
+  /**
+   * The round is over: its figures, the tally per service, the guard's view, each service's
+   * decision, and the next round on the grid. (Its parts are methods of their own for the reader:
+   * the board build writes each in at its one call.)
+   */
   private completeRound(nowMs: number): void {
     assert(
       this.roundActive && this.probes.pendingCount === 0,
@@ -406,11 +411,30 @@ export class Lifeline implements HalClient {
     this.roundMs[this.counters.rounds % ROUND_HISTORY] = nowMs - this.roundSentAtMs;
     this.counters.rounds++;
     this.lastRoundEndMs[0] = nowMs;
+    this.tally();
+    if (FLEET)
+      if (this.guard !== null) {
+        this.guard.roundAtMs[0] = nowMs;
+        this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
+      }
+    const fast = this.decide(nowMs);
+    if (FLEET) {
+      // What "down" means changed for a service that stayed down: its routes follow.
+      if (this.guard !== null)
+        for (let s = 0; s < this.engine.serviceCount; s++)
+          if (this.guard.changed[s] === 1) this.reconcile(s, 'guard');
+    }
+    this.scheduleNextRound(nowMs, fast);
+  }
+
+  /** Counts, per service, its healthy backbone targets and whether its local target is healthy. */
+  private tally(): void {
     this.healthyTargets.fill(0);
     this.localOk.fill(1);
     const probes = this.probes;
     for (let slot = 0; slot < probes.slotCount; slot++) {
       const s = probes.service[slot]!;
+      assert(s < this.healthyTargets.length, 'a slot of a configured service');
       const healthy = probes.state[slot] === SlotState.Healthy;
       if (probes.local[slot] === 1) {
         if (!healthy) this.localOk[s] = 0;
@@ -418,13 +442,16 @@ export class Lifeline implements HalClient {
         this.healthyTargets[s] = this.healthyTargets[s]! + 1;
       }
     }
-    if (FLEET)
-      if (this.guard !== null) {
-        this.guard.roundAtMs[0] = nowMs;
-        this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
-      }
+  }
+
+  /**
+   * Steps each service's decision engine on the tally; a changed automatic state is recorded and
+   * the routes follow. Returns whether a service is in transition (the next round comes fast).
+   */
+  private decide(nowMs: number): boolean {
     let fast = false;
     for (let s = 0; s < this.engine.serviceCount; s++) {
+      assert(this.healthyTargets[s]! <= this.targetCount[s]!, 'no more healthy than targets');
       const step = this.engine.step(
         s,
         this.healthyTargets[s]!,
@@ -442,17 +469,18 @@ export class Lifeline implements HalClient {
       }
       fast = fast || this.engine.inTransition(s);
     }
-    if (FLEET) {
-      // What "down" means changed for a service that stayed down: its routes follow.
-      if (this.guard !== null)
-        for (let s = 0; s < this.engine.serviceCount; s++)
-          if (this.guard.changed[s] === 1) this.reconcile(s, 'guard');
-    }
+    return fast;
+  }
+
+  /**
+   * The next round on the grid: an interval (the fast one when `fast`) after the last scheduled
+   * one; late by more than an interval, the rounds that cannot be had back are skipped.
+   */
+  private scheduleNextRound(nowMs: number, fast: boolean): void {
     const intervalMs = fast ? this.config.fastIntervalMs : this.config.intervalMs;
+    assert(intervalMs > 0, 'a probe interval');
     let nextMs = this.roundScheduledMs + intervalMs;
     if (nextMs <= nowMs) {
-      // Late by more than an interval: keep to the grid and skip the rounds that cannot be had
-      // back.
       const missed = Math.floor((nowMs - nextMs) / intervalMs) + 1;
       this.counters.roundsSkipped += missed;
       nextMs += missed * intervalMs;

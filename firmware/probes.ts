@@ -5,7 +5,14 @@
 
 import { assert } from './assert';
 import type { Config, TargetConfig } from './config';
-import { decodeReply, DNS_REPLY_BYTES_MAX, encodeQuery, ReplyVerdict, setQueryId } from './dns';
+import {
+  decodeReply,
+  DNS_REPLY_BYTES_MAX,
+  encodeQuery,
+  ExpectedReply,
+  ReplyVerdict,
+  setQueryId,
+} from './dns';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
 import { typed } from './slab';
 import { STATISTICS, STOP } from './features';
@@ -97,6 +104,8 @@ export class ProbeTable {
   private readonly queryLength: Uint16Array;
   private readonly rcodeMask: Uint16Array;
   private readonly expect: Uint8Array;
+  /** What a reply must match, filled from the slot's arrays for each reply (decodeReply). */
+  private readonly expected: ExpectedReply;
   private readonly expectLength: Uint8Array;
   private readonly receive: Uint8Array;
   private readonly randomPool: Uint8Array;
@@ -107,28 +116,26 @@ export class ProbeTable {
 
   constructor(config: Config) {
     const targets: TargetConfig[] = [];
-    const service: number[] = [];
-    const local: number[] = [];
-    for (let s = 0; s < config.services.length; s++) {
-      const entry = config.services[s]!;
-      for (const target of entry.targets) {
-        targets.push(target);
-        service.push(s);
-        local.push(0);
-      }
-      if (entry.local !== null) {
-        targets.push(entry.local);
-        service.push(s);
-        local.push(1);
-      }
+    for (const entry of config.services) {
+      for (const target of entry.targets) targets.push(target);
+      if (entry.local !== null) targets.push(entry.local);
     }
     const count = targets.length;
     this.slotCount = count;
     this.targets = targets;
+    // Slot by slot in the order above: each service's backbone targets, then its local one.
     this.service = typed(Uint8Array, 1, count);
-    this.service.set(service);
     this.local = typed(Uint8Array, 1, count);
-    this.local.set(local);
+    let slot = 0;
+    for (let s = 0; s < config.services.length; s++) {
+      const entry = config.services[s]!;
+      for (let i = 0; i < entry.targets.length; i++) this.service[slot++] = s;
+      if (entry.local !== null) {
+        this.service[slot] = s;
+        this.local[slot++] = 1;
+      }
+    }
+    assert(slot === count, 'a slot per target');
     this.state = typed(Uint8Array, 1, count);
     this.outcome = typed(Uint8Array, 1, count);
     this.sentAtMs = typed(Float64Array, 8, count);
@@ -144,16 +151,23 @@ export class ProbeTable {
     this.rcodeMask = typed(Uint16Array, 2, count);
     this.expect = typed(Uint8Array, 1, count * 16);
     this.expectLength = typed(Uint8Array, 1, count);
+    this.expected = new ExpectedReply(this.expect);
     this.receive = new Uint8Array(DNS_REPLY_BYTES_MAX);
     this.randomPool = typed(Uint8Array, 1, RANDOM_POOL_BYTES);
     this.randomOffset = RANDOM_POOL_BYTES;
     this.sockets = [];
     this.hal = null;
+    this.queries = this.encodeQueries();
+  }
+
+  /** Each slot's kind, accepted RCODEs, expected address and query (its own size). */
+  private encodeQueries(): Uint8Array[] {
+    const targets = this.targets;
     const queries: Uint8Array[] = [];
     // Each query is encoded once into the largest query's room, then kept at its own size: a
     // board counts RAM in blocks of 12 to 16 bytes.
     const scratch = new Uint8Array(12 + 255 + 4);
-    for (let slot = 0; slot < count; slot++) {
+    for (let slot = 0; slot < this.slotCount; slot++) {
       const target = targets[slot]!;
       this.kind[slot] = target.kind === 'dns' ? KIND_DNS : KIND_TCP;
       this.rcodeMask[slot] = target.rcodeMask;
@@ -168,7 +182,7 @@ export class ProbeTable {
       query.set(scratch.subarray(0, length));
       queries.push(query);
     }
-    this.queries = queries;
+    return queries;
   }
 
   /** Opens every socket; the HAL must already have the firmware attached. */
@@ -258,16 +272,14 @@ export class ProbeTable {
     if (slot < 0 || slot >= this.slotCount) return false;
     if (!fromPeer) return this.count(slot, Counter.WrongSource);
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
-    const verdict = decodeReply(
-      this.receive,
-      length,
-      this.queries[slot]!,
-      this.queryLength[slot]!,
-      this.rcodeMask[slot]!,
-      this.expect,
-      slot * 16,
-      this.expectLength[slot]!,
-    );
+    assert(this.kind[slot] === KIND_DNS, 'a datagram only for a DNS probe');
+    const expected = this.expected;
+    expected.query = this.queries[slot]!;
+    expected.queryLength = this.queryLength[slot]!;
+    expected.rcodeMask = this.rcodeMask[slot]!;
+    expected.expectOffset = slot * 16;
+    expected.expectLength = this.expectLength[slot]!;
+    const verdict = decodeReply(this.receive, length, expected);
     if (verdict === ReplyVerdict.Mismatch) return this.count(slot, Counter.Mismatch);
     if (verdict === ReplyVerdict.Malformed) return this.count(slot, Counter.Malformed);
     if (verdict === ReplyVerdict.Healthy)
