@@ -187,6 +187,7 @@ export class ProbeTable {
 
   /** Opens every socket; the HAL must already have the firmware attached. */
   open(hal: Hal): void {
+    assert(this.hal === null && this.sockets.length === 0, 'the sockets open once');
     this.hal = hal;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = this.targets[slot]!;
@@ -210,6 +211,7 @@ export class ProbeTable {
 
   /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
   private count(slot: number, counter: Counter): boolean {
+    assert(slot >= 0 && slot < this.slotCount && counter < COUNTER_COUNT, 'a slot and counter');
     if (STATISTICS) {
       const index = slot * COUNTER_COUNT + counter;
       this.counters[index] = this.counters[index]! + 1;
@@ -226,6 +228,7 @@ export class ProbeTable {
       this.count(slot, Counter.Sent);
     }
     this.pendingCount = this.slotCount;
+    assert(this.hal !== null && this.sockets.length === this.slotCount, 'the sockets open');
     // The sends come after every slot is marked: a HAL that reports synchronously finds them
     // pending.
     for (let slot = 0; slot < this.slotCount; slot++) {
@@ -296,6 +299,7 @@ export class ProbeTable {
    * resolved the slot.
    */
   settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
+    assert(outcome !== Outcome.Healthy || counter === Counter.Healthy, 'an outcome its counter');
     if (slot < 0 || slot >= this.slotCount) return false;
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     if (this.kind[slot] === KIND_TCP) (this.sockets[slot] as TcpProbeSocket).abort();
@@ -314,6 +318,7 @@ export class ProbeTable {
   }
 
   counter(slot: number, counter: Counter): number {
+    assert(STATISTICS, 'the table keeps counters');
     return this.counters[slot * COUNTER_COUNT + counter]!;
   }
 }

@@ -7,6 +7,7 @@
 // are never installed: they are only checked.
 
 import type { Address, Prefix } from '../address';
+import { assert } from '../assert';
 import { typed } from '../slab';
 import { FLEET, IPV6, GRACEFUL_RESTART, DETAILED_LOG, EXTENDED_OPEN } from '../features';
 
@@ -136,6 +137,7 @@ const SUBCODE_NAMES: readonly (readonly string[])[] = !DETAILED_LOG
  * break the log line. Rare: builds strings.
  */
 export function describeNotification(bytes: Uint8Array, offset: number, length: number): string {
+  assert(length >= HEADER_BYTES + 2 && offset + length <= bytes.length, 'a whole NOTIFICATION');
   const code = bytes[offset + HEADER_BYTES]!;
   const subcode = bytes[offset + HEADER_BYTES + 1]!;
   const text = describeError(code, subcode);
@@ -149,6 +151,7 @@ export function describeNotification(bytes: Uint8Array, offset: number, length: 
 
 /** An error's code and subcode for the log: `CODE/SUBCODE (code-name/subcode-name)`. */
 export function describeError(code: number, subcode: number): string {
+  assert(code >= 0 && code <= 255 && subcode >= 0 && subcode <= 255, 'a code and subcode byte');
   const codeName = ERROR_CODE_NAMES[code] ?? 'unknown';
   const subcodeName = (SUBCODE_NAMES[code] ?? [])[subcode] ?? '';
   return (
@@ -234,6 +237,8 @@ export class BgpError {
    * to 4: a length, a version, a type) as its data, none without. Returns false, for the caller.
    */
   set(code: number, subcode: number, value?: number, bytes?: number): false {
+    assert(code >= ErrorCode.Header && code <= ErrorCode.SendHoldTimerExpired, 'an error code');
+    assert((bytes ?? 0) <= 4 && (bytes ?? 0) <= this.data.length, 'at most 4 bytes of data');
     this.code = code;
     this.subcode = subcode;
     this.problem = subcode;
@@ -251,6 +256,8 @@ export class BgpError {
    * sends them: the data would be the whole attribute).
    */
   found(verdict: UpdateVerdict, subcode: number, type: number): void {
+    assert(verdict >= UpdateVerdict.AttributeDiscard, 'an approach an error calls for');
+    assert(verdict <= UpdateVerdict.SessionReset, 'an approach RFC 7606 has');
     const bit = 1 << (verdict - 1);
     if (this.handlings < bit) {
       this.problem = subcode;
@@ -298,12 +305,15 @@ function putLong(target: Uint8Array, offset: number, value: number): number {
  * offset.
  */
 function begin(target: Uint8Array, offset: number, type: MessageType): number {
+  assert(offset >= 0 && offset + HEADER_BYTES <= target.length, 'room for a header');
   target.fill(0xff, offset, offset + 16);
   target[offset + 18] = type;
   return offset + HEADER_BYTES;
 }
 
 function finish(target: Uint8Array, start: number, end: number): number {
+  assert(end - start >= HEADER_BYTES && end <= target.length, 'a message within its buffer');
+  assert(end - start <= MESSAGE_BYTES_MAX, 'a message BGP allows');
   putWord(target, start + 16, end - start);
   return end;
 }
@@ -369,6 +379,8 @@ function encodeGracefulRestart(target: Uint8Array, at: number, options: OpenOpti
  * restart when a restart time is set.
  */
 export function encodeOpen(target: Uint8Array, offset: number, options: OpenOptions): number {
+  assert(options.holdTimeS >= 0 && options.holdTimeS <= 0xffff, 'a hold time of two bytes');
+  assert(options.routerId.length === 4 && options.families !== 0, 'an identifier and a family');
   let at = begin(target, offset, MessageType.Open);
   target[at++] = 4;
   at = putWord(target, at, options.localAs > 0xffff ? AS_TRANS : options.localAs);
@@ -417,6 +429,7 @@ export function encodeKeepalive(target: Uint8Array, offset: number): number {
 }
 
 export function encodeNotification(target: Uint8Array, offset: number, error: BgpError): number {
+  assert(error.code !== 0, 'an error to send');
   let at = begin(target, offset, MessageType.Notification);
   target[at++] = error.code;
   target[at++] = error.subcode;
@@ -425,6 +438,7 @@ export function encodeNotification(target: Uint8Array, offset: number, error: Bg
 }
 
 function encodePrefix(target: Uint8Array, offset: number, prefix: Prefix): number {
+  assert(prefix.length <= (prefix.family === 4 ? 32 : 128), 'a prefix length of its family');
   target[offset++] = prefix.length;
   const bytes = (prefix.length + 7) >> 3;
   for (let i = 0; i < bytes; i++) target[offset++] = prefix.bytes[i]!;
@@ -489,6 +503,8 @@ export function encodeAnnounce(
   route: RouteAttributes,
 ): number {
   let at = begin(target, offset, MessageType.Update);
+  assert(route.med >= -1 && route.med <= 0xffffffff, 'a MED, or -1 for none');
+  assert(route.nextHop.family === prefix.family, 'a next hop of the prefix family');
   at = putWord(target, at, 0); // no withdrawn routes
   const attributesAt = at;
   at += 2;
@@ -527,6 +543,7 @@ export function encodeAnnounce(
  * MP_UNREACH_NLRI for IPv6 unicast.
  */
 export function encodeEndOfRib(target: Uint8Array, offset: number, family: number): number {
+  assert(family === Family.Ipv4 || family === Family.Ipv6, 'one family');
   let at = putWord(target, begin(target, offset, MessageType.Update), 0);
   const v6 = IPV6;
   if (!v6 || family === Family.Ipv4) return finish(target, offset, putWord(target, at, 0));
@@ -571,6 +588,8 @@ export function checkHeader(
   error: BgpError,
 ): number {
   if (available < HEADER_BYTES) return 0;
+  assert(offset >= 0 && available >= 0, 'a place in the buffer');
+  assert(offset + Math.min(available, HEADER_BYTES) <= bytes.length, 'the bytes within it');
   for (let i = 0; i < 16; i++) {
     if (bytes[offset + i] !== 0xff) {
       error.set(ErrorCode.Header, HeaderSubcode.NotSynchronized);
@@ -638,6 +657,7 @@ export function parseOpen(
   info: OpenInfo,
   error: BgpError,
 ): boolean {
+  assert(length >= HEADER_BYTES && offset + length <= bytes.length, 'a whole OPEN in the frame');
   const body = offset + HEADER_BYTES;
   const end = offset + length;
   if (bytes[body] !== 4) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedVersion, 4, 2);
@@ -708,6 +728,8 @@ function checkNlri(
   bitsMax: number,
   pathIds: boolean,
 ): boolean {
+  assert(at <= end && end <= bytes.length, 'NLRI within the message');
+  assert(bitsMax === 32 || bitsMax === 128, 'the bits of a family');
   while (at < end) {
     if (FLEET) {
       if (pathIds) at += 4;
@@ -884,6 +906,8 @@ export function checkUpdate(
   context: UpdateContext,
   error: BgpError,
 ): UpdateVerdict {
+  // checkHeader has passed it: an UPDATE is 23 bytes at least, and whole in the frame.
+  assert(length >= HEADER_BYTES + 4 && offset + length <= bytes.length, 'a whole UPDATE');
   error.code = error.subcode = error.dataLength = error.handlings = 0;
   error.problem = error.attributeType = 0;
   const pathIds = FLEET && (context.addPath & Family.Ipv4) !== 0;
@@ -979,6 +1003,8 @@ export const ORIGIN_NONE = -1;
  * empty or ends in a confederation segment; ORIGIN_NONE when it ends in an AS_SET.
  */
 export function originAs(bytes: Uint8Array, at: number, end: number, asBytes: number): number {
+  assert(asBytes === 2 || asBytes === 4, 'an AS number of 2 or 4 bytes');
+  assert(at <= end && end <= bytes.length, 'an AS_PATH within the message');
   let origin = ORIGIN_PEER;
   while (at < end) {
     const kind = bytes[at]!;
@@ -1064,6 +1090,8 @@ export function readRoutes(
   treatAsWithdraw: boolean,
   sink: RouteSink,
 ): boolean {
+  // Only an UPDATE checkUpdate let through (not a session reset) comes here.
+  assert(length >= HEADER_BYTES + 4 && offset + length <= bytes.length, 'a checked UPDATE');
   const end = offset + length;
   const v4Ids = (from.addPath & Family.Ipv4) !== 0;
   const withdrawnAt = offset + HEADER_BYTES + 2;
