@@ -67,8 +67,7 @@ export interface FleetGuardOptions {
   readonly config: Config;
   /** The announcer's view of the other sites (null: none, e.g. the ExaBGP announcer). */
   readonly view: FleetView | null;
-  /** (Not `audit`: an options key cannot be shortened on a board, and `Lifeline.audit` is.) */
-  readonly auditLog: AuditLog;
+  readonly audit: AuditLog;
   /** A line for the log (stderr on Node). */
   readonly log: (line: string) => void;
   readonly names: readonly string[];
@@ -110,7 +109,7 @@ export class FleetGuard {
     const config = options.config;
     const view = options.view;
     const count = config.services.length;
-    this.audit = options.auditLog;
+    this.audit = options.audit;
     this.log = options.log;
     this.names = options.names;
     this.changed = new Uint8Array(count);

@@ -137,7 +137,7 @@ export class Lifeline implements HalClient {
         ? new FleetGuard({
             config,
             view: announcer.fleet ?? null,
-            auditLog: this.audit,
+            audit: this.audit,
             log: (line) => hal.log(line),
             names: this.names,
           })

@@ -952,17 +952,31 @@ export function checkUpdate(
     error.set(ErrorCode.Update, subcode);
     return UpdateVerdict.SessionReset;
   }
+  return wholeUpdateVerdict(seen, others, attributesEnd < end, error);
+}
+
+/**
+ * The verdict on a well-framed UPDATE as a whole, its attributes checked one by one into `error`:
+ * `seen` has bit N set for each attribute type N below 32 that came, `others` says whether one
+ * besides MP_UNREACH_NLRI came, `nlri` whether it has NLRI of its own (after the attributes).
+ */
+function wholeUpdateVerdict(
+  seen: number,
+  others: boolean,
+  nlri: boolean,
+  error: BgpError,
+): UpdateVerdict {
+  assert(error.code === 0 || error.verdict() === UpdateVerdict.SessionReset, 'a reset has a code');
   // RFC 7606 3d: routes without ORIGIN or AS_PATH (and NLRI of their own without NEXT_HOP).
   const reach = (seen & (1 << 14)) !== 0;
-  const missing = (attributesEnd < end ? 0b1110 : reach ? 0b0110 : 0) & ~seen;
+  const missing = (nlri ? 0b1110 : reach ? 0b0110 : 0) & ~seen;
   if (missing !== 0) {
     const type = (missing & 2) !== 0 ? 1 : (missing & 4) !== 0 ? 2 : 3;
     error.found(UpdateVerdict.TreatAsWithdraw, UpdateSubcode.MissingWellKnownAttribute, type);
   }
   // RFC 7606 5.2: with nothing to withdraw (no reachable NLRI), an error that is not an
   // attribute discard in attributes besides MP_UNREACH_NLRI resets the session.
-  if (attributesEnd === end && !reach && others && error.handlings > 1)
-    error.set(ErrorCode.Update, error.problem);
+  if (!nlri && !reach && others && error.handlings > 1) error.set(ErrorCode.Update, error.problem);
   return error.verdict();
 }
 
