@@ -1,8 +1,12 @@
 // The appliance's watchdogs: systemd's (Type=notify: READY=1 at start, WATCHDOG=1 while the loop
 // lives, STOPPING=1) and, when configured, a hardware /dev/watchdog. Both are fed only while probe
 // rounds keep ending: a wedged loop stops the feeding and gets the service restarted (or the board
-// reset). Notifications go through systemd-notify --no-block (Node has no unix datagram sockets);
-// the unit sets NotifyAccess=all for that reason.
+// reset). Notifications go through systemd-notify (Node has no unix datagram sockets); the unit
+// sets NotifyAccess=all for that reason. Not with --no-block: a notifier that exits before
+// systemd reads its message cannot be told to belong to the unit and is ignored
+// (systemd-notify(1)), which under load can starve the watchdog of every ping (the package's first
+// start in the Debian root once failed so, run as the lifeline user); without it systemd-notify
+// waits until the message is taken (sd_notify_barrier), beside the loop.
 
 import { spawn } from 'node:child_process';
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
@@ -30,7 +34,7 @@ export class ServiceWatchdog {
 
   private notify(...assignments: string[]): void {
     if (this.options.notifySocket === null) return;
-    const child = spawn('systemd-notify', ['--no-block', ...assignments], { stdio: 'ignore' });
+    const child = spawn('systemd-notify', assignments, { stdio: 'ignore' });
     child.on('error', (error) => {
       if (!this.notifyFailed) this.options.report('systemd: cannot notify (' + error.message + ')');
       this.notifyFailed = true;

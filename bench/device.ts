@@ -5,7 +5,8 @@
 // host asks again until the rows come, for as long as the board keeps making progress.
 
 import { BoardLink } from '../operator/flash';
-import type { BenchRow } from './rows';
+import { dutyCycleOf, dutyCycleWarning, M4_ROUND, m4RoundMsOf } from '../config/duty';
+import { row, type BenchRow } from './rows';
 
 /** Samples per operation and operations per sample on the board. */
 const BATCHES = 51;
@@ -23,8 +24,28 @@ interface DeviceRow {
   name: string;
   medianNs: number;
   p99Ns: number;
+  madNs?: number;
   samples: number;
   note?: string;
+}
+
+/** What a good value is on a board, by row (the rest: none given). */
+const DEVICE_GOOD: { readonly [id: string]: string } = {
+  'device-decision-step': 'small beside a decode: the round is the duty cycle below',
+  'device-dns-decode-reply': 'its targets x this, within half the interval (duty cycle)',
+  'device-calibration-loop': 'a speed index: 17.3 ms on the emulated Cortex-M4',
+  'device-bench-slice': '< 20 ms: the firmware waits this long at most',
+  'device-duty-cycle': '<= 50% of the interval',
+  'device-probe-rounds-during-the-bench': 'skipped=0',
+};
+
+/** A device row's stable id: its name, in lower-case words joined by dashes. */
+export function deviceRowId(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/^device: /, 'device-')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/-$/, '');
 }
 
 /**
@@ -58,6 +79,48 @@ async function runOnBoard(link: BoardLink, device: string): Promise<DeviceRow[] 
   }
 }
 
+/**
+ * The board's duty cycle, estimated: the emulated Cortex-M4's cost of a round of what the board
+ * probes (config/duty.ts), scaled by the board's calibration loop over the emulated one's, over
+ * its interval. Null when the bench ran without the firmware. Warns on stderr past 50%.
+ */
+export function dutyCycleRow(rows: readonly BenchRow[]): BenchRow | null {
+  const calibration = rows.find((entry) => entry.id === 'device-calibration-loop');
+  const rounds = rows.find((entry) => entry.id === 'device-probe-rounds-during-the-bench');
+  const counts = /interval (\d+) ms, services=(\d+) dns=(\d+) tcp=(\d+)/.exec(rounds?.note ?? '');
+  if (calibration === undefined || counts === null) return null;
+  const factor = calibration.medianNs / 1e6 / M4_ROUND.calibrationMs;
+  const [intervalMs, services, dns, tcp] = counts.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  const cycle = dutyCycleOf(m4RoundMsOf({ services, dns, tcp }) * factor, intervalMs);
+  const warning = dutyCycleWarning(cycle, 'this board');
+  if (warning !== null) process.stderr.write('bench: ' + warning + '\n');
+  return row({
+    id: 'device-duty-cycle',
+    name: 'device: duty cycle (estimate)',
+    unit: '%',
+    medianNs: Math.round(cycle.duty * 1000) / 10,
+    p99Ns: NaN,
+    samples: calibration.samples,
+    opsPerSecond: 0,
+    good: DEVICE_GOOD['device-duty-cycle']!,
+    note:
+      'a round ~' +
+      cycle.roundMs.toFixed(1) +
+      ' ms of CPU (the emulated M4 model x ' +
+      factor.toFixed(3) +
+      ', by the calibration loop) / ' +
+      intervalMs +
+      ' ms; 50% from ' +
+      cycle.shortestIntervalMs +
+      ' ms',
+  });
+}
+
 export async function deviceBench(
   device: string,
 ): Promise<{ rows: BenchRow[]; board: string } | string> {
@@ -76,14 +139,23 @@ export async function deviceBench(
     if (process.stderr.isTTY) process.stderr.write('\n');
     if (typeof measured === 'string') return measured;
     // A row with a negative median is not a timing (memory, counts): '-' in the table.
-    const rows = measured.map((row) => ({
-      name: row.name,
-      medianNs: row.medianNs < 0 ? NaN : row.medianNs,
-      p99Ns: row.p99Ns < 0 ? NaN : row.p99Ns,
-      opsPerSecond: row.medianNs < 0 ? 0 : 1e9 / Math.max(row.medianNs, 1e-9),
-      samples: row.samples,
-      note: (row.note === undefined ? '' : row.note + ', ') + 'on ' + board,
-    }));
+    const rows = measured.map((measuredRow) => {
+      const id = deviceRowId(measuredRow.name);
+      return row({
+        id,
+        name: measuredRow.name,
+        unit: measuredRow.medianNs < 0 ? 'count' : 'ns',
+        medianNs: measuredRow.medianNs < 0 ? NaN : measuredRow.medianNs,
+        p99Ns: measuredRow.p99Ns < 0 ? NaN : measuredRow.p99Ns,
+        madNs: measuredRow.madNs ?? NaN,
+        samples: measuredRow.samples,
+        opsPerSecond: measuredRow.medianNs < 0 ? 0 : 1e9 / Math.max(measuredRow.medianNs, 1e-9),
+        good: DEVICE_GOOD[id] ?? '',
+        note: (measuredRow.note === undefined ? '' : measuredRow.note + ', ') + 'on ' + board,
+      });
+    });
+    const duty = dutyCycleRow(rows);
+    if (duty !== null) rows.push(duty);
     return { rows, board };
   } finally {
     await new Promise<void>((resolve) => port.close(() => resolve()));

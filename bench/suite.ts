@@ -5,6 +5,7 @@
 
 import { createSocket, type Socket } from 'node:dgram';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname } from 'node:path';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { Bench } from 'tinybench';
@@ -14,31 +15,45 @@ import { fixtureExpected, healthReplyFixture } from '../firmware/device-bench';
 import { decodeReply, encodeQuery, setQueryId } from '../firmware/dns';
 import { dnsmasqPath, DNSMASQ_RECORD, startDnsmasq } from '../lab/dnsmasq';
 import { DnsResponder } from '../lab/responder';
-import { measureBgp, summarise } from './bgp';
+import { measureBgp, type Timings } from './bgp';
 import { E2E_FALL, E2E_INTERVAL_MS, E2E_TIMEOUT_MS, measureEndToEnd } from './e2e';
 import { deviceBench } from './device';
+import { m4IntervalMs, m4Rows, measureM4 } from './m4';
 import { measureNodeAllocation, nodeAllocationChild } from './node-alloc';
 import { measureOverrides } from './override';
 import { measureStartup } from './startup';
 import { benchConfig, RoundDriver } from './rounds';
-import { table, type BenchRow } from './rows';
+import { benchResult, commitOf, hostMachine } from './report';
+import { row, statistics, table, type BenchRow } from './rows';
 
 const BATCH = 1000;
+/** The targets the Node bench holds (issue 24, item 4): a probe round over bare dgram... */
+const PROBE_ROUND_OVER_BARE = 1.3;
+/** ...and start-up over a bare Node's, in ms. */
+const STARTUP_OVER_BARE_MS = 60;
 
-function rowOf(bench: Bench, name: string, perCall: number, note: string): BenchRow {
+function rowOf(
+  bench: Bench,
+  name: string,
+  figure: { id: string; perCall: number; good: string; note: string; baseline?: string },
+): BenchRow {
   const task = bench.getTask(name);
   const result = task?.result;
   if (result === undefined || !('latency' in result))
     throw new Error('bench ' + name + ' did not complete');
-  const medianNs = (result.latency.p50 * 1e6) / perCall;
-  return {
+  const scale = 1e6 / figure.perCall;
+  return row({
+    id: figure.id,
     name,
-    medianNs,
-    p99Ns: (result.latency.p99 * 1e6) / perCall,
-    opsPerSecond: 1e9 / medianNs,
+    medianNs: result.latency.p50 * scale,
+    p99Ns: result.latency.p99 * scale,
+    maxNs: result.latency.max * scale,
+    madNs: result.latency.mad * scale,
     samples: result.latency.samplesCount,
-    note,
-  };
+    baseline: figure.baseline ?? null,
+    good: figure.good,
+    note: figure.note,
+  });
 }
 
 /** Bytes allocated per call of `operation` over `count` calls after warm-up, and GCs seen. */
@@ -129,23 +144,24 @@ async function computeBenches(rows: BenchRow[], extra: Record<string, unknown>):
   const stepBytes = await bytesPerOperation(step, 1000000);
   const decodeBytes = await bytesPerOperation(decode, 1000000);
   rows.push(
-    rowOf(
-      bench,
-      'decision step',
-      BATCH,
-      stepBytes.bytes.toFixed(3) + ' B/op, ' + stepBytes.gcs + ' GCs in 1e6',
-    ),
-  );
-  rows.push(
-    rowOf(
-      bench,
-      'dns decode reply (A, expectAddress)',
-      BATCH,
-      decodeBytes.bytes.toFixed(3) + ' B/op, ' + decodeBytes.gcs + ' GCs in 1e6',
-    ),
-  );
-  rows.push(
-    rowOf(bench, 'dns encode query (boot-time path)', BATCH, 'per probe only the ID is patched'),
+    rowOf(bench, 'decision step', {
+      id: 'decision-step',
+      perCall: BATCH,
+      good: '< 100 ns and 0 B/op',
+      note: stepBytes.bytes.toFixed(3) + ' B/op, ' + stepBytes.gcs + ' GCs in 1e6',
+    }),
+    rowOf(bench, 'dns decode reply (A, expectAddress)', {
+      id: 'dns-decode',
+      perCall: BATCH,
+      good: '< 500 ns and 0 B/op',
+      note: decodeBytes.bytes.toFixed(3) + ' B/op, ' + decodeBytes.gcs + ' GCs in 1e6',
+    }),
+    rowOf(bench, 'dns encode query (boot-time path)', {
+      id: 'dns-encode',
+      perCall: BATCH,
+      good: 'any: at boot only',
+      note: 'per probe only the ID is patched',
+    }),
   );
   extra['decisionStepBytesPerOp'] = stepBytes.bytes;
   extra['decisionStepGcs'] = stepBytes.gcs;
@@ -177,65 +193,99 @@ async function roundBenches(rows: BenchRow[], extra: Record<string, unknown>): P
   driver.probes.close();
   bare.close();
   await stop();
-  const base = rowOf(
-    bench,
-    'bare dgram query->reply x3 (baseline)',
-    1,
-    'responder: ' + responderKind,
-  );
-  const firmware = rowOf(bench, 'firmware probe round x3 (node HAL)', 1, '');
-  firmware.note =
-    (firmware.medianNs / base.medianNs).toFixed(2) +
-    'x baseline median, ' +
-    (firmware.p99Ns / base.p99Ns).toFixed(2) +
-    'x p99';
+  const base = rowOf(bench, 'bare dgram query->reply x3 (baseline)', {
+    id: 'probe-round-bare-dgram',
+    perCall: 1,
+    good: "the machine's own: no target",
+    note: 'responder: ' + responderKind,
+  });
+  const firmware = rowOf(bench, 'firmware probe round x3 (node HAL)', {
+    id: 'probe-round',
+    perCall: 1,
+    baseline: base.id,
+    good: '<= ' + PROBE_ROUND_OVER_BARE + 'x baseline median',
+    note: '',
+  });
+  const ratio = firmware.medianNs / base.medianNs;
+  firmware.note = ratioNote(firmware, base) + verdict(ratio <= PROBE_ROUND_OVER_BARE);
   rows.push(base, firmware);
   extra['probeRoundRatioMedian'] = firmware.medianNs / base.medianNs;
   extra['probeRoundRatioP99'] = firmware.p99Ns / base.p99Ns;
   extra['responder'] = responderKind;
 }
 
-async function bgpBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
-  const [written, baseline, received] = (await measureBgp()).map(summarise) as [
-    ReturnType<typeof summarise>,
-    ReturnType<typeof summarise>,
-    ReturnType<typeof summarise>,
-  ];
-  const row = (entry: ReturnType<typeof summarise>, note: string): BenchRow => ({
-    ...entry,
-    opsPerSecond: 1e9 / entry.medianNs,
-    note,
+/** A row of timings measured in ms (the round trips of bgp.ts, override.ts, startup.ts, e2e.ts). */
+function timingsRow(
+  timings: Timings,
+  figure: { id: string; baseline?: string; good: string; note: string; perSecond?: boolean },
+): BenchRow {
+  return row({
+    ...statistics(timings.samplesMs),
+    id: figure.id,
+    name: timings.name,
+    baseline: figure.baseline ?? null,
+    good: figure.good,
+    note: figure.note,
+    ...(figure.perSecond === false ? { opsPerSecond: 0 } : {}),
   });
+}
+
+/** Whether a figure holds its target, for its note. */
+function verdict(held: boolean): string {
+  return held ? ' (target held)' : ' (TARGET MISSED)';
+}
+
+function ratioNote(figure: BenchRow, base: BenchRow): string {
+  const p99 = Number.isNaN(figure.p99Ns)
+    ? ''
+    : ', ' + (figure.p99Ns / base.p99Ns).toFixed(2) + 'x p99';
+  return (figure.medianNs / base.medianNs).toFixed(2) + 'x baseline median' + p99;
+}
+
+async function bgpBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const [writtenTimes, baselineTimes, receivedTimes] = (await measureBgp()) as [
+    Timings,
+    Timings,
+    Timings,
+  ];
+  const baseline = timingsRow(baselineTimes, {
+    id: 'bgp-bare-write',
+    good: "the machine's own: no target",
+    note: 'the same bytes, no firmware',
+  });
+  const received = timingsRow(receivedTimes, {
+    id: 'bgp-decision-to-peer',
+    baseline: baseline.id,
+    good: '<= 1.5x baseline median',
+    note: '',
+  });
+  received.note = ratioNote(received, baseline);
   rows.push(
-    row(written, 'synchronous: copy of the prebuilt UPDATE'),
-    row(baseline, 'the same bytes, no firmware'),
-    row(
-      received,
-      (received.medianNs / baseline.medianNs).toFixed(2) +
-        'x baseline median, ' +
-        (received.p99Ns / baseline.p99Ns).toFixed(2) +
-        'x p99',
-    ),
+    timingsRow(writtenTimes, {
+      id: 'bgp-decision-to-socket',
+      good: '< 50 us (a copy)',
+      note: 'synchronous: copy of the prebuilt UPDATE',
+    }),
+    baseline,
+    received,
   );
   extra['bgpDecisionToWireMedianNs'] = received.medianNs;
   extra['bgpDecisionToWireP99Ns'] = received.p99Ns;
 }
 
 async function overrideBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
-  const [consoleLine, pinEdge] = (await measureOverrides()).map(summarise) as [
-    ReturnType<typeof summarise>,
-    ReturnType<typeof summarise>,
-  ];
-  rows.push({
-    ...consoleLine,
-    opsPerSecond: 1e9 / consoleLine.medianNs,
+  const [consoleTimes, pinTimes] = (await measureOverrides()) as [Timings, Timings];
+  const consoleLine = timingsRow(consoleTimes, {
+    id: 'override-console-to-peer',
+    good: '< 5 ms',
     note: 'in process: bytes in -> peer',
   });
-  rows.push({
-    ...pinEdge,
-    opsPerSecond: 1e9 / pinEdge.medianNs,
+  const pinEdge = timingsRow(pinTimes, {
+    id: 'override-pin-to-peer',
+    good: '< 15 ms (inotify; the poll is 10 ms)',
     note: 'inotify wakes the reader; 10 ms poll as fallback',
   });
+  rows.push(consoleLine, pinEdge);
   extra['consoleToUpdateMedianNs'] = consoleLine.medianNs;
   extra['consoleToUpdateP99Ns'] = consoleLine.p99Ns;
   extra['pinToUpdateMedianNs'] = pinEdge.medianNs;
@@ -244,17 +294,27 @@ async function overrideBenches(rows: BenchRow[], extra: Record<string, unknown>)
 
 /** Exec to the first probe, next to a bare Node's exec to its first datagram. */
 async function startupBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
-  const [bare, firmware] = (await measureStartup(process.argv[1]!)).map(summarise) as [
-    ReturnType<typeof summarise>,
-    ReturnType<typeof summarise>,
-  ];
-  const overMs = (firmware.medianNs - bare.medianNs) / 1e6;
-  rows.push({ ...bare, opsPerSecond: 0, note: 'node -e sending one datagram' });
-  rows.push({
-    ...firmware,
-    opsPerSecond: 0,
-    note: '+' + overMs.toFixed(1) + ' ms over the baseline median (target <= 60 ms)',
+  const [bareTimes, firmwareTimes] = (await measureStartup(process.argv[1]!)) as [Timings, Timings];
+  const bare = timingsRow(bareTimes, {
+    id: 'startup-bare-node',
+    good: "the machine's own: no target",
+    note: 'node -e sending one datagram',
+    perSecond: false,
   });
+  const firmware = timingsRow(firmwareTimes, {
+    id: 'startup-first-probe',
+    baseline: bare.id,
+    good: '<= baseline + ' + STARTUP_OVER_BARE_MS + ' ms',
+    note: '',
+    perSecond: false,
+  });
+  const overMs = (firmware.medianNs - bare.medianNs) / 1e6;
+  firmware.note =
+    '+' +
+    overMs.toFixed(1) +
+    ' ms over the baseline median' +
+    verdict(overMs <= STARTUP_OVER_BARE_MS);
+  rows.push(bare, firmware);
   extra['startupOverBareMedianMs'] = overMs;
 }
 
@@ -265,14 +325,25 @@ async function endToEndBenches(rows: BenchRow[], extra: Record<string, unknown>)
     return;
   }
   const bound = E2E_TIMEOUT_MS + (E2E_FALL - 1) * E2E_INTERVAL_MS;
+  const figures = [
+    { id: 'e2e-detect-to-bird', good: '<= ' + (bound + E2E_INTERVAL_MS) + ' ms' },
+    { id: 'e2e-first-miss-to-decision', good: '<= ' + bound + ' ms + a few ms' },
+    { id: 'e2e-console-to-bird', good: '<= 5 ms p99 (BIRD logs in ms)' },
+    { id: 'e2e-pin-to-bird', good: '<= 5 ms p99 (BIRD logs in ms)' },
+  ];
   const notes = [
     'bound ' + bound + ' ms + one ' + E2E_INTERVAL_MS + ' ms interval of phase',
     'bound ' + bound + ' ms',
-    'target <= 5 ms p99 (BIRD logs in ms)',
-    'target <= 5 ms p99 (BIRD logs in ms)',
+    '',
+    '',
   ];
-  measured.map(summarise).forEach((entry, i) => {
-    rows.push({ ...entry, opsPerSecond: 0, note: notes[i]! + ', ' + entry.samples + ' runs' });
+  measured.forEach((timings, i) => {
+    const entry = timingsRow(timings, {
+      ...figures[i]!,
+      note: notes[i]! + (notes[i] === '' ? '' : ', ') + timings.samplesMs.length + ' runs',
+      perSecond: false,
+    });
+    rows.push(entry);
     extra['e2e:' + entry.name] = {
       medianMs: entry.medianNs / 1e6,
       p99Ms: entry.p99Ns / 1e6,
@@ -294,9 +365,19 @@ async function boardBenches(
   if (typeof measured === 'string') return measured;
   rows.push(...measured.rows);
   extra['device'] = measured.board;
+  // What the board's rounds probe, as its bench reported it, for the result's config summary.
+  const rounds = measured.rows.find((entry) => entry.id === 'device-probe-rounds-during-the-bench');
+  const probed = /interval \d+ ms, services=\d+ dns=\d+ tcp=\d+/.exec(rounds?.note ?? '');
+  if (probed !== null) extra['deviceConfig'] = 'the flashed config: ' + probed[0];
   await computeBenches(rows, extra);
   return null;
 }
+
+/** What the Node bench probes with, for the result's config summary. */
+const NODE_CONFIG =
+  'benchConfig: 1 service, 3 DNS targets (A, expectAddress) on loopback, ExaBGP; ' +
+  'the BGP and override figures: the built-in speaker to one loopback peer; ' +
+  'M4: bench/m4-config.json (1 service, 3 DNS targets, 1 BGP peer, 250 ms)';
 
 /**
  * The repository keeps its results in bench/results/; run elsewhere (the installed package, any
@@ -307,71 +388,98 @@ function defaultJsonPath(): string | null {
   return 'bench/results/bench-' + new Date().toISOString().replace(/[:.]/g, '-') + '.json';
 }
 
-export async function bench(args: readonly string[]): Promise<number> {
-  if (args[0] === '--node-alloc-child') return nodeAllocationChild();
+function parseArgs(
+  args: readonly string[],
+): { jsonPath: string | null; device: string | null } | null {
   let jsonPath = defaultJsonPath();
   let device: string | null = null;
   for (let i = 0; i < args.length; i += 2) {
     if (args[i] === '--json' && args[i + 1] !== undefined) jsonPath = args[i + 1]!;
     else if (args[i] === '--device' && args[i + 1] !== undefined) device = args[i + 1]!;
-    else {
-      process.stderr.write('usage: lifeline bench [--json FILE] [--device DEVICE]\n');
-      return 2;
-    }
+    else return null;
+  }
+  return { jsonPath, device };
+}
+
+/** The device-class figures, on the emulated Cortex-M4 (bench/m4.ts), or why not. */
+async function m4Benches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  const measured = await measureM4({ batches: 21, perBatch: 3 });
+  if (typeof measured === 'string') {
+    process.stdout.write('emulated Cortex-M4 bench skipped: ' + measured + '\n');
+    return;
+  }
+  const m4 = m4Rows(measured, m4IntervalMs());
+  rows.push(...m4);
+  const duty = m4.find((entry) => entry.id === 'm4-duty-cycle');
+  if (duty !== undefined) extra['m4DutyCyclePercent'] = duty.medianNs;
+}
+
+async function nodeBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
+  await startupBenches(rows, extra);
+  await computeBenches(rows, extra);
+  await m4Benches(rows, extra);
+  await roundBenches(rows, extra);
+  await bgpBenches(rows, extra);
+  await overrideBenches(rows, extra);
+  await endToEndBenches(rows, extra);
+  const allocation = await measureNodeAllocation();
+  if (typeof allocation === 'string') {
+    process.stdout.write('node HAL allocation: skipped: ' + allocation + '\n');
+    return;
+  }
+  extra['nodeHalBytesPerRound'] = allocation.bytesPerRound;
+  rows.push(
+    row({
+      id: 'node-hal-bytes-per-round',
+      name: 'node HAL: bytes per probe round x3',
+      unit: 'B',
+      medianNs: Math.round(allocation.bytesPerRound),
+      p99Ns: NaN,
+      maxNs: NaN,
+      samples: allocation.rounds,
+      good: "a few kB: Node's sockets and timers (the core: 0)",
+      note: 'per round (Node sockets and timers; the core: 0), ' + allocation.gcs + ' GCs',
+      opsPerSecond: 0,
+    }),
+  );
+}
+
+export async function bench(args: readonly string[]): Promise<number> {
+  if (args[0] === '--node-alloc-child') return nodeAllocationChild();
+  if (args[0] === 'compare') return (await import('./compare')).compare(args.slice(1));
+  const parsed = parseArgs(args);
+  if (parsed === null) {
+    process.stderr.write(
+      'usage: lifeline bench [--json FILE] [--device DEVICE] | bench compare OLD NEW\n',
+    );
+    return 2;
   }
   const rows: BenchRow[] = [];
   const extra: Record<string, unknown> = {};
   const started = performance.now();
-  if (device !== null) {
-    const failure = await boardBenches(device, rows, extra);
+  const date = new Date().toISOString();
+  const load = loadavg()[0]!;
+  const commit = commitOf();
+  let run = { runtime: 'node ' + process.version, machine: hostMachine(), config: NODE_CONFIG };
+  if (parsed.device !== null) {
+    const failure = await boardBenches(parsed.device, rows, extra);
     if (failure !== null) {
       process.stderr.write('bench: ' + failure + '\n');
       return 1;
     }
-  } else {
-    await startupBenches(rows, extra);
-    await computeBenches(rows, extra);
-    await roundBenches(rows, extra);
-    await bgpBenches(rows, extra);
-    await overrideBenches(rows, extra);
-    await endToEndBenches(rows, extra);
-    const allocation = await measureNodeAllocation();
-    if (typeof allocation === 'string')
-      process.stdout.write('node HAL allocation: skipped: ' + allocation + '\n');
-    else extra['nodeHalBytesPerRound'] = allocation.bytesPerRound;
-    if (typeof allocation !== 'string') {
-      rows.push({
-        name: 'node HAL: bytes per probe round x3',
-        medianNs: NaN, // not a timing
-        p99Ns: NaN,
-        opsPerSecond: 0,
-        samples: allocation.rounds,
-        note:
-          Math.round(allocation.bytesPerRound) +
-          ' B/round (Node sockets and timers; the core: 0), ' +
-          allocation.gcs +
-          ' GCs',
-      });
-    }
-  }
+    run = {
+      runtime: 'Espruino ' + String(extra['device']) + '; host: node ' + process.version,
+      machine:
+        'board ' + String(extra['device']) + ' on ' + parsed.device + '; host: ' + run.machine,
+      config: String(extra['deviceConfig'] ?? 'the config flashed on the board'),
+    };
+  } else await nodeBenches(rows, extra);
   process.stdout.write(table(rows) + '\n');
-  if (jsonPath === null) return 0;
-  mkdirSync(dirname(jsonPath), { recursive: true });
-  writeFileSync(
-    jsonPath,
-    JSON.stringify(
-      {
-        node: process.version,
-        arch: process.arch,
-        date: new Date().toISOString(),
-        durationMs: Math.round(performance.now() - started),
-        rows,
-        ...extra,
-      },
-      null,
-      2,
-    ) + '\n',
-  );
-  process.stdout.write('\nJSON: ' + jsonPath + '\n');
+  const durationMs = Math.round(performance.now() - started);
+  const result = benchResult({ ...run, commit, load, durationMs, date }, rows, extra);
+  if (parsed.jsonPath === null) return 0;
+  mkdirSync(dirname(parsed.jsonPath), { recursive: true });
+  writeFileSync(parsed.jsonPath, JSON.stringify(result, null, 2) + '\n');
+  process.stdout.write('\nJSON: ' + parsed.jsonPath + '\n');
   return 0;
 }

@@ -10,7 +10,7 @@
 //   board/board-edits.json     where each source reads a feature and its methods' board names,
 //                              both worked out here with TypeScript, which the kit then does not
 //                              need (20 MB it is spared)
-//   board/firmware/, board/hal/espruino/  the sources esbuild compiles
+//   board/firmware/, board/config/, board/hal/espruino/  the sources esbuild compiles
 // The kit's bundle for a config is byte for byte the development tree's
 // (test/integration/deb.test.ts).
 
@@ -59,5 +59,7 @@ export async function makeBoardKit(dir) {
   writeFileSync(join(kit, 'reserved-names.json'), JSON.stringify(reservedNameList()) + '\n');
   writeFileSync(join(kit, 'board-edits.json'), JSON.stringify(boardEditTable()) + '\n');
   for (const folder of BOARD_SOURCE_FOLDERS) cpSync(folder, join(kit, folder), { recursive: true });
+  // The host-side validator the build checks a board's config with (build/targets.mjs).
+  cpSync('config', join(kit, 'config'), { recursive: true });
   return kit;
 }

@@ -15,3 +15,4 @@ export declare function buildEspruino(
   config: unknown,
   root?: string,
 ): Promise<{ text: string; inputs: string[]; shrunk: number }>;
+export declare function buildM4Bench(root?: string): Promise<boolean>;

@@ -384,6 +384,31 @@ export async function validatedConfig(path, root = '.') {
   );
 }
 
+/**
+ * The device-class bench's program (bench/m4-program.ts) for Espruino, with bench/m4-config.json
+ * (one service of three DNS targets, one BGP peer, 250 ms) embedded: run on the emulated
+ * Cortex-M4 by bench/m4.ts. Not a board's bundle: no mangling or shrinking (it is timed, not
+ * kept), but the same defines, so the firmware's code is the board's.
+ */
+export async function buildM4Bench(root = '.') {
+  const config = await validatedConfig(join(root, 'bench/m4-config.json'));
+  if (config === null) return false;
+  const options = espruinoOptions(config);
+  const { LIFELINE_CONFIG: embedded, ...define } = options.define;
+  const built = await esbuild.build({
+    ...options,
+    define: { ...define, M4_BENCH_CONFIG: embedded },
+    entryPoints: [join(root, 'bench/m4-program.ts')],
+    absWorkingDir: resolve(root),
+    write: false,
+  });
+  const text = built.outputFiles[0].text;
+  const problems = checkEspruinoSource(text);
+  for (const problem of problems) process.stderr.write('build m4 bench: ' + problem + '\n');
+  writeFileSync(join(root, 'dist/bench-m4.js'), text);
+  return problems.length === 0;
+}
+
 export async function build(configPath = 'config/espruino.example.json', options = {}) {
   let ok = true;
   try {
@@ -422,6 +447,12 @@ export async function build(configPath = 'config/espruino.example.json', options
     ok = ok && problems.length === 0 && typeProblems === 0;
   } catch (error) {
     report('espruino', error);
+    ok = false;
+  }
+  try {
+    ok = (await buildM4Bench()) && ok;
+  } catch (error) {
+    report('m4 bench', error);
     ok = false;
   }
   return ok;

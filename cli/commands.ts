@@ -55,8 +55,17 @@ export const COMMANDS: readonly Command[] = [
     name: 'check-config',
     operand: 'FILE',
     summary: 'validate a config',
-    flags: [],
-    details: 'Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem on stderr.\n',
+    flags: [
+      {
+        name: '--board',
+        value: 'pico|stm32f4|esp8266|esp32|m4',
+        help: 'for that Espruino board: what it cannot do, and its duty cycle',
+      },
+    ],
+    details:
+      'Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem on stderr. With\n' +
+      '--board, also what that board cannot do (exit 2), and a warning on stdout when a probe\n' +
+      'round would take more than half the probe interval of its CPU (docs/benchmarks.md).\n',
   },
   {
     name: 'console',
@@ -82,8 +91,8 @@ export const COMMANDS: readonly Command[] = [
       { name: '--force', help: 'replace existing files' },
     ],
     details:
-      'Writes the device key (mode 0600, or 0640 in a setgid directory such as the package\'s\n' +
-      '/etc/lifeline, so that the service\'s group reads it) and N recovery codes, hashed;\n' +
+      "Writes the device key (mode 0600, or 0640 in a setgid directory such as the package's\n" +
+      "/etc/lifeline, so that the service's group reads it) and N recovery codes, hashed;\n" +
       'prints the codes once.\n',
   },
   {
@@ -151,7 +160,11 @@ export const COMMANDS: readonly Command[] = [
       { name: '--device', value: 'DEVICE', help: 'run the on-board bench of a flashed board' },
       { name: '--node-alloc-child', help: "internal: the allocation measurement's own child" },
     ],
-    details: 'Runs the latency benchmarks; prints a table and writes JSON.\n',
+    details:
+      'Runs the latency benchmarks; prints a table and writes JSON that says what produced it.\n' +
+      '`lifeline bench compare OLD.json NEW.json`: each figure of two results side by\n' +
+      'side, with the ratio, marking the changes beyond the noise the runs measured (exit 1:\n' +
+      'a file cannot be read).\n',
   },
 ];
 
@@ -178,8 +191,7 @@ export function commandHelp(command: Command): string {
     ...command.flags.map((flag) => (flag.name + ' ' + (flag.value ?? '')).length),
   );
   const flags = command.flags.map(
-    (flag) =>
-      '  ' + (flag.name + ' ' + (flag.value ?? '')).padEnd(width + 2) + flag.help + '\n',
+    (flag) => '  ' + (flag.name + ' ' + (flag.value ?? '')).padEnd(width + 2) + flag.help + '\n',
   );
   return (
     'usage: ' +

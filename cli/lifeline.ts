@@ -4,8 +4,8 @@
 // The flags each command takes are in one table (cli/commands.ts): the arguments are checked
 // against it before the command runs, and --help is written from it.
 
-import { configNotes } from '../config/validate';
 import { loadConfig, run } from '../appliance/run';
+import { checkConfig } from './check-config';
 import { checkArgs, commandHelp, findCommand, usage, type Command } from './commands';
 
 /** What the build writes in (build/targets.mjs); absent when the sources run unbundled. */
@@ -39,17 +39,6 @@ function usageError(text: string, command?: Command): number {
       : 'lifeline ' + command.name + ': ' + text + '\n' + commandHelp(command),
   );
   return 2;
-}
-
-function checkConfig(args: readonly string[]): number {
-  if (args.length !== 1 || args[0]!.startsWith('-'))
-    return usageError('check-config takes exactly one FILE');
-  const loaded = loadConfig(args[0]!);
-  for (const line of loaded.errors) process.stderr.write(line + '\n');
-  if (loaded.config === null) return 2;
-  // Notes are not problems: the config is valid and the exit code says so.
-  for (const line of configNotes(loaded.config)) process.stdout.write(line + '\n');
-  return 0;
 }
 
 function runCommand(args: readonly string[]): number | null {
@@ -91,6 +80,9 @@ async function main(argv: readonly string[]): Promise<number | null> {
     process.stdout.write(versionText());
     return 0;
   }
+  // `bench compare OLD NEW`: a subcommand with two operands, which checks its own.
+  if (command === 'bench' && args[0] === 'compare' && args.indexOf('--help') < 0)
+    return (await import('../bench/compare')).compare(args.slice(1));
   const entry = findCommand(command);
   if (entry === undefined) return usageError('unknown command "' + command + '"');
   if (args.indexOf('--help') >= 0) {
@@ -99,7 +91,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   const problem = checkArgs(entry, args);
   if (problem !== null) return usageError(problem, entry);
-  if (command === 'check-config') return checkConfig(args);
+  if (command === 'check-config') return await checkConfig(args, usageError);
   if (command === 'run') return runCommand(args);
   if (command === 'lab') return (await import('../lab/lab')).lab(args);
   if (command === 'fleet') return (await import('../operator/fleet')).fleet(args);

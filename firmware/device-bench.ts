@@ -36,8 +36,13 @@ export interface DeviceBenchRow {
 export const enum Operation {
   DecisionStep = 0,
   DnsDecode = 1,
-  Count = 2,
+  /** The calibration loop, one call of `calibrate(CALIBRATION_ITERATIONS)` per sample: last. */
+  Calibration = 2,
+  Count = 3,
 }
+
+/** The calibration loop's iterations per call, here and on the emulated Cortex-M4. */
+export const CALIBRATION_ITERATIONS = 100;
 
 /** Slices whose durations are kept for the slice row (a ring: the last ones). */
 const SLICE_HISTORY = 64;
@@ -45,6 +50,18 @@ const SLICE_HISTORY = 64;
 const SLICE_MS = 10;
 /** While a probe round is out the bench waits, and looks again this much later. */
 const ROUND_WAIT_MS = 5;
+
+/**
+ * The calibration loop: a fixed piece of work whose time is the interpreter's speed index (issue
+ * 24). A figure taken on one build, divided by this loop's time there, can be scaled to another
+ * build by its own loop's time. The emulated Cortex-M4's bench runs the same function
+ * (bench/m4-program.ts).
+ */
+export function calibrate(iterations: number): number {
+  let sum = 0;
+  for (let i = 0; i < iterations; i++) sum += i & 7;
+  return sum;
+}
 
 /** Median and p99 of the first `count` samples, in ns per operation. */
 export function summarise(name: string, samples: Float64Array, count: number): DeviceBenchRow {
@@ -182,8 +199,11 @@ export function startBench(options: DeviceBenchOptions): DeviceBench {
 /** Operations done of all there are to do (for the host's progress). */
 export function benchProgress(bench: DeviceBench): string {
   const options = bench.options;
-  const done = (bench.operation * options.batches + bench.batch) * options.perBatch + bench.done;
-  return done + '/' + Operation.Count * options.batches * options.perBatch;
+  // The calibration's samples are one call each (the loop is its own batch): it comes last.
+  const perBatch = bench.operation === Operation.Calibration ? 1 : options.perBatch;
+  const before = bench.operation * options.batches * options.perBatch;
+  const done = before + bench.batch * perBatch + bench.done;
+  return done + '/' + (Operation.Calibration * options.perBatch + 1) * options.batches;
 }
 
 /**
@@ -212,7 +232,8 @@ export function benchTurn(bench: DeviceBench): number {
 function benchSlice(bench: DeviceBench): boolean {
   const options = bench.options;
   const clock = options.clock;
-  const count = Math.min(bench.chunk, options.perBatch - bench.done);
+  const perBatch = bench.operation === Operation.Calibration ? 1 : options.perBatch;
+  const count = Math.min(bench.chunk, perBatch - bench.done);
   const first = bench.batch === 0 && bench.done === 0;
   let leastNs = Infinity;
   let tookNs = 0;
@@ -227,6 +248,8 @@ function benchSlice(bench: DeviceBench): boolean {
         engine.step(0, (time & 1023) === 0 ? 0 : 3, true, time, time);
       }
       bench.time = time;
+    } else if (bench.operation === Operation.Calibration) {
+      for (let done = 0; done < operations; done++) calibrate(CALIBRATION_ITERATIONS);
     } else {
       const fixture = bench.fixture;
       const query = fixture.query;
@@ -251,14 +274,33 @@ function benchSlice(bench: DeviceBench): boolean {
   bench.chunk = Math.max(1, Math.floor((bench.sliceLimitNs * count) / Math.max(tookNs, 1)));
   bench.batchNs += Math.max(0, tookNs - bench.overheadNs);
   bench.done += count;
-  if (bench.done < options.perBatch) return false;
-  bench.samples[bench.operation * options.batches + bench.batch] = bench.batchNs / options.perBatch;
+  if (bench.done < perBatch) return false;
+  bench.samples[bench.operation * options.batches + bench.batch] = bench.batchNs / perBatch;
   bench.done = 0;
   bench.batchNs = 0;
   bench.chunk = 1; // the next operation may cost more: learn it again
   if (++bench.batch < options.batches) return false;
   bench.batch = 0;
   return ++bench.operation >= Operation.Count;
+}
+
+/**
+ * What a round probes (`services=S dns=D tcp=T`), for the host's duty-cycle estimate
+ * (bench/device.ts, config/duty.ts).
+ */
+function probed(firmware: Lifeline): string {
+  let dns = 0;
+  let tcp = 0;
+  const services = firmware.config.services;
+  for (let s = 0; s < services.length; s++) {
+    const service = services[s]!;
+    for (let t = 0; t <= service.targets.length; t++) {
+      const target = t < service.targets.length ? service.targets[t]! : service.local;
+      if (target !== null && target.kind === 'dns') dns++;
+      else if (target !== null) tcp++;
+    }
+  }
+  return 'services=' + services.length + ' dns=' + dns + ' tcp=' + tcp;
 }
 
 /**
@@ -271,7 +313,12 @@ function benchRows(bench: DeviceBench): DeviceBenchRow[] {
   const rows: DeviceBenchRow[] = [];
   for (let operation = 0; operation < Operation.Count; operation++) {
     const samples = bench.samples.subarray(operation * batches, (operation + 1) * batches);
-    const name = operation === Operation.DecisionStep ? 'decision step' : 'dns decode reply';
+    const name =
+      operation === Operation.DecisionStep
+        ? 'decision step'
+        : operation === Operation.DnsDecode
+          ? 'dns decode reply'
+          : 'calibration loop';
     rows.push(summarise('device: ' + name, samples, batches));
   }
   const kept = Math.min(bench.slices, SLICE_HISTORY);
@@ -312,7 +359,8 @@ function benchRows(bench: DeviceBench): DeviceBenchRow[] {
       Math.round(bench.options.clock.nowMs() - bench.startMs) +
       ' ms, interval ' +
       firmware.config.intervalMs +
-      ' ms',
+      ' ms, ' +
+      probed(firmware),
   });
   return rows;
 }

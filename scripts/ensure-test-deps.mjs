@@ -62,6 +62,11 @@ export const NEEDED = [
   ['/usr/bin/systemd-notify', 'systemd'],
   ['/usr/bin/systemd-analyze', 'systemd'],
   ['/usr/bin/qemu-aarch64', 'qemu-user'],
+  // The device-class bench on the emulated Cortex-M4 (test/integration/m4-bench.test.ts,
+  // bench/m4.ts): the tool ../shared/tools/espruino-mcu is a Python script that runs
+  // qemu-system-arm.
+  ['/usr/bin/qemu-system-arm', 'qemu-system-arm'],
+  ['/usr/bin/python3', 'python3-minimal'],
   ['/usr/lib/frr/bgpd', 'frr'],
   // BFD at FRR (test/integration/bfd-routers.test.ts): bgpd reaches bfdd through zebra.
   ['/usr/lib/frr/bfdd', 'frr'],

@@ -11,7 +11,7 @@ import { checkArgs, COMMANDS, findCommand } from '../../cli/commands';
 /** Where each command reads its flags. */
 const SOURCES: { readonly [command: string]: readonly string[] } = {
   run: ['cli/lifeline.ts'],
-  'check-config': [],
+  'check-config': ['cli/check-config.ts'],
   console: ['operator/console-client.ts'],
   keygen: ['operator/keygen.ts'],
   flash: ['operator/flash.ts'],

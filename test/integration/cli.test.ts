@@ -127,6 +127,35 @@ describe('lifeline check-config and usage', () => {
     expect(cli('check-config', file('md5-good.json', JSON.stringify(doc))).status).toBe(0);
   });
 
+  it('check-config --board warns when a probe round would take over half the interval', () => {
+    // bench/m4-config.json: one service, three DNS targets, one BGP peer, 250 ms.
+    expect(cli('check-config', 'bench/m4-config.json', '--board', 'pico')).toEqual({
+      status: 0,
+      stdout:
+        'probe.intervalMs: warning: on Espruino Pico / STM32F4 a probe round takes about 137 ms ' +
+        'of CPU, 55% of the 250 ms interval (more than 50%): use 273 ms or more, or fewer ' +
+        'targets\n',
+      stderr: '',
+    });
+    expect(cli('check-config', 'bench/m4-config.json', '--board', 'esp32')).toEqual({
+      status: 0,
+      stdout: '',
+      stderr: '',
+    });
+    // What a board cannot do is a problem there, as flash --config says.
+    const doc = JSON.parse(readFileSync('bench/m4-config.json', 'utf8'));
+    doc.metrics = { listen: '127.0.0.1:9100' };
+    const result = cli(
+      'check-config',
+      file('board-metrics.json', JSON.stringify(doc)),
+      '--board',
+      'pico',
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^metrics: not on Espruino/);
+    expect(cli('check-config', 'bench/m4-config.json', '--board', 'z80').status).toBe(2);
+  });
+
   it('treats missing files, unknown commands and flags as usage errors (exit 2), --help as exit 0', () => {
     expect(cli('check-config', join(dir, 'nope.json'))).toMatchObject({
       status: 2,

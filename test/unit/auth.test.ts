@@ -97,7 +97,9 @@ describe('authenticator', () => {
     const { sim, auth, records, nowMs } = boot();
     expect(auth.verifyCode(CODES[0]!, nowMs())).toBe(AuthResult.Ok);
     expect(auth.verifyCode(CODES[0]!, nowMs())).toBe(AuthResult.Failed);
-    expect(records('auth-fail')).toEqual(['reason=recovery-code-used code=1 failures=1 retryInMs=1000']);
+    expect(records('auth-fail')).toEqual([
+      'reason=recovery-code-used code=1 failures=1 retryInMs=1000',
+    ]);
     sim.storage.failing = true;
     expect(auth.verifyCode(CODES[1]!, nowMs() + 1000)).toBe(AuthResult.CodesRefused);
     expect(records('auth-fail')[1]).toBe('reason=recovery-code-not-recorded');

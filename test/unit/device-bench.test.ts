@@ -46,16 +46,20 @@ it('runs its slices only between probe rounds, and counts the rounds beside it',
   expect(rows.map((row) => row.name)).toEqual([
     'device: decision step',
     'device: dns decode reply',
+    'device: calibration loop',
     'device: bench slice',
     'device: probe round',
     'device: probe rounds during the bench',
   ]);
   expect(rows[0]!.samples).toBe(100);
-  const note = rows[4]!.note!;
+  expect(rows[2]!.samples).toBe(100); // the calibration loop: one call per sample
+  const note = rows[5]!.note!;
   const match = /rounds=(\d+) skipped=(\d+) in (\d+) ms, interval 100 ms/.exec(note);
+  // What the rounds probe, for the host's duty-cycle estimate.
+  expect(note).toMatch(/, services=1 dns=\d+ tcp=\d+$/);
   expect(match, note).not.toBeNull();
   expect(Number(match![2])).toBe(0);
   expect(Number(match![1])).toBeGreaterThanOrEqual(Math.floor(Number(match![3]) / 100) - 1);
   // Round durations are the firmware's own: the 20 ms the targets take to answer.
-  expect(rows[3]!.medianNs).toBe(20e6);
+  expect(rows[4]!.medianNs).toBe(20e6);
 });

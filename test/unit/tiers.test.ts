@@ -103,6 +103,6 @@ describe('the test tiers', () => {
     // What the project's own npm install put in node_modules may run (esbuild's service).
     expect(installedTool('node_modules/@esbuild/linux-x64/bin/esbuild')).toBe(true);
     expect(installedTool('node_modules/../dist/lifeline.mjs')).toBe(false);
-    expect(installedTool('/usr/bin/node')).toBe(false);
+    expect(installedTool('/usr/sbin/birdc')).toBe(false);
   });
 });
