@@ -388,16 +388,15 @@ export async function validatedConfig(path, root = '.') {
  * The device-class bench's program (bench/m4-program.ts) for Espruino, with bench/m4-config.json
  * (one service of three DNS targets, one BGP peer, 250 ms) embedded: run on the emulated
  * Cortex-M4 by bench/m4.ts. Not a board's bundle: no mangling or shrinking (it is timed, not
- * kept), but the same defines, so the firmware's code is the board's.
+ * kept), but the same feature set, so the firmware's code is the board's.
  */
 export async function buildM4Bench(root = '.') {
   const config = await validatedConfig(join(root, 'bench/m4-config.json'));
   if (config === null) return false;
-  const options = espruinoOptions(config);
-  const { LIFELINE_CONFIG: embedded, ...define } = options.define;
+  // The board's feature set from the config (the plugin), the config itself as the program's.
   const built = await esbuild.build({
-    ...options,
-    define: { ...define, M4_BENCH_CONFIG: embedded },
+    ...espruinoOptions(config),
+    define: { M4_BENCH_CONFIG: JSON.stringify(config) },
     entryPoints: [join(root, 'bench/m4-program.ts')],
     absWorkingDir: resolve(root),
     write: false,
