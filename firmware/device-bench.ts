@@ -19,7 +19,7 @@
 // writes them in there, and a board holds the bench's state only while a bench exists.
 
 import { DecisionEngine } from './decision';
-import { decodeReply, encodeQuery, ExpectedReply, setQueryId } from './dns';
+import { decodeReply, encodeQuery, type ExpectedReplies, setQueryId } from './dns';
 import type { Clock } from './hal';
 import type { Lifeline } from './lifeline';
 
@@ -84,13 +84,17 @@ export interface ReplyFixture {
   readonly replyLength: number;
 }
 
-/** What `fixture`'s reply must match: its query, NOERROR, the answer 203.0.113.53. */
-export function fixtureExpected(fixture: ReplyFixture): ExpectedReply {
-  const expected = new ExpectedReply(new Uint8Array([203, 0, 113, 53]));
-  expected.query = fixture.query;
-  expected.queryLength = fixture.queryLength;
-  expected.expectLength = 4;
-  return expected;
+/** What `fixture`'s reply must match, as slot 0: its query, NOERROR, the answer 203.0.113.53. */
+export function fixtureExpected(fixture: ReplyFixture): ExpectedReplies {
+  const expect = new Uint8Array(16);
+  expect.set([203, 0, 113, 53]);
+  return {
+    queries: [fixture.query],
+    queryLength: new Uint16Array([fixture.queryLength]),
+    rcodeMask: new Uint16Array([1]),
+    expect,
+    expectLength: new Uint8Array([4]),
+  };
 }
 
 /**
@@ -140,7 +144,7 @@ export interface DeviceBench {
   sliceNsMax: number;
   readonly engine: DecisionEngine;
   readonly fixture: ReplyFixture;
-  readonly expected: ExpectedReply;
+  readonly expected: ExpectedReplies;
   time: number;
   decodes: number;
   /** When the bench started, and the firmware's rounds and skipped rounds then. */
@@ -260,7 +264,7 @@ function benchSlice(bench: DeviceBench): boolean {
         setQueryId(query, id & 0xffff);
         reply[0] = query[0]!;
         reply[1] = query[1]!;
-        decodeReply(reply, fixture.replyLength, expected);
+        decodeReply(reply, fixture.replyLength, expected, 0);
       }
       bench.decodes = from + operations;
     }

@@ -152,66 +152,37 @@ function word(bytes: Uint8Array, offset: number): number {
 }
 
 /**
- * Whether the question section of `reply` equals the query's (its first `queryLength` bytes, the
- * name compared case-insensitively). The reply holds at least `queryLength` bytes.
+ * What the replies must match, per probe slot: the query sent, the RCODEs accepted, the address
+ * that must be among the answers. The probe table's own arrays (STYLE.md: records the caller
+ * owns), read in place: nothing is filled or allocated per reply.
  */
-function sameQuestion(reply: Uint8Array, query: Uint8Array, queryLength: number): boolean {
-  assert(queryLength <= reply.length, 'the question within the reply buffer');
-  const nameEnd = queryLength - 4;
-  for (let i = DNS_HEADER_BYTES; i < queryLength; i++) {
-    let r = reply[i]!;
-    let q = query[i]!;
-    if (i < nameEnd) {
-      r = r >= 0x41 && r <= 0x5a ? r | 0x20 : r;
-      q = q >= 0x41 && q <= 0x5a ? q | 0x20 : q;
-    }
-    if (r !== q) return false;
-  }
-  return true;
+export interface ExpectedReplies {
+  /** Per slot, the query sent: its first `queryLength[slot]` bytes, ID set. */
+  readonly queries: readonly Uint8Array[];
+  readonly queryLength: Uint16Array;
+  /** Per slot, bit N set for each accepted RCODE N. */
+  readonly rcodeMask: Uint16Array;
+  /** Per slot, `expectLength[slot]` bytes (0, 4 or 16) of `expect` from `slot * 16`. */
+  readonly expect: Uint8Array;
+  readonly expectLength: Uint8Array;
 }
 
-/**
- * What a reply must match (STYLE.md: the caller owns the record and fills it): the query sent,
- * the RCODEs accepted, and the address that must be among the answers. The probe table keeps one
- * and fills it for each reply from the slot's own arrays: nothing is allocated per reply.
- */
-export class ExpectedReply {
-  /** The query sent: its first `queryLength` bytes, ID set. */
-  query: Uint8Array;
-  queryLength: number;
-  /** Bit N set for each accepted RCODE N. */
-  rcodeMask: number;
-  /** `expectLength` bytes (0, 4 or 16) of `expectAddress` from `expectOffset`. */
-  readonly expectAddress: Uint8Array;
-  expectOffset: number;
-  expectLength: number;
-
-  constructor(expectAddress: Uint8Array) {
-    this.query = expectAddress;
-    this.queryLength = 0;
-    this.rcodeMask = 1;
-    this.expectAddress = expectAddress;
-    this.expectOffset = 0;
-    this.expectLength = 0;
-  }
-}
-
-/** Decodes `reply` (its first `length` bytes) as the answer `expected` describes. */
+/** Decodes `reply` (its first `length` bytes) as the answer to slot `slot` of `expected`. */
 export function decodeReply(
   reply: Uint8Array,
   length: number,
-  expected: ExpectedReply,
+  expected: ExpectedReplies,
+  slot: number,
 ): ReplyVerdict {
-  const query = expected.query;
-  const queryLength = expected.queryLength;
-  const expectLength = expected.expectLength;
-  // Programmer errors, not a bad reply: the record is the caller's.
+  const query = expected.queries[slot]!;
+  const queryLength = expected.queryLength[slot]!;
+  const expectAddress = expected.expect;
+  const expectOffset = slot * 16;
+  const expectLength = expected.expectLength[slot]!;
+  // Programmer errors, not a bad reply: the arrays are the caller's.
   assert(queryLength >= DNS_HEADER_BYTES + 5 && queryLength <= query.length, 'a whole query');
   assert(expectLength === 0 || expectLength === 4 || expectLength === 16, 'an address length');
-  assert(
-    expected.expectOffset + expectLength <= expected.expectAddress.length,
-    'the expected address within its buffer',
-  );
+  assert(expectOffset + expectLength <= expectAddress.length, 'the address within its buffer');
   if (length < DNS_HEADER_BYTES || length > reply.length) return ReplyVerdict.Malformed;
   if (reply[0] !== query[0] || reply[1] !== query[1]) return ReplyVerdict.Mismatch;
   const flags = word(reply, 2);
@@ -220,7 +191,17 @@ export function decodeReply(
   // TC (0x0200) is not checked, on purpose: a truncated reply proves the server and the path are
   // up (a rate-limiting server's "slip" is one); an expected address must still be in it.
   if (word(reply, 4) !== 1 || length < queryLength) return ReplyVerdict.Mismatch;
-  if (!sameQuestion(reply, query, queryLength)) return ReplyVerdict.Mismatch;
+  // The question section must equal the query's (the name compared case-insensitively).
+  const nameEnd = queryLength - 4;
+  for (let i = DNS_HEADER_BYTES; i < queryLength; i++) {
+    let r = reply[i]!;
+    let q = query[i]!;
+    if (i < nameEnd) {
+      r = r >= 0x41 && r <= 0x5a ? r | 0x20 : r;
+      q = q >= 0x41 && q <= 0x5a ? q | 0x20 : q;
+    }
+    if (r !== q) return ReplyVerdict.Mismatch;
+  }
   // Every resource record after the question is walked: a malformed one makes the reply
   // malformed; `found` when an answer of the expected type carries `expectAddress` (its first
   // `expectLength` bytes).
@@ -249,10 +230,10 @@ export function decodeReply(
       continue;
     let same = true;
     for (let i = 0; i < expectLength; i++)
-      same = same && reply[dataOffset + i] === expected.expectAddress[expected.expectOffset + i];
+      same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
     if (same) found = true;
   }
-  if ((expected.rcodeMask & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
+  if ((expected.rcodeMask[slot]! & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
   if (expectLength > 0 && !found) return ReplyVerdict.AddressMissing;
   return ReplyVerdict.Healthy;
 }

@@ -9,7 +9,7 @@ import {
   decodeReply,
   DNS_REPLY_BYTES_MAX,
   encodeQuery,
-  ExpectedReply,
+  type ExpectedReplies,
   ReplyVerdict,
   setQueryId,
 } from './dns';
@@ -82,7 +82,7 @@ const KIND_DNS = 0;
 const KIND_TCP = 1;
 const RANDOM_POOL_BYTES = 64;
 
-export class ProbeTable {
+export class ProbeTable implements ExpectedReplies {
   readonly slotCount: number;
   readonly targets: readonly TargetConfig[];
   /** Service index of each slot, and whether the slot is that service's local check. */
@@ -100,13 +100,11 @@ export class ProbeTable {
   readonly rttSumMs!: Float64Array;
   pendingCount: number;
   private readonly kind: Uint8Array;
-  private readonly queries: readonly Uint8Array[];
-  private readonly queryLength: Uint16Array;
-  private readonly rcodeMask: Uint16Array;
-  private readonly expect: Uint8Array;
-  /** What a reply must match, filled from the slot's arrays for each reply (decodeReply). */
-  private readonly expected: ExpectedReply;
-  private readonly expectLength: Uint8Array;
+  readonly queries: readonly Uint8Array[];
+  readonly queryLength: Uint16Array;
+  readonly rcodeMask: Uint16Array;
+  readonly expect: Uint8Array;
+  readonly expectLength: Uint8Array;
   private readonly receive: Uint8Array;
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
@@ -151,7 +149,6 @@ export class ProbeTable {
     this.rcodeMask = typed(Uint16Array, 2, count);
     this.expect = typed(Uint8Array, 1, count * 16);
     this.expectLength = typed(Uint8Array, 1, count);
-    this.expected = new ExpectedReply(this.expect);
     this.receive = new Uint8Array(DNS_REPLY_BYTES_MAX);
     this.randomPool = typed(Uint8Array, 1, RANDOM_POOL_BYTES);
     this.randomOffset = RANDOM_POOL_BYTES;
@@ -276,13 +273,7 @@ export class ProbeTable {
     if (!fromPeer) return this.count(slot, Counter.WrongSource);
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     assert(this.kind[slot] === KIND_DNS, 'a datagram only for a DNS probe');
-    const expected = this.expected;
-    expected.query = this.queries[slot]!;
-    expected.queryLength = this.queryLength[slot]!;
-    expected.rcodeMask = this.rcodeMask[slot]!;
-    expected.expectOffset = slot * 16;
-    expected.expectLength = this.expectLength[slot]!;
-    const verdict = decodeReply(this.receive, length, expected);
+    const verdict = decodeReply(this.receive, length, this, slot);
     if (verdict === ReplyVerdict.Mismatch) return this.count(slot, Counter.Mismatch);
     if (verdict === ReplyVerdict.Malformed) return this.count(slot, Counter.Malformed);
     if (verdict === ReplyVerdict.Healthy)

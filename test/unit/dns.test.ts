@@ -6,7 +6,7 @@ import {
   checkName,
   decodeReply,
   encodeQuery,
-  ExpectedReply,
+  type ExpectedReplies,
   ReplyVerdict,
   setQueryId,
 } from '../../firmware/dns';
@@ -39,18 +39,21 @@ function reply(
 const A_ANSWER = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 203, 0, 113, 53];
 const EXPECT_A = new Uint8Array([203, 0, 113, 53]);
 
-/** The record decodeReply checks a reply against: `q`, RCODEs `mask`, `expect` bytes of EXPECT_A. */
+/** What decodeReply checks a reply against, as slot 0: `q`, RCODEs `mask`, `expect` bytes of EXPECT_A. */
 function expected(
   q: { bytes: Uint8Array; length: number },
   expect: number,
   mask: number,
-): ExpectedReply {
-  const record = new ExpectedReply(EXPECT_A);
-  record.query = q.bytes;
-  record.queryLength = q.length;
-  record.rcodeMask = mask;
-  record.expectLength = expect;
-  return record;
+): ExpectedReplies {
+  const address = new Uint8Array(16);
+  address.set(EXPECT_A);
+  return {
+    queries: [q.bytes],
+    queryLength: new Uint16Array([q.length]),
+    rcodeMask: new Uint16Array([mask]),
+    expect: address,
+    expectLength: new Uint8Array([expect]),
+  };
 }
 
 function verdict(
@@ -61,7 +64,7 @@ function verdict(
 ): ReplyVerdict {
   const buffer = new Uint8Array(512);
   buffer.set(r.subarray(0, Math.min(r.length, 512)));
-  return decodeReply(buffer, r.length, expected(q, expect, mask));
+  return decodeReply(buffer, r.length, expected(q, expect, mask), 0);
 }
 
 describe('DNS codec', () => {
@@ -153,7 +156,7 @@ describe('DNS codec', () => {
     expect(verdict(truncated, q, 4)).toBe(ReplyVerdict.Malformed);
     const buffer = new Uint8Array(512);
     buffer.set(reply(q));
-    expect(decodeReply(buffer, 700, expected(q, 0, 1))).toBe(ReplyVerdict.Malformed);
+    expect(decodeReply(buffer, 700, expected(q, 0, 1), 0)).toBe(ReplyVerdict.Malformed);
   });
 
   it('survives 200,000 random and mutated replies without an exception or a false healthy', () => {
@@ -177,7 +180,7 @@ describe('DNS codec', () => {
       if (i % 2 === 1)
         for (let m = 0; m < 3; m++)
           buffer[Math.floor(random() * good.length)] = (random() * 256) | 0;
-      const result = decodeReply(buffer, length, record);
+      const result = decodeReply(buffer, length, record, 0);
       expect(result >= ReplyVerdict.Healthy && result <= ReplyVerdict.Malformed).toBe(true);
       if (result === ReplyVerdict.Healthy) {
         // A mutation may leave the reply valid; then ID, question and answer must really be intact.
