@@ -128,7 +128,7 @@ function boardEdits(root) {
   const listed = join(root, 'board-edits.json');
   if (existsSync(listed)) {
     const table = JSON.parse(readFileSync(listed, 'utf8'));
-    const none = { sites: [], renames: [] };
+    const none = { sites: [], renames: [], asserts: [] };
     edits = (path) => table[relative(resolve(root), path).split('\\').join('/')] ?? none;
   } else {
     const renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
@@ -149,7 +149,7 @@ export function boardEditTable(root = PROJECT) {
       if (!String(file).endsWith('.ts')) continue;
       const path = resolve(root, folder, String(file));
       const found = sourceEdits(path, readFileSync(path, 'utf8'), renames);
-      if (found.sites.length + found.renames.length > 0)
+      if (found.sites.length + found.renames.length + found.asserts.length > 0)
         table[relative(resolve(root), path).split('\\').join('/')] = found;
     }
   return table;

@@ -7,9 +7,9 @@
 //   the bundle (esbuild writes a constant of another module in only after it has chosen what the
 //   bundle keeps, so a function called only behind an off feature would stay);
 // - methods are renamed by what they belong to (build/espruino/renames.mjs);
-// - the firmware's assertions are marked pure: esbuild drops them with their messages (the board
-//   has no room for them; the Node build, the tests and the simulator keep every one). Nothing an
-//   assertion checks has a side effect.
+// - the firmware's assertions are written out, conditions and messages (the board has no room for
+//   them; the Node build, the tests and the simulator keep every one); any left in an expression
+//   are marked pure. Nothing an assertion checks has a side effect.
 
 import { readFileSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
@@ -77,7 +77,35 @@ export function featureEdits(sites, features) {
  */
 export function sourceEdits(path, text, renames) {
   const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
-  return { sites: featureSites(source), renames: renames.get(path) ?? [] };
+  return {
+    sites: featureSites(source),
+    renames: renames.get(path) ?? [],
+    asserts: assertionEdits(source),
+  };
+}
+
+/**
+ * Each `assert(...)` statement of a firmware source, written out (`;`: it may be the body of an
+ * `if`). Marked pure, esbuild drops the call but keeps its condition (a property read might have
+ * a side effect), which a board would carry and evaluate; the firmware's assertions have none.
+ */
+export function assertionEdits(source) {
+  const edits = [];
+  if (!/(^|[\\/])firmware[\\/]/.test(source.fileName)) return edits;
+  const visit = (node) => {
+    if (
+      ts.isExpressionStatement(node) &&
+      ts.isCallExpression(node.expression) &&
+      ts.isIdentifier(node.expression.expression) &&
+      node.expression.expression.text === 'assert'
+    ) {
+      edits.push([node.getStart(source), node.end, ';']);
+      return;
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return edits;
 }
 
 /** Marks each `assert(` call of a firmware file pure (not the declaration). */
@@ -105,8 +133,11 @@ export function boardSources({ config, embedded, edits, root = '.' }) {
         if (file === FEATURES_MODULE) return { contents: featuresText, loader: 'ts' };
         if (file === EMBEDDED_MODULE) return { contents: embeddedText, loader: 'ts' };
         const text = readFileSync(args.path, 'utf8');
-        const { sites, renames } = edits(args.path, text);
-        const board = applyEdits(text, [...featureEdits(sites, features), ...renames]);
+        const { sites, renames, asserts = [] } = edits(args.path, text);
+        // What lies inside an assertion goes with it.
+        const outside = ([start, end]) => !asserts.some(([from, to]) => start >= from && end <= to);
+        const kept = [...featureEdits(sites, features), ...renames].filter(outside);
+        const board = applyEdits(text, [...kept, ...asserts]);
         return {
           contents: file.startsWith('firmware/') ? pureAsserts(board) : board,
           loader: 'ts',
