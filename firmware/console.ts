@@ -17,11 +17,7 @@ import {
 } from './override';
 import { isDigits, splitWords } from './text';
 import { GUARD_STATE_NAMES } from './guard';
-
-/** `false` in a board build without `fleet` or `guard` (build.mjs): no guard words there. */
-declare const LIFELINE_FLEET: boolean | undefined;
-/** `false` in every board build (build.mjs): no BFD there. */
-declare const LIFELINE_BFD: boolean | undefined;
+import { BFD, FLEET } from './features';
 
 export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
@@ -225,9 +221,7 @@ export class Console {
           ' bgp=' +
           this.options.bgpSummary() +
           // ` bfd=up` (a state per peer, `-` for one without) with BFD; never on a board.
-          ((typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) && lifeline.bfd !== null
-            ? ' bfd=' + lifeline.bfd.summary()
-            : '') +
+          (BFD && lifeline.bfd !== null ? ' bfd=' + lifeline.bfd.summary() : '') +
           this.guardStatus(s),
       );
     }
@@ -238,7 +232,7 @@ export class Console {
 
   /** ` guard=off|idle|holding` with the guard configured, else nothing. */
   private guardStatus(s: number): string {
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guard = this.options.lifeline.guard;
       if (guard !== null) {
         // A family no session carries: its prefixes are not counted.
@@ -313,7 +307,7 @@ export class Console {
     }
     // `confirm` last: the operator means to withdraw even the fleet's last announcement.
     let confirmed = false;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       confirmed = command === 'withdraw' && words[words.length - 1] === 'confirm';
       if (confirmed) words = words.slice(0, words.length - 1);
     }
@@ -332,7 +326,7 @@ export class Console {
           command +
           (command === 'auto' ? ' [SERVICE|all]' : ' [SERVICE|all] [for DURATION]'),
       );
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+    if (FLEET)
       if (command === 'withdraw' && !confirmed)
         if (askLastSite(lifeline, write, service, words.join(' '))) return;
     const kind =
