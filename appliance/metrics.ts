@@ -243,7 +243,7 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
     );
     for (const peer of peers)
       out.sample('bgp_updates_received_total', { peer: peer.peer }, peer.updatesReceived);
-    bgpErrorMetrics(out, peers, sources.speaker.throttle.suppressedTotal);
+    bgpErrorMetrics(out, peers, sources.speaker.log!.throttle.suppressedTotal);
   }
   bfdMetrics(out, lifeline);
   httpMetrics(out, sources.refusals);

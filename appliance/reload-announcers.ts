@@ -40,7 +40,8 @@ function current(
 ): Uint8Array | null {
   const state = speaker.state[s]!;
   if (speaker.decided[s] === 0 || state === RouteState.Withdrawn) return null;
-  const graceful = speaker.gracefulUntilMs[s] !== Infinity;
+  const shutdown = speaker.gracefulShutdown;
+  const graceful = shutdown !== null && shutdown.untilMs[s] !== Infinity;
   const variant =
     (graceful ? VARIANT_GRACEFUL_SHUTDOWN : 0) +
     (state - RouteState.Announced) * 2 +
@@ -95,7 +96,6 @@ function newSession(speaker: BgpSpeaker, template: SessionOptions, index: number
     peer: config.announcer.peers[index]!,
     families: familiesOf(speaker),
   };
-  options.throttle = speaker.throttle;
   return new BgpSession(options);
 }
 
@@ -127,7 +127,8 @@ export function reloadSpeaker(
     if (from < 0) continue;
     fresh.state[s] = speaker.state[from]!;
     fresh.decided[s] = speaker.decided[from]!;
-    fresh.gracefulUntilMs[s] = speaker.gracefulUntilMs[from]!;
+    if (fresh.gracefulShutdown !== null && speaker.gracefulShutdown !== null)
+      fresh.gracefulShutdown.untilMs[s] = speaker.gracefulShutdown.untilMs[from]!;
   }
   const template = sessions[0]!.options;
   const peerCount = config.announcer.peers.length;
@@ -142,19 +143,18 @@ export function reloadSpeaker(
   speaker.config = config;
   speaker.state = fresh.state;
   speaker.decided = fresh.decided;
-  speaker.gracefulUntilMs = fresh.gracefulUntilMs;
+  speaker.gracefulShutdown = fresh.gracefulShutdown;
+  speaker.restart = fresh.restart;
   speaker.prefixStart = fresh.prefixStart;
   speaker.prefixCount = fresh.prefixCount;
   speaker.prefixFamily = fresh.prefixFamily;
   speaker.updates = fresh.updates;
   speaker.pending = fresh.pending;
-  speaker.endOfRibPending = new Uint8Array(peerCount);
-  if (peerCount !== sessions.length) speaker.throttle = fresh.throttle;
+  if (peerCount !== sessions.length) speaker.log = fresh.log;
   for (let index = 0; index < peerCount; index++) {
     if (keep(index)) {
       const session = sessions[index]!;
       (session.options as { peer: BgpPeerConfig }).peer = config.announcer.peers[index]!;
-      session.options.throttle = speaker.throttle;
       continue;
     }
     sessions[index] = newSession(speaker, template, index);

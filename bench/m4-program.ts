@@ -25,7 +25,12 @@ import { SessionState } from '../firmware/bgp/session';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import type { Config } from '../firmware/config';
 import { DecisionEngine } from '../firmware/decision';
-import { calibrate, CALIBRATION_ITERATIONS, healthReplyFixture } from '../firmware/device-bench';
+import {
+  calibrate,
+  CALIBRATION_ITERATIONS,
+  fixtureExpected,
+  healthReplyFixture,
+} from '../firmware/device-bench';
 import { decodeReply, setQueryId } from '../firmware/dns';
 import type { Hal, HalClient, StreamOpenOptions, UdpOpenOptions } from '../firmware/hal';
 import { Lifeline } from '../firmware/lifeline';
@@ -297,7 +302,7 @@ function codecRows(batches: number, perBatch: number, bench: Bench): M4Row[] {
 /** The calibration loop, the decision step and the DNS decode, as the on-device bench runs them. */
 function computeRows(batches: number, perBatch: number, config: Config): M4Row[] {
   const fixture = healthReplyFixture();
-  const expect = new Uint8Array([203, 0, 113, 53]);
+  const expected = fixtureExpected(fixture);
   const engine = new DecisionEngine(config.services);
   let stepMs = 0;
   return [
@@ -319,16 +324,7 @@ function computeRows(batches: number, perBatch: number, config: Config): M4Row[]
         setQueryId(fixture.query, i & 0xffff);
         fixture.reply[0] = fixture.query[0]!;
         fixture.reply[1] = fixture.query[1]!;
-        decodeReply(
-          fixture.reply,
-          fixture.replyLength,
-          fixture.query,
-          fixture.queryLength,
-          1,
-          expect,
-          0,
-          4,
-        );
+        decodeReply(fixture.reply, fixture.replyLength, expected, 0);
       },
     ),
   ];

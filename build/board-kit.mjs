@@ -6,8 +6,10 @@
 //   board/build.mjs            build/targets.mjs bundled with its parsers (acorn), esbuild left
 //                              outside: the package carries esbuild with its binary for the
 //                              architecture (build/deb.mjs)
-//   board/reserved-names.json  the names the board bundle keeps, worked out here with TypeScript,
-//                              which the kit then does not need (20 MB it is spared)
+//   board/reserved-names.json  the names the board bundle keeps, and
+//   board/board-edits.json     where each source reads a feature and its methods' board names,
+//                              both worked out here with TypeScript, which the kit then does not
+//                              need (20 MB it is spared)
 //   board/firmware/, board/config/, board/hal/espruino/  the sources esbuild compiles
 // The kit's bundle for a config is byte for byte the development tree's
 // (test/integration/deb.test.ts).
@@ -16,7 +18,7 @@ import { cpSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as esbuild from 'esbuild';
 
-import { reservedNameList } from './targets.mjs';
+import { BOARD_SOURCE_FOLDERS, boardEditTable, reservedNameList } from './targets.mjs';
 
 /** TypeScript stays out of the kit: what needs it (the type check, the reserved names) says so. */
 const NO_TYPESCRIPT = {
@@ -26,7 +28,7 @@ const NO_TYPESCRIPT = {
     build.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
       contents:
         'export default new Proxy({}, { get() { throw new Error("the board kit has no ' +
-        'TypeScript: reserved-names.json is missing") } });',
+        'TypeScript: reserved-names.json or board-edits.json is missing") } });',
       loader: 'js',
     }));
   },
@@ -55,9 +57,9 @@ export async function makeBoardKit(dir) {
     logLevel: 'silent',
   });
   writeFileSync(join(kit, 'reserved-names.json'), JSON.stringify(reservedNameList()) + '\n');
-  cpSync('firmware', join(kit, 'firmware'), { recursive: true });
+  writeFileSync(join(kit, 'board-edits.json'), JSON.stringify(boardEditTable()) + '\n');
+  for (const folder of BOARD_SOURCE_FOLDERS) cpSync(folder, join(kit, folder), { recursive: true });
   // The host-side validator the build checks a board's config with (build/targets.mjs).
   cpSync('config', join(kit, 'config'), { recursive: true });
-  cpSync('hal/espruino', join(kit, 'hal/espruino'), { recursive: true });
   return kit;
 }

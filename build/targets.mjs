@@ -16,15 +16,23 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
 import { writeSchemaOutputs } from './config-schema.mjs';
 import { buildMd5 } from './md5.mjs';
 import { checkEspruinoSource } from './espruino/check.mjs';
+import { boardSources, sourceEdits } from './espruino/sources.mjs';
 import { breakLines } from './espruino/lines.mjs';
-import { mangledConfig, namePattern, reservedNames } from './espruino/mangle.mjs';
+import {
+  EXTERNAL,
+  LANGUAGE,
+  mangledConfig,
+  namePattern,
+  reservedNames,
+} from './espruino/mangle.mjs';
+import { methodRenames } from './espruino/renames.mjs';
 import { inlineCalls, inlineConstants, inlineExpressions, shrink } from './espruino/shrink.mjs';
 import { topLevelClashes, unwrap } from './espruino/unwrap.mjs';
 import { checkEspruinoTypes } from './espruino/types.mjs';
@@ -55,28 +63,10 @@ export const ESPRUINO_UNSUPPORTED = [
 ];
 
 /**
- * Compiles the firmware's assertions out of the board build: each `assert(` call is marked pure,
- * so esbuild drops it with its message (the board has no room for them; the Node build, the tests
- * and the simulator keep every one). Nothing an assertion checks has a side effect.
+ * esbuild's options for the board bundle of `config`; `embedded` is the config the bundle carries
+ * (its keys renamed as the mangled code reads them), `root` the project's folder.
  */
-export const PURE_ASSERTS = {
-  name: 'pure-asserts',
-  setup(build) {
-    build.onLoad({ filter: /[/\\]firmware[/\\].*\.ts$/ }, (args) => ({
-      contents: readFileSync(args.path, 'utf8').replace(
-        /(?<!function )\bassert\(/g,
-        '/* @__PURE__ */ assert(',
-      ),
-      loader: 'ts',
-    }));
-  },
-};
-
-/**
- * esbuild's options for the board bundle of `config`; `embedded` is what the bundle carries as
- * LIFELINE_CONFIG (the config with its keys renamed as the mangled code reads them).
- */
-export function espruinoOptions(config, embedded = config) {
+export function espruinoOptions(config, embedded = config, root = '.', edits = undefined) {
   const fleet = config?.fleet != null || config?.guard != null;
   return {
     bundle: true,
@@ -90,42 +80,31 @@ export function espruinoOptions(config, embedded = config) {
     // Espruino's require, outside esbuild's sight (an external require gets a shim that needs
     // Proxy).
     banner: { js: 'function espruinoRequire(m){return require(m)}' },
-    // The board carries only what its config uses: these constants fold, and esbuild drops the
-    // speaker, the console (with its crypto) or the pin code when they are off.
-    define: {
-      // Without `fleet` and `guard` the board has no code that reads them: their nulls stay out
-      // (with either, both stay: the guard reads both).
-      LIFELINE_CONFIG: JSON.stringify(embedded, (key, value) =>
-        (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
-      ),
-      LIFELINE_BGP: String(config?.announcer?.kind === 'bgp'),
-      LIFELINE_CONSOLE: String(config?.console != null),
-      LIFELINE_PIN: String(config?.overridePin?.driver === 'espruino'),
-      // Overrides (arbiter, persistence, expiry) only where a console or a pin can set them.
-      LIFELINE_OVERRIDES: String(
-        config?.console != null || config?.overridePin?.driver === 'espruino',
-      ),
-      // Fleet safety (issue 12): the fleet table, ADD-PATH and the guard only where configured.
-      LIFELINE_FLEET: String(fleet),
-      // Leaves out what a board can do without: the NOTIFICATION subcode names (firmware/bgp).
-      LIFELINE_LEAN: 'true',
-      // The BGP speaker's IPv6 routes (MP_REACH_NLRI), graceful restart (RFC 4724) and graceful
-      // shutdown (RFC 8326) only where the config has an IPv6 prefix, a restart or shutdown time.
-      LIFELINE_BGP_V6: String(
-        (config?.services ?? []).some((s) => s.prefixes.some((prefix) => prefix.family === 6)),
-      ),
-      LIFELINE_BGP_GR: String((config?.announcer?.restartTimeS ?? 0) > 0),
-      LIFELINE_BGP_GSHUT: String((config?.announcer?.gracefulShutdownMs ?? 0) > 0),
-      // No BFD on a board (espruinoProblems refuses the key): its code folds away.
-      LIFELINE_BFD: 'false',
-    },
     tsconfigRaw: { compilerOptions: { useDefineForClassFields: false } },
-    plugins: [PURE_ASSERTS],
+    // The board's form of each source (build/espruino/sources.mjs): its feature set, its config,
+    // its assertions out. Without `fleet` and `guard` the board has no code that reads them: their
+    // nulls stay out of the config (with either, both stay: the guard reads both).
+    plugins: [
+      boardSources({
+        config,
+        embedded: JSON.parse(
+          JSON.stringify(embedded ?? null, (key, value) =>
+            (key === 'fleet' || key === 'guard') && !fleet ? undefined : value,
+          ),
+        ),
+        edits: edits ?? ((path, text) => sourceEdits(path, text, new Map())),
+        root,
+      }),
+    ],
     logLevel: 'silent',
   };
 }
 
 let reserved = null;
+let edits = null;
+
+/** The folders whose sources a board bundle is built from (the board kit copies them). */
+export const BOARD_SOURCE_FOLDERS = ['firmware', 'hal/espruino'];
 
 /**
  * The names the board bundle must keep (build/espruino/mangle.mjs), worked out once. The release's
@@ -139,6 +118,43 @@ function reservedSet(root) {
       ? new Set(JSON.parse(readFileSync(listed, 'utf8')))
       : reservedNames(root);
   return reserved;
+}
+
+/**
+ * Each board source's edits (build/espruino/sources.mjs): where it reads the features, and its
+ * methods' board names (build/espruino/renames.mjs), worked out once. The board kit has no
+ * TypeScript to work them out with: it carries them in board-edits.json (`boardEditTable`).
+ */
+function boardEdits(root) {
+  if (edits !== null) return edits;
+  const listed = join(root, 'board-edits.json');
+  if (existsSync(listed)) {
+    const table = JSON.parse(readFileSync(listed, 'utf8'));
+    const none = { sites: [], renames: [], asserts: [] };
+    edits = (path) => table[relative(resolve(root), path).split('\\').join('/')] ?? none;
+  } else {
+    const renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
+    edits = (path, text) => sourceEdits(path, text, renames);
+  }
+  return edits;
+}
+
+/**
+ * The board kit's board-edits.json: every board source's edits (`boardEdits`), by its path from
+ * `root`, for the files that have any.
+ */
+export function boardEditTable(root = PROJECT) {
+  const renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
+  const table = {};
+  for (const folder of BOARD_SOURCE_FOLDERS)
+    for (const file of readdirSync(join(root, folder), { recursive: true })) {
+      if (!String(file).endsWith('.ts')) continue;
+      const path = resolve(root, folder, String(file));
+      const found = sourceEdits(path, readFileSync(path, 'utf8'), renames);
+      if (found.sites.length + found.renames.length + found.asserts.length > 0)
+        table[relative(resolve(root), path).split('\\').join('/')] = found;
+    }
+  return table;
 }
 
 /** The names the board bundle keeps, for the board kit's reserved-names.json. */
@@ -189,7 +205,7 @@ export async function buildEspruino(config, root = '.') {
     metafile: true,
   };
   const first = await esbuild.build({
-    ...espruinoOptions(config),
+    ...espruinoOptions(config, config, root, boardEdits(root)),
     ...common,
     mangleCache: {},
   });
@@ -203,7 +219,7 @@ export async function buildEspruino(config, root = '.') {
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({
-    ...espruinoOptions(config, embedded),
+    ...espruinoOptions(config, embedded, root, boardEdits(root)),
     ...common,
     minify: false,
     minifySyntax: true,
@@ -212,10 +228,12 @@ export async function buildEspruino(config, root = '.') {
   const inputs = espruinoInputs(built.metafile).map((file) => join(root, file));
   const mangled = new Set(Object.values(built.mangleCache).filter((name) => name !== false));
   const inlined = inlineConstants(built.outputFiles[0].text);
-  const expressions = inlineExpressions(inlined.text, mangled);
+  // Uncalled methods out first: a call from one of them would keep what it calls defined.
+  const pruned = shrink(inlined.text, mangled);
+  const expressions = inlineExpressions(pruned.text, mangled);
   const once = inlineCalls(expressions.text, mangled);
   const shrunk = shrink(once.text, mangled);
-  const options = espruinoOptions(config, embedded);
+  const options = espruinoOptions(config, embedded, root);
   const minified = await esbuild.transform(shrunk.text, {
     minify: true,
     charset: options.charset,
@@ -229,9 +247,13 @@ export async function buildEspruino(config, root = '.') {
     throw new Error('the bundle would overwrite the board globals ' + clashes.join(', '));
   const taken =
     inlined.constants +
+    pruned.methods.length +
+    pruned.properties +
+    pruned.parameters +
     expressions.inlined +
     once.inlined +
     shrunk.methods.length +
+    shrunk.properties +
     shrunk.parameters;
   return { text: breakLines(text), inputs, shrunk: taken };
 }
@@ -380,16 +402,15 @@ export async function validatedConfig(path, root = '.') {
  * The device-class bench's program (bench/m4-program.ts) for Espruino, with bench/m4-config.json
  * (one service of three DNS targets, one BGP peer, 250 ms) embedded: run on the emulated
  * Cortex-M4 by bench/m4.ts. Not a board's bundle: no mangling or shrinking (it is timed, not
- * kept), but the same defines, so the firmware's code is the board's.
+ * kept), but the same feature set, so the firmware's code is the board's.
  */
 export async function buildM4Bench(root = '.') {
   const config = await validatedConfig(join(root, 'bench/m4-config.json'));
   if (config === null) return false;
-  const options = espruinoOptions(config);
-  const { LIFELINE_CONFIG: embedded, ...define } = options.define;
+  // The board's feature set from the config (the plugin), the config itself as the program's.
   const built = await esbuild.build({
-    ...options,
-    define: { ...define, M4_BENCH_CONFIG: embedded },
+    ...espruinoOptions(config),
+    define: { M4_BENCH_CONFIG: JSON.stringify(config) },
     entryPoints: [join(root, 'bench/m4-program.ts')],
     absWorkingDir: resolve(root),
     write: false,

@@ -6,12 +6,7 @@ import type { BfdClient } from './bfd/bfd';
 import type { Config, FleetConfig, RouteAttributesConfig } from './config';
 import type { FleetView } from './fleet';
 import type { Hal } from './hal';
-
-/**
- * `false` in a board build whose config has neither `fleet` nor `guard` (build.mjs): the fleet code
- * folds away there. Undefined anywhere else (the Node build: the config decides at run time).
- */
-declare const LIFELINE_FLEET: boolean | undefined;
+import { FLEET } from './features';
 
 /** What the routes of a service should be. */
 export const enum RouteState {
@@ -28,8 +23,7 @@ export const enum RouteState {
 
 export const ROUTE_STATE_NAMES: readonly string[] = ['withdrawn', 'announced', 'drained'];
 // Only the guard asks for a last-resort route: a board without it has no name for one.
-if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-  (ROUTE_STATE_NAMES as string[]).push('last-resort');
+if (FLEET) (ROUTE_STATE_NAMES as string[]).push('last-resort');
 
 /**
  * The attributes a route in `state` (Announced, Drained or LastResort) carries: the service's (or
@@ -44,7 +38,7 @@ export function routeAttributes(
   state: RouteState,
 ): RouteAttributesConfig {
   const chosen = state === RouteState.Drained && drain !== null ? drain : announce;
-  if (typeof LIFELINE_FLEET !== 'undefined' && !LIFELINE_FLEET) return chosen;
+  if (!FLEET) return chosen;
   if (fleet === null) return chosen;
   const communities = chosen.communities.concat([fleet.siteCommunity]);
   const communityValues = chosen.communityValues.concat([fleet.siteCommunityValue]);
@@ -122,9 +116,7 @@ export class ExaBgpAnnouncer implements Announcer {
       return route('withdraw', RouteState.Withdrawn).concat(
         announced,
         route(service.drain === null ? 'withdraw' : 'announce', RouteState.Drained),
-        (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && fleet !== null
-          ? route('announce', RouteState.LastResort)
-          : announced,
+        FLEET && fleet !== null ? route('announce', RouteState.LastResort) : announced,
       );
     });
   }

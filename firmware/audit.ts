@@ -19,21 +19,19 @@ import {
   throttled,
   type Throttle,
 } from './throttle';
+import { OVERRIDES } from './features';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
 export const AUDIT_BURST = THROTTLE_BURST;
 export const AUDIT_WINDOW_MS = THROTTLE_WINDOW_MS;
 const UNTHROTTLED = ['boot', 'transition', 'routes', 'override', 'suppressed'];
-/** `false` in a board build with neither console nor pin (build.mjs). */
-declare const LIFELINE_OVERRIDES: boolean | undefined;
 /**
  * Distinct throttled event names tracked (the firmware has fewer; more are not throttled). A board
  * without console and pin has no login or pin events: half as many, and the window starts fit a
  * slab (firmware/slab.ts).
  */
-const THROTTLED_NAMES_MAX =
-  typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES ? 8 : 16;
+const THROTTLED_NAMES_MAX = !OVERRIDES ? 8 : 16;
 
 /**
  * The audit log is a throttle (firmware/throttle.ts): `suppressedTotal` counts the records held

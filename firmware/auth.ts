@@ -7,6 +7,7 @@
 // input. Recovery codes fail closed: when the list of used codes cannot be read, or a code's use
 // cannot be recorded, no code is accepted. Nothing here needs the network.
 
+import { assert } from './assert';
 import type { AuditLog } from './audit';
 import { equalConstantTime, fromHex, HmacSha256, Sha256, toHex } from './crypto';
 import type { Hal } from './hal';
@@ -44,6 +45,7 @@ export function normalizeCode(code: string): string {
  * 32 bytes (`lifeline keygen` prints it; `xxd -r -p KEYFILE | sha256sum` gives it too).
  */
 export function keyFingerprint(key: Uint8Array): string {
+  assert(key.length === 32, 'a 32-byte key');
   const hash = new Sha256();
   const out = new Uint8Array(32);
   hash.update(key, 0, key.length);
@@ -54,6 +56,7 @@ export function keyFingerprint(key: Uint8Array): string {
 /** The stored form of a recovery code: SHA-256 of its normalized text, in hex. */
 export function hashCode(code: string): string {
   const text = normalizeCode(code);
+  assert(text.length <= code.length, 'normalizing only removes');
   const bytes = new Uint8Array(text.length);
   for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i) & 0xff;
   const hash = new Sha256();
@@ -90,6 +93,9 @@ export class Authenticator {
     /** The session idle timeout (console.idleTimeoutMs; default SESSION_IDLE_MS). */
     idleMs?: number,
   ) {
+    assert(key === null || key.length === 32, 'a 32-byte key (lifeline keygen)');
+    for (const hash of recoveryHashes) assert(hash.length === 64, 'a SHA-256 in hex per code');
+    assert(idleMs === undefined || idleMs > 0, 'an idle timeout');
     this.authenticated = false;
     this.failures = 0;
     this.failuresTotal = 0;
@@ -121,6 +127,7 @@ export class Authenticator {
     this.codesProblem = '';
     this.used.splice(0, this.used.length); // not `length = 0`: a read-only length on Espruino
     const lines = stored === null ? [] : stored.split('\n');
+    assert(this.codesProblem === '' && this.used.length === 0, 'the list read afresh');
     // A hash is the last 64 characters of its line: a power cut during an append leaves a torn
     // prefix that the next append continues (the simulator's seed 1257 found it forgetting a code).
     for (let i = 0; i < lines.length; i++)
@@ -157,6 +164,7 @@ export class Authenticator {
   }
 
   private persistLockout(nowMs: number): void {
+    assert(this.failures >= 0 && this.failures <= FAILURES_MAX, 'failures within the cap');
     const storage = this.hal.storage;
     if (storage === null) return;
     storage.replace(
@@ -171,6 +179,7 @@ export class Authenticator {
 
   /** Input arrived: ends a session idle for longer than `idleMs`. */
   touch(nowMs: number): void {
+    assert(nowMs >= this.lastInputMs, 'time runs forward');
     if (this.authenticated && nowMs - this.lastInputMs > this.idleMs) this.logout('idle');
     this.lastInputMs = nowMs;
   }
@@ -185,6 +194,7 @@ export class Authenticator {
   newChallenge(): string | null {
     if (this.hmac === null) return null;
     this.hal.fillRandom(this.challenge);
+    assert(this.challenge.length === 16, 'a 128-bit challenge');
     this.challengeValid = true;
     return toHex(this.challenge, 16);
   }
@@ -196,6 +206,7 @@ export class Authenticator {
 
   /** An attempt while locked: counted and audited (the audit log throttles a flood of them). */
   private refuseLocked(method: string, nowMs: number): AuthResult {
+    assert(this.lockedForMs(nowMs) > 0, 'refused only while locked');
     this.failuresTotal++;
     this.audit.record(
       'auth-fail',
@@ -211,6 +222,7 @@ export class Authenticator {
     if (!this.challengeValid) return this.fail('no-challenge', nowMs, AuthResult.NoChallenge);
     this.challengeValid = false;
     this.hmac.compute(this.challenge, 0, 16, this.expected);
+    assert(this.expected.length === 32 && this.response.length === 32, 'HMAC-SHA-256 sizes');
     const parsed = fromHex(hex, this.response);
     if (!parsed || !equalConstantTime(this.expected, this.response, 32))
       return this.fail('hmac', nowMs, AuthResult.Failed);
@@ -237,6 +249,7 @@ export class Authenticator {
       number = equal && number === 0 ? i + 1 : number;
     }
     if (number === 0) return this.fail('recovery-code', nowMs, AuthResult.Failed);
+    assert(number <= this.recoveryHashes.length, 'a code of the list');
     if (this.used.indexOf(hash) >= 0)
       return this.fail('recovery-code-used code=' + number, nowMs, AuthResult.Failed);
     const storage = this.hal.storage;
@@ -254,9 +267,11 @@ export class Authenticator {
   }
 
   private fail(reason: string, nowMs: number, result: AuthResult): AuthResult {
+    assert(result !== AuthResult.Ok, 'a failure is not a success');
     if (this.failures < FAILURES_MAX) this.failures++;
     this.failuresTotal++;
     const lockMs = Math.min(1000 * Math.pow(2, this.failures - 1), LOCKOUT_MS_MAX);
+    assert(lockMs >= 1000 && lockMs <= LOCKOUT_MS_MAX, 'a lockout of 1 s to its cap');
     this.lockedUntilMs = nowMs + lockMs;
     this.audit.record(
       'auth-fail',
@@ -267,6 +282,7 @@ export class Authenticator {
   }
 
   private succeed(method: string, nowMs: number): AuthResult {
+    assert(this.lockedForMs(nowMs) === 0, 'no success while locked');
     const hadFailures = this.failures > 0;
     this.failures = 0;
     if (hadFailures) this.persistLockout(nowMs);

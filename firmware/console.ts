@@ -17,13 +17,7 @@ import {
 } from './override';
 import { isDigits, splitWords } from './text';
 import { GUARD_STATE_NAMES } from './guard';
-
-/** `false` in a board build without `fleet` or `guard` (build.mjs): no guard words there. */
-declare const LIFELINE_FLEET: boolean | undefined;
-/** `false` in every board build (build.mjs): no BFD there. */
-declare const LIFELINE_BFD: boolean | undefined;
-/** `true` in the Espruino build (build.mjs): no reload there (a board reloads by reflashing). */
-declare const LIFELINE_LEAN: boolean | undefined;
+import { BFD, FLEET, RELOAD } from './features';
 
 export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
@@ -60,7 +54,7 @@ const HELP = [
   'logout                               end the session',
 ];
 // Not on a board: it reloads by reflashing (`lifeline flash --config`).
-if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+if (RELOAD)
   HELP.splice(
     HELP.length - 1,
     0,
@@ -184,7 +178,7 @@ export class Console {
       command !== 'auto' &&
       command !== 'drill' &&
       !(
-        (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) &&
+        (RELOAD) &&
         command === 'reload' &&
         this.options.reload !== undefined
       )
@@ -199,7 +193,7 @@ export class Console {
     if (command === 'drill') return this.drill();
     // `reload`: the problems as INFO lines and ERR, or OK once it is to apply between rounds (in
     // a block of its own, so that a board's build, which has no reload, drops it).
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+    if (RELOAD)
       if (command === 'reload') {
         const write = this.options.write;
         return this.options.reload!(
@@ -255,9 +249,7 @@ export class Console {
           ' bgp=' +
           this.options.bgpSummary() +
           // ` bfd=up` (a state per peer, `-` for one without) with BFD; never on a board.
-          ((typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) && lifeline.bfd !== null
-            ? ' bfd=' + lifeline.bfd.summary()
-            : '') +
+          (BFD && lifeline.bfd !== null ? ' bfd=' + lifeline.bfd.summary() : '') +
           this.guardStatus(s),
       );
     }
@@ -268,7 +260,7 @@ export class Console {
 
   /** ` guard=off|idle|holding` with the guard configured, else nothing. */
   private guardStatus(s: number): string {
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guard = this.options.lifeline.guard;
       if (guard !== null) {
         // A family no session carries: its prefixes are not counted.
@@ -343,7 +335,7 @@ export class Console {
     }
     // `confirm` last: the operator means to withdraw even the fleet's last announcement.
     let confirmed = false;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       confirmed = command === 'withdraw' && words[words.length - 1] === 'confirm';
       if (confirmed) words = words.slice(0, words.length - 1);
     }
@@ -362,7 +354,7 @@ export class Console {
           command +
           (command === 'auto' ? ' [SERVICE|all]' : ' [SERVICE|all] [for DURATION]'),
       );
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+    if (FLEET)
       if (command === 'withdraw' && !confirmed)
         if (askLastSite(lifeline, write, service, words.join(' '))) return;
     const kind =

@@ -19,7 +19,7 @@
 // writes them in there, and a board holds the bench's state only while a bench exists.
 
 import { DecisionEngine } from './decision';
-import { decodeReply, encodeQuery, setQueryId } from './dns';
+import { decodeReply, encodeQuery, type ExpectedReplies, setQueryId } from './dns';
 import type { Clock } from './hal';
 import type { Lifeline } from './lifeline';
 
@@ -84,6 +84,19 @@ export interface ReplyFixture {
   readonly replyLength: number;
 }
 
+/** What `fixture`'s reply must match, as slot 0: its query, NOERROR, the answer 203.0.113.53. */
+export function fixtureExpected(fixture: ReplyFixture): ExpectedReplies {
+  const expect = new Uint8Array(16);
+  expect.set([203, 0, 113, 53]);
+  return {
+    queries: [fixture.query],
+    queryLength: new Uint16Array([fixture.queryLength]),
+    rcodeMask: new Uint16Array([1]),
+    expect,
+    expectLength: new Uint8Array([4]),
+  };
+}
+
 /**
  * A query for health.example. A (ID 0) and its healthy reply: NOERROR, one answer 203.0.113.53.
  * The on-device bench and the host bench decode the same bytes.
@@ -131,7 +144,7 @@ export interface DeviceBench {
   sliceNsMax: number;
   readonly engine: DecisionEngine;
   readonly fixture: ReplyFixture;
-  readonly expect: Uint8Array;
+  readonly expected: ExpectedReplies;
   time: number;
   decodes: number;
   /** When the bench started, and the firmware's rounds and skipped rounds then. */
@@ -144,6 +157,7 @@ export interface DeviceBench {
 
 export function startBench(options: DeviceBenchOptions): DeviceBench {
   const firmware = options.firmware;
+  const fixture = healthReplyFixture();
   const intervalMs = firmware === null ? Infinity : firmware.config.fastIntervalMs;
   return {
     options,
@@ -175,8 +189,8 @@ export function startBench(options: DeviceBenchOptions): DeviceBench {
         drain: null,
       },
     ]),
-    fixture: healthReplyFixture(),
-    expect: new Uint8Array([203, 0, 113, 53]),
+    fixture,
+    expected: fixtureExpected(fixture),
     time: 0,
     decodes: 0,
     startMs: options.clock.nowMs(),
@@ -244,13 +258,13 @@ function benchSlice(bench: DeviceBench): boolean {
       const fixture = bench.fixture;
       const query = fixture.query;
       const reply = fixture.reply;
-      const expect = bench.expect;
+      const expected = bench.expected;
       const from = bench.decodes;
       for (let id = from; id < from + operations; id++) {
         setQueryId(query, id & 0xffff);
         reply[0] = query[0]!;
         reply[1] = query[1]!;
-        decodeReply(reply, fixture.replyLength, query, fixture.queryLength, 1, expect, 0, 4);
+        decodeReply(reply, fixture.replyLength, expected, 0);
       }
       bench.decodes = from + operations;
     }

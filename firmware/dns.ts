@@ -3,6 +3,7 @@
 // small integer verdict: nothing is allocated, every length is bounded, and a hostile reply can
 // only ever be dropped, never taken as health.
 
+import { assert } from './assert';
 import { isDigit, isLetter } from './text';
 
 export const DNS_HEADER_BYTES = 12;
@@ -151,20 +152,37 @@ function word(bytes: Uint8Array, offset: number): number {
 }
 
 /**
- * Decodes `reply` (its first `length` bytes) as the answer to `query` (`queryLength` bytes, ID
- * set). `rcodeMask` has bit N set for each accepted RCODE N; `expectLength` is 0, 4 or 16 bytes of
- * `expectAddress`, from `expectOffset`, that must be among the answers.
+ * What the replies must match, per probe slot: the query sent, the RCODEs accepted, the address
+ * that must be among the answers. The probe table's own arrays (STYLE.md: records the caller
+ * owns), read in place: nothing is filled or allocated per reply.
  */
+export interface ExpectedReplies {
+  /** Per slot, the query sent: its first `queryLength[slot]` bytes, ID set. */
+  readonly queries: readonly Uint8Array[];
+  readonly queryLength: Uint16Array;
+  /** Per slot, bit N set for each accepted RCODE N. */
+  readonly rcodeMask: Uint16Array;
+  /** Per slot, `expectLength[slot]` bytes (0, 4 or 16) of `expect` from `slot * 16`. */
+  readonly expect: Uint8Array;
+  readonly expectLength: Uint8Array;
+}
+
+/** Decodes `reply` (its first `length` bytes) as the answer to slot `slot` of `expected`. */
 export function decodeReply(
   reply: Uint8Array,
   length: number,
-  query: Uint8Array,
-  queryLength: number,
-  rcodeMask: number,
-  expectAddress: Uint8Array,
-  expectOffset: number,
-  expectLength: number,
+  expected: ExpectedReplies,
+  slot: number,
 ): ReplyVerdict {
+  const query = expected.queries[slot]!;
+  const queryLength = expected.queryLength[slot]!;
+  const expectAddress = expected.expect;
+  const expectOffset = slot * 16;
+  const expectLength = expected.expectLength[slot]!;
+  // Programmer errors, not a bad reply: the arrays are the caller's.
+  assert(queryLength >= DNS_HEADER_BYTES + 5 && queryLength <= query.length, 'a whole query');
+  assert(expectLength === 0 || expectLength === 4 || expectLength === 16, 'an address length');
+  assert(expectOffset + expectLength <= expectAddress.length, 'the address within its buffer');
   if (length < DNS_HEADER_BYTES || length > reply.length) return ReplyVerdict.Malformed;
   if (reply[0] !== query[0] || reply[1] !== query[1]) return ReplyVerdict.Mismatch;
   const flags = word(reply, 2);
@@ -215,7 +233,7 @@ export function decodeReply(
       same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
     if (same) found = true;
   }
-  if ((rcodeMask & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
+  if ((expected.rcodeMask[slot]! & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
   if (expectLength > 0 && !found) return ReplyVerdict.AddressMissing;
   return ReplyVerdict.Healthy;
 }

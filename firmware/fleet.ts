@@ -25,9 +25,7 @@ import { assert } from './assert';
 import type { Prefix } from './address';
 import type { FleetConfig } from './config';
 import { Family, long, type RouteSink } from './bgp/codec';
-
-/** `false` in a board build without an IPv6 prefix (build.mjs): every session carries IPv4. */
-declare const LIFELINE_BGP_V6: boolean | undefined;
+import { IPV6 } from './features';
 
 /** What the guard needs to know of the fleet, per service. */
 export interface FleetView {
@@ -139,7 +137,7 @@ export class FleetTable implements FleetView, RouteSink {
     this.heard = new Uint8Array(this.peerCount * this.prefixCount);
     this.endOfRibSeen = new Uint8Array(this.peerCount);
     this.addPathNoticed = new Uint8Array(this.peerCount);
-    if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6) {
+    if (IPV6) {
       this.families = new Uint8Array(this.peerCount);
       this.unseenNoticed = 0;
     }
@@ -161,7 +159,7 @@ export class FleetTable implements FleetView, RouteSink {
   sessionUp(peer: number, session: FleetSession): void {
     this.clear(peer);
     if ((session.addPath & session.families) !== session.families) this.noticeNoAddPath(peer);
-    if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6) {
+    if (IPV6) {
       this.families[peer] = session.families;
       this.noticeUnseen();
     }
@@ -184,7 +182,7 @@ export class FleetTable implements FleetView, RouteSink {
 
   /** Prefix `i` is of a family an Established session carries (all are without IPv6). */
   private seen(i: number, families: number): boolean {
-    if (typeof LIFELINE_BGP_V6 !== 'undefined' && !LIFELINE_BGP_V6) return true;
+    if (!IPV6) return true;
     return (families & (this.prefixes[i]!.family === 4 ? Family.Ipv4 : Family.Ipv6)) !== 0;
   }
 
@@ -226,7 +224,7 @@ export class FleetTable implements FleetView, RouteSink {
   /** The session went down: what it said no longer holds. */
   sessionDown(peer: number): void {
     this.clear(peer);
-    if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6) {
+    if (IPV6) {
       this.families[peer] = 0;
       this.noticeUnseen();
     }
@@ -349,7 +347,7 @@ export class FleetTable implements FleetView, RouteSink {
 
   /** `peer`'s session carries the family of a prefix in [start, end) (all, without IPv6). */
   private carries(peer: number, start: number, end: number): boolean {
-    if (typeof LIFELINE_BGP_V6 !== 'undefined' && !LIFELINE_BGP_V6) return true;
+    if (!IPV6) return true;
     for (let i = start; i < end; i++) if (this.seen(i, this.families[peer]!)) return true;
     return false;
   }
@@ -357,7 +355,7 @@ export class FleetTable implements FleetView, RouteSink {
   healthyOthers(service: number): number {
     const start = this.serviceStart[service]!;
     const end = start + this.serviceCount[service]!;
-    const carried = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6 ? this.carried() : 0;
+    const carried = IPV6 ? this.carried() : 0;
     let least = -1;
     for (let i = start; i < end; i++) {
       // A prefix of a family no session carries has no view: it would count 0 for ever.

@@ -59,6 +59,7 @@ export function fnv1a32(text: string): number {
 
 /** The rejoin offset of `deviceName` within `spreadMs`: [0, spreadMs), stable, evenly spread. */
 export function rejoinOffsetMs(deviceName: string, spreadMs: number): number {
+  assert(spreadMs >= 0, 'a spread of no time or more');
   return Math.floor((fnv1a32(deviceName) / 4294967296) * spreadMs);
 }
 
@@ -66,8 +67,7 @@ export interface FleetGuardOptions {
   readonly config: Config;
   /** The announcer's view of the other sites (null: none, e.g. the ExaBGP announcer). */
   readonly view: FleetView | null;
-  /** (Not `audit`: an options key cannot be shortened on a board, and `Lifeline.audit` is.) */
-  readonly auditLog: AuditLog;
+  readonly audit: AuditLog;
   /** A line for the log (stderr on Node). */
   readonly log: (line: string) => void;
   readonly names: readonly string[];
@@ -109,7 +109,7 @@ export class FleetGuard {
     const config = options.config;
     const view = options.view;
     const count = config.services.length;
-    this.audit = options.auditLog;
+    this.audit = options.audit;
     this.log = options.log;
     this.names = options.names;
     this.changed = new Uint8Array(count);
@@ -141,6 +141,8 @@ export class FleetGuard {
    * backbone targets failed while its local check (if any) passed.
    */
   observeRound(healthy: Uint16Array, targets: Uint16Array, localOk: Uint8Array): void {
+    assert(healthy.length === targets.length, 'a count per service');
+    assert(localOk.length === healthy.length, 'a local check per service');
     let panic = this.panicFraction > 0;
     for (let s = 0; s < healthy.length && panic; s++) {
       const failed = targets[s]! - healthy[s]!;
@@ -154,6 +156,7 @@ export class FleetGuard {
    * reconciles and audits). Allocates nothing.
    */
   evaluate(s: number): boolean {
+    assert(s >= 0 && s < this.guarded.length, 'a configured service');
     if (this.guarded[s] === 0) return false;
     const view = this.view;
     const known = view !== null && view.known(s);
@@ -181,6 +184,7 @@ export class FleetGuard {
 
   /** What the guard does for `s` given its current route state. */
   state(s: number, effective: number): GuardState {
+    assert(s >= 0 && s < this.guarded.length, 'a configured service');
     if (this.guarded[s] === 0) return GuardState.Off;
     return effective === RouteState.LastResort ? GuardState.Holding : GuardState.Idle;
   }
@@ -190,6 +194,8 @@ export class FleetGuard {
 
   /** Sets (or, with Infinity, clears) the pending rejoin of `s`, and the earliest of all. */
   private setRejoin(s: number, atMs: number): void {
+    assert(s >= 0 && s < this.rejoinAtMs.length, 'a configured service');
+    assert(atMs >= 0, 'a time, or Infinity to clear');
     this.rejoinAtMs[s] = atMs;
     this.rejoinNextMs[0] = Infinity;
     for (let i = 0; i < this.rejoinAtMs.length; i++)
@@ -201,6 +207,7 @@ export class FleetGuard {
    * (`changed`), and the fleet's notices, logged and audited once each.
    */
   round(healthy: Uint16Array, targets: Uint16Array, localOk: Uint8Array): void {
+    assert(healthy.length === this.changed.length, 'a count per service');
     this.observeRound(healthy, targets, localOk);
     for (let s = 0; s < this.changed.length; s++) this.changed[s] = this.evaluate(s) ? 1 : 0;
     const notices = this.view === null ? undefined : this.view.notices;
@@ -221,6 +228,7 @@ export class FleetGuard {
    * has: announced in any way, and no other site known to announce it normally.
    */
   wouldRemoveLastSite(s: number, effective: number): boolean {
+    assert(s >= 0 && s < this.guarded.length, 'a configured service');
     if (effective === RouteState.Withdrawn || effective === UNDECIDED) return false;
     const view = this.view;
     return view === null || !view.known(s) || view.healthyOthers(s) === 0;
@@ -232,6 +240,7 @@ export class FleetGuard {
    * when an operator withdraws the last announcement. Rare: builds strings.
    */
   routesChanged(s: number, previous: number, target: number, cause: string): string {
+    assert(s >= 0 && s < this.guarded.length, 'a configured service');
     if (target === RouteState.LastResort) {
       this.holdAudit(s, 'hold', HOLD_REASON_NAMES[this.reason[s]!]!);
     } else if (previous === RouteState.LastResort) {
@@ -249,6 +258,7 @@ export class FleetGuard {
 
   /** A `guard` record of `s`: `action` (hold, release), the fleet's count, the floor, why. */
   private holdAudit(s: number, action: string, reason: string): void {
+    assert(action === 'hold' || action === 'release', 'a guard action');
     this.audit.record(
       'guard',
       'service=' +
@@ -269,6 +279,7 @@ export class FleetGuard {
    * `settleMs` whatever the view says (see HoldReason.Settle), then follow the view.
    */
   private settle(s: number, nowMs: number): void {
+    assert(this.settleMs > 0 && this.guarded[s] === 1, 'a guarded service that settles');
     const view = this.view;
     if (view === null || !view.known(s)) return;
     this.settleUntilMs[s] = nowMs + this.settleMs;
@@ -284,6 +295,8 @@ export class FleetGuard {
    * comes from Init only at the first change: after that, from Down.)
    */
   stateChanged(s: number, nowMs: number, after: number, transitions: number): void {
+    assert(after === AutoState.Up || after === AutoState.Down, 'a change to up or down');
+    assert(transitions >= 1, 'the change counted');
     const up = after === AutoState.Up;
     if (up) this.settleUntilMs[s] = -Infinity;
     const before = transitions > 1 ? AutoState.Down : AutoState.Init;

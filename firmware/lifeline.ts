@@ -23,21 +23,7 @@ import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
 import { Counter, Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 import { typed } from './slab';
-
-/** `true` in the Espruino build (build.mjs): see firmware/bgp/session.ts. */
-declare const LIFELINE_LEAN: boolean | undefined;
-/**
- * `false` in a board build without `fleet` or `guard` (build.mjs): the guard's code folds away
- * there, each use inside a block on it (not after an early return: esbuild keeps what is named).
- */
-declare const LIFELINE_FLEET: boolean | undefined;
-/**
- * `false` in a board build with neither console nor pin (build.mjs): nothing can set an override
- * there, so the arbiter, its persistence and its expiry fold away (each use inside a block on it).
- */
-declare const LIFELINE_OVERRIDES: boolean | undefined;
-/** `false` in every board build (build.mjs): no BFD there (config.ts espruinoProblems). */
-declare const LIFELINE_BFD: boolean | undefined;
+import { BFD, EXEC_TARGETS, OVERRIDES, FLEET, PASSIVE_PEERS, RELOAD, STOP } from './features';
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -147,7 +133,7 @@ export class Lifeline implements HalClient {
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       const pinAction =
         config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
       this.arbiter = new OverrideArbiter(serviceCount, pinAction);
@@ -156,21 +142,21 @@ export class Lifeline implements HalClient {
       this.persistent = hal.storage !== null;
     }
     this.phase = 0;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guarded = config.fleet !== null || config.guard !== null;
       this.guard = guarded
         ? new FleetGuard({
             config,
             view: announcer.fleet ?? null,
-            auditLog: this.audit,
+            audit: this.audit,
             log: (line) => hal.log(line),
             names: this.names,
           })
         : null;
     }
     // Made at the start, once the speaker has its sessions.
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) this.bfd = null;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.betweenRoundsDue = null;
+    if (BFD) this.bfd = null;
+    if (RELOAD) this.betweenRoundsDue = null;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -180,7 +166,7 @@ export class Lifeline implements HalClient {
     this.hal.attach(this);
     this.probes.open(this.hal);
     this.announcer.start();
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
+    if (BFD) {
       // The speaker has a seam for BFD when a peer has `bfd` (firmware/bfd/bfd.ts).
       const client = this.announcer.bfdClient;
       this.bfd = client === undefined ? null : new Bfd(this.config, this.hal, this.audit, client);
@@ -215,7 +201,7 @@ export class Lifeline implements HalClient {
   private restoreOverrides(): void {
     const nowMs = this.hal.clock.nowMs();
     let notes: string[] = [];
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       try {
         notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
       } catch (error) {
@@ -235,7 +221,7 @@ export class Lifeline implements HalClient {
       'boot',
       'device=' + this.config.deviceName + ' services=' + this.names.length,
     );
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       let restored = false;
       for (let s = 0; s < this.names.length; s++) {
         if (this.arbiter.kind[s] === OverrideKind.None) continue;
@@ -264,16 +250,15 @@ export class Lifeline implements HalClient {
    * `onShutdown` says: a stop for a restart that graceful restart covers (an upgrade).
    */
   stop(onStopped?: () => void, keepRoutes?: boolean): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (!STOP) return;
     if (this.phase !== 1) return;
     this.phase = 2;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+    if (OVERRIDES)
       if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
     this.onStopped = onStopped ?? null;
     this.probes.close();
     // AdminDown first: the routers then take the BGP session's end as no path failure.
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
-      this.bfd?.shutdown(this.hal.clock.nowMs());
+    if (BFD) this.bfd?.shutdown(this.hal.clock.nowMs());
     const withdraw = keepRoutes !== true && this.config.announcer.onShutdown === 'withdraw';
     this.announcer.shutdown(withdraw);
     this.hal.log('shutdown routes=' + (withdraw ? 'withdrawn' : 'kept'));
@@ -281,7 +266,7 @@ export class Lifeline implements HalClient {
   }
 
   private continueStop(nowMs: number): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (!STOP) return;
     const nextMs = this.announcer.tick(nowMs);
     if (!this.announcer.stopped()) return this.hal.setWakeup(nextMs);
     this.phase = 0;
@@ -295,15 +280,14 @@ export class Lifeline implements HalClient {
   }
 
   wake(): void {
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      if (this.phase === 2) return this.continueStop(this.hal.clock.nowMs());
+    if (STOP) if (this.phase === 2) return this.continueStop(this.hal.clock.nowMs());
     if (this.phase !== 1) return;
     const nowMs = this.hal.clock.nowMs();
     if (this.roundActive && nowMs >= this.roundDeadlineMs) {
       this.probes.expire(nowMs);
       this.completeRound(nowMs);
     }
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+    if (RELOAD)
       if (!this.roundActive && this.betweenRoundsDue !== null) {
         const apply = this.betweenRoundsDue;
         this.betweenRoundsDue = null;
@@ -316,7 +300,7 @@ export class Lifeline implements HalClient {
       this.roundDeadlineMs = nowMs + this.config.timeoutMs;
       this.probes.sendAll(nowMs);
       // Only `exec` targets (answered at once from their last run): the round is complete now.
-      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+      if (EXEC_TARGETS)
         if (this.probes.pendingCount === 0) this.completeRound(nowMs);
     }
     this.arm(nowMs);
@@ -326,7 +310,7 @@ export class Lifeline implements HalClient {
   private arm(nowMs: number): void {
     if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
     let expiryMs = Infinity;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES) {
+    if (OVERRIDES) {
       // The console overrides whose time has come end, and the remaining time is re-written.
       const arbiter = this.arbiter;
       if (nowMs >= arbiter.nextExpiryMs()) {
@@ -342,7 +326,7 @@ export class Lifeline implements HalClient {
       if (this.persistDueMs < expiryMs) expiryMs = this.persistDueMs;
     }
     let announcerMs = this.announcer.tick(nowMs);
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD) {
+    if (BFD) {
       const bfd = this.bfd;
       if (bfd !== null) {
         bfd.tick(nowMs);
@@ -350,7 +334,7 @@ export class Lifeline implements HalClient {
       }
     }
     const probeMs = this.roundActive ? this.roundDeadlineMs : this.nextRoundMs;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guard = this.guard;
       if (guard !== null) {
         // Called only when one is due: a double argument to a call that is not inlined is boxed.
@@ -391,7 +375,7 @@ export class Lifeline implements HalClient {
 
   streamIncoming(listenerId: number, address: string): number {
     // The Espruino build cannot listen (firmware/bgp/speaker.ts): nothing of this on the board.
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return -1;
+    if (!PASSIVE_PEERS) return -1;
     if (this.phase === 0) return -1;
     const streamId = this.announcer.streamIncoming(listenerId, address);
     this.afterStreamEvent();
@@ -406,7 +390,7 @@ export class Lifeline implements HalClient {
 
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
     const nowMs = this.hal.clock.nowMs();
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
+    if (BFD)
       if (socketId >= BFD_SOCKET_BASE) {
         if (this.phase === 1 && this.bfd !== null && this.bfd.received(socketId, length, nowMs))
           this.arm(nowMs);
@@ -416,8 +400,7 @@ export class Lifeline implements HalClient {
   }
 
   socketFailed(socketId: number): void {
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
-      if (socketId >= BFD_SOCKET_BASE) return; // BFD notices a dead path by its own timers
+    if (BFD) if (socketId >= BFD_SOCKET_BASE) return; // BFD notices a dead path by its own timers
     const nowMs = this.hal.clock.nowMs();
     if (this.probes.settle(socketId, Outcome.SocketFailed, Counter.SocketFailed, nowMs))
       this.afterResolve(nowMs);
@@ -432,11 +415,16 @@ export class Lifeline implements HalClient {
   private afterResolve(nowMs: number): void {
     if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+    if (RELOAD)
       if (this.betweenRoundsDue !== null) return this.wake();
     this.arm(nowMs);
   }
 
+  /**
+   * The round is over: its figures, the tally per service, the guard's view, each service's
+   * decision, and the next round on the grid. (Its parts are methods of their own for the reader:
+   * the board build writes each in at its one call.)
+   */
   private completeRound(nowMs: number): void {
     assert(
       this.roundActive && this.probes.pendingCount === 0,
@@ -446,11 +434,30 @@ export class Lifeline implements HalClient {
     this.roundMs[this.counters.rounds % ROUND_HISTORY] = nowMs - this.roundSentAtMs;
     this.counters.rounds++;
     this.lastRoundEndMs[0] = nowMs;
+    this.tally();
+    if (FLEET)
+      if (this.guard !== null) {
+        this.guard.roundAtMs[0] = nowMs;
+        this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
+      }
+    const fast = this.decide(nowMs);
+    if (FLEET) {
+      // What "down" means changed for a service that stayed down: its routes follow.
+      if (this.guard !== null)
+        for (let s = 0; s < this.engine.serviceCount; s++)
+          if (this.guard.changed[s] === 1) this.reconcile(s, 'guard');
+    }
+    this.scheduleNextRound(nowMs, fast);
+  }
+
+  /** Counts, per service, its healthy backbone targets and whether its local target is healthy. */
+  private tally(): void {
     this.healthyTargets.fill(0);
     this.localOk.fill(1);
     const probes = this.probes;
     for (let slot = 0; slot < probes.slotCount; slot++) {
       const s = probes.service[slot]!;
+      assert(s < this.healthyTargets.length, 'a slot of a configured service');
       const healthy = probes.state[slot] === SlotState.Healthy;
       if (probes.local[slot] === 1) {
         if (!healthy) this.localOk[s] = 0;
@@ -458,13 +465,16 @@ export class Lifeline implements HalClient {
         this.healthyTargets[s] = this.healthyTargets[s]! + 1;
       }
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (this.guard !== null) {
-        this.guard.roundAtMs[0] = nowMs;
-        this.guard.round(this.healthyTargets, this.targetCount, this.localOk);
-      }
+  }
+
+  /**
+   * Steps each service's decision engine on the tally; a changed automatic state is recorded and
+   * the routes follow. Returns whether a service is in transition (the next round comes fast).
+   */
+  private decide(nowMs: number): boolean {
     let fast = false;
     for (let s = 0; s < this.engine.serviceCount; s++) {
+      assert(this.healthyTargets[s]! <= this.targetCount[s]!, 'no more healthy than targets');
       const step = this.engine.step(
         s,
         this.healthyTargets[s]!,
@@ -475,24 +485,25 @@ export class Lifeline implements HalClient {
       if (step === Step.Changed) {
         // The automatic state changed: record why, and let the arbiter decide the routes.
         this.audit.record('transition', this.describeTransition(s, nowMs));
-        if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+        if (FLEET)
           if (this.guard !== null)
             this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
         this.reconcile(s, 'auto');
       }
       fast = fast || this.engine.inTransition(s);
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      // What "down" means changed for a service that stayed down: its routes follow.
-      if (this.guard !== null)
-        for (let s = 0; s < this.engine.serviceCount; s++)
-          if (this.guard.changed[s] === 1) this.reconcile(s, 'guard');
-    }
+    return fast;
+  }
+
+  /**
+   * The next round on the grid: an interval (the fast one when `fast`) after the last scheduled
+   * one; late by more than an interval, the rounds that cannot be had back are skipped.
+   */
+  private scheduleNextRound(nowMs: number, fast: boolean): void {
     const intervalMs = fast ? this.config.fastIntervalMs : this.config.intervalMs;
+    assert(intervalMs > 0, 'a probe interval');
     let nextMs = this.roundScheduledMs + intervalMs;
     if (nextMs <= nowMs) {
-      // Late by more than an interval: keep to the grid and skip the rounds that cannot be had
-      // back.
       const missed = Math.floor((nowMs - nextMs) / intervalMs) + 1;
       this.counters.roundsSkipped += missed;
       nextMs += missed * intervalMs;
@@ -505,7 +516,7 @@ export class Lifeline implements HalClient {
   automaticRoute(s: number): number {
     const state = this.engine.state[s];
     if (state === AutoState.Init) return UNDECIDED;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       const guard = this.guard;
       if (guard !== null && this.config.services[s]!.drain === null) {
         if (state === AutoState.Up)
@@ -522,10 +533,9 @@ export class Lifeline implements HalClient {
    */
   reconcile(s: number, cause: string): void {
     let target = this.automaticRoute(s);
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
-      target = this.arbiter.effective(s, target);
+    if (OVERRIDES) target = this.arbiter.effective(s, target);
     if (target === UNDECIDED || target === this.effective[s]) return;
-    if (typeof LIFELINE_OVERRIDES === 'undefined' || LIFELINE_OVERRIDES)
+    if (OVERRIDES)
       assert(
         target === RouteState.Announced ||
           !this.arbiter.pinAsserted ||
@@ -533,7 +543,7 @@ export class Lifeline implements HalClient {
         'an asserted announce pin announces',
       );
     let detail = '';
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+    if (FLEET)
       if (this.guard !== null)
         detail = this.guard.routesChanged(s, this.effective[s]!, target, cause);
     this.effective[s] = target;
@@ -559,7 +569,7 @@ export class Lifeline implements HalClient {
    * that nobody is told OK for what a restart would lose.
    */
   setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): boolean {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return false;
+    if (!OVERRIDES) return false;
     const nowMs = this.hal.clock.nowMs();
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
@@ -567,7 +577,7 @@ export class Lifeline implements HalClient {
       this.recorded[service] = 0;
       let duration =
         kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
-      if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
+      if (FLEET)
         if (kind === OverrideKind.Withdraw && this.guard !== null)
           if (this.guard.wouldRemoveLastSite(service, this.effective[service]!))
             duration += ' last-site=yes';
@@ -594,7 +604,7 @@ export class Lifeline implements HalClient {
 
   /** The override pin changed (after debounce). */
   setPin(asserted: boolean, detail: string): void {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
+    if (!OVERRIDES) return;
     if (asserted === this.arbiter.pinAsserted) return;
     this.arbiter.pinAsserted = asserted;
     this.audit.record(
@@ -613,7 +623,7 @@ export class Lifeline implements HalClient {
    * one runs. True when durable (or when there is no storage to be durable in).
    */
   private persistOverrides(nowMs: number, exact: boolean): boolean {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return true;
+    if (!OVERRIDES) return true;
     let timed = false;
     for (let s = 0; s < this.names.length; s++)
       if (this.arbiter.expiresAtMs[s] !== Infinity) timed = true;
@@ -635,7 +645,7 @@ export class Lifeline implements HalClient {
    * never reached storage (answered ERR not-saved) cannot come back, and runs on.
    */
   persistOrEnd(nowMs: number): void {
-    if (typeof LIFELINE_OVERRIDES !== 'undefined' && !LIFELINE_OVERRIDES) return;
+    if (!OVERRIDES) return;
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {
       if (this.arbiter.expiresAtMs[s] === Infinity || this.recorded[s] === 0) continue;

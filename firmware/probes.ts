@@ -5,15 +5,17 @@
 
 import { assert } from './assert';
 import type { Config, TargetConfig } from './config';
-import { decodeReply, DNS_REPLY_BYTES_MAX, encodeQuery, ReplyVerdict, setQueryId } from './dns';
+import {
+  decodeReply,
+  DNS_REPLY_BYTES_MAX,
+  encodeQuery,
+  type ExpectedReplies,
+  ReplyVerdict,
+  setQueryId,
+} from './dns';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
 import { typed } from './slab';
-
-/**
- * `true` in the Espruino build (build.mjs): a board has no metrics, so the per-slot counters and
- * RTT figures (read by appliance/metrics.ts only) are neither kept nor counted there.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
+import { EXEC_TARGETS, STATISTICS, STOP } from './features';
 
 export const enum SlotState {
   Idle = 0,
@@ -97,8 +99,7 @@ const RANDOM_POOL_BYTES = 64;
 /** A target's kind in the table: no exec target on a board (refused there), the test folds. */
 function kindOf(target: TargetConfig): number {
   if (target.kind === 'dns') return KIND_DNS;
-  if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-    if (target.kind === 'exec') return KIND_EXEC;
+  if (EXEC_TARGETS && target.kind === 'exec') return KIND_EXEC;
   return KIND_TCP;
 }
 
@@ -118,7 +119,7 @@ function execAnswer(table: ProbeTable, slot: number, nowMs: number): void {
   else table.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
 }
 
-export class ProbeTable {
+export class ProbeTable implements ExpectedReplies {
   readonly slotCount: number;
   readonly targets: readonly TargetConfig[];
   /** Service index of each slot, and whether the slot is that service's local check. */
@@ -143,11 +144,11 @@ export class ProbeTable {
   readonly execMs!: Float64Array;
   pendingCount: number;
   private readonly kind: Uint8Array;
-  private readonly queries: readonly Uint8Array[];
-  private readonly queryLength: Uint16Array;
-  private readonly rcodeMask: Uint16Array;
-  private readonly expect: Uint8Array;
-  private readonly expectLength: Uint8Array;
+  readonly queries: readonly Uint8Array[];
+  readonly queryLength: Uint16Array;
+  readonly rcodeMask: Uint16Array;
+  readonly expect: Uint8Array;
+  readonly expectLength: Uint8Array;
   private readonly receive: Uint8Array;
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
@@ -157,32 +158,30 @@ export class ProbeTable {
 
   constructor(config: Config) {
     const targets: TargetConfig[] = [];
-    const service: number[] = [];
-    const local: number[] = [];
-    for (let s = 0; s < config.services.length; s++) {
-      const entry = config.services[s]!;
-      for (const target of entry.targets) {
-        targets.push(target);
-        service.push(s);
-        local.push(0);
-      }
-      if (entry.local !== null) {
-        targets.push(entry.local);
-        service.push(s);
-        local.push(1);
-      }
+    for (const entry of config.services) {
+      for (const target of entry.targets) targets.push(target);
+      if (entry.local !== null) targets.push(entry.local);
     }
     const count = targets.length;
     this.slotCount = count;
     this.targets = targets;
+    // Slot by slot in the order above: each service's backbone targets, then its local one.
     this.service = typed(Uint8Array, 1, count);
-    this.service.set(service);
     this.local = typed(Uint8Array, 1, count);
-    this.local.set(local);
+    let slot = 0;
+    for (let s = 0; s < config.services.length; s++) {
+      const entry = config.services[s]!;
+      for (let i = 0; i < entry.targets.length; i++) this.service[slot++] = s;
+      if (entry.local !== null) {
+        this.service[slot] = s;
+        this.local[slot++] = 1;
+      }
+    }
+    assert(slot === count, 'a slot per target');
     this.state = typed(Uint8Array, 1, count);
     this.outcome = typed(Uint8Array, 1, count);
     this.sentAtMs = typed(Float64Array, 8, count);
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    if (STATISTICS) {
       this.rttMs = new Float64Array(count).fill(NaN);
       this.counters = new Float64Array(count * COUNTER_COUNT);
       this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
@@ -201,11 +200,17 @@ export class ProbeTable {
     this.randomOffset = RANDOM_POOL_BYTES;
     this.sockets = [];
     this.hal = null;
+    this.queries = this.encodeQueries();
+  }
+
+  /** Each slot's kind, accepted RCODEs, expected address and query (its own size). */
+  private encodeQueries(): Uint8Array[] {
+    const targets = this.targets;
     const queries: Uint8Array[] = [];
     // Each query is encoded once into the largest query's room, then kept at its own size: a
     // board counts RAM in blocks of 12 to 16 bytes.
     const scratch = new Uint8Array(12 + 255 + 4);
-    for (let slot = 0; slot < count; slot++) {
+    for (let slot = 0; slot < this.slotCount; slot++) {
       const target = targets[slot]!;
       this.kind[slot] = kindOf(target);
       this.rcodeMask[slot] = target.rcodeMask;
@@ -220,16 +225,17 @@ export class ProbeTable {
       query.set(scratch.subarray(0, length));
       queries.push(query);
     }
-    this.queries = queries;
+    return queries;
   }
 
   /** Opens every socket; the HAL must already have the firmware attached. */
   open(hal: Hal): void {
+    assert(this.hal === null && this.sockets.length === 0, 'the sockets open once');
     this.hal = hal;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = this.targets[slot]!;
       // An `exec` target has no socket: the host runs its command (appliance/exec-checks.ts).
-      if ((typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && target.address === null) {
+      if (EXEC_TARGETS && target.address === null) {
         this.sockets.push(null);
         continue;
       }
@@ -247,13 +253,14 @@ export class ProbeTable {
 
   /** Closes every socket (never on a board, which does not stop). */
   close(): void {
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return;
+    if (!STOP) return;
     for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]?.close();
   }
 
   /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
   private count(slot: number, counter: Counter): boolean {
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
+    assert(slot >= 0 && slot < this.slotCount && counter < COUNTER_COUNT, 'a slot and counter');
+    if (STATISTICS) {
       const index = slot * COUNTER_COUNT + counter;
       this.counters[index] = this.counters[index]! + 1;
     }
@@ -269,13 +276,14 @@ export class ProbeTable {
       this.count(slot, Counter.Sent);
     }
     this.pendingCount = this.slotCount;
+    assert(this.hal !== null && this.sockets.length === this.slotCount, 'the sockets open');
     // The sends come after every slot is marked: a HAL that reports synchronously finds them
     // pending.
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
         (this.sockets[slot] as TcpProbeSocket).connect();
       } else if (
-        (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) &&
+        EXEC_TARGETS &&
         this.kind[slot] === KIND_EXEC
       ) {
         execAnswer(this, slot, nowMs);
@@ -302,7 +310,7 @@ export class ProbeTable {
     );
     this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
     this.outcome[slot] = outcome;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
+    if (STATISTICS)
       if (outcome === Outcome.Healthy) {
         const rttMs = nowMs - this.sentAtMs[slot]!;
         this.rttMs[slot] = rttMs;
@@ -321,16 +329,8 @@ export class ProbeTable {
     if (slot < 0 || slot >= this.slotCount) return false;
     if (!fromPeer) return this.count(slot, Counter.WrongSource);
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
-    const verdict = decodeReply(
-      this.receive,
-      length,
-      this.queries[slot]!,
-      this.queryLength[slot]!,
-      this.rcodeMask[slot]!,
-      this.expect,
-      slot * 16,
-      this.expectLength[slot]!,
-    );
+    assert(this.kind[slot] === KIND_DNS, 'a datagram only for a DNS probe');
+    const verdict = decodeReply(this.receive, length, this, slot);
     if (verdict === ReplyVerdict.Mismatch) return this.count(slot, Counter.Mismatch);
     if (verdict === ReplyVerdict.Malformed) return this.count(slot, Counter.Malformed);
     if (verdict === ReplyVerdict.Healthy)
@@ -347,6 +347,7 @@ export class ProbeTable {
    * resolved the slot.
    */
   settle(slot: number, outcome: Outcome, counter: Counter, nowMs: number): boolean {
+    assert(outcome !== Outcome.Healthy || counter === Counter.Healthy, 'an outcome its counter');
     if (slot < 0 || slot >= this.slotCount) return false;
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     if (this.kind[slot] === KIND_TCP) (this.sockets[slot] as TcpProbeSocket).abort();
@@ -365,6 +366,7 @@ export class ProbeTable {
   }
 
   counter(slot: number, counter: Counter): number {
+    assert(STATISTICS, 'the table keeps counters');
     return this.counters[slot * COUNTER_COUNT + counter]!;
   }
 }

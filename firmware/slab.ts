@@ -4,8 +4,7 @@
 // the board build (LIFELINE_LEAN) carves its small arrays from shared blocks. The Node build gives
 // each its own buffer: nothing changes there.
 
-/** `true` in the Espruino build (build.mjs). */
-declare const LIFELINE_LEAN: boolean | undefined;
+import { SLAB } from './features';
 
 /** The size of a shared block, and the largest array carved from one (larger: its own buffer). */
 export const SLAB_BYTES = 256;
@@ -39,6 +38,6 @@ export function carve<T>(kind: TypedKind<T>, bytes: number, length: number): T {
 
 /** A zeroed typed array for boot-time state: carved on a board, its own elsewhere. */
 export function typed<T>(kind: TypedKind<T>, bytes: number, length: number): T {
-  if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return carve(kind, bytes, length);
+  if (SLAB) return carve(kind, bytes, length);
   return new kind(length);
 }

@@ -20,7 +20,7 @@ export const EXTERNAL = [
 ];
 
 /** Always left alone: what the language itself looks up by name. */
-const LANGUAGE = [
+export const LANGUAGE = [
   'constructor',
   'prototype',
   '__proto__',

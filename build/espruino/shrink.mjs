@@ -5,10 +5,12 @@
 // `length` counts its parameters).
 //
 // A method goes only when its name is one esbuild made up (`mangled`: no library or host code can
-// call it) and no code in the bundle names it, as a member, a key or a string; taking one out can
-// leave others uncalled, so it repeats until nothing changes. A parameter goes only from the end
-// of the list, when it is a plain name that the function's body (nested functions included) never
-// mentions and the body never reads `arguments`.
+// call it) and no code in the bundle names it, as a member or a key; taking one out can leave
+// others uncalled, so it repeats until nothing changes. A string never names such a method: the
+// sources were written before esbuild made the name up, so a string that happens to spell it
+// (`"ms"`) is a coincidence, and counting it would keep a method by luck. A parameter goes only
+// from the end of the list, when it is a plain name that the function's body (nested functions
+// included) never mentions and the body never reads `arguments`.
 
 import * as acorn from 'acorn';
 import * as walk from 'acorn-walk';
@@ -43,8 +45,6 @@ function deadMethods(source, mangled) {
     } else if (node.type === 'Property') {
       const name = keyName(node.key, node.computed);
       if (name !== null) named.add(name);
-    } else if (node.type === 'Literal' && typeof node.value === 'string') {
-      named.add(node.value);
     }
   });
   return methods.filter((method) => !named.has(method.name));
@@ -82,24 +82,119 @@ function unusedParameters(source) {
   return { cuts, count };
 }
 
+/** Constructors that make an object and do nothing else. */
+const MAKERS = new Set([
+  'Array',
+  'Object',
+  'ArrayBuffer',
+  'Uint8Array',
+  'Int8Array',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
+]);
+
+/** Whether evaluating `node` can do nothing but make a value. */
+function harmless(node) {
+  if (pure(node, true)) return true;
+  switch (node.type) {
+    case 'ArrayExpression':
+      return node.elements.every((item) => item !== null && harmless(item));
+    case 'ObjectExpression':
+      return node.properties.every(
+        (property) =>
+          property.type === 'Property' && !property.computed && harmless(property.value),
+      );
+    case 'ArrowFunctionExpression':
+    case 'FunctionExpression':
+      return true;
+    case 'NewExpression':
+      return (
+        node.callee.type === 'Identifier' &&
+        MAKERS.has(node.callee.name) &&
+        node.arguments.every(harmless)
+      );
+    default:
+      return false;
+  }
+}
+
 /**
- * `source` without uncalled methods (names in `mangled` only) and unread trailing parameters,
- * with what was taken out.
+ * The property writes `object.name = value` whose property is never read, each with the
+ * statement it stands in (alone, or in a sequence): `name` made up (`mangled`), `object` and
+ * `value` free of effects. A feature that is off leaves such fields: set where the shared code
+ * makes its object, read only behind the feature's constant.
+ */
+function unreadWrites(source, mangled) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const read = new Set();
+  const writes = [];
+  walk.fullAncestor(ast, (node, _state, ancestors) => {
+    if (node.type !== 'MemberExpression') return;
+    const name = keyName(node.property, node.computed);
+    if (name === null) return;
+    const parent = ancestors[ancestors.length - 2];
+    const written =
+      parent.type === 'AssignmentExpression' && parent.operator === '=' && parent.left === node;
+    if (!written) return read.add(name);
+    if (!mangled.has(name) || node.computed || !pure(node.object, true) || !harmless(parent.right))
+      return;
+    const statement = ancestors[ancestors.length - 3];
+    const sequence = statement.type === 'SequenceExpression' ? statement : null;
+    const holder = sequence === null ? statement : ancestors[ancestors.length - 4];
+    if (holder?.type !== 'ExpressionStatement') return;
+    writes.push({ name, assignment: parent, sequence, statement: holder });
+  });
+  return writes.filter((write) => !read.has(write.name));
+}
+
+/** The cuts that take `writes` (from unreadWrites) out, each statement or sequence item. */
+function writeCuts(writes) {
+  const cuts = [];
+  const bySequence = new Map();
+  for (const write of writes) {
+    if (write.sequence === null) cuts.push([write.statement.start, write.statement.end, ';']);
+    else bySequence.set(write.sequence, [...(bySequence.get(write.sequence) ?? []), write]);
+  }
+  for (const [sequence, list] of bySequence) {
+    const gone = new Set(list.map((write) => write.assignment));
+    const items = sequence.expressions;
+    const last = items.findLastIndex((item) => !gone.has(item));
+    if (last < 0) {
+      cuts.push([list[0].statement.start, list[0].statement.end, ';']);
+      continue;
+    }
+    for (let i = 0; i < last; i++)
+      if (gone.has(items[i])) cuts.push([items[i].start, items[i + 1].start, '']);
+    if (last < items.length - 1) cuts.push([items[last].end, items[items.length - 1].end, '']);
+  }
+  return cuts;
+}
+
+/**
+ * `source` without uncalled methods and unread properties' writes (names in `mangled` only) and
+ * without unread trailing parameters, with what was taken out.
  */
 export function shrink(source, mangled) {
   let text = source;
   const methods = [];
+  let properties = 0;
   for (;;) {
     const dead = deadMethods(text, mangled);
-    if (dead.length === 0) break;
+    const writes = dead.length > 0 ? [] : unreadWrites(text, mangled);
+    if (dead.length === 0 && writes.length === 0) break;
     for (const method of dead) methods.push(method.name);
-    text = splice(
-      text,
-      dead.map((method) => [method.node.start, method.node.end, '']),
-    );
+    properties += writes.length;
+    text = splice(text, [
+      ...dead.map((method) => [method.node.start, method.node.end, '']),
+      ...writeCuts(writes),
+    ]);
   }
   const { cuts, count } = unusedParameters(text);
-  return { text: splice(text, cuts), methods, parameters: count };
+  return { text: splice(text, cuts), methods, properties, parameters: count };
 }
 
 /** The statements of the bundle's IIFE (its top level once unwrapped). */
@@ -287,6 +382,8 @@ function bindings(fn, named) {
     if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier')
       names.add(node.id.name);
     if (/Declaration$/.test(node.type) && node.id?.type === 'Identifier') names.add(node.id.name);
+    if (node.type === 'CatchClause' && node.param?.type === 'Identifier')
+      names.add(node.param.name);
     if (/Function|Class/.test(node.type)) return;
     for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
   };
@@ -406,7 +503,8 @@ export const INLINE_BYTES_MAX = 400;
  * ancestors): what may be written in at its calls.
  */
 function definitions(ast, top, mangled) {
-  // Names as variables (`count`) and as members, keys or strings (`members`): two namespaces.
+  // Names as variables (`count`) and as members or keys (`members`): two namespaces. Strings are
+  // not names here: a made-up name is spelled by no string of the sources (see deadMethods).
   const count = new Map();
   const members = new Map();
   const add = (map, name) => map.set(name, (map.get(name) ?? 0) + 1);
@@ -430,8 +528,6 @@ function definitions(ast, top, mangled) {
         push(methodCalls, node.property.name, { call, around: ancestors.slice(0, -2) });
     } else if (node.type === 'Property' && !node.computed) {
       add(members, keyName(node.key, false));
-    } else if (node.type === 'Literal' && typeof node.value === 'string') {
-      add(members, node.value);
     } else if (node.type === 'Identifier') {
       add(count, node.name);
       if (call?.callee === node) push(calls, node.name, { call, around: ancestors.slice(0, -2) });
@@ -483,6 +579,11 @@ function host(around, top) {
 /** How many arrows have been made at the start of a function (their names: `$inline0`...). */
 let hoisted = 0;
 
+/** Whether two calls of `sites` lie one inside the other (`half(half(w))`). */
+function nested(sites) {
+  return sites.some(({ call }, i) => sites.some((other, j) => i !== j && inside(call, other.call)));
+}
+
 function inlinePass(source, mangled) {
   const ast = acorn.parse(source, { ecmaVersion: 2022 });
   const top = topLevel(ast);
@@ -497,6 +598,8 @@ function inlinePass(source, mangled) {
     const { fn, sites, definition } = candidate;
     if (fn.params.some((param) => param.type !== 'Identifier') || !movable(fn.body)) continue;
     if (fn.async || fn.generator) continue;
+    // A call in the arguments of another: each would be written in over the other's text.
+    if (nested(sites)) continue;
     const fits = sites.every(
       ({ call, around }) =>
         (!looped(around) || host(around, top) !== null) &&
@@ -507,10 +610,11 @@ function inlinePass(source, mangled) {
     if (fits && !clashes(chosen, candidate)) chosen.push(candidate);
   }
   const cuts = [];
+  // Per function around a loop: the arrows made at its start, to let go of at its end.
+  const made = new Map();
   for (const { definition, fn, sites, method } of chosen) {
     cuts.push([definition.start, definition.end, '']);
-    // Called in a loop: the arrow made once, at the start of the function around the loop.
-    const made = new Map();
+    const names = new Map();
     for (const { call, around } of sites) {
       if (!looped(around)) {
         cuts.push([call.start, call.end, arrowCall(source, fn, call, method)]);
@@ -518,13 +622,22 @@ function inlinePass(source, mangled) {
       }
       const outer = host(around, top);
       const { arrow, args } = arrowParts(source, fn, call, method);
-      if (!made.has(outer)) {
-        made.set(outer, '$inline' + hoisted++);
-        const at = outer.body.start + 1;
-        cuts.push([at, at, 'let ' + made.get(outer) + '=' + arrow + ';']);
+      if (!names.has(outer)) {
+        names.set(outer, '$inline' + hoisted++);
+        made.set(outer, [...(made.get(outer) ?? []), [names.get(outer), arrow]]);
       }
-      cuts.push([call.start, call.end, made.get(outer) + args]);
+      cuts.push([call.start, call.end, names.get(outer) + args]);
     }
+  }
+  // Called in a loop: the arrow is made once, at the start of the function around the loop, and
+  // let go of when that function returns (a `finally`). An arrow holds the scope it was made in,
+  // which holds the arrow: without the `finally` the two would stay in memory until the next
+  // garbage collection (on the interpreter: some nine JsVars a call).
+  for (const [outer, arrows] of made) {
+    const start = arrows.map(([name, arrow]) => 'let ' + name + '=' + arrow + ';').join('');
+    const release = arrows.map(([name]) => name).join('=') + '=void 0';
+    cuts.push([outer.body.start + 1, outer.body.start + 1, start + 'try{']);
+    cuts.push([outer.body.end - 1, outer.body.end - 1, '}finally{' + release + '}']);
   }
   return { text: splice(source, cuts), inlined: chosen.length };
 }
@@ -607,9 +720,9 @@ function expressionPass(source, mangled) {
     const substitutable = ({ call }) => {
       const receiver = method ? call.callee.object : null;
       if (receiver !== null && !/^(ThisExpression|Identifier)$/.test(receiver.type)) return false;
-      return (
-        call.arguments.length <= fn.params.length &&
-        call.arguments.every((arg) => arg.type !== 'SpreadElement' && pure(arg, !body.assigns))
+      // Arguments past the parameters (the shrink took unread ones out) are dropped: pure too.
+      return call.arguments.every(
+        (arg) => arg.type !== 'SpreadElement' && pure(arg, !body.assigns),
       );
     };
     const fits = sites.every(

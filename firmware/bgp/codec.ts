@@ -7,7 +7,9 @@
 // are never installed: they are only checked.
 
 import type { Address, Prefix } from '../address';
+import { assert } from '../assert';
 import { typed } from '../slab';
+import { FLEET, IPV6, GRACEFUL_RESTART, DETAILED_LOG, EXTENDED_OPEN } from '../features';
 
 export const HEADER_BYTES = 19;
 export const MESSAGE_BYTES_MAX = 4096;
@@ -74,24 +76,8 @@ export const ERROR_CODE_NAMES: readonly string[] = [
   'send-hold-timer-expired',
 ];
 
-/**
- * `true` in the Espruino build (build.mjs defines it), where the subcode names below are left out
- * to keep the board's code small (its session does not even call describeNotification: its log
- * says `6/2`); undefined anywhere else.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
-const LEAN = typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN;
-/** `false` in a board build without `fleet` (build.mjs): no ADD-PATH there. */
-declare const LIFELINE_FLEET: boolean | undefined;
-/**
- * `false` in a board build whose config has no IPv6 prefix (build.mjs): no MP_REACH_NLRI or
- * MP_UNREACH_NLRI to encode there. Graceful restart (RFC 4724) likewise, without `restartTimeS`.
- */
-declare const LIFELINE_BGP_V6: boolean | undefined;
-declare const LIFELINE_BGP_GR: boolean | undefined;
-
 /** Subcode names per error code (IANA "BGP Error Subcodes"), index = subcode; '' = unassigned. */
-const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
+const SUBCODE_NAMES: readonly (readonly string[])[] = !DETAILED_LOG
   ? []
   : [
       [],
@@ -151,6 +137,7 @@ const SUBCODE_NAMES: readonly (readonly string[])[] = LEAN
  * break the log line. Rare: builds strings.
  */
 export function describeNotification(bytes: Uint8Array, offset: number, length: number): string {
+  assert(length >= HEADER_BYTES + 2 && offset + length <= bytes.length, 'a whole NOTIFICATION');
   const code = bytes[offset + HEADER_BYTES]!;
   const subcode = bytes[offset + HEADER_BYTES + 1]!;
   const text = describeError(code, subcode);
@@ -164,6 +151,7 @@ export function describeNotification(bytes: Uint8Array, offset: number, length: 
 
 /** An error's code and subcode for the log: `CODE/SUBCODE (code-name/subcode-name)`. */
 export function describeError(code: number, subcode: number): string {
+  assert(code >= 0 && code <= 255 && subcode >= 0 && subcode <= 255, 'a code and subcode byte');
   const codeName = ERROR_CODE_NAMES[code] ?? 'unknown';
   const subcodeName = (SUBCODE_NAMES[code] ?? [])[subcode] ?? '';
   return (
@@ -175,7 +163,7 @@ export function describeError(code: number, subcode: number): string {
  * The shutdown communication in [data, end) as ` message="..."`, or '' when there is none. Not on
  * the board (see LEAN above): its log keeps to the numbers and the code's name.
  */
-const shutdownMessage = LEAN
+const shutdownMessage = !DETAILED_LOG
   ? null
   : (bytes: Uint8Array, data: number, end: number): string => {
       if (data >= end) return '';
@@ -249,6 +237,8 @@ export class BgpError {
    * to 4: a length, a version, a type) as its data, none without. Returns false, for the caller.
    */
   set(code: number, subcode: number, value?: number, bytes?: number): false {
+    assert(code >= ErrorCode.Header && code <= ErrorCode.SendHoldTimerExpired, 'an error code');
+    assert((bytes ?? 0) <= 4 && (bytes ?? 0) <= this.data.length, 'at most 4 bytes of data');
     this.code = code;
     this.subcode = subcode;
     this.problem = subcode;
@@ -266,6 +256,8 @@ export class BgpError {
    * sends them: the data would be the whole attribute).
    */
   found(verdict: UpdateVerdict, subcode: number, type: number): void {
+    assert(verdict >= UpdateVerdict.AttributeDiscard, 'an approach an error calls for');
+    assert(verdict <= UpdateVerdict.SessionReset, 'an approach RFC 7606 has');
     const bit = 1 << (verdict - 1);
     if (this.handlings < bit) {
       this.problem = subcode;
@@ -313,12 +305,15 @@ function putLong(target: Uint8Array, offset: number, value: number): number {
  * offset.
  */
 function begin(target: Uint8Array, offset: number, type: MessageType): number {
+  assert(offset >= 0 && offset + HEADER_BYTES <= target.length, 'room for a header');
   target.fill(0xff, offset, offset + 16);
   target[offset + 18] = type;
   return offset + HEADER_BYTES;
 }
 
 function finish(target: Uint8Array, start: number, end: number): number {
+  assert(end - start >= HEADER_BYTES && end <= target.length, 'a message within its buffer');
+  assert(end - start <= MESSAGE_BYTES_MAX, 'a message BGP allows');
   putWord(target, start + 16, end - start);
   return end;
 }
@@ -384,14 +379,15 @@ function encodeGracefulRestart(target: Uint8Array, at: number, options: OpenOpti
  * restart when a restart time is set.
  */
 export function encodeOpen(target: Uint8Array, offset: number, options: OpenOptions): number {
+  assert(options.holdTimeS >= 0 && options.holdTimeS <= 0xffff, 'a hold time of two bytes');
+  assert(options.routerId.length === 4 && options.families !== 0, 'an identifier and a family');
   let at = begin(target, offset, MessageType.Open);
   target[at++] = 4;
   at = putWord(target, at, options.localAs > 0xffff ? AS_TRANS : options.localAs);
   at = putWord(target, at, options.holdTimeS);
   for (let i = 0; i < 4; i++) target[at++] = options.routerId[i]!;
   // RFC 9072 2: Non-Ext OP Len and Non-Ext OP Type 255, then two-octet lengths.
-  const extended =
-    (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) && options.extended === true;
+  const extended = EXTENDED_OPEN && options.extended === true;
   if (extended) at = putWord(target, at, 0xffff);
   const lengthBytes = extended ? 2 : 1;
   const parametersAt = at;
@@ -412,9 +408,9 @@ export function encodeOpen(target: Uint8Array, offset: number, options: OpenOpti
   target[at++] = 65; // 4-octet AS
   target[at++] = 4;
   at = putLong(target, at, options.localAs);
-  if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
+  if (GRACEFUL_RESTART)
     if ((options.restartTimeS ?? 0) > 0) at = encodeGracefulRestart(target, at, options);
-  if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+  if (FLEET) {
     const addPath = (options.addPathReceive ?? 0) & options.families;
     if (addPath !== 0) at = encodeAddPath(target, at, addPath);
   }
@@ -433,6 +429,7 @@ export function encodeKeepalive(target: Uint8Array, offset: number): number {
 }
 
 export function encodeNotification(target: Uint8Array, offset: number, error: BgpError): number {
+  assert(error.code !== 0, 'an error to send');
   let at = begin(target, offset, MessageType.Notification);
   target[at++] = error.code;
   target[at++] = error.subcode;
@@ -441,6 +438,7 @@ export function encodeNotification(target: Uint8Array, offset: number, error: Bg
 }
 
 function encodePrefix(target: Uint8Array, offset: number, prefix: Prefix): number {
+  assert(prefix.length <= (prefix.family === 4 ? 32 : 128), 'a prefix length of its family');
   target[offset++] = prefix.length;
   const bytes = (prefix.length + 7) >> 3;
   for (let i = 0; i < bytes; i++) target[offset++] = prefix.bytes[i]!;
@@ -505,6 +503,8 @@ export function encodeAnnounce(
   route: RouteAttributes,
 ): number {
   let at = begin(target, offset, MessageType.Update);
+  assert(route.med >= -1 && route.med <= 0xffffffff, 'a MED, or -1 for none');
+  assert(route.nextHop.family === prefix.family, 'a next hop of the prefix family');
   at = putWord(target, at, 0); // no withdrawn routes
   const attributesAt = at;
   at += 2;
@@ -525,8 +525,7 @@ export function encodeAnnounce(
     at = attribute(target, at, 0xc0, 8, 4 * route.communities.length);
     for (const community of route.communities) at = putLong(target, at, community);
   }
-  if (typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6)
-    if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
+  if (IPV6) if (prefix.family === 6) at = encodeMpReach(target, at, prefix, route);
   // AS4_PATH (RFC 6793 4.2.2), for a 2-octet session when our AS does not fit in 2 octets.
   if (!route.as4 && route.localAs > 0xffff) {
     at = attribute(target, at, 0xc0, 17, 6); // optional transitive
@@ -544,8 +543,9 @@ export function encodeAnnounce(
  * MP_UNREACH_NLRI for IPv6 unicast.
  */
 export function encodeEndOfRib(target: Uint8Array, offset: number, family: number): number {
+  assert(family === Family.Ipv4 || family === Family.Ipv6, 'one family');
   let at = putWord(target, begin(target, offset, MessageType.Update), 0);
-  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  const v6 = IPV6;
   if (!v6 || family === Family.Ipv4) return finish(target, offset, putWord(target, at, 0));
   at = putWord(target, at, 6);
   at = attribute(target, at, 0x80, 15, 3);
@@ -557,7 +557,7 @@ export function encodeEndOfRib(target: Uint8Array, offset: number, family: numbe
 /** An UPDATE that withdraws `prefix`. */
 export function encodeWithdraw(target: Uint8Array, offset: number, prefix: Prefix): number {
   let at = begin(target, offset, MessageType.Update);
-  const v6 = typeof LIFELINE_BGP_V6 === 'undefined' || LIFELINE_BGP_V6;
+  const v6 = IPV6;
   if (!v6 || prefix.family === 4) {
     const withdrawnAt = at;
     at = encodePrefix(target, at + 2, prefix);
@@ -588,6 +588,8 @@ export function checkHeader(
   error: BgpError,
 ): number {
   if (available < HEADER_BYTES) return 0;
+  assert(offset >= 0 && available >= 0, 'a place in the buffer');
+  assert(offset + Math.min(available, HEADER_BYTES) <= bytes.length, 'the bytes within it');
   for (let i = 0; i < 16; i++) {
     if (bytes[offset + i] !== 0xff) {
       error.set(ErrorCode.Header, HeaderSubcode.NotSynchronized);
@@ -627,12 +629,12 @@ export class OpenInfo {
   as4 = false;
   routeRefresh = false;
   /**
-   * The families for which the peer will send path identifiers (ADD-PATH Send, RFC 7911). Set by
-   * `parseOpen` only where LIFELINE_FLEET is not false (a board without `fleet` has no ADD-PATH).
+   * The families for which the peer will send path identifiers (ADD-PATH Send, RFC 7911): read
+   * only with FLEET (a board without `fleet` has no ADD-PATH).
    */
-  addPathSend!: number;
-  /** The OPEN came in RFC 9072's extended format. Not set on a board (LIFELINE_LEAN). */
-  extended!: boolean;
+  addPathSend = 0;
+  /** The OPEN came in RFC 9072's extended format: read only with EXTENDED_OPEN. */
+  extended = false;
 }
 
 /** ADD-PATH entries (RFC 7911 4): the families the peer can send path identifiers for. */
@@ -655,6 +657,7 @@ export function parseOpen(
   info: OpenInfo,
   error: BgpError,
 ): boolean {
+  assert(length >= HEADER_BYTES && offset + length <= bytes.length, 'a whole OPEN in the frame');
   const body = offset + HEADER_BYTES;
   const end = offset + length;
   if (bytes[body] !== 4) return error.set(ErrorCode.Open, OpenSubcode.UnsupportedVersion, 4, 2);
@@ -664,7 +667,7 @@ export function parseOpen(
   info.families = 0;
   info.as4 = false;
   info.routeRefresh = false;
-  if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) info.addPathSend = 0;
+  if (FLEET) info.addPathSend = 0;
   if (info.holdTimeS === 1 || info.holdTimeS === 2)
     return error.set(ErrorCode.Open, OpenSubcode.UnacceptableHoldTime);
   if (info.identifier === 0) return error.set(ErrorCode.Open, OpenSubcode.BadIdentifier);
@@ -676,7 +679,7 @@ export function parseOpen(
   const extended = bytes[body + 9] !== 0 && at < end && bytes[at] === 255;
   if (extended && (at + 3 > end || at + 3 + word(bytes, at + 1) !== end))
     return error.set(ErrorCode.Open, 0);
-  if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) info.extended = extended;
+  if (EXTENDED_OPEN) info.extended = extended;
   if (extended) at += 3;
   else if (at + bytes[body + 9]! !== end)
     return error.set(ErrorCode.Header, HeaderSubcode.BadLength, length, 2);
@@ -704,7 +707,7 @@ export function parseOpen(
         info.peerAs = long(bytes, value);
       } else if (code === 2 && size === 0) {
         info.routeRefresh = true;
-      } else if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+      } else if (FLEET) {
         if (code === 69 && size % 4 === 0) info.addPathSend |= parseAddPath(bytes, value, size);
       }
     }
@@ -725,8 +728,10 @@ function checkNlri(
   bitsMax: number,
   pathIds: boolean,
 ): boolean {
+  assert(at <= end && end <= bytes.length, 'NLRI within the message');
+  assert(bitsMax === 32 || bitsMax === 128, 'the bits of a family');
   while (at < end) {
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
+    if (FLEET) {
       if (pathIds) at += 4;
       if (at >= end) return false;
     }
@@ -835,8 +840,7 @@ function checkMultiprotocol(
     correct = correct && hopBytes >= 0 && nlri <= end;
   }
   // RFC 7606 5.3: a prefix too long for its family, or the last one past the attribute's end.
-  const pathIds =
-    (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && (context.addPath & family) !== 0;
+  const pathIds = FLEET && (context.addPath & family) !== 0;
   const bitsMax = family === Family.Ipv4 ? 32 : 128;
   if (correct && family !== 0) correct = checkNlri(bytes, nlri, end, bitsMax, pathIds);
   // Lifeline reads IPv4 and IPv6 unicast: it resets the session (RFC 4760 7 MAY), which every
@@ -902,11 +906,11 @@ export function checkUpdate(
   context: UpdateContext,
   error: BgpError,
 ): UpdateVerdict {
+  // checkHeader has passed it: an UPDATE is 23 bytes at least, and whole in the frame.
+  assert(length >= HEADER_BYTES + 4 && offset + length <= bytes.length, 'a whole UPDATE');
   error.code = error.subcode = error.dataLength = error.handlings = 0;
   error.problem = error.attributeType = 0;
-  const pathIds =
-    (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) &&
-    (context.addPath & Family.Ipv4) !== 0;
+  const pathIds = FLEET && (context.addPath & Family.Ipv4) !== 0;
   const end = offset + length;
   const withdrawnAt = offset + HEADER_BYTES + 2;
   const withdrawnEnd = withdrawnAt + word(bytes, withdrawnAt - 2);
@@ -948,17 +952,31 @@ export function checkUpdate(
     error.set(ErrorCode.Update, subcode);
     return UpdateVerdict.SessionReset;
   }
+  return wholeUpdateVerdict(seen, others, attributesEnd < end, error);
+}
+
+/**
+ * The verdict on a well-framed UPDATE as a whole, its attributes checked one by one into `error`:
+ * `seen` has bit N set for each attribute type N below 32 that came, `others` says whether one
+ * besides MP_UNREACH_NLRI came, `nlri` whether it has NLRI of its own (after the attributes).
+ */
+function wholeUpdateVerdict(
+  seen: number,
+  others: boolean,
+  nlri: boolean,
+  error: BgpError,
+): UpdateVerdict {
+  assert(error.code === 0 || error.verdict() === UpdateVerdict.SessionReset, 'a reset has a code');
   // RFC 7606 3d: routes without ORIGIN or AS_PATH (and NLRI of their own without NEXT_HOP).
   const reach = (seen & (1 << 14)) !== 0;
-  const missing = (attributesEnd < end ? 0b1110 : reach ? 0b0110 : 0) & ~seen;
+  const missing = (nlri ? 0b1110 : reach ? 0b0110 : 0) & ~seen;
   if (missing !== 0) {
     const type = (missing & 2) !== 0 ? 1 : (missing & 4) !== 0 ? 2 : 3;
     error.found(UpdateVerdict.TreatAsWithdraw, UpdateSubcode.MissingWellKnownAttribute, type);
   }
   // RFC 7606 5.2: with nothing to withdraw (no reachable NLRI), an error that is not an
   // attribute discard in attributes besides MP_UNREACH_NLRI resets the session.
-  if (attributesEnd === end && !reach && others && error.handlings > 1)
-    error.set(ErrorCode.Update, error.problem);
+  if (!nlri && !reach && others && error.handlings > 1) error.set(ErrorCode.Update, error.problem);
   return error.verdict();
 }
 
@@ -999,6 +1017,8 @@ export const ORIGIN_NONE = -1;
  * empty or ends in a confederation segment; ORIGIN_NONE when it ends in an AS_SET.
  */
 export function originAs(bytes: Uint8Array, at: number, end: number, asBytes: number): number {
+  assert(asBytes === 2 || asBytes === 4, 'an AS number of 2 or 4 bytes');
+  assert(at <= end && end <= bytes.length, 'an AS_PATH within the message');
   let origin = ORIGIN_PEER;
   while (at < end) {
     const kind = bytes[at]!;
@@ -1084,6 +1104,8 @@ export function readRoutes(
   treatAsWithdraw: boolean,
   sink: RouteSink,
 ): boolean {
+  // Only an UPDATE checkUpdate let through (not a session reset) comes here.
+  assert(length >= HEADER_BYTES + 4 && offset + length <= bytes.length, 'a checked UPDATE');
   const end = offset + length;
   const v4Ids = (from.addPath & Family.Ipv4) !== 0;
   const withdrawnAt = offset + HEADER_BYTES + 2;
@@ -1114,11 +1136,10 @@ export function readRoutes(
         communitiesLength = valueLength;
       }
       // The origin: AS_PATH's, or on a 2-octet session AS4_PATH's where AS_PATH has AS_TRANS
-      // (RFC 6793 4.2.3; a 4-octet session ignores AS4_PATH). Not on a board: there a site of a
-      // 4-octet AS behind a 2-octet router stays AS_TRANS, no site (the guard holds, not lets go).
+      // (RFC 6793 4.2.3; a 4-octet session ignores AS4_PATH).
       if (type === 2) origin = originAs(bytes, value, at, from.as4 ? 4 : 2);
-      else if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-        if (type === 17 && !from.as4 && origin === AS_TRANS) origin = originAs(bytes, value, at, 4);
+      else if (type === 17 && !from.as4 && origin === AS_TRANS)
+        origin = originAs(bytes, value, at, 4);
       if (type !== 14 && type !== 15) continue;
       if (!readMultiprotocol(bytes, type, value, at, from.addPath, treatAsWithdraw, target))
         return false;

@@ -1,18 +1,20 @@
-// One BGP session (RFC 4271 8), for an originate-only speaker that connects out: Idle -> Connect ->
-// OpenSent -> OpenConfirm -> Established, and back to Idle on any error, with a reconnect after an
-// exponential backoff with jitter. Timers are deadlines checked on `tick` (the firmware's single
-// wake-up); received bytes are framed in place in a fixed buffer; every transition goes through
-// `enter`, with a reason for the log. The speaker owns the routes: the session only carries them.
+// One BGP session (RFC 4271 8), for an originate-only speaker: Idle -> Connect -> OpenSent ->
+// OpenConfirm -> Established, and back to Idle on any error, with a reconnect after an exponential
+// backoff with jitter (or, for a passive peer, the peer's next connection). Timers are deadlines
+// checked on `tick` (the firmware's single wake-up); received bytes are framed in place in a fixed
+// buffer; every transition goes through `enter`, which asserts it is one the FSM has, with a reason
+// for the log. The speaker owns the routes and what we offer: the session only carries them.
 
 import { assert } from '../assert';
 import type { BgpPeerConfig } from '../config';
+import type { BfdClient } from '../bfd/bfd';
+import { BFD, DETAILED_LOG, EXTENDED_OPEN, FLEET, GRACEFUL_RESTART, STATISTICS } from '../features';
 import type { Hal, StreamSocket } from '../hal';
 import {
   BgpError,
   CeaseSubcode,
   checkHeader,
   checkUpdate,
-  describeError,
   describeNotification,
   encodeKeepalive,
   encodeNotification,
@@ -23,14 +25,15 @@ import {
   MESSAGE_BYTES_MAX,
   MessageType,
   OpenInfo,
-  OpenSubcode,
   type OpenOptions,
+  OpenSubcode,
   parseOpen,
-  HANDLING_NAMES,
   UpdateVerdict,
 } from './codec';
+import type { GracefulRestart } from './graceful';
+import { LogEvent, type PeerLog } from './peer-log';
+import { SessionStatistics } from './statistics';
 import { typed } from '../slab';
-import { throttled, type Throttle } from '../throttle';
 
 export const enum SessionState {
   Idle = 0,
@@ -91,30 +94,6 @@ export const enum Limit {
 }
 export const WRITE_BYTES_MAX = Limit.WriteBytesMax;
 
-/**
- * The kinds of line a peer can make a session write without bound, throttled per kind and peer:
- * a connection that ends before Established (failed, closed, replaced), a connection refused
- * while Established (RFC 4271 6.8), an UPDATE with errors.
- */
-export const enum LogEvent {
-  Connect = 0,
-  Refused = 1,
-  Update = 2,
-  Kinds = 3,
-}
-
-/**
- * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
- * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
-/** `false` in a board build without `fleet` (build.mjs): the fleet's hooks fold away. */
-declare const LIFELINE_FLEET: boolean | undefined;
-/** `false` in a board build without `restartTimeS` (build.mjs): no graceful restart. */
-declare const LIFELINE_BGP_GR: boolean | undefined;
-/** `false` in every board build (build.mjs): no BFD there. */
-declare const LIFELINE_BFD: boolean | undefined;
-
 /** What the session needs from the speaker that owns it. */
 export interface SessionOwner {
   /** The session reached Established: send the current state of every prefix. */
@@ -123,17 +102,30 @@ export interface SessionOwner {
   refreshRequested(session: BgpSession, family: number): void;
   /**
    * A checked UPDATE at `bytes[offset]` (the frame: read it now, keep nothing); `treatAsWithdraw`:
-   * its attributes are malformed (RFC 7606). Only when the owner keeps a fleet table.
+   * its attributes are malformed (RFC 7606). For the fleet table (FLEET).
    */
-  updateReceived?(
+  updateReceived(
     session: BgpSession,
     bytes: Uint8Array,
     offset: number,
     length: number,
     treatAsWithdraw: boolean,
   ): void;
-  /** The session left Established: what the peer said no longer holds. */
-  sessionDown?(session: BgpSession): void;
+  /** The session left Established: what the peer said no longer holds (FLEET). */
+  sessionDown(session: BgpSession): void;
+  /**
+   * What the sessions share, the owner's (each null, or 0, where its feature is not built or not
+   * configured): ADD-PATH's families we ask peers for several paths of (RFC 7911), graceful
+   * restart (RFC 4724), the throttled log of what peers do.
+   */
+  readonly addPathReceive: number;
+  readonly restart: GracefulRestart | null;
+  readonly log: PeerLog | null;
+  /**
+   * BFD's seam (BFD, with a peer's `bfd`): its `held` says, per peer, that the session neither
+   * connects nor takes a connection (RFC 5882 4.1).
+   */
+  readonly bfdClient: BfdClient | undefined;
 }
 
 export interface SessionOptions {
@@ -153,89 +145,52 @@ export interface SessionOptions {
    * counted: Lifeline installs no route, so it loses nothing it would act on.
    */
   readonly frameBytes: number;
-  /**
-   * Graceful restart (RFC 4724): the restart time we offer, 0 for none. Absent on a board without
-   * `restartTimeS` (LIFELINE_BGP_GR).
-   */
-  restartTimeS?: number;
-  /**
-   * ADD-PATH (RFC 7911): the families we ask the peer to send several paths for (absent: none).
-   * Set after the literal, and only with `fleet`: a board without it carries no key.
-   */
-  addPathReceive?: number;
-  /**
-   * The throttle of the lines about what a peer did (the speaker's, shared by its sessions):
-   * connections, malformed UPDATEs. Set after the literal, not on a board (LIFELINE_LEAN), which
-   * logs none of those lines.
-   */
-  throttle?: Throttle;
-  /**
-   * BFD's hold (firmware/bfd/bfd.ts): per peer, 1 while its BFD session, once Up, is down, and
-   * the session neither connects nor takes a connection (RFC 5882 4.1). Absent without BFD.
-   */
-  bfdHeld?: Uint8Array;
 }
 
-/**
- * The session is the OpenInfo its peer's OPEN is parsed into (no object of its own for it):
- * `families` and `holdTimeS` hold the peer's only until `receivedOpen` has worked out the
- * negotiated ones, and the peer's AS, identifier and capabilities are there after its first OPEN.
- */
-export class BgpSession implements OpenInfo {
+/** A peer's name in the log: its address, and its port unless 179 (`[2001:db8::1]:1179`). */
+export function peerName(peer: BgpPeerConfig): string {
+  const text = peer.address.text;
+  if (peer.port === 179) return text;
+  return (peer.address.family === 6 ? '[' + text + ']' : text) + ':' + peer.port;
+}
+
+/** Whether the FSM goes from `previous` to `next`: one step on, or back to Idle. */
+function allowed(previous: SessionState, next: SessionState): boolean {
+  return next === SessionState.Idle ? previous !== SessionState.Idle : next === previous + 1;
+}
+
+export class BgpSession {
   state: SessionState;
   readonly name: string;
-  /** Negotiated: families in common, hold time, whether 4-octet AS numbers are in use. */
+  /**
+   * Negotiated when the peer's OPEN is taken: the families in common, the hold time, 4-octet AS
+   * numbers (RFC 6793), the families the peer sends path identifiers for (ADD-PATH, RFC 7911), the
+   * peer's AS, and whether the session is internal (the peer's AS is ours: what UPDATEs may carry,
+   * RFC 7606 7.5).
+   */
   families: number;
   holdTimeS: number;
   as4: boolean;
-  /** An internal (iBGP) session: the peer's AS is ours (what UPDATEs may carry, RFC 7606 7.5). */
+  addPath: number;
+  peerAs: number;
   internal: boolean;
-  /** The peer's AS number, BGP identifier, route refresh and ADD-PATH Send capabilities. */
-  peerAs!: number;
-  identifier!: number;
-  routeRefresh!: boolean;
-  addPathSend!: number;
   /**
-   * The peer's last OPEN came in RFC 9072's extended format: ours to it do too from then on. RFC
-   * 9072 wants the usual format below 255 octets of parameters, but FRR (8.4 to 10.x at least)
-   * with `extended-optional-parameters` misreads a usual OPEN (it takes the first parameter's
-   * type for the extended marker: "stream has not enough bytes", 2/0; FRRouting/frr#22307), and a
-   * peer that spoke it reads it. Not on a board (LIFELINE_LEAN): its OPEN stays the usual one.
+   * The peer's last OPEN, as `parseOpen` decoded it. Its `extended` (RFC 9072's format) makes ours
+   * to it extended too from then on: RFC 9072 wants the usual format below 255 octets of
+   * parameters, but FRR (8.4 to 10.x at least) with `extended-optional-parameters` misreads a usual
+   * OPEN (FRRouting/frr#22307), and a peer that spoke it reads it.
    */
-  extended!: boolean;
-  /**
-   * The families whose prefixes the peer sends with path identifiers (ADD-PATH negotiated). Not
-   * even assigned on a board without `fleet`: read only where LIFELINE_FLEET is not false.
-   */
-  addPath!: number;
-  /**
-   * The statistics for `status` (the metrics, the lab): not kept on a board (LIFELINE_LEAN), where
-   * nothing reads them, so they are written only where LIFELINE_LEAN is not true.
-   */
-  establishedAtMs!: number;
-  lastError!: string;
-  updatesSent!: number;
-  updatesReceived!: number;
-  /**
-   * UPDATEs whose errors called for each RFC 7606 approach (an UPDATE with several counts once
-   * per approach; a session reset only as that), and connections refused (RFC 4271 6.8).
-   */
-  attributeDiscard!: number;
-  treatAsWithdraw!: number;
-  afiSafiDisable!: number;
-  updateResets!: number;
-  connectionsRefused!: number;
-  establishedCount!: number;
+  readonly peerOpen: OpenInfo;
+  /** The figures for `status` and the metrics (STATISTICS), else null. */
+  readonly statistics: SessionStatistics | null;
+  /** The last problem found in a received message (for the NOTIFICATION, the counts, the log). */
+  readonly error: BgpError;
   private readonly stream: StreamSocket;
   private readonly transmit: Uint8Array;
   private readonly frame: Uint8Array;
   private frameLength: number;
   /** Bytes still to drop of an UPDATE larger than the frame. */
   private skipBytes: number;
-  /** UPDATEs larger than the frame, consumed unchecked. Not on a board (nothing reads it there). */
-  updatesUnchecked!: number;
-  /** The last problem found in a received message (for the NOTIFICATION, the counts, the log). */
-  readonly error: BgpError;
   private readonly random: Uint8Array;
   private retryAtMs: number;
   private deadlineMs: number;
@@ -243,85 +198,53 @@ export class BgpSession implements OpenInfo {
   private backoffMs: number;
   /** When a write was first refused and the peer has not read since (RFC 9687), or Infinity. */
   private sendBlockedAtMs: number;
-  /**
-   * No session has been established since boot: our OPEN says we restarted (RFC 4724 3). Only
-   * where LIFELINE_BGP_GR is not false.
-   */
-  private restarted!: boolean;
-  /**
-   * A connection from the peer arrived on our listener (a passive peer). Connection collision
-   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
-   * session still in its handshake gives way to the new connection (the peer has given up on the
-   * old one). Returns whether the session takes it; `connected` follows when it does. Not on a
-   * board (it does not listen).
-   */
-  incoming!: (nowMs: number) => boolean;
-  /** `shutdown` was called: no incoming connection. Not on a board. */
-  private stopped!: boolean;
-  /** The throttle's names of this peer's LogEvents (`update peer=NAME`...). Not on a board. */
-  private logEvents!: string[];
+  /** `shutdown` was called: no reconnect, no incoming connection taken. */
+  private stopped: boolean;
+  /** The next deadline of the session's timers, as the last `tick` left it. */
+  dueMs: number;
 
   constructor(readonly options: SessionOptions) {
-    const peer = options.peer;
+    // Each whole message is handled as soon as it is in.
+    assert(options.frameBytes >= 256, 'a frame holds an OPEN with every capability');
+    assert(options.frameBytes <= MESSAGE_BYTES_MAX, 'a frame no larger than a message');
     this.state = SessionState.Idle;
-    const text = peer.address.text;
-    const bracketed = peer.address.family === 6 ? '[' + text + ']' : text;
-    this.name = peer.port === 179 ? text : bracketed + ':' + peer.port;
+    this.name = peerName(options.peer);
     this.families = 0;
     this.holdTimeS = 0;
     this.as4 = false;
+    this.addPath = 0;
+    this.peerAs = 0;
     this.internal = false;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) this.addPath = 0;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.zeroStatistics();
-    this.transmit = typed(
-      Uint8Array,
-      1,
-      typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET
-        ? Limit.TransmitBytes
-        : Limit.TransmitBytesWithoutAddPath,
-    );
-    // Each whole message is handled as soon as it is in.
-    assert(options.frameBytes >= 256 && options.frameBytes <= MESSAGE_BYTES_MAX, 'a frame size');
+    this.peerOpen = new OpenInfo();
+    this.statistics = STATISTICS ? new SessionStatistics() : null;
+    this.error = new BgpError();
+    // An OPEN with ADD-PATH is longer: without `fleet` a board's buffer is half the size.
+    const transmitBytes = FLEET ? Limit.TransmitBytes : Limit.TransmitBytesWithoutAddPath;
+    this.transmit = typed(Uint8Array, 1, transmitBytes);
     this.frame = new Uint8Array(options.frameBytes);
     this.frameLength = 0;
     this.skipBytes = 0;
-    this.error = new BgpError();
     this.random = typed(Uint8Array, 1, 1);
-    this.retryAtMs = 0;
+    // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
+    this.retryAtMs = options.peer.passive ? Infinity : 0;
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
     this.backoffMs = Limit.BackoffMinMs;
     this.sendBlockedAtMs = Infinity;
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = true;
-    // A passive peer connects to us: we never connect out (RFC 4271 8.1.1, passive TCP).
-    if (peer.passive) this.retryAtMs = Infinity;
-    const localAddress = peer.localAddress === null ? null : peer.localAddress.text;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-      this.stopped = false;
-      this.extended = false;
-      this.logEvents = ['connect', 'refused', 'update'].map((kind) => kind + ' peer=' + this.name);
-      this.incoming = (nowMs) => {
-        if (!peer.passive || this.stopped || this.bfdHeld()) return false;
-        if (this.state === SessionState.Established) {
-          this.connectionsRefused++;
-          if (!this.held(LogEvent.Refused, nowMs))
-            options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
-          return false;
-        }
-        if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
-        this.enter(SessionState.Connect, nowMs, 'incoming');
-        this.frameLength = 0;
-        this.deadlineMs = nowMs + Limit.ConnectTimeoutMs;
-        this.keepaliveAtMs = Infinity;
-        return true;
-      };
-    }
-    this.stream = options.hal.openStream({
+    this.stopped = false;
+    this.dueMs = 0;
+    this.stream = this.openStream();
+  }
+
+  private openStream(): StreamSocket {
+    const options = this.options;
+    const peer = options.peer;
+    return options.hal.openStream({
       streamId: options.index,
       family: peer.address.family,
       address: peer.address.text,
       port: peer.port,
-      localAddress,
+      localAddress: peer.localAddress === null ? null : peer.localAddress.text,
       receive: options.receive,
       writeBytesMax: Limit.WriteBytesMax,
       readBytesPerSecondMax: Limit.ReadBytesPerSecondMax,
@@ -329,84 +252,48 @@ export class BgpSession implements OpenInfo {
     });
   }
 
-  /** The statistics start at nothing (in the constructor: every field there). Not on a board. */
-  private zeroStatistics(): void {
-    this.establishedAtMs = 0;
-    this.lastError = '';
-    this.updatesSent = 0;
-    this.updatesReceived = 0;
-    this.attributeDiscard = 0;
-    this.treatAsWithdraw = 0;
-    this.afiSafiDisable = 0;
-    this.updateResets = 0;
-    this.connectionsRefused = 0;
-    this.establishedCount = 0;
-    this.updatesUnchecked = 0;
-  }
-
+  /** Every change of state: the FSM's own steps only, each logged with its reason. */
   private enter(next: SessionState, nowMs: number, reason: string): void {
     const previous = this.state;
-    assert(next !== previous, 'a session transition changes the state');
+    assert(allowed(previous, next), 'a transition the FSM has');
     this.state = next;
     if (next === SessionState.Established) {
-      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) this.restarted = false;
-      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-        this.establishedAtMs = nowMs;
-        this.establishedCount++;
-      }
       this.backoffMs = Limit.BackoffMinMs;
+      if (STATISTICS) this.statistics!.established(nowMs);
     }
+    if (STATISTICS && next === SessionState.Idle) this.statistics!.lastError = reason;
     // A connection that ends before Established (refused, closed, replaced: a peer can make those
     // without bound) is throttled; the rest are the session's own events.
-    const handshake = next === SessionState.Idle && previous !== SessionState.Established;
-    if (handshake && (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN))
-      if (this.held(LogEvent.Connect, nowMs)) return;
-    if (
-      next === SessionState.Established ||
-      previous === SessionState.Established ||
-      next === SessionState.Idle
-    ) {
-      this.options.hal.log(
-        'bgp peer=' +
-          this.name +
-          ' state=' +
-          SESSION_STATE_NAMES[next] +
-          ' from=' +
-          SESSION_STATE_NAMES[previous] +
-          ' reason=' +
-          reason,
-      );
-    }
-  }
-
-  /**
-   * Whether a line about what the peer did, of kind `event` (LogEvent), is to be held back (the
-   * speaker's throttle: at most THROTTLE_BURST a minute per kind and peer, the rest counted, so
-   * that one peer's flood hides no other's lines). Not on a board.
-   */
-  held(event: LogEvent, nowMs: number): boolean {
-    // Folded away on a board, and with it the last call of `throttled` but the audit's own.
-    if (typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN) return false;
-    const throttle = this.options.throttle;
-    return throttle !== undefined && throttled(throttle, this.logEvents[event]!, nowMs);
+    if (DETAILED_LOG && next === SessionState.Idle && previous !== SessionState.Established)
+      if (this.options.owner.log!.held(this.options.index, LogEvent.Connect, nowMs)) return;
+    if (next !== SessionState.Established && previous !== SessionState.Established)
+      if (next !== SessionState.Idle) return;
+    this.options.hal.log(
+      'bgp peer=' +
+        this.name +
+        ' state=' +
+        SESSION_STATE_NAMES[next] +
+        ' from=' +
+        SESSION_STATE_NAMES[previous] +
+        ' reason=' +
+        reason,
+    );
   }
 
   /** Runs the timers; returns the next deadline. */
-  tick(nowMs: number): number {
+  /**
+   * Runs the timers; `dueMs` is then the next deadline. Not a return value: V8 boxes a double
+   * (Infinity, a BFD wake-up between whole milliseconds) returned by a call it does not inline,
+   * and the speaker ticks every session at every wake-up.
+   */
+  tick(nowMs: number): void {
+    if (this.state === SessionState.Idle) {
+      this.dueMs = this.idleTick(nowMs);
+      return;
+    }
     // RFC 9687: the send hold timer runs from the first refused write until the peer reads again.
     const sendHoldMs = Math.max(Limit.SendHoldMsMin, 2000 * this.holdTimeS);
-    if (this.state === SessionState.Idle) {
-      // Held by BFD: no deadline of our own; BFD's packets wake the loop when it is Up again.
-      if (this.bfdHeld()) return Infinity;
-      if (nowMs >= this.retryAtMs) {
-        this.enter(SessionState.Connect, nowMs, 'retry');
-        this.frameLength = 0;
-        this.skipBytes = 0;
-        this.deadlineMs = nowMs + Limit.ConnectTimeoutMs;
-        this.keepaliveAtMs = Infinity;
-        this.stream.connect();
-      }
-    } else if (nowMs >= this.deadlineMs) {
+    if (nowMs >= this.deadlineMs) {
       if (this.state === SessionState.Connect) this.drop(nowMs, 'connect-timeout');
       else this.fail(nowMs, 'hold-timer-expired', ErrorCode.HoldTimerExpired);
     } else if (nowMs >= this.sendBlockedAtMs + sendHoldMs) {
@@ -416,15 +303,60 @@ export class BgpSession implements OpenInfo {
       this.send(this.transmit, encodeKeepalive(this.transmit, 0));
       this.keepaliveAtMs = nowMs + (this.holdTimeS * 1000) / 3;
     }
-    if (this.state === SessionState.Idle) return this.retryAtMs;
-    return Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendBlockedAtMs + sendHoldMs);
+    // A cast: drop and fail change the state under calls TypeScript cannot see into.
+    if ((this.state as SessionState) === SessionState.Idle) this.dueMs = this.retryAtMs;
+    else
+      this.dueMs = Math.min(this.deadlineMs, this.keepaliveAtMs, this.sendBlockedAtMs + sendHoldMs);
   }
 
-  /** Whether BFD holds the session back (SessionOptions.bfdHeld). */
+  /** `tick` in Idle: connects out when the retry is due; returns the next deadline. */
+  private idleTick(nowMs: number): number {
+    // Held by BFD: no deadline of our own; BFD's packets wake the loop when it is Up again.
+    if (this.bfdHeld()) return Infinity;
+    if (nowMs < this.retryAtMs) return this.retryAtMs;
+    this.enter(SessionState.Connect, nowMs, 'retry');
+    this.restartConnection(nowMs);
+    this.skipBytes = 0;
+    this.stream.connect();
+    assert(this.sendBlockedAtMs === Infinity, 'nothing blocked on a new connection');
+    return this.deadlineMs;
+  }
+
+  /** A new connection is on its way (Connect): an empty frame, the connect timer running. */
+  private restartConnection(nowMs: number): void {
+    assert(this.state === SessionState.Connect, 'a connection starts in Connect');
+    this.frameLength = 0;
+    this.deadlineMs = nowMs + Limit.ConnectTimeoutMs;
+    this.keepaliveAtMs = Infinity;
+  }
+
+  /**
+   * A connection from the peer arrived on our listener (a passive peer). Connection collision
+   * (RFC 4271 6.8): an Established session keeps its connection and the new one is refused; a
+   * session still in its handshake gives way to the new connection (the peer has given up on the
+   * old one). Returns whether the session takes it; `connected` follows when it does.
+   */
+  incoming(nowMs: number): boolean {
+    if (!this.options.peer.passive || this.stopped || this.bfdHeld()) return false;
+    if (this.state === SessionState.Established) {
+      if (STATISTICS) this.statistics!.connectionsRefused++;
+      const held =
+        DETAILED_LOG && this.options.owner.log!.held(this.options.index, LogEvent.Refused, nowMs);
+      if (!held)
+        this.options.hal.log('bgp peer=' + this.name + ' refused=second-connection (RFC 4271 6.8)');
+      return false;
+    }
+    if (this.state !== SessionState.Idle) this.drop(nowMs, 'replaced-by-new-connection');
+    this.enter(SessionState.Connect, nowMs, 'incoming');
+    this.restartConnection(nowMs);
+    return true;
+  }
+
+  /** Whether BFD holds the session back (SessionOwner.bfdClient). */
   private bfdHeld(): boolean {
-    if (typeof LIFELINE_BFD !== 'undefined' && !LIFELINE_BFD) return false;
-    const held = this.options.bfdHeld;
-    return held !== undefined && held[this.options.index] === 1;
+    if (!BFD) return false;
+    const client = this.options.owner.bfdClient;
+    return client !== undefined && client.held[this.options.index] === 1;
   }
 
   /**
@@ -440,20 +372,17 @@ export class BgpSession implements OpenInfo {
   /** Closes the connection and schedules a reconnect after the backoff, with ±25% jitter. */
   private drop(nowMs: number, reason: string): void {
     if (this.state === SessionState.Idle) return;
+    const established = this.state === SessionState.Established;
     this.stream.close();
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.lastError = reason;
     this.options.hal.fillRandom(this.random);
     const jitter = 0.75 + (this.random[0]! / 255) * 0.5;
+    assert(jitter >= 0.75 && jitter <= 1.25, 'a jitter of 25% at most');
     this.retryAtMs = this.options.peer.passive ? Infinity : nowMs + this.backoffMs * jitter;
     this.backoffMs = Math.min(this.backoffMs * 2, Limit.BackoffMaxMs);
     this.deadlineMs = Infinity;
     this.keepaliveAtMs = Infinity;
     this.sendBlockedAtMs = Infinity;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      const owner = this.options.owner;
-      const established = this.state === SessionState.Established;
-      if (established && owner.sessionDown !== undefined) owner.sessionDown(this);
-    }
+    if (FLEET && established) this.options.owner.sessionDown(this);
     this.enter(SessionState.Idle, nowMs, reason);
   }
 
@@ -463,6 +392,7 @@ export class BgpSession implements OpenInfo {
    */
   private fail(nowMs: number, reason: string, code?: number, subcode?: number): void {
     if (code !== undefined) this.error.set(code, subcode ?? 0);
+    assert(this.error.code !== 0, 'a NOTIFICATION has an error code');
     this.send(this.transmit, encodeNotification(this.transmit, 0, this.error));
     this.drop(
       nowMs,
@@ -472,6 +402,7 @@ export class BgpSession implements OpenInfo {
 
   /** Writes; a refused write starts the send hold timer, which runs until `writable`. */
   private send(message: Uint8Array, length: number): boolean {
+    assert(length >= HEADER_BYTES && length <= message.length, 'a whole message to send');
     const written = this.stream.write(message, length);
     if (!written && this.sendBlockedAtMs === Infinity)
       this.sendBlockedAtMs = this.options.hal.clock.nowMs();
@@ -484,8 +415,9 @@ export class BgpSession implements OpenInfo {
    */
   write(message: Uint8Array): boolean {
     if (this.state !== SessionState.Established) return false;
+    assert(message[18] === MessageType.Update, 'the speaker sends UPDATEs');
     if (!this.send(message, message.length)) return false;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesSent++;
+    if (STATISTICS) this.statistics!.updatesSent++;
     return true;
   }
 
@@ -494,26 +426,35 @@ export class BgpSession implements OpenInfo {
     this.sendBlockedAtMs = Infinity;
   }
 
+  /** The TCP connection is up: our OPEN goes (OpenSent). */
   connected(nowMs: number): void {
     if (this.state !== SessionState.Connect) return;
+    this.send(this.transmit, encodeOpen(this.transmit, 0, this.offer()));
+    this.deadlineMs = nowMs + Limit.OpenHoldMs;
+    this.enter(SessionState.OpenSent, nowMs, 'connected');
+  }
+
+  /**
+   * What our OPEN offers this peer. Rare: allocates (once per connection). The optional keys are
+   * set only where their feature is built: a board's handshake, its tightest moment, makes no
+   * room for keys it would never read.
+   */
+  private offer(): OpenOptions {
     const options = this.options;
-    const open: OpenOptions = {
+    const offer: OpenOptions = {
       localAs: options.localAs,
       holdTimeS: options.peer.holdTimeS,
       routerId: options.routerId,
       families: options.families,
     };
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
-      open.restartTimeS = options.restartTimeS ?? 0;
-      open.restarted = this.restarted;
+    const restart = options.owner.restart;
+    if (GRACEFUL_RESTART && restart !== null) {
+      offer.restartTimeS = restart.timeS;
+      offer.restarted = restart.restarted[options.index] === 1;
     }
-    // Set after the literal: a board without `fleet` carries no ADD-PATH key at all.
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      if (options.addPathReceive !== undefined) open.addPathReceive = options.addPathReceive;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) open.extended = this.extended;
-    this.send(this.transmit, encodeOpen(this.transmit, 0, open));
-    this.deadlineMs = nowMs + Limit.OpenHoldMs;
-    this.enter(SessionState.OpenSent, nowMs, 'connected');
+    if (FLEET) offer.addPathReceive = options.owner.addPathReceive;
+    if (EXTENDED_OPEN) offer.extended = this.peerOpen.extended;
+    return offer;
   }
 
   closed(nowMs: number): void {
@@ -528,6 +469,7 @@ export class BgpSession implements OpenInfo {
   received(length: number, nowMs: number): void {
     if (this.state === SessionState.Idle || this.state === SessionState.Connect) return;
     const receive = this.options.receive;
+    assert(length > 0 && length <= receive.length, 'bytes in the receive buffer');
     const frame = this.frame;
     let taken = 0;
     // A cast: the state changes under calls TypeScript cannot see into.
@@ -544,58 +486,68 @@ export class BgpSession implements OpenInfo {
       for (let i = 0; i < count; i++) frame[this.frameLength + i] = receive[taken + i]!;
       this.frameLength += count;
       taken += count;
-      // Every whole message in the frame. Bounded: every pass consumes at least one whole message
-      // of 19 bytes or more, or stops.
-      let offset = 0;
-      while ((this.state as SessionState) !== SessionState.Idle) {
-        const messageLength = checkHeader(frame, offset, this.frameLength - offset, this.error);
-        if (messageLength < 0) return this.fail(nowMs, 'bad-header');
-        if (messageLength === 0) {
-          // A valid header, and perhaps a message larger than the frame. An UPDATE is dropped as
-          // it arrives (counted); any other such message ends the session (CEASE, out of
-          // resources: RFC 4486), which on a board only an OPEN or NOTIFICATION over a KB could do.
-          const size = (frame[offset + 16]! << 8) | frame[offset + 17]!;
-          if (this.frameLength - offset < HEADER_BYTES || size <= frame.length) break;
-          if (frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established)
-            return this.fail(nowMs, 'message-larger-than-frame length=' + size, ErrorCode.Cease, 8);
-          if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-            this.updatesReceived++;
-            this.updatesUnchecked++;
-          }
-          this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
-          this.skipBytes = size - (this.frameLength - offset);
-          this.frameLength = offset;
-          break;
-        }
-        this.handle(offset, messageLength, nowMs);
-        offset += messageLength;
-      }
+      const offset = this.handleFramed(nowMs);
       if ((this.state as SessionState) === SessionState.Idle) return;
       // The unread tail moves to the front (a loop: Espruino's typed arrays have no copyWithin).
       const remaining = this.frameLength - offset;
+      assert(remaining >= 0, 'no more handled than framed');
       for (let i = 0; i < remaining; i++) frame[i] = frame[offset + i]!;
       this.frameLength = remaining;
     }
   }
 
+  /**
+   * Handles every whole message in the frame; returns where the unread tail starts. Bounded:
+   * every pass consumes at least one whole message of 19 bytes or more, or stops.
+   */
+  private handleFramed(nowMs: number): number {
+    const frame = this.frame;
+    let offset = 0;
+    while ((this.state as SessionState) !== SessionState.Idle) {
+      const messageLength = checkHeader(frame, offset, this.frameLength - offset, this.error);
+      if (messageLength < 0) {
+        this.fail(nowMs, 'bad-header');
+        break;
+      }
+      if (messageLength === 0) {
+        if (this.frameLength - offset >= HEADER_BYTES) this.oversized(offset, nowMs);
+        break;
+      }
+      assert(offset + messageLength <= this.frameLength, 'a whole message in the frame');
+      this.handle(offset, messageLength, nowMs);
+      offset += messageLength;
+    }
+    return offset;
+  }
+
+  /**
+   * A valid header at `offset` of a message perhaps larger than the frame. An UPDATE is dropped
+   * as it arrives (counted); any other such message ends the session (CEASE, out of resources:
+   * RFC 4486), which on a board only an OPEN or NOTIFICATION over a KB could do.
+   */
+  private oversized(offset: number, nowMs: number): void {
+    const frame = this.frame;
+    const size = (frame[offset + 16]! << 8) | frame[offset + 17]!;
+    if (size <= frame.length) return; // whole in the frame, once the rest is in
+    if (frame[offset + 18] !== MessageType.Update || this.state !== SessionState.Established) {
+      this.fail(nowMs, 'message-larger-than-frame length=' + size, ErrorCode.Cease, 8);
+      return;
+    }
+    if (STATISTICS) {
+      this.statistics!.updatesReceived++;
+      this.statistics!.updatesUnchecked++;
+    }
+    this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
+    this.skipBytes = size - (this.frameLength - offset);
+    this.frameLength = offset;
+  }
+
+  /** One whole message at `offset` of the frame, by type (RFC 4271 8.2.2's events). */
   private handle(offset: number, length: number, nowMs: number): void {
     const frame = this.frame;
     const type = frame[offset + 18];
     const body = offset + HEADER_BYTES;
-    if (type === MessageType.Notification) {
-      // The peer ended an established session on purpose: try again soon, then back off as usual
-      // (a CEASE before Established, such as a refused connection, backs off from the start).
-      const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
-      if (soon) this.backoffMs = Limit.CeaseRetryMs;
-      // On a board only the numbers (`6/2`): no names, no shutdown communication (codec.ts).
-      const text =
-        typeof LIFELINE_LEAN !== 'undefined' && LIFELINE_LEAN
-          ? frame[body] + '/' + frame[body + 1]
-          : describeNotification(frame, offset, length);
-      this.drop(nowMs, 'received notification ' + text);
-      if (soon) this.backoffMs = Limit.BackoffMinMs;
-      return;
-    }
+    if (type === MessageType.Notification) return this.receivedNotification(offset, length, nowMs);
     if (type === MessageType.Open) return this.receivedOpen(offset, length, nowMs);
     if (this.state === SessionState.OpenSent) {
       return this.fail(nowMs, 'unexpected-message', ErrorCode.FiniteStateMachine, 1); // RFC 6608
@@ -620,48 +572,72 @@ export class BgpSession implements OpenInfo {
         this.options.owner.refreshRequested(this, family);
       return;
     }
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.updatesReceived++;
+    this.receivedUpdate(offset, length, nowMs);
+  }
+
+  /** The peer ended the session (its NOTIFICATION at `offset`). */
+  private receivedNotification(offset: number, length: number, nowMs: number): void {
+    const frame = this.frame;
+    const body = offset + HEADER_BYTES;
+    // The peer ended an established session on purpose: try again soon, then back off as usual
+    // (a CEASE before Established, such as a refused connection, backs off from the start).
+    const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
+    if (soon) this.backoffMs = Limit.CeaseRetryMs;
+    // Without the detailed log only the numbers (`6/2`): no names, no shutdown communication.
+    const text = DETAILED_LOG
+      ? describeNotification(frame, offset, length)
+      : frame[body] + '/' + frame[body + 1];
+    this.drop(nowMs, 'received notification ' + text);
+    if (soon) this.backoffMs = Limit.BackoffMinMs;
+  }
+
+  /** A received UPDATE: checked (RFC 7606), its routes to the owner unless it resets the session */
+  private receivedUpdate(offset: number, length: number, nowMs: number): void {
+    assert(this.state === SessionState.Established, 'UPDATEs only when Established');
+    if (STATISTICS) this.statistics!.updatesReceived++;
     const error = this.error;
-    const verdict = checkUpdate(frame, offset, length, this, error);
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      if (verdict !== UpdateVerdict.Valid) updateHandled(this, frame, offset, length, nowMs);
+    const verdict = checkUpdate(this.frame, offset, length, this, error);
+    if (verdict !== UpdateVerdict.Valid) {
+      if (STATISTICS) this.statistics!.updateErrors(error);
+      // The object is made only for a line that is written (a flood is held back, counted).
+      const log = this.options.owner.log;
+      if (DETAILED_LOG && !log!.held(this.options.index, LogEvent.Update, nowMs))
+        log!.update(this.name, { frame: this.frame, offset, length }, error);
+    }
     if (verdict === UpdateVerdict.SessionReset)
       return this.fail(nowMs, 'malformed-update attribute=' + error.attributeType);
     // Treat-as-withdraw also beside a stronger AFI/SAFI disable (of a family never read).
     const malformed = (error.handlings & (1 << (UpdateVerdict.TreatAsWithdraw - 1))) !== 0;
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      const owner = this.options.owner;
-      if (owner.updateReceived !== undefined)
-        owner.updateReceived(this, frame, offset, length, malformed);
-    }
+    if (FLEET) this.options.owner.updateReceived(this, this.frame, offset, length, malformed);
   }
 
+  /** The peer's OPEN at `offset`: checked, then what the session negotiates with it. */
   private receivedOpen(offset: number, length: number, nowMs: number): void {
     if (this.state !== SessionState.OpenSent) {
       const subcode = this.state === SessionState.OpenConfirm ? 2 : 3;
       return this.fail(nowMs, 'unexpected-open', ErrorCode.FiniteStateMachine, subcode);
     }
-    if (!parseOpen(this.frame, offset, length, this, this.error))
+    const open = this.peerOpen;
+    if (!parseOpen(this.frame, offset, length, open, this.error))
       return this.fail(nowMs, 'bad-open');
-    const peer = this.options.peer;
-    const peerAs = this.peerAs;
-    if (peerAs !== peer.remoteAs) {
-      this.error.set(ErrorCode.Open, OpenSubcode.BadPeerAs, peerAs > 0xffff ? 23456 : peerAs, 2);
-      return this.fail(nowMs, 'bad-peer-as ' + peerAs + ' (expected ' + peer.remoteAs + ')');
+    const options = this.options;
+    const peer = options.peer;
+    if (open.peerAs !== peer.remoteAs) {
+      const as = open.peerAs > 0xffff ? 23456 : open.peerAs;
+      this.error.set(ErrorCode.Open, OpenSubcode.BadPeerAs, as, 2);
+      return this.fail(nowMs, 'bad-peer-as ' + open.peerAs + ' (expected ' + peer.remoteAs + ')');
     }
-    this.internal = peerAs === this.options.localAs;
-    this.families &= this.options.families;
-    if (this.families === 0) {
-      return this.fail(
-        nowMs,
-        'no-common-family',
-        ErrorCode.Open,
-        OpenSubcode.UnsupportedCapability,
-      );
+    const families = open.families & options.families;
+    if (families === 0) {
+      const subcode = OpenSubcode.UnsupportedCapability;
+      return this.fail(nowMs, 'no-common-family', ErrorCode.Open, subcode);
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-      this.addPath = this.addPathSend & this.families & (this.options.addPathReceive ?? 0);
-    this.holdTimeS = Math.min(peer.holdTimeS, this.holdTimeS);
+    this.families = families;
+    this.peerAs = open.peerAs;
+    this.internal = open.peerAs === options.localAs;
+    this.as4 = open.as4;
+    if (FLEET) this.addPath = open.addPathSend & families & options.owner.addPathReceive;
+    this.holdTimeS = Math.min(peer.holdTimeS, open.holdTimeS);
     this.send(this.transmit, encodeKeepalive(this.transmit, 0));
     this.deadlineMs = this.holdTimeS === 0 ? Infinity : nowMs + this.holdTimeS * 1000;
     this.keepaliveAtMs = this.holdTimeS === 0 ? Infinity : nowMs + (this.holdTimeS * 1000) / 3;
@@ -680,46 +656,6 @@ export class BgpSession implements OpenInfo {
     }
     this.drop(nowMs, 'shutdown');
     this.retryAtMs = Infinity;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) this.stopped = true;
+    this.stopped = true;
   }
-}
-
-/**
- * Counts `session`'s received UPDATE at `frame[offset]` by the approach each of its errors called
- * for, and logs the strongest (throttled) with the whole UPDATE, as RFC 7606 6 asks (its NLRI are
- * in it). A function of its own, not a method: a board counts and logs none of it, and carries
- * none of it.
- */
-function updateHandled(
-  session: BgpSession,
-  frame: Uint8Array,
-  offset: number,
-  length: number,
-  nowMs: number,
-): void {
-  const error = session.error;
-  const verdict = error.verdict();
-  if (verdict === UpdateVerdict.SessionReset) session.updateResets++;
-  else {
-    if ((error.handlings & 1) !== 0) session.attributeDiscard++;
-    if ((error.handlings & 2) !== 0) session.treatAsWithdraw++;
-    if ((error.handlings & 4) !== 0) session.afiSafiDisable++;
-  }
-  if (session.held(LogEvent.Update, nowMs)) return;
-  let update = '';
-  for (let i = offset; i < offset + length; i++)
-    update += (frame[i]! < 16 ? '0' : '') + frame[i]!.toString(16);
-  const problem = error.problem;
-  session.options.hal.log(
-    'bgp peer=' +
-      session.name +
-      ' update handling=' +
-      HANDLING_NAMES[verdict] +
-      ' attribute=' +
-      error.attributeType +
-      ' error=' +
-      (problem === 0 ? 'unexpected-attribute' : describeError(ErrorCode.Update, problem)) +
-      ' update=' +
-      update,
-  );
 }

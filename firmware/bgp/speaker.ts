@@ -14,27 +14,30 @@ import { assert } from '../assert';
 import type { BfdClient } from '../bfd/bfd';
 import { FleetTable } from '../fleet';
 import type { BgpPeerConfig, Config, RouteAttributesConfig } from '../config';
-import type { Hal, ListenKey, StreamListener } from '../hal';
-import type { Prefix } from '../address';
-import {
-  encodeAnnounce,
-  encodeEndOfRib,
-  encodeWithdraw,
-  Family,
-  MESSAGE_BYTES_MAX,
-  readRoutes,
-} from './codec';
+import type { Hal } from '../hal';
+import type { Address, Prefix } from '../address';
+import { encodeAnnounce, encodeWithdraw, Family, MESSAGE_BYTES_MAX, readRoutes } from './codec';
+import { GracefulRestart, GracefulShutdown } from './graceful';
+import { PassiveListeners } from './passive';
+import { PeerLog } from './peer-log';
 import {
   BgpSession,
   Limit,
-  LogEvent,
+  peerName,
   SESSION_STATE_NAMES,
   SessionState,
-  type SessionOptions,
   type SessionOwner,
 } from './session';
 import { typed } from '../slab';
-import { newThrottle, nextSuppressed, type Throttle } from '../throttle';
+import {
+  BFD,
+  DETAILED_LOG,
+  FLEET,
+  GRACEFUL_RESTART,
+  GRACEFUL_SHUTDOWN,
+  PASSIVE_PEERS,
+  STATISTICS,
+} from '../features';
 
 /**
  * The speaker's numbers. A const enum: esbuild writes each where it is used, and a board keeps no
@@ -56,18 +59,11 @@ const enum Build {
 }
 
 /**
- * `false` in a board build without graceful shutdown (`gracefulShutdownMs`), graceful restart
- * (`restartTimeS`) (build.mjs): their code and state fold away there.
- */
-declare const LIFELINE_BGP_GSHUT: boolean | undefined;
-declare const LIFELINE_BGP_GR: boolean | undefined;
-
-/**
  * Prebuilt UPDATEs per prefix: announce (as4, as2), drain (as4, as2), last resort (as4, as2; empty
  * without `fleet`), withdraw, and the first six again with GRACEFUL_SHUTDOWN added (empty when
  * graceful shutdown is off; not even there on a board without it).
  */
-export const VARIANTS = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT ? 13 : 7;
+export const VARIANTS = GRACEFUL_SHUTDOWN ? 13 : 7;
 const NONE = new Uint8Array(0);
 
 /**
@@ -85,29 +81,6 @@ function copyOut(scratch: Uint8Array, length: number, earlier: readonly Uint8Arr
   const message = typed(Uint8Array, 1, length); // carved on a board: they live as long as it runs
   message.set(scratch.subarray(0, length));
   return message;
-}
-
-/**
- * `true` in the Espruino build (build.mjs), which cannot listen: the passive code is left out. Read
- * where it is used (`typeof` and all), so that esbuild folds it there and drops the dead code.
- */
-declare const LIFELINE_LEAN: boolean | undefined;
-/** `false` in a board build without `fleet` (build.mjs): no fleet table, no ADD-PATH. */
-declare const LIFELINE_FLEET: boolean | undefined;
-/** `false` in every board build (build.mjs): no BFD there. */
-declare const LIFELINE_BFD: boolean | undefined;
-
-/**
- * BFD's seam into `speaker` (firmware/bfd/bfd.ts) when a peer has `bfd`: the hold its sessions
- * read, and the way BFD ends one (RFC 5882). Not on a board.
- */
-function bfdSeam(speaker: BgpSpeaker, config: Config): BfdClient | undefined {
-  const peers = config.announcer.peers;
-  if (!peers.some((peer) => peer.bfd !== null)) return undefined;
-  return {
-    held: new Uint8Array(peers.length),
-    down: (index, reason, nowMs) => speaker.sessions[index]?.lost(nowMs, reason),
-  };
 }
 
 /** One peer's session as `status`, the lab view and the metrics show it. */
@@ -129,119 +102,63 @@ export interface PeerStatus {
   readonly establishedCount: number;
 }
 
-/**
- * Gives `speaker` the session hooks that feed `table`: functions set on the instance, not methods,
- * so that a board without `fleet` carries none of it.
- */
-function fleetHooks(speaker: BgpSpeaker, table: FleetTable): void {
-  speaker.updateReceived = (session, bytes, offset, length, treatAsWithdraw) => {
-    table.select(session.options.index);
-    readRoutes(bytes, offset, length, session, treatAsWithdraw, table);
-  };
-  speaker.sessionDown = (session) => table.sessionDown(session.options.index);
-}
-
-/**
- * Opens one listener per family, local address and port that passive peers share, each with the
- * MD5 keys of all its peers, and notes each passive peer's listener in `listenerOf` (-1: none).
- * Not on a board (it does not listen).
- */
-function listenPassive(
-  peers: readonly BgpPeerConfig[],
-  hal: Hal,
-  listenerOf: Int8Array,
-): StreamListener[] {
-  let count = 0;
-  const first: number[] = [];
-  for (let index = 0; index < peers.length; index++) {
-    const peer = peers[index]!;
-    if (!peer.passive) continue;
-    const local = peer.localAddress === null ? null : peer.localAddress.text;
-    for (let other = 0; other < index && listenerOf[index] === -1; other++) {
-      const same = peers[other]!;
-      const sameLocal = same.localAddress === null ? null : same.localAddress.text;
-      const shared = same.passive && same.port === peer.port && sameLocal === local;
-      if (shared && same.address.family === peer.address.family)
-        listenerOf[index] = listenerOf[other]!;
-    }
-    if (listenerOf[index] !== -1) continue;
-    listenerOf[index] = count++;
-    first.push(index);
-  }
-  const listeners: StreamListener[] = [];
-  for (let listenerId = 0; listenerId < count; listenerId++) {
-    const peer = peers[first[listenerId]!]!;
-    const keys: ListenKey[] = [];
-    for (let index = 0; index < peers.length; index++) {
-      const passwordFile = peers[index]!.passwordFile;
-      if (listenerOf[index] === listenerId && passwordFile !== null)
-        keys.push({ address: peers[index]!.address.text, passwordFile });
-    }
-    listeners.push(
-      hal.listen({
-        listenerId,
-        family: peer.address.family,
-        address: peer.localAddress === null ? null : peer.localAddress.text,
-        port: peer.port,
-        keys,
-      }),
-    );
-  }
-  return listeners;
-}
-
 /** Every peer's session now. Allocates: for the metrics and the lab, not the loop. */
 function peerStatus(sessions: readonly BgpSession[], nowMs: number): PeerStatus[] {
-  return sessions.map((session) => ({
-    peer: session.name,
-    state: SESSION_STATE_NAMES[session.state]!,
-    uptimeMs: session.state === SessionState.Established ? nowMs - session.establishedAtMs : 0,
-    lastError: session.lastError,
-    updatesSent: session.updatesSent,
-    updatesReceived: session.updatesReceived,
-    attributeDiscard: session.attributeDiscard,
-    treatAsWithdraw: session.treatAsWithdraw,
-    afiSafiDisable: session.afiSafiDisable,
-    updateResets: session.updateResets,
-    connectionsRefused: session.connectionsRefused,
-    establishedCount: session.establishedCount,
-  }));
+  return sessions.map((session) => {
+    const figures = session.statistics!;
+    const up = session.state === SessionState.Established;
+    return {
+      peer: session.name,
+      state: SESSION_STATE_NAMES[session.state]!,
+      uptimeMs: up ? nowMs - figures.establishedAtMs : 0,
+      lastError: figures.lastError,
+      updatesSent: figures.updatesSent,
+      updatesReceived: figures.updatesReceived,
+      attributeDiscard: figures.attributeDiscard,
+      treatAsWithdraw: figures.treatAsWithdraw,
+      afiSafiDisable: figures.afiSafiDisable,
+      updateResets: figures.updateResets,
+      connectionsRefused: figures.connectionsRefused,
+      establishedCount: figures.establishedCount,
+    };
+  });
+}
+
+/**
+ * BFD's seam into the speaker (firmware/bfd/bfd.ts, RFC 5882): the hold its sessions read, and the
+ * way BFD ends one.
+ */
+class SpeakerBfd implements BfdClient {
+  readonly held: Uint8Array;
+
+  constructor(private readonly sessions: readonly BgpSession[]) {
+    this.held = new Uint8Array(sessions.length);
+  }
+
+  down(index: number, reason: string, nowMs: number): void {
+    assert(index >= 0 && index < this.sessions.length, 'a configured peer');
+    this.sessions[index]!.lost(nowMs, reason);
+  }
 }
 
 export class BgpSpeaker implements Announcer, SessionOwner {
   readonly sessions: BgpSession[];
-  /**
-   * Every peer's session now (peerStatus). Not on a board (LIFELINE_LEAN): nothing there asks, and
-   * its sessions keep no statistics.
-   */
-  readonly status!: (nowMs: number) => PeerStatus[];
-  /**
-   * The other sites' routes, with `fleet` configured (else null). Not even assigned on a board
-   * without `fleet` (build.mjs): read only where LIFELINE_FLEET is not false.
-   */
-  readonly fleet!: FleetTable | null;
-  /** The session's hooks for received routes (SessionOwner), set only with `fleet`. */
-  updateReceived?: NonNullable<SessionOwner['updateReceived']>;
-  sessionDown?: NonNullable<SessionOwner['sessionDown']>;
-  /**
-   * A connection on one of our listeners: the passive peer at `address` on it takes it. Set by
-   * `start`, not on a board (it does not listen: HalClient.streamIncoming).
-   */
-  streamIncoming!: (listenerId: number, address: string) => number;
-  /**
-   * BFD's seam (firmware/bfd/bfd.ts) when a peer has `bfd`: the sessions it holds back, and the
-   * way it takes one down (RFC 5882). Set by `start`; not even assigned on a board.
-   */
-  bfdClient?: BfdClient | undefined;
+  /** The other sites' routes, with `fleet` configured (FLEET), else null. */
+  readonly fleet: FleetTable | null;
+  /** ADD-PATH (RFC 7911): the families we ask peers for several paths of (the fleet table's). */
+  addPathReceive: number;
+  /** Graceful restart (RFC 4724), with `restartTimeS` (GRACEFUL_RESTART), else null. */
+  restart: GracefulRestart | null;
+  /** Graceful shutdown (RFC 8326), with `gracefulShutdownMs` (GRACEFUL_SHUTDOWN), else null. */
+  gracefulShutdown: GracefulShutdown | null;
+  /** The log of what peers do, throttled (DETAILED_LOG), else null: the metrics read its count. */
+  log: PeerLog | null;
+  /** BFD's seam (BFD, with a peer's `bfd`), made by `start`, else undefined. */
+  bfdClient: BfdClient | undefined;
+  /** The listeners of the passive peers (PASSIVE_PEERS), opened by `start`, else null. */
+  private passive: PassiveListeners | null;
   // The tables below are sized by the config: a reload (appliance/reload-announcers.ts, Node
   // only) puts those of a new config in their place, keeping the sessions of unchanged peers.
-  /** The listeners, for the stop. Not on a board. */
-  listeners!: StreamListener[];
-  /**
-   * The throttle of the sessions' lines about what their peers did (connections, malformed
-   * UPDATEs), its `suppressedTotal` for the metrics. Not on a board, which logs none of them.
-   */
-  throttle!: Throttle;
   state: Uint8Array;
   decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
@@ -252,34 +169,19 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
   pending: Uint8Array[];
-  /**
-   * Per peer: the families whose End-of-RIB (RFC 4724 2) follows the pending routes. This and the
-   * next two only where LIFELINE_BGP_GR is not false.
-   */
-  endOfRibPending!: Uint8Array;
-  /** End-of-RIB for IPv4 and IPv6 unicast. */
-  private readonly endOfRib!: Uint8Array[];
-  /** The stop keeps the routes for a graceful restart: no CEASE. */
-  private restarting!: boolean;
-  /**
-   * Per service: until when its routes carry GRACEFUL_SHUTDOWN before they go, or Infinity. This
-   * and the next only where LIFELINE_BGP_GSHUT is not false.
-   */
-  gracefulUntilMs!: Float64Array;
-  /** A stop is under way: it ends (CEASE to every peer) when no service is in graceful shutdown. */
-  private stopping!: boolean;
   private done: boolean;
-  /** Each session's frame size (a name of the class's own: shortened on a board). */
-  private readonly frameSize: number;
+  /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
+  private readonly frameBytes: number;
 
   constructor(
     public config: Config,
     readonly hal: Hal,
-    /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
     frameBytes?: number,
   ) {
-    this.frameSize = frameBytes ?? MESSAGE_BYTES_MAX;
+    this.frameBytes = frameBytes ?? MESSAGE_BYTES_MAX;
+    assert(this.frameBytes <= MESSAGE_BYTES_MAX, 'a frame no larger than a message');
     const services = config.services;
+    const announcer = config.announcer;
     // The four per-service arrays are views of one buffer: on a board a typed array of its own
     // costs about three JsVars more than a view (firmware/slab.ts).
     const n = services.length;
@@ -292,55 +194,45 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     // Per prefix, its attributes in each announcing state (RouteState order).
     const attributes: RouteAttributesConfig[] = [];
     for (let s = 0; s < services.length; s++) {
-      this.prefixStart[s] = prefixes.length;
-      this.prefixCount[s] = services[s]!.prefixes.length;
       const service = services[s]!;
+      this.prefixStart[s] = prefixes.length;
+      this.prefixCount[s] = service.prefixes.length;
       for (const prefix of service.prefixes) {
         prefixes.push(prefix);
         for (let state = RouteState.Announced; state <= RouteState.LastResort; state++)
           attributes.push(routeAttributes(service.announce, service.drain, config.fleet, state));
       }
     }
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      const table =
-        config.fleet === null
-          ? null
-          : new FleetTable({
-              fleet: config.fleet,
-              prefixes,
-              firstPrefixOf: this.prefixStart,
-              prefixCountOf: this.prefixCount,
-              peerNames: config.announcer.peers.map((peer) => peer.address.text),
-              localAs: config.announcer.localAs,
-            });
-      this.fleet = table;
-      if (table !== null) fleetHooks(this, table);
-    }
     this.prefixFamily = typed(Uint8Array, 1, prefixes.length);
     for (let i = 0; i < prefixes.length; i++) this.prefixFamily[i] = prefixes[i]!.family;
-    this.updates = config.announcer.peers.map((peer) =>
-      this.buildUpdates(peer, prefixes, attributes),
-    );
-    this.pending = config.announcer.peers.map(() => typed(Uint8Array, 1, prefixes.length));
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
-      this.endOfRibPending = new Uint8Array(config.announcer.peers.length);
-      const scratch = new Uint8Array(32); // an End-of-RIB is 23 or 29 bytes: no 4 KB on a board
-      this.endOfRib = [Family.Ipv4, Family.Ipv6].map((family) =>
-        copyOut(scratch, encodeEndOfRib(scratch, 0, family), []),
-      );
-      this.restarting = false;
-    }
-    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) {
-      this.gracefulUntilMs = new Float64Array(services.length).fill(Infinity);
-      this.stopping = false;
-    }
+    this.fleet =
+      FLEET && config.fleet !== null
+        ? new FleetTable({
+            fleet: config.fleet,
+            prefixes,
+            firstPrefixOf: this.prefixStart,
+            prefixCountOf: this.prefixCount,
+            peerNames: announcer.peers.map((peer) => peer.address.text),
+            localAs: announcer.localAs,
+          })
+        : null;
+    this.addPathReceive = 0;
+    const peers = announcer.peers;
+    this.restart =
+      GRACEFUL_RESTART && announcer.restartTimeS > 0
+        ? new GracefulRestart(announcer.restartTimeS, peers.length)
+        : null;
+    this.gracefulShutdown =
+      GRACEFUL_SHUTDOWN && announcer.gracefulShutdownMs > 0
+        ? new GracefulShutdown(announcer.gracefulShutdownMs, services.length)
+        : null;
+    this.log = DETAILED_LOG ? new PeerLog(hal, peers.map(peerName)) : null;
+    this.passive = null;
+    this.bfdClient = undefined;
+    this.updates = peers.map((peer) => this.buildUpdates(peer, prefixes, attributes));
+    this.pending = peers.map(() => typed(Uint8Array, 1, prefixes.length));
     this.done = false;
     this.sessions = [];
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-      this.listeners = [];
-      this.status = (nowMs) => peerStatus(this.sessions, nowMs);
-      this.throttle = newThrottle(LogEvent.Kinds * config.announcer.peers.length);
-    }
   }
 
   private buildUpdates(
@@ -348,34 +240,25 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     prefixes: readonly Prefix[],
     attributes: readonly RouteAttributesConfig[],
   ): Uint8Array[] {
+    assert(attributes.length === prefixes.length * Build.Announcing, 'attributes per state');
     // An announcement of one prefix with the most attributes (32 communities, IPv6) is under
     // 256 bytes.
     const scratch = new Uint8Array(Build.UpdateBytesMax);
     const localAs = this.config.announcer.localAs;
-    const graceful = this.config.announcer.gracefulShutdownMs > 0;
+    const graceful = this.gracefulShutdown !== null;
+    // Without `fleet` the guard never asks for a last-resort route: nothing to build.
+    const lastResort = this.fleet !== null;
     const updates: Uint8Array[] = [];
     for (let i = 0; i < prefixes.length; i++) {
       const prefix = prefixes[i]!;
-      const local =
-        peer.localAddress !== null && peer.localAddress.family === prefix.family
-          ? peer.localAddress
-          : null;
-      const nextHop = (prefix.family === 4 ? peer.nextHopV4 : peer.nextHopV6) ?? local;
-      if (nextHop === null)
-        throw new Error(
-          'config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text,
-        );
+      const nextHop = nextHopFor(peer, prefix);
       const at = updates.length;
-      const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
-      for (const shutdown of gshut ? [false, true] : [false]) {
+      for (const shutdown of GRACEFUL_SHUTDOWN ? [false, true] : [false]) {
         for (let k = 0; k < Build.Announcing; k++) {
           const chosen = attributes[i * Build.Announcing + k]!;
           const communities = shutdown
             ? chosen.communityValues.concat([Build.GracefulShutdown])
             : chosen.communityValues;
-          // Without `fleet` the guard never asks for a last-resort route: nothing to build.
-          const lastResort =
-            (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) && this.fleet !== null;
           const unused = (shutdown && !graceful) || (k === 2 && !lastResort);
           for (const as4 of [true, false]) {
             const route = { localAs, as4, nextHop, med: chosen.med, communities };
@@ -392,8 +275,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   start(): void {
-    if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
-      this.bfdClient = bfdSeam(this, this.config);
+    assert(this.sessions.length === 0, 'the speaker starts once');
     const announcer = this.config.announcer;
     const routerId = announcer.routerId === null ? new Uint8Array(4) : announcer.routerId.bytes;
     // The buffer the HAL copies received bytes into, shared by the sessions.
@@ -401,56 +283,77 @@ export class BgpSpeaker implements Announcer, SessionOwner {
     let families = 0;
     for (let i = 0; i < this.prefixFamily.length; i++)
       families |= this.prefixFamily[i] === 4 ? Family.Ipv4 : Family.Ipv6;
+    // ADD-PATH receive only with `fleet`: the table is what reads the paths.
+    if (FLEET && this.fleet !== null) this.addPathReceive = families;
     for (let index = 0; index < announcer.peers.length; index++) {
-      const options: SessionOptions = {
-        index,
-        peer: announcer.peers[index]!,
-        localAs: announcer.localAs,
-        routerId,
-        families,
-        hal: this.hal,
-        owner: this,
-        receive,
-        frameBytes: this.frameSize,
-      };
-      // Set after the literal: a board without graceful restart carries no key for it.
-      if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
-        options.restartTimeS = announcer.restartTimeS;
-      if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) options.throttle = this.throttle;
-      // ADD-PATH receive only with `fleet`: the table is what reads the paths.
-      if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET)
-        if (this.fleet !== null) options.addPathReceive = families;
-      if (typeof LIFELINE_BFD === 'undefined' || LIFELINE_BFD)
-        if (this.bfdClient !== undefined) options.bfdHeld = this.bfdClient.held;
-      this.sessions.push(new BgpSession(options));
+      this.sessions.push(
+        new BgpSession({
+          index,
+          peer: announcer.peers[index]!,
+          localAs: announcer.localAs,
+          routerId,
+          families,
+          hal: this.hal,
+          owner: this,
+          receive,
+          frameBytes: this.frameBytes,
+        }),
+      );
     }
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-      const listenerOf = new Int8Array(announcer.peers.length).fill(-1);
-      this.listeners = listenPassive(announcer.peers, this.hal, listenerOf);
-      this.streamIncoming = (listenerId, address) => {
-        const nowMs = this.hal.clock.nowMs();
-        for (let i = 0; i < this.sessions.length; i++) {
-          const session = this.sessions[i]!;
-          if (listenerOf[i] === listenerId && session.options.peer.address.text === address)
-            return session.incoming(nowMs) ? i : -1;
-        }
-        return -1;
-      };
-    }
+    if (PASSIVE_PEERS) this.passive = new PassiveListeners(announcer.peers, this.hal);
+    if (BFD && announcer.peers.some((peer) => peer.bfd !== null))
+      this.bfdClient = new SpeakerBfd(this.sessions);
   }
 
   /**
-   * Sends `session`'s pending prefixes in their current state, in prefix order, until the stream
-   * refuses one (it stays pending for `streamWritable`). Bounded by the prefix count.
+   * A connection on one of our listeners (HalClient.streamIncoming): the passive peer at `address`
+   * on it takes it, or nobody (-1).
+   */
+  streamIncoming(listenerId: number, address: string): number {
+    if (!PASSIVE_PEERS || this.passive === null) return -1;
+    const index = this.passive.peerOf(listenerId, address);
+    if (index === -1) return -1;
+    return this.sessions[index]!.incoming(this.hal.clock.nowMs()) ? index : -1;
+  }
+
+  /** Every peer's session now, for `status`, the lab and the metrics (STATISTICS). */
+  status(nowMs: number): PeerStatus[] {
+    assert(STATISTICS, 'the sessions keep their figures');
+    return peerStatus(this.sessions, nowMs);
+  }
+
+  /** A checked UPDATE from `session`'s peer: its routes go to the fleet table (FLEET). */
+  updateReceived(
+    session: BgpSession,
+    bytes: Uint8Array,
+    offset: number,
+    length: number,
+    treatAsWithdraw: boolean,
+  ): void {
+    if (!FLEET || this.fleet === null) return;
+    this.fleet.select(session.options.index);
+    readRoutes(bytes, offset, length, session, treatAsWithdraw, this.fleet);
+  }
+
+  /** `session` left Established: its peer's routes go from the fleet table (FLEET). */
+  sessionDown(session: BgpSession): void {
+    if (FLEET && this.fleet !== null) this.fleet.sessionDown(session.options.index);
+  }
+
+  /**
+   * Sends `session` its pending prefixes in their current state, in prefix order, until the
+   * stream refuses one (it stays pending for `streamWritable`), then its End-of-RIB if due.
+   * Bounded by the prefix count.
    */
   drain(session: BgpSession): void {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
-    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
+    const gracefulShutdown = this.gracefulShutdown;
     for (let s = 0; s < this.state.length; s++) {
       // The variant of service `s`'s prefixes that `session` is to have now.
       const state = this.state[s]!;
-      const graceful = gshut && this.gracefulUntilMs[s] !== Infinity;
+      const graceful =
+        GRACEFUL_SHUTDOWN && gracefulShutdown !== null && gracefulShutdown.untilMs[s] !== Infinity;
       const variant =
         state === RouteState.Withdrawn
           ? Build.VariantWithdraw
@@ -463,18 +366,23 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         pending[i] = 0;
       }
     }
+    if (GRACEFUL_RESTART && this.restart !== null) this.sendEndOfRib(session, this.restart);
+  }
+
+  /**
+   * Sends `session` the End-of-RIB (RFC 4724 2) of each family still due, once every service has
+   * its first decision: an End-of-RIB before the routes would have the router drop the ones it
+   * kept through our restart.
+   */
+  private sendEndOfRib(session: BgpSession, restart: GracefulRestart): void {
     const index = session.options.index;
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) {
-      if (this.endOfRibPending[index] === 0) return;
-      // Not before every service has its first decision: an End-of-RIB before the routes would
-      // have the router drop the ones it kept through our restart.
-      for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
-      for (let f = 0; f < 2; f++) {
-        const family = f === 0 ? Family.Ipv4 : Family.Ipv6;
-        if ((this.endOfRibPending[index]! & family) === 0) continue;
-        if (!session.write(this.endOfRib[f]!)) return;
-        this.endOfRibPending[index] = this.endOfRibPending[index]! & ~family;
-      }
+    if (restart.endOfRibPending[index] === 0) return;
+    for (let s = 0; s < this.decided.length; s++) if (this.decided[s] === 0) return;
+    for (let f = 0; f < 2; f++) {
+      const family = f === 0 ? Family.Ipv4 : Family.Ipv6;
+      if ((restart.endOfRibPending[index]! & family) === 0) continue;
+      if (!session.write(restart.endOfRib[f]!)) return;
+      restart.endOfRibPending[index] = restart.endOfRibPending[index]! & ~family;
     }
   }
 
@@ -483,25 +391,29 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * traffic it still attracts would be lost anyway).
    */
   serviceStateChanged(service: number, state: RouteState, urgent?: boolean): void {
+    assert(service >= 0 && service < this.state.length, 'a configured service');
     const previous = this.state[service]!;
     this.decided[service] = 1;
+    const gracefulShutdown = this.gracefulShutdown;
     const graceful =
-      (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) &&
+      GRACEFUL_SHUTDOWN &&
+      gracefulShutdown !== null &&
       state === RouteState.Withdrawn &&
       urgent !== true &&
-      this.config.announcer.gracefulShutdownMs > 0 &&
       previous !== RouteState.Withdrawn;
     if (graceful) {
       // Already on its way out: the first deadline stands.
-      if (this.gracefulUntilMs[service] !== Infinity) return;
-      this.gracefulUntilMs[service] =
-        this.hal.clock.nowMs() + this.config.announcer.gracefulShutdownMs;
+      if (!gracefulShutdown.begin(service, this.hal.clock.nowMs())) return;
     } else {
-      if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT)
-        this.gracefulUntilMs[service] = Infinity;
+      if (GRACEFUL_SHUTDOWN && gracefulShutdown !== null)
+        gracefulShutdown.untilMs[service] = Infinity;
       this.state[service] = state;
     }
-    // Every established peer is told: the service's prefixes (of its families) are pending.
+    this.markPending(service);
+  }
+
+  /** Every established peer is told: service `service`'s prefixes (of its families) are pending. */
+  private markPending(service: number): void {
     const end = this.prefixStart[service]! + this.prefixCount[service]!;
     for (const session of this.sessions) {
       if (session.state !== SessionState.Established) continue;
@@ -515,16 +427,15 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   }
 
   established(session: BgpSession): void {
-    this.pending[session.options.index]!.fill(0);
-    if (typeof LIFELINE_FLEET === 'undefined' || LIFELINE_FLEET) {
-      if (this.fleet !== null) this.fleet.sessionUp(session.options.index, session);
-    }
+    assert(session.state === SessionState.Established, 'told when Established');
+    const index = session.options.index;
+    this.pending[index]!.fill(0);
+    if (FLEET && this.fleet !== null) this.fleet.sessionUp(index, session);
     // With graceful restart, the routes are followed by End-of-RIB: the router then drops what it
     // kept from before the restart and was not announced again (RFC 4724 4.2). After a restart
     // that is once every service has decided (`rise` or `fall` rounds after boot).
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
-      if (this.config.announcer.restartTimeS > 0)
-        this.endOfRibPending[session.options.index] = session.families;
+    if (GRACEFUL_RESTART && this.restart !== null)
+      this.restart.established(index, session.families);
     this.refreshRequested(session, session.families);
   }
 
@@ -533,6 +444,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * and is not withdrawn (the peer has none of the others).
    */
   refreshRequested(session: BgpSession, families: number): void {
+    assert((families & ~session.families) === 0, 'families the session carries');
     const pending = this.pending[session.options.index]!;
     for (let s = 0; s < this.state.length; s++) {
       if (this.decided[s] === 0 || this.state[s] === RouteState.Withdrawn) continue;
@@ -546,28 +458,29 @@ export class BgpSpeaker implements Announcer, SessionOwner {
 
   tick(nowMs: number): number {
     let next = Infinity;
-    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
-    for (let s = 0; gshut && s < this.state.length; s++) {
-      const untilMs = this.gracefulUntilMs[s]!;
-      if (untilMs === Infinity) continue;
-      if (nowMs < untilMs) {
-        next = Math.min(next, untilMs);
-        continue;
-      }
-      // Its graceful shutdown is over: withdrawn now, as an urgent withdrawal would be.
-      this.serviceStateChanged(s, RouteState.Withdrawn, true);
-    }
-    if (gshut && this.stopping && next === Infinity) this.finishStop(nowMs);
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN) {
-      const throttle = this.throttle;
-      if (throttle.pendingSuppressed > 0)
-        for (let line = nextSuppressed(throttle, nowMs); line !== '';) {
-          this.hal.log('bgp suppressed ' + line);
-          line = nextSuppressed(throttle, nowMs);
+    const gracefulShutdown = this.gracefulShutdown;
+    if (GRACEFUL_SHUTDOWN && gracefulShutdown !== null) {
+      for (let s = 0; s < this.state.length; s++) {
+        const untilMs = gracefulShutdown.untilMs[s]!;
+        if (untilMs === Infinity) continue;
+        if (nowMs < untilMs) {
+          next = Math.min(next, untilMs);
+          continue;
         }
+        // Its graceful shutdown is over: withdrawn now, as an urgent withdrawal would be.
+        this.serviceStateChanged(s, RouteState.Withdrawn, true);
+      }
+      if (gracefulShutdown.stopping && next === Infinity) this.finishStop(nowMs);
     }
-    for (let i = 0; i < this.sessions.length; i++)
-      next = Math.min(next, this.sessions[i]!.tick(nowMs));
+    // Called only when there is something to report: a double argument to a call that is not
+    // inlined is boxed (BFD's wake-ups fall between whole milliseconds).
+    const log = this.log;
+    if (DETAILED_LOG && log !== null && log.throttle.pendingSuppressed > 0) log.flush(nowMs);
+    for (let i = 0; i < this.sessions.length; i++) {
+      const session = this.sessions[i]!;
+      session.tick(nowMs);
+      next = Math.min(next, session.dueMs);
+    }
     return next;
   }
 
@@ -598,29 +511,38 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * (a restart under systemd: an upgrade, a new config).
    */
   shutdown(withdraw: boolean): void {
-    const gshut = typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT;
-    if ((gshut && this.stopping) || this.done) return;
-    if (gshut) this.stopping = true;
+    const gracefulShutdown = this.gracefulShutdown;
+    const stopping = GRACEFUL_SHUTDOWN && gracefulShutdown !== null && gracefulShutdown.stopping;
+    if (stopping || this.done) return;
+    if (GRACEFUL_SHUTDOWN && gracefulShutdown !== null) gracefulShutdown.stopping = true;
     if (withdraw) {
       for (let s = 0; s < this.state.length; s++) this.serviceStateChanged(s, RouteState.Withdrawn);
     }
-    if (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR)
-      this.restarting = !withdraw && this.config.announcer.restartTimeS > 0;
-    if (!withdraw || this.config.announcer.gracefulShutdownMs === 0)
-      this.finishStop(this.hal.clock.nowMs());
+    if (GRACEFUL_RESTART && this.restart !== null) this.restart.restarting = !withdraw;
+    if (!withdraw || gracefulShutdown === null) this.finishStop(this.hal.clock.nowMs());
   }
 
   private finishStop(nowMs: number): void {
-    if (typeof LIFELINE_BGP_GSHUT === 'undefined' || LIFELINE_BGP_GSHUT) this.stopping = false;
+    if (GRACEFUL_SHUTDOWN && this.gracefulShutdown !== null) this.gracefulShutdown.stopping = false;
     this.done = true;
-    if (typeof LIFELINE_LEAN === 'undefined' || !LIFELINE_LEAN)
-      for (const listener of this.listeners) listener.close();
-    const restarting =
-      (typeof LIFELINE_BGP_GR === 'undefined' || LIFELINE_BGP_GR) && this.restarting;
+    if (PASSIVE_PEERS && this.passive !== null) this.passive.close();
+    const restarting = GRACEFUL_RESTART && this.restart !== null && this.restart.restarting;
     for (const session of this.sessions) session.shutdown(nowMs, restarting);
   }
 
   stopped(): boolean {
     return this.done;
   }
+}
+
+/** The next hop `peer` is told for `prefix`: configured per family, else its local address. */
+function nextHopFor(peer: BgpPeerConfig, prefix: Prefix): Address {
+  const local =
+    peer.localAddress !== null && peer.localAddress.family === prefix.family
+      ? peer.localAddress
+      : null;
+  const nextHop = (prefix.family === 4 ? peer.nextHopV4 : peer.nextHopV6) ?? local;
+  if (nextHop === null)
+    throw new Error('config: peer ' + peer.address.text + ' has no next hop for ' + prefix.text);
+  return nextHop;
 }

@@ -38,11 +38,6 @@ interface EspruinoStorageModule {
   write(name: string, data: string): boolean;
   open(name: string, mode: 'r' | 'a' | 'w'): EspruinoStorageFile;
 }
-declare const LIFELINE_CONFIG: unknown;
-/** Build-time flags from the config (build.mjs): code for what is off is not in the bundle. */
-declare const LIFELINE_BGP: boolean;
-declare const LIFELINE_CONSOLE: boolean;
-declare const LIFELINE_PIN: boolean;
 
 /** Where a datagram came from. */
 interface EspruinoRemote {

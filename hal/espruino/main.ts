@@ -1,5 +1,5 @@
 // The Espruino entry point: the config is validated on the host at build (or flash) time and
-// embedded as LIFELINE_CONFIG; the firmware starts on E.on('init') or at once when loaded.
+// embedded (hal/espruino/embedded.ts); the firmware starts on E.on('init') or at once when loaded.
 
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
 import { SESSION_STATE_NAMES } from '../../firmware/bgp/session';
@@ -15,8 +15,10 @@ import {
   type DeviceBench,
   type DeviceBenchRow,
 } from '../../firmware/device-bench';
+import { BGP, CONSOLE, PIN } from '../../firmware/features';
 import { Lifeline } from '../../firmware/lifeline';
 import { typed } from '../../firmware/slab';
+import { embeddedConfig } from './embedded';
 import { EspruinoHal } from './index';
 import { isDigit, isLetter } from '../../firmware/text';
 
@@ -141,7 +143,7 @@ const MEMORY_REPORT_S = 5;
 
 /** Each BGP session's state, for `status`. */
 function bgpSummary(): string {
-  if (!LIFELINE_BGP || speaker === null) return 'exabgp';
+  if (!BGP || speaker === null) return 'exabgp';
   let text = '';
   for (let i = 0; i < speaker.sessions.length; i++)
     text += (i === 0 ? '' : ',') + SESSION_STATE_NAMES[speaker.sessions[i]!.state];
@@ -205,18 +207,18 @@ function boot(): void {
   if (E.enableWatchdog !== undefined) E.enableWatchdog(10, false); // kicked on every wake-up
   console.log(memoryLine('loaded'));
   setTimeout(reportRunning, MEMORY_REPORT_S * 1000);
-  const embedded = revive(LIFELINE_CONFIG) as Config & Embedded;
+  const embedded = revive(embeddedConfig()) as Config & Embedded;
   const config = embedded as Config;
   const hal = new EspruinoHal();
   // A board's frame holds 512 bytes: a received UPDATE over that is consumed unchecked (counted).
-  if (LIFELINE_BGP) speaker = new BgpSpeaker(config, hal, BOARD_FRAME_BYTES);
+  if (BGP) speaker = new BgpSpeaker(config, hal, BOARD_FRAME_BYTES);
   // A ternary on the build flag, so that esbuild drops the announcer the board does not use.
-  const announcer = LIFELINE_BGP ? speaker! : new ExaBgpAnnouncer(config, hal);
-  const lifeline = new Lifeline(config, hal, announcer, LIFELINE_CONSOLE ? BOARD_AUDIT_RECORDS : 0);
+  const announcer = BGP ? speaker! : new ExaBgpAnnouncer(config, hal);
+  const lifeline = new Lifeline(config, hal, announcer, CONSOLE ? BOARD_AUDIT_RECORDS : 0);
   running = lifeline;
   lifeline.start();
-  if (LIFELINE_CONSOLE) startConsole(config, hal, lifeline, embedded);
-  if (LIFELINE_PIN) startPin(config, lifeline);
+  if (CONSOLE) startConsole(config, hal, lifeline, embedded);
+  if (PIN) startPin(config, lifeline);
 }
 
 E.on('init', boot);

@@ -208,10 +208,10 @@ describe('allocation-free steady state', () => {
       }
     };
     run(100_000); // warm-up
-    const updatesBefore = speaker.sessions[0]!.updatesReceived;
+    const updatesBefore = speaker.sessions[0]!.statistics!.updatesReceived;
     const rounds = 200_000;
     const result = await gcsDuring(sim, 0, () => run(rounds));
-    expect(speaker.sessions[0]!.updatesReceived - updatesBefore).toBe(rounds / 4);
+    expect(speaker.sessions[0]!.statistics!.updatesReceived - updatesBefore).toBe(rounds / 4);
     expect(speaker.sessions[0]!.state).toBe(SessionState.Established);
     expect(speaker.fleet!.known(0)).toBe(true);
     // Known (not -1), as evaluated at the last round, before the last UPDATE was fed: site 2's

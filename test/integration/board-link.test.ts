@@ -14,6 +14,7 @@ import { requireCommand, waitFor } from '../support/peers';
 
 const dir = mkdtempSync(join(tmpdir(), 'lifeline-board-link-'));
 let socat: ChildProcess;
+const TOTAL = 256 * 1024;
 
 beforeAll(async () => {
   requireCommand('/usr/bin/socat', 'socat');
@@ -40,16 +41,18 @@ it('stops sending at XOFF and goes on at XON', async () => {
   try {
     await waitFor(() => board.isOpen && host.isOpen, 5000, 'the ports');
     const link = new BoardLink(host);
-    const sending = link.send('x'.repeat(4096));
+    // A pty has no baud rate: 4 KiB (a real board's 0.35 s at 115200) went out whole before the
+    // XOFF came back through socat on a loaded machine. 256 KiB cannot, yet takes a second.
+    const sending = link.send('x'.repeat(TOTAL));
     await waitFor(() => received > 0, 5000, 'the first bytes');
     await new Promise((resolve) => setTimeout(resolve, 300));
     const paused = received;
-    expect(paused).toBeLessThan(4096); // at most the pieces written before XOFF arrived
+    expect(paused).toBeLessThan(TOTAL); // at most the pieces written before XOFF arrived
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(received).toBe(paused);
     board.write(Buffer.from([0x11])); // XON
     await sending;
-    await waitFor(() => received === 4096, 5000, 'the rest after XON');
+    await waitFor(() => received === TOTAL, 20000, 'the rest after XON');
   } finally {
     await new Promise<void>((resolve) => board.close(() => resolve()));
     await new Promise<void>((resolve) => host.close(() => resolve()));

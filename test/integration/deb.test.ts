@@ -119,6 +119,7 @@ describe.skipIf(skip)('the Debian packages', () => {
         'usr/share/doc/lifeline/examples/grafana/lifeline-fleet.json',
         'usr/lib/lifeline/board/build.mjs',
         'usr/lib/lifeline/board/reserved-names.json',
+        'usr/lib/lifeline/board/board-edits.json',
         'usr/lib/lifeline/tcp-md5/linux-' + arch.node + '/tcp_md5.node',
       ])
         expect(statSync(join(dir, path)).isFile(), path).toBe(true);

@@ -83,8 +83,8 @@ describe('fleet view from a real BIRD 2 with ADD-PATH', () => {
     await waitFor(() => speaker.fleet!.healthyOthers(0) === 2, 5000, 'two sites' + context());
     expect(speaker.fleet!.known(0)).toBe(true);
     // BIRD sent four paths per prefix (the routes are still arriving while this runs: wait).
-    await waitFor(() => speaker.sessions[0]!.updatesReceived >= 4, 5000, 'the UPDATEs');
-    expect(speaker.sessions[0]!.treatAsWithdraw).toBe(0);
+    await waitFor(() => speaker.sessions[0]!.statistics!.updatesReceived >= 4, 5000, 'the UPDATEs');
+    expect(speaker.sessions[0]!.statistics!.treatAsWithdraw).toBe(0);
     expect(speaker.fleet!.healthyOthers(0)).toBe(2);
     expect(logged.join('\n')).not.toContain('add-path=no');
     // The guard sees the same view in its next round.

@@ -267,7 +267,7 @@ describe('BFD session (RFC 5880 6) on the sim HAL', () => {
     expect(lastSent(rig.sim).diagnostic).toBe(Diagnostic.ControlDetectionTimeExpired);
     // RFC 5882 4.2.1: the BGP session ends as at a hold timer expiry (NOTIFICATION 4/0).
     expect(rig.speaker.sessions[0]!.state).toBe(SessionState.Idle);
-    expect(rig.speaker.sessions[0]!.lastError).toMatch(
+    expect(rig.speaker.sessions[0]!.statistics!.lastError).toMatch(
       /^bfd-down diag=control-detection-time-expired \(sent notification 4\/0\)/,
     );
     const written = Buffer.concat(rig.sim.takeWritten(0));

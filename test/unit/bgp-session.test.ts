@@ -150,7 +150,7 @@ describe('BGP session FSM (sim HAL)', () => {
       },
     );
     expect(sent.map(([, bytes]) => hex(bytes))).toEqual(expected);
-    expect(rig.session().updatesSent).toBe(2);
+    expect(rig.session().statistics!.updatesSent).toBe(2);
   });
 
   it('frames a largest-size UPDATE and the KEEPALIVE behind it in one chunk, and split anywhere', () => {
@@ -167,8 +167,8 @@ describe('BGP session FSM (sim HAL)', () => {
       for (let at = 0; at < both.length; at += split)
         rig.sim.deliver(0, both.subarray(at, Math.min(at + split, both.length)));
       expect(rig.session().state, 'split ' + split).toBe(SessionState.Established);
-      expect(rig.session().updatesReceived, 'split ' + split).toBe(1);
-      expect(rig.session().treatAsWithdraw).toBe(0);
+      expect(rig.session().statistics!.updatesReceived, 'split ' + split).toBe(1);
+      expect(rig.session().statistics!.treatAsWithdraw).toBe(0);
     }
   });
 
@@ -193,7 +193,7 @@ describe('BGP session FSM (sim HAL)', () => {
     expect(rig.session().state).toBe(SessionState.Idle);
     const notification = messages(rig.sim.streamWrites[0]!.splice(0)).pop()!;
     expect(hex(notification[1]).slice(-6)).toBe('030400'); // NOTIFICATION, hold timer expired
-    expect(rig.session().lastError).toMatch(/hold-timer-expired/);
+    expect(rig.session().statistics!.lastError).toMatch(/hold-timer-expired/);
   });
 
   it('reconnects after a backoff of 1 s ±25%, doubling up to 60 s, reset once established', () => {
@@ -235,7 +235,7 @@ describe('BGP session FSM (sim HAL)', () => {
     const [[type, bytes]] = messages(rig.sim.streamWrites[0]!.splice(0)) as [[number, Uint8Array]];
     expect(type).toBe(MessageType.Notification);
     expect(hex(bytes.subarray(19))).toBe('0202' + (65099).toString(16));
-    expect(rig.session().lastError).toMatch(/bad-peer-as 65099 \(expected 65000\)/);
+    expect(rig.session().statistics!.lastError).toMatch(/bad-peer-as 65099 \(expected 65000\)/);
   });
 
   it('answers garbage with 1/1, a hold time of 2 with 2/6, and keeps probing throughout', () => {
@@ -261,7 +261,7 @@ describe('BGP session FSM (sim HAL)', () => {
     error.set(6, 4); // CEASE, administrative reset
     rig.sim.deliver(0, scratch.slice(0, encodeNotification(scratch, 0, error)));
     expect(rig.session().state).toBe(SessionState.Idle);
-    expect(rig.session().lastError).toMatch(
+    expect(rig.session().statistics!.lastError).toMatch(
       /received notification 6\/4 \(cease\/administrative-reset\)/,
     );
     rig.sim.runFor(1300);
@@ -310,7 +310,7 @@ describe('BGP session FSM (sim HAL)', () => {
     rig.sim.deliver(0, new Uint8Array(Buffer.from(text, 'hex')));
     expect(rig.session().state).toBe(SessionState.Idle);
     expect(hex(messages(rig.sim.streamWrites[0]!.splice(0)).pop()![1].subarray(19))).toBe('0207');
-    expect(rig.session().lastError).toMatch(/no-common-family/);
+    expect(rig.session().statistics!.lastError).toMatch(/no-common-family/);
   });
 
   it('serves several peers at once, each with its own session and status', () => {
@@ -393,7 +393,7 @@ describe('BGP session FSM (sim HAL)', () => {
     ]);
     notification.writeUInt16BE(notification.length, 16);
     rig.sim.deliver(0, new Uint8Array(notification));
-    expect(rig.session().lastError).toBe(
+    expect(rig.session().statistics!.lastError).toBe(
       'received notification 6/2 (cease/administrative-shutdown) message="maintenance ' +
         '\\x22ticket 42\\x22\\x0abye \\xc3\\xa9"',
     );
@@ -406,7 +406,7 @@ describe('BGP session FSM (sim HAL)', () => {
       0,
       new Uint8Array(Buffer.from('ffffffffffffffffffffffffffffffff0015030303', 'hex')),
     );
-    expect(rig.session().lastError).toBe(
+    expect(rig.session().statistics!.lastError).toBe(
       'received notification 3/3 (update/missing-well-known-attribute)',
     );
   });
@@ -475,7 +475,7 @@ describe('BGP session FSM (sim HAL)', () => {
       rig.sim.runFor(1000);
     }
     expect(rig.session().state).toBe(SessionState.Idle);
-    expect(rig.session().lastError).toMatch(/^send-hold-timer-expired/);
+    expect(rig.session().statistics!.lastError).toMatch(/^send-hold-timer-expired/);
     expect(rig.sim.timeMs - blockedAt).toBeGreaterThanOrEqual(480000);
     expect(rig.sim.timeMs - blockedAt).toBeLessThanOrEqual(481000);
   });
@@ -646,7 +646,7 @@ describe('BGP session FSM (sim HAL)', () => {
       // The peer gave up on that connection mid-handshake and opens another: it replaces it.
       expect(rig.sim.connectIn(0, '127.0.0.2')).toBe(0);
       expect(types(rig.sim.takeWritten(0))).toEqual([MessageType.Open]);
-      expect(rig.session().lastError).toBe('replaced-by-new-connection');
+      expect(rig.session().statistics!.lastError).toBe('replaced-by-new-connection');
       rig.sim.deliver(0, peerOpen(65000, 90));
       rig.sim.deliver(0, keepalive());
       expect(rig.session().state).toBe(SessionState.Established);
@@ -697,7 +697,9 @@ describe('BGP session FSM (sim HAL)', () => {
       expect(messages(rig.sim.takeWritten(0)).map(([, bytes]) => hex(bytes))).toEqual([
         MARKER + '0015030301',
       ]);
-      expect(rig.session().lastError).toBe('malformed-update attribute=14 (sent notification 3/1)');
+      expect(rig.session().statistics!.lastError).toBe(
+        'malformed-update attribute=14 (sent notification 3/1)',
+      );
       expect(rig.speaker.status(rig.sim.timeMs)[0]).toMatchObject({ updateResets: 1 });
       expect(lines(rig, ' update handling=')).toEqual([
         'bgp peer=127.0.0.2:1179 update handling=session-reset attribute=14 error=3/1 ' +
@@ -748,13 +750,13 @@ describe('BGP session FSM (sim HAL)', () => {
       const rig = bgpRig({ rise: 1, holdTimeS: 90 });
       establish(rig, 90);
       for (let i = 0; i < 500; i++) rig.sim.deliver(0, update('', '80010100' + AS_PATH, V4));
-      expect(rig.session().treatAsWithdraw).toBe(500);
+      expect(rig.session().statistics!.treatAsWithdraw).toBe(500);
       expect(lines(rig, ' update handling=')).toHaveLength(10);
       rig.sim.runFor(61000);
       expect(lines(rig, 'bgp suppressed ')).toEqual([
         'bgp suppressed event=update peer=127.0.0.2:1179 count=490 windowMs=60000',
       ]);
-      expect(rig.speaker.throttle.suppressedTotal).toBe(490);
+      expect(rig.speaker.log!.throttle.suppressedTotal).toBe(490);
     });
 
     it('throttles the lines of a connection flood, whether Established or not (43,000 lines before)', () => {

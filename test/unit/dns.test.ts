@@ -2,7 +2,14 @@
 
 import { describe, expect, it } from 'vitest';
 
-import { checkName, decodeReply, encodeQuery, ReplyVerdict, setQueryId } from '../../firmware/dns';
+import {
+  checkName,
+  decodeReply,
+  encodeQuery,
+  type ExpectedReplies,
+  ReplyVerdict,
+  setQueryId,
+} from '../../firmware/dns';
 
 function query(
   name = 'health.example.',
@@ -32,6 +39,23 @@ function reply(
 const A_ANSWER = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 203, 0, 113, 53];
 const EXPECT_A = new Uint8Array([203, 0, 113, 53]);
 
+/** What decodeReply checks a reply against, as slot 0: `q`, RCODEs `mask`, `expect` bytes of EXPECT_A. */
+function expected(
+  q: { bytes: Uint8Array; length: number },
+  expect: number,
+  mask: number,
+): ExpectedReplies {
+  const address = new Uint8Array(16);
+  address.set(EXPECT_A);
+  return {
+    queries: [q.bytes],
+    queryLength: new Uint16Array([q.length]),
+    rcodeMask: new Uint16Array([mask]),
+    expect: address,
+    expectLength: new Uint8Array([expect]),
+  };
+}
+
 function verdict(
   r: Uint8Array,
   q: { bytes: Uint8Array; length: number },
@@ -40,7 +64,7 @@ function verdict(
 ): ReplyVerdict {
   const buffer = new Uint8Array(512);
   buffer.set(r.subarray(0, Math.min(r.length, 512)));
-  return decodeReply(buffer, r.length, q.bytes, q.length, mask, EXPECT_A, 0, expect);
+  return decodeReply(buffer, r.length, expected(q, expect, mask), 0);
 }
 
 describe('DNS codec', () => {
@@ -132,9 +156,7 @@ describe('DNS codec', () => {
     expect(verdict(truncated, q, 4)).toBe(ReplyVerdict.Malformed);
     const buffer = new Uint8Array(512);
     buffer.set(reply(q));
-    expect(decodeReply(buffer, 700, q.bytes, q.length, 1, EXPECT_A, 0, 0)).toBe(
-      ReplyVerdict.Malformed,
-    );
+    expect(decodeReply(buffer, 700, expected(q, 0, 1), 0)).toBe(ReplyVerdict.Malformed);
   });
 
   it('survives 200,000 random and mutated replies without an exception or a false healthy', () => {
@@ -149,6 +171,7 @@ describe('DNS codec', () => {
     };
     const buffer = new Uint8Array(512);
     let healthy = 0;
+    const record = expected(q, 4, 1);
     for (let i = 0; i < 200000; i++) {
       const length =
         i % 2 === 0 ? Math.floor(random() * 80) : good.length + Math.floor(random() * 8) - 4;
@@ -157,7 +180,7 @@ describe('DNS codec', () => {
       if (i % 2 === 1)
         for (let m = 0; m < 3; m++)
           buffer[Math.floor(random() * good.length)] = (random() * 256) | 0;
-      const result = decodeReply(buffer, length, q.bytes, q.length, 1, EXPECT_A, 0, 4);
+      const result = decodeReply(buffer, length, record, 0);
       expect(result >= ReplyVerdict.Healthy && result <= ReplyVerdict.Malformed).toBe(true);
       if (result === ReplyVerdict.Healthy) {
         // A mutation may leave the reply valid; then ID, question and answer must really be intact.

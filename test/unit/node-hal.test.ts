@@ -228,7 +228,7 @@ describe('node HAL on loopback', () => {
     const arrived = peer.next();
     driver.speaker.serviceStateChanged(0, RouteState.Announced);
     await arrived;
-    expect(session.updatesSent).toBe(1);
+    expect(session.statistics!.updatesSent).toBe(1);
   });
 
   it('times out a silent target and counts its late answer as late, never as health', async () => {
