@@ -1,9 +1,9 @@
 // `lifeline run`: the firmware on this Linux host, with the Node HAL. The config is validated
 // before anything starts (secrets open to others refused, as ssh does), and the state directory is
 // locked: one `run` per stateDir. SIGTERM, SIGINT and SIGQUIT stop the loop, withdraw (or keep) the
-// routes and exit 0; every other signal that would end a Node process and can be handled is
-// audited and ignored, so that no signal an operator sends (SIGHUP when an SSH session ends) ends
-// it without the shutdown path (docs/reference.md, "Signals").
+// routes and exit 0; SIGHUP reloads the config (appliance/reload.ts); every other signal that would
+// end a Node process and can be handled is audited and ignored, so that no signal an operator
+// sends ends it without the shutdown path (docs/reference.md, "Signals").
 
 import { fstatSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { Authenticator } from '../firmware/auth';
 import { BgpSpeaker } from '../firmware/bgp/speaker';
 import { Console } from '../firmware/console';
 import { type Config } from '../firmware/config';
-import { CONFIG_BYTES_MAX, DEFAULTS, parseConfigText } from '../config/validate';
+import { DEFAULTS } from '../config/validate';
 import { Lifeline } from '../firmware/lifeline';
 import type { Hal } from '../firmware/hal';
 import { NodeHal } from '../hal/node/index';
@@ -24,28 +24,28 @@ import {
   openStdioConsole,
   type ConsoleTransport,
 } from './console';
-import { md5Addon, readMd5Key } from '../hal/node/md5';
 import { runDrill } from './drill';
+import type { ExecChecks } from './exec-checks';
 import { ExaBgpFleet, ExaBgpFleetAnnouncer } from './exabgp-fleet';
 import { createPinReader, PinWatcher, SerialSignalReader } from './pin';
-import { readRegularFile, secretFileProblem } from '../hal/node/files';
 import type { MetricsSources } from './metrics';
+import type { ConfigPaths } from './config-files';
 import { lockStateDir } from './state-lock';
 import { ServiceWatchdog } from './systemd';
-import { loadWebConfig } from './web-config';
 
 /** The signals that stop Lifeline the clean way: routes withdrawn (or kept), audit flushed. */
 export const STOP_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+/** The signal that reloads the config (as for most daemons: systemd's ExecReload may send it). */
+export const RELOAD_SIGNAL = 'SIGHUP';
 /**
  * The other signals whose default would end the process (or, SIGUSR1, open Node's inspector to
- * anyone who may signal it): audited and ignored. SIGHUP is to mean reload one day. Not here:
+ * anyone who may signal it): audited and ignored. Not here:
  * SIGPIPE and SIGXFSZ (Node ignores them: the write fails instead), SIGKILL and SIGSTOP (cannot be
  * caught), the fault signals SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS and SIGABRT (a real
  * fault cannot be survived, and SIGABRT is systemd's watchdog ending a wedged loop), and the
  * real-time signals (Node cannot listen to them).
  */
 export const IGNORED_SIGNALS = [
-  'SIGHUP',
   'SIGUSR1',
   'SIGUSR2',
   'SIGALRM',
@@ -57,53 +57,6 @@ export const IGNORED_SIGNALS = [
   'SIGXCPU',
 ] as const;
 
-/** Reads and validates a config file: the config, or the lines to print and exit 2 with. */
-export function loadConfig(path: string): { config: Config | null; errors: readonly string[] } {
-  const file = readRegularFile(path, CONFIG_BYTES_MAX);
-  if (file.text === null) return { config: null, errors: [path + ': ' + file.problem] };
-  const result = parseConfigText(file.text);
-  if (result.config === null) return { config: null, errors: result.errors };
-  const errors = hostProblems(result.config);
-  return errors.length > 0 ? { config: null, errors } : { config: result.config, errors: [] };
-}
-
-/**
- * What only the host can check: no secret file (the console key, the recovery codes, a TCP MD5
- * password) is open to group or others, each TCP MD5 secret's file is readable and holds a usable
- * key, and the addon is there to use it (the secret itself never appears in a message); the
- * metrics server's web config (its YAML, certificate, key and password hashes) is usable.
- */
-function hostProblems(config: Config): string[] {
-  const problems: string[] = [];
-  const secrets = [
-    ['console.keyFile', config.console?.keyFile ?? null],
-    ['console.recoveryCodesFile', config.console?.recoveryCodesFile ?? null],
-  ] as const;
-  for (const [path, file] of secrets) {
-    const exposed = file === null ? '' : secretFileProblem(file);
-    if (exposed !== '') problems.push(path + ': ' + file + ' ' + exposed);
-  }
-  const peers = config.announcer.peers;
-  for (let i = 0; i < peers.length; i++) {
-    const passwordFile = peers[i]!.passwordFile;
-    if (passwordFile === null) continue;
-    const path = 'announcer.peers[' + i + '].passwordFile';
-    const read = readMd5Key(passwordFile);
-    if ('error' in read) problems.push(path + ': ' + passwordFile + ' ' + read.error);
-    try {
-      md5Addon();
-    } catch (error) {
-      problems.push(path + ': ' + (error as Error).message);
-    }
-  }
-  const webConfigFile = config.metricsWebConfigFile;
-  if (webConfigFile !== null) {
-    for (const problem of loadWebConfig(webConfigFile).problems)
-      problems.push('metrics.webConfigFile: ' + webConfigFile + ': ' + problem);
-  }
-  return problems;
-}
-
 function stdinIsPipe(): boolean {
   try {
     // ExaBGP (Python's subprocess) gives a FIFO; a Node parent gives a socketpair.
@@ -114,6 +67,9 @@ function stdinIsPipe(): boolean {
   }
 }
 
+/** What asks for a reload: it reports the problems on `info`, then whether it was applied. */
+type Reloader = (by: string, info: (line: string) => void, done: (ok: boolean) => void) => void;
+
 /** The console on `device` ('stdio' or a serial device), with its authenticator. */
 function startConsole(
   config: Config,
@@ -121,6 +77,7 @@ function startConsole(
   lifeline: Lifeline,
   speaker: BgpSpeaker | null,
   device: string,
+  reload: Reloader,
 ) {
   const report = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
@@ -136,7 +93,7 @@ function startConsole(
     lifeline.audit,
     key,
     codes,
-    settings?.idleTimeoutMs ?? DEFAULTS.consoleIdleTimeoutMs,
+    settings?.idleTimeoutMs ?? DEFAULTS['console.idleTimeoutMs'],
   );
   let transport: ConsoleTransport | null = null;
   const bgpSummary = (): string => {
@@ -151,7 +108,8 @@ function startConsole(
     auth,
     bgpSummary,
     write: (line) => transport?.write(line),
-    drill: (info) => runDrill(config, info),
+    drill: (info) => runDrill(lifeline.config, info),
+    reload: (info, done) => reload('console', info, done),
   });
   const onData = (data: Buffer): void => console_.receive(data, 0, data.length);
   const onHangup = (): void => auth.logout('hangup');
@@ -246,13 +204,24 @@ function lockState(config: Config): string {
  * Audits and ignores IGNORED_SIGNALS (throttled like any record) from now on; STOP_SIGNALS stop,
  * through `ready`'s function once it is given (one that came before then is taken at that point).
  */
-function listenSignals(lifeline: Lifeline): { ready(stop: (cause: string) => void): void } {
+function listenSignals(
+  lifeline: Lifeline,
+  reload: Reloader,
+): { ready(stop: (cause: string) => void): void } {
   let stop: ((cause: string) => void) | null = null;
   let early = '';
   for (const name of STOP_SIGNALS)
     process.on(name, () => (stop === null ? (early = early || name) : stop(name)));
   for (const name of IGNORED_SIGNALS)
     process.on(name, () => lifeline.audit.record('signal', 'name=' + name + ' action=ignored'));
+  process.on(RELOAD_SIGNAL, () => {
+    lifeline.audit.record('signal', 'name=' + RELOAD_SIGNAL + ' action=reload');
+    reload(
+      RELOAD_SIGNAL,
+      () => {},
+      () => {},
+    );
+  });
   return {
     ready: (given) => {
       stop = given;
@@ -286,7 +255,56 @@ function restartAnnounced(config: Config): string | null {
   }
 }
 
-export function run(config: Config, consoleDevice: string | null): void {
+/**
+ * The reloads (appliance/reload.ts, loaded at the first: `run`'s start-up does not carry it); one
+ * at a time, a later one waits for the one under way to be read.
+ */
+function reloader(paths: ConfigPaths, lifeline: Lifeline, applied: () => void): Reloader {
+  const report = (line: string): void => void process.stderr.write(line + '\n');
+  return (by, info, done) => {
+    import('./reload')
+      .then(({ reload }) => {
+        const problems = reload({ paths, lifeline, report, applied }, by);
+        for (const problem of problems) info(problem);
+        done(problems.length === 0);
+      })
+      .catch((error: Error) => {
+        report('lifeline reload: ' + error.message);
+        info(error.message);
+        done(false);
+      });
+  };
+}
+
+/**
+ * The exec targets' commands on their own schedules (appliance/exec-checks.ts, loaded only when
+ * the config has an exec target: start-up does not carry it otherwise).
+ */
+function execChecks(lifeline: Lifeline): { restart(): void; stop(): void } {
+  let checks: ExecChecks | null = null;
+  let stopped = false;
+  return {
+    // At the start, and after a reload (the slots may have moved): the schedules made again.
+    restart: () => {
+      checks?.stop();
+      checks = null;
+      if (!lifeline.probes.targets.some((target) => target.command !== null)) return;
+      const probes = lifeline.probes;
+      void import('./exec-checks').then(({ ExecChecks }) => {
+        // A stop, or another reload, while it loaded: not started for these slots.
+        if (stopped || lifeline.probes !== probes) return;
+        checks = new ExecChecks(lifeline);
+        checks.start();
+      });
+    },
+    stop: () => {
+      stopped = true;
+      checks?.stop();
+    },
+  };
+}
+
+export function run(config: Config, consoleDevice: string | null, paths: ConfigPaths): void {
   const device = consoleDevice ?? config.console?.device ?? null;
   if (device === 'stdio' && config.announcer.kind === 'exabgp') {
     process.stderr.write(
@@ -299,11 +317,15 @@ export function run(config: Config, consoleDevice: string | null): void {
   const speaker = config.announcer.kind === 'bgp' ? new BgpSpeaker(config, hal) : null;
   const exabgpFleet = speaker === null && config.fleet !== null ? new ExaBgpFleet(config) : null;
   const lifeline = new Lifeline(config, hal, speaker ?? exabgpAnnouncer(config, hal, exabgpFleet));
+  const exec = execChecks(lifeline);
+  const reload = reloader(paths, lifeline, exec.restart);
   // Listening before the start: a signal during it is taken when everything is up, not left to
   // its default (which ends the process with no shutdown path).
-  const signals = listenSignals(lifeline);
+  const signals = listenSignals(lifeline, reload);
   lifeline.start();
-  const console_ = device === null ? null : startConsole(config, hal, lifeline, speaker, device);
+  exec.restart();
+  const console_ =
+    device === null ? null : startConsole(config, hal, lifeline, speaker, device, reload);
   let stopping = false;
   const problem = (line: string): void =>
     lifeline.audit.record('config', 'problem="' + line.replace(/"/g, "'") + '"');
@@ -323,14 +345,15 @@ export function run(config: Config, consoleDevice: string | null): void {
   const stop = (cause: string): void => {
     if (stopping) return;
     stopping = true;
-    const restart = cause === 'SIGTERM' ? restartAnnounced(config) : null;
-    const routes =
-      restart === null && config.announcer.onShutdown === 'withdraw' ? 'withdrawn' : 'kept';
+    const restart = cause === 'SIGTERM' ? restartAnnounced(lifeline.config) : null;
+    const withdraw = lifeline.config.announcer.onShutdown === 'withdraw';
+    const routes = restart === null && withdraw ? 'withdrawn' : 'kept';
     lifeline.audit.record('stop', 'cause=' + cause + ' routes=' + routes);
     hal.log('signal ' + cause);
     if (restart !== null)
       hal.log('restart announced by ' + restart + ': the routes are left to graceful restart');
     watcher?.stop();
+    exec.stop();
     watchdog.stop();
     metrics?.close();
     console_?.transport.close();

@@ -209,3 +209,12 @@ function unlinkQuietly(path: string): void {
     // Absent already.
   }
 }
+
+/**
+ * The PID of the live `lifeline run` holding `dir`'s lock, or 0 when none does (`lifeline reload`
+ * finds the process to signal this way).
+ */
+export function lockHolderPid(dir: string): number {
+  const { holder } = holderOf(join(dir, LOCK_FILE));
+  return alive(holder, self()) ? holder.pid : 0;
+}

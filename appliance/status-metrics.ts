@@ -25,12 +25,14 @@ const hashes = new WeakMap<object, string>();
 
 /**
  * The first 16 hex digits of the SHA-256 of the validated config as JSON: the same for the same
- * settings however the file is laid out, different when any setting differs.
+ * settings however the files are laid out (one file or drop-ins, services in any order: they are
+ * taken by name), different when any setting differs.
  */
 export function configHash(lifeline: Lifeline): string {
   let hash = hashes.get(lifeline.config);
   if (hash === undefined) {
-    const json = JSON.stringify(lifeline.config, (_key, value: unknown) =>
+    const services = [...lifeline.config.services].sort((a, b) => (a.name < b.name ? -1 : 1));
+    const json = JSON.stringify({ ...lifeline.config, services }, (_key, value: unknown) =>
       value instanceof Uint8Array ? Buffer.from(value).toString('hex') : value,
     );
     hash = createHash('sha256').update(json).digest('hex').slice(0, 16);

@@ -292,9 +292,14 @@ async function overrideBenches(rows: BenchRow[], extra: Record<string, unknown>)
   extra['pinToUpdateP99Ns'] = pinEdge.p99Ns;
 }
 
-/** Exec to the first probe, next to a bare Node's exec to its first datagram. */
+/**
+ * Exec to the first probe, next to a bare Node's exec to its first datagram; and check-config's
+ * exec to exit, next to a bare Node's.
+ */
 async function startupBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {
-  const [bareTimes, firmwareTimes] = (await measureStartup(process.argv[1]!)) as [Timings, Timings];
+  const [bareTimes, firmwareTimes, bareExitTimes, checkTimes] = await measureStartup(
+    process.argv[1]!,
+  );
   const bare = timingsRow(bareTimes, {
     id: 'startup-bare-node',
     good: "the machine's own: no target",
@@ -316,6 +321,24 @@ async function startupBenches(rows: BenchRow[], extra: Record<string, unknown>):
     verdict(overMs <= STARTUP_OVER_BARE_MS);
   rows.push(bare, firmware);
   extra['startupOverBareMedianMs'] = overMs;
+  // check-config from exec to exit, next to a bare `node -e 0` (a pipeline runs it per change).
+  const bareExit = timingsRow(bareExitTimes, {
+    id: 'startup-bare-exit',
+    good: "the machine's own: no target",
+    note: 'node -e 0',
+    perSecond: false,
+  });
+  const check = timingsRow(checkTimes, {
+    id: 'startup-check-config',
+    baseline: bareExit.id,
+    good: 'as close to the baseline as start-up allows',
+    note: '',
+    perSecond: false,
+  });
+  const checkOverMs = (check.medianNs - bareExit.medianNs) / 1e6;
+  check.note = '+' + checkOverMs.toFixed(1) + ' ms over the baseline median';
+  rows.push(bareExit, check);
+  extra['checkConfigOverBareMedianMs'] = checkOverMs;
 }
 
 async function endToEndBenches(rows: BenchRow[], extra: Record<string, unknown>): Promise<void> {

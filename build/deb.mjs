@@ -4,7 +4,8 @@
 // bindings, the TCP MD5 addon, esbuild for the board kit) and lays Lifeline out in Debian's places:
 //   /usr/lib/lifeline            the program, its node_modules and the board kit (board/)
 //   /usr/bin/lifeline            a symlink to it
-//   /etc/lifeline/config.json    the example config, a conffile
+//   /etc/lifeline/config.json    the example config, a conffile; services.d/ (one service per
+//                                file, empty) and links to the config's schemas beside it
 //   /var/lib/lifeline            the state (0700, user lifeline: the postinst's statoverride)
 //   /lib/systemd/system          the unit, run as the lifeline user
 //   /usr/share/man/man1          lifeline(1), from --help (build/manpage.mjs)
@@ -40,6 +41,8 @@ export const ARCHES = [
 ];
 
 const PROGRAM = 'usr/lib/lifeline';
+/** The config's JSON Schemas: in the program directory, linked from /etc/lifeline. */
+const SCHEMAS = ['lifeline.schema.json', 'lifeline-service.schema.json'];
 const DOC = 'usr/share/doc/lifeline';
 
 function run(argv, options = {}) {
@@ -112,6 +115,8 @@ function layProgram(release, root, arch, kit) {
     writeFileSync(join(program, name), text, { mode: name === 'lifeline.mjs' ? 0o755 : 0o644 });
   }
   cpSync(join(release, 'package.json'), join(program, 'package.json'));
+  // The config's schemas, which /etc/lifeline links to (the config and drop-ins name them).
+  for (const schema of SCHEMAS) cpSync(join(release, schema), join(program, schema));
   cpSync('dist/lifeline-espruino.js', join(program, 'lifeline-espruino.js'));
   cpSync(
     join(release, 'tcp-md5', 'linux-' + arch.node),
@@ -160,7 +165,7 @@ function layProgram(release, root, arch, kit) {
 export function debianUnit(text) {
   return text
     .replace(/^Documentation=.*$/m, 'Documentation=man:lifeline(1) file:/' + DOC + '/README.md')
-    .replace('/opt/lifeline/lifeline.mjs', '/' + PROGRAM + '/lifeline.mjs')
+    .replaceAll('/opt/lifeline/lifeline.mjs', '/' + PROGRAM + '/lifeline.mjs')
     .replace(
       /^Type=notify$/m,
       'Type=notify\n' +
@@ -330,8 +335,10 @@ export async function makeDebs({
     const root = join('dist', 'deb', arch.debian);
     rmSync(root, { recursive: true, force: true });
     layProgram(release, root, arch, kit);
-    mkdirSync(join(root, 'etc/lifeline'), { recursive: true });
+    mkdirSync(join(root, 'etc/lifeline/services.d'), { recursive: true });
     cpSync('packaging/config.example.json', join(root, 'etc/lifeline/config.json'));
+    for (const schema of SCHEMAS)
+      symlinkSync('/' + PROGRAM + '/' + schema, join(root, 'etc/lifeline', schema));
     mkdirSync(join(root, 'var/lib/lifeline'), { recursive: true });
     mkdirSync(join(root, 'lib/systemd/system'), { recursive: true });
     writeFileSync(

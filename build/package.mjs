@@ -2,7 +2,8 @@
 // the tarball, dist/lifeline-VERSION.tar.gz,
 // holding the Node bundle, the production dependencies (serialport with its prebuilt bindings for
 // linux-arm64, linux-arm and linux-x64 only), the TCP MD5 addon built for the same three
-// (build/md5.mjs), the systemd unit, an example config, the README and the docs it links to.
+// (build/md5.mjs), the systemd unit, an example config and the config's JSON Schema, the README and
+// the docs it links to.
 // Unpack it on the appliance and run `node lifeline-VERSION/lifeline.mjs install`.
 
 import { spawnSync } from 'node:child_process';
@@ -46,6 +47,10 @@ export async function makePackage(options = {}) {
   chmodSync(join(stage, 'lifeline.mjs'), 0o755);
   cpSync('packaging/lifeline.service', join(stage, 'lifeline.service'));
   cpSync('packaging/config.example.json', join(stage, 'config.example.json'));
+  // The config's schema beside the example, which names it (`"$schema": "lifeline.schema.json"`),
+  // and the drop-in files' (docs/reference.md, "Drop-in files").
+  for (const schema of ['lifeline.schema.json', 'lifeline-service.schema.json'])
+    cpSync(join('config', schema), join(stage, schema));
   cpSync('README.md', join(stage, 'README.md'));
   // The guides and the reference, where the README's links find them (docs/ beside it).
   cpSync('docs', join(stage, 'docs'), { recursive: true });

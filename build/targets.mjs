@@ -1,5 +1,6 @@
 // The build of both targets, as a library (build.mjs and scripts/package.mjs are its entry points;
-// the tests and the flasher use its pieces):
+// the tests and the flasher use its pieces), after the config's readers and reference tables from
+// its schema (build/config-schema.mjs):
 //   dist/lifeline.mjs          the Node bundle (CLI, firmware, node HAL, lab, bench);
 //                              serialport stays external (native binding)
 //   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
@@ -19,6 +20,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
 
+import { writeSchemaOutputs } from './config-schema.mjs';
 import { buildMd5 } from './md5.mjs';
 import { checkEspruinoSource } from './espruino/check.mjs';
 import { boardSources, sourceEdits } from './espruino/sources.mjs';
@@ -161,8 +163,10 @@ export function reservedNameList(root = PROJECT) {
 }
 
 /**
- * `config` without its peers' `bfd` (null: a board refuses the key), which no board code reads but
- * the mangle cache names: left in, it would cost every peer a property on the board.
+ * `config` without its peers' `bfd` and its targets' `command`, `intervalMs` and `timeoutMs`
+ * (null and 0: a board refuses BFD and exec targets), which no board code reads but the mangle
+ * cache names (`intervalMs` and `timeoutMs` are the probe's too): left in, they would cost every
+ * peer and target a property on the board.
  */
 function withoutBfd(config) {
   const announcer = config.announcer;
@@ -171,7 +175,17 @@ function withoutBfd(config) {
     const { bfd: _bfd, ...rest } = peer;
     return rest;
   });
-  return { ...config, announcer: { ...announcer, peers } };
+  const target = (entry) => {
+    if (entry === null || entry === undefined) return entry;
+    const { command: _command, intervalMs: _intervalMs, timeoutMs: _timeoutMs, ...rest } = entry;
+    return rest;
+  };
+  const services = config.services.map((service) => ({
+    ...service,
+    targets: service.targets.map(target),
+    local: target(service.local),
+  }));
+  return { ...config, services, announcer: { ...announcer, peers } };
 }
 
 /**
@@ -410,6 +424,13 @@ export async function buildM4Bench(root = '.') {
 
 export async function build(configPath = 'config/espruino.example.json', options = {}) {
   let ok = true;
+  try {
+    // The validator's readers and the reference's key tables, from the config's schema.
+    await writeSchemaOutputs();
+  } catch (error) {
+    report('schema', error);
+    return false;
+  }
   try {
     // The chunks of an earlier build go first: their names change with their contents.
     if (existsSync('dist'))

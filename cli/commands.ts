@@ -26,6 +26,11 @@ export interface Command {
   readonly details: string;
 }
 
+const CONFIG_DIR: Flag = {
+  name: '--config-dir',
+  value: 'DIR',
+  help: 'DIR/*.json: one service each, in name order after those of the config',
+};
 const BAUD: Flag = { name: '--baud', value: 'N', help: "the serial line's speed (115200)" };
 const ROOT: Flag = { name: '--root', value: 'DIR', help: 'work in a tree instead of / (an image)' };
 const PREFIX: Flag = {
@@ -40,6 +45,7 @@ export const COMMANDS: readonly Command[] = [
     summary: 'run the firmware on this Linux host (SIGTERM/SIGINT: clean shutdown, exit 0)',
     flags: [
       { name: '--config', value: 'FILE', required: true, help: 'the config (JSON)' },
+      CONFIG_DIR,
       {
         name: '--console',
         value: 'stdio|DEVICE',
@@ -54,8 +60,11 @@ export const COMMANDS: readonly Command[] = [
   {
     name: 'check-config',
     operand: 'FILE',
+    operandOptional: true,
     summary: 'validate a config',
     flags: [
+      { name: '--config', value: 'FILE', help: 'the config, instead of FILE' },
+      CONFIG_DIR,
       {
         name: '--board',
         value: 'pico|stm32f4|esp8266|esp32|m4',
@@ -63,9 +72,27 @@ export const COMMANDS: readonly Command[] = [
       },
     ],
     details:
-      'Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem on stderr. With\n' +
-      '--board, also what that board cannot do (exit 2), and a warning on stdout when a probe\n' +
-      'round would take more than half the probe interval of its CPU (docs/benchmarks.md).\n',
+      'Exit 0 when valid; exit 2 with one PATH: PROBLEM line per problem on stderr (FILE: PATH:\n' +
+      'PROBLEM with --config-dir). With --board, also what that board cannot do (an exec\n' +
+      'target, ...: exit 2), and a warning on stdout when a probe round would take more than\n' +
+      'half the probe interval of its CPU (docs/benchmarks.md). Notes (not problems) on stdout.\n',
+  },
+  {
+    name: 'reload',
+    summary: 'validate the config, then have the running lifeline apply it',
+    flags: [
+      { name: '--config', value: 'FILE', required: true, help: 'the config (JSON), as run has it' },
+      CONFIG_DIR,
+      {
+        name: '--pid',
+        value: 'PID',
+        help: 'the lifeline run to signal (default: the one holding the stateDir lock)',
+      },
+    ],
+    details:
+      'Validates the config as check-config does (exit 2 with its problems), then sends SIGHUP\n' +
+      'to the running lifeline (exit 1 when there is none): it reads the same files again and\n' +
+      "applies them between rounds, without a flap. The unit's ExecReload runs it.\n",
   },
   {
     name: 'console',

@@ -4,8 +4,11 @@
 // The flags each command takes are in one table (cli/commands.ts): the arguments are checked
 // against it before the command runs, and --help is written from it.
 
-import { loadConfig, run } from '../appliance/run';
+import { loadConfig } from '../appliance/config-files';
+import { run } from '../appliance/run';
 import { checkConfig } from './check-config';
+import { configPaths, flagValues } from './config-args';
+import { reloadCommand } from './reload';
 import { checkArgs, commandHelp, findCommand, usage, type Command } from './commands';
 
 /** What the build writes in (build/targets.mjs); absent when the sources run unbundled. */
@@ -42,24 +45,17 @@ function usageError(text: string, command?: Command): number {
 }
 
 function runCommand(args: readonly string[]): number | null {
-  const configIndex = args.indexOf('--config');
-  const consoleIndex = args.indexOf('--console');
-  const expected = 2 + (consoleIndex >= 0 ? 2 : 0);
-  if (
-    configIndex < 0 ||
-    args[configIndex + 1] === undefined ||
-    args.length !== expected ||
-    (consoleIndex >= 0 && args[consoleIndex + 1] === undefined)
-  ) {
-    return usageError('run takes --config FILE [--console stdio|DEVICE]');
-  }
-  const loaded = loadConfig(args[configIndex + 1]!);
+  const parsed = flagValues(args, ['--config', '--config-dir', '--console']);
+  const paths = configPaths(parsed, '--config', '--config-dir');
+  if (paths === null || parsed.operands.length > 0)
+    return usageError('run takes --config FILE [--config-dir DIR] [--console stdio|DEVICE]');
+  const loaded = loadConfig(paths);
   if (loaded.config === null) {
     for (const line of loaded.errors) process.stderr.write(line + '\n');
     return 2;
   }
   try {
-    run(loaded.config, consoleIndex >= 0 ? args[consoleIndex + 1]! : null);
+    run(loaded.config, parsed.flags.get('--console') ?? null, paths);
   } catch (error) {
     // Half started is the worst state: alive, so nobody restarts it, but without a loop, signal
     // handlers or readiness. Exit, so that systemd (Restart=always) starts it again.
@@ -93,6 +89,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
   if (problem !== null) return usageError(problem, entry);
   if (command === 'check-config') return await checkConfig(args, usageError);
   if (command === 'run') return runCommand(args);
+  if (command === 'reload') return reloadCommand(args, usageError);
   if (command === 'lab') return (await import('../lab/lab')).lab(args);
   if (command === 'fleet') return (await import('../operator/fleet')).fleet(args);
   if (command === 'keygen') return (await import('../operator/keygen')).keygen(args);

@@ -3,161 +3,25 @@
 // wrong, for the board build and `lifeline flash --config`.
 
 import type { Address } from '../firmware/address';
-import type { Config } from '../firmware/config';
-import { show } from './validate';
+import type { Config, TargetConfig } from '../firmware/config';
+import { show } from './reader';
+import { BOARD_CLASSES } from './schema';
 
 /** What a board (the Espruino build) does with a config key (docs/reference.md, "On a board"). */
 export type BoardKeyClass = 'honoured' | 'refused' | 'meaningless';
 
 /**
- * Every config key, by its parent and name as in CONFIG_KEYS, and what a board does with it:
+ * Every config key, by its parent and name as in CONFIG_KEYS, and what a board does with it
+ * (x-board in config/lifeline.schema.json, why in x-board-note and the reference's table):
  * `honoured` (the board does what it says; some values may still be refused by
  * espruinoProblems), `refused` (the board would silently do something else, so the board build
  * and `flash --config` stop with a `PATH: PROBLEM` line), or `meaningless` (accepted: it asks for
- * nothing a board does not do anyway). test/integration/espruino.test.ts holds every key of
- * CONFIG_KEYS to one class, and docs/reference.md's table to this one.
+ * nothing a board does not do anyway). The schema's generator refuses a key without a class, and
+ * test/integration/espruino.test.ts holds the reference's table to this one.
  */
 export const BOARD_KEYS: {
   readonly [parent: string]: { readonly [key: string]: BoardKeyClass };
-} = {
-  config: {
-    device: 'honoured',
-    probe: 'honoured',
-    services: 'honoured',
-    announcer: 'honoured',
-    console: 'honoured',
-    overridePin: 'honoured',
-    // A board keeps overrides, used codes and the audit in its flash Storage, with or without it.
-    stateDir: 'meaningless',
-    // A board cannot listen for connections: no metrics server.
-    metrics: 'refused',
-    // A board feeds its own hardware watchdog (E.enableWatchdog) always.
-    watchdog: 'meaningless',
-    fleet: 'honoured',
-    guard: 'honoured',
-  },
-  device: {
-    name: 'honoured',
-  },
-  probe: {
-    intervalMs: 'honoured',
-    timeoutMs: 'honoured',
-    fastIntervalMs: 'honoured',
-  },
-  'services[]': {
-    name: 'honoured',
-    prefixes: 'honoured',
-    backbone: 'honoured',
-    local: 'honoured',
-    rise: 'honoured',
-    fall: 'honoured',
-    holdDownMs: 'honoured',
-    damping: 'honoured',
-    med: 'honoured',
-    communities: 'honoured',
-    drain: 'honoured',
-  },
-  'services[].backbone': {
-    quorum: 'honoured',
-    targets: 'honoured',
-  },
-  'services[].backbone.targets[]': {
-    name: 'honoured',
-    kind: 'honoured',
-    // IPv4 only: Espruino's sockets take 32-bit addresses (libs/network/network.c).
-    address: 'honoured',
-    port: 'honoured',
-    query: 'honoured',
-    type: 'honoured',
-    expectRcode: 'honoured',
-    expectAddress: 'honoured',
-  },
-  'services[].damping': {
-    halfLifeMs: 'honoured',
-    penalty: 'honoured',
-    suppress: 'honoured',
-    reuse: 'honoured',
-    maxSuppressMs: 'honoured',
-  },
-  'services[].drain': {
-    med: 'honoured',
-    communities: 'honoured',
-  },
-  announcer: {
-    kind: 'honoured',
-    // A board never stops (no SIGTERM, no shutdown path): nothing to withdraw or keep.
-    onShutdown: 'meaningless',
-    localAs: 'honoured',
-    routerId: 'honoured',
-    peers: 'honoured',
-    nextHopV4: 'honoured',
-    nextHopV6: 'honoured',
-    gracefulShutdownMs: 'honoured',
-    restartTimeS: 'honoured',
-  },
-  'announcer.peers[]': {
-    // IPv4 only, as the targets.
-    address: 'honoured',
-    port: 'honoured',
-    remoteAs: 'honoured',
-    holdTimeS: 'honoured',
-    // Espruino's net.connect takes the host and port only: no local address to bind.
-    localAddress: 'refused',
-    nextHopV4: 'honoured',
-    nextHopV6: 'honoured',
-    passive: 'refused',
-    passwordFile: 'refused',
-    // No BFD on a board: its UDP sockets set no TTL and check none (RFC 5881 5).
-    bfd: 'refused',
-  },
-  'announcer.peers[].bfd': {
-    intervalMs: 'refused',
-    multiplier: 'refused',
-    multihop: 'refused',
-  },
-  console: {
-    // Serial1 to Serial6 or USB; a device path is refused.
-    device: 'honoured',
-    path: 'honoured',
-    baud: 'honoured',
-    keyFile: 'honoured',
-    recoveryCodesFile: 'honoured',
-    idleTimeoutMs: 'honoured',
-  },
-  overridePin: {
-    // `espruino` only: the Linux drivers (and their keys below) are refused.
-    driver: 'honoured',
-    chip: 'refused',
-    line: 'refused',
-    path: 'refused',
-    signal: 'refused',
-    pin: 'honoured',
-    activeLow: 'honoured',
-    debounceMs: 'honoured',
-    action: 'honoured',
-  },
-  metrics: {
-    listen: 'refused',
-    webConfigFile: 'refused',
-  },
-  watchdog: {
-    device: 'meaningless',
-  },
-  fleet: {
-    siteCommunity: 'honoured',
-    lastResortCommunity: 'honoured',
-    lastResortMed: 'honoured',
-    siteAs: 'honoured',
-    maxSites: 'honoured',
-    minHealthySites: 'honoured',
-    whenUnknown: 'honoured',
-    rejoinSpreadMs: 'honoured',
-    settleMs: 'honoured',
-  },
-  guard: {
-    panicFraction: 'honoured',
-  },
-};
+} = BOARD_CLASSES;
 
 /** A key's full path (`services[].name`; a top-level key bare), as the reference writes it. */
 export function keyPath(parent: string, key: string): string {
@@ -188,6 +52,12 @@ function ipv6Problem(problems: string[], path: string, address: Address): void {
     );
 }
 
+/** A target a board cannot probe: an IPv6 address, or a command (`exec`) at all. */
+function targetProblem(problems: string[], path: string, target: TargetConfig): void {
+  if (target.address !== null) ipv6Problem(problems, path + '.address', target.address);
+  else problems.push(path + '.kind: "exec" is not on Espruino (a board runs no commands)');
+}
+
 /**
  * What an Espruino board cannot do with a config the validator accepts, as `PATH: PROBLEM` lines
  * (the board build and `flash --config` print them and stop): every key BOARD_KEYS refuses, and
@@ -216,12 +86,13 @@ export function espruinoProblems(config: Config): string[] {
   }
   for (let s = 0; s < config.services.length; s++) {
     const service = config.services[s]!;
-    for (let t = 0; t < service.targets.length; t++) {
-      const path = 'services[' + s + '].backbone.targets[' + t + '].address';
-      ipv6Problem(problems, path, service.targets[t]!.address);
-    }
-    if (service.local !== null)
-      ipv6Problem(problems, 'services[' + s + '].local.address', service.local.address);
+    for (let t = 0; t < service.targets.length; t++)
+      targetProblem(
+        problems,
+        'services[' + s + '].backbone.targets[' + t + ']',
+        service.targets[t]!,
+      );
+    if (service.local !== null) targetProblem(problems, 'services[' + s + '].local', service.local);
   }
   if (config.metricsListen !== null)
     problems.push('metrics: not on Espruino (the board cannot listen for connections)');

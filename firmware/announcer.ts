@@ -87,11 +87,12 @@ function exabgpAttributes(attributes: RouteAttributesConfig): string {
 }
 
 export class ExaBgpAnnouncer implements Announcer {
-  private readonly lines: readonly (readonly string[])[];
+  /** Per service, its lines for each RouteState (a reload replaces them: appliance/reload-*.ts). */
+  lines: readonly (readonly string[])[];
 
   constructor(
     config: Config,
-    private readonly hal: Hal,
+    readonly hal: Hal,
   ) {
     const v4 = config.announcer.nextHopV4;
     const v6 = config.announcer.nextHopV6;

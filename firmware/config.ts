@@ -6,9 +6,16 @@ import type { Address, Prefix } from './address';
 
 export interface TargetConfig {
   readonly name: string;
-  readonly kind: 'dns' | 'tcp';
-  readonly address: Address;
+  readonly kind: 'dns' | 'tcp' | 'exec';
+  /** The host probed; null for `exec` (a command on this host: appliance/exec-checks.ts). */
+  readonly address: Address | null;
+  /** 0 for `exec`. */
   readonly port: number;
+  /** `exec` only (else null): the program, an absolute path, and its arguments. No shell. */
+  readonly command: readonly string[] | null;
+  /** `exec` only: how often the command runs (0: `probe.intervalMs`), and its time limit. */
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
   /** DNS only (empty for tcp). */
   readonly query: string;
   readonly recordType: number;

@@ -17,7 +17,7 @@ import {
 } from './override';
 import { isDigits, splitWords } from './text';
 import { GUARD_STATE_NAMES } from './guard';
-import { BFD, FLEET } from './features';
+import { BFD, FLEET, RELOAD } from './features';
 
 export { DURATION_MS_MAX };
 export const LINE_BYTES_MAX = 256;
@@ -34,6 +34,11 @@ export interface ConsoleOptions {
   readonly deviceSummary?: (() => string) | null;
   /** Runs the outage drill on a simulated network; INFO lines, then true when it passed. */
   readonly drill: ((info: (line: string) => void) => boolean) | null;
+  /**
+   * Reloads the config (appliance/reload.ts): each problem to `info`, then `done` with whether it
+   * is applied (between rounds). Absent on a board, which reloads by reflashing.
+   */
+  readonly reload?: (info: (line: string) => void, done: (ok: boolean) => void) => void;
 }
 
 const HELP = [
@@ -48,6 +53,13 @@ const HELP = [
   'drill                                the outage drill on a simulated network (needs auth)',
   'logout                               end the session',
 ];
+// Not on a board: it reloads by reflashing (`lifeline flash --config`).
+if (RELOAD)
+  HELP.splice(
+    HELP.length - 1,
+    0,
+    'reload                               read the config again and apply it (needs auth)',
+  );
 
 /** `90s`, `30m`, `4h` in ms; -1 when not a duration. */
 export function parseDuration(text: string): number {
@@ -159,11 +171,17 @@ export class Console {
       this.options.auth.logout('logout');
       return this.options.write('OK logged out');
     }
+    // `reload` only where it is given (never on a board: the whole test folds away there).
     if (
       command !== 'announce' &&
       command !== 'withdraw' &&
       command !== 'auto' &&
-      command !== 'drill'
+      command !== 'drill' &&
+      !(
+        (RELOAD) &&
+        command === 'reload' &&
+        this.options.reload !== undefined
+      )
     ) {
       return this.options.write('ERR unknown-command "' + command + '": try help');
     }
@@ -173,6 +191,16 @@ export class Console {
       );
     }
     if (command === 'drill') return this.drill();
+    // `reload`: the problems as INFO lines and ERR, or OK once it is to apply between rounds (in
+    // a block of its own, so that a board's build, which has no reload, drops it).
+    if (RELOAD)
+      if (command === 'reload') {
+        const write = this.options.write;
+        return this.options.reload!(
+          (line) => write('INFO ' + line),
+          (ok) => write(ok ? 'OK reload applied' : 'ERR reload-refused the running config stays'),
+        );
+      }
     this.override(command, words);
   }
 

@@ -44,6 +44,13 @@ export const EXTENDED_OPEN: boolean = true;
 /** BFD per BGP peer (RFC 5880, 5882: firmware/bfd/); a board has none. */
 export const BFD: boolean = true;
 /**
+ * A reload between rounds (appliance/reload*.ts: SIGHUP, `lifeline reload`, the console's
+ * `reload`); a board reloads by reflashing.
+ */
+export const RELOAD: boolean = true;
+/** `kind: "exec"` targets (appliance/exec-checks.ts); a board runs no commands. */
+export const EXEC_TARGETS: boolean = true;
+/**
  * Small typed arrays carved from shared blocks (firmware/slab.ts): on a board each array of its own
  * costs about three JsVars. Off for Node, where each array has its own buffer.
  */

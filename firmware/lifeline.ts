@@ -23,7 +23,7 @@ import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
 import { Counter, Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 import { typed } from './slab';
-import { BFD, OVERRIDES, FLEET, PASSIVE_PEERS, STOP } from './features';
+import { BFD, EXEC_TARGETS, OVERRIDES, FLEET, PASSIVE_PEERS, RELOAD, STOP } from './features';
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -36,14 +36,18 @@ export interface LoopCounters {
 export const ROUND_HISTORY = 16;
 
 export class Lifeline implements HalClient {
-  readonly probes: ProbeTable;
-  readonly engine: DecisionEngine;
+  /** The running config; a reload (appliance/reload.ts, Node only) puts a new one in its place. */
+  config: Config;
+  // The tables sized by the config: a reload (appliance/reload-tables.ts) makes them again between
+  // rounds, carrying each kept service's state over by name.
+  probes: ProbeTable;
+  engine: DecisionEngine;
   readonly counters: LoopCounters;
   readonly audit: AuditLog;
   /** Not even assigned on a board without console and pin: read it where LIFELINE_OVERRIDES is. */
-  readonly arbiter!: OverrideArbiter;
+  arbiter!: OverrideArbiter;
   /** Per service, the route state last given to the announcer (UNDECIDED before the first). */
-  readonly effective: Uint8Array;
+  effective: Uint8Array;
   /** Clock time at which the last round ended (the watchdogs' proof of a live loop). */
   readonly lastRoundEndMs: Float64Array;
   /**
@@ -51,10 +55,10 @@ export class Lifeline implements HalClient {
    * timeout, in a ring indexed by the round count (the on-device bench reads it).
    */
   readonly roundMs: Float64Array;
-  readonly names: readonly string[];
+  names: readonly string[];
   /** Per service, backbone targets healthy and local check result of the last completed round. */
-  readonly healthyTargets: Uint16Array;
-  readonly localOk: Uint8Array;
+  healthyTargets: Uint16Array;
+  localOk: Uint8Array;
   /**
    * Whether overrides, used codes and the audit outlive a restart (there is storage). For the
    * console: not assigned where LIFELINE_OVERRIDES is false.
@@ -72,7 +76,7 @@ export class Lifeline implements HalClient {
   bfd!: Bfd | null;
 
   /** Per service, its backbone targets. */
-  readonly targetCount: Uint16Array;
+  targetCount: Uint16Array;
   /**
    * A round is out (sent, not all answered or timed out). Read by the on-device bench, which runs
    * its slices only between rounds, so that it neither delays a round's answers nor its timing.
@@ -88,22 +92,29 @@ export class Lifeline implements HalClient {
    * Per service, 1 when its current override is on storage (written, or restored from there): a
    * write that fails then leaves a stale remaining time behind, that a restart would believe.
    */
-  private readonly recorded!: Uint8Array;
+  recorded!: Uint8Array;
   /**
    * 0 before the start and after the stop, 1 running, 2 stopped probing but the announcer still at
    * work (a graceful shutdown; never on a board, which does not stop).
    */
   private phase: number;
   private onStopped!: (() => void) | null;
+  /**
+   * What is to run once no round is out (a reload: appliance/reload-tables.ts), or null. Not on
+   * a board, which reloads by reflashing.
+   */
+  betweenRoundsDue!: ((nowMs: number) => void) | null;
 
   constructor(
-    readonly config: Config,
+    config: Config,
     /** Its clock is the on-device bench's (firmware/device-bench.ts). */
     readonly hal: Hal,
-    private readonly announcer: Announcer,
+    /** Read by a reload (appliance/reload-tables.ts), which gives the announcer its new config. */
+    readonly announcer: Announcer,
     /** Audit records kept in memory (default 256; fewer on a microcontroller). */
     auditRecords?: number,
   ) {
+    this.config = config;
     this.probes = new ProbeTable(config);
     this.engine = new DecisionEngine(config.services);
     this.counters = { rounds: 0, roundsSkipped: 0 };
@@ -145,6 +156,7 @@ export class Lifeline implements HalClient {
     }
     // Made at the start, once the speaker has its sessions.
     if (BFD) this.bfd = null;
+    if (RELOAD) this.betweenRoundsDue = null;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -275,12 +287,21 @@ export class Lifeline implements HalClient {
       this.probes.expire(nowMs);
       this.completeRound(nowMs);
     }
+    if (RELOAD)
+      if (!this.roundActive && this.betweenRoundsDue !== null) {
+        const apply = this.betweenRoundsDue;
+        this.betweenRoundsDue = null;
+        apply(nowMs);
+      }
     if (!this.roundActive && nowMs >= this.nextRoundMs) {
       this.roundActive = true;
       this.roundScheduledMs = this.nextRoundMs;
       this.roundSentAtMs = nowMs;
       this.roundDeadlineMs = nowMs + this.config.timeoutMs;
       this.probes.sendAll(nowMs);
+      // Only `exec` targets (answered at once from their last run): the round is complete now.
+      if (EXEC_TARGETS)
+        if (this.probes.pendingCount === 0) this.completeRound(nowMs);
     }
     this.arm(nowMs);
   }
@@ -394,6 +415,8 @@ export class Lifeline implements HalClient {
   private afterResolve(nowMs: number): void {
     if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
+    if (RELOAD)
+      if (this.betweenRoundsDue !== null) return this.wake();
     this.arm(nowMs);
   }
 
@@ -508,7 +531,7 @@ export class Lifeline implements HalClient {
   /**
    * Brings service `s`'s routes to what pin, console and automatic decision say. Rare: allocates.
    */
-  private reconcile(s: number, cause: string): void {
+  reconcile(s: number, cause: string): void {
     let target = this.automaticRoute(s);
     if (OVERRIDES) target = this.arbiter.effective(s, target);
     if (target === UNDECIDED || target === this.effective[s]) return;
@@ -621,7 +644,7 @@ export class Lifeline implements HalClient {
    * which is what a restart charges at least: so it never outlives its grant. An override that
    * never reached storage (answered ERR not-saved) cannot come back, and runs on.
    */
-  private persistOrEnd(nowMs: number): void {
+  persistOrEnd(nowMs: number): void {
     if (!OVERRIDES) return;
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {

@@ -15,7 +15,7 @@ import {
 } from './dns';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
 import { typed } from './slab';
-import { STATISTICS, STOP } from './features';
+import { EXEC_TARGETS, STATISTICS, STOP } from './features';
 
 export const enum SlotState {
   Idle = 0,
@@ -80,7 +80,44 @@ export const COUNTER_NAMES: readonly string[] = [
 
 const KIND_DNS = 0;
 const KIND_TCP = 1;
+const KIND_EXEC = 2;
+
+/** An `exec` target's last run (ProbeTable.execResult), as appliance/exec-checks.ts writes it. */
+export const enum ExecResult {
+  /** No run has ended yet. */
+  None = 0,
+  Healthy = 1,
+  /** Ended with another exit code, or by a signal. */
+  Failed = 2,
+  /** Killed at its `timeoutMs`. */
+  TimedOut = 3,
+  /** Could not be started (no such program, not executable). */
+  NotStarted = 4,
+}
 const RANDOM_POOL_BYTES = 64;
+
+/** A target's kind in the table: no exec target on a board (refused there), the test folds. */
+function kindOf(target: TargetConfig): number {
+  if (target.kind === 'dns') return KIND_DNS;
+  if (EXEC_TARGETS && target.kind === 'exec') return KIND_EXEC;
+  return KIND_TCP;
+}
+
+/**
+ * An `exec` slot answers at once with its command's last result: exit 0 is healthy, another exit
+ * `rcode`, killed at its time limit `timeout`, not started (or no run ended yet) `unreachable`.
+ * Its round-trip time is the run's. A function, not a method: a board's build drops it.
+ */
+function execAnswer(table: ProbeTable, slot: number, nowMs: number): void {
+  const result = table.execResult[slot]!;
+  table.sentAtMs[slot] = nowMs - table.execMs[slot]!;
+  if (result === ExecResult.Healthy) table.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
+  else if (result === ExecResult.Failed)
+    table.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
+  else if (result === ExecResult.TimedOut)
+    table.resolve(slot, Outcome.Timeout, Counter.Timeout, nowMs);
+  else table.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
+}
 
 export class ProbeTable implements ExpectedReplies {
   readonly slotCount: number;
@@ -98,6 +135,13 @@ export class ProbeTable implements ExpectedReplies {
   /** Per slot: healthy answers per RTT bucket (RTT_BUCKETS_MS + Inf), and the sum of their RTTs. */
   readonly rttBuckets!: Float64Array;
   readonly rttSumMs!: Float64Array;
+  /**
+   * Per slot, an `exec` target's last result (ExecResult), and how long that run took: written by
+   * the host (appliance/exec-checks.ts), which runs the commands on their own intervals; a round
+   * takes the last result as the slot's answer at once. Not on a board, which runs no commands.
+   */
+  readonly execResult!: Uint8Array;
+  readonly execMs!: Float64Array;
   pendingCount: number;
   private readonly kind: Uint8Array;
   readonly queries: readonly Uint8Array[];
@@ -109,7 +153,7 @@ export class ProbeTable implements ExpectedReplies {
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
   /** Per slot, its socket: a UdpSocket for a DNS target, a TcpProbeSocket for a TCP one. */
-  private readonly sockets: (UdpSocket | TcpProbeSocket)[];
+  private readonly sockets: (UdpSocket | TcpProbeSocket | null)[];
   private hal: Hal | null;
 
   constructor(config: Config) {
@@ -142,6 +186,8 @@ export class ProbeTable implements ExpectedReplies {
       this.counters = new Float64Array(count * COUNTER_COUNT);
       this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
       this.rttSumMs = new Float64Array(count);
+      this.execResult = new Uint8Array(count);
+      this.execMs = new Float64Array(count);
     }
     this.pendingCount = 0;
     this.kind = typed(Uint8Array, 1, count);
@@ -166,7 +212,7 @@ export class ProbeTable implements ExpectedReplies {
     const scratch = new Uint8Array(12 + 255 + 4);
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = targets[slot]!;
-      this.kind[slot] = target.kind === 'dns' ? KIND_DNS : KIND_TCP;
+      this.kind[slot] = kindOf(target);
       this.rcodeMask[slot] = target.rcodeMask;
       if (target.expectAddress !== null) {
         this.expect.set(target.expectAddress.bytes, slot * 16);
@@ -188,8 +234,13 @@ export class ProbeTable implements ExpectedReplies {
     this.hal = hal;
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = this.targets[slot]!;
-      const family = target.address.family;
-      const address = target.address.text;
+      // An `exec` target has no socket: the host runs its command (appliance/exec-checks.ts).
+      if (EXEC_TARGETS && target.address === null) {
+        this.sockets.push(null);
+        continue;
+      }
+      const family = target.address!.family;
+      const address = target.address!.text;
       const dns = target.kind === 'dns';
       const receive = this.receive;
       this.sockets.push(
@@ -203,7 +254,7 @@ export class ProbeTable implements ExpectedReplies {
   /** Closes every socket (never on a board, which does not stop). */
   close(): void {
     if (!STOP) return;
-    for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]!.close();
+    for (let slot = 0; slot < this.sockets.length; slot++) this.sockets[slot]?.close();
   }
 
   /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
@@ -231,6 +282,11 @@ export class ProbeTable implements ExpectedReplies {
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
         (this.sockets[slot] as TcpProbeSocket).connect();
+      } else if (
+        EXEC_TARGETS &&
+        this.kind[slot] === KIND_EXEC
+      ) {
+        execAnswer(this, slot, nowMs);
       } else {
         // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
         if (this.randomOffset >= RANDOM_POOL_BYTES) {
@@ -246,7 +302,8 @@ export class ProbeTable implements ExpectedReplies {
     }
   }
 
-  private resolve(slot: number, outcome: Outcome, counter: Counter, nowMs: number): void {
+  /** Ends `slot`'s probe (ProbeTable's own, and execAnswer's). */
+  resolve(slot: number, outcome: Outcome, counter: Counter, nowMs: number): void {
     assert(
       this.state[slot] === SlotState.Pending && this.pendingCount > 0,
       'resolve a pending slot',

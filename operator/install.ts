@@ -1,5 +1,6 @@
 // `lifeline install` / `lifeline uninstall`, run from an unpacked release (npm run package): lays
-// the program out under /opt/lifeline, the config under /etc/lifeline (an existing one is kept),
+// the program out under /opt/lifeline, the config under /etc/lifeline (an existing one is kept;
+// services.d for drop-ins, and links to the config's schemas beside it),
 // the state under /var/lib/lifeline (0700), the systemd unit and a `lifeline` command; idempotent.
 // --root DIR installs into a tree (an image, a test); --prefix moves the program directory.
 
@@ -16,6 +17,9 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** The config's JSON Schemas: in the program directory, linked beside the config. */
+const SCHEMAS = ['lifeline.schema.json', 'lifeline-service.schema.json'];
 
 interface Layout {
   readonly root: string;
@@ -84,9 +88,15 @@ export function install(args: readonly string[]): number {
   const config = join(where.etc, 'config.json');
   const freshConfig = !existsSync(config);
   if (freshConfig) cpSync(join(source, 'config.example.json'), config);
+  // The drop-ins' directory the unit names, and the schemas beside the config that names them.
+  mkdirSync(join(where.etc, 'services.d'), { recursive: true, mode: 0o755 });
+  for (const schema of SCHEMAS) {
+    rmSync(join(where.etc, schema), { force: true });
+    symlinkSync(join(where.prefix, schema), join(where.etc, schema));
+  }
   const unit = readFileSync(join(source, 'lifeline.service'), 'utf8')
     .replace(/\/opt\/lifeline/g, where.prefix)
-    .replace('/usr/bin/node', process.execPath);
+    .replace(/\/usr\/bin\/node/g, process.execPath);
   mkdirSync(dirname(where.unit), { recursive: true });
   writeFileSync(where.unit, unit, { mode: 0o644 });
   mkdirSync(dirname(where.link), { recursive: true });
@@ -106,7 +116,9 @@ export function install(args: readonly string[]): number {
 export function uninstall(args: readonly string[]): number {
   const where = layout(args);
   if (typeof where === 'string') return usage(where);
-  for (const path of [where.program, where.unit, where.link])
+  // The schemas' links go with the program they lead into.
+  const links = SCHEMAS.map((schema) => join(where.etc, schema));
+  for (const path of [where.program, where.unit, where.link, ...links])
     rmSync(path, { recursive: true, force: true });
   if (args.includes('--purge'))
     for (const path of [where.etc, where.state]) rmSync(path, { recursive: true, force: true });

@@ -49,6 +49,9 @@ export function boardFeatures(config) {
     EXTENDED_OPEN: false,
     // No BFD on a board (the board's config refuses peers[].bfd).
     BFD: false,
+    // A board takes a new config by reflashing, and runs no commands (it refuses exec targets).
+    RELOAD: false,
+    EXEC_TARGETS: false,
     SLAB: true,
   };
 }

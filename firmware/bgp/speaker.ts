@@ -63,7 +63,7 @@ const enum Build {
  * without `fleet`), withdraw, and the first six again with GRACEFUL_SHUTDOWN added (empty when
  * graceful shutdown is off; not even there on a board without it).
  */
-const VARIANTS = GRACEFUL_SHUTDOWN ? 13 : 7;
+export const VARIANTS = GRACEFUL_SHUTDOWN ? 13 : 7;
 const NONE = new Uint8Array(0);
 
 /**
@@ -148,32 +148,34 @@ export class BgpSpeaker implements Announcer, SessionOwner {
   /** ADD-PATH (RFC 7911): the families we ask peers for several paths of (the fleet table's). */
   addPathReceive: number;
   /** Graceful restart (RFC 4724), with `restartTimeS` (GRACEFUL_RESTART), else null. */
-  readonly restart: GracefulRestart | null;
+  restart: GracefulRestart | null;
   /** Graceful shutdown (RFC 8326), with `gracefulShutdownMs` (GRACEFUL_SHUTDOWN), else null. */
-  readonly gracefulShutdown: GracefulShutdown | null;
+  gracefulShutdown: GracefulShutdown | null;
   /** The log of what peers do, throttled (DETAILED_LOG), else null: the metrics read its count. */
-  readonly log: PeerLog | null;
+  log: PeerLog | null;
   /** BFD's seam (BFD, with a peer's `bfd`), made by `start`, else undefined. */
   bfdClient: BfdClient | undefined;
   /** The listeners of the passive peers (PASSIVE_PEERS), opened by `start`, else null. */
   private passive: PassiveListeners | null;
-  private readonly state: Uint8Array;
-  private readonly decided: Uint8Array;
+  // The tables below are sized by the config: a reload (appliance/reload-announcers.ts, Node
+  // only) puts those of a new config in their place, keeping the sessions of unchanged peers.
+  state: Uint8Array;
+  decided: Uint8Array;
   /** For each service, the index of its first prefix in the flat prefix list, and the count. */
-  private readonly prefixStart: Uint16Array;
-  private readonly prefixCount: Uint16Array;
-  private readonly prefixFamily: Uint8Array;
+  prefixStart: Uint16Array;
+  prefixCount: Uint16Array;
+  prefixFamily: Uint8Array;
   /** Per peer: `VARIANTS` messages per prefix. */
-  private readonly updates: Uint8Array[][];
+  updates: Uint8Array[][];
   /** Per peer, per prefix: 1 while the prefix's current state is still to be sent to the peer. */
-  private readonly pending: Uint8Array[];
+  pending: Uint8Array[];
   private done: boolean;
   /** Each session's frame: BGP's 4,096 bytes, or less on a board (see SessionOptions). */
   private readonly frameBytes: number;
 
   constructor(
-    private readonly config: Config,
-    private readonly hal: Hal,
+    public config: Config,
+    readonly hal: Hal,
     frameBytes?: number,
   ) {
     this.frameBytes = frameBytes ?? MESSAGE_BYTES_MAX;
@@ -343,7 +345,7 @@ export class BgpSpeaker implements Announcer, SessionOwner {
    * stream refuses one (it stays pending for `streamWritable`), then its End-of-RIB if due.
    * Bounded by the prefix count.
    */
-  private drain(session: BgpSession): void {
+  drain(session: BgpSession): void {
     const pending = this.pending[session.options.index]!;
     const updates = this.updates[session.options.index]!;
     const gracefulShutdown = this.gracefulShutdown;

@@ -12,6 +12,7 @@ import { checkArgs, COMMANDS, findCommand } from '../../cli/commands';
 const SOURCES: { readonly [command: string]: readonly string[] } = {
   run: ['cli/lifeline.ts'],
   'check-config': ['cli/check-config.ts'],
+  reload: ['cli/reload.ts'],
   console: ['operator/console-client.ts'],
   keygen: ['operator/keygen.ts'],
   flash: ['operator/flash.ts'],
@@ -41,13 +42,14 @@ describe('the command table', () => {
       const table = findCommand(name)!.flags.map((flag) => flag.name);
       // install and uninstall share a file: each takes its own part of what it reads.
       const shared = name === 'install' ? ['--purge'] : [];
-      const scanned = name === 'run' ? ['--config', '--console'] : files.flatMap(flagLiterals);
+      const scanned =
+        name === 'run' ? ['--config', '--config-dir', '--console'] : files.flatMap(flagLiterals);
       for (const flag of scanned.filter((f) => !GLOBAL.includes(f) && !shared.includes(f)))
         expect(table, name + ' reads ' + flag).toContain(flag);
     }
-    // The run command's own literals in cli/lifeline.ts are exactly its two flags.
+    // The run command's own literals in cli/lifeline.ts are exactly its three flags.
     const own = flagLiterals('cli/lifeline.ts').filter((flag) => !GLOBAL.includes(flag));
-    expect([...new Set(own)].sort()).toEqual(['--config', '--console']);
+    expect([...new Set(own)].sort()).toEqual(['--config', '--config-dir', '--console']);
   });
 
   it('is what --help lists, for each command and overall', () => {

@@ -167,9 +167,28 @@ describe('lifeline check-config and usage', () => {
       /^config: is not valid JSON/,
     );
     expect(cli('--help')).toMatchObject({ status: 0 });
-    for (const command of ['run', 'check-config', 'lab', 'bench']) {
+    for (const command of ['run', 'check-config', 'reload', 'lab', 'bench']) {
       expect(cli(command, '--help').stdout).toMatch(/^usage: lifeline /);
     }
+  });
+});
+
+describe('lifeline reload', () => {
+  it('validates first (exit 2), then needs a running lifeline to signal (exit 1 without one)', () => {
+    const doc = document() as Record<string, unknown>;
+    expect(cli('reload').status).toBe(2);
+    expect(cli('reload', '--config', file('r-bad.json', '{}')).stderr).toMatch(
+      /^device: must be an object\n/,
+    );
+    expect(cli('reload', '--config', file('r-bad.json', '{}')).status).toBe(2);
+    // Valid, but no stateDir to find the process by, and no --pid.
+    expect(cli('reload', '--config', file('r.json', JSON.stringify(doc)))).toMatchObject({
+      status: 1,
+      stderr: 'lifeline reload: no running lifeline (give --pid, or a stateDir)\n',
+    });
+    // A stateDir that no lifeline holds.
+    const held = JSON.stringify({ ...doc, stateDir: join(dir, 'r-state') });
+    expect(cli('reload', '--config', file('r2.json', held)).status).toBe(1);
   });
 });
 

@@ -202,6 +202,7 @@ describe('Espruino target', () => {
   });
 
   it('refuses every key a board cannot honour, and the values it would get wrong', async () => {
+    const EXEC_TARGET = { name: 'own', kind: 'exec', exec: { command: ['/bin/true'] } };
     // One config per refused key (each refused key of BOARD_KEYS needs one here), and the start of
     // the line that refuses it.
     const refusals: { [path: string]: [(doc: BoardDoc) => void, string] } = {
@@ -232,6 +233,30 @@ describe('Espruino target', () => {
       'announcer.peers[].bfd.multihop': [
         (doc) => (doc.announcer.peers[0].bfd = { multihop: true }),
         'announcer.peers[0].bfd: not on Espruino',
+      ],
+      'services[].backbone.targets[].exec': [
+        (doc) => (doc.services[0].backbone.targets[1] = EXEC_TARGET),
+        'services[0].backbone.targets[1].kind: "exec" is not on Espruino (a board runs no commands)',
+      ],
+      'services[].backbone.targets[].exec.command': [
+        (doc) => (doc.services[0].backbone.targets[1] = EXEC_TARGET),
+        'services[0].backbone.targets[1].kind: "exec" is not on Espruino',
+      ],
+      'services[].backbone.targets[].exec.intervalMs': [
+        (doc) =>
+          (doc.services[0].backbone.targets[1] = {
+            ...EXEC_TARGET,
+            exec: { command: ['/bin/true'], intervalMs: 1000 },
+          }),
+        'services[0].backbone.targets[1].kind: "exec" is not on Espruino',
+      ],
+      'services[].backbone.targets[].exec.timeoutMs': [
+        (doc) =>
+          (doc.services[0].backbone.targets[1] = {
+            ...EXEC_TARGET,
+            exec: { command: ['/bin/true'], timeoutMs: 1000 },
+          }),
+        'services[0].backbone.targets[1].kind: "exec" is not on Espruino',
       ],
       'overridePin.chip': [
         (doc) => (doc.overridePin = { driver: 'gpiochip', chip: 'gpiochip0', line: 5 }),

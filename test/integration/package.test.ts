@@ -32,6 +32,9 @@ describe('release tarball and installer', () => {
       );
     }
     expect(listing).not.toContain('prebuilds/win32');
+    // The config's schemas, beside the example that names one of them.
+    for (const schema of ['lifeline.schema.json', 'lifeline-service.schema.json'])
+      expect(listing.split('\n')).toContain('lifeline-0.1.0/' + schema);
     // The README and every doc it links to, where its links find them.
     const docs = readdirSync('docs').filter((name) => name.endsWith('.md'));
     expect(docs.length).toBeGreaterThan(10);
@@ -68,6 +71,21 @@ describe('release tarball and installer', () => {
     expect(
       run(installedProgram, 'check-config', join(root, 'etc/lifeline/config.json')).status,
     ).toBe(0);
+    // The drop-ins' directory the unit names, and the schemas the config names, beside it.
+    expect(readFileSync(unit, 'utf8')).toContain('--config-dir /etc/lifeline/services.d\n');
+    // systemctl reload: `lifeline reload` with the same files, signalling the unit's process.
+    expect(readFileSync(unit, 'utf8')).toContain(
+      'ExecReload=' + process.execPath + ' /opt/lifeline/lifeline.mjs reload --config',
+    );
+    const services = join(root, 'etc/lifeline/services.d');
+    const checkDir = [join(root, 'etc/lifeline/config.json'), '--config-dir', services];
+    expect(run(installedProgram, 'check-config', ...checkDir).status).toBe(0);
+    expect(readlinkSync(join(root, 'etc/lifeline/lifeline.schema.json'))).toBe(
+      '/opt/lifeline/lifeline.schema.json',
+    );
+    expect(
+      readFileSync(join(root, 'opt/lifeline', 'lifeline-service.schema.json'), 'utf8'),
+    ).toContain('"$ref": "lifeline.schema.json#/$defs/service"');
     const loads = run(
       '--input-type=module',
       '-e',
@@ -89,6 +107,7 @@ describe('release tarball and installer', () => {
     expect(readFileSync(join(root, 'etc/lifeline/config.json'), 'utf8')).toBe('{"edited": true}\n');
     expect(run(program, 'uninstall', '--root', root).status).toBe(0);
     expect(existsSync(join(root, 'opt/lifeline'))).toBe(false);
+    expect(existsSync(join(root, 'etc/lifeline/lifeline.schema.json'))).toBe(false);
     expect(existsSync(unit)).toBe(false);
     expect(existsSync(join(root, 'etc/lifeline/config.json'))).toBe(true);
     expect(run(program, 'uninstall', '--root', root, '--purge').status).toBe(0);

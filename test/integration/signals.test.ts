@@ -1,8 +1,10 @@
 // Signals an operator (or an SSH session that ends) can send, with real signals against a real
 // `lifeline run` whose ExaBGP lines are read as ExaBGP reads them: none of them ends the process
-// without the shutdown path. Each signal whose default would end it (or, SIGUSR1, open Node's
-// inspector) is audited and ignored while the probe loop goes on deciding; SIGQUIT, like SIGTERM
-// and SIGINT, withdraws the routes and exits 0 with a `stop` record (docs/reference.md, "Signals").
+// without the shutdown path. SIGHUP reloads the config (an SSH session's end sends it: a reload of
+// the same config writes no line); each other signal whose default would end it (or, SIGUSR1,
+// open Node's inspector) is audited and ignored while the probe loop goes on deciding; SIGQUIT,
+// like SIGTERM and SIGINT, withdraws the routes and exits 0 with a `stop` record
+// (docs/reference.md, "Signals").
 // Loopback 127.0.15.0/24.
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -18,7 +20,6 @@ import { stopProcess, waitFor } from '../support/peers';
 const CLI = 'dist/lifeline.mjs';
 /** Default: the process ends. Lifeline audits each and goes on. */
 const IGNORED = [
-  'SIGHUP',
   'SIGUSR1',
   'SIGUSR2',
   'SIGALRM',
@@ -69,7 +70,21 @@ describe('signals against a real lifeline run (ExaBGP lines)', () => {
     await responder?.close();
   });
 
-  it('audits and ignores every signal whose default would end it, SIGHUP first', async () => {
+  it('reloads on SIGHUP: the same config again, not a line to ExaBGP', async () => {
+    child.kill('SIGHUP');
+    await waitFor(
+      () => log.includes('audit reload result=applied by=SIGHUP'),
+      3000,
+      'the reload' + context(),
+    );
+    expect(log).toContain('audit signal name=SIGHUP action=reload\n');
+    expect(log).toMatch(/reload result=applied by=SIGHUP hash=\w+ added=- removed=- changed=- /);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(child.exitCode).toBeNull();
+    expect(lines).toEqual(ANNOUNCE); // the route was neither withdrawn nor announced again
+  });
+
+  it('audits and ignores every other signal whose default would end it', async () => {
     for (const name of IGNORED) {
       child.kill(name);
       await waitFor(
@@ -94,7 +109,7 @@ describe('signals against a real lifeline run (ExaBGP lines)', () => {
     responder.silent = true;
     await waitFor(() => lines.length >= 4, 5000, 'the withdrawal' + context());
     expect(lines.slice(2)).toEqual(WITHDRAW);
-    child.kill('SIGHUP'); // the eleventh signal record in the minute: held back by the throttle
+    child.kill('SIGUSR2'); // the eleventh signal record in the minute: held back by the throttle
     responder.silent = false;
     await waitFor(() => lines.length >= 6, 5000, 'the announcement again' + context());
     expect(lines.slice(4)).toEqual(ANNOUNCE);

@@ -14,7 +14,7 @@ describe('config', () => {
     expect(config.intervalMs).toBe(250);
     expect(config.fastIntervalMs).toBe(250);
     const service = config.services[0]!;
-    expect(service.targets.map((target) => target.address.text)).toEqual([
+    expect(service.targets.map((target) => target.address!.text)).toEqual([
       '10.1.0.53',
       '2001:db8:a::53',
       '10.3.0.1',
@@ -179,6 +179,41 @@ describe('config', () => {
     expect(readConfig([]).errors![0]).toBe('config: must be an object');
   });
 });
+
+describe('config: the generated readers (issue 22 item 1)', () => {
+  it('names a duplicate by its place in the file, an invalid entry before it counted', () => {
+    const doc = document() as any;
+    const targets = doc.services[0].backbone.targets;
+    targets.unshift('not a target');
+    targets.push({ ...targets[1] });
+    expect(readConfig(doc).errors).toEqual([
+      'services[0].backbone.targets[0]: must be an object',
+      'services[0].backbone.targets[4].name: target name "dc1" is used twice',
+    ]);
+  });
+
+  it('allows $schema at the top of a config and of a service, and reads nothing from it', () => {
+    const doc = document() as any;
+    doc.$schema = 'lifeline.schema.json';
+    doc.services[0].$schema = '../lifeline-service.schema.json';
+    expect(json(readConfig(doc).config)).toBe(json(readConfig(document()).config));
+    doc.probe.$schema = 'x';
+    expect(readConfig(doc).errors).toEqual([
+      'probe.$schema: is not a known key (known: intervalMs, timeoutMs, fastIntervalMs)',
+    ]);
+  });
+
+  it('checks the keys of every override pin driver, each required only for its own', () => {
+    const doc = document() as any;
+    doc.overridePin = { driver: 'sysfs', path: '/run/pin', chip: '' };
+    expect(readConfig(doc).errors).toEqual(['overridePin.chip: must be a non-empty string']);
+    doc.overridePin = { driver: 'gpiochip', chip: 'gpiochip0' };
+    expect(readConfig(doc).errors).toEqual(['overridePin.line: is required']);
+  });
+});
+
+const json = (value: unknown): string =>
+  JSON.stringify(value, (_key, v) => (v instanceof Uint8Array ? Array.from(v) : v));
 
 describe('config as hostile input', () => {
   it('refuses nesting 6,000 deep in one line instead of overflowing the stack', () => {
