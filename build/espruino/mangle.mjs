@@ -6,8 +6,9 @@
 // library's and Espruino's (declared in the TypeScript library and hal/espruino/globals.d.ts), and
 // what the host reads from the board (EXTERNAL).
 
-import { join } from 'node:path';
 import ts from 'typescript';
+
+import { boardProgram } from './program.mjs';
 
 /**
  * Names used across the edge besides the declared ones: the on-device bench's rows (`lifeline
@@ -39,17 +40,7 @@ export const LANGUAGE = [
  * are all free to shorten even where the library has the same name (`status`, `resolve`, `set`).
  */
 export function reservedNames(root) {
-  const globals = join(root, 'hal/espruino/globals.d.ts');
-  const program = ts.createProgram([join(root, 'hal/espruino/main.ts'), globals], {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    lib: ['lib.es2022.d.ts'],
-    types: [],
-    noEmit: true,
-    skipLibCheck: true,
-    strict: true,
-  });
+  const program = boardProgram(root);
   const checker = program.getTypeChecker();
   const external = (symbol) =>
     symbol === undefined ||

@@ -15,25 +15,10 @@
 // language reads (build/espruino/mangle.mjs), and any name also reached where the checker cannot
 // say what (an untyped access, a string key).
 
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import ts from 'typescript';
 
-/** The TypeScript program of the board's sources (hal/espruino/main.ts and what it imports). */
-export function boardProgram(root) {
-  return ts.createProgram(
-    [join(root, 'hal/espruino/main.ts'), join(root, 'hal/espruino/globals.d.ts')],
-    {
-      target: ts.ScriptTarget.ES2022,
-      module: ts.ModuleKind.ESNext,
-      moduleResolution: ts.ModuleResolutionKind.Bundler,
-      lib: ['lib.es2022.d.ts'],
-      types: [],
-      noEmit: true,
-      skipLibCheck: true,
-      strict: true,
-    },
-  );
-}
+import { boardProgram } from './program.mjs';
 
 /** Union-find over symbols. */
 class Families {

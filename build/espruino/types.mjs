@@ -6,21 +6,13 @@
 import ts from 'typescript';
 
 import { TYPED_ARRAYS } from './check.mjs';
+import { typeProgram } from './program.mjs';
 
 const TYPED_ARRAY_NAMES = new Set(TYPED_ARRAYS);
 
 /** Typed-array `slice` calls in `files` (with `ambient` declarations), `file:line:col: what`. */
 export function checkEspruinoTypes(files, ambient = []) {
-  const program = ts.createProgram([...files, ...ambient], {
-    target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.ESNext,
-    moduleResolution: ts.ModuleResolutionKind.Bundler,
-    lib: ['lib.es2022.d.ts'],
-    types: [],
-    noEmit: true,
-    skipLibCheck: true,
-    strict: true,
-  });
+  const program = typeProgram([...files, ...ambient]);
   const checker = program.getTypeChecker();
   const wanted = new Set(files.map((file) => ts.sys.resolvePath(file)));
   const problems = [];
