@@ -68,7 +68,7 @@ describe('exec targets', () => {
       AT + '.exec.timeoutMs: 5 must be an integer from 10 to 3600000',
     ]);
     expect(
-      withTarget({ name: 'a', kind: 'exec', exec: { command: ['/bin/x', ''] } }).errors,
+      withTarget({ name: 'a', kind: 'exec', exec: { command: ['/opt/checks/x', ''] } }).errors,
     ).toEqual([AT + '.exec.command[1]: must be a non-empty string of at most 4096 characters']);
     expect(
       withTarget({ name: 'a', kind: 'tcp', address: '10.0.0.1', port: 1, exec: {} }).errors,
