@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../../lab/dnsmasq';
-import { RouteSampler } from '../support/route-sampler';
+import { PresenceSampler } from '../../lab/fleet-router';
 import { randomPort, startBird, stopProcess, waitFor, type Bird } from '../support/peers';
 
 const CLI = 'dist/lifeline.mjs';
@@ -67,7 +67,7 @@ describe('reload against two real BIRD 2 routers', () => {
   const dnsPort = randomPort();
   let child: ChildProcess;
   let log = '';
-  let sampler: RouteSampler;
+  let sampler: PresenceSampler;
   const metricsPort = randomPort();
   const context = (): string => '\nlifeline log:\n' + log.slice(-4000);
   const established = (address: string): number =>
@@ -139,7 +139,7 @@ describe('reload against two real BIRD 2 routers', () => {
         (prefix) => routes(birdA).includes(prefix) && routes(birdB).includes(prefix),
       );
     await waitFor(all, 15000, 'every route at both routers' + context());
-    sampler = new RouteSampler(join(birdA.dir, 'bird.ctl'), 't4', PREFIX.dns, 2);
+    sampler = new PresenceSampler(join(birdA.dir, 'bird.ctl'), PREFIX.dns, 2);
     await sampler.start();
   });
 
