@@ -1,14 +1,14 @@
 // The `exec` targets of `lifeline run` (docs/reference.md, "Exec targets"): each runs its command
 // (argv as configured: no shell, no PATH search) on its own interval, at most one run at a time,
 // killed with its process group at its `timeoutMs`. A run's result goes into the probe table
-// (ProbeTable.execResult), which the next round takes as the target's answer; the firmware's loop
+// (ProbeTable.execResults), which the next round takes as the target's answer; the firmware's loop
 // neither waits for a command nor allocates for one. The output is read up to a cap (the rest is
 // drained and counted) and only summarised in the audit, when a target's result changes.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 
 import type { Lifeline } from '../firmware/lifeline';
-import { ExecResult } from '../firmware/probes';
+import { ExecResult } from '../firmware/exec-results';
 
 /** The bytes of a run's output (stdout and stderr together) kept for its summary. */
 export const EXEC_OUTPUT_BYTES_MAX = 4096;
@@ -156,8 +156,8 @@ export class ExecChecks {
   ): void {
     if (this.stopped) return;
     const probes = this.lifeline.probes;
-    probes.execResult[entry.slot] = result;
-    probes.execMs[entry.slot] = ms;
+    probes.execResults!.result[entry.slot] = result;
+    probes.execResults!.runMs[entry.slot] = ms;
     if (result === entry.lastResult) return;
     entry.lastResult = result;
     this.lifeline.audit.record(

@@ -9,7 +9,7 @@ import { FAMILY_IPV4, FAMILY_IPV6, HANDLING_NAMES } from '../firmware/bgp/codec'
 import { SESSION_STATE_NAMES } from '../firmware/bgp/session';
 import type { BgpSpeaker, PeerStatus } from '../firmware/bgp/speaker';
 import type { Lifeline } from '../firmware/lifeline';
-import { COUNTER_COUNT, COUNTER_NAMES, RTT_BUCKETS_MS } from '../firmware/probes';
+import { COUNTER_COUNT, COUNTER_NAMES, RTT_BUCKETS_MS } from '../firmware/probe-statistics';
 import { processMetrics, readProcessSample } from './process-metrics';
 import { statusMetrics } from './status-metrics';
 
@@ -84,11 +84,11 @@ function probeMetrics(out: Writer, lifeline: Lifeline): void {
   for (let slot = 0; slot < probes.slotCount; slot++) {
     let cumulative = 0;
     for (let bucket = 0; bucket < buckets; bucket++) {
-      cumulative += probes.rttBuckets[slot * buckets + bucket]!;
+      cumulative += probes.statistics!.rttBuckets[slot * buckets + bucket]!;
       const le = bucket < RTT_BUCKETS_MS.length ? String(RTT_BUCKETS_MS[bucket]! / 1000) : '+Inf';
       out.sample('probe_rtt_seconds_bucket', { ...label(slot), le }, cumulative);
     }
-    out.sample('probe_rtt_seconds_sum', label(slot), probes.rttSumMs[slot]! / 1000);
+    out.sample('probe_rtt_seconds_sum', label(slot), probes.statistics!.rttSumMs[slot]! / 1000);
     out.sample('probe_rtt_seconds_count', label(slot), cumulative);
   }
 }
@@ -111,7 +111,7 @@ function serviceMetrics(out: Writer, lifeline: Lifeline): void {
       'service_override',
       'gauge',
       'Console override: 0 none, 1 announce, 2 withdraw.',
-      (s) => lifeline.arbiter.kind[s]!,
+      (s) => lifeline.arbiter!.kind[s]!,
     ],
     [
       'service_healthy_targets',
@@ -205,7 +205,7 @@ export function renderMetrics(sources: MetricsSources, nowMs: number): string {
   out.family('rounds_skipped_total', 'counter', 'Rounds skipped because the loop was late.');
   out.sample('rounds_skipped_total', {}, lifeline.counters.roundsSkipped);
   out.family('pin_asserted', 'gauge', '1 while the override pin is asserted.');
-  out.sample('pin_asserted', {}, lifeline.arbiter.pinAsserted ? 1 : 0);
+  out.sample('pin_asserted', {}, lifeline.arbiter!.pinAsserted ? 1 : 0);
   out.family('auth_failures_total', 'counter', 'Failed console authentication attempts.');
   out.sample('auth_failures_total', {}, sources.auth?.failuresTotal ?? 0);
   out.family(

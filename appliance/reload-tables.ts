@@ -83,38 +83,47 @@ function slotKey(config: Config, probes: ProbeTable, slot: number): string {
   return service + '\n' + probes.targets[slot]!.name + '\n' + probes.local[slot];
 }
 
-/** Each kept target's counters and round-trip figures (the metrics), carried over by name. */
+/**
+ * Each kept target's counters and round-trip figures (the metrics), carried over by name. (Node
+ * always has the statistics.)
+ */
 function carryProbeFigures(old: ProbeTable, oldConfig: Config, fresh: ProbeTable, config: Config) {
   const slotOf = new Map<string, number>();
   for (let slot = 0; slot < old.slotCount; slot++) slotOf.set(slotKey(oldConfig, old, slot), slot);
-  const counters = old.counters.length / Math.max(1, old.slotCount);
-  const buckets = old.rttBuckets.length / Math.max(1, old.slotCount);
+  const before = old.statistics!;
+  const after = fresh.statistics!;
+  const counters = before.counters.length / Math.max(1, old.slotCount);
+  const buckets = before.rttBuckets.length / Math.max(1, old.slotCount);
   for (let slot = 0; slot < fresh.slotCount; slot++) {
     const from = slotOf.get(slotKey(config, fresh, slot));
     if (from === undefined) continue;
-    fresh.rttMs[slot] = old.rttMs[from]!;
-    fresh.rttSumMs[slot] = old.rttSumMs[from]!;
-    fresh.counters.set(
-      old.counters.subarray(from * counters, (from + 1) * counters),
+    after.rttMs[slot] = before.rttMs[from]!;
+    after.rttSumMs[slot] = before.rttSumMs[from]!;
+    after.counters.set(
+      before.counters.subarray(from * counters, (from + 1) * counters),
       slot * counters,
     );
-    fresh.rttBuckets.set(
-      old.rttBuckets.subarray(from * buckets, (from + 1) * buckets),
+    after.rttBuckets.set(
+      before.rttBuckets.subarray(from * buckets, (from + 1) * buckets),
       slot * buckets,
     );
   }
 }
 
-/** The overrides (and whether each is on storage) of each kept service, carried over. */
+/**
+ * The overrides (and whether each is on storage) of each kept service, carried over, and when
+ * they are re-written. (Node always has overrides: the arbiter is there.)
+ */
 function carryOverrides(lifeline: Lifeline, count: number, previousOf: Int16Array): void {
-  const old = lifeline.arbiter;
+  const old = lifeline.arbiter!;
   const arbiter = new OverrideArbiter(count, old.pinAction);
   arbiter.pinAsserted = old.pinAsserted;
   carry(arbiter.kind, old.kind, previousOf);
   carry(arbiter.expiresAtMs, old.expiresAtMs, previousOf);
   carry(arbiter.grantedMs, old.grantedMs, previousOf);
+  carry(arbiter.recorded, old.recorded, previousOf);
+  arbiter.persistDueMs = old.persistDueMs;
   lifeline.arbiter = arbiter;
-  lifeline.recorded = carry(new Uint8Array(count).fill(1), lifeline.recorded, previousOf);
 }
 
 /**

@@ -93,8 +93,8 @@ export function statusMetrics(
     'Time left on the console override: 0 without one, +Inf for one that lasts until auto.',
   );
   for (let s = 0; s < lifeline.names.length; s++) {
-    const kind = lifeline.arbiter.kind[s]!;
-    const expiresAtMs = lifeline.arbiter.expiresAtMs[s]!;
+    const kind = lifeline.arbiter!.kind[s]!;
+    const expiresAtMs = lifeline.arbiter!.expiresAtMs[s]!;
     const value =
       kind === 0
         ? 0

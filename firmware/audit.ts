@@ -12,7 +12,6 @@
 
 import type { Hal } from './hal';
 import {
-  initThrottle,
   nextSuppressed,
   THROTTLE_BURST,
   THROTTLE_WINDOW_MS,
@@ -20,6 +19,7 @@ import {
   type Throttle,
 } from './throttle';
 import { OVERRIDES } from './features';
+import { typed } from './slab';
 
 export const AUDIT_FILE = 'audit.log';
 export const AUDIT_RING_RECORDS = 256;
@@ -43,18 +43,25 @@ export class AuditLog implements Throttle {
   private count: number;
   /** Records that could not be written to storage (reported once in the log). */
   writeFailures: number;
-  suppressedTotal!: number;
-  pendingSuppressed!: number;
-  throttledNames!: string[];
-  windowStartMs!: Float64Array;
-  windowRecords!: Uint16Array;
-  windowSuppressed!: Uint32Array;
+  // The throttle's counts and windows (firmware/throttle.ts), in the log itself: no object of
+  // their own for a board to pay for.
+  suppressedTotal: number;
+  pendingSuppressed: number;
+  throttledNames: string[];
+  windowStartMs: Float64Array;
+  windowRecords: Uint16Array;
+  windowSuppressed: Uint32Array;
 
   constructor(
     private readonly hal: Hal,
     private readonly capacity: number,
   ) {
-    initThrottle(this, THROTTLED_NAMES_MAX);
+    this.suppressedTotal = 0;
+    this.pendingSuppressed = 0;
+    this.throttledNames = [];
+    this.windowStartMs = typed(Float64Array, 8, THROTTLED_NAMES_MAX);
+    this.windowRecords = typed(Uint16Array, 2, THROTTLED_NAMES_MAX);
+    this.windowSuppressed = typed(Uint32Array, 4, THROTTLED_NAMES_MAX);
     this.ring = [];
     for (let i = 0; i < capacity; i++) this.ring.push('');
     this.next = 0;

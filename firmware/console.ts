@@ -4,6 +4,7 @@
 // or INFO; one command, one final OK or ERR. Bytes cost nothing; a complete line (an operator's
 // command) may allocate.
 
+import { assert } from './assert';
 import { ROUTE_STATE_NAMES } from './announcer';
 import { AuthResult, type Authenticator } from './auth';
 import { AUTO_STATE_NAMES } from './decision';
@@ -177,11 +178,7 @@ export class Console {
       command !== 'withdraw' &&
       command !== 'auto' &&
       command !== 'drill' &&
-      !(
-        (RELOAD) &&
-        command === 'reload' &&
-        this.options.reload !== undefined
-      )
+      !(RELOAD && command === 'reload' && this.options.reload !== undefined)
     ) {
       return this.options.write('ERR unknown-command "' + command + '": try help');
     }
@@ -212,6 +209,7 @@ export class Console {
   private status(nowMs: number): void {
     const lifeline = this.options.lifeline;
     const arbiter = lifeline.arbiter;
+    assert(arbiter !== null, 'a console has overrides');
     for (let s = 0; s < lifeline.names.length; s++) {
       const effective = lifeline.effective[s]!;
       const kind = arbiter.kind[s]!;
@@ -369,7 +367,9 @@ export class Console {
       (service < 0 ? 'all' : lifeline.names[service]) +
       (durationMs === Infinity ? '' : ' for ' + words[at - 1]);
     if (lifeline.setOverride(service, kind, durationMs, 'console'))
-      return write('OK ' + what + (lifeline.persistent ? '' : ' (in memory only: no stateDir)'));
+      return write(
+        'OK ' + what + (lifeline.hal.storage !== null ? '' : ' (in memory only: no stateDir)'),
+      );
     write(
       'ERR not-saved ' +
         what +

@@ -13,7 +13,7 @@ export const CONSOLE: boolean = true;
 /** The override pin. */
 export const PIN: boolean = true;
 /**
- * Overrides: the arbiter, their persistence and expiry (firmware/overrides.ts). On where a console
+ * Overrides: the arbiter, their persistence and expiry (firmware/override.ts). On where a console
  * or a pin can set one.
  */
 export const OVERRIDES: boolean = true;

@@ -101,13 +101,13 @@ export class FleetTable implements FleetView, RouteSink {
   /** Per peer: its notice about ADD-PATH was given. */
   private readonly addPathNoticed: Uint8Array;
   /**
-   * Per peer: the families its session carries (0: not Established). Not even assigned on a board
-   * without an IPv6 prefix (its sessions all carry IPv4): read only where LIFELINE_BGP_V6 is not
-   * false.
+   * Per peer: the families its session carries (0: not Established). Kept with IPV6 only: without
+   * an IPv6 prefix every session carries IPv4 and nothing is unseen (all zero, and a board's build
+   * drops the array where nothing reads it).
    */
-  private readonly families!: Uint8Array;
-  /** The families (Family bits) whose notice that no session carries them was given. */
-  private unseenNoticed!: number;
+  private readonly peerFamilies: Uint8Array;
+  /** The families (Family bits) whose notice that no session carries them was given (IPV6). */
+  private unseenNoticed: number;
   /** Per prefix: distinct other sites announcing it normally, or -1 when to be counted again. */
   private readonly counts: Int32Array;
   private readonly scratch: Int32Array;
@@ -137,10 +137,8 @@ export class FleetTable implements FleetView, RouteSink {
     this.heard = new Uint8Array(this.peerCount * this.prefixCount);
     this.endOfRibSeen = new Uint8Array(this.peerCount);
     this.addPathNoticed = new Uint8Array(this.peerCount);
-    if (IPV6) {
-      this.families = new Uint8Array(this.peerCount);
-      this.unseenNoticed = 0;
-    }
+    this.peerFamilies = new Uint8Array(this.peerCount);
+    this.unseenNoticed = 0;
     this.counts = new Int32Array(this.prefixCount);
     this.scratch = new Int32Array(this.peerCount * this.maxSites);
     this.notices = [];
@@ -160,7 +158,7 @@ export class FleetTable implements FleetView, RouteSink {
     this.clear(peer);
     if ((session.addPath & session.families) !== session.families) this.noticeNoAddPath(peer);
     if (IPV6) {
-      this.families[peer] = session.families;
+      this.peerFamilies[peer] = session.families;
       this.noticeUnseen();
     }
   }
@@ -176,7 +174,7 @@ export class FleetTable implements FleetView, RouteSink {
   /** The families (Family bits) that Established sessions carry. */
   private carried(): number {
     let families = 0;
-    for (let peer = 0; peer < this.peerCount; peer++) families |= this.families[peer]!;
+    for (let peer = 0; peer < this.peerCount; peer++) families |= this.peerFamilies[peer]!;
     return families;
   }
 
@@ -225,7 +223,7 @@ export class FleetTable implements FleetView, RouteSink {
   sessionDown(peer: number): void {
     this.clear(peer);
     if (IPV6) {
-      this.families[peer] = 0;
+      this.peerFamilies[peer] = 0;
       this.noticeUnseen();
     }
   }
@@ -348,7 +346,7 @@ export class FleetTable implements FleetView, RouteSink {
   /** `peer`'s session carries the family of a prefix in [start, end) (all, without IPv6). */
   private carries(peer: number, start: number, end: number): boolean {
     if (!IPV6) return true;
-    for (let i = start; i < end; i++) if (this.seen(i, this.families[peer]!)) return true;
+    for (let i = start; i < end; i++) if (this.seen(i, this.peerFamilies[peer]!)) return true;
     return false;
   }
 

@@ -21,7 +21,8 @@ import { AUTO_STATE_NAMES, AutoState, DecisionEngine, REASON_NAMES, Step } from 
 import { FleetGuard } from './guard';
 import type { Hal, HalClient } from './hal';
 import { Bug, planted } from './planted';
-import { Counter, Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
+import { Counter } from './probe-statistics';
+import { Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 import { typed } from './slab';
 import { BFD, EXEC_TARGETS, OVERRIDES, FLEET, PASSIVE_PEERS, RELOAD, STOP } from './features';
 
@@ -44,8 +45,15 @@ export class Lifeline implements HalClient {
   engine: DecisionEngine;
   readonly counters: LoopCounters;
   readonly audit: AuditLog;
-  /** Not even assigned on a board without console and pin: read it where LIFELINE_OVERRIDES is. */
-  arbiter!: OverrideArbiter;
+  // The state of the features a build may leave out: each is one object of its feature's own
+  // module, made when the config uses the feature and null otherwise. Read only behind the
+  // feature's constant (firmware/features.ts): on a board without the feature the reads fold away,
+  // and the build then drops the field's write and the feature's module whole.
+  /**
+   * The overrides (OVERRIDES: a console or a pin): the arbiter, with what of them is on storage
+   * and when they are re-written (firmware/override.ts). A reload makes it again.
+   */
+  arbiter: OverrideArbiter | null;
   /** Per service, the route state last given to the announcer (UNDECIDED before the first). */
   effective: Uint8Array;
   /** Clock time at which the last round ended (the watchdogs' proof of a live loop). */
@@ -59,21 +67,14 @@ export class Lifeline implements HalClient {
   /** Per service, backbone targets healthy and local check result of the last completed round. */
   healthyTargets: Uint16Array;
   localOk: Uint8Array;
+  /** The fleet guard (FLEET: firmware/guard.ts) with `fleet` or `guard` configured, else null. */
+  readonly guard: FleetGuard | null;
   /**
-   * Whether overrides, used codes and the audit outlive a restart (there is storage). For the
-   * console: not assigned where LIFELINE_OVERRIDES is false.
+   * BFD (BFD: firmware/bfd/bfd.ts) with a peer's `bfd` configured, else null: another timer on
+   * the one wake-up, beside the probes and the announcer. Made at the start, once the speaker has
+   * its sessions.
    */
-  readonly persistent!: boolean;
-  /**
-   * The fleet guard (firmware/guard.ts) with `fleet` or `guard` configured, else null. Not even
-   * assigned on a board without them: read it only where LIFELINE_FLEET is not false.
-   */
-  readonly guard!: FleetGuard | null;
-  /**
-   * BFD (firmware/bfd/bfd.ts) with a peer's `bfd` configured, else null: another timer on the
-   * one wake-up, beside the probes and the announcer. Not even assigned on a board.
-   */
-  bfd!: Bfd | null;
+  bfd: Bfd | null;
 
   /** Per service, its backbone targets. */
   targetCount: Uint16Array;
@@ -86,24 +87,18 @@ export class Lifeline implements HalClient {
   private roundScheduledMs: number;
   private roundDeadlineMs: number;
   private nextRoundMs: number;
-  /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
-  private persistDueMs!: number;
-  /**
-   * Per service, 1 when its current override is on storage (written, or restored from there): a
-   * write that fails then leaves a stale remaining time behind, that a restart would believe.
-   */
-  recorded!: Uint8Array;
   /**
    * 0 before the start and after the stop, 1 running, 2 stopped probing but the announcer still at
    * work (a graceful shutdown; never on a board, which does not stop).
    */
   private phase: number;
-  private onStopped!: (() => void) | null;
+  /** What runs once a stop is done (STOP: a board never stops), or null. */
+  private onStopped: (() => void) | null;
   /**
-   * What is to run once no round is out (a reload: appliance/reload-tables.ts), or null. Not on
-   * a board, which reloads by reflashing.
+   * What is to run once no round is out (RELOAD: appliance/reload-tables.ts), or null. A board
+   * reloads by reflashing.
    */
-  betweenRoundsDue!: ((nowMs: number) => void) | null;
+  betweenRoundsDue: ((nowMs: number) => void) | null;
 
   constructor(
     config: Config,
@@ -133,18 +128,15 @@ export class Lifeline implements HalClient {
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
-    if (OVERRIDES) {
-      const pinAction =
-        config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce;
-      this.arbiter = new OverrideArbiter(serviceCount, pinAction);
-      this.persistDueMs = Infinity;
-      this.recorded = typed(Uint8Array, 1, serviceCount).fill(1);
-      this.persistent = hal.storage !== null;
-    }
+    this.arbiter = OVERRIDES
+      ? new OverrideArbiter(
+          serviceCount,
+          config.overridePin?.action === 'withdraw' ? OverrideKind.Withdraw : OverrideKind.Announce,
+        )
+      : null;
     this.phase = 0;
-    if (FLEET) {
-      const guarded = config.fleet !== null || config.guard !== null;
-      this.guard = guarded
+    this.guard =
+      FLEET && (config.fleet !== null || config.guard !== null)
         ? new FleetGuard({
             config,
             view: announcer.fleet ?? null,
@@ -153,10 +145,9 @@ export class Lifeline implements HalClient {
             names: this.names,
           })
         : null;
-    }
-    // Made at the start, once the speaker has its sessions.
-    if (BFD) this.bfd = null;
-    if (RELOAD) this.betweenRoundsDue = null;
+    this.bfd = null;
+    this.onStopped = null;
+    this.betweenRoundsDue = null;
   }
 
   /** Opens the sockets and starts the first round at once. */
@@ -202,12 +193,14 @@ export class Lifeline implements HalClient {
     const nowMs = this.hal.clock.nowMs();
     let notes: string[] = [];
     if (OVERRIDES) {
+      const arbiter = this.arbiter;
+      assert(arbiter !== null, 'an arbiter with OVERRIDES');
       try {
-        notes = this.arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
+        notes = arbiter.restore(this.hal.storage, nowMs, this.hal.wallClockMs(), this.names);
       } catch (error) {
         if ((planted.bugs & Bug.CorruptOverridesThrow) !== 0) throw error;
         for (let s = 0; s < this.names.length; s++)
-          this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+          arbiter.set(s, OverrideKind.None, Infinity, Infinity);
         notes = [OVERRIDES_FILE + ' could not be restored (' + String(error) + '): no overrides'];
       }
     } else if (this.hal.storage !== null && this.hal.storage.read(OVERRIDES_FILE) !== null) {
@@ -222,16 +215,18 @@ export class Lifeline implements HalClient {
       'device=' + this.config.deviceName + ' services=' + this.names.length,
     );
     if (OVERRIDES) {
+      const arbiter = this.arbiter;
+      assert(arbiter !== null, 'an arbiter with OVERRIDES');
       let restored = false;
       for (let s = 0; s < this.names.length; s++) {
-        if (this.arbiter.kind[s] === OverrideKind.None) continue;
-        const remaining = this.arbiter.expiresAtMs[s]! - nowMs;
+        if (arbiter.kind[s] === OverrideKind.None) continue;
+        const remaining = arbiter.expiresAtMs[s]! - nowMs;
         this.audit.record(
           'override',
           'service=' +
             this.names[s] +
             ' override=' +
-            OVERRIDE_NAMES[this.arbiter.kind[s]!] +
+            OVERRIDE_NAMES[arbiter.kind[s]!] +
             (remaining === Infinity ? '' : ' forMs=' + Math.round(remaining)) +
             ' by=restore',
         );
@@ -253,8 +248,11 @@ export class Lifeline implements HalClient {
     if (!STOP) return;
     if (this.phase !== 1) return;
     this.phase = 2;
-    if (OVERRIDES)
-      if (this.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
+    if (OVERRIDES) {
+      const arbiter = this.arbiter;
+      assert(arbiter !== null, 'an arbiter with OVERRIDES');
+      if (arbiter.persistDueMs !== Infinity) this.persistOverrides(this.hal.clock.nowMs(), true);
+    }
     this.onStopped = onStopped ?? null;
     this.probes.close();
     // AdminDown first: the routers then take the BGP session's end as no path failure.
@@ -300,8 +298,7 @@ export class Lifeline implements HalClient {
       this.roundDeadlineMs = nowMs + this.config.timeoutMs;
       this.probes.sendAll(nowMs);
       // Only `exec` targets (answered at once from their last run): the round is complete now.
-      if (EXEC_TARGETS)
-        if (this.probes.pendingCount === 0) this.completeRound(nowMs);
+      if (EXEC_TARGETS) if (this.probes.pendingCount === 0) this.completeRound(nowMs);
     }
     this.arm(nowMs);
   }
@@ -313,6 +310,7 @@ export class Lifeline implements HalClient {
     if (OVERRIDES) {
       // The console overrides whose time has come end, and the remaining time is re-written.
       const arbiter = this.arbiter;
+      assert(arbiter !== null, 'an arbiter with OVERRIDES');
       if (nowMs >= arbiter.nextExpiryMs()) {
         for (let s = 0; s < this.names.length; s++) {
           if (arbiter.expiresAtMs[s]! > nowMs) continue;
@@ -321,9 +319,9 @@ export class Lifeline implements HalClient {
           this.reconcile(s, 'expiry');
         }
         this.persistOrEnd(nowMs);
-      } else if (nowMs >= this.persistDueMs) this.persistOrEnd(nowMs);
+      } else if (nowMs >= arbiter.persistDueMs) this.persistOrEnd(nowMs);
       expiryMs = arbiter.nextExpiryMs();
-      if (this.persistDueMs < expiryMs) expiryMs = this.persistDueMs;
+      if (arbiter.persistDueMs < expiryMs) expiryMs = arbiter.persistDueMs;
     }
     let announcerMs = this.announcer.tick(nowMs);
     if (BFD) {
@@ -415,8 +413,7 @@ export class Lifeline implements HalClient {
   private afterResolve(nowMs: number): void {
     if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
-    if (RELOAD)
-      if (this.betweenRoundsDue !== null) return this.wake();
+    if (RELOAD) if (this.betweenRoundsDue !== null) return this.wake();
     this.arm(nowMs);
   }
 
@@ -533,11 +530,16 @@ export class Lifeline implements HalClient {
    */
   reconcile(s: number, cause: string): void {
     let target = this.automaticRoute(s);
-    if (OVERRIDES) target = this.arbiter.effective(s, target);
+    if (OVERRIDES) {
+      const arbiter = this.arbiter;
+      assert(arbiter !== null, 'an arbiter with OVERRIDES');
+      target = arbiter.effective(s, target);
+    }
     if (target === UNDECIDED || target === this.effective[s]) return;
     if (OVERRIDES)
       assert(
         target === RouteState.Announced ||
+          this.arbiter === null ||
           !this.arbiter.pinAsserted ||
           this.arbiter.pinAction !== OverrideKind.Announce,
         'an asserted announce pin announces',
@@ -570,11 +572,13 @@ export class Lifeline implements HalClient {
    */
   setOverride(s: number, kind: OverrideKind, durationMs: number, by: string): boolean {
     if (!OVERRIDES) return false;
+    const arbiter = this.arbiter;
+    assert(arbiter !== null, 'an arbiter with OVERRIDES');
     const nowMs = this.hal.clock.nowMs();
     for (let service = 0; service < this.names.length; service++) {
       if (s >= 0 && service !== s) continue;
-      this.arbiter.set(service, kind, nowMs + durationMs, durationMs);
-      this.recorded[service] = 0;
+      arbiter.set(service, kind, nowMs + durationMs, durationMs);
+      arbiter.recorded[service] = 0;
       let duration =
         kind === OverrideKind.None || durationMs === Infinity ? '' : ' forMs=' + durationMs;
       if (FLEET)
@@ -605,14 +609,16 @@ export class Lifeline implements HalClient {
   /** The override pin changed (after debounce). */
   setPin(asserted: boolean, detail: string): void {
     if (!OVERRIDES) return;
-    if (asserted === this.arbiter.pinAsserted) return;
-    this.arbiter.pinAsserted = asserted;
+    const arbiter = this.arbiter;
+    assert(arbiter !== null, 'an arbiter with OVERRIDES');
+    if (asserted === arbiter.pinAsserted) return;
+    arbiter.pinAsserted = asserted;
     this.audit.record(
       'pin',
       'state=' +
         (asserted ? 'asserted' : 'released') +
         ' action=' +
-        OVERRIDE_NAMES[this.arbiter.pinAction] +
+        OVERRIDE_NAMES[arbiter.pinAction] +
         (detail === '' ? '' : ' ' + detail),
     );
     for (let s = 0; s < this.names.length; s++) this.reconcile(s, 'pin');
@@ -624,15 +630,17 @@ export class Lifeline implements HalClient {
    */
   private persistOverrides(nowMs: number, exact: boolean): boolean {
     if (!OVERRIDES) return true;
+    const arbiter = this.arbiter;
+    assert(arbiter !== null, 'an arbiter with OVERRIDES');
     let timed = false;
     for (let s = 0; s < this.names.length; s++)
-      if (this.arbiter.expiresAtMs[s] !== Infinity) timed = true;
-    this.persistDueMs = timed ? nowMs + OVERRIDE_PERSIST_MS : Infinity;
+      if (arbiter.expiresAtMs[s] !== Infinity) timed = true;
+    arbiter.persistDueMs = timed ? nowMs + OVERRIDE_PERSIST_MS : Infinity;
     const storage = this.hal.storage;
     if (storage === null) return true;
-    const text = this.arbiter.serialize(nowMs, this.hal.wallClockMs(), this.names, exact);
+    const text = arbiter.serialize(nowMs, this.hal.wallClockMs(), this.names, exact);
     if (!storage.replace(OVERRIDES_FILE, text)) return false;
-    this.recorded.fill(1);
+    arbiter.recorded.fill(1);
     return true;
   }
 
@@ -646,10 +654,12 @@ export class Lifeline implements HalClient {
    */
   persistOrEnd(nowMs: number): void {
     if (!OVERRIDES) return;
+    const arbiter = this.arbiter;
+    assert(arbiter !== null, 'an arbiter with OVERRIDES');
     if (this.persistOverrides(nowMs, false)) return;
     for (let s = 0; s < this.names.length; s++) {
-      if (this.arbiter.expiresAtMs[s] === Infinity || this.recorded[s] === 0) continue;
-      this.arbiter.set(s, OverrideKind.None, Infinity, Infinity);
+      if (arbiter.expiresAtMs[s] === Infinity || arbiter.recorded[s] === 0) continue;
+      arbiter.set(s, OverrideKind.None, Infinity, Infinity);
       this.audit.record('override', 'service=' + this.names[s] + ' override=none by=unrecorded');
       this.reconcile(s, 'expiry');
     }

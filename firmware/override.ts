@@ -54,6 +54,13 @@ export class OverrideArbiter {
   readonly grantedMs: Float64Array;
   pinAsserted: boolean;
   readonly pinAction: OverrideKind;
+  /**
+   * Per service, 1 when its current override is on storage (written, or restored from there): a
+   * write that fails then leaves a stale remaining time behind, that a restart would believe.
+   */
+  readonly recorded: Uint8Array;
+  /** When timed overrides are re-written with their remaining time (Infinity: none to keep). */
+  persistDueMs: number;
 
   constructor(serviceCount: number, pinAction: OverrideKind) {
     this.kind = typed(Uint8Array, 1, serviceCount);
@@ -61,6 +68,8 @@ export class OverrideArbiter {
     this.grantedMs = typed(Float64Array, 8, serviceCount).fill(Infinity);
     this.pinAsserted = false;
     this.pinAction = pinAction;
+    this.recorded = typed(Uint8Array, 1, serviceCount).fill(1);
+    this.persistDueMs = Infinity;
   }
 
   set(s: number, kind: OverrideKind, expiresAtMs: number, grantedMs: number): void {

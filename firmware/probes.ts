@@ -13,7 +13,9 @@ import {
   ReplyVerdict,
   setQueryId,
 } from './dns';
+import { ExecResult, ExecResults } from './exec-results';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
+import { Counter, COUNTER_COUNT, ProbeStatistics } from './probe-statistics';
 import { typed } from './slab';
 import { EXEC_TARGETS, STATISTICS, STOP } from './features';
 
@@ -43,57 +45,9 @@ export const OUTCOME_NAMES: readonly string[] = [
   'unreachable',
 ];
 
-/** RTT histogram bucket bounds, in ms (Prometheus `le`); the last bucket is +Inf. */
-export const RTT_BUCKETS_MS: readonly number[] = [
-  0.25, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000,
-];
-
-/** Per-slot counters, at `slot * COUNTER_COUNT + counter`. */
-export const enum Counter {
-  Sent = 0,
-  Healthy = 1,
-  Timeout = 2,
-  WrongRcode = 3,
-  AddressMissing = 4,
-  SocketFailed = 5,
-  /** A datagram from another address or port than the target's: dropped. */
-  WrongSource = 6,
-  /** A reply with another ID or question: dropped. */
-  Mismatch = 7,
-  Malformed = 8,
-  /** A reply or event when no probe was outstanding (after its timeout): dropped. */
-  Late = 9,
-}
-export const COUNTER_COUNT = 10;
-export const COUNTER_NAMES: readonly string[] = [
-  'sent',
-  'healthy',
-  'timeout',
-  'wrong_rcode',
-  'address_missing',
-  'socket_failed',
-  'wrong_source',
-  'mismatch',
-  'malformed',
-  'late',
-];
-
 const KIND_DNS = 0;
 const KIND_TCP = 1;
 const KIND_EXEC = 2;
-
-/** An `exec` target's last run (ProbeTable.execResult), as appliance/exec-checks.ts writes it. */
-export const enum ExecResult {
-  /** No run has ended yet. */
-  None = 0,
-  Healthy = 1,
-  /** Ended with another exit code, or by a signal. */
-  Failed = 2,
-  /** Killed at its `timeoutMs`. */
-  TimedOut = 3,
-  /** Could not be started (no such program, not executable). */
-  NotStarted = 4,
-}
 const RANDOM_POOL_BYTES = 64;
 
 /** A target's kind in the table: no exec target on a board (refused there), the test folds. */
@@ -109,8 +63,10 @@ function kindOf(target: TargetConfig): number {
  * Its round-trip time is the run's. A function, not a method: a board's build drops it.
  */
 function execAnswer(table: ProbeTable, slot: number, nowMs: number): void {
-  const result = table.execResult[slot]!;
-  table.sentAtMs[slot] = nowMs - table.execMs[slot]!;
+  const results = table.execResults;
+  assert(results !== null, 'exec results with an exec target');
+  const result = results.result[slot]!;
+  table.sentAtMs[slot] = nowMs - results.runMs[slot]!;
   if (result === ExecResult.Healthy) table.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
   else if (result === ExecResult.Failed)
     table.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
@@ -128,20 +84,10 @@ export class ProbeTable implements ExpectedReplies {
   readonly state: Uint8Array;
   readonly outcome: Uint8Array;
   readonly sentAtMs: Float64Array;
-  /** Round-trip time of the last healthy answer, in ms (NaN before the first). Not on a board. */
-  readonly rttMs!: Float64Array;
-  /** Not on a board (LIFELINE_LEAN), as the RTT figures. */
-  readonly counters!: Float64Array;
-  /** Per slot: healthy answers per RTT bucket (RTT_BUCKETS_MS + Inf), and the sum of their RTTs. */
-  readonly rttBuckets!: Float64Array;
-  readonly rttSumMs!: Float64Array;
-  /**
-   * Per slot, an `exec` target's last result (ExecResult), and how long that run took: written by
-   * the host (appliance/exec-checks.ts), which runs the commands on their own intervals; a round
-   * takes the last result as the slot's answer at once. Not on a board, which runs no commands.
-   */
-  readonly execResult!: Uint8Array;
-  readonly execMs!: Float64Array;
+  /** Each slot's counters and round-trip times (STATISTICS), else null: a board has no metrics. */
+  readonly statistics: ProbeStatistics | null;
+  /** The `exec` targets' last results (EXEC_TARGETS), else null: a board runs no commands. */
+  readonly execResults: ExecResults | null;
   pendingCount: number;
   private readonly kind: Uint8Array;
   readonly queries: readonly Uint8Array[];
@@ -181,14 +127,8 @@ export class ProbeTable implements ExpectedReplies {
     this.state = typed(Uint8Array, 1, count);
     this.outcome = typed(Uint8Array, 1, count);
     this.sentAtMs = typed(Float64Array, 8, count);
-    if (STATISTICS) {
-      this.rttMs = new Float64Array(count).fill(NaN);
-      this.counters = new Float64Array(count * COUNTER_COUNT);
-      this.rttBuckets = new Float64Array(count * (RTT_BUCKETS_MS.length + 1));
-      this.rttSumMs = new Float64Array(count);
-      this.execResult = new Uint8Array(count);
-      this.execMs = new Float64Array(count);
-    }
+    this.statistics = STATISTICS ? new ProbeStatistics(count) : null;
+    this.execResults = EXEC_TARGETS ? new ExecResults(count) : null;
     this.pendingCount = 0;
     this.kind = typed(Uint8Array, 1, count);
     this.queryLength = typed(Uint16Array, 2, count);
@@ -260,10 +200,7 @@ export class ProbeTable implements ExpectedReplies {
   /** Counts `counter` of `slot` (not on a board); false, for a dropped datagram or event. */
   private count(slot: number, counter: Counter): boolean {
     assert(slot >= 0 && slot < this.slotCount && counter < COUNTER_COUNT, 'a slot and counter');
-    if (STATISTICS) {
-      const index = slot * COUNTER_COUNT + counter;
-      this.counters[index] = this.counters[index]! + 1;
-    }
+    if (STATISTICS) this.statistics!.count(slot, counter);
     return false;
   }
 
@@ -282,10 +219,7 @@ export class ProbeTable implements ExpectedReplies {
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
         (this.sockets[slot] as TcpProbeSocket).connect();
-      } else if (
-        EXEC_TARGETS &&
-        this.kind[slot] === KIND_EXEC
-      ) {
+      } else if (EXEC_TARGETS && this.kind[slot] === KIND_EXEC) {
         execAnswer(this, slot, nowMs);
       } else {
         // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
@@ -311,15 +245,8 @@ export class ProbeTable implements ExpectedReplies {
     this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
     this.outcome[slot] = outcome;
     if (STATISTICS)
-      if (outcome === Outcome.Healthy) {
-        const rttMs = nowMs - this.sentAtMs[slot]!;
-        this.rttMs[slot] = rttMs;
-        this.rttSumMs[slot] = this.rttSumMs[slot]! + rttMs;
-        let bucket = 0;
-        while (bucket < RTT_BUCKETS_MS.length && rttMs > RTT_BUCKETS_MS[bucket]!) bucket++;
-        const index = slot * (RTT_BUCKETS_MS.length + 1) + bucket;
-        this.rttBuckets[index] = this.rttBuckets[index]! + 1;
-      }
+      if (outcome === Outcome.Healthy)
+        this.statistics!.answered(slot, nowMs - this.sentAtMs[slot]!);
     this.pendingCount--;
     this.count(slot, counter);
   }
@@ -365,8 +292,9 @@ export class ProbeTable implements ExpectedReplies {
     assert(this.pendingCount === 0, 'nothing pending after expiry');
   }
 
+  /** `slot`'s count of `counter` (the metrics and the tests read it). */
   counter(slot: number, counter: Counter): number {
-    assert(STATISTICS, 'the table keeps counters');
-    return this.counters[slot * COUNTER_COUNT + counter]!;
+    assert(STATISTICS && this.statistics !== null, 'the table keeps counters');
+    return this.statistics.counter(slot, counter);
   }
 }

@@ -1,8 +1,8 @@
 // Typed arrays for state sized at boot. On Espruino a typed array of its own costs about three
 // JsVars (the view, its ArrayBuffer, the first block of its bytes) and a view into a shared buffer
 // one (measured on the interpreter: 60 small arrays, 314 JsVars each on its own, 270 carved), so
-// the board build (LIFELINE_LEAN) carves its small arrays from shared blocks. The Node build gives
-// each its own buffer: nothing changes there.
+// the board build (SLAB in firmware/features.ts) carves its small arrays from shared blocks. The
+// Node build gives each its own buffer: nothing changes there.
 
 import { SLAB } from './features';
 

@@ -5,9 +5,10 @@
 // fault or a peer repeating something without bound can neither flood stderr nor push the real
 // events out of the ring. One mechanism, sized at boot: counting a line allocates nothing.
 //
-// Functions over a record rather than a class: the audit log holds the fields itself, as it did
-// before the speaker shared them, so that a board (whose speaker throttles nothing) pays not one
-// JsVar for the sharing (its build writes these functions in at their one call).
+// Functions over a record rather than a class: the audit log holds the fields itself (its
+// constructor sets them), as it did before the speaker shared them, so that a board (whose speaker
+// throttles nothing) pays not one JsVar for the sharing (its build writes these functions in at
+// their one call).
 
 import { assert } from './assert';
 import { typed } from './slab';
@@ -15,7 +16,7 @@ import { typed } from './slab';
 export const THROTTLE_BURST = 10;
 export const THROTTLE_WINDOW_MS = 60 * 1000;
 
-/** A throttle's counts and windows (`initThrottle` sets every field). */
+/** A throttle's counts and windows, for at most as many names as it has windows. */
 export interface Throttle {
   /** Lines held back, in all (for metrics). */
   suppressedTotal: number;
@@ -28,21 +29,16 @@ export interface Throttle {
   windowSuppressed: Uint32Array;
 }
 
-/** Makes `throttle` one for `namesMax` distinct names, nothing counted. */
-export function initThrottle(throttle: Throttle, namesMax: number): void {
-  throttle.suppressedTotal = 0;
-  throttle.pendingSuppressed = 0;
-  throttle.throttledNames = [];
-  throttle.windowStartMs = typed(Float64Array, 8, namesMax);
-  throttle.windowRecords = typed(Uint16Array, 2, namesMax);
-  throttle.windowSuppressed = typed(Uint32Array, 4, namesMax);
-}
-
-/** A throttle of its own (the BGP speaker's), for `namesMax` names. */
+/** A throttle of its own (the BGP speaker's) for `namesMax` distinct names, nothing counted. */
 export function newThrottle(namesMax: number): Throttle {
-  const throttle = {} as Throttle;
-  initThrottle(throttle, namesMax);
-  return throttle;
+  return {
+    suppressedTotal: 0,
+    pendingSuppressed: 0,
+    throttledNames: [],
+    windowStartMs: typed(Float64Array, 8, namesMax),
+    windowRecords: typed(Uint16Array, 2, namesMax),
+    windowSuppressed: typed(Uint32Array, 4, namesMax),
+  };
 }
 
 /** Counts `event` in its window; true when it is over the burst and must be held back. */

@@ -203,7 +203,7 @@ async function outage(lab: Lab, mark: (text: string) => void): Promise<boolean> 
     return false;
   mark('  ' + type(lab, 'auto all').join(' ') + ' (override cleared)');
   return step(
-    () => announced() && lab.lifeline.arbiter.kind[0] === 0,
+    () => announced() && lab.lifeline.arbiter!.kind[0] === 0,
     'routes stay announced, now automatically (% ms)',
     'routes lost after auto',
   );
@@ -248,7 +248,7 @@ async function interactive(): Promise<number> {
     if (verb === '/quit') return done(0);
     if (verb === '/cut' || verb === '/restore')
       for (const responder of chosen) responder.silent = verb === '/cut';
-    else if (verb === '/pin') lab.lifeline.setPin(!lab.lifeline.arbiter.pinAsserted, 'driver=lab');
+    else if (verb === '/pin') lab.lifeline.setPin(!lab.lifeline.arbiter!.pinAsserted, 'driver=lab');
     else if (line.trim() !== '') type(lab, line);
   };
   const redraw = (): void => {
@@ -287,7 +287,9 @@ function view(lab: Lab): string {
       '  ' +
       name.padEnd(5) +
       (lab.responders[slot]!.silent ? 'CUT ' : 'up  ') +
-      (probes.state[slot] === 2 ? 'ok ' + probes.rttMs[slot]!.toFixed(2) + ' ms' : 'failing'),
+      (probes.state[slot] === 2
+        ? 'ok ' + probes.statistics!.rttMs[slot]!.toFixed(2) + ' ms'
+        : 'failing'),
   );
   const routes = [...lab.collector.routes].map(
     ([prefix, route]) =>

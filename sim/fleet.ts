@@ -378,7 +378,7 @@ class FleetWorld {
     for (let site = 0; site < this.lifelines.length; site++) {
       const lifeline = this.lifelines[site]!;
       if (lifeline.engine.state[0] !== AutoState.Up) continue;
-      if (lifeline.arbiter.kind[0] !== OverrideKind.None) continue;
+      if (lifeline.arbiter!.kind[0] !== OverrideKind.None) continue;
       this.checks++;
       const effective = lifeline.effective[0];
       const rejoinMs = lifeline.guard!.rejoinAtMs[0]! - this.sims[site]!.clock.nowMs();
@@ -412,7 +412,7 @@ function applyFaults(world: FleetWorld, faults: readonly Fault[]): void {
       local ? { behaviour: Behaviour.Rcode, rcode: 2 } : { behaviour: Behaviour.Answer },
     );
     const lifeline = world.lifelines[site]!;
-    const overridden = lifeline.arbiter.kind[0] !== OverrideKind.None;
+    const overridden = lifeline.arbiter!.kind[0] !== OverrideKind.None;
     if (operator !== overridden) {
       world.overrides[site]!++;
       lifeline.setOverride(
@@ -425,7 +425,7 @@ function applyFaults(world: FleetWorld, faults: readonly Fault[]): void {
   }
   world.overridesActive = 0;
   for (const lifeline of world.lifelines)
-    if (lifeline.arbiter.kind[0] !== OverrideKind.None) world.overridesActive++;
+    if (lifeline.arbiter!.kind[0] !== OverrideKind.None) world.overridesActive++;
 }
 
 function drawFault(random: Random, sites: number, nowMs: number): Fault {

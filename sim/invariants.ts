@@ -161,7 +161,7 @@ export class Observer {
   /** The overrides restored at boot belong to grants made before (the most recent that fits). */
   private mapRestored(): void {
     this.mapPending = false;
-    const arbiter = this.world.lifeline.arbiter;
+    const arbiter = this.world.lifeline.arbiter!;
     let stored: { service?: string; kind?: string; grantedMs?: number }[] = [];
     try {
       const parsed = JSON.parse(this.bootOverrides ?? '[]') as unknown;
@@ -187,7 +187,7 @@ export class Observer {
 
   /** Charges the time since the last check to the overrides in force. */
   private timeOverrides(elapsedMs: number): void {
-    const arbiter = this.world.lifeline.arbiter;
+    const arbiter = this.world.lifeline.arbiter!;
     for (let s = 0; s < SERVICES; s++) {
       const grant = this.active[s];
       if (grant === null) continue;
@@ -277,7 +277,7 @@ export class Observer {
   private checkEffective(s: number, nowMs: number): void {
     const world = this.world;
     const lifeline = world.lifeline;
-    const arbiter = lifeline.arbiter;
+    const arbiter = lifeline.arbiter!;
     if (arbiter.pinAsserted !== (world.pinSettled === 1))
       fail('the firmware sees the debounced pin', 'pin ' + world.pinSettled);
     const kind = arbiter.pinAsserted ? OverrideKind.Announce : arbiter.kind[s]!;

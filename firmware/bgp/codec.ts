@@ -749,8 +749,8 @@ export interface UpdateContext {
   /** An internal (iBGP) session, whose peer may send LOCAL_PREF (RFC 4271 5.1.5). */
   readonly internal: boolean;
   /**
-   * The families whose prefixes carry path identifiers (ADD-PATH, RFC 7911). Read only where
-   * LIFELINE_FLEET is not false (a board without `fleet` does not even assign it).
+   * The families whose prefixes carry path identifiers (ADD-PATH, RFC 7911): read only with FLEET
+   * (0 without, and a board's build drops it).
    */
   readonly addPath: number;
 }

@@ -151,7 +151,7 @@ describe('watchdog feeding and state files', () => {
     mkdirSync(stateDir);
     writeFileSync(join(stateDir, 'overrides.json'), '[{"service":"dns","kind":"annou');
     const lifeline = bootAndStop(stateDir);
-    expect(lifeline.arbiter.kind[0]).toBe(0);
+    expect(lifeline.arbiter!.kind[0]).toBe(0);
     expect(readFileSync(join(stateDir, 'audit.log'), 'utf8')).toMatch(
       /config problem="overrides\.json is not valid JSON: overrides cleared"/,
     );
@@ -166,6 +166,6 @@ describe('watchdog feeding and state files', () => {
     );
     writeFileSync(join(stateDir, 'overrides.json.tmp'), '[{"service":"dns","ki'); // the power cut
     const lifeline = bootAndStop(stateDir);
-    expect(lifeline.arbiter.kind[0]).toBe(2);
+    expect(lifeline.arbiter!.kind[0]).toBe(2);
   });
 });

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { AutoState, Reason } from '../../firmware/decision';
-import { Counter } from '../../firmware/probes';
+import { Counter } from '../../firmware/probe-statistics';
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
 import { Lifeline } from '../../firmware/lifeline';
 import { Behaviour, SimHal } from '../../hal/sim/index';
@@ -161,7 +161,7 @@ describe('scheduler and decision engine (sim HAL)', () => {
       sim.setTarget(2, { latencyMs: 3 });
     });
     rig.sim.runUntil(9999); // rounds at 0 ... 9750, all ended
-    expect(rig.lifeline.probes.rttMs[2]).toBe(3);
+    expect(rig.lifeline.probes.statistics!.rttMs[2]).toBe(3);
     expect(rig.lifeline.probes.counter(2, Counter.Healthy)).toBe(40);
     expect(rig.lifeline.probes.counter(0, Counter.Healthy)).toBe(0);
     expect(rig.lifeline.probes.counter(0, Counter.Late)).toBe(40);

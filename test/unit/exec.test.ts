@@ -10,7 +10,7 @@ import { espruinoProblems } from '../../config/board';
 import { readConfig } from '../../config/validate';
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
 import { Lifeline } from '../../firmware/lifeline';
-import { ExecResult } from '../../firmware/probes';
+import { ExecResult } from '../../firmware/exec-results';
 import { SimHal } from '../../hal/sim/index';
 
 function withTarget(target: unknown) {
@@ -106,13 +106,13 @@ describe('exec targets', () => {
     // No run has ended: not healthy (`unreachable`), withdrawn.
     expect(sim.emitted).toEqual(['withdraw route 192.0.2.1/32 next-hop self']);
     expect(lifeline.probes.outcome[0]).toBe(5);
-    lifeline.probes.execResult[0] = ExecResult.Healthy;
-    lifeline.probes.execMs[0] = 12;
+    lifeline.probes.execResults!.result[0] = ExecResult.Healthy;
+    lifeline.probes.execResults!.runMs[0] = 12;
     // The round of 5000 ms took the old result; those of 6000, 7000 and 8000 rise.
     sim.runFor(3600);
     expect(sim.emitted.slice(1)).toEqual(['announce route 192.0.2.1/32 next-hop self']);
-    expect(lifeline.probes.rttMs[0]).toBe(12);
-    lifeline.probes.execResult[0] = ExecResult.Failed;
+    expect(lifeline.probes.statistics!.rttMs[0]).toBe(12);
+    lifeline.probes.execResults!.result[0] = ExecResult.Failed;
     sim.runFor(3600);
     expect(sim.emitted.slice(2)).toEqual(['withdraw route 192.0.2.1/32 next-hop self']);
     expect(lifeline.probes.outcome[0]).toBe(3); // `rcode`: another exit code

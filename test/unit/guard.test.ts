@@ -316,7 +316,7 @@ describe('fleet guard (sim HAL)', () => {
       /^ERR last-site .* withdraw all for 30m confirm$/,
     );
     expect(rig.sim.emitted).toEqual(NORMAL);
-    expect(rig.lifeline.arbiter.kind[0]).toBe(OverrideKind.None);
+    expect(rig.lifeline.arbiter!.kind[0]).toBe(OverrideKind.None);
     expect(rig.type('withdraw dns confirm')).toEqual(['OK withdraw dns']);
     expect(rig.sim.emitted.slice(2)).toEqual(WITHDRAW);
     expect(rig.audit('override')).toEqual([
@@ -337,7 +337,7 @@ describe('fleet guard (sim HAL)', () => {
     const doc = guardRig();
     doc.sim.runFor(2000);
     // An override pin configured with `"action": "withdraw"` (the rig's config has no pin).
-    (doc.lifeline.arbiter as { pinAction: number }).pinAction = OverrideKind.Withdraw;
+    (doc.lifeline.arbiter! as { pinAction: number }).pinAction = OverrideKind.Withdraw;
     doc.lifeline.setPin(true, 'driver=test');
     expect(doc.sim.emitted.slice(2)).toEqual(WITHDRAW);
     expect(doc.audit('routes').at(-1)).toBe('service=dns routes=withdrawn cause=pin last-site=yes');

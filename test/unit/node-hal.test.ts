@@ -7,7 +7,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { readConfig } from '../../config/validate';
 import type { HalClient } from '../../firmware/hal';
-import { Counter, Outcome, ProbeTable, SlotState } from '../../firmware/probes';
+import { Counter } from '../../firmware/probe-statistics';
+import { Outcome, ProbeTable, SlotState } from '../../firmware/probes';
 import { NodeHal } from '../../hal/node/index';
 import { DnsResponder } from '../../lab/responder';
 import { Driver, Peer } from '../../bench/bgp';
@@ -111,8 +112,8 @@ describe('node HAL on loopback', () => {
     }
     expect(prober.probes.counter(0, Counter.Healthy)).toBe(5);
     expect(prober.probes.counter(1, Counter.Healthy)).toBe(5);
-    expect(prober.probes.rttMs[1]).toBeGreaterThan(0);
-    expect(prober.probes.rttMs[1]).toBeLessThan(100);
+    expect(prober.probes.statistics!.rttMs[1]).toBeGreaterThan(0);
+    expect(prober.probes.statistics!.rttMs[1]).toBeLessThan(100);
   });
 
   it('drops a forged reply from another port, then takes the real one', async () => {

@@ -132,7 +132,7 @@ describe('reload', () => {
     expect(appliedAtMs).toBe(-1);
     sim.runFor(600);
     expect(appliedAtMs).toBeGreaterThan(4000);
-    expect(lifeline.arbiter.kind[0]).toBe(OverrideKind.Withdraw);
+    expect(lifeline.arbiter!.kind[0]).toBe(OverrideKind.Withdraw);
     expect(sim.emitted.slice(from)).toEqual(['withdraw route 192.0.2.2/32 next-hop self']);
   });
 

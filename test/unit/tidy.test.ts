@@ -1,7 +1,8 @@
 // Style enforced by a test rather than by review (STYLE.md, conventions 12 and 14): line and
 // function length, a portable core that imports nothing from Node or Espruino and uses none of the
-// runtime features Espruino lacks or the hot path must not use, no leftover markers, and every
-// module opening with a comment on its role.
+// runtime features Espruino lacks or the hot path must not use, every firmware field assigned in
+// its class's constructor, no leftover markers, and every module opening with a comment on its
+// role.
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -105,6 +106,24 @@ describe('tidy', () => {
         .replace(/\/\/.*$/gm, '');
       for (const [pattern, what] of banned)
         if (pattern.test(code)) problems.push(path + ' ' + what);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it("assigns every field of a firmware class in its constructor: no `!:`, a feature's state in its object", () => {
+    // A field only some builds assign would be declared `name!: T`, hiding from the compiler that
+    // it may be absent: such state belongs to its feature's own object (null without the feature).
+    const problems: string[] = [];
+    for (const path of FIRMWARE) {
+      const source = ts.createSourceFile(path, readFileSync(path, 'utf8'), ts.ScriptTarget.Latest);
+      const visit = (node: ts.Node): void => {
+        if (ts.isPropertyDeclaration(node) && node.exclamationToken !== undefined) {
+          const line = source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1;
+          problems.push(path + ':' + line + ' ' + node.name.getText(source) + '!:');
+        }
+        ts.forEachChild(node, visit);
+      };
+      visit(source);
     }
     expect(problems).toEqual([]);
   });
