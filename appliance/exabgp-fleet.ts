@@ -38,11 +38,11 @@ export class ExaBgpFleet {
   constructor(config: Config) {
     if (config.fleet === null) throw new Error('ExaBgpFleet needs a fleet section');
     const prefixes: Prefix[] = [];
-    const firstPrefixOf = new Uint16Array(config.services.length);
-    const prefixCountOf = new Uint16Array(config.services.length);
+    const serviceFirstPrefix = new Uint16Array(config.services.length);
+    const servicePrefixCount = new Uint16Array(config.services.length);
     config.services.forEach((service, s) => {
-      firstPrefixOf[s] = prefixes.length;
-      prefixCountOf[s] = service.prefixes.length;
+      serviceFirstPrefix[s] = prefixes.length;
+      servicePrefixCount[s] = service.prefixes.length;
       prefixes.push(...service.prefixes);
     });
     this.peerNames = [];
@@ -57,8 +57,8 @@ export class ExaBgpFleet {
     this.table = new FleetTable({
       fleet: config.fleet,
       prefixes,
-      firstPrefixOf,
-      prefixCountOf,
+      serviceFirstPrefix,
+      servicePrefixCount,
       peerNames: this.peerNames,
       // Each neighbour's local AS is added as it comes up (`addLocalAs`).
       localAs: 0,

@@ -63,12 +63,9 @@ export interface FleetTableOptions {
   readonly fleet: FleetConfig;
   /** Every configured prefix, services' in order. */
   readonly prefixes: readonly Prefix[];
-  /**
-   * Per service, its first prefix in `prefixes` and the count. (Names of their own: an options
-   * key cannot be shortened on a board, and `serviceCount` is used all over the firmware.)
-   */
-  readonly firstPrefixOf: Uint16Array;
-  readonly prefixCountOf: Uint16Array;
+  /** Per service, its first prefix in `prefixes`, and how many it has. */
+  readonly serviceFirstPrefix: Uint16Array;
+  readonly servicePrefixCount: Uint16Array;
   /** Per peer, its name for the notices. */
   readonly peerNames: readonly string[];
   /**
@@ -88,8 +85,8 @@ export class FleetTable implements FleetView, RouteSink {
   private readonly prefixCount: number;
   private readonly maxSites: number;
   private readonly prefixes: readonly Prefix[];
-  private readonly serviceStart: Uint16Array;
-  private readonly serviceCount: Uint16Array;
+  private readonly serviceFirstPrefix: Uint16Array;
+  private readonly servicePrefixCount: Uint16Array;
   private readonly peerNames: readonly string[];
   /** Per peer, prefix and slot: the path identifier and the site (NO_SITE: free). */
   private readonly pathId: Uint32Array;
@@ -128,8 +125,8 @@ export class FleetTable implements FleetView, RouteSink {
     this.maxSites = fleet.maxSites;
     assert(this.peerCount > 0 && this.prefixCount > 0 && this.maxSites > 0, 'a table to size');
     this.prefixes = options.prefixes;
-    this.serviceStart = options.firstPrefixOf;
-    this.serviceCount = options.prefixCountOf;
+    this.serviceFirstPrefix = options.serviceFirstPrefix;
+    this.servicePrefixCount = options.servicePrefixCount;
     this.peerNames = options.peerNames;
     const slots = this.peerCount * this.prefixCount * this.maxSites;
     this.pathId = new Uint32Array(slots);
@@ -187,9 +184,9 @@ export class FleetTable implements FleetView, RouteSink {
   /** The families of `service`'s prefixes that no Established session carries, while one is up. */
   unseen(service: number): number {
     const carried = this.carried();
-    const start = this.serviceStart[service]!;
+    const start = this.serviceFirstPrefix[service]!;
     let families = 0;
-    for (let i = start; i < start + this.serviceCount[service]!; i++)
+    for (let i = start; i < start + this.servicePrefixCount[service]!; i++)
       if (carried !== 0 && !this.seen(i, carried)) families |= (this.prefixes[i]!.family >> 1) - 1;
     return families;
   }
@@ -332,8 +329,8 @@ export class FleetTable implements FleetView, RouteSink {
   }
 
   known(service: number): boolean {
-    const start = this.serviceStart[service]!;
-    const end = start + this.serviceCount[service]!;
+    const start = this.serviceFirstPrefix[service]!;
+    const end = start + this.servicePrefixCount[service]!;
     for (let peer = 0; peer < this.peerCount; peer++) {
       if (!this.carries(peer, start, end)) continue;
       if (this.endOfRibSeen[peer] === 1) return true;
@@ -351,8 +348,8 @@ export class FleetTable implements FleetView, RouteSink {
   }
 
   healthyOthers(service: number): number {
-    const start = this.serviceStart[service]!;
-    const end = start + this.serviceCount[service]!;
+    const start = this.serviceFirstPrefix[service]!;
+    const end = start + this.servicePrefixCount[service]!;
     const carried = IPV6 ? this.carried() : 0;
     let least = -1;
     for (let i = start; i < end; i++) {

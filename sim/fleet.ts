@@ -212,8 +212,8 @@ class FleetWorld {
       const view = new FleetTable({
         fleet: config.fleet!,
         prefixes: this.prefixes,
-        firstPrefixOf: new Uint16Array([0]),
-        prefixCountOf: new Uint16Array([this.prefixes.length]),
+        serviceFirstPrefix: new Uint16Array([0]),
+        servicePrefixCount: new Uint16Array([this.prefixes.length]),
         peerNames: ['reflector'],
         localAs: SITE_AS,
       });

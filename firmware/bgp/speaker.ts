@@ -210,8 +210,8 @@ export class BgpSpeaker implements Announcer, SessionOwner {
         ? new FleetTable({
             fleet: config.fleet,
             prefixes,
-            firstPrefixOf: this.prefixStart,
-            prefixCountOf: this.prefixCount,
+            serviceFirstPrefix: this.prefixStart,
+            servicePrefixCount: this.prefixCount,
             peerNames: announcer.peers.map((peer) => peer.address.text),
             localAs: announcer.localAs,
           })

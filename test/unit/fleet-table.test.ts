@@ -77,8 +77,8 @@ function table(maxSites = 4): FleetTable {
   return new FleetTable({
     fleet: config.fleet!,
     prefixes: config.services[0]!.prefixes,
-    firstPrefixOf: new Uint16Array([0]),
-    prefixCountOf: new Uint16Array([2]),
+    serviceFirstPrefix: new Uint16Array([0]),
+    servicePrefixCount: new Uint16Array([2]),
     peerNames: ['127.0.12.2', '127.0.12.3'],
     localAs: 65010,
   });
@@ -413,8 +413,8 @@ describe('fleet table: what a path must be to count as a site (trust)', () => {
     const fleet = new FleetTable({
       fleet: config.fleet!,
       prefixes: config.services[0]!.prefixes,
-      firstPrefixOf: new Uint16Array([0]),
-      prefixCountOf: new Uint16Array([2]),
+      serviceFirstPrefix: new Uint16Array([0]),
+      servicePrefixCount: new Uint16Array([2]),
       peerNames: ['127.0.12.2', '127.0.12.3'],
       localAs: 65010,
     });
