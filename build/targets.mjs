@@ -248,11 +248,13 @@ export async function buildEspruino(config, root = '.') {
   const taken =
     inlined.constants +
     pruned.methods.length +
+    pruned.declarations.length +
     pruned.properties +
     pruned.parameters +
     expressions.inlined +
     once.inlined +
     shrunk.methods.length +
+    shrunk.declarations.length +
     shrunk.properties +
     shrunk.parameters;
   return { text: breakLines(text), inputs, shrunk: taken };

@@ -174,27 +174,100 @@ function writeCuts(writes) {
   return cuts;
 }
 
+/** Whether class `node` can be taken out: no static member or computed key that runs code. */
+function plainClass(node) {
+  if (node.superClass !== null && node.superClass.type !== 'Identifier') return false;
+  return node.body.body.every(
+    (member) => member.type === 'MethodDefinition' && !member.computed && !member.static,
+  );
+}
+
 /**
- * `source` without uncalled methods and unread properties' writes (names in `mangled` only) and
- * without unread trailing parameters, with what was taken out.
+ * The declarations of the bundle's top level (its IIFE, where nothing outside can name them) that
+ * nothing references: functions, plain classes, and variables whose value does nothing but make
+ * itself (`harmless`), each with the cut that takes it out. A function that only an uncalled
+ * method called (the method gone) stays defined otherwise: four JsVars and one per parameter.
+ * Only a name bound once in the whole bundle, so that a use is surely of this declaration.
+ */
+function deadDeclarations(source) {
+  const ast = acorn.parse(source, { ecmaVersion: 2022 });
+  const { bindings } = bindingCounts(ast);
+  const used = new Map();
+  walk.full(ast, (node) => {
+    if (node.type === 'Identifier') used.set(node.name, [...(used.get(node.name) ?? []), node]);
+  });
+  // Uses outside the declaration itself (a recursive call keeps nothing).
+  const unused = (name, within) =>
+    bindings.get(name) === 1 &&
+    (used.get(name) ?? []).every((node) => node.start >= within.start && node.end <= within.end);
+  const dead = [];
+  for (const statement of topLevel(ast)) {
+    if (statement.type === 'FunctionDeclaration' || statement.type === 'ClassDeclaration') {
+      const plain = statement.type === 'FunctionDeclaration' || plainClass(statement);
+      if (plain && unused(statement.id.name, statement))
+        dead.push({ name: statement.id.name, cut: [statement.start, statement.end, ''] });
+    } else if (statement.type === 'VariableDeclaration') {
+      dead.push(...deadDeclarators(source, statement, unused));
+    }
+  }
+  return dead;
+}
+
+/** The declarators of `statement` that `unused` finds dead, each with its cut. */
+function deadDeclarators(source, statement, unused) {
+  const list = statement.declarations;
+  const gone = list.map(
+    (item) =>
+      item.id.type === 'Identifier' &&
+      item.init !== null &&
+      (item.init.type === 'ClassExpression' ? plainClass(item.init) : harmless(item.init)) &&
+      unused(item.id.name, item),
+  );
+  if (gone.every(Boolean))
+    return list.map((item, i) => ({
+      name: item.id.name,
+      cut: i === 0 ? [statement.start, statement.end, ';'] : [item.start, item.start, ''],
+    }));
+  const dead = [];
+  for (let i = 0; i < list.length; i++) {
+    if (!gone[i]) continue;
+    // Up to the next declarator kept, or from the last one kept: the commas go with it.
+    const next = list.slice(i + 1).find((_item, j) => !gone[i + 1 + j]);
+    const cut =
+      next !== undefined
+        ? [list[i].start, list[i + 1].start, '']
+        : [list[i - 1].end, list[i].end, ''];
+    dead.push({ name: list[i].id.name, cut });
+  }
+  return dead;
+}
+
+/**
+ * `source` without uncalled methods and unread properties' writes (names in `mangled` only),
+ * without top-level declarations nothing references, and without unread trailing parameters, with
+ * what was taken out.
  */
 export function shrink(source, mangled) {
   let text = source;
   const methods = [];
+  const declarations = [];
   let properties = 0;
   for (;;) {
     const dead = deadMethods(text, mangled);
     const writes = dead.length > 0 ? [] : unreadWrites(text, mangled);
-    if (dead.length === 0 && writes.length === 0) break;
+    const unused = dead.length + writes.length > 0 ? [] : deadDeclarations(text);
+    if (dead.length === 0 && writes.length === 0 && unused.length === 0) break;
     for (const method of dead) methods.push(method.name);
+    for (const declaration of unused) declarations.push(declaration.name);
     properties += writes.length;
     text = splice(text, [
       ...dead.map((method) => [method.node.start, method.node.end, '']),
       ...writeCuts(writes),
+      ...unused.map((declaration) => declaration.cut),
     ]);
   }
   const { cuts, count } = unusedParameters(text);
-  return { text: splice(text, cuts), methods, properties, parameters: count };
+  return { text: splice(text, cuts), methods, declarations, properties, parameters: count };
 }
 
 /** The statements of the bundle's IIFE (its top level once unwrapped). */
