@@ -45,10 +45,11 @@ export class Lifeline implements HalClient {
   engine: DecisionEngine;
   readonly counters: LoopCounters;
   readonly audit: AuditLog;
-  // The state of the features a build may leave out: each is one object of its feature's own
-  // module, made when the config uses the feature and null otherwise. Read only behind the
-  // feature's constant (firmware/features.ts): on a board without the feature the reads fold away,
-  // and the build then drops the field's write and the feature's module whole.
+  // The state of the features a build may leave out (the arbiter here; the guard, BFD, and the
+  // stop's and the reload's callbacks below): each one object of its feature's own module, made
+  // when the config uses the feature and null otherwise. Read only behind the feature's constant
+  // (firmware/features.ts): on a board without the feature the reads fold away, and the build then
+  // drops the field's write and the feature's module whole.
   /**
    * The overrides (OVERRIDES: a console or a pin): the arbiter, with what of them is on storage
    * and when they are re-written (firmware/override.ts). A reload makes it again.
