@@ -18,7 +18,7 @@ import {
   throttled,
   type Throttle,
 } from './throttle';
-import { OVERRIDES } from './features';
+import { CONSOLE } from './features';
 import { typed } from './slab';
 
 export const AUDIT_FILE = 'audit.log';
@@ -28,10 +28,10 @@ export const AUDIT_WINDOW_MS = THROTTLE_WINDOW_MS;
 const UNTHROTTLED = ['boot', 'transition', 'routes', 'override', 'suppressed'];
 /**
  * Distinct throttled event names tracked (the firmware has fewer; more are not throttled). A board
- * without console and pin has no login or pin events: half as many, and the window starts fit a
- * slab (firmware/slab.ts).
+ * without a console has no login events (with a pin: the pin's and config problems, a handful):
+ * half as many, and the window starts fit a slab (firmware/slab.ts).
  */
-const THROTTLED_NAMES_MAX = !OVERRIDES ? 8 : 16;
+const THROTTLED_NAMES_MAX = !CONSOLE ? 8 : 16;
 
 /**
  * The audit log is a throttle (firmware/throttle.ts): `suppressedTotal` counts the records held
