@@ -84,22 +84,24 @@ function isPinName(name: string): boolean {
   return true;
 }
 
+/**
+ * An edge of the override pin (setWatch's callback). A function of the top level that finds the
+ * firmware in `running`, not a closure: a closure would keep boot's variables alive for as long
+ * as the board runs, a few dozen JsVars.
+ */
+function pinEdge(event: { state: boolean }): void {
+  const lifeline = running!;
+  const pin = lifeline.config.overridePin!;
+  lifeline.setPin(event.state !== pin.activeLow, 'driver=espruino pin=' + pin.pin);
+}
+
 /** The override pin with setWatch: debounced by the interpreter, every edge reported. */
 function startPin(config: Config, lifeline: Lifeline): void {
   const pin = config.overridePin;
   if (pin === null || pin.driver !== 'espruino' || !isPinName(pin.pin ?? '')) return;
   const target = global[pin.pin!]; // pins (D5, LED1 ...) are properties of the global object
-  const asserted = (level: boolean): boolean => level !== pin.activeLow;
-  if (asserted(digitalRead(target) === 1)) lifeline.setPin(true, 'driver=espruino boot');
-  setWatch(
-    (event) => lifeline.setPin(asserted(event.state), 'driver=espruino pin=' + pin.pin),
-    target,
-    {
-      repeat: true,
-      edge: 'both',
-      debounce: pin.debounceMs,
-    },
-  );
+  if ((digitalRead(target) === 1) !== pin.activeLow) lifeline.setPin(true, 'driver=espruino boot');
+  setWatch(pinEdge, target, { repeat: true, edge: 'both', debounce: pin.debounceMs });
 }
 
 /** What the build embeds besides the config: the console's key and recovery code hashes. */
