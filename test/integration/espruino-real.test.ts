@@ -158,6 +158,29 @@ describe.skipIf(skip)('the Espruino firmware on the real interpreter', () => {
     },
   );
 
+  // BGP with the pin on the ESP8266-class build: it ran out of memory during its first handshake
+  // until the pin's callback stopped keeping boot's variables alive (docs/espruino.md, Memory).
+  it('BGP and the pin on espruino-1700: the handshake, the route in BIRD, held by the pin through a silence', async () => {
+    const doc = example('config/espruino.full.example.json', dnsPort, bgpPort);
+    delete doc['console'];
+    const b = await boot(doc, 'espruino-1700');
+    await waitFor(inBird, 10000, 'the route in BIRD');
+    const memory = await runningMemory(b);
+    // The interpreter's D5 reads low and the pin is active low: asserted at boot, it announces.
+    expect(b.output).toMatch(/audit pin state=asserted action=announce driver=espruino boot/);
+    const from = b.output.length;
+    silence();
+    await b.waitFor(/transition service=dns state=down reason=fall/, 5000, from);
+    expect(inBird()).toBe(true);
+    restore();
+    await b.waitFor(/transition service=dns state=up reason=rise/, 5000, from);
+    expect(b.output).toMatch(/bgp peer=127\.0\.10\.9:\d+ state=established/);
+    expect(b.output).not.toMatch(/Uncaught|ASSERT|OUT OF MEMORY|notification/);
+    process.stdout.write('espruino BGP + pin on espruino-1700: ' + memory.usage + ' JsVars\n');
+    expect(memory.usage).toBeLessThanOrEqual(1500);
+    await b.kill();
+  });
+
   it('fleet and guard on a board: site community, held as last resort on silence (no view, hold), back', async () => {
     const doc = example('config/espruino.full.example.json', dnsPort, bgpPort);
     delete doc['console'];
