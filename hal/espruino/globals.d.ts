@@ -15,8 +15,13 @@ declare const E: {
 declare function espruinoRequire(module: 'dgram'): EspruinoDgram;
 declare function espruinoRequire(module: 'net'): EspruinoNet;
 declare function espruinoRequire(module: 'Storage'): EspruinoStorageModule;
+/** What setWatch's callback is given (its names are Espruino's: never shortened). */
+interface EspruinoWatchEvent {
+  state: boolean;
+  time: number;
+}
 declare function setWatch(
-  handler: (event: { state: boolean; time: number }) => void,
+  handler: (event: EspruinoWatchEvent) => void,
   pin: unknown,
   options: { repeat: boolean; edge: string; debounce: number },
 ): number;

@@ -89,7 +89,7 @@ function isPinName(name: string): boolean {
  * firmware in `running`, not a closure: a closure would keep boot's variables alive for as long
  * as the board runs, a few dozen JsVars.
  */
-function pinEdge(event: { state: boolean }): void {
+function pinEdge(event: EspruinoWatchEvent): void {
   const lifeline = running!;
   const pin = lifeline.config.overridePin!;
   lifeline.setPin(event.state !== pin.activeLow, 'driver=espruino pin=' + pin.pin);
