@@ -41,24 +41,13 @@ const FORBIDDEN = [
   'support/netns',
 ];
 
-/** What an integration file that runs beside the router tests may not name: a peer, an address. */
-const PEER_MARKERS = [
-  ...FORBIDDEN.filter((marker) => /^(start|make|support\/)/.test(marker)),
-  "from 'node:dgram'",
-  "from 'node:net'",
-  '127.0.',
-  'netns',
-];
-
 interface Project {
   test: {
     name: string;
     include: string[];
-    exclude?: string[];
     globalSetup?: string[];
     setupFiles?: string[];
     fileParallelism?: boolean;
-    sequence?: { groupOrder: number };
   };
 }
 
@@ -76,21 +65,7 @@ describe('the test tiers', () => {
     expect(PROJECTS.map((p) => [p.test.name, p.test.include])).toEqual([
       ['unit', ['test/unit/**/*.test.ts']],
       ['integration', ['test/integration/**/*.test.ts']],
-      ['integration-cpu', project('integration').exclude],
     ]);
-  });
-
-  it('runs beside the router tests only integration files that start no peer and bind nothing', () => {
-    const cpu = project('integration-cpu').include;
-    expect(cpu.length).toBeGreaterThan(0);
-    for (const path of cpu) {
-      const text = readFileSync(path, 'utf8');
-      const found = PEER_MARKERS.filter((marker) => text.includes(marker));
-      expect([path, found]).toEqual([path, []]);
-    }
-    expect(project('integration-cpu').globalSetup).toEqual(['test/setup/build.ts']);
-    expect(project('integration-cpu').fileParallelism).toBe(false);
-    expect(project('integration-cpu').sequence).toEqual(project('integration').sequence);
   });
 
   it('builds nothing for the unit tier, in parallel; the integration tier builds first, one file at a time', () => {
