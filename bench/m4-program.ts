@@ -324,7 +324,7 @@ function computeRows(batches: number, perBatch: number, config: Config): M4Row[]
         setQueryId(fixture.query, i & 0xffff);
         fixture.reply[0] = fixture.query[0]!;
         fixture.reply[1] = fixture.query[1]!;
-        decodeReply(fixture.reply, fixture.replyLength, expected, 0);
+        decodeReply(fixture.buffer, fixture.replyLength, expected, 0);
       },
     ),
   ];

@@ -7,9 +7,10 @@ import { assert } from './assert';
 import type { Config, TargetConfig } from './config';
 import {
   decodeReply,
-  DNS_REPLY_BYTES_MAX,
   encodeQuery,
   type ExpectedReplies,
+  replyBuffer,
+  type ReplyBuffer,
   ReplyVerdict,
   setQueryId,
 } from './dns';
@@ -145,11 +146,13 @@ export class ProbeTable implements ExpectedReplies {
   pendingCount: number;
   private readonly kind: Uint8Array;
   readonly queries: readonly Uint8Array[];
+  readonly queryWords: Uint32Array;
+  readonly queryWordAt: Uint16Array;
   readonly queryLength: Uint16Array;
   readonly rcodeMask: Uint16Array;
   readonly expect: Uint8Array;
   readonly expectLength: Uint8Array;
-  private readonly receive: Uint8Array;
+  private readonly receive: ReplyBuffer;
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
   /** Per slot, its socket: a UdpSocket for a DNS target, a TcpProbeSocket for a TCP one. */
@@ -192,23 +195,43 @@ export class ProbeTable implements ExpectedReplies {
     this.pendingCount = 0;
     this.kind = typed(Uint8Array, 1, count);
     this.queryLength = typed(Uint16Array, 2, count);
+    this.queryWordAt = typed(Uint16Array, 2, count);
     this.rcodeMask = typed(Uint16Array, 2, count);
     this.expect = typed(Uint8Array, 1, count * 16);
     this.expectLength = typed(Uint8Array, 1, count);
-    this.receive = new Uint8Array(DNS_REPLY_BYTES_MAX);
+    this.receive = replyBuffer();
     this.randomPool = typed(Uint8Array, 1, RANDOM_POOL_BYTES);
     this.randomOffset = RANDOM_POOL_BYTES;
     this.sockets = [];
     this.hal = null;
-    this.queries = this.encodeQueries();
+    const scratch: Uint8Array[] = this.encodeQueries();
+    // Each query at the start of a word of one array (decodeReply compares the question a word at
+    // a time), at its own size rounded up to a word: a board counts RAM in blocks of 12 to 16
+    // bytes.
+    let words = 0;
+    for (let slot = 0; slot < count; slot++) {
+      this.queryWordAt[slot] = words;
+      words += (this.queryLength[slot]! + 3) >> 2;
+    }
+    this.queryWords = typed(Uint32Array, 4, words);
+    const queries: Uint8Array[] = [];
+    for (let slot = 0; slot < count; slot++) {
+      const query = new Uint8Array(
+        this.queryWords.buffer,
+        this.queryWords.byteOffset + this.queryWordAt[slot]! * 4,
+        this.queryLength[slot]!,
+      );
+      query.set(scratch[slot]!);
+      queries.push(query);
+    }
+    this.queries = queries;
   }
 
-  /** Each slot's kind, accepted RCODEs, expected address and query (its own size). */
+  /** Each slot's kind, accepted RCODEs, expected address, and query (a copy, dropped at boot). */
   private encodeQueries(): Uint8Array[] {
     const targets = this.targets;
     const queries: Uint8Array[] = [];
-    // Each query is encoded once into the largest query's room, then kept at its own size: a
-    // board counts RAM in blocks of 12 to 16 bytes.
+    // Each query is encoded once into the largest query's room, then copied out at its own size.
     const scratch = new Uint8Array(12 + 255 + 4);
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = targets[slot]!;
@@ -221,7 +244,7 @@ export class ProbeTable implements ExpectedReplies {
       const length =
         target.kind === 'dns' ? encodeQuery(scratch, target.query, target.recordType) : 0;
       this.queryLength[slot] = length;
-      const query = typed(Uint8Array, 1, length);
+      const query = new Uint8Array(length);
       query.set(scratch.subarray(0, length));
       queries.push(query);
     }
@@ -242,7 +265,7 @@ export class ProbeTable implements ExpectedReplies {
       const family = target.address!.family;
       const address = target.address!.text;
       const dns = target.kind === 'dns';
-      const receive = this.receive;
+      const receive = this.receive.bytes;
       this.sockets.push(
         dns
           ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive })
@@ -282,10 +305,7 @@ export class ProbeTable implements ExpectedReplies {
     for (let slot = 0; slot < this.slotCount; slot++) {
       if (this.kind[slot] === KIND_TCP) {
         (this.sockets[slot] as TcpProbeSocket).connect();
-      } else if (
-        EXEC_TARGETS &&
-        this.kind[slot] === KIND_EXEC
-      ) {
+      } else if (EXEC_TARGETS && this.kind[slot] === KIND_EXEC) {
         execAnswer(this, slot, nowMs);
       } else {
         // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
