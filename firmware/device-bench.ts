@@ -378,6 +378,8 @@ function benchRows(bench: DeviceBench): DeviceBenchRow[] {
       Math.round(bench.options.clock.nowMs() - bench.startMs) +
       ' ms, interval ' +
       firmware.config.intervalMs +
+      ' ms, fast ' +
+      firmware.config.fastIntervalMs +
       ' ms, ' +
       probed(firmware),
   });
