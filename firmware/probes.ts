@@ -12,7 +12,6 @@ import {
   replyBuffer,
   type ReplyBuffer,
   ReplyVerdict,
-  setQueryId,
 } from './dns';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
 import { typed } from './slab';
@@ -309,14 +308,16 @@ export class ProbeTable implements ExpectedReplies {
       } else if (EXEC_TARGETS && this.kind[slot] === KIND_EXEC) {
         execAnswer(this, slot, nowMs);
       } else {
-        // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
+        // An unpredictable 16-bit query ID: the next two bytes of a pool refilled from the HAL
+        // every 32 IDs.
         if (this.randomOffset >= RANDOM_POOL_BYTES) {
           this.hal!.fillRandom(this.randomPool);
           this.randomOffset = 0;
         }
         const pool = this.randomPool;
         const query = this.queries[slot]!;
-        setQueryId(query, (pool[this.randomOffset]! << 8) | pool[this.randomOffset + 1]!);
+        query[0] = pool[this.randomOffset]!;
+        query[1] = pool[this.randomOffset + 1]!;
         this.randomOffset += 2;
         (this.sockets[slot] as UdpSocket).send(query, this.queryLength[slot]!);
       }
