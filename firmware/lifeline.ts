@@ -83,12 +83,6 @@ export class Lifeline implements HalClient {
    */
   roundActive: boolean;
   private roundSentAtMs: number;
-  /**
-   * When the announcer's timers are next due (its last tick's answer), and whether it was asked
-   * anything since: a round's own steps tick it only then (a tick costs a board some 3 ms).
-   */
-  private announcerDueMs: number;
-  private announcerAsked: boolean;
   private roundScheduledMs: number;
   private roundDeadlineMs: number;
   private nextRoundMs: number;
@@ -136,8 +130,6 @@ export class Lifeline implements HalClient {
     for (let s = 0; s < serviceCount; s++) this.targetCount[s] = config.services[s]!.targets.length;
     this.roundActive = false;
     this.roundSentAtMs = 0;
-    this.announcerDueMs = 0;
-    this.announcerAsked = true;
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
@@ -299,7 +291,6 @@ export class Lifeline implements HalClient {
       if (!this.roundActive && this.betweenRoundsDue !== null) {
         const apply = this.betweenRoundsDue;
         this.betweenRoundsDue = null;
-        this.announcerAsked = true; // a reload gives the announcer its new config
         apply(nowMs);
       }
     if (!this.roundActive && nowMs >= this.nextRoundMs) {
@@ -311,15 +302,11 @@ export class Lifeline implements HalClient {
       // Only `exec` targets (answered at once from their last run): the round is complete now.
       if (EXEC_TARGETS) if (this.probes.pendingCount === 0) this.completeRound(nowMs);
     }
-    this.arm(nowMs, true);
+    this.arm(nowMs);
   }
 
-  /**
-   * Runs the announcer's timers and arms the one wake-up for whichever comes first. A round's own
-   * step (`roundStep`: its sending, its end) runs them only when they are due or the announcer
-   * was asked something since they last ran: the events that reach the announcer arm without it.
-   */
-  private arm(nowMs: number, roundStep?: boolean): void {
+  /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
+  private arm(nowMs: number): void {
     if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
     let expiryMs = Infinity;
     if (OVERRIDES) {
@@ -337,18 +324,7 @@ export class Lifeline implements HalClient {
       expiryMs = arbiter.nextExpiryMs();
       if (this.persistDueMs < expiryMs) expiryMs = this.persistDueMs;
     }
-    let announcerMs = this.announcerDueMs;
-    // With BFD its timers (below) may change the sessions': the announcer's run every time.
-    if (
-      roundStep !== true ||
-      this.announcerAsked ||
-      nowMs >= announcerMs ||
-      (BFD && this.bfd !== null)
-    ) {
-      announcerMs = this.announcer.tick(nowMs);
-      this.announcerDueMs = announcerMs;
-      this.announcerAsked = false;
-    }
+    let announcerMs = this.announcer.tick(nowMs);
     if (BFD) {
       const bfd = this.bfd;
       if (bfd !== null) {
@@ -441,7 +417,7 @@ export class Lifeline implements HalClient {
     if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
     if (RELOAD) if (this.betweenRoundsDue !== null) return this.wake();
-    this.arm(nowMs, true);
+    this.arm(nowMs);
   }
 
   /**
@@ -573,7 +549,6 @@ export class Lifeline implements HalClient {
     this.effective[s] = target;
     // The local service failed: the routes go at once, without a graceful shutdown.
     const urgent = cause === 'auto' && this.localOk[s] === 0;
-    this.announcerAsked = true;
     this.announcer.serviceStateChanged(s, target as RouteState, urgent);
     if (cause === 'pin' && (planted.bugs & Bug.PinUnaudited) !== 0) return;
     this.audit.record(
