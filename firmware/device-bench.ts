@@ -89,7 +89,7 @@ export interface ReplyFixture {
   readonly queryLength: number;
   /** The query's bytes as words (ExpectedReplies.queryWords). */
   readonly queryWords: Uint32Array;
-  /** The reply's bytes (`buffer.bytes`), and the buffer that holds it. */
+  /** The reply's bytes (`buffer.replyBytes`), and the buffer that holds it. */
   readonly reply: Uint8Array;
   readonly buffer: ReplyBuffer;
   readonly replyLength: number;
@@ -119,7 +119,7 @@ export function healthReplyFixture(): ReplyFixture {
   const query = new Uint8Array(queryWords.buffer);
   const queryLength = encodeQuery(query, 'health.example.', 1);
   const buffer = replyBuffer();
-  const reply = buffer.bytes;
+  const reply = buffer.replyBytes;
   reply.set(query.subarray(0, queryLength));
   reply[2] = 0x81;
   reply[3] = 0x80;

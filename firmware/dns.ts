@@ -157,14 +157,14 @@ function word(bytes: Uint8Array, offset: number): number {
  * comparisons would). Made once, at boot.
  */
 export interface ReplyBuffer {
-  readonly bytes: Uint8Array;
-  readonly words: Uint32Array;
+  readonly replyBytes: Uint8Array;
+  readonly replyWords: Uint32Array;
 }
 
 /** A reply buffer of DNS_REPLY_BYTES_MAX bytes. */
 export function replyBuffer(): ReplyBuffer {
-  const words = new Uint32Array(DNS_REPLY_BYTES_MAX / 4);
-  return { bytes: new Uint8Array(words.buffer), words };
+  const replyWords = new Uint32Array(DNS_REPLY_BYTES_MAX / 4);
+  return { replyBytes: new Uint8Array(replyWords.buffer), replyWords };
 }
 
 /**
@@ -200,14 +200,14 @@ export function decodeReply(
   expected: ExpectedReplies,
   slot: number,
 ): ReplyVerdict {
-  const bytes = reply.bytes;
+  const bytes = reply.replyBytes;
   const query = expected.queries[slot]!;
   const queryLength = expected.queryLength[slot]!;
   const wordAt = expected.queryWordAt[slot]!;
   // Programmer errors, not a bad reply: the arrays are the caller's.
   assert(queryLength >= DNS_HEADER_BYTES + 5 && queryLength <= query.length, 'a whole query');
   assert(
-    reply.words.buffer === bytes.buffer && reply.words.byteOffset === bytes.byteOffset,
+    reply.replyWords.buffer === bytes.buffer && reply.replyWords.byteOffset === bytes.byteOffset,
     'the reply as words',
   );
   assert(
@@ -227,7 +227,7 @@ export function decodeReply(
   // a time while the two are the same (a server echoes the question as it was sent), then byte by
   // byte from the first word that differs (a server that changes the name's case, and the
   // question's last bytes when its length is not a whole number of words).
-  const words = reply.words;
+  const words = reply.replyWords;
   const queryWords = expected.queryWords;
   const questionWords = queryLength >> 2;
   let w = DNS_HEADER_BYTES >> 2;

@@ -8,8 +8,8 @@ import type { Config, TargetConfig } from './config';
 import {
   decodeReply,
   encodeQuery,
+  DNS_REPLY_BYTES_MAX,
   type ExpectedReplies,
-  replyBuffer,
   type ReplyBuffer,
   ReplyVerdict,
 } from './dns';
@@ -119,7 +119,7 @@ function execAnswer(table: ProbeTable, slot: number, nowMs: number): void {
   else table.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
 }
 
-export class ProbeTable implements ExpectedReplies {
+export class ProbeTable implements ExpectedReplies, ReplyBuffer {
   readonly slotCount: number;
   readonly targets: readonly TargetConfig[];
   /** Service index of each slot, and whether the slot is that service's local check. */
@@ -151,7 +151,12 @@ export class ProbeTable implements ExpectedReplies {
   readonly rcodeMask: Uint16Array;
   readonly expect: Uint8Array;
   readonly expectLength: Uint8Array;
-  private readonly receive: ReplyBuffer;
+  /**
+   * The buffer replies are read into, and after it each query on a word of its own: one array
+   * (`replyWords` is `queryWords`), as a board counts every typed array's RAM.
+   */
+  readonly replyBytes: Uint8Array;
+  readonly replyWords: Uint32Array;
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
   /** Per slot, its socket: a UdpSocket for a DNS target, a TcpProbeSocket for a TCP one. */
@@ -198,32 +203,34 @@ export class ProbeTable implements ExpectedReplies {
     this.rcodeMask = typed(Uint16Array, 2, count);
     this.expect = typed(Uint8Array, 1, count * 16);
     this.expectLength = typed(Uint8Array, 1, count);
-    this.receive = replyBuffer();
     this.randomPool = typed(Uint8Array, 1, RANDOM_POOL_BYTES);
     this.randomOffset = RANDOM_POOL_BYTES;
     this.sockets = [];
     this.hal = null;
-    const scratch: Uint8Array[] = this.encodeQueries();
-    // Each query at the start of a word of one array (decodeReply compares the question a word at
-    // a time), at its own size rounded up to a word: a board counts RAM in blocks of 12 to 16
-    // bytes.
-    let words = 0;
+    const encoded = this.encodeQueries();
+    // Each query at the start of a word after the reply buffer's, at its own size rounded up to
+    // a word.
+    let words = DNS_REPLY_BYTES_MAX / 4;
     for (let slot = 0; slot < count; slot++) {
       this.queryWordAt[slot] = words;
       words += (this.queryLength[slot]! + 3) >> 2;
     }
-    this.queryWords = typed(Uint32Array, 4, words);
+    this.replyWords = new Uint32Array(words);
+    this.queryWords = this.replyWords;
+    this.replyBytes = new Uint8Array(this.replyWords.buffer, 0, DNS_REPLY_BYTES_MAX);
+    this.queries = this.placeQueries(encoded);
+  }
+
+  /** The queries `encoded` copied to their words of `queryWords`, as views of their own. */
+  private placeQueries(encoded: readonly Uint8Array[]): Uint8Array[] {
     const queries: Uint8Array[] = [];
-    for (let slot = 0; slot < count; slot++) {
-      const query = new Uint8Array(
-        this.queryWords.buffer,
-        this.queryWords.byteOffset + this.queryWordAt[slot]! * 4,
-        this.queryLength[slot]!,
-      );
-      query.set(scratch[slot]!);
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const at = this.queryWordAt[slot]! * 4;
+      const query = new Uint8Array(this.queryWords.buffer, at, this.queryLength[slot]!);
+      query.set(encoded[slot]!);
       queries.push(query);
     }
-    this.queries = queries;
+    return queries;
   }
 
   /** Each slot's kind, accepted RCODEs, expected address, and query (a copy, dropped at boot). */
@@ -264,7 +271,7 @@ export class ProbeTable implements ExpectedReplies {
       const family = target.address!.family;
       const address = target.address!.text;
       const dns = target.kind === 'dns';
-      const receive = this.receive.bytes;
+      const receive = this.replyBytes;
       this.sockets.push(
         dns
           ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive })
@@ -352,7 +359,7 @@ export class ProbeTable implements ExpectedReplies {
     if (!fromPeer) return this.count(slot, Counter.WrongSource);
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     assert(this.kind[slot] === KIND_DNS, 'a datagram only for a DNS probe');
-    const verdict = decodeReply(this.receive, length, this, slot);
+    const verdict = decodeReply(this, length, this, slot);
     if (verdict === ReplyVerdict.Mismatch) return this.count(slot, Counter.Mismatch);
     if (verdict === ReplyVerdict.Malformed) return this.count(slot, Counter.Malformed);
     if (verdict === ReplyVerdict.Healthy)

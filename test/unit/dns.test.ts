@@ -57,7 +57,7 @@ function expected(q: Query, expect: number, mask: number): ExpectedReplies {
 
 function verdict(r: Uint8Array, q: Query, expect = 0, mask = 1): ReplyVerdict {
   const buffer = replyBuffer();
-  buffer.bytes.set(r.subarray(0, Math.min(r.length, 512)));
+  buffer.replyBytes.set(r.subarray(0, Math.min(r.length, 512)));
   return decodeReply(buffer, r.length, expected(q, expect, mask), 0);
 }
 
@@ -170,7 +170,7 @@ describe('DNS codec', () => {
     const truncated = reply(q, { answers: [A_ANSWER] }).subarray(0, q.length + 14);
     expect(verdict(truncated, q, 4)).toBe(ReplyVerdict.Malformed);
     const buffer = replyBuffer();
-    buffer.bytes.set(reply(q));
+    buffer.replyBytes.set(reply(q));
     expect(decodeReply(buffer, 700, expected(q, 0, 1), 0)).toBe(ReplyVerdict.Malformed);
   });
 
@@ -185,7 +185,7 @@ describe('DNS codec', () => {
       return (seed >>> 0) / 4294967296;
     };
     const received = replyBuffer();
-    const buffer = received.bytes;
+    const buffer = received.replyBytes;
     let healthy = 0;
     const record = expected(q, 4, 1);
     for (let i = 0; i < 200000; i++) {
