@@ -124,7 +124,8 @@ function pem(
   }
   // As exporter-toolkit does: a relative path is relative to the web config file's directory.
   const path = resolve(names.directory, file);
-  const read = readRegularFile(path, PEM_BYTES_MAX);
+  // The private key is a secret as the console's key is: refused when others may read it.
+  const read = readRegularFile(path, PEM_BYTES_MAX, { secret: names.file === 'key_file' });
   if (read.text === null) problems.push(where + names.file + ': ' + path + ' ' + read.problem);
   return read.text;
 }

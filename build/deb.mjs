@@ -32,6 +32,7 @@ import { gzipSync } from 'node:zlib';
 
 import { makeBoardKit } from './board-kit.mjs';
 import { manPage } from './manpage.mjs';
+import { NODE_BUNDLES } from './targets.mjs';
 
 /** Debian's architecture, Node's, and the ELF e_machine of its binaries. */
 export const ARCHES = [
@@ -105,9 +106,9 @@ function esbuildBinary(arch) {
 function layProgram(release, root, arch, kit) {
   const program = join(root, PROGRAM);
   mkdirSync(program, { recursive: true });
-  for (const name of readdirSync(release).filter((n) => /^(lifeline|chunk-\w+)\.mjs$/.test(n))) {
-    // Debian's node, not whatever `env` finds; the chunks are no scripts (esbuild's banner gave
-    // them the line too): blank, so that line numbers in stack traces stay.
+  for (const name of NODE_BUNDLES) {
+    // Debian's node, not whatever `env` finds; the tools' bundle is no script (esbuild's banner
+    // gave it the line too): blank, so that line numbers in stack traces stay.
     const text = readFileSync(join(release, name), 'utf8').replace(
       /^#!\/usr\/bin\/env node/,
       name === 'lifeline.mjs' ? '#!/usr/bin/node' : '',

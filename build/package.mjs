@@ -19,7 +19,7 @@ import {
 } from 'node:fs';
 import { join, relative } from 'node:path';
 
-import { build } from './targets.mjs';
+import { build, NODE_BUNDLES } from './targets.mjs';
 import { makeDebs, writeChecksums } from './deb.mjs';
 import { buildMd5 } from './md5.mjs';
 
@@ -40,10 +40,8 @@ export async function makePackage(options = {}) {
   const stage = join('dist', 'package', name);
   rmSync(join('dist', 'package'), { recursive: true, force: true });
   mkdirSync(stage, { recursive: true });
-  cpSync('dist/lifeline.mjs', join(stage, 'lifeline.mjs'));
-  // The chunks of the bundle (what the commands load when they are called).
-  for (const chunk of readdirSync('dist').filter((name) => /^chunk-\w+\.mjs$/.test(name)))
-    cpSync(join('dist', chunk), join(stage, chunk));
+  // The appliance's bundle and the tools' beside it (the commands that are not the appliance).
+  for (const bundle of NODE_BUNDLES) cpSync(join('dist', bundle), join(stage, bundle));
   chmodSync(join(stage, 'lifeline.mjs'), 0o755);
   cpSync('packaging/lifeline.service', join(stage, 'lifeline.service'));
   cpSync('packaging/config.example.json', join(stage, 'config.example.json'));

@@ -3,6 +3,9 @@ import type { BuildOptions } from 'esbuild';
 export declare const ESPRUINO_UNSUPPORTED: string[];
 export declare function espruinoOptions(config: unknown, embedded?: unknown): BuildOptions;
 export declare const NODE_OPTIONS: BuildOptions;
+export declare const TOOLS_OPTIONS: BuildOptions;
+export declare const TOOLS_BUNDLE: string;
+export declare const NODE_BUNDLES: string[];
 export declare const NODE_TARGET: string;
 export declare function buildInfo(version?: string): Record<string, string>;
 export declare function build(

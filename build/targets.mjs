@@ -1,8 +1,10 @@
 // The build of both targets, as a library (build.mjs and scripts/package.mjs are its entry points;
 // the tests and the flasher use its pieces), after the config's readers and reference tables from
 // its schema (build/config-schema.mjs):
-//   dist/lifeline.mjs          the Node bundle (CLI, firmware, node HAL, lab, bench);
+//   dist/lifeline.mjs          the appliance's Node bundle (CLI, firmware, node HAL), one file;
 //                              serialport stays external (native binding)
+//   dist/lifeline-tools.mjs    the lab, the bench and the operator's tools, loaded by the first
+//                              when their command runs
 //   dist/lifeline-espruino.js  one minified file for Espruino, the config embedded (--config FILE,
 //                              or config/espruino.example.json), checked against Espruino's subset
 
@@ -292,6 +294,10 @@ export function buildInfo(version) {
   };
 }
 
+/** The Node bundle's files, as released: the appliance's and the tools' (beside it). */
+export const TOOLS_BUNDLE = 'lifeline-tools.mjs';
+export const NODE_BUNDLES = ['lifeline.mjs', TOOLS_BUNDLE];
+
 export const NODE_OPTIONS = {
   bundle: true,
   format: 'esm',
@@ -304,18 +310,39 @@ export const NODE_OPTIONS = {
       'const require = __createRequire(import.meta.url);',
   },
   sourcemap: 'linked',
-  // The appliance's own code is the entry; what only some commands need (the lab, the bench, the
-  // simulator's drill rigs, the operator's tools) is imported when its command runs, and code
-  // splitting puts it in chunks of its own (dist/chunk-*.mjs) that `lifeline run` never loads.
-  // The chunks sit beside the entry: code that finds its files from import.meta.url (the MD5
-  // addon, the board bundle, the release) sees the same folder from either.
-  splitting: true,
+  // The appliance's own code is one file, dist/lifeline.mjs: `lifeline run` and `check-config`
+  // load it and nothing else (each further module file costs start-up more than its bytes do).
+  // Its own lazy parts (reload, the metrics server, exec targets) stay in it, evaluated when
+  // first imported. The lab, the bench and the operator's tools (cli/tools.ts) are a second
+  // bundle beside it, dist/lifeline-tools.mjs (TOOLS_OPTIONS), imported when their command runs:
+  // they carry their own copy of the firmware, which they run in place of the appliance's. Code
+  // that finds its files from import.meta.url (the MD5 addon, the board bundle, the release) sees
+  // the same folder from either.
+  splitting: false,
   outdir: 'dist',
   entryNames: 'lifeline',
-  chunkNames: 'chunk-[hash]',
   outExtension: { '.js': '.mjs' },
   metafile: true,
   logLevel: 'silent',
+  plugins: [
+    {
+      name: 'tools-bundle',
+      setup(build) {
+        build.onResolve({ filter: /^\.\/tools$/ }, (args) =>
+          args.importer.endsWith(join('cli', 'lifeline.ts'))
+            ? { path: './' + TOOLS_BUNDLE, external: true }
+            : undefined,
+        );
+      },
+    },
+  ],
+};
+
+/** The second Node bundle: the commands that are not the appliance (cli/tools.ts). */
+export const TOOLS_OPTIONS = {
+  ...NODE_OPTIONS,
+  entryNames: 'lifeline-tools',
+  plugins: [],
 };
 
 function report(target, error) {
@@ -450,16 +477,14 @@ export async function build(configPath = 'config/espruino.example.json', options
     return false;
   }
   try {
-    // The chunks of an earlier build go first: their names change with their contents.
+    // The chunks of an earlier build (which split the bundle) would be shipped by mistake.
     if (existsSync('dist'))
       for (const name of readdirSync('dist').filter((file) => file.startsWith('chunk-')))
         rmSync(join('dist', name));
-    await esbuild.build({
-      ...NODE_OPTIONS,
-      // The release in lifeline_build_info (appliance/status-metrics.ts) and --version.
-      define: buildInfo(options.version),
-      entryPoints: ['cli/lifeline.ts'],
-    });
+    // The release in lifeline_build_info (appliance/status-metrics.ts) and --version.
+    const define = buildInfo(options.version);
+    await esbuild.build({ ...NODE_OPTIONS, define, entryPoints: ['cli/lifeline.ts'] });
+    await esbuild.build({ ...TOOLS_OPTIONS, define, entryPoints: ['cli/tools.ts'] });
     chmodSync('dist/lifeline.mjs', 0o755);
   } catch (error) {
     report('node', error);

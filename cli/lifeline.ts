@@ -1,6 +1,7 @@
 // The `lifeline` command line (docs/reference.md): run, check-config, lab, bench. Usage errors exit
-// 2. Only `run` and `check-config` are loaded at start-up; every other command is imported when it
-// is called, so that the firmware's first probe is not kept waiting (docs/reference.md, start-up).
+// 2. Only the appliance's commands (run, check-config, reload) are loaded at start-up; the others
+// (cli/tools.ts) are a bundle of their own, imported when one of them is called, so that the
+// firmware's first probe is not kept waiting (docs/reference.md, start-up).
 // The flags each command takes are in one table (cli/commands.ts): the arguments are checked
 // against it before the command runs, and --help is written from it.
 
@@ -78,7 +79,7 @@ async function main(argv: readonly string[]): Promise<number | null> {
   }
   // `bench compare OLD NEW`: a subcommand with two operands, which checks its own.
   if (command === 'bench' && args[0] === 'compare' && args.indexOf('--help') < 0)
-    return (await import('../bench/compare')).compare(args.slice(1));
+    return (await import('./tools')).compare(args.slice(1));
   const entry = findCommand(command);
   if (entry === undefined) return usageError('unknown command "' + command + '"');
   if (args.indexOf('--help') >= 0) {
@@ -90,16 +91,15 @@ async function main(argv: readonly string[]): Promise<number | null> {
   if (command === 'check-config') return await checkConfig(args, usageError);
   if (command === 'run') return runCommand(args);
   if (command === 'reload') return reloadCommand(args, usageError);
-  if (command === 'lab') return (await import('../lab/lab')).lab(args);
-  if (command === 'fleet') return (await import('../operator/fleet')).fleet(args);
-  if (command === 'keygen') return (await import('../operator/keygen')).keygen(args);
-  if (command === 'install') return (await import('../operator/install')).install(args);
-  if (command === 'flash') return (await import('../operator/flash')).flash(args);
-  if (command === 'uninstall') return (await import('../operator/install')).uninstall(args);
-  if (command === 'console')
-    return (await import('../operator/console-client')).consoleClient(args);
-  const { bench } = await import('../bench/suite');
-  return bench(args);
+  const tools = await import('./tools');
+  if (command === 'lab') return tools.lab(args);
+  if (command === 'fleet') return tools.fleet(args);
+  if (command === 'keygen') return tools.keygen(args);
+  if (command === 'install') return tools.install(args);
+  if (command === 'flash') return tools.flash(args);
+  if (command === 'uninstall') return tools.uninstall(args);
+  if (command === 'console') return tools.consoleClient(args);
+  return tools.bench(args);
 }
 
 main(process.argv.slice(2)).then(

@@ -3,11 +3,14 @@
 // and exits (0 when every one was OK), or is an interactive prompt with line editing and history.
 
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { SerialPort } from 'serialport';
 
+import { readRegularFile } from '../hal/node/files';
+
 const REPLY_TIMEOUT_MS = 5000;
+/** What the appliance reads of a key file too (appliance/console.ts loadKey). */
+const KEY_FILE_BYTES_MAX = 4096;
 
 interface Options {
   device: string;
@@ -85,21 +88,23 @@ class Link {
   }
 }
 
+/**
+ * The device key at `path` (keygen's 64 hex characters), or why it cannot be used. A key others
+ * may read is refused as the appliance refuses it (hal/node/files.ts secretModeProblem), as ssh
+ * refuses such a private key: whoever can read it can log in at the console.
+ */
+export function readClientKey(path: string): Buffer | string {
+  const read = readRegularFile(path, KEY_FILE_BYTES_MAX, { secret: true });
+  if (read.text === null) return 'key file ' + path + ' ' + read.problem;
+  const key = Buffer.from(read.text.trim(), 'hex');
+  if (key.length !== 32) return 'key file ' + path + ' must hold 64 hex characters';
+  return key;
+}
+
 async function authenticate(link: Link, options: Options): Promise<string | null> {
   if (options.keyFile !== null) {
-    let key: Buffer;
-    try {
-      key = Buffer.from(readFileSync(options.keyFile, 'utf8').trim(), 'hex');
-    } catch (error) {
-      return (
-        'cannot read key file ' +
-        options.keyFile +
-        ' (' +
-        (error as NodeJS.ErrnoException).code +
-        ')'
-      );
-    }
-    if (key.length !== 32) return 'key file ' + options.keyFile + ' must hold 64 hex characters';
+    const key = readClientKey(options.keyFile);
+    if (typeof key === 'string') return key;
     const reply = await link.command('auth');
     const challenge = reply === null ? null : /challenge=([0-9a-f]{32})/.exec(reply.join('\n'));
     if (challenge === null) return reply === null ? 'no answer' : reply.join(' / ');

@@ -178,7 +178,8 @@ export class BgpSession {
    * The peer's last OPEN, as `parseOpen` decoded it. Its `extended` (RFC 9072's format) makes ours
    * to it extended too from then on: RFC 9072 wants the usual format below 255 octets of
    * parameters, but FRR (8.4 to 10.x at least) with `extended-optional-parameters` misreads a usual
-   * OPEN (FRRouting/frr#22307), and a peer that spoke it reads it.
+   * OPEN (FRRouting/frr#22307), and a peer that spoke it reads it. A 2/0 before the peer's OPEN
+   * turns it over (`receivedNotification`).
    */
   readonly peerOpen: OpenInfo;
   /** The figures for `status` and the metrics (STATISTICS), else null. */
@@ -583,6 +584,17 @@ export class BgpSession {
     // (a CEASE before Established, such as a refused connection, backs off from the start).
     const soon = frame[body] === ErrorCode.Cease && this.state === SessionState.Established;
     if (soon) this.backoffMs = Limit.CeaseRetryMs;
+    // The peer could not read our OPEN (2/0) and sent no OPEN of its own first, which would have
+    // said its format: FRR with extended-optional-parameters refuses the usual one so, and its
+    // OPEN may come before its NOTIFICATION or after (on a loaded machine, either). The next OPEN
+    // takes the other format; the peer's OPEN, once read, decides again.
+    if (
+      EXTENDED_OPEN &&
+      this.state === SessionState.OpenSent &&
+      frame[body] === ErrorCode.Open &&
+      frame[body + 1] === 0
+    )
+      this.peerOpen.extended = !this.peerOpen.extended;
     // Without the detailed log only the numbers (`6/2`): no names, no shutdown communication.
     const text = DETAILED_LOG
       ? describeNotification(frame, offset, length)

@@ -7,7 +7,6 @@ import {
   copyFileSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   writeFileSync,
 } from 'node:fs';
@@ -16,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { startDnsmasq, type Dnsmasq } from '../../lab/dnsmasq';
+import { NODE_BUNDLES } from '../../build/targets.mjs';
 import { ANNOUNCE, document, SPEC_EXAMPLE } from '../helpers';
 import { randomPort, stopProcess, waitFor } from '../support/peers';
 
@@ -271,11 +271,8 @@ async function runUntilWithdrawn(cli: string, config: string): Promise<string> {
 describe('lifeline run without serialport', () => {
   it('probes and withdraws on when the serial console cannot load serialport, and says why', async () => {
     const alone = mkdtempSync(join(tmpdir(), 'lifeline-alone-')); // no node_modules to find
-    // The bundle as released: its entry and the chunks beside it.
-    for (const name of readdirSync('dist').filter((file) =>
-      /^(lifeline|chunk-\w+)\.mjs$/.test(file),
-    ))
-      copyFileSync(join('dist', name), join(alone, name));
+    // The bundle as released: the appliance's and the tools' beside it.
+    for (const name of NODE_BUNDLES) copyFileSync(join('dist', name), join(alone, name));
     const doc = document({ intervalMs: 50, timeoutMs: 40, fall: 2 }) as any;
     for (const target of doc.services[0].backbone.targets) {
       target.address = '127.0.11.7';

@@ -22,6 +22,7 @@ import { FileStorage } from '../../hal/node/storage';
 import { Behaviour } from '../../hal/sim/index';
 import { loadKey, loadRecoveryHashes } from '../../appliance/console';
 import { createPinReader, PinWatcher } from '../../appliance/pin';
+import { readClientKey } from '../../operator/console-client';
 import { ServiceWatchdog } from '../../appliance/systemd';
 import { printedCodes, simRig } from '../helpers';
 import { waitFor } from '../support/peers';
@@ -53,6 +54,26 @@ describe('host: files and pins under bad conditions', () => {
         good +
         ': HMAC auth is off',
     ]);
+  });
+
+  it("the operator's client refuses the key file as the appliance does: unreadable, short, open to others", () => {
+    const good = join(dir, 'client.key');
+    writeFileSync(good, 'cd'.repeat(32) + '\n', { mode: 0o600 });
+    expect(readClientKey(good)).toEqual(Buffer.alloc(32, 0xcd));
+    writeFileSync(join(dir, 'client-short.key'), 'abcd\n', { mode: 0o600 });
+    expect(readClientKey(join(dir, 'client-short.key'))).toBe(
+      'key file ' + join(dir, 'client-short.key') + ' must hold 64 hex characters',
+    );
+    expect(readClientKey(join(dir, 'absent.key'))).toBe(
+      'key file ' + join(dir, 'absent.key') + ' cannot be read (ENOENT)',
+    );
+    chmodSync(good, 0o644);
+    expect(readClientKey(good)).toBe(
+      'key file ' + good + ' is open to group or others (mode 0644): run chmod 600 ' + good,
+    );
+    expect(readClientKey('/dev/zero')).toBe(
+      'key file /dev/zero is a character device, not a regular file',
+    );
   });
 
   it('refuses a key or codes file that is a FIFO or /dev/zero at once, in one line, instead of hanging', () => {

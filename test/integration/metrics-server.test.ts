@@ -11,7 +11,7 @@
 // failures).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { connect, type Socket } from 'node:net';
@@ -530,6 +530,21 @@ describe('the web config: client certificates and what check-config says', () =>
       status: 0,
       stderr: '',
     });
+    // The private key is a secret: refused when others may read it, as the console's key is.
+    chmodSync(server.key, 0o644);
+    expect(
+      check(`tls_server_config:\n  cert_file: ${server.cert}\n  key_file: ${server.key}\n`),
+    ).toEqual({
+      status: 2,
+      stderr:
+        where +
+        'tls_server_config.key_file: ' +
+        server.key +
+        ' is open to group or others (mode 0644): run chmod 600 ' +
+        server.key +
+        '\n',
+    });
+    chmodSync(server.key, 0o600);
     expect(check('')).toEqual({ status: 0, stderr: '' }); // an empty file: plain HTTP, as exporters have it
   });
 

@@ -809,6 +809,36 @@ describe('BGP session FSM (sim HAL)', () => {
       expect(type).toBe(MessageType.Open);
       expect(hex(next).slice(2 * 28, 2 * 31)).toBe('ffff00');
     });
+
+    it("answers a 2/0 that came before the peer's OPEN with the other format, and back", () => {
+      const rig = bgpRig({ rise: 1 });
+      const open2x0 = new Uint8Array(Buffer.from(MARKER + '0015030200', 'hex'));
+      const nextOpen = (): string => {
+        rig.sim.takeWritten(0);
+        // The backoff doubles with each failure: run to the next connection's OPEN.
+        let written: Uint8Array[] = [];
+        for (let waitedMs = 0; written.length === 0 && waitedMs < 20000; waitedMs += 100) {
+          rig.sim.runFor(100);
+          written = rig.sim.takeWritten(0);
+        }
+        const [type, open] = messages(written)[0]!;
+        expect(type).toBe(MessageType.Open);
+        return hex(open).slice(2 * 28, 2 * 31);
+      };
+      rig.sim.runFor(1);
+      const [, first] = messages(rig.sim.takeWritten(0))[0]!;
+      expect(hex(first).slice(2 * 28, 2 * 30)).not.toBe('ffff');
+      // FRR with extended-optional-parameters: its NOTIFICATION before its OPEN.
+      rig.sim.deliver(0, open2x0);
+      expect(rig.session().state).toBe(SessionState.Idle);
+      expect(nextOpen()).toBe('ffff00');
+      // A peer that refuses the extended one so too: the usual format again.
+      rig.sim.deliver(0, open2x0);
+      expect(nextOpen().slice(0, 4)).not.toBe('ffff');
+      // Another OPEN error (2/2, bad peer AS) says nothing of the format: kept.
+      rig.sim.deliver(0, new Uint8Array(Buffer.from(MARKER + '0015030202', 'hex')));
+      expect(nextOpen().slice(0, 4)).not.toBe('ffff');
+    });
   });
 
   it('survives 100,000 random and mutated messages: no exception escapes, every error is a NOTIFICATION', () => {
