@@ -102,7 +102,6 @@ export function fixtureExpected(fixture: ReplyFixture): ExpectedReplies {
   return {
     queries: [fixture.query],
     queryWords: fixture.queryWords,
-    queryWordAt: new Uint16Array(1),
     queryLength: new Uint16Array([fixture.queryLength]),
     rcodeMask: new Uint16Array([1]),
     expect,

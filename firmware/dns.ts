@@ -174,12 +174,12 @@ export function replyBuffer(): ReplyBuffer {
  */
 export interface ExpectedReplies {
   /**
-   * Per slot, the query sent: its first `queryLength[slot]` bytes, ID set. Each starts on a word
-   * of `queryWords`, at `queryWordAt[slot]`: the same bytes, read as words.
+   * Per slot, the query sent: its first `queryLength[slot]` bytes, ID set. Each is a view of the
+   * buffer of `queryWords` (which starts at that buffer's start) from a word's start: the same
+   * bytes, read as words from `byteOffset / 4`.
    */
   readonly queries: readonly Uint8Array[];
   readonly queryWords: Uint32Array;
-  readonly queryWordAt: Uint16Array;
   readonly queryLength: Uint16Array;
   /** Per slot, bit N set for each accepted RCODE N. */
   readonly rcodeMask: Uint16Array;
@@ -203,7 +203,7 @@ export function decodeReply(
   const bytes = reply.replyBytes;
   const query = expected.queries[slot]!;
   const queryLength = expected.queryLength[slot]!;
-  const wordAt = expected.queryWordAt[slot]!;
+  const wordAt = query.byteOffset >> 2;
   // Programmer errors, not a bad reply: the arrays are the caller's.
   assert(queryLength >= DNS_HEADER_BYTES + 5 && queryLength <= query.length, 'a whole query');
   assert(
@@ -212,7 +212,8 @@ export function decodeReply(
   );
   assert(
     query.buffer === expected.queryWords.buffer &&
-      query.byteOffset === expected.queryWords.byteOffset + wordAt * 4,
+      expected.queryWords.byteOffset === 0 &&
+      (query.byteOffset & 3) === 0,
     'the query at its word',
   );
   if (length < DNS_HEADER_BYTES || length > bytes.length) return ReplyVerdict.Malformed;

@@ -146,7 +146,6 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
   private readonly kind: Uint8Array;
   readonly queries: readonly Uint8Array[];
   readonly queryWords: Uint32Array;
-  readonly queryWordAt: Uint16Array;
   readonly queryLength: Uint16Array;
   readonly rcodeMask: Uint16Array;
   readonly expect: Uint8Array;
@@ -199,7 +198,6 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
     this.pendingCount = 0;
     this.kind = typed(Uint8Array, 1, count);
     this.queryLength = typed(Uint16Array, 2, count);
-    this.queryWordAt = typed(Uint16Array, 2, count);
     this.rcodeMask = typed(Uint16Array, 2, count);
     this.expect = typed(Uint8Array, 1, count * 16);
     this.expectLength = typed(Uint8Array, 1, count);
@@ -211,10 +209,7 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
     // Each query at the start of a word after the reply buffer's, at its own size rounded up to
     // a word.
     let words = DNS_REPLY_BYTES_MAX / 4;
-    for (let slot = 0; slot < count; slot++) {
-      this.queryWordAt[slot] = words;
-      words += (this.queryLength[slot]! + 3) >> 2;
-    }
+    for (let slot = 0; slot < count; slot++) words += (this.queryLength[slot]! + 3) >> 2;
     this.replyWords = new Uint32Array(words);
     this.queryWords = this.replyWords;
     this.replyBytes = new Uint8Array(this.replyWords.buffer, 0, DNS_REPLY_BYTES_MAX);
@@ -224,11 +219,12 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
   /** The queries `encoded` copied to their words of `queryWords`, as views of their own. */
   private placeQueries(encoded: readonly Uint8Array[]): Uint8Array[] {
     const queries: Uint8Array[] = [];
+    let at = DNS_REPLY_BYTES_MAX;
     for (let slot = 0; slot < this.slotCount; slot++) {
-      const at = this.queryWordAt[slot]! * 4;
       const query = new Uint8Array(this.queryWords.buffer, at, this.queryLength[slot]!);
       query.set(encoded[slot]!);
       queries.push(query);
+      at += ((this.queryLength[slot]! + 3) >> 2) * 4;
     }
     return queries;
   }

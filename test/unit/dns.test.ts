@@ -47,7 +47,6 @@ function expected(q: Query, expect: number, mask: number): ExpectedReplies {
   return {
     queries: [q.bytes],
     queryWords: q.words,
-    queryWordAt: new Uint16Array(1),
     queryLength: new Uint16Array([q.length]),
     rcodeMask: new Uint16Array([mask]),
     expect: address,
