@@ -12,7 +12,7 @@ import type { Config } from '../firmware/config';
  * The emulated Cortex-M4's figures (bench/m4.ts, 2026-12-06, bench/m4-config.json; a round's
  * mean over one keepalive interval, so with its share of the BGP session's upkeep, and each reply
  * copied in as the board's HAL copies it): rounds of three and of one DNS target took 74.6 and
- * 36.7 ms (148.2 and 61.3 before issue 24's item 3), so a round of one service with one BGP peer
+ * 36.7 ms (181.9 and 72.6 before issue 24's item 3), so a round of one service with one BGP peer
  * costs `fixedMs` plus `perDnsTargetMs` per DNS target (its decode, 12.1 ms, is most of it); a TCP
  * target costs its bookkeeping only. test/integration/m4-bench.test.ts fails when the measured
  * figures pass these (they must never understate the cost).

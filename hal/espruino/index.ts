@@ -132,8 +132,8 @@ function streamUp(this: EspruinoStream): void {
 
 /**
  * Copies `length` bytes of `data` from `offset` to the start of `receive`, in the interpreter's
- * native code: a loop over the bytes costs a board about 0.6 ms a byte (a DNS reply of 48 bytes
- * 29 ms on the emulated Cortex-M4, more than its decode; the native copy 1 ms). The array it
+ * native code: a loop over the bytes costs a board about 0.5 ms a byte (a DNS reply of 48 bytes
+ * 26 ms on the emulated Cortex-M4, twice its decode; the native copy 1 ms). The array it
  * makes on the way is garbage at once. The device-class bench (bench/m4-program.ts) copies with
  * it too.
  */

@@ -35,7 +35,7 @@ describe.skipIf(skip)('the device-class bench on the emulated Cortex-M4', () => 
     for (const row of rows) expect(row.samples, row.id).toBeGreaterThan(0);
     // The emulated figures when this was written (2026-12-06, after issue 24's item 3):
     // calibration 17.3 ms, decision step 2.6-3.3 ms, decode 12.1 ms (21.5 before), round 74.6 ms
-    // (148.2 before; with its share of the BGP keepalives and each reply copied in as the board's
+    // (181.9 before; with its share of the BGP keepalives and each reply copied in as the board's
     // HAL does). A change that moves one by half is a finding.
     expect(ms('m4-calibration')).toBeGreaterThan(5);
     expect(ms('m4-calibration')).toBeLessThan(50);
