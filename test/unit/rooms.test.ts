@@ -154,8 +154,9 @@ describe('rooms', () => {
     const outputs = built.metafile!.outputs;
     // What `lifeline run` loads: one file (a module file more costs start-up more than its bytes).
     const files = Object.keys(outputs).filter((output) => output.endsWith('.mjs'));
-    expect(files).toEqual(['dist/lifeline.mjs']);
-    const appliance = outputs['dist/lifeline.mjs']!;
+    const out = (name: string): string => NODE_OPTIONS.outdir + '/' + name;
+    expect(files).toEqual([out('lifeline.mjs')]);
+    const appliance = outputs[out('lifeline.mjs')]!;
     const inputs = Object.keys(appliance.inputs);
     expect(inputs.filter((input) => /^(lab|bench|sim|operator)\/|tinybench/.test(input))).toEqual(
       [],
@@ -174,7 +175,7 @@ describe('rooms', () => {
       entryPoints: ['cli/tools.ts'],
       write: false,
     });
-    const toolInputs = Object.keys(tools.metafile!.outputs['dist/' + TOOLS_BUNDLE]!.inputs);
+    const toolInputs = Object.keys(tools.metafile!.outputs[out(TOOLS_BUNDLE)]!.inputs);
     expect(toolInputs).toContain('lab/lab.ts');
     expect(toolInputs).toContain('bench/suite.ts');
     expect(toolInputs).toContain('operator/keygen.ts');
