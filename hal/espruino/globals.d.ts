@@ -6,6 +6,7 @@ declare const global: { [name: string]: unknown };
 declare const E: {
   enableWatchdog?: (timeoutS: number, autoKick: boolean) => void;
   toString(bytes: Uint8Array): string;
+  toUint8Array(data: string): Uint8Array;
   hwRand?: () => number;
   kickWatchdog?: () => void;
   on(event: string, handler: () => void): void;
