@@ -41,6 +41,8 @@ export const COUNTER_NAMES: readonly string[] = [
 ];
 
 export class ProbeStatistics {
+  /** When each slot's probe went out (for its round-trip time): nothing else reads it. */
+  readonly sentAtMs: Float64Array;
   /** Round-trip time of the last healthy answer, in ms (NaN before the first). */
   readonly rttMs: Float64Array;
   /** Per slot, each Counter. */
@@ -50,6 +52,7 @@ export class ProbeStatistics {
   readonly rttSumMs: Float64Array;
 
   constructor(slotCount: number) {
+    this.sentAtMs = new Float64Array(slotCount);
     this.rttMs = new Float64Array(slotCount).fill(NaN);
     this.counters = new Float64Array(slotCount * COUNTER_COUNT);
     this.rttBuckets = new Float64Array(slotCount * (RTT_BUCKETS_MS.length + 1));
@@ -63,8 +66,15 @@ export class ProbeStatistics {
     this.counters[index] = this.counters[index]! + 1;
   }
 
-  /** `slot` answered healthy in `rttMs`. */
-  answered(slot: number, rttMs: number): void {
+  /** A probe of `slot` went out at `nowMs`. */
+  sent(slot: number, nowMs: number): void {
+    this.sentAtMs[slot] = nowMs;
+    this.count(slot, Counter.Sent);
+  }
+
+  /** `slot` answered healthy at `nowMs`. */
+  answered(slot: number, nowMs: number): void {
+    const rttMs = nowMs - this.sentAtMs[slot]!;
     assert(rttMs >= 0, 'an answer after its probe');
     this.rttMs[slot] = rttMs;
     this.rttSumMs[slot] = this.rttSumMs[slot]! + rttMs;

@@ -66,7 +66,8 @@ function execAnswer(table: ProbeTable, slot: number, nowMs: number): void {
   const results = table.execResults;
   assert(results !== null, 'exec results with an exec target');
   const result = results.result[slot]!;
-  table.sentAtMs[slot] = nowMs - results.runMs[slot]!;
+  // Its round-trip time is the run's: as if sent when the run began.
+  if (STATISTICS) table.statistics!.sentAtMs[slot] = nowMs - results.runMs[slot]!;
   if (result === ExecResult.Healthy) table.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
   else if (result === ExecResult.Failed)
     table.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
@@ -83,7 +84,6 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
   readonly local: Uint8Array;
   readonly state: Uint8Array;
   readonly outcome: Uint8Array;
-  readonly sentAtMs: Float64Array;
   /** Each slot's counters and round-trip times (STATISTICS), else null: a board has no metrics. */
   readonly statistics: ProbeStatistics | null;
   /** The `exec` targets' last results (EXEC_TARGETS), else null: a board runs no commands. */
@@ -132,7 +132,6 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
     assert(slot === count, 'a slot per target');
     this.state = typed(Uint8Array, 1, count);
     this.outcome = typed(Uint8Array, 1, count);
-    this.sentAtMs = typed(Float64Array, 8, count);
     this.statistics = STATISTICS ? new ProbeStatistics(count) : null;
     this.execResults = EXEC_TARGETS ? new ExecResults(count) : null;
     this.pendingCount = 0;
@@ -234,9 +233,7 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
     assert(this.pendingCount === 0, 'a round starts after the previous one ended');
     for (let slot = 0; slot < this.slotCount; slot++) {
       this.state[slot] = SlotState.Pending;
-      this.sentAtMs[slot] = nowMs;
-      // A call each, even of a method that does nothing: a board's build leaves it out.
-      if (STATISTICS) this.count(slot, Counter.Sent);
+      if (STATISTICS) this.statistics!.sent(slot, nowMs);
     }
     this.pendingCount = this.slotCount;
     assert(this.hal !== null && this.sockets.length === this.slotCount, 'the sockets open');
@@ -272,9 +269,7 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
     );
     this.state[slot] = outcome === Outcome.Healthy ? SlotState.Healthy : SlotState.Failed;
     this.outcome[slot] = outcome;
-    if (STATISTICS)
-      if (outcome === Outcome.Healthy)
-        this.statistics!.answered(slot, nowMs - this.sentAtMs[slot]!);
+    if (STATISTICS) if (outcome === Outcome.Healthy) this.statistics!.answered(slot, nowMs);
     this.pendingCount--;
     if (STATISTICS) this.count(slot, counter);
   }

@@ -151,7 +151,7 @@ describe('scheduler and decision engine (sim HAL)', () => {
     expect(rig.sim.sentCount[0]).toBe(3600000 / 250 + 1); // rounds at 0, 250, ..., 3600000
     expect(rig.lifeline.counters.rounds).toBe(3600000 / 250); // the last one ends at its timeout
     expect(rig.lifeline.counters.roundsSkipped).toBe(0);
-    expect(rig.lifeline.probes.sentAtMs[0]).toBe(3600000);
+    expect(rig.lifeline.probes.statistics!.sentAtMs[0]).toBe(3600000);
   });
 
   it('a dead or slow target never delays the others; a late answer is not health', () => {
