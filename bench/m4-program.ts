@@ -33,7 +33,6 @@ import {
 } from '../firmware/device-bench';
 import { decodeReply, setQueryId } from '../firmware/dns';
 import type { Hal, HalClient, StreamOpenOptions, UdpOpenOptions } from '../firmware/hal';
-import { copyBytes } from '../hal/espruino/index';
 import { Lifeline } from '../firmware/lifeline';
 
 /** Validated on the host at build time (bench/m4-config.json), byte arrays as `{$bytes}`. */
@@ -72,8 +71,6 @@ class FakeHal {
   written = 0;
   private random = 1;
   private readonly reply = healthReplyFixture();
-  /** The reply as the socket hands it to the board's HAL: a string. */
-  private readonly replyText = E.toString(this.reply.reply.subarray(0, this.reply.replyLength));
   readonly clock = { nowMs: (): number => this.nowMs };
   readonly storage = null;
 
@@ -135,8 +132,7 @@ class FakeHal {
 
   /**
    * Hands the answers of the round just sent to the firmware, each copied into its socket's
-   * receive buffer first, as the board's HAL does with a datagram (hal/espruino's copyBytes; the
-   * ID is then patched in).
+   * receive buffer first, as a HAL does with a datagram.
    */
   deliver(): void {
     const client = this.client!;
@@ -145,7 +141,7 @@ class FakeHal {
     while (answered.length > 0) {
       const id = answered.shift()!;
       const target = this.receive[id]!;
-      copyBytes(target, this.replyText, 0, this.replyText.length);
+      target.set(reply.reply.subarray(0, reply.replyLength));
       target[0] = this.ids[id]! >> 8;
       target[1] = this.ids[id]! & 0xff;
       client.datagramReceived(id, reply.replyLength, true);
@@ -328,7 +324,7 @@ function computeRows(batches: number, perBatch: number, config: Config): M4Row[]
         setQueryId(fixture.query, i & 0xffff);
         fixture.reply[0] = fixture.query[0]!;
         fixture.reply[1] = fixture.query[1]!;
-        decodeReply(fixture.buffer, fixture.replyLength, expected, 0);
+        decodeReply(fixture.reply, fixture.replyLength, expected, 0);
       },
     ),
   ];

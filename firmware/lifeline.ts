@@ -395,9 +395,7 @@ export class Lifeline implements HalClient {
           this.arm(nowMs);
         return;
       }
-    // The round's end is checked here, not in a call per answer: a board pays for each call.
-    if (this.probes.received(socketId, length, fromPeer, nowMs) && this.probes.pendingCount === 0)
-      this.afterResolve(nowMs);
+    if (this.probes.received(socketId, length, fromPeer, nowMs)) this.afterResolve(nowMs);
   }
 
   socketFailed(socketId: number): void {

@@ -131,24 +131,29 @@ function streamUp(this: EspruinoStream): void {
 }
 
 /**
- * Copies `length` bytes of `data` from `offset` to the start of `receive`, in the interpreter's
- * native code: a loop over the bytes costs a board about 0.5 ms a byte (a DNS reply of 48 bytes
- * 26 ms on the emulated Cortex-M4, twice its decode; the native copy 1 ms). The array it
- * makes on the way is garbage at once. The device-class bench (bench/m4-program.ts) copies with
- * it too.
+ * Copies a datagram's `length` bytes to the start of `receive`, in the interpreter's native code:
+ * a loop over the bytes costs a board about 0.5 ms a byte (a DNS reply of 48 bytes 26 ms on the
+ * emulated Cortex-M4, twice its decode; the native copy 1 ms). The array it makes on the way is
+ * garbage at once.
  */
-export function copyBytes(receive: Uint8Array, data: string, offset: number, length: number): void {
-  receive.set(E.toUint8Array(length === data.length ? data : data.substr(offset, length)));
+function copyBytes(receive: Uint8Array, data: string, length: number): void {
+  receive.set(E.toUint8Array(length === data.length ? data : data.substr(0, length)));
 }
 
-/** Bytes from the peer, into the session's receive buffer, a buffer's length at a time. */
+/**
+ * Bytes from the peer, into the session's receive buffer, a buffer's length at a time. A loop,
+ * not copyBytes: the BGP session's deepest point (checking the peer's first UPDATE) comes during
+ * this handler, and on the 1,700-variable build with the pin the native copy's temporary array
+ * ran it out of memory (test/integration/espruino-real.test.ts); a chunk comes a few times a
+ * minute, a datagram every round.
+ */
 function streamData(this: EspruinoStream, data: string): void {
   const owner = this.o as EspruinoStreamSocket;
   if (!owner.reportConnected(this.n!)) return;
   const receive = owner.receive;
   for (let offset = 0; offset < data.length; offset += receive.length) {
     const length = Math.min(receive.length, data.length - offset);
-    copyBytes(receive, data, offset, length);
+    for (let i = 0; i < length; i++) receive[i] = data.charCodeAt(offset + i);
     owner.hal.attached!.streamReceived(owner.id, length);
   }
 }
@@ -279,7 +284,7 @@ function datagram(this: EspruinoDgramSocket, message: string, remote: EspruinoRe
     if (target.port !== remote.port || target.address !== remote.address) continue;
     // A datagram longer than the buffer is copied as far as it goes: its decode drops it.
     const receive = target.receive;
-    copyBytes(receive, message, 0, Math.min(message.length, receive.length));
+    copyBytes(receive, message, Math.min(message.length, receive.length));
     hal.attached!.datagramReceived(target.socketId, message.length, true);
   }
 }
