@@ -6,7 +6,8 @@ declare const global: { [name: string]: unknown };
 declare const E: {
   enableWatchdog?: (timeoutS: number, autoKick: boolean) => void;
   toString(bytes: Uint8Array): string;
-  toUint8Array(data: string): Uint8Array;
+  /** An ArrayBuffer that refers to the string's bytes (no copy). */
+  toArrayBuffer(data: string): ArrayBuffer;
   hwRand?: () => number;
   kickWatchdog?: () => void;
   on(event: string, handler: () => void): void;

@@ -131,21 +131,23 @@ function streamUp(this: EspruinoStream): void {
 }
 
 /**
- * Copies a datagram's `length` bytes to the start of `receive`, in the interpreter's native code:
- * a loop over the bytes costs a board about 0.5 ms a byte (a DNS reply of 48 bytes 26 ms on the
- * emulated Cortex-M4, twice its decode; the native copy 1 ms). The array it makes on the way is
- * garbage at once.
+ * Copies a datagram's first `length` bytes to the start of `receive`, in the interpreter's native
+ * code: a loop over the bytes costs a board about 0.5 ms a byte (a DNS reply of 48 bytes 26 ms on
+ * the emulated Cortex-M4, twice its decode; the native copy 1 ms). The bytes are read through a
+ * view of `data` itself (E.toArrayBuffer refers to the string, it does not copy it): the only thing
+ * made is the view, garbage at once.
  */
 function copyBytes(receive: Uint8Array, data: string, length: number): void {
-  receive.set(E.toUint8Array(length === data.length ? data : data.substr(0, length)));
+  receive.set(new Uint8Array(E.toArrayBuffer(data), 0, length));
 }
 
 /**
  * Bytes from the peer, into the session's receive buffer, a buffer's length at a time. A loop,
  * not copyBytes: the BGP session's deepest point (checking the peer's first UPDATE) comes during
- * this handler, and on the 1,700-variable build with the pin the native copy's temporary array
- * ran it out of memory (test/integration/espruino-real.test.ts); a chunk comes a few times a
- * minute, a datagram every round.
+ * this handler, and on the 1,700-variable build with the pin anything more held there (the
+ * native copy's array or view, or the build's arrow for copyBytes in this loop) ran it out of
+ * memory (test/integration/espruino-real.test.ts); a chunk comes a few times a minute, a datagram
+ * every round.
  */
 function streamData(this: EspruinoStream, data: string): void {
   const owner = this.o as EspruinoStreamSocket;
