@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
 import { Authenticator, hashCode } from '../../firmware/auth';
-import { Console } from '../../firmware/console';
+import { Console, type ConsoleOptions } from '../../firmware/console';
 import type { Hal } from '../../firmware/hal';
 import { Lifeline } from '../../firmware/lifeline';
 import { SimHal } from '../../hal/sim/index';
@@ -23,6 +23,7 @@ export function consoleRig(
   sim = new SimHal({ socketsMax: 8, seed: 5 }),
   hal: Hal = sim,
   idleMs?: number,
+  options: { reload?: ConsoleOptions['reload'] } = {},
 ) {
   const built = config({ rise: 2, fall: 2 });
   const lifeline = new Lifeline(built, hal, new ExaBgpAnnouncer(built, hal));
@@ -41,6 +42,7 @@ export function consoleRig(
     write: (line) => replies.push(line),
     bgpSummary: () => 'exabgp',
     drill: null,
+    ...(options.reload === undefined ? {} : { reload: options.reload }),
   });
   /** Types `text` as bytes and returns the replies it produced. */
   const type = (text: string): string[] => {

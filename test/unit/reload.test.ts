@@ -5,21 +5,18 @@
 // carried, the reload held back while a round is out; the console's `reload` command. The real
 // process against real routers is test/integration/reload-bird.test.ts.
 
-import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { restartProblems } from '../../appliance/reload';
 import { betweenRounds, reloadLifeline } from '../../appliance/reload-tables';
 import { readConfig } from '../../config/validate';
 import { ExaBgpAnnouncer } from '../../firmware/announcer';
-import { Authenticator, hashCode } from '../../firmware/auth';
 import type { Config } from '../../firmware/config';
-import { Console } from '../../firmware/console';
 import { AutoState } from '../../firmware/decision';
 import { Lifeline } from '../../firmware/lifeline';
 import { OverrideKind } from '../../firmware/override';
 import { Behaviour, SimHal } from '../../hal/sim/index';
-import { CODES, KEY } from '../support/console-rig';
+import { consoleRig } from '../support/console-rig';
 
 /** A service on its own targets (10.0.N.1 and .2), announcing 192.0.2.N/32. */
 function service(name: string, n: number, extra: Record<string, unknown> = {}) {
@@ -151,36 +148,17 @@ describe('reload', () => {
   });
 
   it('is a console command of its own (authenticated): its problems as INFO, then OK or ERR', () => {
-    const config = configOf([service('dns', 1)]);
-    const sim = new SimHal({ socketsMax: 8, seed: 5 });
-    const lifeline = new Lifeline(config, sim, new ExaBgpAnnouncer(config, sim));
-    lifeline.start();
-    const auth = new Authenticator(sim, lifeline.audit, new Uint8Array(KEY), CODES.map(hashCode));
-    const replies: string[] = [];
     let problems: string[] = [];
-    const console_ = new Console({
-      lifeline,
-      auth,
-      write: (line) => replies.push(line),
-      bgpSummary: () => 'exabgp',
-      drill: null,
+    const { type, login } = consoleRig(undefined, undefined, undefined, {
       reload: (info, done) => {
         for (const problem of problems) info(problem);
         done(problems.length === 0);
       },
     });
-    const type = (text: string): string[] => {
-      const from = replies.length;
-      const bytes = new Uint8Array(Buffer.from(text, 'latin1'));
-      console_.receive(bytes, 0, bytes.length);
-      return replies.slice(from);
-    };
     expect(type('reload\r')).toEqual([
       'ERR auth-required reload needs an authenticated session: auth first',
     ]);
-    const challenge = /challenge=([0-9a-f]{32})/.exec(type('auth\r').join('\n'))![1]!;
-    const hmac = createHmac('sha256', KEY).update(Buffer.from(challenge, 'hex')).digest('hex');
-    expect(type('auth ' + hmac + '\r')).toEqual(['OK authenticated']);
+    login(); // asserts OK authenticated
     expect(type('reload\r')).toEqual(['OK reload applied']);
     problems = ['services[0].rise: 0 must be an integer from 1 to 1000'];
     expect(type('reload\r')).toEqual([
