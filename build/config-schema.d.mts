@@ -1,5 +1,6 @@
 // Types of config-schema.mjs, for the test that holds its outputs to the schema.
 export declare const SCHEMA_PATH: string;
+export declare const OWN_KEYWORDS: string[];
 export declare const MODULE_PATH: string;
 export declare const REFERENCE_PATH: string;
 export declare function sourceStamp(): string;

@@ -66,10 +66,8 @@ const KNOWN = {
   enum: ['enum', 'default'],
   format: ['type', 'format', 'minimum', 'maximum', 'not', 'enum', 'minItems', 'maxItems', 'items'],
 };
-const ANNOTATIONS = [
-  '$def',
-  'description',
-  'title',
+/** The schema's own keywords (`x-`): another validator must take them as annotations. */
+export const OWN_KEYWORDS = [
   'x-board',
   'x-board-note',
   'x-check',
@@ -80,6 +78,7 @@ const ANNOTATIONS = [
   'x-doc-table',
   'x-doc-default',
 ];
+const ANNOTATIONS = ['$def', 'description', 'title', ...OWN_KEYWORDS];
 
 function fail(where, text) {
   throw new Error(SCHEMA_PATH + ': ' + where + ': ' + text);

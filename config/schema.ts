@@ -2,7 +2,7 @@
 // build.mjs` writes it again when either changes, and test/unit/schema.test.ts fails while
 // it is stale. The readers of every key with the schema's types, limits and defaults; the
 // checks across keys are config/rules.ts, called where the schema names them (x-check).
-// Source: f864d06cf06c7309
+// Source: 07735ffac716f1a8
 
 import type { Address, Prefix } from '../firmware/address';
 import * as formats from './formats';

@@ -12,6 +12,7 @@ import { describe, expect, it } from 'vitest';
 import {
   expectedModule,
   moduleText,
+  OWN_KEYWORDS,
   referenceText,
   SCHEMA_PATH,
 } from '../../build/config-schema.mjs';
@@ -25,19 +26,6 @@ import { RCODE_NAMES, RECORD_TYPE_NAMES } from '../../firmware/dns';
 const SCHEMA_TEXT = readFileSync(SCHEMA_PATH, 'utf8');
 const SCHEMA = JSON.parse(SCHEMA_TEXT);
 const SERVICE_SCHEMA = JSON.parse(readFileSync('config/lifeline-service.schema.json', 'utf8'));
-
-/** Every keyword of the schema's own, which another validator takes as an annotation. */
-const VOCABULARY = [
-  'x-board',
-  'x-board-note',
-  'x-check',
-  'x-default',
-  'x-default-at-most',
-  'x-maximum',
-  'x-problem',
-  'x-doc-table',
-  'x-doc-default',
-];
 
 /** Every `format` the schema names. */
 function formatsOf(schema: unknown, found = new Set<string>()): Set<string> {
@@ -59,7 +47,7 @@ function independentValidator(): Ajv2020 {
     strictRequired: false,
     allErrors: true,
   });
-  ajv.addVocabulary(VOCABULARY);
+  ajv.addVocabulary(OWN_KEYWORDS);
   for (const format of formatsOf(SCHEMA)) ajv.addFormat(format, true);
   ajv.addSchema(SCHEMA, 'lifeline.schema.json');
   ajv.addSchema(SERVICE_SCHEMA, 'lifeline-service.schema.json');
