@@ -87,16 +87,24 @@ async function runOnBoard(link: BoardLink, device: string): Promise<DeviceRow[] 
 export function dutyCycleRow(rows: readonly BenchRow[]): BenchRow | null {
   const calibration = rows.find((entry) => entry.id === 'device-calibration-loop');
   const rounds = rows.find((entry) => entry.id === 'device-probe-rounds-during-the-bench');
-  const counts = /interval (\d+) ms, services=(\d+) dns=(\d+) tcp=(\d+)/.exec(rounds?.note ?? '');
+  const counts = /interval (\d+) ms, (?:fast (\d+) ms, )?services=(\d+) dns=(\d+) tcp=(\d+)/.exec(
+    rounds?.note ?? '',
+  );
   if (calibration === undefined || counts === null) return null;
   const factor = calibration.medianNs / 1e6 / M4_ROUND.calibrationMs;
-  const [intervalMs, services, dns, tcp] = counts.slice(1).map(Number) as [
+  const [intervalMs, fastMs, services, dns, tcp] = counts.slice(1).map(Number) as [
+    number,
     number,
     number,
     number,
     number,
   ];
-  const cycle = dutyCycleOf(m4RoundMsOf({ services, dns, tcp }) * factor, intervalMs);
+  // The fastest interval the board runs at (a firmware that does not say: its interval).
+  const roundMs = m4RoundMsOf({ services, dns, tcp }) * factor;
+  const cycle =
+    fastMs < intervalMs
+      ? dutyCycleOf(roundMs, fastMs, 'probe.fastIntervalMs')
+      : dutyCycleOf(roundMs, intervalMs);
   const warning = dutyCycleWarning(cycle, 'this board');
   if (warning !== null) process.stderr.write('bench: ' + warning + '\n');
   return row({

@@ -33,6 +33,7 @@ import {
 } from '../firmware/device-bench';
 import { decodeReply, setQueryId } from '../firmware/dns';
 import type { Hal, HalClient, StreamOpenOptions, UdpOpenOptions } from '../firmware/hal';
+import { copyBytes } from '../hal/espruino/index';
 import { Lifeline } from '../firmware/lifeline';
 
 /** Validated on the host at build time (bench/m4-config.json), byte arrays as `{$bytes}`. */
@@ -71,6 +72,8 @@ class FakeHal {
   written = 0;
   private random = 1;
   private readonly reply = healthReplyFixture();
+  /** The reply as the socket hands it to the board's HAL: a string. */
+  private readonly replyText = E.toString(this.reply.reply.subarray(0, this.reply.replyLength));
   readonly clock = { nowMs: (): number => this.nowMs };
   readonly storage = null;
 
@@ -132,7 +135,8 @@ class FakeHal {
 
   /**
    * Hands the answers of the round just sent to the firmware, each copied into its socket's
-   * receive buffer first, as a HAL does with a datagram.
+   * receive buffer first, as the board's HAL does with a datagram (hal/espruino's copyBytes; the
+   * ID is then patched in).
    */
   deliver(): void {
     const client = this.client!;
@@ -141,7 +145,7 @@ class FakeHal {
     while (answered.length > 0) {
       const id = answered.shift()!;
       const target = this.receive[id]!;
-      target.set(reply.reply.subarray(0, reply.replyLength));
+      copyBytes(target, this.replyText, this.replyText.length);
       target[0] = this.ids[id]! >> 8;
       target[1] = this.ids[id]! & 0xff;
       client.datagramReceived(id, reply.replyLength, true);
@@ -324,7 +328,7 @@ function computeRows(batches: number, perBatch: number, config: Config): M4Row[]
         setQueryId(fixture.query, i & 0xffff);
         fixture.reply[0] = fixture.query[0]!;
         fixture.reply[1] = fixture.query[1]!;
-        decodeReply(fixture.reply, fixture.replyLength, expected, 0);
+        decodeReply(fixture.buffer, fixture.replyLength, expected, 0);
       },
     ),
   ];

@@ -124,7 +124,7 @@ async function computeBenches(rows: BenchRow[], extra: Record<string, unknown>):
     const id = time++ & 0xff;
     fixture.query[1] = id;
     fixture.reply[1] = id;
-    sink += decodeReply(fixture.reply, fixture.replyLength, expected, 0);
+    sink += decodeReply(fixture.buffer, fixture.replyLength, expected, 0);
   };
   const encode = (): void => {
     setQueryId(fixture.query, time++ & 0xffff);

@@ -202,7 +202,8 @@ export class DecisionEngine {
       (this.healthyStreak[s] === 0) !== (this.unhealthyStreak[s] === 0),
       'one streak runs at a time',
     );
-    this.decay(s, nowMs);
+    // Without damping there is nothing to decay: not even the call, which a board pays for.
+    if (this.damping[s * 6] !== 0) this.decay(s, nowMs);
     const state = this.state[s];
     if (!healthy) {
       if (state !== AutoState.Down && this.unhealthyStreak[s]! >= this.fall[s]! - this.fallEarly) {

@@ -19,7 +19,14 @@
 // writes them in there, and a board holds the bench's state only while a bench exists.
 
 import { DecisionEngine } from './decision';
-import { decodeReply, encodeQuery, type ExpectedReplies, setQueryId } from './dns';
+import {
+  decodeReply,
+  encodeQuery,
+  type ExpectedReplies,
+  replyBuffer,
+  type ReplyBuffer,
+  setQueryId,
+} from './dns';
 import type { Clock } from './hal';
 import type { Lifeline } from './lifeline';
 
@@ -80,7 +87,11 @@ export function summarise(name: string, samples: Float64Array, count: number): D
 export interface ReplyFixture {
   readonly query: Uint8Array;
   readonly queryLength: number;
+  /** The query's bytes as words (ExpectedReplies.queryWords). */
+  readonly queryWords: Uint32Array;
+  /** The reply's bytes (`buffer.replyBytes`), and the buffer that holds it. */
   readonly reply: Uint8Array;
+  readonly buffer: ReplyBuffer;
   readonly replyLength: number;
 }
 
@@ -90,6 +101,7 @@ export function fixtureExpected(fixture: ReplyFixture): ExpectedReplies {
   expect.set([203, 0, 113, 53]);
   return {
     queries: [fixture.query],
+    queryWords: fixture.queryWords,
     queryLength: new Uint16Array([fixture.queryLength]),
     rcodeMask: new Uint16Array([1]),
     expect,
@@ -102,15 +114,17 @@ export function fixtureExpected(fixture: ReplyFixture): ExpectedReplies {
  * The on-device bench and the host bench decode the same bytes.
  */
 export function healthReplyFixture(): ReplyFixture {
-  const query = new Uint8Array(300);
+  const queryWords = new Uint32Array(75);
+  const query = new Uint8Array(queryWords.buffer);
   const queryLength = encodeQuery(query, 'health.example.', 1);
-  const reply = new Uint8Array(512);
+  const buffer = replyBuffer();
+  const reply = buffer.replyBytes;
   reply.set(query.subarray(0, queryLength));
   reply[2] = 0x81;
   reply[3] = 0x80;
   reply[7] = 1;
   reply.set([0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 203, 0, 113, 53], queryLength);
-  return { query, queryLength, reply, replyLength: queryLength + 16 };
+  return { query, queryWords, queryLength, reply, buffer, replyLength: queryLength + 16 };
 }
 
 export interface DeviceBenchOptions {
@@ -264,7 +278,7 @@ function benchSlice(bench: DeviceBench): boolean {
         setQueryId(query, id & 0xffff);
         reply[0] = query[0]!;
         reply[1] = query[1]!;
-        decodeReply(reply, fixture.replyLength, expected, 0);
+        decodeReply(fixture.buffer, fixture.replyLength, expected, 0);
       }
       bench.decodes = from + operations;
     }
@@ -363,6 +377,8 @@ function benchRows(bench: DeviceBench): DeviceBenchRow[] {
       Math.round(bench.options.clock.nowMs() - bench.startMs) +
       ' ms, interval ' +
       firmware.config.intervalMs +
+      ' ms, fast ' +
+      firmware.config.fastIntervalMs +
       ' ms, ' +
       probed(firmware),
   });

@@ -152,13 +152,34 @@ function word(bytes: Uint8Array, offset: number): number {
 }
 
 /**
+ * A buffer replies are read into: its bytes, and the same bytes as 32-bit words (the question is
+ * compared a word at a time: on a board each interpreted comparison costs what four byte
+ * comparisons would). Made once, at boot.
+ */
+export interface ReplyBuffer {
+  readonly replyBytes: Uint8Array;
+  readonly replyWords: Uint32Array;
+}
+
+/** A reply buffer of DNS_REPLY_BYTES_MAX bytes. */
+export function replyBuffer(): ReplyBuffer {
+  const replyWords = new Uint32Array(DNS_REPLY_BYTES_MAX / 4);
+  return { replyBytes: new Uint8Array(replyWords.buffer), replyWords };
+}
+
+/**
  * What the replies must match, per probe slot: the query sent, the RCODEs accepted, the address
  * that must be among the answers. The probe table's own arrays (STYLE.md: records the caller
  * owns), read in place: nothing is filled or allocated per reply.
  */
 export interface ExpectedReplies {
-  /** Per slot, the query sent: its first `queryLength[slot]` bytes, ID set. */
+  /**
+   * Per slot, the query sent: its first `queryLength[slot]` bytes, ID set. Each is a view of the
+   * buffer of `queryWords` (which starts at that buffer's start) from a word's start: the same
+   * bytes, read as words from `byteOffset / 4`.
+   */
   readonly queries: readonly Uint8Array[];
+  readonly queryWords: Uint32Array;
   readonly queryLength: Uint16Array;
   /** Per slot, bit N set for each accepted RCODE N. */
   readonly rcodeMask: Uint16Array;
@@ -167,34 +188,54 @@ export interface ExpectedReplies {
   readonly expectLength: Uint8Array;
 }
 
-/** Decodes `reply` (its first `length` bytes) as the answer to slot `slot` of `expected`. */
+/**
+ * Decodes the reply in `reply` (its first `length` bytes) as the answer to slot `slot` of
+ * `expected`. Each statement here costs a board dearly (an interpreter reads it anew every time),
+ * so the common reply takes the short way: the question compared a word at a time, the records
+ * walked once.
+ */
 export function decodeReply(
-  reply: Uint8Array,
+  reply: ReplyBuffer,
   length: number,
   expected: ExpectedReplies,
   slot: number,
 ): ReplyVerdict {
+  const bytes = reply.replyBytes;
   const query = expected.queries[slot]!;
   const queryLength = expected.queryLength[slot]!;
-  const expectAddress = expected.expect;
-  const expectOffset = slot * 16;
-  const expectLength = expected.expectLength[slot]!;
+  const wordAt = query.byteOffset >> 2;
   // Programmer errors, not a bad reply: the arrays are the caller's.
   assert(queryLength >= DNS_HEADER_BYTES + 5 && queryLength <= query.length, 'a whole query');
-  assert(expectLength === 0 || expectLength === 4 || expectLength === 16, 'an address length');
-  assert(expectOffset + expectLength <= expectAddress.length, 'the address within its buffer');
-  if (length < DNS_HEADER_BYTES || length > reply.length) return ReplyVerdict.Malformed;
-  if (reply[0] !== query[0] || reply[1] !== query[1]) return ReplyVerdict.Mismatch;
-  const flags = word(reply, 2);
+  assert(
+    reply.replyWords.buffer === bytes.buffer && reply.replyWords.byteOffset === bytes.byteOffset,
+    'the reply as words',
+  );
+  assert(
+    query.buffer === expected.queryWords.buffer &&
+      expected.queryWords.byteOffset === 0 &&
+      (query.byteOffset & 3) === 0,
+    'the query at its word',
+  );
+  if (length < DNS_HEADER_BYTES || length > bytes.length) return ReplyVerdict.Malformed;
+  if (bytes[0] !== query[0] || bytes[1] !== query[1]) return ReplyVerdict.Mismatch;
+  const flags = word(bytes, 2);
   if ((flags & 0x8000) === 0) return ReplyVerdict.Malformed; // QR = 0: a query, not a reply
   if ((flags & 0x7800) !== 0) return ReplyVerdict.Mismatch; // we only send OPCODE 0 (QUERY)
   // TC (0x0200) is not checked, on purpose: a truncated reply proves the server and the path are
   // up (a rate-limiting server's "slip" is one); an expected address must still be in it.
-  if (word(reply, 4) !== 1 || length < queryLength) return ReplyVerdict.Mismatch;
-  // The question section must equal the query's (the name compared case-insensitively).
+  if (word(bytes, 4) !== 1 || length < queryLength) return ReplyVerdict.Mismatch;
+  // The question section must equal the query's, the name compared case-insensitively: a word at
+  // a time while the two are the same (a server echoes the question as it was sent), then byte by
+  // byte from the first word that differs (a server that changes the name's case, and the
+  // question's last bytes when its length is not a whole number of words).
+  const words = reply.replyWords;
+  const queryWords = expected.queryWords;
+  const questionWords = queryLength >> 2;
+  let w = DNS_HEADER_BYTES >> 2;
+  while (w < questionWords && words[w] === queryWords[wordAt + w]) w++;
   const nameEnd = queryLength - 4;
-  for (let i = DNS_HEADER_BYTES; i < queryLength; i++) {
-    let r = reply[i]!;
+  for (let i = w << 2; i < queryLength; i++) {
+    let r = bytes[i]!;
     let q = query[i]!;
     if (i < nameEnd) {
       r = r >= 0x41 && r <= 0x5a ? r | 0x20 : r;
@@ -202,38 +243,57 @@ export function decodeReply(
     }
     if (r !== q) return ReplyVerdict.Mismatch;
   }
-  // Every resource record after the question is walked: a malformed one makes the reply
-  // malformed; `found` when an answer of the expected type carries `expectAddress` (its first
-  // `expectLength` bytes).
-  const answerCount = word(reply, 6);
-  const recordCount = answerCount + word(reply, 8) + word(reply, 10);
-  let found = false;
-  let offset = queryLength;
+  const found = walkRecords(bytes, length, expected, slot);
+  if (found === RECORDS_MALFORMED) return ReplyVerdict.Malformed;
+  if ((expected.rcodeMask[slot]! & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
+  if (found === 0) return ReplyVerdict.AddressMissing;
+  return ReplyVerdict.Healthy;
+}
+
+/** What walkRecords returns for a malformed record. */
+const RECORDS_MALFORMED = -1;
+
+/**
+ * Walks every resource record after the question of a reply (its first `length` bytes) to the
+ * query of `slot`: -1 (RECORDS_MALFORMED) when one is malformed, else 1 when an answer of the
+ * expected type carries the expected address (or none is expected), 0 when none does.
+ */
+function walkRecords(
+  bytes: Uint8Array,
+  length: number,
+  expected: ExpectedReplies,
+  slot: number,
+): number {
+  const expectAddress = expected.expect;
+  const expectOffset = slot * 16;
+  const expectLength = expected.expectLength[slot]!;
+  assert(expectLength === 0 || expectLength === 4 || expectLength === 16, 'an address length');
+  assert(expectOffset + expectLength <= expectAddress.length, 'the address within its buffer');
+  const expectType = expectLength === 4 ? RecordType.A : RecordType.AAAA;
+  const answerCount = word(bytes, 6);
+  const recordCount = answerCount + word(bytes, 8) + word(bytes, 10);
+  let found = expectLength === 0 ? 1 : 0;
+  let offset = expected.queryLength[slot]!;
   // Each record takes at least 11 bytes, so a count larger than that can never fit: bounded by
   // length.
-  if (recordCount * 11 > length - offset) return ReplyVerdict.Malformed;
+  if (recordCount * 11 > length - offset) return RECORDS_MALFORMED;
   for (let record = 0; record < recordCount; record++) {
-    offset = skipName(reply, offset, length);
-    if (offset < 0 || offset + 10 > length) return ReplyVerdict.Malformed;
-    const type = word(reply, offset);
-    const dataLength = word(reply, offset + 8);
+    offset = skipName(bytes, offset, length);
+    if (offset < 0 || offset + 10 > length) return RECORDS_MALFORMED;
     const dataOffset = offset + 10;
-    offset = dataOffset + dataLength;
-    if (offset > length) return ReplyVerdict.Malformed;
-    if (record >= answerCount || expectLength === 0 || found) continue;
-    const expectType = expectLength === 4 ? RecordType.A : RecordType.AAAA;
+    offset = dataOffset + word(bytes, offset + 8);
+    if (offset > length) return RECORDS_MALFORMED;
+    if (found === 1 || record >= answerCount) continue;
+    // An answer: of the expected type, length and class IN, carrying the address?
     if (
-      type !== expectType ||
-      dataLength !== expectLength ||
-      word(reply, dataOffset - 8) !== CLASS_IN
+      word(bytes, dataOffset - 10) !== expectType ||
+      offset - dataOffset !== expectLength ||
+      word(bytes, dataOffset - 8) !== CLASS_IN
     )
       continue;
-    let same = true;
-    for (let i = 0; i < expectLength; i++)
-      same = same && reply[dataOffset + i] === expectAddress[expectOffset + i];
-    if (same) found = true;
+    let i = 0;
+    while (i < expectLength && bytes[dataOffset + i] === expectAddress[expectOffset + i]) i++;
+    if (i === expectLength) found = 1;
   }
-  if ((expected.rcodeMask[slot]! & (1 << (flags & 0x0f))) === 0) return ReplyVerdict.WrongRcode;
-  if (expectLength > 0 && !found) return ReplyVerdict.AddressMissing;
-  return ReplyVerdict.Healthy;
+  return found;
 }

@@ -395,7 +395,9 @@ export class Lifeline implements HalClient {
           this.arm(nowMs);
         return;
       }
-    if (this.probes.received(socketId, length, fromPeer, nowMs)) this.afterResolve(nowMs);
+    // The round's end is checked here, not in a call per answer: a board pays for each call.
+    if (this.probes.received(socketId, length, fromPeer, nowMs) && this.probes.pendingCount === 0)
+      this.afterResolve(nowMs);
   }
 
   socketFailed(socketId: number): void {

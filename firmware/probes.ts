@@ -7,11 +7,11 @@ import { assert } from './assert';
 import type { Config, TargetConfig } from './config';
 import {
   decodeReply,
-  DNS_REPLY_BYTES_MAX,
   encodeQuery,
+  DNS_REPLY_BYTES_MAX,
   type ExpectedReplies,
+  type ReplyBuffer,
   ReplyVerdict,
-  setQueryId,
 } from './dns';
 import { ExecResult, ExecResults } from './exec-results';
 import type { Hal, TcpProbeSocket, UdpSocket } from './hal';
@@ -76,7 +76,7 @@ function execAnswer(table: ProbeTable, slot: number, nowMs: number): void {
   else table.resolve(slot, Outcome.SocketFailed, Counter.SocketFailed, nowMs);
 }
 
-export class ProbeTable implements ExpectedReplies {
+export class ProbeTable implements ExpectedReplies, ReplyBuffer {
   readonly slotCount: number;
   readonly targets: readonly TargetConfig[];
   /** Service index of each slot, and whether the slot is that service's local check. */
@@ -91,11 +91,17 @@ export class ProbeTable implements ExpectedReplies {
   pendingCount: number;
   private readonly kind: Uint8Array;
   readonly queries: readonly Uint8Array[];
+  readonly queryWords: Uint32Array;
   readonly queryLength: Uint16Array;
   readonly rcodeMask: Uint16Array;
   readonly expect: Uint8Array;
   readonly expectLength: Uint8Array;
-  private readonly receive: Uint8Array;
+  /**
+   * The buffer replies are read into, and after it each query on a word of its own: one array
+   * (`replyWords` is `queryWords`), as a board counts every typed array's RAM.
+   */
+  readonly replyBytes: Uint8Array;
+  readonly replyWords: Uint32Array;
   private readonly randomPool: Uint8Array;
   private randomOffset: number;
   /** Per slot, its socket: a UdpSocket for a DNS target, a TcpProbeSocket for a TCP one. */
@@ -134,20 +140,39 @@ export class ProbeTable implements ExpectedReplies {
     this.rcodeMask = typed(Uint16Array, 2, count);
     this.expect = typed(Uint8Array, 1, count * 16);
     this.expectLength = typed(Uint8Array, 1, count);
-    this.receive = new Uint8Array(DNS_REPLY_BYTES_MAX);
     this.randomPool = typed(Uint8Array, 1, RANDOM_POOL_BYTES);
     this.randomOffset = RANDOM_POOL_BYTES;
     this.sockets = [];
     this.hal = null;
-    this.queries = this.encodeQueries();
+    const encoded = this.encodeQueries();
+    // Each query at the start of a word after the reply buffer's, at its own size rounded up to
+    // a word.
+    let words = DNS_REPLY_BYTES_MAX / 4;
+    for (let slot = 0; slot < count; slot++) words += (this.queryLength[slot]! + 3) >> 2;
+    this.replyWords = new Uint32Array(words);
+    this.queryWords = this.replyWords;
+    this.replyBytes = new Uint8Array(this.replyWords.buffer, 0, DNS_REPLY_BYTES_MAX);
+    this.queries = this.placeQueries(encoded);
   }
 
-  /** Each slot's kind, accepted RCODEs, expected address and query (its own size). */
+  /** The queries `encoded` copied to their words of `queryWords`, as views of their own. */
+  private placeQueries(encoded: readonly Uint8Array[]): Uint8Array[] {
+    const queries: Uint8Array[] = [];
+    let at = DNS_REPLY_BYTES_MAX;
+    for (let slot = 0; slot < this.slotCount; slot++) {
+      const query = new Uint8Array(this.queryWords.buffer, at, this.queryLength[slot]!);
+      query.set(encoded[slot]!);
+      queries.push(query);
+      at += ((this.queryLength[slot]! + 3) >> 2) * 4;
+    }
+    return queries;
+  }
+
+  /** Each slot's kind, accepted RCODEs, expected address, and query (a copy, dropped at boot). */
   private encodeQueries(): Uint8Array[] {
     const targets = this.targets;
     const queries: Uint8Array[] = [];
-    // Each query is encoded once into the largest query's room, then kept at its own size: a
-    // board counts RAM in blocks of 12 to 16 bytes.
+    // Each query is encoded once into the largest query's room, then copied out at its own size.
     const scratch = new Uint8Array(12 + 255 + 4);
     for (let slot = 0; slot < this.slotCount; slot++) {
       const target = targets[slot]!;
@@ -160,7 +185,7 @@ export class ProbeTable implements ExpectedReplies {
       const length =
         target.kind === 'dns' ? encodeQuery(scratch, target.query, target.recordType) : 0;
       this.queryLength[slot] = length;
-      const query = typed(Uint8Array, 1, length);
+      const query = new Uint8Array(length);
       query.set(scratch.subarray(0, length));
       queries.push(query);
     }
@@ -181,7 +206,7 @@ export class ProbeTable implements ExpectedReplies {
       const family = target.address!.family;
       const address = target.address!.text;
       const dns = target.kind === 'dns';
-      const receive = this.receive;
+      const receive = this.replyBytes;
       this.sockets.push(
         dns
           ? hal.openUdp({ socketId: slot, family, address, port: target.port, receive })
@@ -220,14 +245,16 @@ export class ProbeTable implements ExpectedReplies {
       } else if (EXEC_TARGETS && this.kind[slot] === KIND_EXEC) {
         execAnswer(this, slot, nowMs);
       } else {
-        // An unpredictable 16-bit query ID, from a pool refilled from the HAL every 32 IDs.
+        // An unpredictable 16-bit query ID: the next two bytes of a pool refilled from the HAL
+        // every 32 IDs.
         if (this.randomOffset >= RANDOM_POOL_BYTES) {
           this.hal!.fillRandom(this.randomPool);
           this.randomOffset = 0;
         }
         const pool = this.randomPool;
         const query = this.queries[slot]!;
-        setQueryId(query, (pool[this.randomOffset]! << 8) | pool[this.randomOffset + 1]!);
+        query[0] = pool[this.randomOffset]!;
+        query[1] = pool[this.randomOffset + 1]!;
         this.randomOffset += 2;
         (this.sockets[slot] as UdpSocket).send(query, this.queryLength[slot]!);
       }
@@ -244,7 +271,7 @@ export class ProbeTable implements ExpectedReplies {
     this.outcome[slot] = outcome;
     if (STATISTICS) if (outcome === Outcome.Healthy) this.statistics!.answered(slot, nowMs);
     this.pendingCount--;
-    this.count(slot, counter);
+    if (STATISTICS) this.count(slot, counter);
   }
 
   /** A datagram for `slot` is in the receive buffer. Returns true when it resolved the slot. */
@@ -253,7 +280,7 @@ export class ProbeTable implements ExpectedReplies {
     if (!fromPeer) return this.count(slot, Counter.WrongSource);
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     assert(this.kind[slot] === KIND_DNS, 'a datagram only for a DNS probe');
-    const verdict = decodeReply(this.receive, length, this, slot);
+    const verdict = decodeReply(this, length, this, slot);
     if (verdict === ReplyVerdict.Mismatch) return this.count(slot, Counter.Mismatch);
     if (verdict === ReplyVerdict.Malformed) return this.count(slot, Counter.Malformed);
     if (verdict === ReplyVerdict.Healthy)

@@ -137,7 +137,7 @@ function streamUp(this: EspruinoStream): void {
  * view of `data` itself (E.toArrayBuffer refers to the string, it does not copy it): the only thing
  * made is the view, garbage at once.
  */
-function copyBytes(receive: Uint8Array, data: string, length: number): void {
+export function copyBytes(receive: Uint8Array, data: string, length: number): void {
   receive.set(new Uint8Array(E.toArrayBuffer(data), 0, length));
 }
 

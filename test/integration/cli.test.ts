@@ -3,13 +3,7 @@
 // it.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -129,19 +123,22 @@ describe('lifeline check-config and usage', () => {
 
   it('check-config --board warns when a probe round would take over half the interval', () => {
     // bench/m4-config.json: one service, three DNS targets, one BGP peer, 250 ms.
-    expect(cli('check-config', 'bench/m4-config.json', '--board', 'pico')).toEqual({
+    // An ESP8266 (2.5x the emulated M4, assumed) cannot hold it; a Pico (1.3x) can, since the
+    // round was made cheaper (issue 24 item 3: at 137 ms it warned here too).
+    expect(cli('check-config', 'bench/m4-config.json', '--board', 'esp8266')).toEqual({
       status: 0,
       stdout:
-        'probe.intervalMs: warning: on Espruino Pico / STM32F4 a probe round takes about 137 ms ' +
-        'of CPU, 55% of the 250 ms interval (more than 50%): use 273 ms or more, or fewer ' +
+        'probe.intervalMs: warning: on ESP8266 a probe round takes about 193 ms ' +
+        'of CPU, 77% of the 250 ms interval (more than 50%): use 385 ms or more, or fewer ' +
         'targets\n',
       stderr: '',
     });
-    expect(cli('check-config', 'bench/m4-config.json', '--board', 'esp32')).toEqual({
-      status: 0,
-      stdout: '',
-      stderr: '',
-    });
+    for (const board of ['pico', 'esp32'])
+      expect(cli('check-config', 'bench/m4-config.json', '--board', board)).toEqual({
+        status: 0,
+        stdout: '',
+        stderr: '',
+      });
     // What a board cannot do is a problem there, as flash --config says.
     const doc = JSON.parse(readFileSync('bench/m4-config.json', 'utf8'));
     doc.metrics = { listen: '127.0.0.1:9100' };

@@ -7,26 +7,27 @@ import {
   decodeReply,
   encodeQuery,
   type ExpectedReplies,
+  replyBuffer,
   ReplyVerdict,
   setQueryId,
 } from '../../firmware/dns';
 
-function query(
-  name = 'health.example.',
-  type = 1,
-  id = 0xbeef,
-): { bytes: Uint8Array; length: number } {
-  const bytes = new Uint8Array(300);
+interface Query {
+  bytes: Uint8Array;
+  words: Uint32Array;
+  length: number;
+}
+
+function query(name = 'health.example.', type = 1, id = 0xbeef): Query {
+  const words = new Uint32Array(75);
+  const bytes = new Uint8Array(words.buffer);
   const length = encodeQuery(bytes, name, type);
   setQueryId(bytes, id);
-  return { bytes, length };
+  return { bytes, words, length };
 }
 
 /** A reply to `q`: header flags, then answers appended as raw bytes. */
-function reply(
-  q: { bytes: Uint8Array; length: number },
-  options: { rcode?: number; answers?: number[][] } = {},
-): Uint8Array {
+function reply(q: Query, options: { rcode?: number; answers?: number[][] } = {}): Uint8Array {
   const answers = options.answers ?? [];
   const out = [...q.bytes.subarray(0, q.length)];
   out[2] = 0x81;
@@ -40,15 +41,12 @@ const A_ANSWER = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 203, 0, 113, 53];
 const EXPECT_A = new Uint8Array([203, 0, 113, 53]);
 
 /** What decodeReply checks a reply against, as slot 0: `q`, RCODEs `mask`, `expect` bytes of EXPECT_A. */
-function expected(
-  q: { bytes: Uint8Array; length: number },
-  expect: number,
-  mask: number,
-): ExpectedReplies {
+function expected(q: Query, expect: number, mask: number): ExpectedReplies {
   const address = new Uint8Array(16);
   address.set(EXPECT_A);
   return {
     queries: [q.bytes],
+    queryWords: q.words,
     queryLength: new Uint16Array([q.length]),
     rcodeMask: new Uint16Array([mask]),
     expect: address,
@@ -56,14 +54,9 @@ function expected(
   };
 }
 
-function verdict(
-  r: Uint8Array,
-  q: { bytes: Uint8Array; length: number },
-  expect = 0,
-  mask = 1,
-): ReplyVerdict {
-  const buffer = new Uint8Array(512);
-  buffer.set(r.subarray(0, Math.min(r.length, 512)));
+function verdict(r: Uint8Array, q: Query, expect = 0, mask = 1): ReplyVerdict {
+  const buffer = replyBuffer();
+  buffer.replyBytes.set(r.subarray(0, Math.min(r.length, 512)));
   return decodeReply(buffer, r.length, expected(q, expect, mask), 0);
 }
 
@@ -116,6 +109,27 @@ describe('DNS codec', () => {
     expect(verdict(upper, q)).toBe(ReplyVerdict.Healthy);
   });
 
+  it('compares a question word by word, then byte by byte in the case and the odd last bytes', () => {
+    // 'a.example.' A: 27 bytes, the question's last three outside a whole word.
+    const q = query('a.example.');
+    expect(q.length % 4).toBe(3);
+    const answer = [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 203, 0, 113, 53];
+    expect(verdict(reply(q, { answers: [answer] }), q, 4)).toBe(ReplyVerdict.Healthy);
+    for (const at of [q.length - 3, q.length - 2, q.length - 1, 16, 19, 20, 23]) {
+      const changed = reply(q, { answers: [answer] });
+      changed[at] ^= 0x01;
+      expect(verdict(changed, q, 4), 'byte ' + at).toBe(ReplyVerdict.Mismatch);
+    }
+    // A letter's case changed in the name's last word (which holds the name's end and the type).
+    const upper = reply(q, { answers: [answer] });
+    upper[21] = 'E'.charCodeAt(0);
+    expect(verdict(upper, q, 4)).toBe(ReplyVerdict.Healthy);
+    // A case change that is not a letter's (0x20 of a digit or the label length) is a mismatch.
+    const label = reply(q, { answers: [answer] });
+    label[14] ^= 0x20;
+    expect(verdict(label, q, 4)).toBe(ReplyVerdict.Mismatch);
+  });
+
   it('judges RCODE and expected address', () => {
     const q = query();
     expect(verdict(reply(q, { rcode: 2 }), q)).toBe(ReplyVerdict.WrongRcode);
@@ -154,8 +168,8 @@ describe('DNS codec', () => {
     expect(verdict(reply(q, { answers: [forward] }), q, 4)).toBe(ReplyVerdict.Malformed);
     const truncated = reply(q, { answers: [A_ANSWER] }).subarray(0, q.length + 14);
     expect(verdict(truncated, q, 4)).toBe(ReplyVerdict.Malformed);
-    const buffer = new Uint8Array(512);
-    buffer.set(reply(q));
+    const buffer = replyBuffer();
+    buffer.replyBytes.set(reply(q));
     expect(decodeReply(buffer, 700, expected(q, 0, 1), 0)).toBe(ReplyVerdict.Malformed);
   });
 
@@ -169,7 +183,8 @@ describe('DNS codec', () => {
       seed ^= seed << 5;
       return (seed >>> 0) / 4294967296;
     };
-    const buffer = new Uint8Array(512);
+    const received = replyBuffer();
+    const buffer = received.replyBytes;
     let healthy = 0;
     const record = expected(q, 4, 1);
     for (let i = 0; i < 200000; i++) {
@@ -180,7 +195,7 @@ describe('DNS codec', () => {
       if (i % 2 === 1)
         for (let m = 0; m < 3; m++)
           buffer[Math.floor(random() * good.length)] = (random() * 256) | 0;
-      const result = decodeReply(buffer, length, record, 0);
+      const result = decodeReply(received, length, record, 0);
       expect(result >= ReplyVerdict.Healthy && result <= ReplyVerdict.Malformed).toBe(true);
       if (result === ReplyVerdict.Healthy) {
         // A mutation may leave the reply valid; then ID, question and answer must really be intact.

@@ -19,7 +19,17 @@ const MAY_IMPORT: { readonly [room: string]: readonly string[] } = {
   appliance: ['firmware', 'config', 'hal/node', 'hal/sim'],
   operator: ['firmware', 'config', 'hal/node'],
   lab: ['firmware', 'config', 'hal/node', 'hal/sim', 'appliance', 'operator'],
-  bench: ['firmware', 'config', 'hal/node', 'hal/sim', 'appliance', 'operator', 'lab'],
+  // bench/m4-program.ts runs on the emulated board and hands it each reply as its HAL does.
+  bench: [
+    'firmware',
+    'config',
+    'hal/node',
+    'hal/sim',
+    'hal/espruino',
+    'appliance',
+    'operator',
+    'lab',
+  ],
   sim: ['firmware', 'config', 'hal/sim'],
   cli: ['firmware', 'config', 'appliance', 'operator', 'lab', 'bench'],
   build: [],
