@@ -539,11 +539,13 @@ function inside(range, node) {
 function clashes(chosen, candidate) {
   const { definition, sites } = candidate;
   const overlap = (a, b) => inside(a, b) || inside(b, a);
+  // What a site's edit takes: its statement when it becomes a block (planSites), else the call.
+  const range = (site) => site.range ?? site.call;
   return chosen.some(
     (other) =>
-      sites.some(({ call }) => overlap(other.definition, call)) ||
-      other.sites.some(({ call }) => inside(definition, call)) ||
-      sites.some(({ call }) => other.sites.some((site) => overlap(call, site.call))),
+      sites.some((site) => overlap(other.definition, range(site))) ||
+      other.sites.some((site) => inside(definition, range(site))) ||
+      sites.some((site) => other.sites.some((theirs) => overlap(range(site), range(theirs)))),
   );
 }
 
@@ -639,6 +641,239 @@ function arrowCall(source, fn, call, method) {
   return '(' + arrow + ')' + args;
 }
 
+/**
+ * How many blocks have been written in, and the mark of the pass writing them: their names are
+ * `$b0_name`... (inlineCalls) or `$e0_name`... (inlineExpressions), the same in every build of the
+ * same source and never one of the other pass's.
+ */
+let blocks = 0;
+let blockMark = '$b';
+
+/** Whether `node` may be assigned a block's value: a name, or a member of `this`. */
+function plainTarget(node) {
+  if (node.type === 'Identifier') return true;
+  return (
+    node.type === 'MemberExpression' && !node.computed && node.object.type === 'ThisExpression'
+  );
+}
+
+/** `text` as a statement of its own: an expression that would read as one otherwise in brackets. */
+function statement(text) {
+  return (/^(\{|function\b|class\b|let\s*\[)/.test(text) ? '(' + text + ')' : text) + ';';
+}
+
+/**
+ * `node`, an expression around `call` whose value the statement it is in drops (`mode` 'effect')
+ * or returns ('return'), written as statements with `block(kind, target)` in place of the call:
+ * kind 'statement' (its value dropped), 'return' (returned) or 'assign' (to `target`). Sequences,
+ * `&&`, `||` and `?:` become statements and `if`s (`a(), f(x)` is `{a();BLOCK}`, `c && f(x)` is
+ * `if(c){BLOCK}`), as minifySyntax wrote them from such; null for anything else, where the call's
+ * value is used by an expression.
+ */
+function statements(source, node, mode, call, block) {
+  if (node === call) return block(mode === 'return' ? 'return' : 'statement', null);
+  const text = (inner) => source.slice(inner.start, inner.end);
+  const has = (inner) => inside(inner, call);
+  const other = (inner, innerMode) =>
+    has(inner)
+      ? statements(source, inner, innerMode, call, block)
+      : innerMode === 'return'
+        ? 'return ' + text(inner) + ';'
+        : statement(text(inner));
+  switch (node.type) {
+    case 'AssignmentExpression':
+      if (mode !== 'effect' || node.operator !== '=' || node.right !== call) return null;
+      return plainTarget(node.left) ? block('assign', node.left) : null;
+    case 'SequenceExpression': {
+      const last = node.expressions.length - 1;
+      const parts = node.expressions.map((inner, i) => other(inner, i === last ? mode : 'effect'));
+      return parts.includes(null) ? null : '{' + parts.join('') + '}';
+    }
+    case 'LogicalExpression': {
+      if (mode !== 'effect' || has(node.left) || node.operator === '??') return null;
+      const inner = statements(source, node.right, 'effect', call, block);
+      const test = node.operator === '&&' ? text(node.left) : '!(' + text(node.left) + ')';
+      return inner === null ? null : 'if(' + test + '){' + inner + '}';
+    }
+    case 'ConditionalExpression': {
+      if (has(node.test)) return null;
+      const yes = other(node.consequent, mode);
+      const no = other(node.alternate, mode);
+      return yes === null || no === null
+        ? null
+        : 'if(' + text(node.test) + '){' + yes + '}else{' + no + '}';
+    }
+    default:
+      return null;
+  }
+}
+
+/**
+ * The statement around `call` (its ancestors `around`) that a block can take the place of, and
+ * that statement as text with `block(kind, target)` for the call (see `statements`): an expression
+ * statement, a `return`, or a declaration in a list of statements whose declarator's value is the
+ * call (`const a = 1, v = f(x)` is `const a = 1;let v;BLOCK`, the block assigning v). Null where
+ * the call's value is used otherwise.
+ */
+function blockSite(source, call, around, block) {
+  let at = around.length - 1;
+  while (at >= 0 && !/Statement$|^VariableDeclaration$|Function|Class/.test(around[at].type)) at--;
+  const node = around[at];
+  if (node === undefined) return null;
+  let text = null;
+  if (node.type === 'ExpressionStatement')
+    text = statements(source, node.expression, 'effect', call, block);
+  else if (node.type === 'ReturnStatement' && node.argument !== null)
+    text = statements(source, node.argument, 'return', call, block);
+  else if (
+    node.type === 'VariableDeclaration' &&
+    /^(BlockStatement|Program|StaticBlock)$/.test(around[at - 1]?.type)
+  ) {
+    const index = node.declarations.findIndex((declarator) => declarator.init === call);
+    const declarator = node.declarations[index];
+    if (declarator === undefined || declarator.id.type !== 'Identifier') return null;
+    const list = (declarators) =>
+      declarators.length === 0
+        ? ''
+        : node.kind +
+          ' ' +
+          declarators.map((item) => source.slice(item.start, item.end)).join(',') +
+          ';';
+    text =
+      list(node.declarations.slice(0, index)) +
+      (node.kind === 'var' ? 'var ' : 'let ') +
+      declarator.id.name +
+      ';' +
+      block('assign', declarator.id) +
+      list(node.declarations.slice(index + 1));
+  }
+  return text === null ? null : { statement: node, text };
+}
+
+/**
+ * Whether `body` (a function's) may run as a block in its caller: no `var` or function declared
+ * outside the functions inside it (they would belong to the caller), and with `returns` false no
+ * `return` but as its last statement.
+ */
+function blockable(body, returns) {
+  let ok = true;
+  const visit = (node) => {
+    if (!ok || node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (/Function|Class/.test(node.type)) {
+      if (/Declaration$/.test(node.type)) ok = false;
+      return;
+    }
+    if (node.type === 'VariableDeclaration' && node.kind === 'var') ok = false;
+    if (node.type === 'ReturnStatement' && !returns && node !== body.body.at(-1)) ok = false;
+    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
+  };
+  visit(body.body);
+  return ok;
+}
+
+/** The names `fn` binds for its whole body: its parameters and what the body declares itself. */
+function ownNames(fn) {
+  const names = new Set(fn.params.map((param) => param.name));
+  for (const statement of fn.body.body)
+    if (statement.type === 'VariableDeclaration')
+      for (const declarator of statement.declarations)
+        if (declarator.id.type === 'Identifier') names.add(declarator.id.name);
+  return names;
+}
+
+/** The statement the call at `site` of `fn` can be written into as a block, or null. */
+function blockStatement(source, fn, site) {
+  if (site.call.arguments.length > fn.params.length) return null;
+  let returns = false;
+  const place = blockSite(source, site.call, site.around, (kind) => {
+    returns = kind === 'return';
+    return '';
+  });
+  return place !== null && blockable(fn.body, returns) ? place.statement : null;
+}
+
+/**
+ * Marks each of `sites` (of `fn`) with how it is written in: `block`, or not, and the `range` its
+ * edit takes (the statement, or the call); only those `may` allows become blocks. Two calls in one
+ * statement (`g(f(1)), f(2)`) are written in as arrows, one edit each.
+ */
+function planSites(source, fn, sites, may = () => true) {
+  for (const site of sites) {
+    const statement = may(site) ? blockStatement(source, fn, site) : null;
+    site.block = statement !== null;
+    site.range = statement ?? site.call;
+  }
+  const overlap = sites.some((a, i) => sites.some((b, j) => i !== j && inside(a.range, b.range)));
+  if (overlap)
+    for (const site of sites) {
+      site.block = false;
+      site.range = site.call;
+    }
+}
+
+/**
+ * `call` of `fn` (at `site`, where blockStatement finds one) written in as a block of the caller
+ * in place of the statement it is in (see blockSite): `{let a=x,b=y; ...body...}`, the body's
+ * last `return E` becoming the statement's use of E. No function object is made, where an arrow
+ * called at once makes one on every call (the interpreter lexes the whole body to find its end:
+ * some 0.7 ms on the emulated Cortex-M4), and no scope is held for it. The names the body binds
+ * itself are renamed (`$b0_x`, consistently through the body and the functions inside it), so
+ * that none of them hides a name of the caller that the arguments or the assignment read; names
+ * of blocks inside the body stay, hidden inside them.
+ */
+function blockCall(source, fn, site, method) {
+  const { call, around } = site;
+  const prefix = blockMark + blocks++ + '_';
+  const self = prefix + 'self';
+  const renamed = ownNames(fn);
+  const edits = new Map(); // by start: a shorthand `{a}` is visited as its key and its value
+  walk.fullAncestor(fn.body, (node, _state, ancestors) => {
+    const parent = ancestors[ancestors.length - 2];
+    if (node.type !== 'Identifier' || !renamed.has(node.name)) return;
+    if (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) return;
+    if (
+      /^(Property|MethodDefinition|PropertyDefinition)$/.test(parent?.type) &&
+      parent.key === node
+    )
+      if (!parent.computed && !parent.shorthand) return;
+    const name = prefix + node.name;
+    const text = parent?.type === 'Property' && parent.shorthand ? node.name + ':' + name : name;
+    edits.set(node.start, [node.start, node.end, text]);
+  });
+  // A method's `this`: a name of the block (functions inside keep theirs, see ownThis).
+  if (method)
+    for (const node of ownThis(fn.body)) edits.set(node.start, [node.start, node.end, self]);
+  const last = fn.body.body.at(-1);
+  const at = (node, inner) => inside(node, { start: inner[0], end: inner[0] });
+  const names = (method ? [self] : []).concat(fn.params.map((param) => prefix + param.name));
+  const args = (method ? [call.callee.object] : []).concat(call.arguments);
+  const lets = names.map((name, i) =>
+    args[i] === undefined ? name : name + '=' + source.slice(args[i].start, args[i].end),
+  );
+  const open = lets.length > 0 ? '{let ' + lets.join(',') + ';' : '{';
+  const block = (kind, targetNode) => {
+    const target = targetNode === null ? null : source.slice(targetNode.start, targetNode.end);
+    let cuts = [...edits.values()];
+    let tail = '';
+    if (kind !== 'return' && last?.type === 'ReturnStatement') {
+      cuts = cuts.filter((cut) => !at(last, cut));
+      let use = '';
+      if (last.argument !== null) {
+        const inner = [...edits.values()].filter((cut) => at(last.argument, cut));
+        const value = '(' + rewritten(source, last.argument, inner) + ')';
+        use = (target === null ? '' : target + '=') + value + ';';
+      } else if (kind === 'assign') use = target + '=void 0;';
+      cuts.push([last.start, last.end, use]);
+    } else if (kind === 'return') {
+      if (last?.type !== 'ReturnStatement') tail = 'return;';
+    } else if (kind === 'assign') tail = target + '=void 0;';
+    return open + rewritten(source, fn.body, cuts).slice(1, -1) + tail + '}';
+  };
+  const place = blockSite(source, call, around, block);
+  return [place.statement.start, place.statement.end, place.text];
+}
+
 /** The innermost function around a call (its ancestors `around`) unless it is the top level. */
 function host(around, top) {
   for (let i = around.length - 1; i >= 0; i--) {
@@ -673,12 +908,13 @@ function inlinePass(source, mangled) {
     if (fn.async || fn.generator) continue;
     // A call in the arguments of another: each would be written in over the other's text.
     if (nested(sites)) continue;
+    planSites(source, fn, sites);
     const fits = sites.every(
-      ({ call, around }) =>
-        (!looped(around) || host(around, top) !== null) &&
-        !captured(fn, around, top) &&
-        !call.arguments.some((arg) => arg.type === 'SpreadElement') &&
-        !inside(definition, call),
+      (site) =>
+        (!looped(site.around) || host(site.around, top) !== null || site.block) &&
+        !captured(fn, site.around, top) &&
+        !site.call.arguments.some((arg) => arg.type === 'SpreadElement') &&
+        !inside(definition, site.call),
     );
     if (fits && !clashes(chosen, candidate)) chosen.push(candidate);
   }
@@ -688,7 +924,12 @@ function inlinePass(source, mangled) {
   for (const { definition, fn, sites, method } of chosen) {
     cuts.push([definition.start, definition.end, '']);
     const names = new Map();
-    for (const { call, around } of sites) {
+    for (const site of sites) {
+      const { call, around } = site;
+      if (site.block) {
+        cuts.push(blockCall(source, fn, site, method));
+        continue;
+      }
       if (!looped(around)) {
         cuts.push([call.start, call.end, arrowCall(source, fn, call, method)]);
         continue;
@@ -728,6 +969,8 @@ function inlinePass(source, mangled) {
  */
 export function inlineCalls(source, mangled) {
   hoisted = 0; // the same names in every build of the same source
+  blocks = 0;
+  blockMark = '$b';
   return untilSettled(inlinePass, source, mangled);
 }
 
@@ -775,6 +1018,30 @@ function returned(fn) {
   return ok ? { expression: body[0].argument, assigns } : null;
 }
 
+/** `call` of `fn` (whose body returns `expression`) as that expression, the arguments in it. */
+function substituted(source, fn, call, method, expression) {
+  const values = new Map();
+  fn.params.forEach((param, i) => {
+    const arg = call.arguments[i];
+    values.set(
+      param.name,
+      arg === undefined ? 'void 0' : '(' + source.slice(arg.start, arg.end) + ')',
+    );
+  });
+  const receiver = method ? source.slice(call.callee.object.start, call.callee.object.end) : null;
+  const inner = [];
+  walk.fullAncestor(expression, (node, _state, ancestors) => {
+    const parent = ancestors[ancestors.length - 2];
+    if (node.type === 'ThisExpression' && receiver !== null)
+      inner.push([node.start, node.end, receiver]);
+    if (node.type !== 'Identifier' || !values.has(node.name)) return;
+    if (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed) return;
+    if (parent?.type === 'Property' && parent.key === node && !parent.computed) return;
+    inner.push([node.start, node.end, values.get(node.name)]);
+  });
+  return [call.start, call.end, '(' + rewritten(source, expression, inner) + ')'];
+}
+
 /** One pass of `inlineExpressions`. */
 function expressionPass(source, mangled) {
   const ast = acorn.parse(source, { ecmaVersion: 2022 });
@@ -798,11 +1065,13 @@ function expressionPass(source, mangled) {
         (arg) => arg.type !== 'SpreadElement' && pure(arg, !body.assigns),
       );
     };
+    planSites(source, fn, sites, (site) => !substitutable(site));
     const fits = sites.every(
       (site) =>
         !captured(fn, site.around, top) &&
         !inside(definition, site.call) &&
         (substitutable(site) ||
+          site.block ||
           (!looped(site.around) &&
             !site.call.arguments.some((arg) => arg.type === 'SpreadElement'))),
     );
@@ -812,32 +1081,14 @@ function expressionPass(source, mangled) {
     for (const site of sites) {
       const { call } = site;
       if (!substitutable(site)) {
-        cuts.push([call.start, call.end, arrowCall(source, fn, call, method)]);
+        cuts.push(
+          site.block
+            ? blockCall(source, fn, site, method)
+            : [call.start, call.end, arrowCall(source, fn, call, method)],
+        );
         continue;
       }
-      const values = new Map();
-      fn.params.forEach((param, i) => {
-        const arg = call.arguments[i];
-        values.set(
-          param.name,
-          arg === undefined ? 'void 0' : '(' + source.slice(arg.start, arg.end) + ')',
-        );
-      });
-      const receiver = method
-        ? source.slice(call.callee.object.start, call.callee.object.end)
-        : null;
-      const inner = [];
-      walk.fullAncestor(body.expression, (node, _state, ancestors) => {
-        const parent = ancestors[ancestors.length - 2];
-        if (node.type === 'ThisExpression' && receiver !== null)
-          inner.push([node.start, node.end, receiver]);
-        if (node.type !== 'Identifier' || !values.has(node.name)) return;
-        if (parent?.type === 'MemberExpression' && parent.property === node && !parent.computed)
-          return;
-        if (parent?.type === 'Property' && parent.key === node && !parent.computed) return;
-        inner.push([node.start, node.end, values.get(node.name)]);
-      });
-      cuts.push([call.start, call.end, '(' + rewritten(source, body.expression, inner) + ')']);
+      cuts.push(substituted(source, fn, call, method, body.expression));
     }
   }
   return { text: splice(source, cuts), inlined: taken.length };
@@ -856,5 +1107,7 @@ export const EXPRESSION_BYTES_MAX = 120;
  * called at once (as in `inlineCalls`), and none inside a loop.
  */
 export function inlineExpressions(source, mangled) {
+  blocks = 0;
+  blockMark = '$e';
   return untilSettled(expressionPass, source, mangled);
 }

@@ -254,6 +254,55 @@ describe('functions called from one place (or a few) written in there', () => {
     expect((run(text) as { v: number }).v).toBe(1);
   });
 
+  it('writes a call that is a whole statement in as a block, its names renamed: no arrow made', () => {
+    // The caller's `a` is read by the argument: the block's own `a` is renamed, or the argument
+    // would read the block's (not yet set) one.
+    const source = iife(
+      'function note(a) { out.x = a; }' +
+        'function twice(a) { const b = a * 2; return b + 0; }' +
+        'function f() { const a = 2; note(a + 1); const v = twice(a); let w; w = twice(v); out.y = a; return [v, w]; }' +
+        'out.v = f().join();',
+    );
+    const { text, inlined } = inlineCalls(source, new Set());
+    expect(inlined).toBe(3); // note, twice (two calls), f (its value is used: an arrow)
+    expect(text).toMatch(/\{let \$b\d+_a=a \+ 1; out\.x = \$b\d+_a; \}/);
+    expect(text).toMatch(
+      /let v;\{let \$b\d+_a=a; const \$b\d+_b = \$b\d+_a \* 2; v=\(\$b\d+_b \+ 0\); \}/,
+    );
+    expect(text.match(/=>/g)?.length).toBe(1 + 1); // the bundle's IIFE and f's arrow
+    expect(run(text)).toEqual({ x: 3, y: 2, v: '4,8' });
+  });
+
+  it('writes in as blocks the calls minifySyntax hid in `&&`, `?:` and sequences, and in loops', () => {
+    const source = iife(
+      'class A { constructor() { this.n = 0; } ab(k) { this.n += k; } cd(k) { this.n -= k; } }' +
+        'function add(t, k) { t.push(k); }' +
+        'const a = new A(), t = []; let c = 1;' +
+        'for (let i = 0; i < 3; i++) c && a.ab(i), i > 1 ? add(t, i) : t.push(-i), c = 0, a.cd(1);' +
+        'out.v = [a.n, t.join()].join(";");',
+    );
+    const { text, inlined } = inlineCalls(source, new Set(['ab', 'cd']));
+    expect(inlined).toBe(3);
+    expect(text).not.toContain('$inline'); // no arrow made before the loop: blocks, in it
+    expect(text.match(/=>/g)?.length).toBe(1);
+    expect(text).toMatch(
+      /if\(c\)\{\{let \$b\d+_self=a,\$b\d+_k=i; \$b\d+_self\.n \+= \$b\d+_k; \}\}/,
+    );
+    expect((run(text) as { v: string }).v).toBe('-3;0,-1,2');
+  });
+
+  it('keeps an arrow for a body that returns early, or a call whose value an expression uses', () => {
+    const source = iife(
+      'function sign(v) { if (v < 0) return -1; return 1; }' +
+        'function f(v) { const s = sign(v); return s * 2 + sign(-v); }' +
+        'out.v = [f(3), f(-3)].join();',
+    );
+    const { text } = inlineCalls(source, new Set());
+    expect(text).not.toContain('function sign');
+    expect(text).not.toContain('$b0_'); // neither call of sign can be a block
+    expect((run(text) as { v: string }).v).toBe('1,-1');
+  });
+
   it('leaves a function whose names the call site would capture, or that reads `arguments`', () => {
     const source = iife(
       'const LIMIT = 5; function cap(v) { return Math.min(v, LIMIT); }' +
