@@ -32,12 +32,20 @@ import {
   healthReplyFixture,
 } from '../firmware/device-bench';
 import { decodeReply, setQueryId } from '../firmware/dns';
-import type { Hal, HalClient, StreamOpenOptions, UdpOpenOptions } from '../firmware/hal';
+import type {
+  Clock,
+  Hal,
+  HalClient,
+  StreamListener,
+  StreamOpenOptions,
+  StreamSocket,
+  TcpProbeSocket,
+  UdpOpenOptions,
+  UdpSocket,
+} from '../firmware/hal';
+import { embeddedConfig } from '../hal/espruino/embedded';
 import { copyBytes } from '../hal/espruino/index';
 import { Lifeline } from '../firmware/lifeline';
-
-/** Validated on the host at build time (bench/m4-config.json), byte arrays as `{$bytes}`. */
-declare const M4_BENCH_CONFIG: unknown;
 
 /** The peer's keepalive interval, and ours (a third of the 9 s hold time). */
 const KEEPALIVE_MS = 3000;
@@ -57,9 +65,11 @@ function revive(value: unknown): unknown {
 /**
  * A HAL of fake sockets: a DNS probe is answered at once with the canned healthy reply (its ID
  * patched in), handed over by `deliver`; the BGP stream accepts every write. The clock is the
- * bench's own, moved one interval per round, so that every `wake` starts a round.
+ * bench's own, moved one interval per round, so that every `wake` starts a round. It implements
+ * the HAL's interface outright (no cast): the board build names each method by the declarations it
+ * answers for (build/espruino/renames.mjs), and reaches the fake's through the interface.
  */
-class FakeHal {
+class FakeHal implements Hal {
   nowMs = 0;
   /** The wake-up the firmware armed last. */
   wakeAtMs = 0;
@@ -74,16 +84,13 @@ class FakeHal {
   private readonly reply = healthReplyFixture();
   /** The reply as the socket hands it to the board's HAL: a string. */
   private readonly replyText = E.toString(this.reply.reply.subarray(0, this.reply.replyLength));
-  readonly clock = { nowMs: (): number => this.nowMs };
+  readonly clock: Clock = { nowMs: (): number => this.nowMs };
   readonly storage = null;
 
   attach(client: HalClient): void {
     this.client = client;
   }
-  openUdp(options: UdpOpenOptions): {
-    send(data: Uint8Array, length: number): void;
-    close(): void;
-  } {
+  openUdp(options: UdpOpenOptions): UdpSocket {
     const id = options.socketId;
     this.receive[id] = options.receive;
     const ids = this.ids;
@@ -96,14 +103,10 @@ class FakeHal {
       close(): void {},
     };
   }
-  openTcp(): { connect(): void; abort(): void; close(): void } {
+  openTcp(): TcpProbeSocket {
     return { connect(): void {}, abort(): void {}, close(): void {} };
   }
-  openStream(options: StreamOpenOptions): {
-    connect(): void;
-    write(data: Uint8Array, length: number): boolean;
-    close(): void;
-  } {
+  openStream(options: StreamOpenOptions): StreamSocket {
     this.stream = options;
     const hal = this;
     return {
@@ -115,7 +118,7 @@ class FakeHal {
       close(): void {},
     };
   }
-  listen(): { close(): void } {
+  listen(): StreamListener {
     return { close(): void {} };
   }
   fillRandom(target: Uint8Array): void {
@@ -183,15 +186,16 @@ interface Bench {
  * first `targets` of them (quorum 1): two points, for a round's cost per target and without.
  */
 function startFirmware(targets: number): Bench {
-  const config = revive(M4_BENCH_CONFIG) as Config;
+  // Validated on the host at build time (bench/m4-config.json) and embedded as a board's is.
+  const config = revive(embeddedConfig()) as Config;
   const service = config.services[0] as unknown as { targets: unknown[]; quorum: number };
   if (targets < service.targets.length) {
     service.targets = service.targets.slice(0, targets);
     service.quorum = 1;
   }
   const hal = new FakeHal();
-  const speaker = new BgpSpeaker(config, hal as unknown as Hal, FRAME_BYTES);
-  const lifeline = new Lifeline(config, hal as unknown as Hal, speaker, 0);
+  const speaker = new BgpSpeaker(config, hal, FRAME_BYTES);
+  const lifeline = new Lifeline(config, hal, speaker, 0);
   lifeline.start();
   establish(hal, config);
   if (speaker.sessions[0]!.state !== SessionState.Established)
@@ -385,5 +389,12 @@ export function m4Bench(batches: number, perBatch: number): M4Row[] | string {
   return rows;
 }
 
-global['m4Bench'] = (batches: number, perBatch: number): string =>
-  JSON.stringify(m4Bench(batches, perBatch));
+/**
+ * The rows as JSON for bench/m4.ts, each as `[id, name, samplesNs, note]`: the bundle is built as
+ * a board's, its property names shortened, so the rows cross its edge as arrays.
+ */
+global['m4Bench'] = (batches: number, perBatch: number): string => {
+  const rows = m4Bench(batches, perBatch);
+  if (typeof rows === 'string') return JSON.stringify(rows);
+  return JSON.stringify(rows.map((row) => [row.id, row.name, row.samplesNs, row.note]));
+};

@@ -80,11 +80,12 @@ export function measureM4(options: {
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk));
     child.on('exit', (status) => {
       const text = stdout.trim();
-      // The program's answer is JSON: the rows, or a quoted sentence.
+      // The program's answer is JSON: the rows as [id, name, samplesNs, note], or a sentence.
       if (status !== 0 || !/^["[]/.test(text))
         return done('the emulated board failed (' + status + '): ' + (stderr + text).slice(-400));
-      const answer = JSON.parse(text) as M4Row[] | string;
-      done(typeof answer === 'string' ? 'the program on the emulated board: ' + answer : answer);
+      const answer = JSON.parse(text) as [string, string, number[], string][] | string;
+      if (typeof answer === 'string') return done('the program on the emulated board: ' + answer);
+      done(answer.map(([id, name, samplesNs, note]) => ({ id, name, samplesNs, note })));
     });
   });
 }

@@ -102,8 +102,9 @@ export function espruinoOptions(config, embedded = config, root = '.', edits = u
   };
 }
 
-let reserved = null;
-let edits = null;
+/** By the extra entry points (see buildEspruino): worked out once each. */
+const reserved = new Map();
+const edits = new Map();
 
 /** The folders whose sources a board bundle is built from (the board kit copies them). */
 export const BOARD_SOURCE_FOLDERS = ['firmware', 'hal/espruino'];
@@ -113,13 +114,17 @@ export const BOARD_SOURCE_FOLDERS = ['firmware', 'hal/espruino'];
  * board kit (build/board-kit.mjs) has no TypeScript to work them out with: it carries them, worked
  * out when it was made, in reserved-names.json.
  */
-function reservedSet(root) {
+function reservedSet(root, extra = []) {
   const listed = join(root, 'reserved-names.json');
-  if (reserved === null)
-    reserved = existsSync(listed)
-      ? new Set(JSON.parse(readFileSync(listed, 'utf8')))
-      : reservedNames(root);
-  return reserved;
+  const key = extra.join();
+  if (!reserved.has(key))
+    reserved.set(
+      key,
+      existsSync(listed)
+        ? new Set(JSON.parse(readFileSync(listed, 'utf8')))
+        : reservedNames(root, extra),
+    );
+  return reserved.get(key);
 }
 
 /**
@@ -127,18 +132,19 @@ function reservedSet(root) {
  * methods' board names (build/espruino/renames.mjs), worked out once. The board kit has no
  * TypeScript to work them out with: it carries them in board-edits.json (`boardEditTable`).
  */
-function boardEdits(root) {
-  if (edits !== null) return edits;
+function boardEdits(root, extra = []) {
+  const key = extra.join();
+  if (edits.has(key)) return edits.get(key);
   const listed = join(root, 'board-edits.json');
   if (existsSync(listed)) {
     const table = JSON.parse(readFileSync(listed, 'utf8'));
     const none = { sites: [], renames: [], asserts: [] };
-    edits = (path) => table[relative(resolve(root), path).split('\\').join('/')] ?? none;
+    edits.set(key, (path) => table[relative(resolve(root), path).split('\\').join('/')] ?? none);
   } else {
-    const renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]));
-    edits = (path, text) => sourceEdits(path, text, renames);
+    const renames = methodRenames(root, new Set([...EXTERNAL, ...LANGUAGE]), extra);
+    edits.set(key, (path, text) => sourceEdits(path, text, renames));
   }
-  return edits;
+  return edits.get(key);
 }
 
 /**
@@ -195,19 +201,22 @@ function withoutBfd(config) {
  * build/espruino/lines.mjs), with the TypeScript sources it was built from and what the shrink
  * took out (build/espruino/shrink.mjs). `root` is the project's folder (the flasher runs from
  * elsewhere). Built twice: the first build says how each property name is mangled, and the config
- * is embedded with those names (keys no code reads are left out) in the second.
+ * is embedded with those names (keys no code reads are left out) in the second. `program`, when
+ * given, is built in place of the board's entry point (hal/espruino/main.ts) the same way: the
+ * device-class bench's program, so that what it times is the firmware as a board runs it.
  */
-export async function buildEspruino(config, root = '.') {
+export async function buildEspruino(config, root = '.', program = undefined) {
+  const extra = program === undefined ? [] : [program];
   const common = {
     mangleProps: /./,
-    reserveProps: namePattern(reservedSet(root)),
-    entryPoints: [join(root, 'hal/espruino/main.ts')],
+    reserveProps: namePattern(reservedSet(root, extra)),
+    entryPoints: [join(root, program ?? 'hal/espruino/main.ts')],
     absWorkingDir: resolve(root),
     write: false,
     metafile: true,
   };
   const first = await esbuild.build({
-    ...espruinoOptions(config, config, root, boardEdits(root)),
+    ...espruinoOptions(config, config, root, boardEdits(root, extra)),
     ...common,
     mangleCache: {},
   });
@@ -215,13 +224,13 @@ export async function buildEspruino(config, root = '.') {
   const embedded = mangledConfig(
     withoutBfd(config),
     cache,
-    reservedSet(root),
+    reservedSet(root, extra),
     first.outputFiles[0].text,
   );
   // Names still long, so that the constants' names are the ones the sources declare; minified
   // after the shrink.
   const built = await esbuild.build({
-    ...espruinoOptions(config, embedded, root, boardEdits(root)),
+    ...espruinoOptions(config, embedded, root, boardEdits(root, extra)),
     ...common,
     minify: false,
     minifySyntax: true,
@@ -430,42 +439,17 @@ export async function validatedConfig(path, root = '.') {
 /**
  * The device-class bench's program (bench/m4-program.ts) for Espruino, with bench/m4-config.json
  * (one service of three DNS targets, one BGP peer, 250 ms) embedded: run on the emulated
- * Cortex-M4 by bench/m4.ts. Not a board's bundle: no mangling or shrinking (it is timed, not
- * kept), but the same feature set, so the firmware's code is the board's.
+ * Cortex-M4 by bench/m4.ts. Built as a board's bundle is (`buildEspruino`: its feature set, its
+ * names shortened, its functions and methods written in where they are called), so that the
+ * firmware it times is the code a board runs.
  */
 export async function buildM4Bench(root = '.') {
   const config = await validatedConfig(join(root, 'bench/m4-config.json'));
   if (config === null) return false;
-  // The board's feature set from the config (the plugin), the config itself as the program's.
-  const built = await esbuild.build({
-    ...espruinoOptions(config),
-    define: { M4_BENCH_CONFIG: JSON.stringify(config) },
-    entryPoints: [join(root, 'bench/m4-program.ts')],
-    absWorkingDir: resolve(root),
-    write: false,
-    minify: false,
-    minifySyntax: true,
-  });
-  // The board's inlining (build/espruino/shrink.mjs) of the top-level functions and constants:
-  // what the board runs in their place, so timed here (its methods keep their names: nothing in
-  // this bundle is mangled, so none of them is written in).
-  const none = new Set();
-  const inlined = inlineCalls(
-    inlineExpressions(inlineConstants(built.outputFiles[0].text).text, none).text,
-    none,
-  );
-  const options = espruinoOptions(config);
-  const minified = await esbuild.transform(inlined.text, {
-    minify: true,
-    charset: options.charset,
-    legalComments: options.legalComments,
-    target: options.target,
-    supported: options.supported,
-  });
-  const text = minified.code;
-  const problems = checkEspruinoSource(text);
+  const built = await buildEspruino(config, root, 'bench/m4-program.ts');
+  const problems = checkEspruinoSource(built.text);
   for (const problem of problems) process.stderr.write('build m4 bench: ' + problem + '\n');
-  writeFileSync(join(root, 'dist/bench-m4.js'), text);
+  writeFileSync(join(root, 'dist/bench-m4.js'), built.text);
   return problems.length === 0;
 }
 

@@ -39,8 +39,8 @@ export const LANGUAGE = [
  * `E[E.Open=1]="Open"`, but would shorten the uses it does not inline). The firmware's own names
  * are all free to shorten even where the library has the same name (`status`, `resolve`, `set`).
  */
-export function reservedNames(root) {
-  const program = boardProgram(root);
+export function reservedNames(root, extra = []) {
+  const program = boardProgram(root, extra);
   const checker = program.getTypeChecker();
   const external = (symbol) =>
     symbol === undefined ||

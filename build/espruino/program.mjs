@@ -20,7 +20,14 @@ export function typeProgram(files) {
   });
 }
 
-/** The program of the board's sources (hal/espruino/main.ts and what it imports). */
-export function boardProgram(root) {
-  return typeProgram([join(root, 'hal/espruino/main.ts'), join(root, 'hal/espruino/globals.d.ts')]);
+/**
+ * The program of the board's sources (hal/espruino/main.ts and what it imports), with `extra`
+ * entry points built the board's way beside it (the device-class bench's program).
+ */
+export function boardProgram(root, extra = []) {
+  return typeProgram([
+    join(root, 'hal/espruino/main.ts'),
+    ...extra.map((file) => join(root, file)),
+    join(root, 'hal/espruino/globals.d.ts'),
+  ]);
 }

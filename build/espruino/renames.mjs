@@ -154,8 +154,8 @@ function collect(program) {
  * [start, end, text] for build/espruino/sources.mjs. `keep` holds the names never to touch (the
  * reserved names of build/espruino/mangle.mjs).
  */
-export function methodRenames(root, keep) {
-  const program = boardProgram(root);
+export function methodRenames(root, keep, extra = []) {
+  const program = boardProgram(root, extra);
   const { families, sites, methods, unresolved } = collect(program);
   const byFamily = new Map();
   for (const symbol of sites.keys()) {
