@@ -750,25 +750,42 @@ function blockSite(source, call, around, block) {
   return text === null ? null : { statement: node, text };
 }
 
+/** The `return` statements of `body` (a function's), not those of the functions inside it. */
+function ownReturns(body) {
+  const found = [];
+  const visit = (node) => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (/Function|Class/.test(node.type)) return;
+    if (node.type === 'ReturnStatement') found.push(node);
+    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
+  };
+  visit(body.body);
+  return found;
+}
+
 /**
  * Whether `body` (a function's) may run as a block in its caller: no `var` or function declared
- * outside the functions inside it (they would belong to the caller), and with `returns` false no
- * `return` but as its last statement.
+ * outside the functions inside it (they would belong to the caller), and, unless its caller
+ * returns what it returns (`returns`), no `return` inside a loop, `switch` or `try` of its own:
+ * an early return becomes a `break` out of the block's `do{...}while(0)` (see blockCall), which
+ * those would catch.
  */
 function blockable(body, returns) {
   let ok = true;
-  const visit = (node) => {
+  const visit = (node, caught) => {
     if (!ok || node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(visit);
+    if (Array.isArray(node)) return node.forEach((inner) => visit(inner, caught));
     if (/Function|Class/.test(node.type)) {
       if (/Declaration$/.test(node.type)) ok = false;
       return;
     }
     if (node.type === 'VariableDeclaration' && node.kind === 'var') ok = false;
-    if (node.type === 'ReturnStatement' && !returns && node !== body.body.at(-1)) ok = false;
-    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
+    if (node.type === 'ReturnStatement' && !returns && caught) ok = false;
+    const catches = /^(For|ForIn|ForOf|While|DoWhile|Switch|Try)Statement$/.test(node.type);
+    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key], caught || catches);
   };
-  visit(body.body);
+  visit(body.body, false);
   return ok;
 }
 
@@ -784,7 +801,9 @@ function ownNames(fn) {
 
 /** The statement the call at `site` of `fn` can be written into as a block, or null. */
 function blockStatement(source, fn, site) {
-  if (site.call.arguments.length > fn.params.length) return null;
+  // Arguments past the parameters (the shrink took unread ones out) are dropped: free of effects.
+  const extra = site.call.arguments.slice(fn.params.length);
+  if (!extra.every((arg) => arg.type !== 'SpreadElement' && pure(arg, true))) return null;
   let returns = false;
   const place = blockSite(source, site.call, site.around, (kind) => {
     returns = kind === 'return';
@@ -851,9 +870,12 @@ function blockCall(source, fn, site, method) {
   const lets = names.map((name, i) =>
     args[i] === undefined ? name : name + '=' + source.slice(args[i].start, args[i].end),
   );
-  const open = lets.length > 0 ? '{let ' + lets.join(',') + ';' : '{';
+  const returns = ownReturns(fn.body);
+  const early = returns.some((node) => node !== last);
   const block = (kind, targetNode) => {
     const target = targetNode === null ? null : source.slice(targetNode.start, targetNode.end);
+    if (kind !== 'return' && early) return breaking(source, fn, edits, lets, prefix, target);
+    const open = lets.length > 0 ? '{let ' + lets.join(',') + ';' : '{';
     let cuts = [...edits.values()];
     let tail = '';
     if (kind !== 'return' && last?.type === 'ReturnStatement') {
@@ -872,6 +894,34 @@ function blockCall(source, fn, site, method) {
   };
   const place = blockSite(source, call, around, block);
   return [place.statement.start, place.statement.end, place.text];
+}
+
+/**
+ * The block of `fn`'s body (its names renamed by `edits`, its parameters set by `lets`) for a body
+ * that returns early: `{let a=x,r; do{...}while(0); target=r}`, each `return E` becoming
+ * `{r=(E);break}` (blockable made sure that no loop, `switch` or `try` of the body catches the
+ * `break`). `r` is the block's own (`prefix`), so that the body reads the target as it was.
+ */
+function breaking(source, fn, edits, lets, prefix, target) {
+  const result = prefix + 'r';
+  const at = (node, cut) => inside(node, { start: cut[0], end: cut[0] });
+  const returns = ownReturns(fn.body);
+  const cuts = [...edits.values()].filter((cut) => !returns.some((node) => at(node, cut)));
+  for (const node of returns) {
+    let value = '';
+    if (node.argument !== null) {
+      const inner = [...edits.values()].filter((cut) => at(node.argument, cut));
+      value = '(' + rewritten(source, node.argument, inner) + ')';
+      value = (target === null ? '' : result + '=') + value + ';';
+    }
+    cuts.push([node.start, node.end, '{' + value + 'break}']);
+  }
+  const names = target === null ? lets : lets.concat(result);
+  const open = names.length > 0 ? '{let ' + names.join(',') + ';' : '{';
+  const body = rewritten(source, fn.body, cuts).slice(1, -1);
+  return (
+    open + 'do{' + body + '}while(0);' + (target === null ? '' : target + '=' + result + ';') + '}'
+  );
 }
 
 /** The innermost function around a call (its ancestors `around`) unless it is the top level. */
