@@ -497,14 +497,22 @@ function captured(fn, around, top) {
 }
 
 /**
- * Whether a call is inside a loop of the function it is in (`around` is the call's ancestors): an
- * arrow made there would be made on every turn, so the function stays defined.
+ * Whether a call is made on every turn of a loop of the function it is in (`around` is the call's
+ * ancestors, `call` the call): an arrow made there would be made on every turn, so it is made
+ * once, before the loop (see inlinePass). A call behind a condition in the loop (`if`, `&&`, `||`,
+ * `?:`) is not: made before the loop, its arrow would be made on every call of the function
+ * around, which mostly does not need it (a transition's log line, in the round's decision).
  */
-function looped(around) {
+function looped(around, call) {
+  let inner = call;
   for (let i = around.length - 1; i >= 0; i--) {
     const node = around[i];
     if (/Function/.test(node.type)) return false;
     if (/^(For|ForIn|ForOf|While|DoWhile)Statement$/.test(node.type)) return true;
+    if (node.type === 'IfStatement' && node.test !== inner) return false;
+    if (node.type === 'ConditionalExpression' && node.test !== inner) return false;
+    if (node.type === 'LogicalExpression' && node.right === inner) return false;
+    inner = node;
   }
   return false;
 }
@@ -647,13 +655,20 @@ function arrowCall(source, fn, call, method) {
  * same source and never one of the other pass's.
  */
 let blocks = 0;
+let temps = 0;
 let blockMark = '$b';
 
-/** Whether `node` may be assigned a block's value: a name, or a member of `this`. */
+/**
+ * Whether `node` may be assigned a block's value after the block: a name, or a named member of
+ * `this` or of a name (the body cannot change which object a name of its caller holds: `captured`
+ * keeps out a body that takes a name its caller declares).
+ */
 function plainTarget(node) {
   if (node.type === 'Identifier') return true;
   return (
-    node.type === 'MemberExpression' && !node.computed && node.object.type === 'ThisExpression'
+    node.type === 'MemberExpression' &&
+    !node.computed &&
+    /^(ThisExpression|Identifier)$/.test(node.object.type)
   );
 }
 
@@ -725,29 +740,112 @@ function blockSite(source, call, around, block) {
     text = statements(source, node.expression, 'effect', call, block);
   else if (node.type === 'ReturnStatement' && node.argument !== null)
     text = statements(source, node.argument, 'return', call, block);
-  else if (
+  else if (node.type === 'IfStatement' && node.test.type === 'SequenceExpression') {
+    // `if (v = f(x), v < 0) ...` (minifySyntax's) is `{v = f(x); if (v < 0) ...}`.
+    const first = node.test.expressions.slice(0, -1);
+    const last = node.test.expressions.at(-1);
+    if (!inside(last, call)) {
+      const parts = first.map((inner) =>
+        inside(inner, call)
+          ? statements(source, inner, 'effect', call, block)
+          : statement(source.slice(inner.start, inner.end)),
+      );
+      if (!parts.includes(null))
+        text =
+          '{' +
+          parts.join('') +
+          'if(' +
+          source.slice(last.start, last.end) +
+          ')' +
+          source.slice(node.consequent.start, node.end) +
+          '}';
+    }
+  } else if (
     node.type === 'VariableDeclaration' &&
     /^(BlockStatement|Program|StaticBlock)$/.test(around[at - 1]?.type)
   ) {
     const index = node.declarations.findIndex((declarator) => declarator.init === call);
     const declarator = node.declarations[index];
-    if (declarator === undefined || declarator.id.type !== 'Identifier') return null;
-    const list = (declarators) =>
-      declarators.length === 0
-        ? ''
-        : node.kind +
-          ' ' +
-          declarators.map((item) => source.slice(item.start, item.end)).join(',') +
-          ';';
-    text =
-      list(node.declarations.slice(0, index)) +
-      (node.kind === 'var' ? 'var ' : 'let ') +
-      declarator.id.name +
-      ';' +
-      block('assign', declarator.id) +
-      list(node.declarations.slice(index + 1));
+    if (declarator !== undefined && declarator.id.type === 'Identifier') {
+      const list = (declarators) =>
+        declarators.length === 0
+          ? ''
+          : node.kind +
+            ' ' +
+            declarators.map((item) => source.slice(item.start, item.end)).join(',') +
+            ';';
+      text =
+        list(node.declarations.slice(0, index)) +
+        (node.kind === 'var' ? 'var ' : 'let ') +
+        declarator.id.name +
+        ';' +
+        block('assign', declarator.id) +
+        list(node.declarations.slice(index + 1));
+    }
   }
+  if (text === null) text = firstEvaluated(source, call, around, at, block);
   return text === null ? null : { statement: node, text };
+}
+
+/** Whether `child` is what `parent` (an expression) evaluates first. */
+function evaluatedFirst(parent, child) {
+  switch (parent.type) {
+    case 'BinaryExpression':
+    case 'LogicalExpression':
+      return parent.left === child;
+    case 'ConditionalExpression':
+      return parent.test === child;
+    case 'SequenceExpression':
+      return parent.expressions[0] === child;
+    case 'MemberExpression':
+      return parent.object === child;
+    case 'CallExpression':
+      return parent.callee === child;
+    case 'UnaryExpression':
+      return parent.operator !== 'delete';
+    case 'AssignmentExpression':
+      return parent.operator === '=' && parent.right === child && parent.left.type === 'Identifier';
+    case 'VariableDeclarator':
+      return true;
+    default:
+      return false;
+  }
+}
+
+/**
+ * The statement `around[at]` with the call's value taken first into a name of its own
+ * (`{let t; BLOCK; if (t === 1) ...}`), where the call is the first thing its expression
+ * evaluates (`if (step(s) === 1)`, `x = f(y) + 1`), so that taking it first changes no order; null
+ * where it is not, or the statement is not an expression statement, an `if`, a `return`, a
+ * `switch` or a declaration (in a list of statements) whose first value it is in.
+ */
+function firstEvaluated(source, call, around, at, block) {
+  const node = around[at];
+  const declaration =
+    node.type === 'VariableDeclaration' &&
+    /^(BlockStatement|Program|StaticBlock)$/.test(around[at - 1]?.type);
+  const root =
+    node.type === 'ExpressionStatement'
+      ? node.expression
+      : node.type === 'IfStatement'
+        ? node.test
+        : node.type === 'ReturnStatement'
+          ? node.argument
+          : node.type === 'SwitchStatement'
+            ? node.discriminant
+            : declaration
+              ? node.declarations[0]
+              : null;
+  if (root === null || !inside(root, call)) return null;
+  let child = call;
+  for (let i = around.length - 1; child !== root; i--) {
+    if (i <= at || !evaluatedFirst(around[i], child)) return null;
+    child = around[i];
+  }
+  const temp = blockMark + 't' + temps++;
+  const rest = source.slice(node.start, call.start) + temp + source.slice(call.end, node.end);
+  const text = 'let ' + temp + ';' + block('assign', temp) + rest;
+  return declaration ? text : '{' + text + '}';
 }
 
 /** The `return` statements of `body` (a function's), not those of the functions inside it. */
@@ -767,9 +865,9 @@ function ownReturns(body) {
 /**
  * Whether `body` (a function's) may run as a block in its caller: no `var` or function declared
  * outside the functions inside it (they would belong to the caller), and, unless its caller
- * returns what it returns (`returns`), no `return` inside a loop, `switch` or `try` of its own:
- * an early return becomes a `break` out of the block's `do{...}while(0)` (see blockCall), which
- * those would catch.
+ * returns what it returns (`returns`), no `return` inside a `try` of its own: an early return
+ * becomes a `break` out of the block's `do{...}while(0)` (see `breaking`), and a `finally` would
+ * run where the interpreter may not run it.
  */
 function blockable(body, returns) {
   let ok = true;
@@ -782,7 +880,7 @@ function blockable(body, returns) {
     }
     if (node.type === 'VariableDeclaration' && node.kind === 'var') ok = false;
     if (node.type === 'ReturnStatement' && !returns && caught) ok = false;
-    const catches = /^(For|ForIn|ForOf|While|DoWhile|Switch|Try)Statement$/.test(node.type);
+    const catches = node.type === 'TryStatement';
     for (const key of Object.keys(node)) if (key !== 'type') visit(node[key], caught || catches);
   };
   visit(body.body, false);
@@ -844,7 +942,9 @@ function planSites(source, fn, sites, may = () => true) {
 function blockCall(source, fn, site, method) {
   const { call, around } = site;
   const prefix = blockMark + blocks++ + '_';
-  const self = prefix + 'self';
+  const receiver = method ? call.callee.object : null;
+  const self = receiver?.type === 'ThisExpression' ? 'this' : prefix + 'self';
+  const direct = passedOn(source, fn, site);
   const renamed = ownNames(fn);
   const edits = new Map(); // by start: a shorthand `{a}` is visited as its key and its value
   walk.fullAncestor(fn.body, (node, _state, ancestors) => {
@@ -856,24 +956,32 @@ function blockCall(source, fn, site, method) {
       parent.key === node
     )
       if (!parent.computed && !parent.shorthand) return;
-    const name = prefix + node.name;
+    const name = direct.get(node.name) ?? prefix + node.name;
     const text = parent?.type === 'Property' && parent.shorthand ? node.name + ':' + name : name;
     edits.set(node.start, [node.start, node.end, text]);
   });
-  // A method's `this`: a name of the block (functions inside keep theirs, see ownThis).
-  if (method)
+  // A method's `this`: a name of the block (functions inside keep theirs, see ownThis), or the
+  // caller's `this` when that is the receiver.
+  if (method && self !== 'this')
     for (const node of ownThis(fn.body)) edits.set(node.start, [node.start, node.end, self]);
   const last = fn.body.body.at(-1);
   const at = (node, inner) => inside(node, { start: inner[0], end: inner[0] });
   const names = (method ? [self] : []).concat(fn.params.map((param) => prefix + param.name));
   const args = (method ? [call.callee.object] : []).concat(call.arguments);
-  const lets = names.map((name, i) =>
-    args[i] === undefined ? name : name + '=' + source.slice(args[i].start, args[i].end),
-  );
+  const lets = names
+    .map((name, i) =>
+      args[i] === undefined ? name : name + '=' + source.slice(args[i].start, args[i].end),
+    )
+    .filter((_let, i) =>
+      i === 0 && method ? self !== 'this' : !direct.has(fn.params[i - (method ? 1 : 0)].name),
+    );
   const returns = ownReturns(fn.body);
   const early = returns.some((node) => node !== last);
   const block = (kind, targetNode) => {
-    const target = targetNode === null ? null : source.slice(targetNode.start, targetNode.end);
+    const target =
+      targetNode === null || typeof targetNode === 'string'
+        ? targetNode
+        : source.slice(targetNode.start, targetNode.end);
     if (kind !== 'return' && early) return breaking(source, fn, edits, lets, prefix, target);
     const open = lets.length > 0 ? '{let ' + lets.join(',') + ';' : '{';
     let cuts = [...edits.values()];
@@ -896,16 +1004,101 @@ function blockCall(source, fn, site, method) {
   return [place.statement.start, place.statement.end, place.text];
 }
 
+/** The names assigned anywhere in `node` after their declaration (not members). */
+function assignedNames(node) {
+  const names = new Set();
+  const add = (target) =>
+    walk.full(target, (inner) => inner.type === 'Identifier' && names.add(inner.name));
+  walk.full(node, (inner) => {
+    if (inner.type === 'AssignmentExpression' && inner.left.type !== 'MemberExpression')
+      add(inner.left);
+    if (inner.type === 'UpdateExpression' && inner.argument.type === 'Identifier')
+      names.add(inner.argument.name);
+    if (/^For(In|Of)Statement$/.test(inner.type) && inner.left.type === 'Identifier')
+      names.add(inner.left.name);
+  });
+  return names;
+}
+
+/** Whether `node` (a function, block or `for`) itself declares `name` for what is inside it. */
+function declares(node, name) {
+  const is = (id) => id?.type === 'Identifier' && id.name === name;
+  if (/Function/.test(node.type)) return node.params.some(is);
+  const list =
+    node.type === 'BlockStatement'
+      ? node.body
+      : /^For/.test(node.type)
+        ? [node.init ?? node.left]
+        : [];
+  return list.some(
+    (item) => item?.type === 'VariableDeclaration' && item.declarations.some((d) => is(d.id)),
+  );
+}
+
+/**
+ * The parameters of `fn` that its block (see blockCall) can read as the call's argument itself,
+ * with the argument's name: an argument that is a name declared in the function around the call
+ * and never assigned there (nor in the functions inside it) after its declaration, a parameter
+ * the body never assigns, and a name nothing in the body declares again. Each saves the block a
+ * variable (and, with none left, its scope: the interpreter looks every name up through one scope
+ * more inside a block with a `let`).
+ */
+function passedOn(source, fn, site) {
+  const direct = new Map();
+  const { call, around } = site;
+  let hostAt = around.length - 1;
+  while (hostAt >= 0 && !/Function/.test(around[hostAt].type)) hostAt--;
+  if (hostAt < 0) return direct;
+  const host = around[hostAt];
+  const assignedHere = assignedNames(host);
+  const assignedInBody = assignedNames(fn.body);
+  const declaredInBody = declared(fn.body);
+  fn.params.forEach((param, i) => {
+    const arg = call.arguments[i];
+    // A parameter a function inside declares again is renamed, not replaced (that function's
+    // own would become the argument's text).
+    if (arg === undefined || assignedInBody.has(param.name) || declaredInBody.has(param.name))
+      return;
+    // A literal (`!0`, `2`, `"auto"`) reads the same everywhere.
+    if (constant(arg)) return direct.set(param.name, '(' + source.slice(arg.start, arg.end) + ')');
+    if (arg.type !== 'Identifier') return;
+    if (assignedHere.has(arg.name) || declaredInBody.has(arg.name)) return;
+    if (!around.slice(hostAt).some((node) => declares(node, arg.name))) return;
+    direct.set(param.name, arg.name);
+  });
+  return direct;
+}
+
+/** The loops and `switch`es of `body` (not of functions inside it) that hold one of `returns`. */
+function catchers(body, returns) {
+  const found = [];
+  const visit = (node) => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (/Function|Class/.test(node.type)) return;
+    if (/^(For|ForIn|ForOf|While|DoWhile|Switch)Statement$/.test(node.type))
+      if (returns.some((ret) => inside(node, ret))) found.push(node);
+    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
+  };
+  visit(body.body);
+  return found;
+}
+
 /**
  * The block of `fn`'s body (its names renamed by `edits`, its parameters set by `lets`) for a body
  * that returns early: `{let a=x,r; do{...}while(0); target=r}`, each `return E` becoming
- * `{r=(E);break}` (blockable made sure that no loop, `switch` or `try` of the body catches the
- * `break`). `r` is the block's own (`prefix`), so that the body reads the target as it was.
+ * `{r=(E);break}`. A return inside a loop or `switch` of the body also sets the block's flag `d`,
+ * and after each such loop or `switch` `if(d)break;` carries the break out to the next, and at
+ * last out of the `do` (blockable made sure that no `try` is in the way). `r` and `d` are the
+ * block's own (`prefix`), so that the body reads the target as it was.
  */
 function breaking(source, fn, edits, lets, prefix, target) {
   const result = prefix + 'r';
+  const done = prefix + 'd';
   const at = (node, cut) => inside(node, { start: cut[0], end: cut[0] });
   const returns = ownReturns(fn.body);
+  const loops = catchers(fn.body, returns);
+  const flag = loops.length > 0 ? done + '=1;' : '';
   const cuts = [...edits.values()].filter((cut) => !returns.some((node) => at(node, cut)));
   for (const node of returns) {
     let value = '';
@@ -914,9 +1107,15 @@ function breaking(source, fn, edits, lets, prefix, target) {
       value = '(' + rewritten(source, node.argument, inner) + ')';
       value = (target === null ? '' : result + '=') + value + ';';
     }
-    cuts.push([node.start, node.end, '{' + value + 'break}']);
+    cuts.push([node.start, node.end, '{' + value + flag + 'break}']);
   }
-  const names = target === null ? lets : lets.concat(result);
+  for (const loop of loops) {
+    cuts.push([loop.start, loop.start, '{']);
+    cuts.push([loop.end, loop.end, 'if(' + done + ')break;}']);
+  }
+  const names = (target === null ? lets : lets.concat(result)).concat(
+    loops.length > 0 ? [done + '=0'] : [],
+  );
   const open = names.length > 0 ? '{let ' + names.join(',') + ';' : '{';
   const body = rewritten(source, fn.body, cuts).slice(1, -1);
   return (
@@ -961,7 +1160,7 @@ function inlinePass(source, mangled) {
     planSites(source, fn, sites);
     const fits = sites.every(
       (site) =>
-        (!looped(site.around) || host(site.around, top) !== null || site.block) &&
+        (!looped(site.around, site.call) || host(site.around, top) !== null || site.block) &&
         !captured(fn, site.around, top) &&
         !site.call.arguments.some((arg) => arg.type === 'SpreadElement') &&
         !inside(definition, site.call),
@@ -980,7 +1179,7 @@ function inlinePass(source, mangled) {
         cuts.push(blockCall(source, fn, site, method));
         continue;
       }
-      if (!looped(around)) {
+      if (!looped(around, call)) {
         cuts.push([call.start, call.end, arrowCall(source, fn, call, method)]);
         continue;
       }
@@ -1020,6 +1219,7 @@ function inlinePass(source, mangled) {
 export function inlineCalls(source, mangled) {
   hoisted = 0; // the same names in every build of the same source
   blocks = 0;
+  temps = 0;
   blockMark = '$b';
   return untilSettled(inlinePass, source, mangled);
 }
@@ -1122,7 +1322,7 @@ function expressionPass(source, mangled) {
         !inside(definition, site.call) &&
         (substitutable(site) ||
           site.block ||
-          (!looped(site.around) &&
+          (!looped(site.around, site.call) &&
             !site.call.arguments.some((arg) => arg.type === 'SpreadElement'))),
     );
     if (!fits || clashes(taken, { definition, sites })) continue;
@@ -1158,6 +1358,7 @@ export const EXPRESSION_BYTES_MAX = 120;
  */
 export function inlineExpressions(source, mangled) {
   blocks = 0;
+  temps = 0;
   blockMark = '$e';
   return untilSettled(expressionPass, source, mangled);
 }
