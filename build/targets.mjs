@@ -205,7 +205,7 @@ function withoutBfd(config) {
  * given, is built in place of the board's entry point (hal/espruino/main.ts) the same way: the
  * device-class bench's program, so that what it times is the firmware as a board runs it.
  */
-export async function buildEspruino(config, root = '.', program = undefined) {
+export async function buildEspruino(config, root = '.', program = undefined, define = {}) {
   const extra = program === undefined ? [] : [program];
   const common = {
     mangleProps: /./,
@@ -218,6 +218,7 @@ export async function buildEspruino(config, root = '.', program = undefined) {
   const first = await esbuild.build({
     ...espruinoOptions(config, config, root, boardEdits(root, extra)),
     ...common,
+    define,
     mangleCache: {},
   });
   const cache = first.mangleCache;
@@ -232,6 +233,7 @@ export async function buildEspruino(config, root = '.', program = undefined) {
   const built = await esbuild.build({
     ...espruinoOptions(config, embedded, root, boardEdits(root, extra)),
     ...common,
+    define,
     minify: false,
     minifySyntax: true,
     mangleCache: cache,
@@ -441,16 +443,27 @@ export async function validatedConfig(path, root = '.') {
  * (one service of three DNS targets, one BGP peer, 250 ms) embedded: run on the emulated
  * Cortex-M4 by bench/m4.ts. Built as a board's bundle is (`buildEspruino`: its feature set, its
  * names shortened, its functions and methods written in where they are called), so that the
- * firmware it times is the code a board runs.
+ * firmware it times is the code a board runs; and built twice (M4_PART): once with only the
+ * rounds, so that nothing but the round calls the firmware's functions there and the build writes
+ * each in as it does on a board (a function the bench also called would stay a function), and once
+ * with the parts timed alone (decision step, decode, codec, calibration).
  */
 export async function buildM4Bench(root = '.') {
   const config = await validatedConfig(join(root, 'bench/m4-config.json'));
   if (config === null) return false;
-  const built = await buildEspruino(config, root, 'bench/m4-program.ts');
-  const problems = checkEspruinoSource(built.text);
-  for (const problem of problems) process.stderr.write('build m4 bench: ' + problem + '\n');
-  writeFileSync(join(root, 'dist/bench-m4.js'), built.text);
-  return problems.length === 0;
+  let ok = true;
+  for (const [part, file] of [
+    ['parts', 'dist/bench-m4.js'],
+    ['rounds', 'dist/bench-m4-round.js'],
+  ]) {
+    const define = { M4_PART: JSON.stringify(part) };
+    const built = await buildEspruino(config, root, 'bench/m4-program.ts', define);
+    const problems = checkEspruinoSource(built.text);
+    for (const problem of problems) process.stderr.write('build m4 bench: ' + problem + '\n');
+    writeFileSync(join(root, file), built.text);
+    ok = ok && problems.length === 0;
+  }
+  return ok;
 }
 
 export async function build(configPath = 'config/espruino.example.json', options = {}) {
