@@ -24,7 +24,16 @@ import { Bug, planted } from './planted';
 import { Counter } from './probe-statistics';
 import { Outcome, OUTCOME_NAMES, ProbeTable, SlotState } from './probes';
 import { typed } from './slab';
-import { BFD, EXEC_TARGETS, OVERRIDES, FLEET, PASSIVE_PEERS, RELOAD, STOP } from './features';
+import {
+  BFD,
+  EXEC_TARGETS,
+  OVERRIDES,
+  FLEET,
+  PASSIVE_PEERS,
+  RELOAD,
+  STATISTICS,
+  STOP,
+} from './features';
 
 /** Counters of the scheduler itself. */
 export interface LoopCounters {
@@ -85,6 +94,13 @@ export class Lifeline implements HalClient {
    */
   roundActive: boolean;
   private roundSentAtMs: number;
+  /**
+   * When the announcer's timers are next due (its last tick's answer), or undefined when it was
+   * asked something since: a round's own steps tick it only then (a tick costs a board some 3 ms).
+   * Undefined, not a flag, also keeps V8 holding the field as a tagged value: a double read back
+   * from a typed array or a double field would be boxed on its way to the HAL, every round.
+   */
+  private announcerDueMs: number | undefined;
   private roundScheduledMs: number;
   private roundDeadlineMs: number;
   private nextRoundMs: number;
@@ -126,6 +142,7 @@ export class Lifeline implements HalClient {
     for (let s = 0; s < serviceCount; s++) this.targetCount[s] = config.services[s]!.targets.length;
     this.roundActive = false;
     this.roundSentAtMs = 0;
+    this.announcerDueMs = undefined;
     this.roundScheduledMs = 0;
     this.roundDeadlineMs = 0;
     this.nextRoundMs = 0;
@@ -290,6 +307,7 @@ export class Lifeline implements HalClient {
       if (!this.roundActive && this.betweenRoundsDue !== null) {
         const apply = this.betweenRoundsDue;
         this.betweenRoundsDue = null;
+        this.announcerDueMs = undefined; // a reload gives the announcer its new config
         apply(nowMs);
       }
     if (!this.roundActive && nowMs >= this.nextRoundMs) {
@@ -301,11 +319,16 @@ export class Lifeline implements HalClient {
       // Only `exec` targets (answered at once from their last run): the round is complete now.
       if (EXEC_TARGETS) if (this.probes.pendingCount === 0) this.completeRound(nowMs);
     }
-    this.arm(nowMs);
+    this.arm(nowMs, true);
   }
 
-  /** Runs the announcer's timers and arms the one wake-up for whichever comes first. */
-  private arm(nowMs: number): void {
+  /**
+   * Runs the announcer's timers and arms the one wake-up for whichever comes first. A round's own
+   * step (`roundStep`: its sending, its end) runs them only when they are due or the announcer
+   * was asked something since they last ran: every other event that reaches the announcer (its
+   * streams, a reload) arms without `roundStep`, and a route change forgets `announcerDueMs`.
+   */
+  private arm(nowMs: number, roundStep: boolean): void {
     if (this.audit.pendingSuppressed > 0) this.audit.flush(nowMs);
     let expiryMs = Infinity;
     if (OVERRIDES) {
@@ -324,7 +347,17 @@ export class Lifeline implements HalClient {
       expiryMs = arbiter.nextExpiryMs();
       if (arbiter.persistDueMs < expiryMs) expiryMs = arbiter.persistDueMs;
     }
-    let announcerMs = this.announcer.tick(nowMs);
+    // Where BFD is built in (Node: a board has none), a session's BFD timers (below) may change
+    // its own at any time: the announcer runs at every wake-up there, as a tick costs Node little.
+    let announcerMs: number;
+    if (BFD) announcerMs = this.announcer.tick(nowMs);
+    else {
+      const dueMs = this.announcerDueMs;
+      if (!roundStep || dueMs === undefined || nowMs >= dueMs) {
+        announcerMs = this.announcer.tick(nowMs);
+        this.announcerDueMs = announcerMs;
+      } else announcerMs = dueMs;
+    }
     if (BFD) {
       const bfd = this.bfd;
       if (bfd !== null) {
@@ -383,21 +416,24 @@ export class Lifeline implements HalClient {
 
   private afterStreamEvent(): void {
     const nowMs = this.hal.clock.nowMs();
-    if (this.phase === 1) this.arm(nowMs);
+    if (this.phase === 1) this.arm(nowMs, false);
     else this.continueStop(nowMs);
   }
 
   datagramReceived(socketId: number, length: number, fromPeer: boolean): void {
-    const nowMs = this.hal.clock.nowMs();
     if (BFD)
       if (socketId >= BFD_SOCKET_BASE) {
+        const nowMs = this.hal.clock.nowMs();
         if (this.phase === 1 && this.bfd !== null && this.bfd.received(socketId, length, nowMs))
-          this.arm(nowMs);
+          this.arm(nowMs, false);
         return;
       }
+    // The clock is read where it is used: an answer's round-trip time (STATISTICS), the round's
+    // end. A board keeps no statistics: it reads the clock once a round, not once an answer.
+    const nowMs = STATISTICS ? this.hal.clock.nowMs() : 0;
     // The round's end is checked here, not in a call per answer: a board pays for each call.
     if (this.probes.received(socketId, length, fromPeer, nowMs) && this.probes.pendingCount === 0)
-      this.afterResolve(nowMs);
+      this.afterResolve(STATISTICS ? nowMs : this.hal.clock.nowMs());
   }
 
   socketFailed(socketId: number): void {
@@ -417,7 +453,7 @@ export class Lifeline implements HalClient {
     if (this.phase !== 1 || !this.roundActive || this.probes.pendingCount > 0) return;
     this.completeRound(nowMs);
     if (RELOAD) if (this.betweenRoundsDue !== null) return this.wake();
-    this.arm(nowMs);
+    this.arm(nowMs, true);
   }
 
   /**
@@ -554,6 +590,7 @@ export class Lifeline implements HalClient {
     this.effective[s] = target;
     // The local service failed: the routes go at once, without a graceful shutdown.
     const urgent = cause === 'auto' && this.localOk[s] === 0;
+    this.announcerDueMs = undefined;
     this.announcer.serviceStateChanged(s, target as RouteState, urgent);
     if (cause === 'pin' && (planted.bugs & Bug.PinUnaudited) !== 0) return;
     this.audit.record(
@@ -605,7 +642,7 @@ export class Lifeline implements HalClient {
       const problem = OVERRIDES_FILE + ' could not be written: the override is lost on restart';
       this.audit.record('config', 'problem="' + problem + '"');
     }
-    if (this.phase === 1) this.arm(nowMs);
+    if (this.phase === 1) this.arm(nowMs, false);
     return saved || (planted.bugs & Bug.OkWithoutSave) !== 0;
   }
 
