@@ -231,10 +231,9 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
   /** Starts one probe on every slot. */
   sendAll(nowMs: number): void {
     assert(this.pendingCount === 0, 'a round starts after the previous one ended');
-    for (let slot = 0; slot < this.slotCount; slot++) {
-      this.state[slot] = SlotState.Pending;
-      if (STATISTICS) this.statistics!.sent(slot, nowMs);
-    }
+    this.state.fill(SlotState.Pending);
+    if (STATISTICS)
+      for (let slot = 0; slot < this.slotCount; slot++) this.statistics!.sent(slot, nowMs);
     this.pendingCount = this.slotCount;
     assert(this.hal !== null && this.sockets.length === this.slotCount, 'the sockets open');
     // The sends come after every slot is marked: a HAL that reports synchronously finds them
