@@ -128,8 +128,8 @@ describe('lifeline check-config and usage', () => {
     expect(cli('check-config', 'bench/m4-config.json', '--board', 'esp8266')).toEqual({
       status: 0,
       stdout:
-        'probe.intervalMs: warning: on ESP8266 a probe round takes about 193 ms ' +
-        'of CPU, 77% of the 250 ms interval (more than 50%): use 385 ms or more, or fewer ' +
+        'probe.intervalMs: warning: on ESP8266 a probe round takes about 156 ms ' +
+        'of CPU, 63% of the 250 ms interval (more than 50%): use 313 ms or more, or fewer ' +
         'targets\n',
       stderr: '',
     });

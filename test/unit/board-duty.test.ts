@@ -26,12 +26,12 @@ describe('the duty cycle before a flash', () => {
     expect(m4.duty).toBeCloseTo(m4.roundMs / 250, 9);
     expect(dutyCycleWarning(m4, 'the emulated Cortex-M4')).toBeNull();
     const pico = dutyCycle(held, BOARD_CLASSES['pico']!.factor);
-    expect(pico.roundMs).toBeCloseTo(100.1, 9);
+    expect(pico.roundMs).toBeCloseTo(81.25, 9);
     expect(dutyCycleWarning(pico, 'a Pico')).toBeNull();
     const esp8266 = dutyCycle(held, BOARD_CLASSES['esp8266']!.factor);
     expect(dutyCycleWarning(esp8266, 'an ESP8266')).toBe(
-      'probe.intervalMs: warning: on an ESP8266 a probe round takes about 193 ms of CPU, 77% of ' +
-        'the 250 ms interval (more than 50%): use 385 ms or more, or fewer targets',
+      'probe.intervalMs: warning: on an ESP8266 a probe round takes about 156 ms of CPU, 63% of ' +
+        'the 250 ms interval (more than 50%): use 313 ms or more, or fewer targets',
     );
     // At the interval it names, the warning is gone.
     const slower = config((doc) => (doc['probe'].intervalMs = esp8266.shortestIntervalMs));
@@ -57,8 +57,8 @@ describe('the duty cycle before a flash', () => {
     const pico = dutyCycle(fast, BOARD_CLASSES['pico']!.factor);
     expect(pico.intervalMs).toBe(100);
     expect(dutyCycleWarning(pico, 'a Pico')).toBe(
-      'probe.fastIntervalMs: warning: on a Pico a probe round takes about 100 ms of CPU, 100% of ' +
-        'the 100 ms interval (more than 50%): use 201 ms or more, or fewer targets',
+      'probe.fastIntervalMs: warning: on a Pico a probe round takes about 81 ms of CPU, 81% of ' +
+        'the 100 ms interval (more than 50%): use 163 ms or more, or fewer targets',
     );
     // The same config without a faster interval holds a Pico.
     expect(dutyCycleWarning(dutyCycle(config(), BOARD_CLASSES['pico']!.factor), 'x')).toBeNull();
@@ -89,24 +89,24 @@ describe('the duty cycle a board measures', () => {
 
   it('scales the model by the board calibration loop, and warns past 50%', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    // A board whose loop takes 2x the emulated one's, probing what bench/m4-config.json does.
+    // A board whose loop takes 2.5x the emulated one's, probing what bench/m4-config.json does.
     const note = 'rounds=40 skipped=0 in 10000 ms, interval 250 ms, services=1 dns=3 tcp=0, on X';
-    const slow = dutyCycleRow(rows(M4_ROUND.calibrationMs * 2, note))!;
-    expect(slow).toMatchObject({ id: 'device-duty-cycle', unit: '%', medianNs: 61.6 });
-    expect(slow.note).toMatch(/^a round ~154\.0 ms of CPU \(the emulated M4 model x 2\.000/);
+    const slow = dutyCycleRow(rows(M4_ROUND.calibrationMs * 2.5, note))!;
+    expect(slow).toMatchObject({ id: 'device-duty-cycle', unit: '%', medianNs: 62.5 });
+    expect(slow.note).toMatch(/^a round ~156\.3 ms of CPU \(the emulated M4 model x 2\.500/);
     expect(stderr).toHaveBeenCalledWith(
       expect.stringMatching(/^bench: probe\.intervalMs: warning/),
     );
     stderr.mockClear();
     const fast = dutyCycleRow(rows(M4_ROUND.calibrationMs * 0.05, note))!;
-    expect(fast.medianNs).toBe(1.5);
+    expect(fast.medianNs).toBe(1.3);
     expect(stderr).not.toHaveBeenCalled();
     // A firmware that probes faster during a transition: the estimate is at that interval.
     const transition = note.replace('250 ms,', '250 ms, fast 100 ms,');
     const pico = dutyCycleRow(rows(M4_ROUND.calibrationMs * 1.3, transition))!;
-    expect(pico.medianNs).toBe(100.1);
+    expect(pico.medianNs).toBe(81.3);
     expect(stderr).toHaveBeenCalledWith(
-      expect.stringMatching(/^bench: probe\.fastIntervalMs: warning: .* 100% of the 100 ms/),
+      expect.stringMatching(/^bench: probe\.fastIntervalMs: warning: .* 81% of the 100 ms/),
     );
     // Without the firmware (no rounds row), no estimate.
     expect(dutyCycleRow(rows(1, ''))).toBeNull();
