@@ -354,8 +354,14 @@ export class Lifeline implements HalClient {
     else {
       const dueMs = this.announcerDueMs;
       if (!roundStep || dueMs === undefined || nowMs >= dueMs) {
+        // Forgotten during the tick: a HAL that reports an event at once (the board's refused
+        // connect) arms again from inside it with the announcer's newer answer, which this older
+        // one must not overwrite (the session would wait for its old timer to retry).
+        this.announcerDueMs = undefined;
         announcerMs = this.announcer.tick(nowMs);
-        this.announcerDueMs = announcerMs;
+        const newer = this.announcerDueMs as number | undefined;
+        if (newer === undefined) this.announcerDueMs = announcerMs;
+        else if (newer < announcerMs) announcerMs = newer;
       } else announcerMs = dueMs;
     }
     if (BFD) {

@@ -145,6 +145,10 @@ function checkSyntax(node, at) {
     at(node, node.generator ? 'generator' : 'async function');
   }
   if (node.type === 'ArrowFunctionExpression' && node.async) at(node, 'async arrow function');
+  // `do if (a) x++; while (c)`: the interpreter's parser stops at the `while` ("Got while
+  // expected ';'"); minify writes a `do` body of one `if` without its braces.
+  if (node.type === 'DoWhileStatement' && node.body.type === 'IfStatement')
+    at(node, 'do...while whose body is an if without braces');
   if (
     (node.type === 'BinaryExpression' && node.operator === '**') ||
     (node.type === 'AssignmentExpression' && ['**=', '??=', '||=', '&&='].includes(node.operator))

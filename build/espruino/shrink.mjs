@@ -866,7 +866,7 @@ function ownReturns(body) {
  * Whether `body` (a function's) may run as a block in its caller: no `var` or function declared
  * outside the functions inside it (they would belong to the caller), and, unless its caller
  * returns what it returns (`returns`), no `return` inside a `try` of its own: an early return
- * becomes a `break` out of the block's `do{...}while(0)` (see `breaking`), and a `finally` would
+ * becomes a `break` out of the block's `for(;;){...break}` (see `breaking`), and a `finally` would
  * run where the interpreter may not run it.
  */
 function blockable(body, returns) {
@@ -1086,10 +1086,10 @@ function catchers(body, returns) {
 
 /**
  * The block of `fn`'s body (its names renamed by `edits`, its parameters set by `lets`) for a body
- * that returns early: `{let a=x,r; do{...}while(0); target=r}`, each `return E` becoming
+ * that returns early: `{let a=x,r; for(;;){...break} target=r}`, each `return E` becoming
  * `{r=(E);break}`. A return inside a loop or `switch` of the body also sets the block's flag `d`,
  * and after each such loop or `switch` `if(d)break;` carries the break out to the next, and at
- * last out of the `do` (blockable made sure that no `try` is in the way). `r` and `d` are the
+ * last out of the `for` (blockable made sure that no `try` is in the way). `r` and `d` are the
  * block's own (`prefix`), so that the body reads the target as it was.
  */
 function breaking(source, fn, edits, lets, prefix, target) {
@@ -1119,7 +1119,7 @@ function breaking(source, fn, edits, lets, prefix, target) {
   const open = names.length > 0 ? '{let ' + names.join(',') + ';' : '{';
   const body = rewritten(source, fn.body, cuts).slice(1, -1);
   return (
-    open + 'do{' + body + '}while(0);' + (target === null ? '' : target + '=' + result + ';') + '}'
+    open + 'for(;;){' + body + 'break}' + (target === null ? '' : target + '=' + result + ';') + '}'
   );
 }
 

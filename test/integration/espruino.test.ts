@@ -474,6 +474,14 @@ describe('Espruino target', () => {
     },
   ];
 
+  // minify writes a `do` body of one `if` without its braces: the interpreter's parser stops at
+  // the `while` ("Got while expected ';'"), which the board build's blocks met (shrink.mjs).
+  MISSING.push({
+    code: 'var x = 0; do if (x < 5) x++; while (x < 3);',
+    problem: /do\.\.\.while whose body is an if without braces/,
+    broken:
+      '(function(){try{eval("var x=0;do if(x<5)x++;while(x<3)");return false}catch(e){return true}})()',
+  });
   MISSING.push({
     code: 'var l = [1, 2]; l.length = 0;',
     problem: /assigning \.length throws/,
