@@ -515,9 +515,10 @@ export class Lifeline implements HalClient {
    */
   private decide(nowMs: number): boolean {
     let fast = false;
-    for (let s = 0; s < this.engine.serviceCount; s++) {
+    const engine = this.engine;
+    for (let s = 0; s < engine.serviceCount; s++) {
       assert(this.healthyTargets[s]! <= this.targetCount[s]!, 'no more healthy than targets');
-      const step = this.engine.step(
+      const step = engine.step(
         s,
         this.healthyTargets[s]!,
         this.localOk[s] === 1,
@@ -529,10 +530,10 @@ export class Lifeline implements HalClient {
         this.audit.record('transition', this.describeTransition(s, nowMs));
         if (FLEET)
           if (this.guard !== null)
-            this.guard.stateChanged(s, nowMs, this.engine.state[s]!, this.engine.transitions[s]!);
+            this.guard.stateChanged(s, nowMs, engine.state[s]!, engine.transitions[s]!);
         this.reconcile(s, 'auto');
       }
-      fast = fast || this.engine.inTransition(s);
+      fast = fast || engine.inTransition(s);
     }
     return fast;
   }

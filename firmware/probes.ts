@@ -280,11 +280,14 @@ export class ProbeTable implements ExpectedReplies, ReplyBuffer {
     if (this.state[slot] !== SlotState.Pending) return this.count(slot, Counter.Late);
     assert(this.kind[slot] === KIND_DNS, 'a datagram only for a DNS probe');
     const verdict = decodeReply(this, length, this, slot);
+    // The usual verdict first: a board pays for each comparison.
+    if (verdict === ReplyVerdict.Healthy) {
+      this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
+      return true;
+    }
     if (verdict === ReplyVerdict.Mismatch) return this.count(slot, Counter.Mismatch);
     if (verdict === ReplyVerdict.Malformed) return this.count(slot, Counter.Malformed);
-    if (verdict === ReplyVerdict.Healthy)
-      this.resolve(slot, Outcome.Healthy, Counter.Healthy, nowMs);
-    else if (verdict === ReplyVerdict.WrongRcode)
+    if (verdict === ReplyVerdict.WrongRcode)
       this.resolve(slot, Outcome.WrongRcode, Counter.WrongRcode, nowMs);
     else this.resolve(slot, Outcome.AddressMissing, Counter.AddressMissing, nowMs);
     return true;
