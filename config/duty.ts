@@ -12,11 +12,11 @@ import type { Config } from '../firmware/config';
  * The emulated Cortex-M4's figures (bench/m4.ts, 2026-12-06, bench/m4-config.json; the round built
  * alone as a board builds it, a round's mean over one keepalive interval, so with its share of the
  * BGP session's upkeep, and each reply copied in as the board's HAL copies it): rounds of three
- * and of one DNS target took 60.5 and 29.6 ms (181.9 and 72.6 before issue 24's item 3, measured
- * then without the board's inlining), so a round of one service with one BGP peer costs `fixedMs`
- * plus `perDnsTargetMs` per DNS target (its decode, 9.7 ms, is most of it); a TCP target costs
- * its bookkeeping only. test/integration/m4-bench.test.ts fails when the measured figures pass
- * these (they must never understate the cost).
+ * and of one DNS target took 60.4 and 29.6 ms (213.7 and 94.1 before issue 24's item 3, built as a
+ * board built it then; 181.9 and 72.6 as measured then), so a round of one service with one BGP
+ * peer costs `fixedMs` plus `perDnsTargetMs` per DNS target (its decode, 9.7 ms, is most of it); a
+ * TCP target costs its bookkeeping only. test/integration/m4-bench.test.ts fails when the measured
+ * figures pass these (they must never understate the cost).
  */
 export const M4_ROUND = {
   /** A round of three DNS targets less two of them: decision, round end, BGP timers (14.1). */
