@@ -274,10 +274,14 @@ describe('check-config --config-dir on a real directory', () => {
   });
 });
 
-/** The value of a sample of the metrics text at `url`, or null. */
+/**
+ * The value of a sample of the metrics text at `url`, or null. Within 2 s: a port that accepts and
+ * never answers (another test's, under load) would otherwise hang the caller's waitFor past the
+ * test's own limit, where it should try again and then say what it waited for.
+ */
 async function scrape(url: string, pattern: RegExp): Promise<string | null> {
   try {
-    const text = await (await fetch(url)).text();
+    const text = await (await fetch(url, { signal: AbortSignal.timeout(2000) })).text();
     return pattern.exec(text)?.[1] ?? null;
   } catch {
     return null;
