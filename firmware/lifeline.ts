@@ -97,8 +97,7 @@ export class Lifeline implements HalClient {
   /**
    * When the announcer's timers are next due (its last tick's answer), or undefined when it was
    * asked something since: a round's own steps tick it only then (a tick costs a board some 3 ms).
-   * Undefined, not a flag, also keeps V8 holding the field as a tagged value: a double read back
-   * from a typed array or a double field would be boxed on its way to the HAL, every round.
+   * Kept only where BFD is not built in (boards, see arm): on Node every wake-up ticks.
    */
   private announcerDueMs: number | undefined;
   private roundScheduledMs: number;
