@@ -8,6 +8,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import { runInNewContext } from 'node:vm';
 
 import { dnsmasqPath, startDnsmasq } from '../lab/dnsmasq';
+import { randomPort } from '../lab/processes';
 import { benchConfig, RoundDriver } from './rounds';
 
 const ROUNDS = 5000;
@@ -42,7 +43,7 @@ export function measureNodeAllocation(): Promise<NodeAllocation | string> {
 
 /** In the child: warm up, collect, then count the bytes of ROUNDS rounds. */
 export async function nodeAllocationChild(): Promise<number> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
+  const port = randomPort();
   const dnsmasq = await startDnsmasq('127.0.0.1', port);
   const driver = new RoundDriver(benchConfig('127.0.0.1', port, 3));
   for (let i = 0; i < 2000; i++) await driver.round();

@@ -15,6 +15,7 @@ import { fixtureExpected, healthReplyFixture } from '../firmware/device-bench';
 import { decodeReply, encodeQuery, setQueryId } from '../firmware/dns';
 import { dnsmasqPath, DNSMASQ_RECORD, startDnsmasq } from '../lab/dnsmasq';
 import { DnsResponder } from '../lab/responder';
+import { randomPort } from '../lab/processes';
 import { measureBgp, type Timings } from './bgp';
 import { E2E_FALL, E2E_INTERVAL_MS, E2E_TIMEOUT_MS, measureEndToEnd } from './e2e';
 import { deviceBench } from './device';
@@ -174,7 +175,7 @@ async function roundBenches(rows: BenchRow[], extra: Record<string, unknown>): P
   let stop: () => Promise<void>;
   let responderKind: string;
   if (dnsmasqPath() !== null) {
-    port = 20000 + Math.floor(Math.random() * 20000);
+    port = randomPort();
     const dnsmasq = await startDnsmasq(address, port);
     stop = dnsmasq.stop;
     responderKind = 'dnsmasq';

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { absences, FleetRouter, PresenceSampler, type RouteEvent } from './fleet-router';
+import { randomPort } from './processes';
 
 export const FLEET_PREFIX = '192.0.2.53/32';
 export const FLEET_PREFIX_V6 = '2001:db8:53::/48';
@@ -221,7 +222,7 @@ export class FleetLab {
     const router = await FleetRouter.start({
       dir: join(dir, 'router'),
       address: ROUTER_ADDRESS,
-      port: 20000 + Math.floor(Math.random() * 30000),
+      port: randomPort(),
       as: ROUTER_AS,
       prefix: FLEET_PREFIX,
       prefixV6: FLEET_PREFIX_V6,

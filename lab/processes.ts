@@ -3,6 +3,7 @@
 // for sure, a free port.
 
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export function requireCommand(path: string, debianPackage: string): void {
   if (spawnSync('test', ['-x', path]).status !== 0) {
@@ -91,9 +92,39 @@ export function stopProcess(
   });
 }
 
+/** The kernel's ephemeral ports (`ip_local_port_range`): Linux's default when it cannot be read. */
+function ephemeralRange(): readonly [number, number] {
+  try {
+    const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    if (low !== undefined && high !== undefined && low > 0 && high >= low) return [low, high];
+  } catch {
+    // not Linux, or no /proc: the default
+  }
+  return [32768, 60999];
+}
+
+const EPHEMERAL = ephemeralRange();
+const handedOut = new Set<number>();
+
 /**
- * A free UDP/TCP port above 20000, chosen at random (collisions are retried by the caller's start).
+ * A UDP/TCP port to listen on, chosen at random from 10000 up to the kernel's ephemeral range, and
+ * never the same one twice in a process. Not from the ephemeral range itself: every connection
+ * and every query of the machine takes its own port there, and a client's socket (in TIME_WAIT
+ * for a minute after the thousands of connections of a test before) makes a listen on its port
+ * fail with EADDRINUSE, which is how a metrics server of the suite once failed to start.
  */
 export function randomPort(): number {
-  return 20000 + Math.floor(Math.random() * 30000);
+  const [low, high] = EPHEMERAL;
+  // Below the range when there is room (Linux's default leaves 22,768 ports), else above it.
+  const [first, last] = low - 10000 >= 4096 ? [10000, low - 1] : [high + 1, 65535];
+  for (;;) {
+    const port = first + Math.floor(Math.random() * (last - first + 1));
+    if (!handedOut.has(port)) {
+      handedOut.add(port);
+      return port;
+    }
+  }
 }

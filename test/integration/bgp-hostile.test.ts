@@ -188,8 +188,8 @@ describe('a hostile BGP peer: ROUTE-REFRESH flood, never reading', () => {
     // bundle is split: the session can be up before it listens.
     await waitFor(
       async () => (await scrape(metricsPort).catch(() => null)) !== null,
-      5000,
-      'metrics',
+      10000,
+      'metrics on port ' + metricsPort + '\n' + log,
     );
     // The rate before the flood: probes over 2 s.
     const calmFrom = await probes(metricsPort);

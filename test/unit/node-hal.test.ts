@@ -14,7 +14,7 @@ import { DnsResponder } from '../../lab/responder';
 import { Driver, Peer } from '../../bench/bgp';
 import { RouteState } from '../../firmware/announcer';
 import { SessionState } from '../../firmware/bgp/session';
-import { waitFor } from '../../lab/processes';
+import { randomPort, waitFor } from '../../lab/processes';
 
 /** A probe table on the Node HAL, probing by hand: `round()` sends, events resolve. */
 class Prober implements HalClient {
@@ -331,7 +331,7 @@ describe('node HAL streams: the write bound and the listener', () => {
 
   it('listens: a connection is offered to the firmware with its address, taken or refused', async () => {
     const recorder = new StreamRecorder();
-    const port = 20000 + Math.floor(Math.random() * 30000);
+    const port = randomPort();
     const stream = recorder.open(port, '127.0.13.20');
     const listener = recorder.hal.listen({
       listenerId: 3,
