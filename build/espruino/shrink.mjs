@@ -633,13 +633,24 @@ function definitions(ast, top, mangled) {
 }
 
 /** `fn` as an arrow function (`this` its first parameter for a method), and `call`'s arguments. */
+/**
+ * The text of `node`, an argument or a receiver, to stand alone as one value: an argument or a
+ * `let`'s initializer. A sequence (`(a, b)`, as an earlier pass writes an expression in) is the
+ * one kind of expression those places would split, and its node's range leaves out its
+ * parentheses: `let x=a,b` would declare `b`, and `f(a,b)` pass two arguments.
+ */
+function operand(source, node) {
+  const text = source.slice(node.start, node.end);
+  return node.type === 'SequenceExpression' ? '(' + text + ')' : text;
+}
+
 function arrowParts(source, fn, call, method) {
   const self = '$self';
   const thisCuts = method ? ownThis(fn.body).map((node) => [node.start, node.end, self]) : [];
   const body = rewritten(source, fn.body, thisCuts);
   const params = (method ? [self] : []).concat(fn.params.map((param) => param.name));
   const args = (method ? [call.callee.object] : []).concat(call.arguments);
-  const text = args.map((arg) => source.slice(arg.start, arg.end));
+  const text = args.map((arg) => operand(source, arg));
   return { arrow: '(' + params.join(',') + ')=>' + body, args: '(' + text.join(',') + ')' };
 }
 
@@ -969,9 +980,7 @@ function blockCall(source, fn, site, method) {
   const names = (method ? [self] : []).concat(fn.params.map((param) => prefix + param.name));
   const args = (method ? [call.callee.object] : []).concat(call.arguments);
   const lets = names
-    .map((name, i) =>
-      args[i] === undefined ? name : name + '=' + source.slice(args[i].start, args[i].end),
-    )
+    .map((name, i) => (args[i] === undefined ? name : name + '=' + operand(source, args[i])))
     .filter((_let, i) =>
       i === 0 && method ? self !== 'this' : !direct.has(fn.params[i - (method ? 1 : 0)].name),
     );

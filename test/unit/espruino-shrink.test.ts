@@ -349,6 +349,25 @@ describe('functions called from one place (or a few) written in there', () => {
     expect(run(text)).toEqual({ a: 2, f: 2, k: 5 });
   });
 
+  it('keeps an argument that is a sequence one value, in a block and in an arrow', () => {
+    // An earlier pass writes an expression in as `(a, b)`: the node's range leaves out the
+    // parentheses, and without them `let k=i++, "a"` does not parse and `(a)=>...)(i++, i)`
+    // passes two arguments (twice got 0, not 2).
+    const source = iife(
+      'function put(k, v) { out[k] = v; }' +
+        'function twice(a) { out.n = (out.n || 0) + 1; return a * 2; }' +
+        'function f() { let i = 0; put((i++, "a"), (i++, i)); out.w = 1 + twice((i++, i)); out.i = i; }' +
+        'f();',
+    );
+    const { text, inlined } = inlineCalls(source, new Set());
+    expect(inlined).toBe(3);
+    // f is written in too: its `i` renamed.
+    expect(text).toMatch(/\{let \$b\d+_k=\(([\w$]+)\+\+, "a"\),\$b\d+_v=\(\1\+\+, \1\);/);
+    expect(text).toMatch(/\(\(a\)=>\{[^}]*\}\)\(\(([\w$]+)\+\+, \1\)\)/);
+    expect(run(text)).toEqual({ a: 2, n: 1, w: 7, i: 3 });
+    expect(run(text)).toEqual(run(source));
+  });
+
   it('leaves a function whose names the call site would capture, or that reads `arguments`', () => {
     const source = iife(
       'const LIMIT = 5; function cap(v) { return Math.min(v, LIMIT); }' +
