@@ -13,3 +13,7 @@ export declare function inlineCalls(
   source: string,
   mangled: Set<string>,
 ): { text: string; inlined: number };
+export declare const INLINE_CALLS_MAX: number;
+export declare const INLINE_BYTES_MAX: number;
+export declare const INLINE_BLOCK_CALLS_MAX: number;
+export declare const INLINE_BLOCK_BYTES_MAX: number;

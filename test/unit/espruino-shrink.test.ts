@@ -3,7 +3,13 @@
 // bundles themselves are held to it in test/integration/espruino-inline.test.ts.
 import { describe, expect, it } from 'vitest';
 import { mangledConfig, reservedNames } from '../../build/espruino/mangle.mjs';
-import { inlineCalls, inlineConstants, shrink } from '../../build/espruino/shrink.mjs';
+import {
+  INLINE_BLOCK_BYTES_MAX,
+  INLINE_BYTES_MAX,
+  inlineCalls,
+  inlineConstants,
+  shrink,
+} from '../../build/espruino/shrink.mjs';
 
 const iife = (body: string): string => '(() => {' + body + '})();';
 const run = (source: string): unknown => new Function('out', source + ';return out')({});
@@ -154,7 +160,7 @@ describe('functions called from one place (or a few) written in there', () => {
         'const a = new A(); out.v = [a.ab(3, 4), twice(5), a.cd(), a.cd(), a.cd(), a.cd()].join();',
     );
     const { text, inlined } = inlineCalls(source, new Set(['ab', 'cd']));
-    expect(inlined).toBe(2); // ab and twice; cd is called from more than INLINE_CALLS_MAX places
+    expect(inlined).toBe(2); // ab and twice; cd from more than INLINE_CALLS_MAX places, as arrows
     expect(text).not.toMatch(/ab\(x, y\) \{|function twice/);
     expect(text).toContain('cd()');
     expect((run(text) as { v: string }).v).toBe('14,10,1,1,1,1');
@@ -169,6 +175,35 @@ describe('functions called from one place (or a few) written in there', () => {
     expect(text).not.toContain('function half');
     expect(text.match(/=>/g)?.length).toBe(1 + 3); // the bundle's IIFE and the three copies
     expect((run(text) as { v: string }).v).toBe('2,3,4');
+  });
+
+  it('copies a longer function, or one called from more places, only where every copy is a block', () => {
+    // Each body is over INLINE_BYTES_MAX (a long string); note is called from 5 places, each a
+    // statement: 5 blocks. value's second call is used by an expression (an arrow): kept, as is
+    // many (called from more than INLINE_BLOCK_CALLS_MAX places).
+    const long = JSON.stringify('x'.repeat(INLINE_BYTES_MAX));
+    const body = (name: string): string =>
+      'function ' +
+      name +
+      '(k) { out.n = (out.n || 0) + k; out.s = ' +
+      long +
+      '.length; return k; }';
+    const source = iife(
+      body('note') +
+        body('value') +
+        body('many') +
+        'note(1); note(2); note(3); note(4); note(5); value(1); out.w = 1 + value(2);' +
+        'many(1); many(1); many(1); many(1); many(1); many(1); many(1);',
+    );
+    expect(source.length).toBeLessThan(3 * INLINE_BLOCK_BYTES_MAX);
+    const { text, inlined } = inlineCalls(source, new Set());
+    expect(inlined).toBe(1);
+    expect(text).not.toContain('function note');
+    expect(text.match(/\{ out\.n = \(out\.n \|\| 0\) \+ \(\d\);/g)).toHaveLength(5);
+    expect(text).toContain('function value(k)');
+    expect(text).toContain('function many(k)');
+    expect(text.match(/=>/g)?.length).toBe(1); // the IIFE alone
+    expect(run(text)).toEqual(run(source));
   });
 
   it('makes the arrow once, before the loop, when a function is called inside one', () => {
