@@ -439,6 +439,26 @@ function declared(node) {
   return names;
 }
 
+/** The functions and classes inside a function: what is theirs, not its own. */
+const NESTED = /Function|Class/;
+
+/**
+ * Calls `enter(node, state)` on every node of `root` (a node or a list), not going into the
+ * nodes `stop` says (by default the functions and classes inside: what `eachOwn` visits is a
+ * function's own nodes, these included). `state` is carried down: each node's children get what
+ * `enter` returned for it.
+ */
+function eachOwn(root, enter, stop = (node) => NESTED.test(node.type), state = undefined) {
+  const visit = (node, outer) => {
+    if (node === null || typeof node !== 'object') return;
+    if (Array.isArray(node)) return node.forEach((item) => visit(item, outer));
+    const inner = enter(node, outer);
+    if (stop(node)) return;
+    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key], inner);
+  };
+  visit(root, state);
+}
+
 /**
  * The names function `fn` binds for its body: its parameters and what the body declares outside
  * the functions inside it (block-scoped names too, as if the whole body were their scope), and
@@ -449,18 +469,13 @@ function bindings(fn, named) {
   for (const param of fn.params)
     walk.full(param, (node) => node.type === 'Identifier' && names.add(node.name));
   if (named && fn.type === 'FunctionExpression' && fn.id) names.add(fn.id.name);
-  const visit = (node) => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(visit);
+  eachOwn(fn.body, (node) => {
     if (node.type === 'VariableDeclarator' && node.id.type === 'Identifier')
       names.add(node.id.name);
     if (/Declaration$/.test(node.type) && node.id?.type === 'Identifier') names.add(node.id.name);
     if (node.type === 'CatchClause' && node.param?.type === 'Identifier')
       names.add(node.param.name);
-    if (/Function|Class/.test(node.type)) return;
-    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
-  };
-  visit(fn.body);
+  });
   return names;
 }
 
@@ -520,17 +535,12 @@ function looped(around, call) {
 /** The `this` expressions of `body` that belong to it (not to a function or class inside it). */
 function ownThis(body) {
   const found = [];
-  const visit = (node) => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(visit);
-    if (node.type === 'ThisExpression') return found.push(node);
-    if (
-      /^(FunctionExpression|FunctionDeclaration|ClassExpression|ClassDeclaration)$/.test(node.type)
-    )
-      return;
-    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
-  };
-  visit(body);
+  eachOwn(
+    body,
+    (node) => node.type === 'ThisExpression' && found.push(node),
+    (node) =>
+      /^(FunctionExpression|FunctionDeclaration|ClassExpression|ClassDeclaration)$/.test(node.type),
+  );
   return found;
 }
 
@@ -590,7 +600,6 @@ export const INLINE_BYTES_MAX = 400;
 export const INLINE_BLOCK_CALLS_MAX = 6;
 export const INLINE_BLOCK_BYTES_MAX = 800;
 
-/** One pass of `inlineCalls`: the candidates that do not overlap, and their edits. */
 /**
  * The functions of the top level and the methods with made-up names (`mangled`) that are named
  * nowhere but at their one definition and their calls, each with its call sites (the call and its
@@ -643,7 +652,6 @@ function definitions(ast, top, mangled) {
   return found;
 }
 
-/** `fn` as an arrow function (`this` its first parameter for a method), and `call`'s arguments. */
 /**
  * The text of `node`, an argument or a receiver, to stand alone as one value: an argument or a
  * `let`'s initializer. A sequence (`(a, b)`, as an earlier pass writes an expression in) is the
@@ -655,6 +663,7 @@ function operand(source, node) {
   return node.type === 'SequenceExpression' ? '(' + text + ')' : text;
 }
 
+/** `fn` as an arrow function (`this` its first parameter for a method), and `call`'s arguments. */
 function arrowParts(source, fn, call, method) {
   const self = '$self';
   const thisCuts = method ? ownThis(fn.body).map((node) => [node.start, node.end, self]) : [];
@@ -873,14 +882,7 @@ function firstEvaluated(source, call, around, at, block) {
 /** The `return` statements of `body` (a function's), not those of the functions inside it. */
 function ownReturns(body) {
   const found = [];
-  const visit = (node) => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(visit);
-    if (/Function|Class/.test(node.type)) return;
-    if (node.type === 'ReturnStatement') found.push(node);
-    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
-  };
-  visit(body.body);
+  eachOwn(body.body, (node) => node.type === 'ReturnStatement' && found.push(node));
   return found;
 }
 
@@ -893,19 +895,19 @@ function ownReturns(body) {
  */
 function blockable(body, returns) {
   let ok = true;
-  const visit = (node, caught) => {
-    if (!ok || node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach((inner) => visit(inner, caught));
-    if (/Function|Class/.test(node.type)) {
-      if (/Declaration$/.test(node.type)) ok = false;
-      return;
-    }
-    if (node.type === 'VariableDeclaration' && node.kind === 'var') ok = false;
-    if (node.type === 'ReturnStatement' && !returns && caught) ok = false;
-    const catches = node.type === 'TryStatement';
-    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key], caught || catches);
-  };
-  visit(body.body, false);
+  // The state carried down: whether a `try` of the body holds the node.
+  eachOwn(
+    body.body,
+    (node, caught) => {
+      if (NESTED.test(node.type)) {
+        if (/Declaration$/.test(node.type)) ok = false;
+      } else if (node.type === 'VariableDeclaration' && node.kind === 'var') ok = false;
+      else if (node.type === 'ReturnStatement' && !returns && caught) ok = false;
+      return caught || node.type === 'TryStatement';
+    },
+    undefined,
+    false,
+  );
   return ok;
 }
 
@@ -1092,15 +1094,10 @@ function passedOn(source, fn, site) {
 /** The loops and `switch`es of `body` (not of functions inside it) that hold one of `returns`. */
 function catchers(body, returns) {
   const found = [];
-  const visit = (node) => {
-    if (node === null || typeof node !== 'object') return;
-    if (Array.isArray(node)) return node.forEach(visit);
-    if (/Function|Class/.test(node.type)) return;
+  eachOwn(body.body, (node) => {
     if (/^(For|ForIn|ForOf|While|DoWhile|Switch)Statement$/.test(node.type))
       if (returns.some((ret) => inside(node, ret))) found.push(node);
-    for (const key of Object.keys(node)) if (key !== 'type') visit(node[key]);
-  };
-  visit(body.body);
+  });
   return found;
 }
 
@@ -1192,6 +1189,7 @@ function writable(source, top, candidate) {
   );
 }
 
+/** One pass of `inlineCalls`: the candidates that do not overlap, and their edits. */
 function inlinePass(source, mangled) {
   const ast = acorn.parse(source, { ecmaVersion: 2022 });
   const top = topLevel(ast);
